@@ -1,0 +1,25 @@
+# alertplane — the two commands a user needs are `make install` and `make test`.
+PYTHON ?= python3
+PYTEST_ARGS ?=
+
+.PHONY: install test lint unit golden-update bench deps
+
+deps:  ## Debian packages the tests use (promtool, amtool, ...); needs root
+	bash .ci/install-deps
+
+install:  ## the package with its test extras, editable
+	$(PYTHON) -m pip install -q -e '.[test]'
+
+lint:
+	ruff check operator tests benchmarks
+	ruff format --check operator tests benchmarks
+	mypy
+
+test: lint  ## everything: lint, types, unit, golden, real promtool/amtool
+	$(PYTHON) -m pytest -n 2 $(PYTEST_ARGS)
+
+golden-update:  ## regenerate tests/golden/ (review the diff like code)
+	$(PYTHON) -m pytest tests/test_golden.py --update-golden
+
+bench:
+	$(PYTHON) benchmarks/bench_core.py

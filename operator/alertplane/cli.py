@@ -1,0 +1,136 @@
+"""The `alertplane` command: parses arguments, calls the core, reports. Nothing else.
+
+Exit codes: 0 everything valid/written, 1 some input is invalid, 2 usage error,
+3 a tool or I/O failure that no input explains. Never a traceback (set
+ALERTPLANE_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from . import __version__
+from .core import Outcome, evaluate, render_valid
+from .errors import AlertplaneError, OutputRejected, UsageError
+from .manifests import load_paths
+from .render.platform import load_platform_config
+from .sinks.files import write_rendered
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        raise UsageError(message, f"see '{self.prog} --help'")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="alertplane", description="Per-customer alerting control plane.")
+    parser.add_argument("--version", action="version", version=f"alertplane {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def manifests(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "-f",
+            "--filename",
+            dest="paths",
+            action="append",
+            required=True,
+            metavar="PATH",
+            help="manifest file or directory (recursive, .yaml/.yml); '-' reads stdin; repeatable",
+        )
+        p.add_argument(
+            "--platform-config",
+            metavar="FILE",
+            help="platform settings (Alertmanager global, default receiver, route defaults)",
+        )
+
+    val = sub.add_parser("validate", help="check manifests; one line per problem")
+    manifests(val)
+    val.add_argument(
+        "--no-tools",
+        action="store_true",
+        help="skip the promtool/amtool template checks (faster, less thorough)",
+    )
+    ren = sub.add_parser("render", help="render valid manifests into rule files + alertmanager.yml")
+    manifests(ren)
+    ren.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    return parser
+
+
+def _problems(outcome: Outcome, stream: TextIO) -> None:
+    for problem in outcome.problems:
+        print(problem, file=stream)
+
+
+def _summary(outcome: Outcome) -> str:
+    bad = len(outcome.invalid) + sum(1 for p in outcome.problems if p.obj is None)
+    return (
+        f"{len(outcome.parsed) - len(outcome.invalid)} valid, {bad} invalid, "
+        f"{len(outcome.problems)} problem(s)"
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    platform = load_platform_config(args.platform_config) if args.platform_config else None
+    loaded = load_paths(args.paths)
+    outcome = evaluate(loaded.documents, platform, tools=not args.no_tools, earlier=loaded.problems)
+    _problems(outcome, sys.stdout)
+    print(_summary(outcome), file=sys.stderr)
+    return EXIT_OK if outcome.ok else EXIT_INVALID
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    platform = load_platform_config(args.platform_config)
+    loaded = load_paths(args.paths)
+    outcome = evaluate(loaded.documents, platform, earlier=loaded.problems)
+    _problems(outcome, sys.stderr)
+    out = Path(args.out)
+    result = write_rendered(out, render_valid(outcome, platform))
+    print(
+        f"{out}: {len(result.written)} written, {len(result.unchanged)} unchanged, "
+        f"{len(result.removed)} removed; {_summary(outcome)}"
+    )
+    return EXIT_OK if outcome.ok else EXIT_INVALID
+
+
+COMMANDS = {"validate": cmd_validate, "render": cmd_render}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OutputRejected as exc:
+        print(f"error: {exc}\n{exc.details}", file=sys.stderr)
+        return EXIT_FAILURE
+    except AlertplaneError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # last line of defence: users never see a traceback
+        if os.environ.get("ALERTPLANE_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"internal error: {type(exc).__name__}: {exc}; this is a bug, please report it "
+            "(ALERTPLANE_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Pydantic models of the alertplane resources (the source of the CRD schemas)."""
+
+from .alert import (
+    KNOWN_ANNOTATIONS,
+    RESERVED_LABELS,
+    Annotations,
+    Category,
+    CustomerAlert,
+    CustomerAlertSpec,
+    Severity,
+    Urgency,
+)
+from .common import API_GROUP, API_VERSION, ObjectMeta
+from .receiver import (
+    CustomerReceiver,
+    CustomerReceiverSpec,
+    EmailConfig,
+    PagerDutyConfig,
+    Route,
+    RouteMatch,
+    SecretKeyRef,
+    SlackConfig,
+    WebhookConfig,
+)
+
+Resource = CustomerAlert | CustomerReceiver
+KINDS: dict[str, type[CustomerAlert] | type[CustomerReceiver]] = {
+    "CustomerAlert": CustomerAlert,
+    "CustomerReceiver": CustomerReceiver,
+}
+
+__all__ = [
+    "API_GROUP",
+    "API_VERSION",
+    "KINDS",
+    "KNOWN_ANNOTATIONS",
+    "RESERVED_LABELS",
+    "Annotations",
+    "Category",
+    "CustomerAlert",
+    "CustomerAlertSpec",
+    "CustomerReceiver",
+    "CustomerReceiverSpec",
+    "EmailConfig",
+    "ObjectMeta",
+    "PagerDutyConfig",
+    "Resource",
+    "Route",
+    "RouteMatch",
+    "SecretKeyRef",
+    "Severity",
+    "SlackConfig",
+    "Urgency",
+    "WebhookConfig",
+]

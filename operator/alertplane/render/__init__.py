@@ -1,0 +1,48 @@
+"""Rendering: valid customer objects → rule files and one Alertmanager config (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
+from .alertmanager import render_alertmanager
+from .platform import PlatformConfig
+from .rules import render_rules, rules_path
+
+ALERTMANAGER_PATH = "alertmanager.yml"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    rules: dict[str, str]  # relative path (rules/<id>.yml) → file text
+    alertmanager: str
+    templates: dict[str, str] = field(default_factory=dict)  # templates/<id>.tmpl → text
+
+    def files(self) -> dict[str, str]:
+        return {**self.rules, ALERTMANAGER_PATH: self.alertmanager, **self.templates}
+
+
+def customers_of(objects: Iterable[Resource]) -> list[str]:
+    return sorted({o.spec.customer_id for o in objects})
+
+
+def render(objects: Iterable[Resource], platform: PlatformConfig | None = None) -> Rendered:
+    """Render valid objects; callers pass only objects that passed validation."""
+    platform = platform or PlatformConfig()
+    objects = list(objects)
+    alerts: dict[str, list[CustomerAlert]] = {}
+    receivers: dict[str, list[tuple[str, CustomerReceiverSpec]]] = {}
+    for obj in objects:
+        cid = obj.spec.customer_id
+        receivers.setdefault(cid, [])
+        if isinstance(obj, CustomerAlert):
+            alerts.setdefault(cid, []).append(obj)
+        elif isinstance(obj, CustomerReceiver):
+            receivers[cid].append((obj.metadata.namespace, obj.spec))
+    rules: dict[str, str] = {}
+    for cid in sorted(alerts):
+        text = render_rules(cid, (a.spec for a in alerts[cid]))
+        if text is not None:
+            rules[rules_path(cid)] = text
+    return Rendered(rules=rules, alertmanager=render_alertmanager(receivers, platform))

@@ -1,0 +1,70 @@
+"""Platform-wide settings the platform team owns (not any customer): `--platform-config`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import UsageError
+from ..model.common import Duration
+
+DEFAULT_SECRETS_DIR = "/etc/alertplane/secrets"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class RouteDefaults(_Strict):
+    group_by: list[str] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+
+
+class AlertmanagerSettings(_Strict):
+    global_: dict[str, Any] = Field(default_factory=dict, alias="global")
+    default_receiver: dict[str, Any] = Field(default_factory=dict, alias="defaultReceiver")
+    route: RouteDefaults = Field(default_factory=RouteDefaults)
+
+
+class PlatformConfig(_Strict):
+    secrets_dir: str = Field(DEFAULT_SECRETS_DIR, alias="secretsDir")
+    alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
+
+    def secret_path(self, namespace: str, name: str, key: str) -> str:
+        """Where a Secret key is mounted for Alertmanager's *_file fields."""
+        return f"{self.secrets_dir.rstrip('/')}/{namespace}/{name}/{key}"
+
+    def has_smtp(self) -> bool:
+        glob = self.alertmanager.global_
+        return bool(glob.get("smtp_smarthost")) and bool(glob.get("smtp_from"))
+
+
+def load_platform_config(path: str | None) -> PlatformConfig:
+    if path is None:
+        return PlatformConfig()
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read platform config: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from exc
+    try:
+        config = PlatformConfig.model_validate(data or {})
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(
+            f"{path}: {where}: {first['msg']}",
+            "see README 'Platform configuration' for the allowed keys",
+        ) from exc
+    if "name" in config.alertmanager.default_receiver:
+        raise UsageError(
+            f"{path}: alertmanager.defaultReceiver.name: the name is always platform-default",
+            "remove the name key",
+        )
+    return config

@@ -1,0 +1,1 @@
+"""Where rendered configuration goes. All I/O of rendered output lives here."""

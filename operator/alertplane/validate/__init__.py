@@ -1,0 +1,78 @@
+"""Validation: every check an object must pass before it is rendered.
+
+`validate_objects` is pure (schema-independent field rules, isolation, uniqueness);
+`check_with_tools` asks the real promtool/amtool about templates and expressions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from ..errors import Problem
+from ..model import CustomerAlert
+from ..render.platform import PlatformConfig
+from .fields import check_alert, check_receiver
+from .schema import Parsed, parse_document, parse_documents, ref_of
+from .templates import check_receiver_templates, check_rule_templates
+from .unique import check_unique
+
+__all__ = [
+    "Parsed",
+    "check_with_tools",
+    "invalid_refs",
+    "parse_document",
+    "parse_documents",
+    "ref_of",
+    "validate_all",
+    "validate_objects",
+]
+
+
+def validate_objects(
+    parsed: Sequence[Parsed], platform: PlatformConfig | None = None
+) -> list[Problem]:
+    """Pure checks. Without a platform config, checks that depend on it are skipped."""
+    problems: list[Problem] = []
+    for item in parsed:
+        obj = item.obj
+        found = check_alert(obj) if isinstance(obj, CustomerAlert) else check_receiver(obj)
+        if (
+            platform is not None
+            and not isinstance(obj, CustomerAlert)
+            and obj.spec.email
+            and not platform.has_smtp()
+        ):
+            found.append(
+                Problem(
+                    "spec.email",
+                    "the platform has no SMTP server configured",
+                    "ask the platform team to set alertmanager.global.smtp_smarthost "
+                    "and smtp_from, or use another channel",
+                )
+            )
+        problems.extend(p.at(item.ref, item.source) for p in found)
+    problems.extend(check_unique(parsed))
+    return problems
+
+
+def check_with_tools(parsed: Sequence[Parsed]) -> list[Problem]:
+    """Template and expression checks by the real tools (both run concurrently)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        rules = pool.submit(check_rule_templates, parsed)
+        receivers = pool.submit(check_receiver_templates, parsed)
+        return rules.result() + receivers.result()
+
+
+def validate_all(
+    parsed: Sequence[Parsed], platform: PlatformConfig | None = None, tools: bool = True
+) -> list[Problem]:
+    problems = validate_objects(parsed, platform)
+    if tools:
+        bad = invalid_refs(problems)
+        problems += check_with_tools([p for p in parsed if p.ref not in bad])
+    return problems
+
+
+def invalid_refs(problems: Sequence[Problem]) -> set[object]:
+    return {p.obj for p in problems if p.obj is not None}

@@ -1,0 +1,206 @@
+"""Documents → models: kind dispatch and pydantic errors turned into actionable problems."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ObjectRef, Problem, Source
+from ..manifests import Document
+from ..model import API_VERSION, KINDS, Resource
+
+
+@dataclass(frozen=True)
+class Parsed:
+    obj: Resource
+    source: Source | None = None
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ref_of(self.obj)
+
+
+def ref_of(obj: Resource) -> ObjectRef:
+    return ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
+
+
+def parse_documents(docs: Sequence[Document]) -> tuple[list[Parsed], list[Problem]]:
+    parsed: list[Parsed] = []
+    problems: list[Problem] = []
+    for doc in docs:
+        obj, found = parse_document(doc.data, doc.source)
+        if obj is not None:
+            parsed.append(Parsed(obj, doc.source))
+        problems.extend(found)
+    return parsed, problems
+
+
+def parse_document(
+    data: Any, source: Source | None = None
+) -> tuple[Resource | None, list[Problem]]:
+    if not isinstance(data, dict):
+        return None, [
+            Problem(
+                "",
+                f"expected a Kubernetes object (a mapping), got {_type_name(data)}",
+                "each YAML document must have apiVersion, kind, metadata and spec",
+                source=source,
+            )
+        ]
+    kind = data.get("kind")
+    model = KINDS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        return None, [_unknown_kind(kind, source)]
+    ref = _guess_ref(str(kind), data)
+    api_version = data.get("apiVersion")
+    if api_version != API_VERSION:
+        return None, [
+            Problem(
+                "apiVersion",
+                f"unsupported apiVersion {api_version!r}",
+                f"use apiVersion: {API_VERSION}",
+                obj=ref,
+                source=source,
+            )
+        ]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, [p.at(ref, source) for p in problems_from(exc, model)]
+
+
+def _unknown_kind(kind: object, source: Source | None) -> Problem:
+    if kind is None:
+        return Problem(
+            "kind", "missing kind", f"set kind to one of {', '.join(KINDS)}", source=source
+        )
+    close = difflib.get_close_matches(str(kind), list(KINDS), n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else f"alertplane reads {' and '.join(KINDS)}"
+    return Problem("kind", f"unknown kind {kind!r}", hint, source=source)
+
+
+def _guess_ref(kind: str, data: dict[str, Any]) -> ObjectRef:
+    meta = data.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name, namespace = meta.get("name"), meta.get("namespace", "default")
+    return ObjectRef(
+        kind,
+        namespace if isinstance(namespace, str) and namespace else "default",
+        name if isinstance(name, str) and name else "<unnamed>",
+    )
+
+
+def loc_path(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        problems.append(_problem(err, loc, model))
+    return problems
+
+
+def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Problem:
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    path = loc_path(loc)
+    if kind == "alertplane":
+        return Problem(path, ctx["message"], ctx.get("hint", ""))
+    if kind == "missing":
+        return Problem(path, "required field is missing", f"add {loc[-1]}")
+    if kind == "extra_forbidden":
+        allowed = _fields_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
+        close = close or [a for a in allowed if a.lower() == str(loc[-1]).lower()]
+        if close:
+            return Problem(path, "unknown field", f"did you mean {close[0]}?")
+        return Problem(path, "unknown field", f"remove it; allowed here: {', '.join(allowed)}")
+    if kind == "enum":
+        return Problem(path, f"{value!r} is not allowed", f"use one of {ctx.get('expected', '')}")
+    if kind == "literal_error":
+        return Problem(path, f"{value!r} is not allowed", f"use {ctx.get('expected', '')}")
+    if kind in ("too_short", "string_too_short"):
+        return Problem(path, "must not be empty", "give at least one value")
+    expected = _EXPECTED.get(kind)
+    if expected is not None:
+        return Problem(path, f"expected {expected}, got {_type_name(value)}", "")
+    return Problem(path, str(err.get("msg", "invalid value")), "")
+
+
+_EXPECTED = {
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}" if len(value) < 40 else "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """Field names (as written in YAML) allowed at `loc`, for did-you-mean hints."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
+        if field is None:
+            return []
+        current = field.annotation
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _unwrap(tp: Any) -> Any:
+    """list[X] / X | None / Annotated[X, ...] → X, so a path can walk into it."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (list, typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp

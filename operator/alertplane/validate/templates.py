@@ -1,0 +1,134 @@
+"""Template checks with the real engines, batched so a large run costs two tool calls.
+
+Rule annotations and labels are Prometheus templates: `promtool check rules` parses them.
+Receiver templates are Alertmanager templates: `amtool template render` parses *and*
+executes them against amtool's sample alert, which also catches unknown fields.
+A failing batch is re-checked item by item to pin every problem on its object.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ..errors import Problem, ToolError
+from ..model import CustomerAlert, CustomerReceiver
+from ..render.rules import rule_of
+from ..render.yamlout import dump
+from . import tools
+from .fields import receiver_templates
+from .schema import Parsed
+
+_PROMTOOL_LINE = re.compile(r'group "o(\d+)", rule \d+, "[^"]*": (.*)$')
+_PARTS = (
+    (re.compile(r'^annotation "([^"]+)": (.*)$'), "spec.annotations.{}"),
+    (re.compile(r'^label "([^"]+)": (.*)$'), "spec.labels.{}"),
+)
+
+
+def check_rule_templates(alerts: Sequence[Parsed]) -> list[Problem]:
+    """promtool check rules over every alert at once (one group per object)."""
+    items = [p for p in alerts if isinstance(p.obj, CustomerAlert)]
+    if not items:
+        return []
+    groups = []
+    for i, item in enumerate(items):
+        assert isinstance(item.obj, CustomerAlert)
+        groups.append({"name": f"o{i}", "rules": [rule_of(item.obj.spec)]})
+    with tempfile.TemporaryDirectory(prefix="alertplane-check-") as tmp:
+        path = Path(tmp) / "rules.yml"
+        path.write_text(dump({"groups": groups}), encoding="utf-8")
+        result = tools.check_rules([path])
+    if result.ok:
+        return []
+    problems: list[Problem] = []
+    for line in result.output.splitlines():
+        found = _PROMTOOL_LINE.search(line)
+        if found is None:
+            continue
+        item = items[int(found.group(1))]
+        problems.append(_rule_problem(found.group(2)).at(item.ref, item.source))
+    if not problems:
+        raise ToolError(f"promtool rejected generated rules without naming a rule: {result.output}")
+    return problems
+
+
+def _rule_problem(text: str) -> Problem:
+    for pattern, path in _PARTS:
+        found = pattern.match(text)
+        if found is not None:
+            key = "runbookUrl" if found.group(1) == "runbook_url" else found.group(1)
+            return Problem(
+                path.format(key),
+                f"invalid template: {_clean(found.group(2))}",
+                "fix the Go template syntax ({{ $labels.name }}, {{ $value }})",
+            )
+    if text.startswith("could not parse expression:"):
+        detail = text.removeprefix("could not parse expression:").strip()
+        return Problem(
+            "spec.expr",
+            f"Prometheus rejects the expression: {detail}",
+            "fix the expression; it must be valid Prometheus 2.42 PromQL",
+        )
+    return Problem("spec", f"Prometheus rejects the rule: {text}", "")
+
+
+def check_receiver_templates(receivers: Sequence[Parsed]) -> list[Problem]:
+    jobs: list[tuple[Parsed, str, str]] = []
+    for item in receivers:
+        if isinstance(item.obj, CustomerReceiver):
+            jobs.extend((item, path, text) for path, text in receiver_templates(item.obj))
+    if not jobs:
+        return []
+    html = [j for j in jobs if j[1].endswith("htmlTemplate")]
+    text = [j for j in jobs if not j[1].endswith("htmlTemplate")]
+    failed = [
+        j
+        for batch, is_html in ((text, False), (html, True))
+        if batch and not _render_batch([t for _, _, t in batch], is_html)
+        for j in batch
+    ]
+    if not failed:
+        return []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(
+                lambda j: tools.render_template(j[2], html=j[1].endswith("htmlTemplate")), failed
+            )
+        )
+    problems = []
+    for (item, path, _), result in zip(failed, results, strict=True):
+        if not result.ok:
+            problems.append(
+                Problem(
+                    path,
+                    f"invalid template: {_clean(result.output)}",
+                    "fix the Alertmanager template (e.g. {{ .CommonLabels.alertname }})",
+                ).at(item.ref, item.source)
+            )
+    return problems
+
+
+def _render_batch(texts: Sequence[str], html: bool) -> bool:
+    """True when every template parses and executes; one amtool call for all of them."""
+    with tempfile.TemporaryDirectory(prefix="alertplane-tmpl-") as tmp:
+        path = Path(tmp) / "batch.tmpl"
+        path.write_text(
+            "".join(
+                f'{{{{ define "alertplane.check.{i}" }}}}{t}{{{{ end }}}}\n'
+                for i, t in enumerate(texts)
+            ),
+            encoding="utf-8",
+        )
+        calls = "".join(f'{{{{ template "alertplane.check.{i}" . }}}}' for i in range(len(texts)))
+        return tools.render_template(calls, glob=str(path), html=html).ok
+
+
+def _clean(output: str) -> str:
+    text = " ".join(output.split())
+    text = text.removeprefix("amtool: error:").strip()
+    text = re.sub(r"template: [^:]*:(\d+(:\d+)?):", r"at \1:", text)
+    return text
