@@ -14,6 +14,7 @@ from ..errors import OutputRejected
 from ..render import ALERTMANAGER_PATH, Rendered
 from ..render.yamlout import GENERATED
 from ..validate import tools
+from ..validate.rulecheck import check_rule_texts
 from .atomic import commit, discard, fsync_dir, stage
 
 
@@ -35,7 +36,7 @@ def write_rendered(out_dir: Path, rendered: Rendered, prune: bool = True) -> Wri
                 result.unchanged.append(rel)
                 continue
             staged[rel] = stage(target, text)
-        _check(staged)
+        _check(staged, rendered)
         for rel, tmp in staged.items():
             commit(tmp, out_dir / rel)
             result.written.append(rel)
@@ -49,12 +50,12 @@ def write_rendered(out_dir: Path, rendered: Rendered, prune: bool = True) -> Wri
     return result
 
 
-def _check(staged: dict[str, Path]) -> None:
-    rule_files = [p for rel, p in staged.items() if rel.startswith("rules/")]
+def _check(staged: dict[str, Path], rendered: Rendered) -> None:
+    rule_files = {Path(rel).name: rendered.rules[rel] for rel in staged if rel in rendered.rules}
     if rule_files:
-        checked = tools.check_rules(rule_files)
-        if not checked.ok:
-            raise OutputRejected("promtool rejected the rendered rules", checked.output)
+        errors = [f"{n}: {e}" for n, es in check_rule_texts(rule_files).items() for e in es]
+        if errors:
+            raise OutputRejected("promtool rejected the rendered rules", "\n".join(errors))
     am = staged.get(ALERTMANAGER_PATH)
     if am is not None:
         checked = tools.check_config(am)

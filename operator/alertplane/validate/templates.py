@@ -15,14 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import Problem, ToolError
-from ..model import CustomerAlert, CustomerReceiver
-from ..render.rules import rule_of
-from ..render.yamlout import dump
+from ..model import CustomerAlert, CustomerAlertSpec, CustomerReceiver
+from ..render.rules import render_rules
 from . import tools
 from .fields import receiver_templates
+from .rulecheck import check_rule_texts
 from .schema import Parsed
 
-_PROMTOOL_LINE = re.compile(r'group "o(\d+)", rule \d+, "[^"]*": (.*)$')
+_PROMTOOL_LINE = re.compile(r'^(?:\d+:\d+: )?group "[^"]*", rule \d+, "([^"]*)": (.*)$')
 _PARTS = (
     (re.compile(r'^annotation "([^"]+)": (.*)$'), "spec.annotations.{}"),
     (re.compile(r'^label "([^"]+)": (.*)$'), "spec.labels.{}"),
@@ -30,29 +30,33 @@ _PARTS = (
 
 
 def check_rule_templates(alerts: Sequence[Parsed]) -> list[Problem]:
-    """promtool check rules over every alert at once (one group per object)."""
-    items = [p for p in alerts if isinstance(p.obj, CustomerAlert)]
-    if not items:
-        return []
-    groups = []
-    for i, item in enumerate(items):
-        assert isinstance(item.obj, CustomerAlert)
-        groups.append({"name": f"o{i}", "rules": [rule_of(item.obj.spec)]})
-    with tempfile.TemporaryDirectory(prefix="alertplane-check-") as tmp:
-        path = Path(tmp) / "rules.yml"
-        path.write_text(dump({"groups": groups}), encoding="utf-8")
-        result = tools.check_rules([path])
-    if result.ok:
-        return []
+    """promtool check rules over each customer's rules, exactly as they will be rendered.
+
+    Disabled alerts are checked too (as if enabled): they must stay valid so enabling
+    one later cannot fail. Alert names are unique per customer by now, so promtool's
+    (file, alert name) pins each problem on its object.
+    """
+    by_key: dict[tuple[str, str], Parsed] = {}
+    specs: dict[str, list[CustomerAlertSpec]] = {}
+    for item in alerts:
+        if isinstance(item.obj, CustomerAlert):
+            spec = item.obj.spec
+            by_key[(spec.customer_id, spec.alert_name)] = item
+            specs.setdefault(spec.customer_id, []).append(spec.model_copy(update={"enabled": True}))
+    files = {}
+    for cid, customer_specs in specs.items():
+        text = render_rules(cid, customer_specs)
+        if text is not None:
+            files[f"{cid}.yml"] = text
     problems: list[Problem] = []
-    for line in result.output.splitlines():
-        found = _PROMTOOL_LINE.search(line)
-        if found is None:
-            continue
-        item = items[int(found.group(1))]
-        problems.append(_rule_problem(found.group(2)).at(item.ref, item.source))
-    if not problems:
-        raise ToolError(f"promtool rejected generated rules without naming a rule: {result.output}")
+    for name, errors in check_rule_texts(files).items():
+        cid = name.removesuffix(".yml")
+        for line in errors:
+            found = _PROMTOOL_LINE.match(line)
+            owner = by_key.get((cid, found.group(1))) if found else None
+            if found is None or owner is None:
+                raise ToolError(f"promtool rejected generated rules of {cid}: {line}")
+            problems.append(_rule_problem(found.group(2)).at(owner.ref, owner.source))
     return problems
 
 

@@ -1,0 +1,36 @@
+"""Shared fixtures. Suites that need a real binary fail loudly when it is missing."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/golden/ from the current renderer (review the diff like code)",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_tools() -> None:
+    # No silent skips: the suite is only meaningful with the real promtool and amtool.
+    missing = [t for t in ("promtool", "amtool") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} not found: run `make deps` (Debian prometheus, "
+            "prometheus-alertmanager)",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -1,0 +1,59 @@
+"""Builders for manifests in tests: valid by default, override what a test is about."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+API = "alertplane.io/v1alpha1"
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif value is DROP:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
+
+
+class _Drop:
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP: Any = _Drop()  # use as a value to delete a key from the default manifest
+
+
+def alert(customer: str = "acme", name: str = "HighErrorRate", **spec: Any) -> dict[str, Any]:
+    base = {
+        "apiVersion": API,
+        "kind": "CustomerAlert",
+        "metadata": {"name": f"{customer}-{name.lower()}", "namespace": customer},
+        "spec": {
+            "customerId": customer,
+            "alertName": name,
+            "category": "application",
+            "severity": "critical",
+            "expr": f'rate(errors_total{{customer_id="{customer}"}}[5m]) > 1',
+            "annotations": {"summary": "{{ $labels.service }} fails"},
+        },
+    }
+    return _merge(base, {"spec": spec})
+
+
+def receiver(customer: str = "acme", name: str = "oncall", **spec: Any) -> dict[str, Any]:
+    base = {
+        "apiVersion": API,
+        "kind": "CustomerReceiver",
+        "metadata": {"name": f"{customer}-{name}", "namespace": customer},
+        "spec": {
+            "customerId": customer,
+            "receiverName": name,
+            "webhook": [{"url": f"http://127.0.0.1:9097/{customer}/{name}"}],
+        },
+    }
+    return _merge(base, {"spec": spec})
