@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import __version__
+from . import __version__, cli_store
 from .core import Outcome, evaluate, render_valid
 from .errors import AlertplaneError, OutputRejected, UsageError
 from .manifests import load_paths
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     ren = sub.add_parser("render", help="render valid manifests into rule files + alertmanager.yml")
     manifests(ren)
     ren.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    cli_store.add_commands(sub)
     return parser
 
 
@@ -101,7 +102,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.ok else EXIT_INVALID
 
 
-COMMANDS = {"validate": cmd_validate, "render": cmd_render}
+COMMANDS = {"validate": cmd_validate, "render": cmd_render, **cli_store.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 
-def stage(target: Path, text: str) -> Path:
+def stage(target: Path, text: str, mode: int = 0o644) -> Path:
     """Write `text` to a fsynced temporary file beside `target`; the caller renames it."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -22,7 +22,7 @@ def stage(target: Path, text: str) -> Path:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -43,8 +43,8 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(target: Path, text: str) -> None:
-    commit(stage(target, text), target)
+def write_atomic(target: Path, text: str, mode: int = 0o644) -> None:
+    commit(stage(target, text, mode), target)
     fsync_dir(target.parent)
 
 

@@ -7,6 +7,7 @@ last good configuration.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,34 +25,50 @@ class WriteResult:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
+    @property
+    def changed(self) -> list[str]:
+        return [*self.written, *self.removed]
+
 
 def write_rendered(out_dir: Path, rendered: Rendered, prune: bool = True) -> WriteResult:
-    """Check, then atomically write, every file whose content changed."""
+    """Write a complete rendering; with `prune`, drop rule files of vanished customers."""
+    files: dict[str, str | None] = dict(rendered.files())
+    if prune:
+        for rel in generated_rule_files(out_dir):
+            files.setdefault(rel, None)
+    return write_files(out_dir, files)
+
+
+def write_files(out_dir: Path, files: Mapping[str, str | None]) -> WriteResult:
+    """Check, then atomically write, every file whose content changed; None deletes."""
     result = WriteResult()
     staged: dict[str, Path] = {}
+    texts = {rel: text for rel, text in files.items() if text is not None}
     try:
-        for rel, text in sorted(rendered.files().items()):
+        for rel, text in sorted(texts.items()):
             target = out_dir / rel
             if _same(target, text):
                 result.unchanged.append(rel)
                 continue
             staged[rel] = stage(target, text)
-        _check(staged, rendered)
+        _check(staged, texts)
         for rel, tmp in staged.items():
             commit(tmp, out_dir / rel)
             result.written.append(rel)
     except BaseException:
         discard(list(staged.values()))
         raise
-    if prune:
-        result.removed = _prune(out_dir, set(rendered.rules))
-    for directory in {(out_dir / rel).parent for rel in [*result.written, *result.removed]}:
+    for rel, content in sorted(files.items()):
+        if content is None and (out_dir / rel).exists():
+            (out_dir / rel).unlink()
+            result.removed.append(rel)
+    for directory in {(out_dir / rel).parent for rel in result.changed}:
         fsync_dir(directory)
     return result
 
 
-def _check(staged: dict[str, Path], rendered: Rendered) -> None:
-    rule_files = {Path(rel).name: rendered.rules[rel] for rel in staged if rel in rendered.rules}
+def _check(staged: dict[str, Path], texts: Mapping[str, str]) -> None:
+    rule_files = {Path(rel).name: texts[rel] for rel in staged if rel.startswith("rules/")}
     if rule_files:
         errors = [f"{n}: {e}" for n, es in check_rule_texts(rule_files).items() for e in es]
         if errors:
@@ -70,21 +87,18 @@ def _same(target: Path, text: str) -> bool:
         return False
 
 
-def _prune(out_dir: Path, keep: set[str]) -> list[str]:
-    """Remove rule files of customers that have none any more (only files we generated)."""
-    removed: list[str] = []
+def generated_rule_files(out_dir: Path) -> list[str]:
+    """Rule files alertplane wrote (recognised by the header); foreign files are never ours."""
+    found: list[str] = []
     rules_dir = out_dir / "rules"
     if not rules_dir.is_dir():
-        return removed
+        return found
     for path in sorted(rules_dir.glob("*.yml")):
-        rel = f"rules/{path.name}"
-        if rel in keep:
-            continue
         try:
-            ours = path.read_text(encoding="utf-8").startswith(GENERATED)
+            with path.open(encoding="utf-8") as fh:
+                ours = fh.read(len(GENERATED)) == GENERATED
         except (OSError, UnicodeDecodeError):
             ours = False
         if ours:
-            path.unlink()
-            removed.append(rel)
-    return removed
+            found.append(f"rules/{path.name}")
+    return found

@@ -1,0 +1,305 @@
+"""`alertplane apply|delete|get|history|rollback|serve`: the store's command-line door."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import getpass
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ObjectRef, UsageError
+from .manifests import load_paths
+from .model import KINDS
+from .render.platform import PlatformConfig, load_platform_config
+from .render.yamlout import dump
+from .store.db import open_db
+from .store.repo import Store, Stored
+from .validate import parse_documents, validate_objects
+
+KIND_ALIASES = {
+    "alert": "CustomerAlert",
+    "alerts": "CustomerAlert",
+    "customeralert": "CustomerAlert",
+    "customeralerts": "CustomerAlert",
+    "ca": "CustomerAlert",
+    "receiver": "CustomerReceiver",
+    "receivers": "CustomerReceiver",
+    "customerreceiver": "CustomerReceiver",
+    "customerreceivers": "CustomerReceiver",
+    "cr": "CustomerReceiver",
+}
+
+
+def add_commands(sub: Any) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--db", help="database URL (default $ALERTPLANE_DB or sqlite:///alertplane.db)"
+        )
+        p.add_argument(
+            "--platform-config",
+            metavar="FILE",
+            default=os.environ.get("ALERTPLANE_PLATFORM_CONFIG"),
+            help="platform settings (default $ALERTPLANE_PLATFORM_CONFIG)",
+        )
+
+    def actor(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--actor",
+            default=os.environ.get("ALERTPLANE_ACTOR") or _user(),
+            help="who makes the change, for the audit log (default: $USER)",
+        )
+
+    p = sub.add_parser("apply", help="create or update objects from manifests")
+    p.add_argument("-f", "--filename", dest="paths", action="append", required=True, metavar="PATH")
+    common(p)
+    actor(p)
+    p = sub.add_parser("delete", help="delete objects (from manifests or by kind and name)")
+    p.add_argument("-f", "--filename", dest="paths", action="append", metavar="PATH")
+    p.add_argument("kind", nargs="?", help="alert or receiver")
+    p.add_argument("name", nargs="?")
+    p.add_argument("-n", "--namespace")
+    common(p)
+    actor(p)
+    p = sub.add_parser("get", help="list objects with phase and conditions")
+    p.add_argument("kind", help="alerts or receivers")
+    p.add_argument("-c", "--customer")
+    p.add_argument("-o", "--output", choices=["table", "yaml", "json"], default="table")
+    common(p)
+    p = sub.add_parser("history", help="the audit trail, with diffs")
+    p.add_argument("name", nargs="?", help="only this object")
+    p.add_argument("-c", "--customer")
+    p.add_argument("--limit", type=int, default=200)
+    common(p)
+    p = sub.add_parser("rollback", help="restore an earlier version as a new change")
+    p.add_argument("kind", help="alert or receiver")
+    p.add_argument("name")
+    p.add_argument(
+        "--to",
+        dest="version",
+        type=int,
+        required=True,
+        metavar="VERSION",
+        help="the generation to restore (see 'alertplane history')",
+    )
+    p.add_argument("-n", "--namespace")
+    common(p)
+    actor(p)
+    p = sub.add_parser("serve", help="run the reconciler and the HTTP server")
+    common(p)
+    p.add_argument(
+        "--out",
+        default=os.environ.get("ALERTPLANE_OUT", "out"),
+        metavar="DIR",
+        help="where rules/ and alertmanager.yml are written",
+    )
+    p.add_argument("--prometheus-url", default=os.environ.get("ALERTPLANE_PROMETHEUS_URL"))
+    p.add_argument("--alertmanager-url", default=os.environ.get("ALERTPLANE_ALERTMANAGER_URL"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument(
+        "--coalesce",
+        type=float,
+        default=0.2,
+        metavar="SECONDS",
+        help="changes within this window are synced together (default 0.2)",
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _platform(args: argparse.Namespace) -> PlatformConfig:
+    return load_platform_config(args.platform_config)
+
+
+def _store(args: argparse.Namespace) -> Store:
+    return Store(open_db(args.db), secrets_dir=_platform(args).secrets_dir)
+
+
+def _kind(text: str) -> str:
+    kind = KIND_ALIASES.get(text.lower()) or (text if text in KINDS else None)
+    if kind is None:
+        raise UsageError(f"unknown kind {text!r}", "use alerts or receivers")
+    return kind
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    loaded = load_paths(args.paths)
+    parsed, problems = parse_documents(loaded.documents)
+    problems = [*loaded.problems, *problems]
+    for p in problems:
+        print(p, file=sys.stderr)
+    warnings = validate_objects(parsed, _platform(args))
+    for change in _store(args).apply([p.obj for p in parsed], args.actor, "cli"):
+        print(change)
+    for w in warnings:  # stored anyway: the reconciler keeps the last valid version live
+        print(f"warning: {w}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    store = _store(args)
+    if args.paths:
+        parsed, problems = parse_documents(load_paths(args.paths).documents)
+        for p in problems:
+            print(p, file=sys.stderr)
+        refs = [p.ref for p in parsed]
+    elif args.kind and args.name:
+        refs = [_resolve(store, _kind(args.kind), args.name, args.namespace)]
+    else:
+        raise UsageError("nothing to delete", "give -f PATH or KIND NAME")
+    for change in store.delete(refs, args.actor, "cli"):
+        print(change)
+    return 0
+
+
+def _resolve(store: Store, kind: str, name: str, namespace: str | None) -> ObjectRef:
+    found = [
+        s.ref
+        for s in store.get(kind=kind)
+        if s.row.name == name and (namespace is None or s.row.namespace == namespace)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise UsageError(
+            f"{kind} {namespace or '*'}/{name} not found", "list objects with 'alertplane get'"
+        )
+    raise UsageError(f"{kind} {name} exists in several namespaces", "choose one with -n")
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    kind = _kind(args.kind)
+    items = _store(args).get(kind=kind, customer=args.customer)
+    if args.output == "json":
+        print(
+            json.dumps(
+                {"apiVersion": "v1", "kind": "List", "items": [s.manifest() for s in items]},
+                indent=2,
+                default=str,
+            )
+        )
+    elif args.output == "yaml":
+        print(
+            dump({"apiVersion": "v1", "kind": "List", "items": [s.manifest() for s in items]}),
+            end="",
+        )
+    else:
+        _table(kind, items)
+    return 0
+
+
+def _table(kind: str, items: list[Stored]) -> None:
+    name_col = "ALERT" if kind == "CustomerAlert" else "RECEIVER"
+    rows = [
+        [
+            "NAMESPACE",
+            "NAME",
+            "CUSTOMER",
+            name_col,
+            "SEVERITY",
+            "ENABLED",
+            "GEN",
+            "PHASE",
+            "AGE",
+            "MESSAGE",
+        ]
+    ]
+    now = datetime.now(UTC)
+    for s in items:
+        spec, st = s.row.spec, s.status
+        message = ""
+        if st is not None:
+            message = next(
+                (
+                    c.get("message", "")
+                    for c in st.conditions
+                    if c.get("status") == "False" and c.get("message")
+                ),
+                "",
+            )
+        rows.append(
+            [
+                s.row.namespace,
+                s.row.name,
+                s.row.customer_id,
+                spec.get("alertName") or spec.get("receiverName", ""),
+                spec.get("severity", "-"),
+                str(spec.get("enabled", True)).lower() if kind == "CustomerAlert" else "-",
+                str(s.row.generation),
+                st.phase if st else "Pending",
+                _age(now, s.row.created_at),
+                message,
+            ]
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+
+
+def _age(now: datetime, then: datetime) -> str:
+    seconds = int((now - (then if then.tzinfo else then.replace(tzinfo=UTC))).total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    for row in _store(args).history(args.customer, args.name, args.limit):
+        when = row.time.strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{when}  {row.action:8s} {row.kind.lower()}/{row.namespace}/{row.name}  "
+            f"generation {row.generation}  by {row.actor} ({row.source})"
+        )
+        before = dump(row.before).splitlines(keepends=True) if row.before else []
+        after = dump(row.after).splitlines(keepends=True) if row.after else []
+        for line in difflib.unified_diff(before, after, "before", "after", n=1):
+            print("    " + line, end="" if line.endswith("\n") else "\n")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    store = _store(args)
+    ref = _resolve(store, _kind(args.kind), args.name, args.namespace)
+    print(store.rollback(ref, args.version, args.actor))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve  # uvicorn/fastapi only load for this command
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    serve(
+        args.db,
+        _platform(args),
+        Path(args.out),
+        args.prometheus_url,
+        args.alertmanager_url,
+        args.host,
+        args.port,
+        args.coalesce,
+    )
+    return 0
+
+
+COMMANDS = {
+    "apply": cmd_apply,
+    "delete": cmd_delete,
+    "get": cmd_get,
+    "history": cmd_history,
+    "rollback": cmd_rollback,
+    "serve": cmd_serve,
+}

@@ -1,0 +1,70 @@
+"""Status of an object after a sync, in the DESIGN shape (phase + Valid/Synced conditions).
+
+Pure: the reconciler decides what happened, this turns it into conditions, keeping
+lastTransitionTime when a condition did not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Verdict:
+    generation: int
+    valid: bool
+    problems: str = ""  # "; "-joined field problems when invalid
+    live_generation: int | None = None  # generation rendered (may be older when invalid)
+    synced: bool = False
+    sync_reason: str = "Pending"  # Reloaded Pending ReloadFailed WriteFailed Superseded Written
+    sync_message: str = ""
+    disabled: bool = False
+    rendered_to: tuple[str, ...] = ()
+
+
+def phase_of(v: Verdict) -> str:
+    if not v.valid:
+        return "Invalid"
+    if v.sync_reason in ("ReloadFailed", "WriteFailed"):
+        return "Failed"
+    if not v.synced:
+        return "Pending"
+    return "Disabled" if v.disabled else "Synced"
+
+
+def conditions(v: Verdict, previous: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = {c.get("type"): c for c in previous if isinstance(c, dict)}
+    valid = ("True", "Validated", "") if v.valid else ("False", "Invalid", v.problems)
+    synced = ("True" if v.synced else "False", v.sync_reason, v.sync_message)
+    out = []
+    for kind, (status, reason, message) in (("Valid", valid), ("Synced", synced)):
+        old = before.get(kind)
+        changed = old is None or old.get("status") != status
+        out.append(
+            {
+                "type": kind,
+                "status": status,
+                "reason": reason,
+                "message": message,
+                "lastTransitionTime": stamp
+                if changed or old is None
+                else old.get("lastTransitionTime", stamp),
+            }
+        )
+    return out
+
+
+def status_values(v: Verdict, previous: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """Column values for the status table."""
+    values: dict[str, Any] = {
+        "phase": phase_of(v),
+        "observed_generation": v.generation,
+        "conditions": conditions(v, previous, now),
+        "rendered_to": list(v.rendered_to),
+    }
+    if v.synced:  # keep the time of the last successful sync otherwise
+        values["last_sync_time"] = now
+    return values
