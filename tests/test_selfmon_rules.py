@@ -7,21 +7,18 @@ import subprocess
 from tests.conftest import ROOT
 
 RULES = ROOT / "deploy" / "alertplane-self.rules.yml"
-
 SELFMON_TEST = ROOT / "tests" / "promtool" / "selfmon_test.yml"
 
 
-def test_self_monitoring_rules_fire(tmp_path: Path) -> None:
-    spec = tmp_path / "selfmon_test.yml"
-    spec.write_text(TESTS.format(rules=RULES), encoding="utf-8")
-    proc = subprocess.run(
-        ["promtool", "test", "rules", str(spec)], capture_output=True, text=True, check=False
-    )
+def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["promtool", *args], capture_output=True, text=True, check=False)
+
+
+def test_self_monitoring_rules_fire() -> None:
+    proc = _promtool("test", "rules", str(SELFMON_TEST))
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_self_monitoring_rules_are_valid() -> None:
-    proc = subprocess.run(
-        ["promtool", "check", "rules", str(RULES)], capture_output=True, text=True, check=False
-    )
+    proc = _promtool("check", "rules", str(RULES))
     assert proc.returncode == 0, proc.stdout + proc.stderr
