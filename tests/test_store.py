@@ -1,8 +1,7 @@
-"""Store operations and the audit trail (SQLite here; PostgreSQL in test_store_postgres)."""
+"""Store operations and the audit trail, each on SQLite and on a real PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,6 @@ def make_store(url: str, tmp_path: Path) -> Store:
 @pytest.fixture
 def store(db_url: str, tmp_path: Path) -> Store:
     return make_store(db_url, tmp_path)
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    yield f"sqlite:///{tmp_path / 'a.db'}"
 
 
 def test_apply_create_update_unchanged(store: Store) -> None:

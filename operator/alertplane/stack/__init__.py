@@ -1,0 +1,2 @@
+"""Real Prometheus, Alertmanager and PostgreSQL processes on loopback, for `make run`,
+integration tests and benchmarks."""
