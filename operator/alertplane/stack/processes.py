@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from ..errors import AlertplaneError
+from ..render.yamlout import dump
 
 
 class StartupError(AlertplaneError):
@@ -139,23 +140,19 @@ class Prometheus(Process):
         super().__init__(workdir)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        alerting = ""
+        config: dict[str, Any] = {
+            "global": {"scrape_interval": interval, "evaluation_interval": interval},
+            "rule_files": [f"{rules_dir}/*.yml"],
+            "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": [target]}]}
+                for job, target in (scrape_targets or {}).items()
+            ],
+        }
         if alertmanager_url:
             host = alertmanager_url.split("://", 1)[-1].rstrip("/")
-            alerting = (
-                f"alerting:\n  alertmanagers:\n  - static_configs:\n    - targets: ['{host}']\n"
-            )
-        scrapes = "".join(
-            f"- job_name: {job}\n  static_configs:\n  - targets: ['{target}']\n"
-            for job, target in (scrape_targets or {}).items()
-        )
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [host]}]}]}
         self.config = self.dir / "prometheus.yml"
-        self.config.write_text(
-            f"global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n"
-            f"rule_files: ['{rules_dir}/*.yml']\n{alerting}"
-            f"scrape_configs:\n{scrapes or '[]'}\n",
-            encoding="utf-8",
-        )
+        self.config.write_text(dump(config), encoding="utf-8")
 
     def command(self) -> list[str]:
         return [
