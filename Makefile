@@ -2,10 +2,13 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: install test lint unit golden-update bench deps
+.PHONY: install test lint golden-update bench deps run
 
 deps:  ## Debian packages the tests use (promtool, amtool, ...); needs root
 	bash .ci/install-deps
+
+run: deps install  ## the local stack: Prometheus, Alertmanager, demo exporter, capture, serve
+	$(PYTHON) -m alertplane.stack.local --state .run
 
 install:  ## the package with its test extras, editable
 	$(PYTHON) -m pip install -q -e '.[test]'

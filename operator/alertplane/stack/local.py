@@ -1,0 +1,228 @@
+"""The whole local stack in one object: real Prometheus and Alertmanager, the demo exporter,
+capture receivers and `alertplane serve` on SQLite, with the examples applied.
+
+Used by `make run` (python -m alertplane.stack.local) and by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import yaml
+
+from ..manifests import load_paths
+from ..render.yamlout import dump
+from .capture import Capture
+from .exporter import serve as serve_exporter
+from .processes import Alertmanager, Process, Prometheus, StartupError, free_port
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "customers"
+# Secret keys the examples reference, and what the demo puts in them.
+DEMO_SECRETS = {
+    ("acme", "acme-slack", "webhook-url"): "http://127.0.0.1:{http}/acme/slack",
+    ("acme", "acme-pagerduty", "routing-key"): "demo-routing-key-acme",
+}
+
+
+class Serve(Process):
+    name = "alertplane-serve"
+
+    def __init__(
+        self, state: Path, port: int, prometheus: str, alertmanager: str, platform: Path
+    ) -> None:
+        super().__init__(state)
+        self.port, self.url = port, f"http://127.0.0.1:{port}"
+        self.args = [
+            "--db",
+            f"sqlite:///{state / 'alertplane.db'}",
+            "--platform-config",
+            str(platform),
+            "--out",
+            str(state / "out"),
+            "--prometheus-url",
+            prometheus,
+            "--alertmanager-url",
+            alertmanager,
+            "--port",
+            str(port),
+        ]
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "alertplane.cli", "serve", *self.args]
+
+    def ready(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as resp:
+            return bool(resp.status == 200)
+
+
+class LocalStack:
+    """`fast` (tests): `for:` becomes 0s, timings shrink, and capture ports are free ones
+    (the examples' 127.0.0.1:9097 URLs are rewritten); otherwise the ports the examples
+    and examples/platform.yaml name: HTTP capture 9097, SMTP 2525."""
+
+    def __init__(
+        self, state: Path, manifests: Path = EXAMPLES, fast: bool = False, healthy: bool = False
+    ) -> None:
+        self.state, self.manifests, self.fast, self.healthy = state, manifests, fast, healthy
+        self.out = state / "out"
+        self.platform = state / "platform.yaml"
+        self.smtp_port, self.http_port = (free_port(), free_port()) if fast else (2525, 9097)
+        self.exporter_port = free_port() if fast else 9101
+        self._stack = contextlib.ExitStack()
+        self.capture: Capture
+        self.prometheus: Prometheus
+        self.alertmanager: Alertmanager
+        self.serve: Serve
+
+    def _write_platform(self) -> None:
+        wait = "1s" if self.fast else "10s"
+        config: dict[str, Any] = {
+            "secretsDir": str(self.state / "secrets"),
+            "alertmanager": {
+                "global": {
+                    "smtp_smarthost": f"127.0.0.1:{self.smtp_port}",
+                    "smtp_from": "alerts@alertplane.demo",
+                    "smtp_require_tls": False,
+                    "pagerduty_url": f"http://127.0.0.1:{self.http_port}/pagerduty/",
+                },
+                "defaultReceiver": {
+                    "webhook_configs": [{"url": f"http://127.0.0.1:{self.http_port}/platform"}]
+                },
+                "route": {
+                    "group_by": ["customer_id", "alertname"],
+                    "group_wait": wait,
+                    "group_interval": wait,
+                    "repeat_interval": "4h",
+                },
+            },
+        }
+        self.platform.write_text(dump(config), encoding="utf-8")
+        for (ns, name, key), value in DEMO_SECRETS.items():
+            path = self.state / "secrets" / ns / name / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(value.format(http=self.http_port), encoding="utf-8")
+            path.chmod(0o600)
+
+    def start(self) -> Self:
+        self.state.mkdir(parents=True, exist_ok=True)
+        (self.out / "rules").mkdir(parents=True, exist_ok=True)
+        self._write_platform()
+        am_file = self.out / "alertmanager.yml"
+        if not am_file.exists():  # Alertmanager needs a config to start; serve replaces it
+            am_file.write_text(
+                dump(
+                    {
+                        "route": {"receiver": "platform-default"},
+                        "receivers": [{"name": "platform-default"}],
+                    }
+                )
+            )
+        try:
+            self.capture = Capture(self.state / "capture", self.smtp_port, self.http_port).start()
+            self._stack.callback(self.capture.stop)
+            exporter = serve_exporter(self.exporter_port, self.healthy)
+            self._stack.callback(exporter.shutdown)
+            self.alertmanager = self._stack.enter_context(
+                Alertmanager(am_file, workdir=self.state / "alertmanager")
+            )
+            self.prometheus = self._stack.enter_context(
+                Prometheus(
+                    self.out / "rules",
+                    self.alertmanager.url,
+                    {"demo": f"127.0.0.1:{self.exporter_port}"},
+                    interval="1s" if self.fast else "5s",
+                    workdir=self.state / "prometheus",
+                )
+            )
+            self.serve = self._stack.enter_context(
+                Serve(
+                    self.state,
+                    free_port(),
+                    self.prometheus.url,
+                    self.alertmanager.url,
+                    self.platform,
+                )
+            )
+            self.apply(self.manifests)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def apply(self, path: Path) -> str:
+        env = {
+            **os.environ,
+            "ALERTPLANE_PLATFORM_CONFIG": str(self.platform),
+            "ALERTPLANE_DB": f"sqlite:///{self.state / 'alertplane.db'}",
+            "ALERTPLANE_ACTOR": "demo",
+        }
+        docs = path
+        if self.fast:  # tests cannot wait minutes for `for:` to elapse
+            docs = self.state / "manifests-fast.yaml"
+            loaded = load_paths([str(path)])
+            for doc in loaded.documents:
+                spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+                if isinstance(spec, dict) and "for" in spec:
+                    spec["for"] = "0s"
+            text = yaml.safe_dump_all([d.data for d in loaded.documents])
+            docs.write_text(text.replace("127.0.0.1:9097", f"127.0.0.1:{self.http_port}"))
+        proc = subprocess.run(
+            [sys.executable, "-m", "alertplane.cli", "apply", "-f", str(docs)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise StartupError(f"applying {path} failed:\n{proc.stdout}{proc.stderr}")
+        return proc.stdout
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="Run the local alertplane demo stack.")
+    ap.add_argument("--state", default=".run", help="state directory (default .run)")
+    ap.add_argument("--healthy", action="store_true", help="demo metrics breach nothing")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with LocalStack(Path(args.state).resolve(), healthy=args.healthy) as stack:
+        print(
+            f"""
+alertplane local stack is up (Ctrl-C stops everything):
+  alertplane    {stack.serve.url}/metrics   /healthz   /readyz
+  Prometheus    {stack.prometheus.url}/alerts
+  Alertmanager  {stack.alertmanager.url}
+  captured notifications   {stack.capture.out}/
+      (SMTP 127.0.0.1:{stack.smtp_port}, HTTP 127.0.0.1:{stack.http_port})
+  rendered config          {stack.out}/
+  try:  ALERTPLANE_DB=sqlite:///{stack.state}/alertplane.db alertplane get alerts
+""",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("stopping…", flush=True)
+
+
+if __name__ == "__main__":
+    main()
