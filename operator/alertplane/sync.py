@@ -9,12 +9,16 @@ An object whose newest spec is invalid keeps its last valid spec live and blocks
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import logging
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import AlertplaneError, ObjectRef, Problem
 from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DURATION, SYNCS
@@ -33,6 +37,7 @@ from .validate import Parsed, parse_document, validate_all
 log = logging.getLogger("alertplane.sync")
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
+CHUNK = 50  # customers per validation/render batch
 
 
 @dataclass
@@ -60,7 +65,10 @@ class Reconciler:
     def __init__(self, store: Store, settings: SyncSettings) -> None:
         self.store = store
         self.settings = settings
-        self.live: dict[str, list[Resource]] = {}
+        # What is live per customer: receivers (to assemble alertmanager.yml without
+        # reloading every customer) and the number of enabled rules (for the gauge).
+        self.receivers: dict[str, list[tuple[str, CustomerReceiverSpec]]] = {}
+        self.rule_counts: dict[str, int] = {}
         self.pending_reload: set[str] = set()
         self.marker = 0
         self.ready = threading.Event()
@@ -100,29 +108,45 @@ class Reconciler:
         return report
 
     def _sync(self, customers: set[str] | None) -> SyncReport:
-        stored = sorted(self.store.get(customers=customers), key=lambda s: s.row.id)
-        targets = {s.row.customer_id for s in stored}
-        targets |= set(self.live) if customers is None else customers
-        problems, parsed = self._validate(stored)
-        live: dict[str, list[Resource]] = {cid: [] for cid in targets}
-        for item in stored:
-            obj = parsed.get(item.row.id) if item.ref not in problems else _live_version(item)
-            if obj is not None:
-                live[obj.spec.customer_id].append(obj)
+        if customers is None:
+            targets = set(self.store.customers()) | set(self.receivers) | set(self.rule_counts)
+        else:
+            targets = set(customers)
         files: dict[str, str | None] = {}
-        for cid in sorted(targets):
-            alerts = [o.spec for o in live[cid] if isinstance(o, CustomerAlert)]
-            files[rules_path(cid)] = render_rules(cid, alerts)
-            if live[cid]:
-                self.live[cid] = live[cid]
-            else:
-                self.live.pop(cid, None)
+        assessed: list[Assessment] = []
+        ordered = sorted(targets)
+        # Customers are independent, so load, validate and render them in chunks: the
+        # peak memory of a full sync stays that of one chunk, not of every object at once.
+        for i in range(0, len(ordered), CHUNK):
+            chunk = ordered[i : i + CHUNK]
+            stored = sorted(self.store.get(customers=chunk), key=lambda s: s.row.id)
+            problems, parsed = self._validate(stored)
+            live: dict[str, list[Resource]] = {cid: [] for cid in chunk}
+            for item in stored:
+                valid = item.ref not in problems
+                obj = parsed.get(item.row.id) if valid else _live_version(item)
+                if obj is not None:
+                    live[obj.spec.customer_id].append(obj)
+                assessed.append(_assess(item, problems.get(item.ref), obj))
+            for cid in chunk:
+                alerts = [o.spec for o in live[cid] if isinstance(o, CustomerAlert)]
+                files[rules_path(cid)] = render_rules(cid, alerts)
+                self.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
+                self.receivers[cid] = [
+                    (o.metadata.namespace, o.spec)
+                    for o in live[cid]
+                    if isinstance(o, CustomerReceiver)
+                ]
+                if not live[cid]:
+                    self.rule_counts.pop(cid)
+                    self.receivers.pop(cid)
         if self._first:  # on start, also drop files of customers that no longer exist
             for rel in generated_rule_files(self.settings.out_dir):
                 files.setdefault(rel, None)
-        files[ALERTMANAGER_PATH] = render_alertmanager(self._receivers(), self.settings.platform)
+        files[ALERTMANAGER_PATH] = render_alertmanager(self.receivers, self.settings.platform)
 
-        report = SyncReport(sorted(targets), "ok", invalid=len(problems))
+        invalid = sum(1 for a in assessed if a.problems is not None)
+        report = SyncReport(ordered, "ok", invalid=invalid)
         write_error = ""
         try:
             result = write_files(self.settings.out_dir, files)
@@ -136,13 +160,13 @@ class Reconciler:
         if ALERTMANAGER_PATH in report.written:
             self.pending_reload.add(ALERTMANAGER)
         report.reloads = self._reload()
-        self._save_statuses(stored, problems, parsed, report, write_error)
+        self._save_statuses(assessed, report, write_error)
         failed = [t for t, r in report.reloads.items() if not r.ok]
         if write_error:
             report.outcome = "write_failed"
         elif failed:
             report.outcome = "reload_failed"
-        elif problems:
+        elif invalid:
             report.outcome = "invalid"
         if write_error or failed:
             self._schedule_retry(targets)
@@ -168,12 +192,6 @@ class Reconciler:
                 problems.setdefault(problem.obj, []).append(problem)
         return problems, parsed
 
-    def _receivers(self) -> dict[str, list[tuple[str, CustomerReceiverSpec]]]:
-        return {
-            cid: [(o.metadata.namespace, o.spec) for o in objs if isinstance(o, CustomerReceiver)]
-            for cid, objs in self.live.items()
-        }
-
     def _reload(self) -> dict[str, ReloadOutcome]:
         outcomes: dict[str, ReloadOutcome] = {}
         urls = {
@@ -195,42 +213,23 @@ class Reconciler:
         return outcomes
 
     def _save_statuses(
-        self,
-        stored: list[Stored],
-        problems: dict[ObjectRef, list[Problem]],
-        parsed: dict[int, Resource],
-        report: SyncReport,
-        write_error: str,
+        self, assessed: list[Assessment], report: SyncReport, write_error: str
     ) -> None:
         now = utcnow()
         updates = {}
-        for st in stored:
-            target = PROMETHEUS if st.row.kind == "CustomerAlert" else ALERTMANAGER
-            verdict = self._verdict(
-                st,
-                problems.get(st.ref),
-                parsed.get(st.row.id),
-                target,
-                report.reloads.get(target),
-                write_error,
-            )
-            values = status_values(verdict, st.status.conditions if st.status else [], now)
-            if verdict.valid:
-                values["live_generation"] = st.row.generation
-                values["live_spec"] = st.row.spec
-            updates[st.row.id] = values
+        for a in assessed:
+            target = PROMETHEUS if a.kind == "CustomerAlert" else ALERTMANAGER
+            verdict = self._verdict(a, target, report.reloads.get(target), write_error)
+            values = status_values(verdict, a.conditions, now)
+            if a.problems is None:
+                values["live_generation"] = a.generation
+                values["live_spec"] = a.spec
+            updates[a.object_id] = values
         self.store.save_statuses(updates)
 
     def _verdict(
-        self,
-        st: Stored,
-        problems: list[Problem] | None,
-        obj: Resource | None,
-        target: str,
-        outcome: ReloadOutcome | None,
-        write_error: str,
+        self, a: Assessment, target: str, outcome: ReloadOutcome | None, write_error: str
     ) -> Verdict:
-        gen = st.row.generation
         url = (
             self.settings.prometheus_url if target == PROMETHEUS else self.settings.alertmanager_url
         )
@@ -244,27 +243,23 @@ class Reconciler:
             synced, reason, message = True, "Written", "written; no reload URL configured"
         else:
             synced, reason, message = True, "Reloaded", ""
-        disabled = isinstance(obj, CustomerAlert) and not obj.spec.enabled
-        rendered = _rendered_to(obj, st.row.customer_id) if not disabled else ()
-        if problems:
-            live_gen = st.status.live_generation if st.status else None
-            text = "; ".join(p.text() for p in problems)
-            if live_gen is not None:
-                live_obj = _live_version(st)
-                return Verdict(
-                    gen,
-                    False,
-                    text,
-                    live_gen,
-                    False,
-                    "Superseded",
-                    f"generation {live_gen} stays live; generation {gen} is invalid",
-                    rendered_to=_rendered_to(live_obj, st.row.customer_id),
-                )
+        gen = a.generation
+        if a.problems is None:
+            return Verdict(gen, True, "", gen, synced, reason, message, a.disabled, a.rendered_to)
+        if a.live_generation is not None:
             return Verdict(
-                gen, False, text, None, False, "Pending", "not rendered: the spec is invalid"
+                gen,
+                False,
+                a.problems,
+                a.live_generation,
+                False,
+                "Superseded",
+                f"generation {a.live_generation} stays live; generation {gen} is invalid",
+                rendered_to=a.rendered_to,
             )
-        return Verdict(gen, True, "", gen, synced, reason, message, disabled, rendered)
+        return Verdict(
+            gen, False, a.problems, None, False, "Pending", "not rendered: the spec is invalid"
+        )
 
     def _schedule_retry(self, customers: set[str]) -> None:
         self._retry |= customers
@@ -275,14 +270,7 @@ class Reconciler:
         OBJECTS.clear()
         for (kind, phase), count in self.store.phase_counts().items():
             OBJECTS.labels(kind, phase).set(count)
-        RULES.set(
-            sum(
-                1
-                for objs in self.live.values()
-                for o in objs
-                if isinstance(o, CustomerAlert) and o.spec.enabled
-            )
-        )
+        RULES.set(sum(self.rule_counts.values()))
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -293,13 +281,14 @@ class Reconciler:
             except Exception:
                 log.exception("initial sync failed; retrying")
                 stop.wait(2.0)
+        release_memory()
         self.ready.set()
         while not stop.is_set():
             try:
                 self._step(stop)
             except Exception:  # a bad pass must never stop reconciliation
                 log.exception("sync failed; will retry")
-                self._schedule_retry(set(self.live))
+                self._schedule_retry(set(self.receivers) | set(self.rule_counts))
                 stop.wait(1.0)
 
     def _step(self, stop: threading.Event) -> None:
@@ -330,11 +319,55 @@ class Reconciler:
         )
 
 
+def release_memory() -> None:
+    """Hand the initial sync's garbage back to the OS.
+
+    The first sync parses every object at once; without this, the allocator keeps that
+    peak as resident memory for the life of the process.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _live_version(st: Stored) -> Resource | None:
     if st.status is None or st.status.live_spec is None:
         return None
     obj, _ = parse_document(st.manifest(spec=st.status.live_spec, with_status=False))
     return obj
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What a sync concluded about one object before writing: all its status needs."""
+
+    object_id: int
+    kind: str
+    generation: int
+    conditions: list[Any]  # the previous conditions, to keep transition times
+    problems: str | None  # None when valid
+    spec: dict[str, Any] | None  # the spec that becomes live when valid
+    live_generation: int | None
+    rendered_to: tuple[str, ...]
+    disabled: bool
+
+
+def _assess(st: Stored, problems: list[Problem] | None, live: Resource | None) -> Assessment:
+    """`live` is the object rendered for `st`: its current spec, or its last valid one."""
+    disabled = isinstance(live, CustomerAlert) and not live.spec.enabled
+    return Assessment(
+        object_id=st.row.id,
+        kind=st.row.kind,
+        generation=st.row.generation,
+        conditions=st.status.conditions if st.status else [],
+        problems="; ".join(p.text() for p in problems) if problems else None,
+        spec=None if problems else st.row.spec,
+        live_generation=(st.status.live_generation if st.status else None)
+        if problems
+        else st.row.generation,
+        rendered_to=_rendered_to(live, st.row.customer_id),
+        disabled=disabled and not problems,
+    )
 
 
 def _rendered_to(obj: Resource | None, customer_id: str) -> tuple[str, ...]:
