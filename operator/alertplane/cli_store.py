@@ -158,9 +158,14 @@ def cmd_delete(args: argparse.Namespace) -> int:
         refs = [_resolve(store, _kind(args.kind), args.name, args.namespace)]
     else:
         raise UsageError("nothing to delete", "give -f PATH or KIND NAME")
-    for change in store.delete(refs, args.actor, "cli"):
-        print(change)
-    return 0
+    missing = 0
+    for change in store.delete(refs, args.actor, "cli", missing_ok=bool(args.paths)):
+        if change.action == "not found":
+            missing += 1
+            print(change, file=sys.stderr)
+        else:
+            print(change)
+    return 1 if missing else 0
 
 
 def _resolve(store: Store, kind: str, name: str, namespace: str | None) -> ObjectRef:

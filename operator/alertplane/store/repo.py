@@ -129,12 +129,19 @@ class Store:
         self._audit(s, action, row, before, spec, actor, source)
         return Change(ref, "configured", row.generation)
 
-    def delete(self, refs: Iterable[ObjectRef], actor: str, source: str) -> list[Change]:
+    def delete(
+        self, refs: Iterable[ObjectRef], actor: str, source: str, missing_ok: bool = False
+    ) -> list[Change]:
+        """Delete in one transaction; with `missing_ok`, absent objects are skipped (and
+        returned as "not found" changes) instead of failing the whole batch, as kubectl does."""
         changes = []
         with self.sessions.begin() as s:
             for ref in refs:
                 row = self._row(s, ref)
                 if row is None:
+                    if missing_ok:
+                        changes.append(Change(ref, "not found", 0))
+                        continue
                     raise UsageError(f"{ref} not found", "list objects with 'alertplane get'")
                 self._audit(s, "delete", row, row.spec, None, actor, source)
                 st = s.get(StatusRow, row.id)
