@@ -75,7 +75,18 @@ def test_get_table_yaml_and_json(cli, tmp_path: Path) -> None:
     lines = out.splitlines()
     assert code == 0
     assert lines[0].split() == (
-        ["NAMESPACE", "NAME", "CUSTOMER", "ALERT", "SEVERITY", "ENABLED", "GEN", "PHASE", "AGE", "MESSAGE"]
+        [
+            "NAMESPACE",
+            "NAME",
+            "CUSTOMER",
+            "ALERT",
+            "SEVERITY",
+            "ENABLED",
+            "GEN",
+            "PHASE",
+            "AGE",
+            "MESSAGE",
+        ]
     )
     assert len(lines) == 1 + 4 and all(line.split()[2] == "acme" for line in lines[1:])
     assert all(line.split()[7] == "Pending" for line in lines[1:])  # nothing synced yet
