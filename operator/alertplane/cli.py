@@ -17,6 +17,7 @@ from typing import NoReturn, TextIO
 
 from . import __version__, cli_store
 from .core import Outcome, evaluate, render_valid
+from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
 from .manifests import load_paths
 from .render.platform import load_platform_config
@@ -62,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     ren = sub.add_parser("render", help="render valid manifests into rule files + alertmanager.yml")
     manifests(ren)
     ren.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    crd = sub.add_parser("crds", help="print the CustomResourceDefinitions (from the models)")
+    crd.add_argument("--out", metavar="DIR", help="write one <name>.yaml per CRD into DIR instead")
     cli_store.add_commands(sub)
     return parser
 
@@ -102,7 +105,28 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.ok else EXIT_INVALID
 
 
-COMMANDS = {"validate": cmd_validate, "render": cmd_render, **cli_store.COMMANDS}
+def cmd_crds(args: argparse.Namespace) -> int:
+    files = crd_yaml()
+    if args.out is None:
+        sys.stdout.write("---\n".join(files.values()))
+        return EXIT_OK
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise AlertplaneError(f"{out}: {exc.strerror or exc}") from exc
+    print(f"{out}: {', '.join(files)}")
+    return EXIT_OK
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "render": cmd_render,
+    "crds": cmd_crds,
+    **cli_store.COMMANDS,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,10 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AlertplaneError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except SystemExit as exc:  # argparse's --help/--version: main() returns its code
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as exc:  # e.g. --out is not a writable directory: I/O, not a bug
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except Exception as exc:  # last line of defence: users never see a traceback
         if os.environ.get("ALERTPLANE_DEBUG"):
             traceback.print_exc()

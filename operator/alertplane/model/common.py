@@ -2,7 +2,9 @@
 
 Each constrained string is an `Annotated` type whose validator raises a message a user can
 act on, and whose JSON schema carries the same constraint so the generated CRDs enforce
-it at admission too.
+it at admission too. (The pattern is repeated in `json_schema_extra` because pydantic
+leaves it out of the JSON schema when it follows a validator; the checker must come first
+so its message, not pydantic's regex error, is what a user sees.)
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ CustomerId = Annotated[
     Field(
         pattern=DNS_LABEL_RE,
         max_length=63,
+        json_schema_extra={"pattern": DNS_LABEL_RE},
         description="Customer (tenant) id; every series of the customer carries "
         'customer_id="<id>".',
     ),
@@ -82,7 +85,11 @@ AlertName = Annotated[
         lambda v: f"{v!r} is not a valid Prometheus alert name",
         "use letters, digits and '_', not starting with a digit (e.g. 'HighErrorRate')",
     ),
-    Field(pattern=ALERT_NAME_RE, description="Prometheus alert name, unique per customer."),
+    Field(
+        pattern=ALERT_NAME_RE,
+        json_schema_extra={"pattern": ALERT_NAME_RE},
+        description="Prometheus alert name, unique per customer.",
+    ),
 ]
 
 ReceiverName = Annotated[
@@ -92,7 +99,12 @@ ReceiverName = Annotated[
         lambda v: f"{v!r} is not a valid receiver name",
         "use lower-case letters, digits and '-', at most 63 characters (e.g. 'oncall')",
     ),
-    Field(pattern=DNS_LABEL_RE, max_length=63, description="Receiver name, unique per customer."),
+    Field(
+        pattern=DNS_LABEL_RE,
+        max_length=63,
+        json_schema_extra={"pattern": DNS_LABEL_RE},
+        description="Receiver name, unique per customer.",
+    ),
 ]
 
 Duration = Annotated[
@@ -102,7 +114,11 @@ Duration = Annotated[
         lambda v: f"{v!r} is not a valid duration",
         "use a Prometheus duration such as 30s, 5m, 1h30m or 7d",
     ),
-    Field(pattern=DURATION_RE, description="Prometheus duration, e.g. 30s, 5m, 1h30m."),
+    Field(
+        pattern=DURATION_RE,
+        json_schema_extra={"pattern": DURATION_RE},
+        description="Prometheus duration, e.g. 30s, 5m, 1h30m.",
+    ),
 ]
 
 LabelName = Annotated[
