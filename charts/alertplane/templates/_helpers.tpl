@@ -1,0 +1,105 @@
+{{/* Chart name, truncated to the 63 characters a label value allows. */}}
+{{- define "alertplane.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Release-qualified name, used for every object the chart creates. */}}
+{{- define "alertplane.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alertplane.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "alertplane.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "alertplane.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "alertplane.labels" -}}
+helm.sh/chart: {{ include "alertplane.chart" . }}
+{{ include "alertplane.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: operator
+app.kubernetes.io/part-of: alertplane
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{- define "alertplane.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "alertplane.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alertplane.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Namespace the configmap / prometheus-operator sinks write into. */}}
+{{- define "alertplane.sinkNamespace" -}}
+{{- default .Release.Namespace .Values.sink.namespace -}}
+{{- end -}}
+
+{{- define "alertplane.webhookSecretName" -}}
+{{- if .Values.webhook.certManager.enabled -}}
+{{- printf "%s-webhook-tls" (include "alertplane.fullname" .) -}}
+{{- else -}}
+{{- .Values.webhook.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Cross-field checks that values.schema.json cannot express with a clear message.
+Included by the Deployment so every render runs them.
+*/}}
+{{- define "alertplane.validate" -}}
+{{- if and .Values.webhook.enabled (not .Values.webhook.certManager.enabled) -}}
+{{- if not .Values.webhook.existingSecret -}}
+{{- fail "webhook.enabled with webhook.certManager.enabled=false needs webhook.existingSecret (a kubernetes.io/tls Secret in the release namespace)" -}}
+{{- end -}}
+{{- if not .Values.webhook.caBundle -}}
+{{- fail "webhook.enabled with webhook.certManager.enabled=false needs webhook.caBundle (base64 of the PEM CA that signed webhook.existingSecret's certificate)" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (ne .Values.sink.type "files") .Values.sink.files.existingClaim -}}
+{{- fail (printf "sink.files.existingClaim is only used with sink.type=files (sink.type is %s); remove it" .Values.sink.type) -}}
+{{- end -}}
+{{- if hasKey ((.Values.platform.alertmanager | default dict).defaultReceiver | default dict) "name" -}}
+{{- fail "platform.alertmanager.defaultReceiver.name: the name is always platform-default; remove the name key" -}}
+{{- end -}}
+{{- if and (eq .Values.sink.type "files") .Values.sink.namespace -}}
+{{- fail "sink.namespace is only used with sink.type=configmap or prometheus-operator; the files sink writes to sink.files.out" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Rules for the custom resources and the events the operator posts about them. */}}
+{{- define "alertplane.customResourceRules" -}}
+- apiGroups: [alertplane.io]
+  resources: [customeralerts, customerreceivers]
+  verbs: [get, list, watch, patch, update]
+- apiGroups: [alertplane.io]
+  resources: [customeralerts/status, customerreceivers/status]
+  verbs: [get, patch, update]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
