@@ -61,9 +61,10 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Stack]:
+def stack(tmp_path: Path, db_url: str) -> Iterator[Stack]:
+    """The runtime on each database kind (SQLite file, real PostgreSQL)."""
     out = tmp_path / "out"
-    store = Store(open_db(f"sqlite:///{tmp_path / 'a.db'}"))
+    store = Store(open_db(db_url))
     settings = SyncSettings(out_dir=out, platform=PLATFORM, coalesce_s=0.1, poll_s=0.02)
     Reconciler(store, settings).sync_all()  # Alertmanager needs a config file to start
     with Alertmanager(out / "alertmanager.yml") as am, Prometheus(out / "rules", am.url) as prom:
