@@ -76,10 +76,7 @@ def _problems(outcome: Outcome, stream: TextIO) -> None:
 
 def _summary(outcome: Outcome) -> str:
     bad = len(outcome.invalid) + sum(1 for p in outcome.problems if p.obj is None)
-    return (
-        f"{len(outcome.parsed) - len(outcome.invalid)} valid, {bad} invalid, "
-        f"{len(outcome.problems)} problem(s)"
-    )
+    return f"{len(outcome.valid)} valid, {bad} invalid, {len(outcome.problems)} problem(s)"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ Only I/O and YAML live here; turning documents into models is `validate.schema`'
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
+# libyaml's composer recurses in C once per nesting level: tens of thousands of levels
+# overflow the stack and kill the process. Manifests need well under ten levels.
+MAX_DEPTH = 100
+_DOCUMENT_MARKER = re.compile(r"^(?=(?:---|\.\.\.)(?:[ \t\r]|$))", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,10 @@ def expand_paths(paths: Iterable[str]) -> list[str]:
             found = sorted(
                 str(p) for p in path.rglob("*") if p.is_file() and p.suffix in MANIFEST_SUFFIXES
             )
+            if not found:
+                raise UsageError(
+                    f"{raw}: no .yaml or .yml files in this directory", "check the path given to -f"
+                )
             out.extend(found)
         elif path.is_file():
             out.append(raw)
@@ -84,11 +93,27 @@ def load_text(text: str, name: str = "<input>") -> Loaded:
 def _load_text(text: str, name: str, loaded: Loaded) -> None:
     index = 0
     try:
+        too_deep = _too_deep(text)
+        if too_deep is not None:
+            index, line = too_deep
+            loaded.problems.append(
+                Problem(
+                    "",
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    "flatten the document; a manifest needs only a few levels",
+                    source=Source(name, index, line),
+                )
+            )
+            return
         for index, (line, data) in enumerate(_documents(text), start=1):
             if data is None:
                 continue  # an empty document, e.g. a trailing '---'
             for item in _expand_list(data):
                 loaded.documents.append(Document(Source(name, index, line), item))
+    except UnicodeEncodeError:  # lone surrogates: stdin's undecodable bytes
+        loaded.problems.append(
+            Problem("", "input is not UTF-8 text", "save it as UTF-8", source=Source(name))
+        )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -103,14 +128,56 @@ def _load_text(text: str, name: str, loaded: Loaded) -> None:
             )
         )
     except yaml.YAMLError as exc:
+        line = 0
+        if isinstance(exc, yaml.reader.ReaderError):  # e.g. a control character
+            line = _line_at(text, exc.position)
         loaded.problems.append(
             Problem(
                 "",
                 f"invalid YAML: {str(exc).splitlines()[0]}",
                 "fix the YAML syntax",
-                source=Source(name),
+                source=Source(name, 0, line),
             )
         )
+
+
+def _line_at(text: str, position: int) -> int:
+    # libyaml reports a byte offset into the UTF-8 text, the pure-Python reader a character.
+    if _Loader is yaml.SafeLoader:
+        return text.count("\n", 0, position) + 1
+    return text.encode("utf-8", "surrogatepass")[:position].count(b"\n") + 1
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """(document, line) where nesting first exceeds MAX_DEPTH, if it does anywhere.
+
+    Every nesting level starts at one of `[{-?:`, and no document spans a `---`/`...`
+    line, so a chunk with at most MAX_DEPTH of them cannot be too deep: the (slower)
+    event walk only runs for documents that could be.
+    """
+    if all(
+        sum(chunk.count(c) for c in "[{-?:") <= MAX_DEPTH for chunk in _DOCUMENT_MARKER.split(text)
+    ):
+        return None
+    loader = _Loader(text)
+    depth = document = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.DocumentStartEvent):
+                document += 1
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    return document, mark.line + 1 if mark is not None else 0
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # reported with its line by the real parse, which fails at the same spot
+    finally:
+        loader.dispose()
+    return None
 
 
 def _documents(text: str) -> Iterator[tuple[int, Any]]:

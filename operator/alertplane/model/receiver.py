@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from .alert import Category, Severity
-from .common import CustomerId, Duration, LabelName, ObjectMeta, ReceiverName, Strict
+from .common import CustomerId, Duration, ObjectMeta, ReceiverName, Strict
 
 
 class SecretKeyRef(Strict):
@@ -67,7 +67,9 @@ class Route(Strict):
     continue_: bool = Field(
         False, alias="continue", description="Keep trying later routes after this one matched."
     )
-    group_by: list[LabelName] | None = None
+    # Plain strings: Alertmanager's '...' (group by all labels) is not a label name;
+    # validate.fields checks the names and that '...' stands alone.
+    group_by: list[str] | None = None
     group_wait: Duration | None = None
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None

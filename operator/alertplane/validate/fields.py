@@ -16,6 +16,7 @@ from ..model import (
 )
 from ..model.common import is_label_name
 from .promql import check_expr
+from .schema import path_key
 
 # A customer template is executed in Alertmanager's one global template namespace; a
 # `define` or `block` there could replace a template another customer relies on.
@@ -28,7 +29,7 @@ def check_alert(obj: CustomerAlert) -> list[Problem]:
     spec = obj.spec
     problems = check_expr(spec.expr, spec.customer_id)
     for key in spec.labels:
-        path = f"spec.labels.{key}"
+        path = f"spec.labels.{path_key(key)}"
         if key in RESERVED_LABELS:
             field = "customerId" if key == "customer_id" else key
             problems.append(
@@ -38,7 +39,7 @@ def check_alert(obj: CustomerAlert) -> list[Problem]:
             problems.append(_bad_label_name(path, key))
     free = spec.annotations.__pydantic_extra__ or {}
     for key in free:
-        path = f"spec.annotations.{key}"
+        path = f"spec.annotations.{path_key(key)}"
         known = _known_annotation(key)
         if known is not None:
             problems.append(
@@ -56,7 +57,8 @@ def check_alert(obj: CustomerAlert) -> list[Problem]:
             )
         )
     for key, value in spec.annotations.rendered().items():
-        problems.extend(_no_define(f"spec.annotations.{_annotation_field(key)}", value))
+        path = f"spec.annotations.{path_key(_annotation_field(key))}"
+        problems.extend(_no_define(path, value))
     return problems
 
 
@@ -146,7 +148,7 @@ def _check_route(obj: CustomerReceiver) -> list[Problem]:
     route = obj.spec.route
     problems: list[Problem] = []
     for key in route.match.labels:
-        path = f"spec.route.match.labels.{key}"
+        path = f"spec.route.match.labels.{path_key(key)}"
         if key == "customer_id":
             problems.append(
                 Problem(

@@ -63,7 +63,9 @@ def parse_document(
         return None, [
             Problem(
                 "apiVersion",
-                f"unsupported apiVersion {api_version!r}",
+                "missing apiVersion"
+                if api_version is None
+                else f"unsupported apiVersion {_show(api_version)}",
                 f"use apiVersion: {API_VERSION}",
                 obj=ref,
                 source=source,
@@ -88,12 +90,18 @@ def _unknown_kind(kind: object, source: Source | None) -> Problem:
 def _guess_ref(kind: str, data: dict[str, Any]) -> ObjectRef:
     meta = data.get("metadata")
     meta = meta if isinstance(meta, dict) else {}
-    name, namespace = meta.get("name"), meta.get("namespace", "default")
     return ObjectRef(
         kind,
-        namespace if isinstance(namespace, str) and namespace else "default",
-        name if isinstance(name, str) and name else "<unnamed>",
+        _ref_part(meta.get("namespace"), "default"),
+        _ref_part(meta.get("name"), "<unnamed>"),
     )
+
+
+def _ref_part(value: object, default: str) -> str:
+    if not isinstance(value, str) or not value:
+        return default
+    # A newline or control character would split or garble the one line per problem.
+    return value if value.isprintable() else repr(value)
 
 
 def loc_path(loc: Sequence[int | str]) -> str:
@@ -102,8 +110,14 @@ def loc_path(loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{path_key(part)}" if out else path_key(part)
     return out
+
+
+def path_key(key: str) -> str:
+    """A mapping key as a path segment; quoted when a newline or control character in it
+    would split or garble the one line per problem."""
+    return key if key.isprintable() else repr(key)
 
 
 def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
@@ -121,6 +135,11 @@ def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Pr
     path = loc_path(loc)
     if kind == "alertplane":
         return Problem(path, ctx["message"], ctx.get("hint", ""))
+    if kind == "invalid_key" or (kind == "string_type" and loc and loc[-1] == "[key]"):
+        # A mapping key that YAML read as a number/bool (`1: x`); pydantic's loc ends in
+        # the key itself (and then '[key]'), which is no field path a user can find.
+        where = loc_path(loc[:-2] if loc[-1] == "[key]" else loc[:-1])
+        return Problem(where, f"key {_show(value)} is not a string", "quote the key")
     if kind == "missing":
         return Problem(path, "required field is missing", f"add {loc[-1]}")
     if kind == "extra_forbidden":
@@ -131,15 +150,19 @@ def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Pr
             return Problem(path, "unknown field", f"did you mean {close[0]}?")
         return Problem(path, "unknown field", f"remove it; allowed here: {', '.join(allowed)}")
     if kind == "enum":
-        return Problem(path, f"{value!r} is not allowed", f"use one of {ctx.get('expected', '')}")
+        return Problem(
+            path, f"{_show(value)} is not allowed", f"use one of {ctx.get('expected', '')}"
+        )
     if kind == "literal_error":
-        return Problem(path, f"{value!r} is not allowed", f"use {ctx.get('expected', '')}")
+        return Problem(path, f"{_show(value)} is not allowed", f"use {ctx.get('expected', '')}")
     if kind in ("too_short", "string_too_short"):
         return Problem(path, "must not be empty", "give at least one value")
     expected = _EXPECTED.get(kind)
     if expected is not None:
-        return Problem(path, f"expected {expected}, got {_type_name(value)}", "")
-    return Problem(path, str(err.get("msg", "invalid value")), "")
+        scalar = value is not None and not isinstance(value, list | dict)
+        hint = "quote it" if expected == "a string" and scalar else f"write {expected} here"
+        return Problem(path, f"expected {expected}, got {_type_name(value)}", hint)
+    return Problem(path, str(err.get("msg", "invalid value")), "fix this value")
 
 
 _EXPECTED = {
@@ -149,11 +172,23 @@ _EXPECTED = {
     "int_type": "an integer",
     "int_parsing": "an integer",
     "int_from_float": "an integer",
+    "finite_number": "an integer",
+    "int_parsing_size": "an integer",
+    "string_unicode": "a string",
     "list_type": "a list",
     "dict_type": "a mapping",
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
 }
+
+
+def _show(value: object) -> str:
+    """A YAML scalar as the user wrote it: null/true/false rather than Python's spelling."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _type_name(value: object) -> str:

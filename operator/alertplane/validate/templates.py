@@ -77,7 +77,11 @@ def _rule_problem(text: str) -> Problem:
             f"Prometheus rejects the expression: {detail}",
             "fix the expression; it must be valid Prometheus 2.42 PromQL",
         )
-    return Problem("spec", f"Prometheus rejects the rule: {text}", "")
+    return Problem(
+        "spec",
+        f"Prometheus rejects the rule: {text}",
+        "fix the alert so Prometheus 2.42 accepts it",
+    )
 
 
 def check_receiver_templates(receivers: Sequence[Parsed]) -> list[Problem]:
@@ -97,6 +101,8 @@ def check_receiver_templates(receivers: Sequence[Parsed]) -> list[Problem]:
     ]
     if not failed:
         return []
+    in_failed = {id(j) for j in failed}
+    failed = [j for j in jobs if id(j) in in_failed]  # report in field order, html or not
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(
             pool.map(
