@@ -362,11 +362,6 @@ def test_the_readme_quotes_the_real_message() -> None:
     assert f"# {line}\n" in (ROOT / "README.md").read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core._in_input_order ranks files that yielded a parsed object before files that "
-    "did not (broken YAML, unknown kind, schema errors), so their problems come last",
-)
 def test_the_whole_directory_prints_each_file_in_turn(
     cli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -264,11 +264,6 @@ def test_problems_come_in_document_order_within_a_file() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core._in_input_order ranks files that yielded a parsed object before files "
-    "that did not (broken YAML, unknown kind, schema errors), so their problems come last",
-)
 def test_problems_come_in_file_order(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("kind: [\n")
     (tmp_path / "b.yaml").write_text(dump(receiver(webhook=[])))

@@ -93,12 +93,6 @@ def test_the_same_name_in_two_namespaces_is_two_objects() -> None:
     assert lines(alert(), other) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core.Outcome.invalid is keyed by ObjectRef, so the first of two objects with the "
-    "same kind/namespace/name is left out of rendering too, though only the second is "
-    "reported",
-)
 def test_the_first_of_two_same_named_objects_is_still_rendered() -> None:
     loaded = load_text(yaml.safe_dump_all([alert(), alert(severity="info")]))
     outcome = evaluate(loaded.documents, tools=False)

@@ -10,7 +10,7 @@ from .manifests import Document
 from .model import Resource
 from .render import Rendered, render
 from .render.platform import PlatformConfig
-from .validate import Parsed, parse_documents, validate_all
+from .validate import Parsed, flagged_index, is_flagged, parse_documents, validate_all
 
 
 @dataclass
@@ -21,7 +21,8 @@ class Outcome:
 
     @property
     def valid(self) -> list[Resource]:
-        return [p.obj for p in self.parsed if p.ref not in self.invalid]
+        index = flagged_index(self.problems)
+        return [p.obj for p in self.parsed if not is_flagged(p, index)]
 
     @property
     def ok(self) -> bool:
@@ -47,10 +48,12 @@ def render_valid(outcome: Outcome, platform: PlatformConfig) -> Rendered:
 
 def _in_input_order(problems: list[Problem], parsed: Sequence[Parsed]) -> list[Problem]:
     """Problems in input order: by file as first seen, then document, then as found."""
-    files: dict[str, int] = {}
+    seen: dict[str, tuple[int, int]] = {}
     for src in [p.source for p in parsed] + [p.source for p in problems]:
         if src is not None:
-            files.setdefault(src.file, len(files))
+            seen.setdefault(src.file, (src.order, len(seen)))
+    # Read order when the loader recorded it, else order of first appearance.
+    files = {name: n for n, name in enumerate(sorted(seen, key=seen.__getitem__))}
     rank = {id(p): n for n, p in enumerate(problems)}
 
     def key(p: Problem) -> tuple[int, int, int]:

@@ -29,6 +29,9 @@ class Source:
     file: str
     document: int = 0  # 1-based index in a multi-document stream; 0 = unknown
     line: int = 0  # 1-based; 0 = unknown
+    # Position of the file in the order it was read, so problems of files that yielded no
+    # object (broken YAML) still print in turn. Not part of identity.
+    order: int = field(default=0, compare=False)
 
     def __str__(self) -> str:
         where = self.file

@@ -66,21 +66,26 @@ def expand_paths(paths: Iterable[str]) -> list[str]:
 
 def load_paths(paths: Iterable[str], stdin: IO[str] | None = None) -> Loaded:
     loaded = Loaded([], [])
-    for name in expand_paths(paths):
+    for order, name in enumerate(expand_paths(paths), start=1):
         if name == "-":
             text = (stdin or sys.stdin).read()
-            _load_text(text, "<stdin>", loaded)
+            _load_text(text, "<stdin>", loaded, order)
             continue
         try:
             text = Path(name).read_text(encoding="utf-8")
         except UnicodeDecodeError:
             loaded.problems.append(
-                Problem("", "file is not UTF-8 text", "save it as UTF-8", source=Source(name))
+                Problem(
+                    "",
+                    "file is not UTF-8 text",
+                    "save it as UTF-8",
+                    source=Source(name, order=order),
+                )
             )
             continue
         except OSError as exc:
             raise UsageError(f"{name}: cannot read: {exc.strerror}") from exc
-        _load_text(text, name, loaded)
+        _load_text(text, name, loaded, order)
     return loaded
 
 
@@ -90,7 +95,7 @@ def load_text(text: str, name: str = "<input>") -> Loaded:
     return loaded
 
 
-def _load_text(text: str, name: str, loaded: Loaded) -> None:
+def _load_text(text: str, name: str, loaded: Loaded, order: int = 0) -> None:
     index = 0
     try:
         too_deep = _too_deep(text)
@@ -101,7 +106,7 @@ def _load_text(text: str, name: str, loaded: Loaded) -> None:
                     "",
                     f"nesting deeper than {MAX_DEPTH} levels",
                     "flatten the document; a manifest needs only a few levels",
-                    source=Source(name, index, line),
+                    source=Source(name, index, line, order=order),
                 )
             )
             return
@@ -109,10 +114,12 @@ def _load_text(text: str, name: str, loaded: Loaded) -> None:
             if data is None:
                 continue  # an empty document, e.g. a trailing '---'
             for item in _expand_list(data):
-                loaded.documents.append(Document(Source(name, index, line), item))
+                loaded.documents.append(Document(Source(name, index, line, order=order), item))
     except UnicodeEncodeError:  # lone surrogates: stdin's undecodable bytes
         loaded.problems.append(
-            Problem("", "input is not UTF-8 text", "save it as UTF-8", source=Source(name))
+            Problem(
+                "", "input is not UTF-8 text", "save it as UTF-8", source=Source(name, order=order)
+            )
         )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -124,7 +131,7 @@ def _load_text(text: str, name: str, loaded: Loaded) -> None:
                 "",
                 f"invalid YAML{column}: {what}",
                 "fix the YAML syntax (indentation, quoting, ':' after keys)",
-                source=Source(name, index + 1, line),
+                source=Source(name, index + 1, line, order=order),
             )
         )
     except yaml.YAMLError as exc:
@@ -136,7 +143,7 @@ def _load_text(text: str, name: str, loaded: Loaded) -> None:
                 "",
                 f"invalid YAML: {str(exc).splitlines()[0]}",
                 "fix the YAML syntax",
-                source=Source(name, 0, line),
+                source=Source(name, 0, line, order=order),
             )
         )
 

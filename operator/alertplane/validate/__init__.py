@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from ..errors import Problem
+from ..errors import ObjectRef, Problem, Source
 from ..model import CustomerAlert
 from ..render.platform import PlatformConfig
 from .fields import check_alert, check_receiver
@@ -20,7 +20,9 @@ from .unique import check_unique
 __all__ = [
     "Parsed",
     "check_with_tools",
+    "flagged_index",
     "invalid_refs",
+    "is_flagged",
     "parse_document",
     "parse_documents",
     "ref_of",
@@ -69,9 +71,29 @@ def validate_all(
 ) -> list[Problem]:
     problems = validate_objects(parsed, platform)
     if tools:
-        bad = invalid_refs(problems)
-        problems += check_with_tools([p for p in parsed if p.ref not in bad])
+        index = flagged_index(problems)
+        problems += check_with_tools([p for p in parsed if not is_flagged(p, index)])
     return problems
+
+
+Flagged = dict[ObjectRef, set[Source | None]]
+
+
+def flagged_index(problems: Sequence[Problem]) -> Flagged:
+    index: Flagged = {}
+    for p in problems:
+        if p.obj is not None:
+            index.setdefault(p.obj, set()).add(p.source)
+    return index
+
+
+def is_flagged(item: Parsed, index: Flagged) -> bool:
+    """Whether a problem names this very object: by identity and, when both know it, by
+    source, so the first of two same-named objects stays valid (the later is the duplicate)."""
+    sources = index.get(item.ref)
+    if sources is None:
+        return False
+    return item.source is None or None in sources or item.source in sources
 
 
 def invalid_refs(problems: Sequence[Problem]) -> set[object]:
