@@ -293,6 +293,24 @@ FIELDS = [
         "spec.route.groupBy: '...' groups by all labels and cannot be combined; use either "
         "['...'] or a list of label names",
     ),
+    (
+        "group-by-duplicate",
+        receiver(route={"groupBy": ["alertname", "alertname"]}),
+        "spec.route.groupBy[1]: 'alertname' is listed twice; list each label once "
+        "(Alertmanager refuses duplicates)",
+    ),
+    (
+        "group-interval-zero",
+        receiver(route={"groupInterval": "0s"}),
+        "spec.route.groupInterval: groupInterval cannot be zero; use a positive duration such "
+        "as 5m, or leave it unset for the default",
+    ),
+    (
+        "repeat-interval-zero",
+        receiver(route={"repeatInterval": "0m0s"}),
+        "spec.route.repeatInterval: repeatInterval cannot be zero; use a positive duration such "
+        "as 5m, or leave it unset for the default",
+    ),
 ]
 
 

@@ -166,6 +166,31 @@ def _check_route(obj: CustomerReceiver) -> list[Problem]:
     for i, name in enumerate(route.group_by or []):
         if name != "..." and not is_label_name(name):
             problems.append(_bad_label_name(f"spec.route.groupBy[{i}]", name))
+    seen: set[str] = set()
+    for i, name in enumerate(route.group_by or []):
+        if name in seen:
+            problems.append(
+                Problem(
+                    f"spec.route.groupBy[{i}]",
+                    f"{name!r} is listed twice",
+                    "list each label once (Alertmanager refuses duplicates)",
+                )
+            )
+        seen.add(name)
+    # Alertmanager refuses a zero interval, and would then refuse the whole shared config:
+    # one customer's receiver must never fail everyone's.
+    for field, value in (
+        ("groupInterval", route.group_interval),
+        ("repeatInterval", route.repeat_interval),
+    ):
+        if value is not None and not any(c in "123456789" for c in value):
+            problems.append(
+                Problem(
+                    f"spec.route.{field}",
+                    f"{field} cannot be zero",
+                    "use a positive duration such as 5m, or leave it unset for the default",
+                )
+            )
     if route.group_by and "..." in route.group_by and len(route.group_by) > 1:
         problems.append(
             Problem(

@@ -8,6 +8,7 @@ text, so comments, strings and odd spacing cannot fool it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,10 @@ _CHILDREN: dict[type[Any], tuple[str, ...]] = {
     pp.NumberLiteral: (),
     pp.StringLiteral: (),
 }
+
+# Functions that read series no selector in the expression names: info() joins with every
+# customer's target_info (Prometheus 3, experimental), so no matcher could confine it.
+_IMPLICIT_SELECTORS = ("info",)
 
 
 def check_expr(expr: str, customer_id: str) -> list[Problem]:
@@ -54,6 +59,18 @@ def check_expr(expr: str, customer_id: str) -> list[Problem]:
                 if problem.message not in seen:
                     seen.add(problem.message)
                     problems.append(problem)
+        elif isinstance(node, pp.Call) and node.func.name in _IMPLICIT_SELECTORS:
+            message = f"function {node.func.name}() reads series of every customer"
+            if message not in seen:
+                seen.add(message)
+                problems.append(
+                    Problem(
+                        PATH,
+                        message,
+                        f'join target_info{{{TENANT_LABEL}="{customer_id}"}} explicitly '
+                        "(* on (instance, job) group_left (...))",
+                    )
+                )
         elif type(node) not in _CHILDREN and not isinstance(node, pp.Call):
             problems.append(
                 Problem(PATH, f"unsupported expression part {node}", "simplify the expression")
@@ -92,32 +109,47 @@ def _walk(node: Any) -> Iterator[Any]:
 def _check_selector(sel: Any, customer_id: str) -> Iterator[Problem]:
     groups = [list(g) for g in (sel.matchers.or_matchers or [])] or [list(sel.matchers.matchers)]
     want = f'{TENANT_LABEL}="{customer_id}"'
+    shown = _show(sel, groups)
     for matchers in groups:
         tenant = [m for m in matchers if m.name == TENANT_LABEL]
         if not tenant:
             yield Problem(
                 PATH,
-                f"selector {sel} has no {want} matcher",
+                f"selector {shown} has no {want} matcher",
                 f"add {want} inside its braces",
             )
         for m in tenant:
             if m.op != pp.MatchOp.Equal:
                 yield Problem(
                     PATH,
-                    f"selector {sel} matches {TENANT_LABEL} with {_op(m.op)}",
+                    f"selector {shown} matches {TENANT_LABEL} with {_op(m.op)}",
                     f"use {want} (equality); a customer may only select its own series",
                 )
             elif m.value != customer_id:
                 yield Problem(
                     PATH,
-                    f'selector {sel} selects customer "{m.value}"',
+                    f"selector {shown} selects customer {_quote(m.value)}",
                     f"an alert of customer {customer_id} may only select {want}",
                 )
+
+
+def _show(sel: Any, groups: list[list[Any]]) -> str:
+    """The selector as PromQL. promql-parser prints label values unescaped (a quote or a
+    newline would make the message ambiguous or span lines) and `or` groups garbled."""
+    text = str(sel)
+    body = " or ".join(",".join(f"{m.name}{_op(m.op)}{_quote(m.value)}" for m in g) for g in groups)
+    # What follows the braces (` @ 100.000 offset 5m`) never contains a brace.
+    return f"{sel.name or ''}{{{body}}}{text[text.rfind('}') + 1 :]}"
+
+
+def _quote(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _op(op: Any) -> str:
     # MatchOp is not hashable, so no dict lookup.
     for candidate, text in (
+        (pp.MatchOp.Equal, "="),
         (pp.MatchOp.NotEqual, "!="),
         (pp.MatchOp.Re, "=~"),
         (pp.MatchOp.NotRe, "!~"),
