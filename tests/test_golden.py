@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from alertplane.core import evaluate, render_valid
 from alertplane.errors import Source
@@ -382,8 +383,11 @@ def test_golden(case: Case, update_golden: bool) -> None:
         )
 
 
+OPERATOR = "operator"  # tests/golden/operator/ belongs to the operator e2e tests
+
+
 def test_no_stale_golden_cases(update_golden: bool) -> None:
-    known = {c.name for c in CASES}
+    known = {c.name for c in CASES} | {OPERATOR}
     stale = sorted(p.name for p in GOLDEN.glob("*") if p.name not in known)
     if update_golden:
         for name in stale:
@@ -432,7 +436,8 @@ def test_every_golden_file_is_tool_checked() -> None:
     # Globbed again now: with --update-golden the files may have changed since collection.
     rules, alertmanager = set(GOLDEN.glob("*/rules/*.yml")), set(GOLDEN.glob("*/alertmanager.yml"))
     every = {p for p in GOLDEN.rglob("*") if p.is_file()}
-    unchecked = sorted(_rel(p) for p in every - rules - alertmanager)
+    operator = set(OPERATOR_RULES) | set(OPERATOR_ALERTMANAGER) | set(OPERATOR_UNCHECKABLE)
+    unchecked = sorted(_rel(p) for p in every - rules - alertmanager - operator)
     assert not unchecked, f"golden files no tool check covers: {unchecked}"
     assert {p.parent.name for p in alertmanager} == {c.name for c in CASES}
     assert rules
@@ -483,3 +488,57 @@ def test_cli_render_of_examples_matches_the_golden(tmp_path: Path, update_golden
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert _on_disk(out) == _on_disk(GOLDEN / "examples")
+
+
+# -- the operator's objects: the configuration they carry through the real tools --------
+
+OPERATOR_DIR = GOLDEN / OPERATOR
+OPERATOR_RULES = sorted(
+    [
+        *OPERATOR_DIR.glob("prometheus-operator/prometheusrules/*.yaml"),
+        *OPERATOR_DIR.glob("configmap/alertplane-rules-*.yaml"),
+    ]
+)
+OPERATOR_ALERTMANAGER = sorted(OPERATOR_DIR.glob("configmap/alertplane-alertmanager.yaml"))
+# No prometheus-operator binary runs here to translate these; the real CRD schema accepts
+# them in the operator e2e tests, and Secrets hold key names only.
+OPERATOR_UNCHECKABLE = sorted(
+    [
+        *OPERATOR_DIR.glob("prometheus-operator/alertmanagerconfigs/*.yaml"),
+        *OPERATOR_DIR.glob("prometheus-operator/secrets/*.yaml"),
+    ]
+)
+
+
+def _payloads(path: Path) -> dict[str, str]:
+    """The files an operator object carries: a PrometheusRule's spec, a ConfigMap's data."""
+    obj = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if obj["kind"] == "PrometheusRule":
+        return {"rules.yml": yaml.safe_dump(obj["spec"])}
+    assert obj["kind"] == "ConfigMap", path
+    return dict(obj["data"])
+
+
+def test_operator_goldens_exist() -> None:
+    assert OPERATOR_RULES and OPERATOR_ALERTMANAGER
+
+
+@pytest.mark.parametrize("path", OPERATOR_RULES, ids=_rel)
+def test_operator_golden_rules_pass_promtool(path: Path, tmp_path: Path) -> None:
+    payloads = _payloads(path)
+    assert payloads
+    for name, text in payloads.items():
+        target = tmp_path / name
+        target.write_text(text, encoding="utf-8")
+        proc = _run("promtool", "check", "rules", str(target))
+        assert proc.returncode == 0, f"{_rel(path)} {name}:\n{proc.stdout}{proc.stderr}"
+
+
+@pytest.mark.parametrize("path", OPERATOR_ALERTMANAGER, ids=_rel)
+def test_operator_golden_alertmanager_passes_amtool(path: Path, tmp_path: Path) -> None:
+    payloads = _payloads(path)
+    assert "alertmanager.yml" in payloads
+    target = tmp_path / "alertmanager.yml"
+    target.write_text(payloads["alertmanager.yml"], encoding="utf-8")
+    proc = _run("amtool", "check-config", str(target))
+    assert proc.returncode == 0, f"{_rel(path)}:\n{proc.stdout}{proc.stderr}"

@@ -19,6 +19,7 @@ from . import __version__, cli_store
 from .core import Outcome, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
+from .k8s import command as k8s_command
 from .manifests import load_paths
 from .render.platform import load_platform_config
 from .sinks.files import write_rendered
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     crd = sub.add_parser("crds", help="print the CustomResourceDefinitions (from the models)")
     crd.add_argument("--out", metavar="DIR", help="write one <name>.yaml per CRD into DIR instead")
     cli_store.add_commands(sub)
+    k8s_command.add_parser(sub)
     return parser
 
 
@@ -123,6 +125,7 @@ COMMANDS = {
     "render": cmd_render,
     "crds": cmd_crds,
     **cli_store.COMMANDS,
+    "operator": k8s_command.run,
 }
 
 

@@ -15,10 +15,10 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import AlertplaneError, ObjectRef, Problem
 from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DURATION, SYNCS
@@ -30,7 +30,7 @@ from .render.rules import render_rules, rules_path
 from .sinks.files import generated_rule_files, write_files
 from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
-from .store.repo import Store, Stored
+from .store.repo import Stored
 from .store.tables import utcnow
 from .validate import Parsed, parse_document, validate_all
 
@@ -38,6 +38,38 @@ log = logging.getLogger("alertplane.sync")
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 CHUNK = 50  # customers per validation/render batch
+
+
+class ObjectSource(Protocol):
+    """What the reconciler reads and writes: the Store (standalone), or the cluster's
+    in-memory state (k8s/state.py) when custom resources are the truth."""
+
+    def get(
+        self,
+        kind: str | None = None,
+        customer: str | None = None,
+        customers: Iterable[str] | None = None,
+    ) -> list[Stored]: ...
+    def customers(self) -> list[str]: ...
+    def change_marker(self) -> int: ...
+    def changed_since(self, marker: int) -> tuple[set[str], int]: ...
+    def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None: ...
+    def record_sync(self, **values: Any) -> None: ...
+    def phase_counts(self) -> dict[tuple[str, str], int]: ...
+
+
+Receivers = Mapping[str, list[tuple[str, CustomerReceiverSpec]]]
+
+
+class OutputSink(Protocol):
+    """Where rendered files go instead of `out_dir` (ConfigMaps, prometheus-operator objects).
+
+    `write` gets the changed files (None deletes) and every live customer's receivers, and
+    returns the relative paths whose output changed; `generated_rule_files` lists the rule
+    outputs that exist, so the first sync can drop those of vanished customers."""
+
+    def write(self, files: Mapping[str, str | None], receivers: Receivers) -> list[str]: ...
+    def generated_rule_files(self) -> list[str]: ...
 
 
 @dataclass
@@ -49,6 +81,7 @@ class SyncSettings:
     coalesce_s: float = 0.2
     poll_s: float = 0.05
     retry_max_s: float = 30.0
+    sink: OutputSink | None = None  # None: files in out_dir
 
 
 @dataclass
@@ -62,7 +95,7 @@ class SyncReport:
 
 
 class Reconciler:
-    def __init__(self, store: Store, settings: SyncSettings) -> None:
+    def __init__(self, store: ObjectSource, settings: SyncSettings) -> None:
         self.store = store
         self.settings = settings
         # What is live per customer: receivers (to assemble alertmanager.yml without
@@ -140,8 +173,14 @@ class Reconciler:
                 if not live[cid]:
                     self.rule_counts.pop(cid)
                     self.receivers.pop(cid)
+        sink = self.settings.sink
         if self._first:  # on start, also drop files of customers that no longer exist
-            for rel in generated_rule_files(self.settings.out_dir):
+            existing = (
+                sink.generated_rule_files()
+                if sink is not None
+                else generated_rule_files(self.settings.out_dir)
+            )
+            for rel in existing:
                 files.setdefault(rel, None)
         files[ALERTMANAGER_PATH] = render_alertmanager(self.receivers, self.settings.platform)
 
@@ -149,8 +188,10 @@ class Reconciler:
         report = SyncReport(ordered, "ok", invalid=invalid)
         write_error = ""
         try:
-            result = write_files(self.settings.out_dir, files)
-            report.written = result.changed
+            if sink is not None:
+                report.written = sink.write(files, self.receivers)
+            else:
+                report.written = write_files(self.settings.out_dir, files).changed
             self._first = False
         except (AlertplaneError, OSError) as exc:
             write_error = str(exc)

@@ -286,10 +286,13 @@ class Postgres(Process):
             pass
         import psycopg
 
-        with psycopg.connect(
-            f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", connect_timeout=2
-        ):
-            return True
+        try:
+            with psycopg.connect(
+                f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", connect_timeout=2
+            ):
+                return True
+        except psycopg.OperationalError:  # e.g. "the database system is starting up"
+            return False
 
     def create_database(self, name: str) -> str:
         import psycopg

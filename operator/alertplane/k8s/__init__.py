@@ -1,0 +1,1 @@
+"""Kubernetes mode: the kopf operator. Custom resources are the truth; the core renders them."""

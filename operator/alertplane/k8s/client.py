@@ -1,0 +1,198 @@
+"""A small synchronous Kubernetes API client (httpx) sharing kopf's login.
+
+kopf watches; everything alertplane writes (status, finalizers, events, sink objects) goes
+through this client from the reconciler's threads. Credentials come from kopf's own login
+functions, so the operator and kopf always authenticate the same way: `--kubeconfig`,
+else the pod's ServiceAccount, else $KUBECONFIG / ~/.kube/config. A 401 re-reads them
+once (ServiceAccount tokens are rotated by the kubelet).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import kopf
+
+from ..errors import AlertplaneError
+
+FIELD_MANAGER = "alertplane"
+RETRIES = 6  # transient answers (429, 5xx, connection errors): ~6 s in all
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+
+class ApiError(AlertplaneError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def login(kubeconfig: str | None = None) -> kopf.ConnectionInfo:
+    """--kubeconfig FILE, else in-cluster, else $KUBECONFIG or ~/.kube/config."""
+    settings = kopf.OperatorSettings()
+    if kubeconfig:
+        os.environ["KUBECONFIG"] = kubeconfig  # kopf's reader takes it from the environment
+        info = kopf.login_with_kubeconfig(settings=settings)
+    elif os.path.exists(SA_TOKEN):
+        info = kopf.login_with_service_account(settings=settings)
+    else:
+        info = kopf.login_with_kubeconfig(settings=settings)
+    if info is None:
+        raise AlertplaneError(
+            "no Kubernetes credentials found",
+            "pass --kubeconfig, run in a pod with a ServiceAccount, or set KUBECONFIG",
+        )
+    return info
+
+
+def api_path(
+    api_version: str,
+    plural: str,
+    namespace: str | None = None,
+    name: str | None = None,
+    subresource: str | None = None,
+) -> str:
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    path = f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+    if name:
+        path += f"/{name}"
+    if subresource:
+        path += f"/{subresource}"
+    return path
+
+
+class KubeClient:
+    def __init__(self, credentials: Callable[[], kopf.ConnectionInfo], timeout: float = 30.0):
+        self._credentials = credentials
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self.info = credentials()
+        self._http = self._connect(self.info)
+
+    def _connect(self, info: kopf.ConnectionInfo) -> httpx.Client:
+        return httpx.Client(
+            base_url=info.server,
+            verify=info.as_ssl_context(),
+            headers=info.as_http_headers(),
+            timeout=self._timeout,
+        )
+
+    def _relogin(self) -> None:
+        with self._lock:
+            old = self._http
+            self.info = self._credentials()
+            self._http = self._connect(self.info)
+            old.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        content = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": content_type} if content is not None else {}
+        relogged = False
+        for attempt in range(1, RETRIES + 1):
+            try:
+                resp = self._http.request(
+                    method, path, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                if attempt == RETRIES:
+                    raise ApiError(0, f"{method} {path}: {exc}") from exc
+                time.sleep(_backoff(attempt))
+                continue
+            except httpx.HTTPError as exc:
+                raise ApiError(0, f"{method} {path}: {exc}") from exc
+            if resp.status_code == 401 and not relogged:
+                relogged = True
+                self._relogin()
+                continue
+            if resp.status_code in RETRY_STATUS and attempt < RETRIES:
+                time.sleep(_backoff(attempt, resp.headers.get("Retry-After")))
+                continue
+            if resp.status_code >= 400:
+                raise ApiError(resp.status_code, f"{method} {path}: {_reason(resp)}")
+            data = resp.json() if resp.content else {}
+            return data if isinstance(data, dict) else {}
+        raise AssertionError("unreachable")
+
+    # -- conveniences ------------------------------------------------------------------
+    def get(self, path: str) -> dict[str, Any] | None:
+        try:
+            return self.request("GET", path)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def list(self, path: str, label_selector: str | None = None) -> Iterator[dict[str, Any]]:
+        params: dict[str, str] = {"limit": "500"}
+        if label_selector:
+            params["labelSelector"] = label_selector
+        while True:
+            page = self.request("GET", path, params=params)
+            yield from page.get("items") or []
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+            params["continue"] = token
+
+    def apply(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Server-side apply: create or update in one call, owning the fields we set."""
+        return self.request(
+            "PATCH",
+            path,
+            body,
+            params={"fieldManager": FIELD_MANAGER, "force": "true"},
+            content_type="application/apply-patch+yaml",
+        )
+
+    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request(
+            "PATCH",
+            path,
+            body,
+            params={"fieldManager": FIELD_MANAGER},
+            content_type="application/merge-patch+json",
+        )
+
+    def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", path, body, params={"fieldManager": FIELD_MANAGER})
+
+    def delete(self, path: str) -> bool:
+        try:
+            self.request("DELETE", path)
+            return True
+        except ApiError as exc:
+            if exc.status == 404:
+                return False
+            raise
+
+
+def _backoff(attempt: int, retry_after: str | None = None) -> float:
+    if retry_after and retry_after.isdigit():
+        return min(float(retry_after), 5.0)
+    return float(min(0.1 * 2**attempt, 2.0))
+
+
+def _reason(resp: httpx.Response) -> str:
+    try:
+        data = resp.json()
+    except ValueError:
+        return f"HTTP {resp.status_code}: {resp.text[:300]}"
+    if isinstance(data, dict) and data.get("message"):
+        return f"HTTP {resp.status_code}: {data['message']}"
+    return f"HTTP {resp.status_code}"

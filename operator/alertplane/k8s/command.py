@@ -1,0 +1,100 @@
+"""The `alertplane operator` subcommand's arguments (kopf is imported only when it runs)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "operator",
+        help="run the Kubernetes operator (CustomerAlert/CustomerReceiver → sink, status)",
+    )
+    p.add_argument(
+        "--namespace",
+        dest="namespaces",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch only this namespace (repeatable); none: cluster-wide",
+    )
+    p.add_argument(
+        "--sink",
+        required=True,
+        choices=("files", "configmap", "prometheus-operator"),
+        help="where rendered output goes",
+    )
+    p.add_argument(
+        "--sink-namespace",
+        default=os.environ.get("POD_NAMESPACE") or "monitoring",
+        metavar="NS",
+        help="namespace of generated ConfigMaps/PrometheusRules/AlertmanagerConfigs "
+        "(default: $POD_NAMESPACE or monitoring)",
+    )
+    p.add_argument("--out", metavar="DIR", help="output directory of the files sink")
+    p.add_argument(
+        "--db",
+        default=os.environ.get("ALERTPLANE_DB"),
+        metavar="URL",
+        help="database mirroring every object with an audit row (PostgreSQL; default "
+        "$ALERTPLANE_DB; none: no mirror)",
+    )
+    p.add_argument(
+        "--platform-config",
+        default=os.environ.get("ALERTPLANE_PLATFORM_CONFIG"),
+        metavar="FILE",
+        help="platform settings (default $ALERTPLANE_PLATFORM_CONFIG)",
+    )
+    p.add_argument("--prometheus-url", metavar="URL", help="POST /-/reload here after writes")
+    p.add_argument("--alertmanager-url", metavar="URL", help="POST /-/reload here after writes")
+    p.add_argument(
+        "--tenant-binding",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="namespaces may only hold customers listed in their alertplane.io/customer "
+        "label (default on)",
+    )
+    p.add_argument("--metrics-port", type=int, default=8080, help="/metrics /healthz /readyz")
+    p.add_argument("--webhook-port", type=int, metavar="PORT", help="serve the admission webhook")
+    p.add_argument("--webhook-cert", metavar="FILE", help="TLS certificate of the webhook")
+    p.add_argument("--webhook-key", metavar="FILE", help="TLS key of the webhook")
+    p.add_argument(
+        "--kubeconfig",
+        metavar="FILE",
+        help="kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config)",
+    )
+    p.add_argument("--coalesce", type=float, default=0.2, help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .operator import OperatorOptions, run_operator
+
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("ALERTPLANE_DEBUG") else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)  # one line per watch event
+    return run_operator(
+        OperatorOptions(
+            sink=args.sink,
+            namespaces=list(args.namespaces),
+            sink_namespace=args.sink_namespace,
+            out_dir=Path(args.out) if args.out else None,
+            db_url=args.db,
+            platform_config=args.platform_config,
+            prometheus_url=args.prometheus_url,
+            alertmanager_url=args.alertmanager_url,
+            tenant_binding=args.tenant_binding,
+            metrics_port=args.metrics_port,
+            webhook_port=args.webhook_port,
+            webhook_cert=args.webhook_cert,
+            webhook_key=args.webhook_key,
+            kubeconfig=args.kubeconfig,
+            coalesce_s=args.coalesce,
+        )
+    )

@@ -1,0 +1,143 @@
+"""kopf handlers: thin. Each watch event goes into the cluster state; nothing else happens here.
+
+Only `@kopf.on.event` handlers are used: they keep no progress or diff-base on the objects
+(no kopf annotations, no kopf finalizer), and the reconciler is level-triggered anyway.
+The optional validating webhook answers with the same problems `alertplane validate`
+prints, so `kubectl apply` of an invalid object is refused with those lines.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import kopf
+
+from ..core import evaluate
+from ..errors import ObjectRef, Source
+from ..manifests import Document
+from ..model import API_GROUP
+from ..model.common import API_VERSION
+from ..render.platform import PlatformConfig
+from .binding import binding_problem
+from .client import KubeClient
+from .publish import add_finalizer
+from .state import DELETE, PLURALS, ClusterState
+
+log = logging.getLogger("alertplane.k8s")
+
+VERSION = API_VERSION.split("/", 1)[1]
+
+
+class Handlers:
+    def __init__(
+        self,
+        state: ClusterState,
+        client: KubeClient,
+        platform: PlatformConfig,
+        tenant_binding: bool,
+        connection: Callable[[], kopf.ConnectionInfo],
+    ) -> None:
+        self.state = state
+        self.client = client
+        self.platform = platform
+        self.tenant_binding = tenant_binding
+        self.connection = connection
+
+    def registry(self, webhook: bool) -> kopf.OperatorRegistry:
+        registry = kopf.OperatorRegistry()
+        kopf.on.login(registry=registry)(self.on_login)
+        for plural in PLURALS.values():
+            kopf.on.event(group=API_GROUP, version=VERSION, plural=plural, registry=registry)(
+                self.on_object
+            )
+            if webhook:
+                kopf.on.validate(
+                    group=API_GROUP,
+                    version=VERSION,
+                    plural=plural,
+                    id=f"validate-{plural}",
+                    operations=["CREATE", "UPDATE", "DELETE"],
+                    registry=registry,
+                )(self.admit)
+        if self.tenant_binding:
+            kopf.on.event(version="v1", plural="namespaces", registry=registry)(self.on_namespace)
+        return registry
+
+    def on_login(self, **_: Any) -> kopf.ConnectionInfo:
+        return self.connection()
+
+    def on_object(self, event: Mapping[str, Any], **_: Any) -> None:
+        body = event.get("object")
+        if not isinstance(body, dict):
+            return
+        meta = body.get("metadata") or {}
+        kind = body.get("kind", "")
+        if event.get("type") == "DELETED":
+            self.state.forget(kind, meta.get("namespace", ""), meta.get("name", ""))
+            return
+        entry = self.state.observe(body)
+        if entry is not None and not entry.deleting:
+            ref = ObjectRef(kind, meta.get("namespace", ""), meta.get("name", ""))
+            add_finalizer(self.client, ref, meta)
+
+    def on_namespace(self, event: Mapping[str, Any], **_: Any) -> None:
+        body = event.get("object")
+        if not isinstance(body, dict):
+            return
+        meta = body.get("metadata") or {}
+        name = meta.get("name", "")
+        if not self.state.in_scope(name):
+            return
+        gone = event.get("type") == "DELETED"
+        self.state.set_namespace(name, None if gone else meta)
+
+    # -- admission ------------------------------------------------------------------------
+    def admit(
+        self,
+        body: Mapping[str, Any],
+        userinfo: Mapping[str, Any],
+        operation: str = "",
+        old: Mapping[str, Any] | None = None,
+        **_: Any,
+    ) -> None:
+        obj = copy.deepcopy(dict(body))
+        meta = obj.get("metadata") or {}
+        ref = ObjectRef(str(obj.get("kind", "")), meta.get("namespace", ""), meta.get("name", ""))
+        user = str(userinfo.get("username") or "")
+        if operation == "DELETE":
+            if user:
+                self.state.admitted(ref, DELETE, user)
+            return
+        if old is not None and old.get("spec") == obj.get("spec"):
+            return  # metadata only (finalizers, labels): never block those, even if invalid
+        problems = self.problems(obj)
+        if problems:
+            raise kopf.AdmissionError("\n".join(problems), code=422)
+        if user and ref.name:
+            self.state.admitted(ref, int(meta.get("generation") or 1), user)
+
+    def problems(self, obj: dict[str, Any]) -> list[str]:
+        """What `alertplane validate` says about this object, next to its customer's others."""
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        meta = obj.get("metadata") or {}
+        ns, name = meta.get("namespace", "default"), meta.get("name", "")
+        cid = spec.get("customerId") if isinstance(spec, dict) else None
+        ref = ObjectRef(str(obj.get("kind", "")), ns, name)
+        others = []
+        if isinstance(cid, str):
+            others = [
+                Document(Source("cluster"), s.manifest(with_status=False))
+                for s in self.state.get(customer=cid)
+                if s.ref != ref
+            ]
+        doc = Document(Source("admission"), obj)
+        outcome = evaluate([*others, doc], self.platform)
+        lines = [str(p) for p in outcome.problems if p.obj == ref or p.source == doc.source]
+        if self.tenant_binding and isinstance(cid, str) and not lines:
+            violation = binding_problem(ns, cid, self.state.bindings.get(ns))
+            if violation is not None:
+                lines.append(str(violation.at(ref)))
+        return lines

@@ -1,0 +1,329 @@
+"""Best-effort mirror of the cluster's objects into the database, with an audit row per change.
+
+The cluster is the truth; the database is a copy for history, rollback and the console.
+Changes are queued in order and written by one thread; when the database is down the
+queue grows, reconciliation goes on, and the lag shows as metrics and as each changed
+object's `Mirrored` condition. After a restart the first write compares every object
+with its row, so nothing is lost and nothing is recorded twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import Counter, Gauge
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..errors import AlertplaneError, ObjectRef
+from ..metrics import REGISTRY
+from ..store.db import database_url, make_engine, migrate
+from ..store.repo import _action
+from ..store.secrets import REDACTED, redact
+from ..store.tables import AuditRow, ObjectRow, StatusRow
+from .state import Change
+
+log = logging.getLogger("alertplane.mirror")
+
+SOURCE = "kubernetes"
+
+MIRROR_PENDING = Gauge(
+    "alertplane_mirror_pending_changes",
+    "Object changes not yet written to the database.",
+    registry=REGISTRY,
+)
+MIRROR_LAG = Gauge(
+    "alertplane_mirror_lag_seconds",
+    "Age of the oldest object change not yet written to the database (0: caught up).",
+    registry=REGISTRY,
+)
+MIRROR_UP = Gauge(
+    "alertplane_mirror_up", "1 when the last database write succeeded.", registry=REGISTRY
+)
+MIRROR_ERRORS = Counter(
+    "alertplane_mirror_errors_total", "Failed attempts to write to the database.", registry=REGISTRY
+)
+
+
+def _with_timeout(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername.startswith("postgresql") and "connect_timeout" not in parsed.query:
+        parsed = parsed.update_query_dict({"connect_timeout": "5"})
+    return parsed.render_as_string(hide_password=False)
+
+
+class Mirror:
+    def __init__(
+        self,
+        url: str | None,
+        snapshot: Callable[[Callable[[], None]], list[Change]],
+        scope: set[str],
+        retry_max_s: float = 10.0,
+    ) -> None:
+        self.url = _with_timeout(database_url(url))
+        self._snapshot = snapshot  # the state's live objects, for the full comparison
+        self.scope = scope  # namespaces (empty: all) whose rows the cluster owns
+        self.retry_max_s = retry_max_s
+        self._sessions: sessionmaker[Session] | None = None
+        self._lock = threading.Lock()
+        self._queue: deque[Change] = deque()
+        self._statuses: dict[ObjectRef, dict[str, Any]] = {}
+        self._pending: dict[ObjectRef, int] = {}  # ref → queued changes
+        self._compared = False  # the full comparison after start has been written
+        self._wake = threading.Event()
+        self.error = ""
+        self.on_mirrored: list[Callable[[list[ObjectRef]], None]] = []
+
+    # -- producers (called under the state lock: changes arrive in order) ---------------
+    def record(self, change: Change) -> None:
+        with self._lock:
+            self._queue.append(change)
+            self._pending[change.ref] = self._pending.get(change.ref, 0) + 1
+        self._wake.set()
+
+    def record_status(self, ref: ObjectRef, values: dict[str, Any]) -> None:
+        with self._lock:
+            self._statuses[ref] = values
+        self._wake.set()
+
+    def mirrored(self, ref: ObjectRef) -> tuple[bool, str]:
+        """Whether this object's latest change is in the database, and if not, why."""
+        with self._lock:
+            waiting = ref in self._pending or not self._compared
+            queued = len(self._queue)
+        if not waiting:
+            return True, ""
+        why = f"database unavailable: {self.error}" if self.error else "waiting for the database"
+        return False, f"{why}; {queued} change(s) queued, written when it is back"
+
+    # -- startup ------------------------------------------------------------------------
+    def load_live(self) -> dict[ObjectRef, tuple[int, dict[str, Any]]]:
+        """Last valid versions kept in the database (best effort: {} when it is down)."""
+        try:
+            sessions = self._connect()
+            with sessions() as s:
+                rows = s.execute(
+                    select(ObjectRow.kind, ObjectRow.namespace, ObjectRow.name, StatusRow)
+                    .join(StatusRow, StatusRow.object_id == ObjectRow.id)
+                    .where(StatusRow.live_spec.is_not(None))
+                ).all()
+        except (SQLAlchemyError, OSError, AlertplaneError) as exc:
+            log.warning("database unavailable at start, last valid versions unknown: %s", exc)
+            return {}
+        return {
+            ObjectRef(kind, ns, name): (st.live_generation, st.live_spec)
+            for kind, ns, name, st in rows
+            if st.live_generation is not None
+            and st.live_spec is not None
+            and REDACTED not in repr(st.live_spec)  # a redacted secret cannot be rendered
+        }
+
+    def _connect(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            engine = make_engine(self.url)
+            migrate(engine)
+            self._sessions = sessionmaker(engine, expire_on_commit=False)
+        return self._sessions
+
+    # -- the writer thread ----------------------------------------------------------------
+    def run(self, stop: threading.Event) -> None:
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                done = self.flush()
+                MIRROR_UP.set(1)
+                self.error, delay = "", 0.5
+                if done:
+                    for listener in self.on_mirrored:
+                        listener(done)
+            except (SQLAlchemyError, OSError, AlertplaneError) as exc:
+                self._sessions = None  # reconnect (and re-migrate) next time
+                self.error = str(exc).splitlines()[0][:300]
+                MIRROR_UP.set(0)
+                MIRROR_ERRORS.inc()
+                log.warning("database write failed, retrying in %.1fs: %s", delay, self.error)
+                with self._lock:
+                    waiting = list(self._pending)
+                for listener in self.on_mirrored:  # the Mirrored conditions say why
+                    listener(waiting)
+                stop.wait(delay)
+                delay = min(delay * 2, self.retry_max_s)
+                continue
+            finally:
+                self._gauges()
+            self._wake.wait(1.0)
+            self._wake.clear()
+
+    def flush(self) -> list[ObjectRef]:
+        """Write what is queued; returns the objects now mirrored. Raises when the DB fails."""
+        sessions = self._connect()
+        done: list[ObjectRef] = []
+        if not self._compared:
+            done += self._compare_all(sessions)
+        while True:
+            with self._lock:
+                if not self._queue:
+                    break
+                change = self._queue[0]
+            with sessions.begin() as s:
+                _write(s, change)
+            with self._lock:
+                self._queue.popleft()
+                left = self._pending.get(change.ref, 1) - 1
+                if left:
+                    self._pending[change.ref] = left
+                else:
+                    self._pending.pop(change.ref, None)
+                    done.append(change.ref)
+        with self._lock:
+            statuses, self._statuses = self._statuses, {}
+        try:
+            with sessions.begin() as s:
+                for ref, values in statuses.items():
+                    _write_status(s, ref, values)
+        except BaseException:
+            with self._lock:  # keep them for the next attempt, unless newer ones came
+                self._statuses = {**statuses, **self._statuses}
+            raise
+        return done
+
+    def _compare_all(self, sessions: sessionmaker[Session]) -> list[ObjectRef]:
+        """Make the database match the cluster; queued changes are part of the snapshot."""
+        refs: list[ObjectRef] = []
+
+        def forget_queued() -> None:  # under the state lock: no change can slip between
+            with self._lock:
+                self._queue.clear()
+                refs.extend(self._pending)
+                self._pending.clear()
+
+        live = self._snapshot(forget_queued)
+        keys = {(c.kind, c.namespace, c.name) for c in live}
+        with sessions.begin() as s:
+            for change in live:
+                _write(s, change)
+            for row in s.scalars(select(ObjectRow)).all():
+                gone = (row.kind, row.namespace, row.name) not in keys
+                if gone and (not self.scope or row.namespace in self.scope):
+                    _delete(s, row, "unknown", None)
+        self._compared = True
+        return refs + [c.ref for c in live]
+
+    def _gauges(self) -> None:
+        with self._lock:
+            MIRROR_PENDING.set(len(self._queue))
+            oldest = self._queue[0].time.timestamp() if self._queue else None
+        MIRROR_LAG.set(0 if oldest is None else max(0.0, time.time() - oldest))
+
+
+def _find(s: Session, kind: str, namespace: str, name: str) -> ObjectRow | None:
+    return s.scalars(
+        select(ObjectRow).where(
+            ObjectRow.kind == kind, ObjectRow.namespace == namespace, ObjectRow.name == name
+        )
+    ).first()
+
+
+def _write(s: Session, c: Change) -> None:
+    """Idempotent: a change already in the database writes nothing (no duplicate audit)."""
+    row = _find(s, c.kind, c.namespace, c.name)
+    if c.spec is None:
+        if row is not None:
+            _delete(s, row, c.actor, c)
+        return
+    spec = redact(c.spec) or {}
+    if row is None:
+        row = ObjectRow(
+            kind=c.kind,
+            namespace=c.namespace,
+            name=c.name,
+            customer_id=c.customer_id,
+            generation=c.generation,
+            labels=c.labels,
+            spec=spec,
+            created_at=c.time,
+            updated_at=c.time,
+        )
+        s.add(row)
+        s.flush()
+        s.add(StatusRow(object_id=row.id, phase="Pending", conditions=[], rendered_to=[]))
+        _audit(s, "create", row, None, spec, c)
+        return
+    if row.labels != c.labels:
+        row.labels = c.labels
+    if row.spec == spec and row.generation == c.generation and row.customer_id == c.customer_id:
+        return
+    before = row.spec
+    row.spec, row.generation, row.customer_id, row.updated_at = (
+        spec,
+        c.generation,
+        c.customer_id,
+        c.time,
+    )
+    _audit(s, _action(before, spec) if before != spec else "update", row, before, spec, c)
+
+
+def _delete(s: Session, row: ObjectRow, actor: str, c: Change | None) -> None:
+    s.add(
+        AuditRow(
+            action="delete",
+            kind=row.kind,
+            namespace=row.namespace,
+            name=row.name,
+            customer_id=row.customer_id,
+            generation=row.generation,
+            before=row.spec,
+            after=None,
+            actor=actor,
+            source=SOURCE,
+            **({"time": c.time} if c is not None else {}),
+        )
+    )
+    st = s.get(StatusRow, row.id)
+    if st is not None:
+        s.delete(st)
+    s.delete(row)
+
+
+def _audit(
+    s: Session,
+    action: str,
+    row: ObjectRow,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    c: Change,
+) -> None:
+    s.add(
+        AuditRow(
+            time=c.time,
+            action=action,
+            kind=row.kind,
+            namespace=row.namespace,
+            name=row.name,
+            customer_id=row.customer_id,
+            generation=row.generation,
+            before=before,
+            after=after,
+            actor=c.actor,
+            source=SOURCE,
+        )
+    )
+
+
+def _write_status(s: Session, ref: ObjectRef, values: dict[str, Any]) -> None:
+    row = _find(s, ref.kind, ref.namespace, ref.name)
+    if row is None:
+        return
+    st = s.get(StatusRow, row.id)
+    if st is None:
+        st = StatusRow(object_id=row.id)
+        s.add(st)
+    for key, value in values.items():
+        setattr(st, key, redact(value) if key == "live_spec" else value)

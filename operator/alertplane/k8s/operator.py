@@ -1,0 +1,242 @@
+"""`alertplane operator`: wires kopf, the cluster state, the core reconciler, a sink, the
+status publisher, the database mirror and the health/metrics server into one process.
+
+Start-up is level-triggered: list every namespace label and custom resource first, then
+the first full sync (which also removes output of customers that vanished while the
+operator was down), then kopf's watches keep the state current.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import kopf
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ..errors import UsageError
+from ..metrics import REGISTRY
+from ..model.common import API_VERSION
+from ..render.platform import load_platform_config
+from ..sinks.configmap import ConfigMapSink
+from ..sinks.promop import PrometheusOperatorSink
+from ..sync import OutputSink, SyncSettings, release_memory
+from .client import ApiError, KubeClient, api_path, login
+from .handlers import Handlers
+from .mirror import Mirror
+from .publish import Publisher
+from .reconciler import ClusterReconciler
+from .state import PLURALS, ClusterState
+
+log = logging.getLogger("alertplane.operator")
+
+SINKS = ("files", "configmap", "prometheus-operator")
+
+
+@dataclass
+class OperatorOptions:
+    sink: str
+    namespaces: list[str] = field(default_factory=list)  # empty: cluster-wide
+    sink_namespace: str = "monitoring"
+    out_dir: Path | None = None
+    db_url: str | None = None
+    platform_config: str | None = None
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+    tenant_binding: bool = True
+    metrics_port: int = 8080
+    webhook_port: int | None = None
+    webhook_cert: str | None = None
+    webhook_key: str | None = None
+    kubeconfig: str | None = None
+    coalesce_s: float = 0.2
+
+
+def run_operator(opts: OperatorOptions) -> int:
+    if opts.sink == "files" and opts.out_dir is None:
+        raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+    if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
+        raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
+    platform = load_platform_config(opts.platform_config)
+    client = KubeClient(lambda: login(opts.kubeconfig))
+    state = ClusterState(opts.namespaces)
+
+    sink: OutputSink | None = None
+    promop: PrometheusOperatorSink | None = None
+    locate: Callable[[str, str], str] = _relative
+    written_message = None
+    if opts.sink == "configmap":
+        cm = ConfigMapSink(client, opts.sink_namespace)
+        cm.start()
+        sink, locate, written_message = cm, cm.location, cm.written_message
+    elif opts.sink == "prometheus-operator":
+        promop = PrometheusOperatorSink(client, opts.sink_namespace, platform)
+        promop.start()
+        sink, locate, written_message = promop, promop.location, promop.written_message
+
+    mirror = None
+    if opts.db_url:
+        mirror = Mirror(opts.db_url, state.snapshot, set(opts.namespaces))
+        state.on_change.append(mirror.record)
+
+    initial_list(client, state, opts.namespaces, opts.tenant_binding)
+    if mirror is not None:
+        state.seed_live(mirror.load_live())
+
+    settings = SyncSettings(
+        out_dir=opts.out_dir or Path("."),
+        platform=platform,
+        prometheus_url=opts.prometheus_url,
+        alertmanager_url=opts.alertmanager_url,
+        coalesce_s=opts.coalesce_s,
+        sink=sink,
+    )
+    reconciler = ClusterReconciler(
+        state, settings, opts.tenant_binding, promop.check_secrets if promop else None
+    )
+    publisher = Publisher(client, state, locate, written_message, mirror)
+    state.on_touch.append(reconciler.notify)
+    state.on_status.append(publisher.enqueue)
+    reconciler.on_synced.append(lambda _report, removed: publisher.finalize(removed))
+    if mirror is not None:
+        mirror.on_mirrored.append(publisher.enqueue)
+        state.on_status.append(lambda refs: _mirror_statuses(state, mirror, refs))
+
+    stop = threading.Event()
+    threads = [threading.Thread(target=reconciler.run, args=(stop,), name="reconciler")]
+    if mirror is not None:
+        threads.append(threading.Thread(target=mirror.run, args=(stop,), name="mirror"))
+    for t in threads:
+        t.daemon = True
+        t.start()
+    publisher.start(stop)
+    server = serve_health(opts.metrics_port, reconciler.ready)
+
+    # kopf logs in again on a 401: re-reading the credentials picks up a rotated token.
+    handlers = Handlers(
+        state, client, platform, opts.tenant_binding, lambda: login(opts.kubeconfig)
+    )
+    kopf_settings = kopf.OperatorSettings()
+    kopf_settings.peering.standalone = True  # one replica; no peering objects to read/write
+    kopf_settings.scanning.disabled = True  # no cluster-wide CRD/namespace list & watch
+    kopf_settings.posting.enabled = False  # alertplane posts its own Events
+    if opts.webhook_port is not None:
+        kopf_settings.admission.server = kopf.WebhookServer(
+            addr="0.0.0.0",
+            port=opts.webhook_port,
+            certfile=opts.webhook_cert,
+            pkeyfile=opts.webhook_key,
+        )
+    log.info(
+        "operator started: sink=%s, %s, tenant binding %s",
+        opts.sink,
+        "namespaces " + ",".join(opts.namespaces) if opts.namespaces else "cluster-wide",
+        "on" if opts.tenant_binding else "off",
+    )
+    try:
+        kopf.run(
+            registry=handlers.registry(webhook=opts.webhook_port is not None),
+            settings=kopf_settings,
+            standalone=True,
+            clusterwide=not opts.namespaces,
+            namespaces=opts.namespaces,
+        )
+    finally:
+        stop.set()
+        server.shutdown()
+        for t in threads:
+            t.join(timeout=10)
+        client.close()
+    return 0
+
+
+def _relative(rel: str, _customer_id: str) -> str:
+    return rel  # files sink: the path below --out, as in standalone mode
+
+
+def initial_list(
+    client: KubeClient, state: ClusterState, namespaces: list[str], binding: bool
+) -> None:
+    """Everything there is, before the first sync: restarts re-derive all output."""
+    if binding:
+        if namespaces:
+            for name in namespaces:
+                ns = client.get(api_path("v1", "namespaces", name=name))
+                state.set_namespace(name, None if ns is None else ns.get("metadata") or {})
+        else:
+            for ns in client.list(api_path("v1", "namespaces")):
+                meta = ns.get("metadata") or {}
+                state.set_namespace(meta["name"], meta)
+    for kind, plural in PLURALS.items():
+        paths = [api_path(API_VERSION, plural, ns) for ns in namespaces] or [
+            api_path(API_VERSION, plural)
+        ]
+        for path in paths:
+            try:
+                items = list(client.list(path))
+            except ApiError as exc:
+                if exc.status == 404:
+                    raise UsageError(
+                        f"the {plural}.alertplane.io CustomResourceDefinition is not installed",
+                        "kubectl apply -f crds/ (or install the Helm chart)",
+                    ) from exc
+                raise
+            for item in items:
+                state.observe({"apiVersion": API_VERSION, "kind": kind, **item})
+    release_memory()
+
+
+def _mirror_statuses(state: ClusterState, mirror: Mirror, refs: list[Any]) -> None:
+    for ref in refs:
+        entry = state.entry(ref)
+        if entry is None:
+            continue
+        st = entry.status
+        mirror.record_status(
+            ref,
+            {
+                "phase": st.phase,
+                "observed_generation": st.observed_generation,
+                "conditions": st.conditions,
+                "rendered_to": st.rendered_to,
+                "last_sync_time": st.last_sync_time,
+                "live_generation": st.live_generation,
+                "live_spec": st.live_spec,
+            },
+        )
+
+
+def serve_health(port: int, ready: threading.Event) -> ThreadingHTTPServer:
+    """/metrics, /healthz and /readyz (ready once the first full sync is done)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
+            elif path == "/healthz":
+                self._send(200, b"ok\n")
+            elif path == "/readyz":
+                ok = ready.is_set()
+                self._send(200 if ok else 503, b"ready\n" if ok else b"initial sync running\n")
+            else:
+                self._send(404, b"not found\n")
+
+        def _send(self, code: int, body: bytes, ctype: str = "text/plain") -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+    return server

@@ -1,0 +1,291 @@
+"""Status, Events and finalizers on the custom resources, written by a few worker threads.
+
+The reconciler and the mirror only say which objects changed; the workers compose each
+object's status from what is known at that moment (so a late writer can never overwrite
+a newer status with an older one), patch it when it differs from what the cluster shows,
+post a Warning Event when an object becomes Invalid or Failed, and remove the finalizer
+once a deleted object's output is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import Counter
+
+from ..errors import ObjectRef
+from ..metrics import REGISTRY
+from ..model import API_VERSION
+from .client import ApiError, KubeClient, api_path
+from .mirror import Mirror
+from .state import FINALIZER, PLURALS, ClusterState, Entry
+
+log = logging.getLogger("alertplane.publish")
+
+STATUS_PATCHES = Counter(
+    "alertplane_status_patches_total",
+    "Status patches of custom resources by outcome.",
+    ["outcome"],
+    registry=REGISTRY,
+)
+EVENTS = Counter(
+    "alertplane_k8s_events_total",
+    "Kubernetes Events posted, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+STATUS, FINALIZE = "status", "finalize"
+
+
+def object_path(ref: ObjectRef, subresource: str | None = None) -> str:
+    return api_path(API_VERSION, PLURALS[ref.kind], ref.namespace, ref.name, subresource)
+
+
+def _stamp(ts: datetime | None = None) -> str:
+    return (ts or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Publisher:
+    def __init__(
+        self,
+        client: KubeClient,
+        state: ClusterState,
+        locate: Callable[[str, str], str] = lambda rel, _cid: rel,
+        written_message: str | None = None,
+        mirror: Mirror | None = None,
+        workers: int = 4,
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.locate = locate
+        self.written_message = written_message
+        self.mirror = mirror
+        self.workers = workers
+        self._cv = threading.Condition()
+        self._queued: dict[ObjectRef, set[str]] = {}
+        self._busy: set[ObjectRef] = set()
+        self._stopping = False
+        self.instance = os.environ.get("POD_NAME") or os.uname().nodename
+
+    # -- producers ------------------------------------------------------------------------
+    def enqueue(self, refs: Iterable[ObjectRef], action: str = STATUS) -> None:
+        with self._cv:
+            for ref in refs:
+                self._queued.setdefault(ref, set()).add(action)
+            self._cv.notify_all()
+
+    def finalize(self, refs: Iterable[ObjectRef]) -> None:
+        self.enqueue(refs, FINALIZE)
+
+    def idle(self) -> bool:
+        with self._cv:
+            return not self._queued and not self._busy
+
+    # -- workers --------------------------------------------------------------------------
+    def start(self, stop: threading.Event) -> list[threading.Thread]:
+        threads = [
+            threading.Thread(target=self._work, name=f"publisher-{i}", daemon=True)
+            for i in range(self.workers)
+        ]
+        for t in threads:
+            t.start()
+
+        def stopper() -> None:
+            stop.wait()
+            with self._cv:
+                self._stopping = True
+                self._cv.notify_all()
+
+        threading.Thread(target=stopper, daemon=True).start()
+        return threads
+
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                ref = None
+                while ref is None:
+                    if self._stopping:
+                        return
+                    ref = next((r for r in self._queued if r not in self._busy), None)
+                    if ref is None:
+                        self._cv.wait()
+                actions = self._queued.pop(ref)
+                self._busy.add(ref)
+            try:
+                self._process(ref, actions)
+            except Exception:  # one object's failure must not stop the others
+                log.exception("publishing %s failed", ref)
+            finally:
+                with self._cv:
+                    self._busy.discard(ref)
+                    self._cv.notify_all()
+
+    def _process(self, ref: ObjectRef, actions: set[str]) -> None:
+        entry = self.state.entry(ref)
+        if entry is None:
+            return
+        if entry.deleting:
+            if FINALIZE in actions:
+                self._remove_finalizer(ref)
+            return
+        status = self.compose(ref, entry)
+        if status is not None and not _same(status, entry.cluster_status):
+            try:
+                updated = self.client.merge_patch(object_path(ref, "status"), {"status": status})
+            except ApiError as exc:
+                STATUS_PATCHES.labels("error").inc()
+                if exc.status != 404:  # 404: deleted meanwhile
+                    log.warning("status of %s not written: %s", ref, exc)
+                return
+            STATUS_PATCHES.labels("ok").inc()
+            entry.cluster_status = dict(updated.get("status") or status)
+            self._maybe_event(ref, entry, status)
+
+    # -- composing ------------------------------------------------------------------------
+    def compose(self, ref: ObjectRef, entry: Entry) -> dict[str, Any] | None:
+        st = entry.status
+        if not st.observed_generation:
+            return None  # not assessed yet
+        conditions: list[dict[str, Any]] = []
+        for cond in st.conditions:
+            cond = dict(cond)
+            if cond.get("reason") == "Written" and self.written_message:
+                cond["message"] = self.written_message
+            conditions.append(cond)
+        if self.mirror is not None:
+            ok, message = self.mirror.mirrored(ref)
+            conditions.append(self._mirrored(entry, ok, message))
+        return {
+            "observedGeneration": st.observed_generation,
+            "phase": st.phase,
+            "conditions": conditions,
+            "renderedTo": [self.locate(rel, entry.row.customer_id) for rel in st.rendered_to],
+            "lastSyncTime": _stamp(st.last_sync_time) if st.last_sync_time else None,
+        }
+
+    @staticmethod
+    def _mirrored(entry: Entry, ok: bool, message: str) -> dict[str, Any]:
+        status = "True" if ok else "False"
+        before = next(
+            (
+                c
+                for c in entry.cluster_status.get("conditions") or []
+                if isinstance(c, dict) and c.get("type") == "Mirrored"
+            ),
+            None,
+        )
+        since = (
+            before.get("lastTransitionTime")
+            if before is not None and before.get("status") == status
+            else None
+        )
+        return {
+            "type": "Mirrored",
+            "status": status,
+            "reason": "Mirrored" if ok else "MirrorPending",
+            "message": message,
+            "lastTransitionTime": since or _stamp(),
+        }
+
+    # -- events and finalizers ------------------------------------------------------------
+    def _maybe_event(self, ref: ObjectRef, entry: Entry, status: dict[str, Any]) -> None:
+        phase = status["phase"]
+        if phase not in ("Invalid", "Failed"):
+            entry.last_event = None
+            return
+        wanted = "Valid" if phase == "Invalid" else "Synced"
+        message = next(
+            (c.get("message", "") for c in status["conditions"] if c.get("type") == wanted), ""
+        )
+        key = (phase, message)
+        if entry.last_event == key:
+            return
+        entry.last_event = key
+        reason = "Invalid" if phase == "Invalid" else "SyncFailed"
+        now = _stamp()
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
+            "involvedObject": {
+                "apiVersion": API_VERSION,
+                "kind": ref.kind,
+                "name": ref.name,
+                "namespace": ref.namespace,
+                "uid": entry.uid,
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning",
+            "source": {"component": "alertplane"},
+            "reportingComponent": "alertplane",
+            "reportingInstance": self.instance,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            self.client.create(api_path("v1", "events", ref.namespace), event)
+            EVENTS.labels(reason).inc()
+        except ApiError as exc:
+            log.warning("event for %s not posted: %s", ref, exc)
+
+    def _remove_finalizer(self, ref: ObjectRef) -> None:
+        remove_finalizer(self.client, ref)
+
+
+def add_finalizer(client: KubeClient, ref: ObjectRef, meta: dict[str, Any]) -> None:
+    """Ours, so a deleted object stays until its output is removed; a conflict means a newer
+    version exists, whose event brings us back here."""
+    finalizers = list(meta.get("finalizers") or [])
+    if FINALIZER in finalizers or meta.get("deletionTimestamp"):
+        return
+    patch = {
+        "metadata": {
+            "finalizers": [*finalizers, FINALIZER],
+            "resourceVersion": meta.get("resourceVersion"),
+        }
+    }
+    try:
+        client.merge_patch(object_path(ref), patch)
+    except ApiError as exc:
+        if exc.status not in (404, 409):
+            log.warning("finalizer of %s not added: %s", ref, exc)
+
+
+def remove_finalizer(client: KubeClient, ref: ObjectRef) -> None:
+    for _ in range(5):
+        body = client.get(object_path(ref))
+        if body is None:
+            return
+        meta = body.get("metadata") or {}
+        finalizers = list(meta.get("finalizers") or [])
+        if FINALIZER not in finalizers:
+            return
+        patch = {
+            "metadata": {
+                "finalizers": [f for f in finalizers if f != FINALIZER],
+                "resourceVersion": meta.get("resourceVersion"),
+            }
+        }
+        try:
+            client.merge_patch(object_path(ref), patch)
+            return
+        except ApiError as exc:
+            if exc.status == 404:
+                return
+            if exc.status != 409:
+                log.warning("finalizer of %s not removed: %s", ref, exc)
+                return
+
+
+def _same(status: dict[str, Any], current: dict[str, Any]) -> bool:
+    return all(current.get(k) == v for k, v in status.items() if v is not None) and all(
+        k not in current for k, v in status.items() if v is None
+    )

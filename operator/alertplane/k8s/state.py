@@ -1,0 +1,419 @@
+"""The cluster's CustomerAlerts and CustomerReceivers, held in memory.
+
+In Kubernetes mode the custom resources are the truth. This is the reconciler's object
+source (sync.ObjectSource): kopf's watch events land here, and the reconciler reads the
+desired state from here, never from the database, so a database outage cannot stop
+reconciliation. It also keeps what the status publisher, the finalizers, the tenant
+binding and the database mirror need to know about each object.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import ObjectRef
+from ..model import API_GROUP
+from ..store.repo import Stored
+from ..store.tables import ObjectRow, StatusRow, utcnow
+from .binding import binding_of
+
+FINALIZER = f"{API_GROUP}/finalizer"
+DELETE = -1  # the generation key of a deletion in the admission users
+PLURALS = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
+_STATUS_FIELDS = (
+    "phase",
+    "observed_generation",
+    "conditions",
+    "rendered_to",
+    "last_sync_time",
+    "live_generation",
+    "live_spec",
+)
+
+
+class ClusterStored(Stored):
+    """A stored object whose manifest keeps the spec exactly as the cluster holds it.
+
+    The database redacts clear-text secrets; the cluster's object is what gets rendered,
+    so it must reach the renderer unredacted (the mirror redacts before writing).
+    """
+
+    def manifest(
+        self, spec: dict[str, Any] | None = None, with_status: bool = True
+    ) -> dict[str, Any]:
+        out = super().manifest(spec, with_status)
+        out["spec"] = copy.deepcopy(spec if spec is not None else self.row.spec)
+        return out
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change of an object, as the database mirror records it."""
+
+    kind: str
+    namespace: str
+    name: str
+    customer_id: str
+    generation: int
+    labels: dict[str, str]
+    spec: dict[str, Any] | None  # None: deleted
+    actor: str
+    time: datetime
+
+    @property
+    def ref(self) -> ObjectRef:
+        return ObjectRef(self.kind, self.namespace, self.name)
+
+
+@dataclass
+class Entry:
+    id: int
+    row: ObjectRow
+    status: StatusRow
+    uid: str
+    finalizers: list[str]
+    deleting: bool
+    actor: str
+    cluster_status: dict[str, Any]  # the status as last seen on (or patched to) the cluster
+    last_event: tuple[str, str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ClusterState:
+    def __init__(self, namespaces: Iterable[str] = ()) -> None:
+        self.scope = set(namespaces)  # empty: cluster-wide
+        self._lock = threading.RLock()
+        self._entries: dict[ObjectRef, Entry] = {}
+        self._by_id: dict[int, ObjectRef] = {}
+        self._ids = itertools.count(1)
+        self._seq = 0
+        self._feed: list[tuple[int, frozenset[str]]] = []
+        self.bindings: dict[str, str | None] = {}  # namespace → its tenant binding
+        # (kind, namespace, name, generation or DELETE) → user, from the admission webhook
+        self._admission_users: dict[tuple[str, str, str, int], str] = {}
+        # Called under the state lock, so listeners see changes in order.
+        self.on_change: list[Callable[[Change], None]] = []
+        self.on_touch: list[Callable[[], None]] = []
+        self.on_status: list[Callable[[list[ObjectRef]], None]] = []
+
+    def in_scope(self, namespace: str | None) -> bool:
+        return not self.scope or namespace in self.scope
+
+    # -- events from the cluster ---------------------------------------------------------
+    def observe(self, body: dict[str, Any]) -> Entry | None:
+        """Take in an object as listed or watched; returns its entry (None: ignored)."""
+        kind = body.get("kind", "")
+        meta = body.get("metadata") or {}
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        if kind not in PLURALS or not name or not self.in_scope(ns):
+            return None
+        ref = ObjectRef(kind, ns, name)
+        raw_spec = body.get("spec")
+        spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
+        raw_cid = spec.get("customerId")
+        cid: str = raw_cid if isinstance(raw_cid, str) else ""
+        generation = int(meta.get("generation") or 1)
+        labels = dict(meta.get("labels") or {})
+        deleting = bool(meta.get("deletionTimestamp"))
+        uid = meta.get("uid", "")
+        with self._lock:
+            entry = self._entries.get(ref)
+            if entry is not None and entry.uid != uid:  # deleted and created again
+                self._drop(ref, actor="unknown")
+                entry = None
+            if entry is None:
+                entry = self._new_entry(ref, uid, body)
+                before_cid: str | None = None
+                changed = True
+            else:
+                row = entry.row
+                before_cid = row.customer_id
+                changed = (
+                    row.generation != generation
+                    or row.spec != spec
+                    or row.customer_id != cid
+                    or entry.deleting != deleting
+                )
+            entry.finalizers = list(meta.get("finalizers") or [])
+            entry.cluster_status = dict(body.get("status") or {})
+            if not changed:
+                if entry.row.labels != labels:
+                    entry.row = _row(entry.id, ref, cid, generation, labels, spec)
+                return entry
+            entry.row = _row(entry.id, ref, cid, generation, labels, spec)
+            was_deleting, entry.deleting = entry.deleting, deleting
+            entry.actor = (
+                self._admitted(ref, DELETE)
+                if deleting
+                else self._admitted(ref, generation) or actor_of(meta)
+            )
+            self._touch({cid} | ({before_cid} if before_cid is not None else set()))
+            if not (was_deleting and deleting):
+                self._emit(entry, deleted=deleting)
+            return entry
+
+    def admitted(self, ref: ObjectRef, generation: int, user: str) -> None:
+        """The webhook let `user` write this generation (DELETE: delete the object)."""
+        with self._lock:
+            self._admission_users[(ref.kind, ref.namespace, ref.name, generation)] = user
+            while len(self._admission_users) > 10_000:  # admitted, then never stored
+                del self._admission_users[next(iter(self._admission_users))]
+
+    def _admitted(self, ref: ObjectRef, generation: int) -> str:
+        key = (ref.kind, ref.namespace, ref.name, generation)
+        return self._admission_users.pop(key, "") or ("unknown" if generation == DELETE else "")
+
+    def forget(self, kind: str, namespace: str, name: str) -> None:
+        """The object is gone from the cluster."""
+        with self._lock:
+            ref = ObjectRef(kind, namespace, name)
+            self._drop(ref, actor=self._admitted(ref, DELETE))
+
+    def _drop(self, ref: ObjectRef, actor: str) -> None:
+        entry = self._entries.pop(ref, None)
+        if entry is None:
+            return
+        self._by_id.pop(entry.id, None)
+        self._touch({entry.row.customer_id})
+        if not entry.deleting:
+            entry.actor = actor
+            self._emit(entry, deleted=True)
+
+    def _new_entry(self, ref: ObjectRef, uid: str, body: dict[str, Any]) -> Entry:
+        oid = next(self._ids)
+        raw = body.get("status")
+        previous: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        status = StatusRow(
+            object_id=oid,
+            phase=previous.get("phase") or "Pending",
+            observed_generation=int(previous.get("observedGeneration") or 0),
+            conditions=[
+                c
+                for c in previous.get("conditions") or []
+                if isinstance(c, dict) and c.get("type") in ("Valid", "Synced")
+            ],
+            rendered_to=[],
+            last_sync_time=_parse_time(previous.get("lastSyncTime")),
+            live_generation=None,
+            live_spec=None,
+        )
+        entry = Entry(oid, ObjectRow(), status, uid, [], False, "", dict(previous))
+        self._entries[ref] = entry
+        self._by_id[oid] = ref
+        return entry
+
+    def _emit(self, entry: Entry, deleted: bool) -> None:
+        row = entry.row
+        change = Change(
+            row.kind,
+            row.namespace,
+            row.name,
+            row.customer_id,
+            row.generation,
+            dict(row.labels),
+            None if deleted else copy.deepcopy(row.spec),
+            entry.actor or "unknown",
+            utcnow(),
+        )
+        for listener in self.on_change:
+            listener(change)
+
+    def set_namespace(self, name: str, meta: dict[str, Any] | None) -> None:
+        """A namespace's metadata (None: it is gone); its customers resync on a new binding."""
+        with self._lock:
+            old = self.bindings.get(name)
+            new = None if meta is None else binding_of(meta)
+            if meta is None:
+                self.bindings.pop(name, None)
+            else:
+                self.bindings[name] = new
+            if old != new:
+                self._touch(
+                    {e.row.customer_id for r, e in self._entries.items() if r.namespace == name}
+                )
+
+    def touch(self, customers: Iterable[str]) -> None:
+        with self._lock:
+            self._touch(set(customers))
+
+    def _touch(self, customers: set[str]) -> None:
+        if not customers:
+            return
+        self._seq += 1
+        self._feed.append((self._seq, frozenset(customers)))
+        for wake in self.on_touch:
+            wake()
+
+    # -- reads for the operator ------------------------------------------------------------
+    def entry(self, ref: ObjectRef) -> Entry | None:
+        with self._lock:
+            return self._entries.get(ref)
+
+    def refs(self) -> list[ObjectRef]:
+        with self._lock:
+            return sorted(self._entries)
+
+    def deleting(self, customers: Iterable[str] | None) -> list[ObjectRef]:
+        wanted = None if customers is None else set(customers)
+        with self._lock:
+            return [
+                ref
+                for ref, e in self._entries.items()
+                if e.deleting and (wanted is None or e.row.customer_id in wanted)
+            ]
+
+    def snapshot(self, taken: Callable[[], None] = lambda: None) -> list[Change]:
+        """Every live object as a change (the mirror's full comparison after a restart);
+        `taken` runs under the lock, before any later change can be emitted."""
+        with self._lock:
+            taken()
+            return [
+                Change(
+                    e.row.kind,
+                    e.row.namespace,
+                    e.row.name,
+                    e.row.customer_id,
+                    e.row.generation,
+                    dict(e.row.labels),
+                    copy.deepcopy(e.row.spec),
+                    e.actor or "unknown",
+                    utcnow(),
+                )
+                for e in self._entries.values()
+                if not e.deleting
+            ]
+
+    def seed_live(self, live: dict[ObjectRef, tuple[int, dict[str, Any]]]) -> None:
+        """Last valid versions remembered by the database: they stay live while invalid."""
+        with self._lock:
+            for ref, (generation, spec) in live.items():
+                entry = self._entries.get(ref)
+                if entry is not None and entry.status.live_spec is None:
+                    entry.status.live_generation = generation
+                    entry.status.live_spec = spec
+
+    # -- sync.ObjectSource ------------------------------------------------------------
+    def get(
+        self,
+        kind: str | None = None,
+        customer: str | None = None,
+        customers: Iterable[str] | None = None,
+    ) -> list[Stored]:
+        wanted = None if customers is None else set(customers)
+        with self._lock:
+            out: list[Stored] = [
+                ClusterStored(e.row, _copy_status(e.status))
+                for e in self._entries.values()
+                if not e.deleting
+                and (kind is None or e.row.kind == kind)
+                and (customer is None or e.row.customer_id == customer)
+                and (wanted is None or e.row.customer_id in wanted)
+            ]
+        out.sort(key=lambda s: (s.row.customer_id, s.row.kind, s.row.namespace, s.row.name))
+        return out
+
+    def customers(self) -> list[str]:
+        with self._lock:
+            return sorted({e.row.customer_id for e in self._entries.values() if not e.deleting})
+
+    def change_marker(self) -> int:
+        with self._lock:
+            return self._seq
+
+    def changed_since(self, marker: int) -> tuple[set[str], int]:
+        with self._lock:
+            touched: set[str] = set()
+            for seq, customers in self._feed:
+                if seq > marker:
+                    touched |= customers
+            self._feed = [(s, c) for s, c in self._feed if s > marker]  # one consumer
+            return touched, self._seq
+
+    def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None:
+        refs: list[ObjectRef] = []
+        with self._lock:
+            for oid, values in updates.items():
+                ref = self._by_id.get(oid)
+                if ref is None:
+                    continue  # deleted while syncing
+                entry = self._entries[ref]
+                status = _copy_status(entry.status)
+                for key, value in values.items():
+                    setattr(status, key, value)
+                entry.status = status
+                refs.append(ref)
+        for listener in self.on_status:
+            listener(refs)
+
+    def record_sync(self, **values: Any) -> None:
+        pass  # sync runs are metrics in Kubernetes mode; the database only mirrors objects
+
+    def phase_counts(self) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        with self._lock:
+            for e in self._entries.values():
+                if not e.deleting:
+                    key = (e.row.kind, e.status.phase)
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+def _row(
+    oid: int,
+    ref: ObjectRef,
+    customer_id: str,
+    generation: int,
+    labels: dict[str, str],
+    spec: dict[str, Any],
+) -> ObjectRow:
+    return ObjectRow(
+        id=oid,
+        kind=ref.kind,
+        namespace=ref.namespace,
+        name=ref.name,
+        customer_id=customer_id,
+        generation=generation,
+        labels=labels,
+        spec=copy.deepcopy(spec),
+    )
+
+
+def _copy_status(st: StatusRow) -> StatusRow:
+    return StatusRow(object_id=st.object_id, **{k: getattr(st, k) for k in _STATUS_FIELDS})
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def actor_of(meta: dict[str, Any]) -> str:
+    """Who last changed the spec, as managedFields record it (the field manager's name).
+
+    The API server does not record users there; with the admission webhook on, the
+    user from the admission request is used instead (see ClusterState.admitted).
+    """
+    best: tuple[str, str] | None = None
+    fallback: tuple[str, str] | None = None
+    for mf in meta.get("managedFields") or []:
+        if not isinstance(mf, dict) or mf.get("subresource") or mf.get("manager") == "alertplane":
+            continue
+        stamp, manager = str(mf.get("time") or ""), str(mf.get("manager") or "")
+        if not manager:
+            continue
+        if "f:spec" in (mf.get("fieldsV1") or {}) and (best is None or stamp >= best[0]):
+            best = (stamp, manager)
+        if fallback is None or stamp >= fallback[0]:
+            fallback = (stamp, manager)
+    chosen = best or fallback
+    return chosen[1] if chosen else "unknown"

@@ -1,0 +1,81 @@
+"""ConfigMap sink: one rules ConfigMap per customer and one Alertmanager ConfigMap.
+
+The same files the files sink writes, as ConfigMaps in the sink namespace:
+`alertplane-rules-<customerId>` (key `<customerId>.yml`, label `alertplane.io/rules: "true"`)
+and `alertplane-alertmanager` (key `alertmanager.yml`, label `alertplane.io/alertmanager:
+"true"`). Prometheus and Alertmanager mount them (e.g. a sidecar that collects ConfigMaps
+by label into the rule directory); the reconciler then POSTs `/-/reload` when URLs are
+configured. Output is checked by promtool/amtool before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..k8s.client import KubeClient
+from ..k8s.objects import (
+    ALERTMANAGER_LABEL,
+    CUSTOMER_LABEL,
+    RULES_LABEL,
+    ManagedObjects,
+    check_rendered,
+    customer_of_rules,
+    labels,
+)
+from ..render import ALERTMANAGER_PATH
+from ..sync import Receivers
+
+ALERTMANAGER_CONFIGMAP = "alertplane-alertmanager"
+
+
+def rules_configmap(customer_id: str) -> str:
+    return f"alertplane-rules-{customer_id}"
+
+
+class ConfigMapSink:
+    written_message = "ConfigMap written"
+
+    def __init__(self, client: KubeClient, namespace: str) -> None:
+        self.namespace = namespace
+        self.configmaps = ManagedObjects(client, "v1", "ConfigMap", "configmaps", namespace)
+
+    def start(self) -> None:
+        self.configmaps.load()
+
+    def generated_rule_files(self) -> list[str]:
+        return [
+            f"rules/{self.configmaps.labels_of(name)[CUSTOMER_LABEL]}.yml"
+            for name in self.configmaps.names()
+            if self.configmaps.labels_of(name).get(RULES_LABEL) == "true"
+            and CUSTOMER_LABEL in self.configmaps.labels_of(name)
+        ]
+
+    def write(self, files: Mapping[str, str | None], receivers: Receivers) -> list[str]:
+        check_rendered(files)
+        changed: list[str] = []
+        for rel, text in sorted(files.items()):
+            cid = customer_of_rules(rel)
+            if cid is not None:
+                name = rules_configmap(cid)
+                if text is None:
+                    wrote = self.configmaps.remove(name)
+                else:
+                    wrote = self.configmaps.put(
+                        name, labels(cid, **{RULES_LABEL: "true"}), {"data": {f"{cid}.yml": text}}
+                    )
+            elif rel == ALERTMANAGER_PATH and text is not None:
+                wrote = self.configmaps.put(
+                    ALERTMANAGER_CONFIGMAP,
+                    labels(None, **{ALERTMANAGER_LABEL: "true"}),
+                    {"data": {"alertmanager.yml": text}},
+                )
+            else:
+                continue
+            if wrote:
+                changed.append(rel)
+        return changed
+
+    def location(self, rel: str, customer_id: str) -> str:
+        if rel == ALERTMANAGER_PATH:
+            return self.configmaps.location(ALERTMANAGER_CONFIGMAP)
+        return self.configmaps.location(rules_configmap(customer_id))
