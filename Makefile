@@ -4,8 +4,12 @@ PYTEST_ARGS ?=
 
 .PHONY: install test lint golden-update bench deps run
 
-deps:  ## Debian packages the tests use (promtool, amtool, ...); needs root
+# Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then the test API server
+# (kube-apiserver, etcd, kubectl) and helm, built from Go modules and cached.
+deps:
 	bash .ci/install-deps
+	bash hack/k8s/build.sh >/dev/null
+	bash hack/helm/build.sh >/dev/null
 
 run: deps install  ## the local stack: Prometheus, Alertmanager, demo exporter, capture, serve
 	$(PYTHON) -m alertplane.stack.local --state .run
