@@ -7,8 +7,10 @@ can SIGKILL it and start it again. Everything waits by polling with a deadline.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +27,7 @@ import kopf
 
 from alertplane.k8s.client import KubeClient, api_path
 from alertplane.stack.processes import free_port
+from tests.chart_env import RBAC_KINDS, operator_args, render
 from tests.k8s_env import ROOT, KubeEnv
 
 T = TypeVar("T")
@@ -31,6 +35,10 @@ API = "alertplane.io/v1alpha1"
 PLURAL = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
 PROMOP_CRDS = ("prometheusrules", "alertmanagerconfigs")
 GOLDEN = ROOT / "tests" / "golden" / "operator"
+# A refused request in the operator's log: the API server's message ("... is forbidden: User
+# ... cannot ...") as ApiError and kopf report it, or the bare status. (Not a bare "403":
+# log timestamps have milliseconds.)
+_FORBIDDEN = re.compile(r"forbidden|HTTP 403", re.IGNORECASE)
 EXAMPLE_CUSTOMERS = ("acme", "globex", "initech")
 
 # Used only while crds/ from alertplane.crds is not importable: a schema-less CRD with a
@@ -252,6 +260,18 @@ class OperatorProcess:
                 return float(line.rsplit(" ", 1)[1])
         raise AssertionError(f"metric {name} not exported")
 
+    def forbidden(self) -> list[str]:
+        """Log lines about a request the API server refused (403): RBAC missing something."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if _FORBIDDEN.search(line)]
+
+    def assert_no_forbidden(self) -> None:
+        found = self.forbidden()
+        assert not found, "the operator was refused (403):\n" + "\n".join(found[:20])
+
     def tail(self, lines: int = 60) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -261,11 +281,14 @@ class OperatorProcess:
 
 @contextmanager
 def running(op: OperatorProcess) -> Iterator[OperatorProcess]:
+    """The operator for the block; afterwards (when the block passed) its log must show no
+    request the API server refused."""
     op.start()
     try:
         yield op
     finally:
         op.stop()
+    op.assert_no_forbidden()
 
 
 def as_json(obj: Any) -> str:
@@ -294,62 +317,54 @@ def setup_examples(cluster: Cluster) -> None:
     cluster.secret("acme", "acme-slack", {"webhook-url": "https://hooks.slack.example/T/B/x"})
 
 
-def operator_rbac(
-    namespace: str,
-    account: str,
-    sink: str,
-    sink_namespace: str,
-    binding: bool = True,
-    watched: tuple[str, ...] = (),
-) -> list[dict[str, Any]]:
-    """Exactly the RBAC the operator needs, as the README lists it: cluster-wide, or (with
-    `watched`) Roles in the watched namespaces and only Namespaces cluster-wide."""
-    rules: list[dict[str, Any]] = [
-        {"apiGroups": ["alertplane.io"], "resources": list(PLURAL.values()),
-         "verbs": ["get", "list", "watch", "patch"]},
-        {"apiGroups": ["alertplane.io"], "resources": [f"{p}/status" for p in PLURAL.values()],
-         "verbs": ["patch"]},
-        {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
-    ]  # fmt: skip
-    if sink == "prometheus-operator":
-        rules.append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]})
-    cluster_rules: list[dict[str, Any]] = [] if watched else rules
-    if binding:
-        verbs = ["get", "list", "watch"] if watched else ["list", "watch"]
-        cluster_rules = [
-            *cluster_rules,
-            {"apiGroups": [""], "resources": ["namespaces"], "verbs": verbs},
-        ]
-    write = ["list", "create", "patch", "delete"]
-    sink_rules: list[dict[str, Any]] = []
-    if sink == "configmap":
-        sink_rules.append({"apiGroups": [""], "resources": ["configmaps"], "verbs": write})
-    elif sink == "prometheus-operator":
-        sink_rules += [
-            {"apiGroups": ["monitoring.coreos.com"],
-             "resources": ["prometheusrules", "alertmanagerconfigs"], "verbs": write},
-            {"apiGroups": [""], "resources": ["secrets"], "verbs": write},
-        ]  # fmt: skip
-    subject = [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
-    out: list[dict[str, Any]] = []
-    if cluster_rules:
-        out += _bound("ClusterRole", {"name": account}, cluster_rules, subject)
-    if sink_rules:
-        out += _bound("Role", {"name": f"{account}-sink", "namespace": sink_namespace},
-                      sink_rules, subject)  # fmt: skip
-    for ns in watched:
-        out += _bound("Role", {"name": account, "namespace": ns}, rules, subject)
-    return out
+RELEASE_NS = "alertplane-system"
 
 
-def _bound(
-    kind: str, meta: dict[str, str], rules: list[dict[str, Any]], subject: list[dict[str, str]]
-) -> list[dict[str, Any]]:
-    rbac = "rbac.authorization.k8s.io/v1"
-    binding = "ClusterRoleBinding" if kind == "ClusterRole" else "RoleBinding"
-    ref = {"apiGroup": "rbac.authorization.k8s.io", "kind": kind, "name": meta["name"]}
-    return [
-        {"apiVersion": rbac, "kind": kind, "metadata": meta, "rules": rules},
-        {"apiVersion": rbac, "kind": binding, "metadata": meta, "roleRef": ref,
-         "subjects": subject},
-    ]  # fmt: skip
+@dataclass
+class ChartOperator:
+    """The operator as the Helm chart deploys it: `helm template` with the test's values,
+    the chart's ServiceAccount and RBAC applied, a kubeconfig with that ServiceAccount's
+    token (so every call the operator makes is authorized by the chart's RBAC alone), and
+    the chart Deployment's operator flags."""
+
+    docs: list[dict[str, Any]]
+    namespace: str
+    account: str
+    kubeconfig: Path
+
+    def args(self, **replace: str) -> list[str]:
+        """The Deployment's flags; `--metrics-port` is left to OperatorProcess (a free port),
+        `replace` swaps in-pod paths for local ones (`webhook_cert="/tmp/..."`)."""
+        out = []
+        for arg in operator_args(self.docs):
+            flag, eq, _ = arg.partition("=")
+            key = flag.removeprefix("--").replace("-", "_")
+            if flag == "--metrics-port":
+                continue
+            out.append(f"{flag}={replace[key]}" if eq and key in replace else arg)
+        return out
+
+    def webhook_config(self, host: str = "127.0.0.1") -> dict[str, Any]:
+        """The chart's ValidatingWebhookConfiguration, calling the operator on `host` at the
+        chart's port and paths (KubeEnv has no Service routing, so a URL replaces the Service)."""
+        (vwc,) = [d for d in self.docs if d["kind"] == "ValidatingWebhookConfiguration"]
+        vwc = copy.deepcopy(vwc)
+        for hook in vwc["webhooks"]:
+            svc = hook["clientConfig"].pop("service")
+            hook["clientConfig"]["url"] = f"https://{host}:{svc['port']}{svc['path']}"
+        return vwc
+
+
+def chart_operator(
+    env: KubeEnv, values: dict[str, Any], release: str, namespace: str = RELEASE_NS
+) -> ChartOperator:
+    """Render the chart for `values` and apply its ServiceAccount and RBAC (Roles go into the
+    sink and watched namespaces, which must exist). Nothing else is granted."""
+    docs = render(values, release, namespace)
+    rbac = [d for d in docs if d["kind"] in RBAC_KINDS]
+    (account,) = [d["metadata"]["name"] for d in rbac if d["kind"] == "ServiceAccount"]
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+    env.apply(ns, *rbac)
+    token = env.create_token(namespace, account, create=False)
+    kubeconfig = env.write_kubeconfig(token, user=f"{namespace}-{account}")
+    return ChartOperator(docs, namespace, account, kubeconfig)

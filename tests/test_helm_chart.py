@@ -1,33 +1,42 @@
 """The Helm chart (charts/alertplane): lint, render, schema, and a real API server.
 
-helm is built from its Go module by hack/helm/build.sh (cached outside the repo;
-$ALERTPLANE_HELM_BIN names a directory with a helm binary instead). Rendered manifests are
-checked in Python, then sent to a real kube-apiserver (tests/k8s_env.py) with
+helm is built from its Go module by hack/helm/build.sh (tests/chart_env.py). Rendered
+manifests are checked in Python, then sent to a real kube-apiserver (tests/k8s_env.py) with
 `kubectl apply --dry-run=server`, and one release per sink layout is installed for real so
-its ServiceAccount's token can be tested against the RBAC it got.
+its ServiceAccount's token can be tested against the RBAC it got. The RBAC expected here is
+what the operator calls (grep k8s/ and sinks/ for KubeClient calls); the operator e2e tests
+(tests/test_operator_*e2e.py) run the operator with RBAC rendered from this chart and fail
+on any 403, so the rules are proven enough there and exact here.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import ssl
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import kopf
 import pytest
 import yaml
 
+from alertplane.errors import ObjectRef
+from alertplane.k8s.client import ApiError, KubeClient, api_path
+from alertplane.k8s.handlers import WEBHOOK_OPERATIONS, Handlers, webhook_id
+from alertplane.k8s.objects import MANAGED_BY, ManagedObjects
+from alertplane.k8s.publish import add_finalizer, object_path, remove_finalizer
+from alertplane.k8s.state import PLURALS
+from alertplane.model.common import API_VERSION
+from tests import chart_env
+from tests.chart_env import CHART
 from tests.k8s_env import KubeEnv
 
 ROOT = Path(__file__).resolve().parent.parent
-CHART = ROOT / "charts" / "alertplane"
-HELM_BUILD = ROOT / "hack" / "helm" / "build.sh"
 PROMOP_CRDS = ROOT / "hack" / "k8s" / "promop-crds.sh"
 SYNC = "hack/helm/sync-chart-files.sh"
 
@@ -38,37 +47,45 @@ FULLNAME = "ap-alertplane"
 Doc = dict[str, Any]
 Rules = set[tuple[str, str, str]]  # (apiGroup, resource, verb)
 
-# What the operator needs (the contract in the chart README "Permissions"), expanded.
-CLUSTER_RULES: Rules = {
-    (g, r, v)
-    for g, r, verbs in [
-        ("", "namespaces", "get list watch"),
-        ("apiextensions.k8s.io", "customresourcedefinitions", "get list watch"),
-    ]
-    for v in verbs.split()
-}
+# What the operator calls (charts/alertplane/README.md "Permissions"), expanded.
+# Tenant binding, cluster-wide (kopf watches cluster-scoped kinds cluster-wide even in
+# namespace mode); `get` only in namespace mode, where the watched namespaces are read by name.
+NAMESPACE_RULES: Rules = {("", "namespaces", "list"), ("", "namespaces", "watch")}
+NAMESPACE_GET: Rules = {("", "namespaces", "get")}
+# In every watched namespace (a ClusterRole when cluster-wide): watch, finalizer (get +
+# patch), status, Warning Events.
 CR_RULES: Rules = {
     (g, r, v)
     for g, r, verbs in [
-        ("alertplane.io", "customeralerts", "get list watch patch update"),
-        ("alertplane.io", "customerreceivers", "get list watch patch update"),
-        ("alertplane.io", "customeralerts/status", "get patch update"),
-        ("alertplane.io", "customerreceivers/status", "get patch update"),
-        ("", "events", "create patch"),
-        ("events.k8s.io", "events", "create patch"),
+        ("alertplane.io", "customeralerts", "get list watch patch"),
+        ("alertplane.io", "customerreceivers", "get list watch patch"),
+        ("alertplane.io", "customeralerts/status", "patch"),
+        ("alertplane.io", "customerreceivers/status", "patch"),
+        ("", "events", "create"),
     ]
     for v in verbs.split()
 }
-WRITE = ["get", "list", "watch", "create", "update", "patch", "delete"]
+# prometheus-operator sink: the Secrets receivers reference, read by name to be copied.
+SECRET_READ: Rules = {("", "secrets", "get")}
+# The sink namespace: one list at start, server-side apply (create or patch), delete.
+WRITE = ["list", "create", "patch", "delete"]
 SINK_RULES: dict[str, Rules] = {
     "files": set(),
     "configmap": {("", "configmaps", v) for v in WRITE},
     "prometheus-operator": {
-        ("monitoring.coreos.com", r, v)
-        for r in ("prometheusrules", "alertmanagerconfigs")
+        (g, r, v)
+        for g, r in [
+            ("monitoring.coreos.com", "prometheusrules"),
+            ("monitoring.coreos.com", "alertmanagerconfigs"),
+            ("", "secrets"),
+        ]
         for v in WRITE
     },
 }
+
+
+def watched_rules(sink: str) -> Rules:
+    return CR_RULES | (SECRET_READ if sink == "prometheus-operator" else set())
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -76,27 +93,15 @@ SINK_RULES: dict[str, Rules] = {
 
 @pytest.fixture(scope="session")
 def helm_bin() -> Path:
-    if env := os.environ.get("ALERTPLANE_HELM_BIN"):
-        return Path(env) / "helm"
-    # stderr is not captured: a first build takes a couple of minutes and should show.
-    proc = subprocess.run(["bash", str(HELM_BUILD)], stdout=subprocess.PIPE, text=True)
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        pytest.fail(f"{HELM_BUILD} failed (exit {proc.returncode}); see its stderr", pytrace=False)
-    return Path(lines[-1]) / "helm"
+    try:
+        return chart_env.helm_bin()
+    except chart_env.HelmError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def helm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    # Keep helm's cache/config/data out of $HOME, and never talk to a real cluster.
-    home = tmp_path_factory.mktemp("helm-home")
-    return {
-        **os.environ,
-        "HELM_CACHE_HOME": str(home / "cache"),
-        "HELM_CONFIG_HOME": str(home / "config"),
-        "HELM_DATA_HOME": str(home / "data"),
-        "KUBECONFIG": str(home / "no-kubeconfig"),
-    }
+    return chart_env.helm_env(tmp_path_factory.mktemp("helm-home"))
 
 
 class Helm:
@@ -303,7 +308,7 @@ def test_default_render(helm: Helm) -> None:
 def test_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> None:
     docs = helm.template()
     cluster_role = one(docs, "ClusterRole")
-    assert flat(rules(cluster_role)) == flat(CLUSTER_RULES | CR_RULES)
+    assert flat(rules(cluster_role)) == flat(NAMESPACE_RULES | watched_rules("prometheus-operator"))
     sink_role = one(docs, "Role", f"{FULLNAME}-sink", NS)
     assert flat(rules(sink_role)) == flat(SINK_RULES["prometheus-operator"])
     subject = {"kind": "ServiceAccount", "name": FULLNAME, "namespace": NS}
@@ -315,12 +320,31 @@ def test_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> None:
             "kind": role["kind"],
             "name": role["metadata"]["name"],
         }
-    # Nothing anywhere may touch secrets, delete custom resources, or use wildcards.
+    # No wildcards, no update (server-side apply and merge patches only), no watch beyond
+    # what kopf watches, never create/delete custom resources; Secrets: get by name where
+    # the custom resources are, and only the sink's own in the sink namespace.
     for role in (cluster_role, sink_role):
         for g, r, v in rules(role):
             assert "*" not in (g, r, v)
-            assert r != "secrets"
-            assert not (g == "alertplane.io" and v in ("create", "delete", "deletecollection"))
+            assert v not in ("update", "deletecollection", "escalate", "bind", "impersonate")
+            assert v != "watch" or r in ("namespaces", "customeralerts", "customerreceivers")
+            assert not (g == "alertplane.io" and v in ("create", "delete"))
+    assert {v for g, r, v in rules(cluster_role) if r == "secrets"} == {"get"}
+    assert not [d for d in docs if d["kind"] in ("ClusterRole", "Role")
+                for rule in d["rules"] if "apiextensions.k8s.io" in rule["apiGroups"]]  # fmt: skip
+
+
+def test_rbac_follows_tenant_binding(helm: Helm) -> None:
+    # Off: no Namespace access at all; cluster-wide the ClusterRole keeps the custom resources.
+    docs = helm.template({"tenantBinding": False, "sink": {"type": "configmap"}})
+    assert flat(rules(one(docs, "ClusterRole"))) == flat(watched_rules("configmap"))
+    # Off with watchNamespaces: nothing cluster-wide is needed, so no ClusterRole (binding).
+    docs = helm.template({"tenantBinding": False, "watchNamespaces": ["team-a"]})
+    assert not [d for d in docs if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    role = one(docs, "Role", FULLNAME, "team-a")
+    assert flat(rules(role)) == flat(watched_rules("prometheus-operator"))
+    assert one(docs, "RoleBinding", FULLNAME, "team-a")["roleRef"]["name"] == FULLNAME
+    assert one(docs, "Role", f"{FULLNAME}-sink", NS)
 
 
 @pytest.mark.parametrize("sink", ["files", "configmap", "prometheus-operator"])
@@ -355,16 +379,18 @@ def test_each_sink_type(helm: Helm, sink: str) -> None:
             {"kind": "ServiceAccount", "name": FULLNAME, "namespace": NS}
         ]
     # The custom resources stay cluster-wide; only the sink's write access is namespaced.
-    assert flat(rules(one(docs, "ClusterRole"))) == flat(CLUSTER_RULES | CR_RULES)
+    assert flat(rules(one(docs, "ClusterRole"))) == flat(NAMESPACE_RULES | watched_rules(sink))
 
 
 def test_watch_namespaces_narrow_the_custom_resource_access(helm: Helm) -> None:
     docs = helm.template({"watchNamespaces": ["team-a", "team-b"], "webhook": {"enabled": True}})
     args = argv(docs)
     assert args[2:4] == ["--namespace=team-a", "--namespace=team-b"]
-    assert flat(rules(one(docs, "ClusterRole"))) == flat(CLUSTER_RULES)
+    assert flat(rules(one(docs, "ClusterRole"))) == flat(NAMESPACE_RULES | NAMESPACE_GET)
     for ns in ("team-a", "team-b"):
-        assert flat(rules(one(docs, "Role", FULLNAME, ns))) == flat(CR_RULES)
+        assert flat(rules(one(docs, "Role", FULLNAME, ns))) == flat(
+            watched_rules("prometheus-operator")
+        )
         assert one(docs, "RoleBinding", FULLNAME, ns)["subjects"][0]["namespace"] == NS
     for hook in one(docs, "ValidatingWebhookConfiguration")["webhooks"]:
         assert hook["namespaceSelector"] == {
@@ -467,15 +493,13 @@ def test_webhook_with_cert_manager(helm: Helm) -> None:
         "customeralerts.validate.alertplane.io",
         "customerreceivers.validate.alertplane.io",
     }
-    for plural, path in (
-        ("customeralerts", "/validate-customeralert"),
-        ("customerreceivers", "/validate-customerreceiver"),
-    ):
+    for plural in PLURALS.values():
         hook = hooks[f"{plural}.validate.alertplane.io"]
         assert hook["rules"] == [{
             "apiGroups": ["alertplane.io"], "apiVersions": ["*"], "resources": [plural],
-            "operations": ["CREATE", "UPDATE"], "scope": "Namespaced",
+            "operations": list(WEBHOOK_OPERATIONS), "scope": "Namespaced",
         }]  # fmt: skip
+        path = f"/{webhook_id(plural)}"
         assert hook["clientConfig"] == {
             "service": {"name": FULLNAME, "namespace": NS, "path": path, "port": 9443}
         }
@@ -488,7 +512,40 @@ def test_webhook_with_cert_manager(helm: Helm) -> None:
     assert "Issuer" not in kinds(docs)
 
 
-def test_webhook_with_own_secret(helm: Helm) -> None:
+def served_webhooks() -> dict[tuple[str, str], tuple[str, list[str]]]:
+    """What the operator's kopf registry serves: (group, plural) -> (URL path, operations).
+
+    kopf answers a review at `/<handler id>`; a review sent to any other path runs no
+    handler and is allowed, so a path mismatch would silently switch validation off."""
+    handlers = Handlers(cast(Any, None), cast(Any, None), cast(Any, None), True, lambda: None)
+    registry = handlers.registry(webhook=True)
+    return {
+        (h.selector.group or "", h.selector.plural or ""): (f"/{h.id}", list(h.operations or []))
+        for h in registry._webhooks.get_all_handlers()
+    }
+
+
+@pytest.mark.parametrize("watch", [[], ["team-a"]], ids=["cluster-wide", "namespaced"])
+def test_webhook_calls_exactly_what_the_operator_serves(helm: Helm, watch: list[str]) -> None:
+    served = served_webhooks()
+    assert served == {
+        ("alertplane.io", plural): (f"/{webhook_id(plural)}", list(WEBHOOK_OPERATIONS))
+        for plural in PLURALS.values()
+    }
+    assert set(WEBHOOK_OPERATIONS) == {"CREATE", "UPDATE", "DELETE"}  # DELETE: audit actor
+    docs = helm.template({"watchNamespaces": watch, "webhook": {"enabled": True, "port": 8443}})
+    port = {p["name"]: p["containerPort"] for p in container(docs)["ports"]}["webhook"]
+    assert f"--webhook-port={port}" in argv(docs)
+    called: dict[tuple[str, str], tuple[str, list[str]]] = {}
+    for hook in one(docs, "ValidatingWebhookConfiguration")["webhooks"]:
+        (rule,) = hook["rules"]
+        (group,), (plural,) = rule["apiGroups"], rule["resources"]
+        service = hook["clientConfig"]["service"]
+        assert (service["name"], service["port"]) == (FULLNAME, 8443)
+        assert one(docs, "Service")["spec"]["ports"][-1]["port"] == 8443
+        called[(group, plural)] = (service["path"], rule["operations"])
+    assert called == served
+
     ca = base64.b64encode(b"-----BEGIN CERTIFICATE-----\n...\n").decode()
     docs = helm.template({
         "webhook": {"enabled": True, "certManager": {"enabled": False},
@@ -551,6 +608,8 @@ REJECTED: list[tuple[str, Doc, str]] = [
      "at '/webhook/certManager/issuerRef': missing property 'name'"),
     ("webhook failurePolicy", {"webhook": {"failurePolicy": "fail"}},
      "at '/webhook/failurePolicy'"),
+    ("webhook paths are the operator's", {"webhook": {"paths": {"customerAlert": "/x"}}},
+     "at '/webhook': additional properties 'paths' not allowed"),
     ("webhook without certificate source",
      {"webhook": {"enabled": True, "certManager": {"enabled": False}}},
      "needs webhook.existingSecret"),
@@ -585,6 +644,7 @@ DRY_RUN_CASES: dict[str, Doc] = {
     "configmap": {"sink": {"type": "configmap", "namespace": "monitoring"}},
     "prometheus-operator": {"sink": {"type": "prometheus-operator", "namespace": "monitoring"}},
     "watch-namespaces": {"watchNamespaces": ["team-a", "team-b"]},
+    "no-binding-namespaced": {"tenantBinding": False, "watchNamespaces": ["team-a"]},
     "everything-on": ALL_ON,
     "webhook-own-secret": {"webhook": {"enabled": True, "certManager": {"enabled": False},
                                        "existingSecret": "tls", "caBundle": "Y2E="}},
@@ -695,26 +755,48 @@ def test_installed_service_account_can_do_its_job_and_no_more(helm: Helm, kube: 
     access = Access(kube, token)
 
     # Everything the operator needs, cluster-wide (any namespace) and in the sink namespace.
-    assert access.check(CLUSTER_RULES, "") == []
+    assert access.check(NAMESPACE_RULES, "") == []
     for ns in ("", "team-a", "team-c"):
         assert access.check(CR_RULES, ns) == [], ns
     assert access.check(SINK_RULES["configmap"], "monitoring") == []
 
     forbidden = [
+        # No Secrets at all with the configmap sink.
         ("get", "secrets", "", ""),
         ("list", "secrets", "", ""),
+        ("get", "secrets", "team-a", ""),
         ("get", "secrets", NS, ""),
         ("list", "secrets", "monitoring", ""),
+        # Namespaces: only listed and watched (cluster-wide mode never gets one by name).
+        ("get", "namespaces", "", ""),
         ("delete", "namespaces", "", ""),
         ("create", "namespaces", "", ""),
         ("patch", "namespaces", "", ""),
-        ("create", "configmaps", "team-a", ""),  # sink writes only in the sink namespace
+        # The sink writes only in the sink namespace, and never needs get/watch/update there.
+        ("create", "configmaps", "team-a", ""),
         ("delete", "configmaps", NS, ""),
         ("list", "configmaps", "", ""),
+        ("get", "configmaps", "monitoring", ""),
+        ("watch", "configmaps", "monitoring", ""),
+        ("update", "configmaps", "monitoring", ""),
+        ("deletecollection", "configmaps", "monitoring", ""),
         ("create", "prometheusrules", "monitoring", "monitoring.coreos.com"),  # not this sink
+        # Custom resources: no create/delete, and only merge patches (no update).
         ("create", "customeralerts", "team-a", "alertplane.io"),
         ("delete", "customerreceivers", "team-a", "alertplane.io"),
+        ("update", "customeralerts", "team-a", "alertplane.io"),
+        ("update", "customerreceivers/status", "team-a", "alertplane.io"),
+        ("get", "customeralerts/status", "team-a", "alertplane.io"),
+        # Events: created, never patched; not the events.k8s.io API.
+        ("patch", "events", "team-a", ""),
+        ("create", "events", "team-a", "events.k8s.io"),
+        # kopf: no CRD scanning, no peering objects.
+        ("list", "customresourcedefinitions", "", "apiextensions.k8s.io"),
+        ("watch", "customresourcedefinitions", "", "apiextensions.k8s.io"),
+        ("get", "customresourcedefinitions", "", "apiextensions.k8s.io"),
         ("update", "customresourcedefinitions", "", "apiextensions.k8s.io"),
+        ("list", "clusterkopfpeerings", "", "kopf.dev"),
+        ("create", "leases", NS, "coordination.k8s.io"),
         ("create", "validatingwebhookconfigurations", "", "admissionregistration.k8s.io"),
         ("create", "pods", NS, ""),
         ("patch", "deployments", NS, "apps"),
@@ -725,34 +807,43 @@ def test_installed_service_account_can_do_its_job_and_no_more(helm: Helm, kube: 
     allowed = [f for f in forbidden if access.can(f[0], f[1], f[2], f[3])]
     assert allowed == [], f"the operator's ServiceAccount may do more than it needs: {allowed}"
 
-    # The same, done for real with the token: watch/patch its objects, write its sink.
-    kubeconfig = str(kube.write_kubeconfig(token))
-
-    def as_operator(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(kube.bin_dir / "kubectl"), f"--kubeconfig={kubeconfig}", *args],
-            input=input, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-
-    kube.kubectl("apply", "-n", "team-a", "-f", "-", input=json.dumps(example_alert()))
-    got = as_operator("get", "customeralerts", "-A", "-o", "name")
-    assert got.returncode == 0 and "customeralert.alertplane.io/acme-probe" in got.stdout, got
-    status = {"status": {"phase": "Synced", "observedGeneration": 1}}
-    patched = as_operator(
-        "patch", "customeralert", "acme-probe", "-n", "team-a", "--subresource=status",
-        "--type=merge", "-p", json.dumps(status),
-    )  # fmt: skip
-    assert patched.returncode == 0, patched.stderr
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "alertplane-rules-acme"}}
-    assert as_operator("apply", "-n", "monitoring", "-f", "-", input=json.dumps(cm)).returncode == 0
-    assert (
-        as_operator("delete", "configmap", "alertplane-rules-acme", "-n", "monitoring").returncode
-        == 0
+    # The same, done for real with the token through the operator's own client and calls:
+    # list its objects, add a finalizer and patch the status, write its sink.
+    client = KubeClient(
+        lambda: kopf.ConnectionInfo(server=kube.server, ca_path=str(kube.ca_file), token=token)
     )
-    denied = as_operator("get", "secrets", "-A")
-    assert denied.returncode != 0 and "forbidden" in denied.stderr.lower()
-    denied = as_operator("delete", "customeralert", "acme-probe", "-n", "team-a")
-    assert denied.returncode != 0 and "forbidden" in denied.stderr.lower()
+    try:
+        kube.kubectl("apply", "-n", "team-a", "-f", "-", input=json.dumps(example_alert()))
+        ref = ObjectRef("CustomerAlert", "team-a", "acme-probe")
+        names = [
+            a["metadata"]["name"] for a in client.list(api_path(API_VERSION, "customeralerts"))
+        ]
+        assert "acme-probe" in names
+        body = client.get(object_path(ref))
+        assert body is not None
+        add_finalizer(client, ref, body["metadata"])
+        status = {"status": {"phase": "Synced", "observedGeneration": 1}}
+        assert client.merge_patch(object_path(ref, "status"), status)["status"]["phase"] == "Synced"
+        # As the sink writes: list by label, server-side apply (creates, then patches), delete.
+        sink = ManagedObjects(client, "v1", "ConfigMap", "configmaps", "monitoring")
+        sink.load()
+        for data in ({"a": "1"}, {"a": "2"}):
+            assert sink.put("alertplane-rules-acme", {MANAGED_BY: "alertplane"}, {"data": data})
+        sink.load()
+        assert sink.names() == ["alertplane-rules-acme"]
+        assert sink.remove("alertplane-rules-acme")
+        remove_finalizer(client, ref)
+        for forbidden_call in (
+            lambda: list(client.list(api_path("v1", "secrets"))),
+            lambda: client.get(api_path("v1", "secrets", "team-a", "x")),
+            lambda: client.delete(object_path(ref)),
+        ):
+            with pytest.raises(ApiError) as denied:
+                forbidden_call()
+            assert denied.value.status == 403
+    finally:
+        client.close()
+    kube.kubectl("delete", "customeralert", "acme-probe", "-n", "team-a")
 
 
 def test_installed_namespaced_operator_sees_only_its_namespaces(helm: Helm, kube: KubeEnv) -> None:
@@ -763,14 +854,22 @@ def test_installed_namespaced_operator_sees_only_its_namespaces(helm: Helm, kube
         "prometheusRule": {"enabled": True},
     })  # fmt: skip
     access = Access(kube, kube.create_token(NS, "po-alertplane", create=False))
-    assert access.check(CLUSTER_RULES, "") == []
+    assert access.check(NAMESPACE_RULES | NAMESPACE_GET, "") == []
     for ns in ("team-a", "team-b"):
-        assert access.check(CR_RULES, ns) == [], ns
+        assert access.check(watched_rules("prometheus-operator"), ns) == [], ns
     assert access.check(SINK_RULES["prometheus-operator"], "monitoring") == []
     # Not cluster-wide, not in an unwatched namespace, and no ConfigMaps for this sink.
-    assert not any(access.can(v, r, ns, g) for g, r, v in CR_RULES for ns in ("", "team-c"))
+    watched = watched_rules("prometheus-operator")
+    assert not any(access.can(v, r, ns, g) for g, r, v in watched for ns in ("", "team-c"))
     assert not access.can("create", "configmaps", "monitoring")
     assert not access.can("create", "prometheusrules", "team-a", "monitoring.coreos.com")
+    # Secrets: read by name where the receivers are, managed in the sink namespace; never
+    # listed or watched in a customer namespace, never written outside the sink namespace.
+    for verb in ("list", "watch", "create", "patch", "delete"):
+        assert not access.can(verb, "secrets", "team-a"), verb
+    assert not access.can("watch", "secrets", "monitoring")
+    assert not access.can("update", "secrets", "monitoring")
+    assert not access.can("update", "prometheusrules", "monitoring", "monitoring.coreos.com")
     # The release's other objects exist for real.
     for kind in ("servicemonitor", "prometheusrule", "deployment", "service", "configmap"):
         kube.kubectl(

@@ -1,7 +1,9 @@
 """The operator end to end: a real kube-apiserver, the operator process, real PostgreSQL.
 
 One API server and one cluster-wide operator (prometheus-operator sink, tenant binding on,
-mirroring into PostgreSQL) serve every test in this module; each test works in its own
+mirroring into PostgreSQL) serve every test in this module. The operator runs as the Helm
+chart deploys it: its flags and its ServiceAccount's RBAC are rendered from the chart, and
+its log must show no refused (403) request; each test works in its own
 namespaces and customers, so the tests do not depend on each other's order. The examples'
 PrometheusRules, AlertmanagerConfigs and Secrets are compared with
 tests/golden/operator/prometheus-operator/ (pytest --update-golden rewrites them).
@@ -32,9 +34,9 @@ from tests.operator_env import (
     EXAMPLE_CUSTOMERS,
     Cluster,
     OperatorProcess,
+    chart_operator,
     compare_golden,
     condition,
-    operator_rbac,
     setup_examples,
     wait_for,
 )
@@ -62,19 +64,17 @@ def operator(
     cluster: Cluster, db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    # As in a pod: a ServiceAccount with only the RBAC the README lists, nothing more.
-    token = cluster.env.create_token(SINK_NS, "alertplane")
-    cluster.env.apply(*operator_rbac(SINK_NS, "alertplane", "prometheus-operator", SINK_NS))
-    kubeconfig = cluster.env.write_kubeconfig(token, user="alertplane")
-    args = [
-        "--sink=prometheus-operator",
-        f"--sink-namespace={SINK_NS}",
-        f"--db={db}",
-        f"--platform-config={EXAMPLES / 'platform.yaml'}",
-    ]
-    op = OperatorProcess(cluster.env, args, log, kubeconfig).start()
+    # As in a pod: the chart's ServiceAccount with the chart's RBAC, nothing more.
+    chart = chart_operator(
+        cluster.env, {"sink": {"type": "prometheus-operator", "namespace": SINK_NS}}, "po"
+    )
+    args = chart.args()
+    assert args == ["--sink=prometheus-operator", f"--sink-namespace={SINK_NS}", "--tenant-binding"]
+    args += [f"--db={db}", f"--platform-config={EXAMPLES / 'platform.yaml'}"]
+    op = OperatorProcess(cluster.env, args, log, chart.kubeconfig).start()
     yield op
     op.stop()
+    op.assert_no_forbidden()
 
 
 def audit(db: str, where: str = "true", **params: Any) -> list[dict[str, Any]]:
@@ -120,7 +120,17 @@ def owned(cluster: Cluster, customers: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def crash(pg: Postgres) -> None:
+def crash(pg: Postgres, db: str) -> None:
+    """SIGKILL the server, as an outage would. The test server commits asynchronously
+    (synchronous_commit=off), so first make every commit so far durable: one synchronous
+    commit flushes the WAL up to it (a real server would not lose acknowledged commits)."""
+    engine = create_engine(db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL synchronous_commit = on"))
+            conn.execute(text("SELECT txid_current()"))
+    finally:
+        engine.dispose()
     assert pg.proc is not None
     os.killpg(pg.proc.pid, signal.SIGKILL)
     pg.proc.wait(10)
@@ -345,7 +355,7 @@ def test_database_outage_does_not_stop_reconciliation(
     cluster.kubectl_apply(alert(ns))
     cluster.wait_phase("CustomerAlert", ns, f"{ns}-higherrorrate")
     wait_for(lambda: mirrored_status() == "True", 20, "Mirrored=True")
-    crash(postgres)  # SIGKILL: a smart shutdown would let pooled connections finish
+    crash(postgres, db)  # SIGKILL: a smart shutdown would let pooled connections finish
     try:
         edited = f'rate(errors_total{{customer_id="{ns}"}}[5m]) > 5'
         cluster.kubectl_apply(alert(ns, expr=edited))

@@ -1,28 +1,33 @@
-"""The operator's other sinks on a real API server: files (live in a real Prometheus and
-Alertmanager) and ConfigMaps (compared with tests/golden/operator/configmap/).
+"""The operator's other sinks and modes on a real API server: files (live in a real
+Prometheus and Alertmanager), ConfigMaps (compared with tests/golden/operator/configmap/),
+and prometheus-operator in namespace mode (Secrets read through the watched namespace's Role).
 
-Each test runs its own operator, watching only its namespaces (the namespace-list mode).
+Each test runs its own operator, watching only its namespaces (the namespace-list mode),
+as the Helm chart deploys it: flags and RBAC rendered from the chart for that sink, and no
+refused (403) request in its log.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from alertplane.k8s.client import api_path
 from alertplane.render.yamlout import dump
 from alertplane.stack.processes import Alertmanager, Prometheus
 from tests.conftest import EXAMPLES
-from tests.factories import alert, receiver
+from tests.factories import DROP, alert, receiver
 from tests.k8s_env import KubeEnv
 from tests.operator_env import (
     EXAMPLE_CUSTOMERS,
     Cluster,
     OperatorProcess,
+    chart_operator,
     compare_golden,
     condition,
-    operator_rbac,
     running,
     setup_examples,
     wait_for,
@@ -47,14 +52,19 @@ def test_files_sink_rules_are_live_in_prometheus(cluster: Cluster, tmp_path: Pat
     (out / "rules").mkdir(parents=True)
     am = Alertmanager(out / "alertmanager.yml")
     with Prometheus(out / "rules") as prom:
-        args = [
-            "--sink=files",
-            f"--out={out}",
-            f"--namespace={ns}",
-            f"--prometheus-url={prom.url}",
-            f"--alertmanager-url={am.url}",
-        ]
-        op = OperatorProcess(cluster.env, args, tmp_path / "operator.log")
+        values = {
+            "sink": {"type": "files", "files": {"out": str(out)}},
+            "watchNamespaces": [ns],
+            "prometheusUrl": prom.url,
+            "alertmanagerUrl": am.url,
+        }
+        chart = chart_operator(cluster.env, values, "files")
+        args = chart.args()
+        assert args == [
+            f"--namespace={ns}", "--sink=files", f"--out={out}", f"--prometheus-url={prom.url}",
+            f"--alertmanager-url={am.url}", "--tenant-binding",
+        ]  # fmt: skip
+        op = OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)
         with running(op):
             am.start()  # needs the alertmanager.yml the operator's first sync wrote
             try:
@@ -86,15 +96,19 @@ def test_configmap_sink_matches_golden(
     cluster: Cluster, tmp_path: Path, update_golden: bool
 ) -> None:
     setup_examples(cluster)
-    args = ["--sink=configmap", f"--sink-namespace={SINK_NS}"]
-    args += [f"--namespace={cid}" for cid in EXAMPLE_CUSTOMERS]
+    # Namespace mode: Roles in the watched namespaces (and Namespaces read access).
+    values = {
+        "sink": {"type": "configmap", "namespace": SINK_NS},
+        "watchNamespaces": list(EXAMPLE_CUSTOMERS),
+    }
+    chart = chart_operator(cluster.env, values, "cm")
+    args = chart.args()
+    assert args == [
+        *(f"--namespace={cid}" for cid in EXAMPLE_CUSTOMERS),
+        "--sink=configmap", f"--sink-namespace={SINK_NS}", "--tenant-binding",
+    ]  # fmt: skip
     args.append(f"--platform-config={EXAMPLES / 'platform.yaml'}")
-    # Namespace mode with only Roles in the watched namespaces (and Namespaces read access).
-    token = cluster.env.create_token(SINK_NS, "alertplane-cm")
-    rbac = operator_rbac(SINK_NS, "alertplane-cm", "configmap", SINK_NS, watched=EXAMPLE_CUSTOMERS)
-    cluster.env.apply(*rbac)
-    kubeconfig = cluster.env.write_kubeconfig(token, user="alertplane-cm")
-    with running(OperatorProcess(cluster.env, args, tmp_path / "operator.log", kubeconfig)):
+    with running(OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)):
         cluster.env.kubectl("apply", "-f", str(EXAMPLES / "customers"))
         cluster.wait_phase("CustomerAlert", "globex", "globex-maintenance-window", ("Disabled",))
         for cid in EXAMPLE_CUSTOMERS:
@@ -124,3 +138,34 @@ def test_configmap_sink_matches_golden(
             }
             actual[f"{meta['name']}.yaml"] = dump(body)
         compare_golden("configmap", actual, update_golden)
+
+
+def test_prometheus_operator_sink_in_namespace_mode(cluster: Cluster, tmp_path: Path) -> None:
+    ns = "promop-co"
+    cluster.namespace(ns, ns)
+    cluster.secret(ns, "pd", {"routing-key": "key-of-promop-co"})
+    values = {
+        "sink": {"type": "prometheus-operator", "namespace": SINK_NS},
+        "watchNamespaces": [ns],
+    }
+    chart = chart_operator(cluster.env, values, "po")
+    args = chart.args()
+    assert args == [
+        f"--namespace={ns}", "--sink=prometheus-operator", f"--sink-namespace={SINK_NS}",
+        "--tenant-binding",
+    ]  # fmt: skip
+    copied = api_path("v1", "secrets", SINK_NS, f"alertplane-{ns}")
+    with running(OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)):
+        pagerduty = [{"routingKeySecretRef": {"name": "pd", "key": "routing-key"}}]
+        cluster.kubectl_apply(alert(ns), receiver(ns, webhook=DROP, pagerduty=pagerduty))
+        cluster.wait_phase("CustomerAlert", ns, f"{ns}-higherrorrate")
+        st = cluster.wait_phase("CustomerReceiver", ns, f"{ns}-oncall")["status"]
+        assert st["renderedTo"] == [f"AlertmanagerConfig {SINK_NS}/alertplane-{ns}"]
+        secret = cluster.api.get(copied)
+        assert secret is not None
+        copies = {base64.b64decode(v).decode() for v in secret["data"].values()}
+        assert copies == {"key-of-promop-co"}
+        cluster.env.kubectl("delete", "customeralerts,customerreceivers", "--all", "-n", ns)
+        wait_for(lambda: cluster.api.get(copied) is None, 20, "the copied Secret removed")
+        rules = api_path("monitoring.coreos.com/v1", "prometheusrules", SINK_NS, f"alertplane-{ns}")
+        assert cluster.api.get(rules) is None

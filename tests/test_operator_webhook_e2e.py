@@ -1,6 +1,12 @@
 """The validating admission webhook on a real API server: `kubectl apply` of an invalid
 object is refused with the lines `alertplane validate` prints; valid objects go through and
-are audited with the user the API server authenticated."""
+are audited with the user the API server authenticated.
+
+The ValidatingWebhookConfiguration is the Helm chart's (its paths, operations, namespace
+selector; only the Service is replaced by a URL, as KubeEnv has no Service routing), and the
+operator runs with the chart's flags and RBAC: a path the operator does not serve would let
+every invalid object through, and the refusals below would not happen.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ from sqlalchemy import create_engine, text
 from alertplane.stack.processes import Postgres, free_port
 from tests.factories import alert, receiver
 from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, wait_for
+from tests.operator_env import Cluster, OperatorProcess, chart_operator, wait_for
 
 NS = "hook-co"
 
@@ -34,38 +40,6 @@ def self_signed(d: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def webhook_config(port: int, ca: bytes) -> dict[str, Any]:
-    def hook(plural: str) -> dict[str, Any]:
-        return {
-            "name": f"{plural}.alertplane.io",
-            "clientConfig": {
-                "url": f"https://127.0.0.1:{port}/validate-{plural}",
-                "caBundle": base64.b64encode(ca).decode(),
-            },
-            "rules": [
-                {
-                    "apiGroups": ["alertplane.io"],
-                    "apiVersions": ["v1alpha1"],
-                    "operations": ["CREATE", "UPDATE", "DELETE"],
-                    "resources": [plural],
-                    "scope": "Namespaced",
-                }
-            ],
-            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NS}},
-            "admissionReviewVersions": ["v1"],
-            "sideEffects": "None",
-            "failurePolicy": "Fail",
-            "timeoutSeconds": 15,
-        }
-
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": "alertplane"},
-        "webhooks": [hook("customeralerts"), hook("customerreceivers")],
-    }
-
-
 @pytest.fixture(scope="module")
 def hooked(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
@@ -78,21 +52,33 @@ def hooked(
         cluster = Cluster(env)
         cluster.install_crds()
         cluster.namespace(NS, NS)
-        args = [
-            "--sink=configmap",
-            "--sink-namespace=default",
-            f"--namespace={NS}",
-            f"--db={db}",
-            f"--webhook-port={port}",
-            f"--webhook-cert={cert}",
+        values = {
+            "sink": {"type": "configmap", "namespace": "default"},
+            "watchNamespaces": [NS],
+            "webhook": {
+                "enabled": True,
+                "port": port,
+                "timeoutSeconds": 15,
+                "certManager": {"enabled": False},
+                "existingSecret": "alertplane-webhook-tls",
+                "caBundle": base64.b64encode(cert.read_bytes()).decode(),
+            },
+        }
+        chart = chart_operator(env, values, "hook")
+        args = chart.args(webhook_cert=str(cert), webhook_key=str(key))
+        assert args == [
+            f"--namespace={NS}", "--sink=configmap", "--sink-namespace=default",
+            "--tenant-binding", f"--webhook-port={port}", f"--webhook-cert={cert}",
             f"--webhook-key={key}",
-        ]
-        op = OperatorProcess(env, args, tmp / "operator.log").start()
+        ]  # fmt: skip
+        op = OperatorProcess(env, [*args, f"--db={db}"], tmp / "operator.log", chart.kubeconfig)
+        op.start()
         try:
-            env.apply(webhook_config(port, cert.read_bytes()))
+            env.apply(chart.webhook_config())
             yield cluster, db
         finally:
             op.stop()
+        op.assert_no_forbidden()
 
 
 def _kubectl_apply(cluster: Cluster, doc: dict[str, Any]) -> subprocess.CompletedProcess[str]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from . import __version__, cli_store
+from . import __version__, cli_store, cli_token
 from .core import Outcome, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     crd.add_argument("--out", metavar="DIR", help="write one <name>.yaml per CRD into DIR instead")
     cli_store.add_commands(sub)
     k8s_command.add_parser(sub)
+    cli_token.add_commands(sub)
     return parser
 
 
@@ -126,6 +127,7 @@ COMMANDS = {
     "crds": cmd_crds,
     **cli_store.COMMANDS,
     "operator": k8s_command.run,
+    **cli_token.COMMANDS,
 }
 
 

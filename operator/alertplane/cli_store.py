@@ -109,6 +109,12 @@ def add_commands(sub: Any) -> None:
         metavar="SECONDS",
         help="changes within this window are synced together (default 0.2)",
     )
+    p.add_argument(
+        "--tokens",
+        default=os.environ.get("ALERTPLANE_TOKENS"),
+        metavar="FILE",
+        help="REST API tokens (name,role,sha256 lines or YAML; default $ALERTPLANE_TOKENS)",
+    )
 
 
 def _user() -> str:
@@ -296,6 +302,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.host,
         args.port,
         args.coalesce,
+        tokens=args.tokens,
     )
     return 0
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from .api.app import create_app
+from .api.context import ApiSettings
 from .render.platform import PlatformConfig
 from .store.db import open_db
 from .store.repo import Store
@@ -26,7 +27,13 @@ def serve(
     host: str,
     port: int,
     coalesce_s: float,
+    tokens: str | None = None,
 ) -> None:
+    api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
+    if tokens is None:
+        log.warning(
+            "no tokens file (--tokens, $ALERTPLANE_TOKENS): the REST API refuses every call"
+        )
     store = Store(open_db(db_url), secrets_dir=platform.secrets_dir)
     settings = SyncSettings(
         out_dir=out_dir,
@@ -41,7 +48,7 @@ def serve(
     worker.start()
     log.info("serving on http://%s:%d, writing to %s", host, port, out_dir)
     try:
-        uvicorn.run(create_app(reconciler), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(reconciler, api, store), host=host, port=port, log_level="warning")
     finally:
         stop.set()
         worker.join(timeout=30)

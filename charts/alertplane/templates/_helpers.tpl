@@ -88,18 +88,25 @@ Included by the Deployment so every render runs them.
 {{- end -}}
 {{- end -}}
 
-{{/* Rules for the custom resources and the events the operator posts about them. */}}
+{{/*
+Rules in every watched namespace (all of them when watchNamespaces is empty): watch the
+custom resources, add/remove the finalizer (get, patch), patch their status, post Warning
+Events; with the prometheus-operator sink also read the Secrets receivers reference (get by
+name only: they are copied into the sink namespace).
+*/}}
 {{- define "alertplane.customResourceRules" -}}
 - apiGroups: [alertplane.io]
   resources: [customeralerts, customerreceivers]
-  verbs: [get, list, watch, patch, update]
+  verbs: [get, list, watch, patch]
 - apiGroups: [alertplane.io]
   resources: [customeralerts/status, customerreceivers/status]
-  verbs: [get, patch, update]
+  verbs: [patch]
 - apiGroups: [""]
   resources: [events]
-  verbs: [create, patch]
-- apiGroups: [events.k8s.io]
-  resources: [events]
-  verbs: [create, patch]
+  verbs: [create]
+{{- if eq .Values.sink.type "prometheus-operator" }}
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+{{- end }}
 {{- end -}}

@@ -1,17 +1,58 @@
-"""FastAPI application served by `alertplane serve`."""
+"""FastAPI application served by `alertplane serve`: health, metrics and the REST API.
+
+The routes are thin: they authenticate, check the customer, and call the same core
+functions as the CLI (parse, validate, store); the reconciler running in the same
+process is woken after every write.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio.to_thread
 from fastapi import FastAPI, Response
+from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__
 from ..metrics import REGISTRY
+from ..store.repo import Store
 from ..sync import Reconciler
+from . import routes_admin, routes_alerts, routes_customers, routes_receivers
+from .context import ApiSettings, Context
+from .errors import install_handlers
+from .schemas import spec_schemas
+
+DESCRIPTION = """Per-customer alerting: alerts, receivers and routing of each customer.
+
+Authenticate with `Authorization: Bearer <token>`; tokens come from the tokens file
+(`alertplane token create NAME --role admin|customer:ID`). A customer token sees only
+its own customer: every path of another customer answers 404, like a customer that does
+not exist. Invalid input is answered with 422 and the problems `alertplane validate`
+prints. Writes return at once with status phase Pending; `?wait=true` waits (≤ 10 s)
+until the change is live (Synced) or found Invalid.
+"""
 
 
-def create_app(reconciler: Reconciler) -> FastAPI:
-    app = FastAPI(title="alertplane", version=__version__)
+def create_app(
+    reconciler: Reconciler, api: ApiSettings | None = None, store: Store | None = None
+) -> FastAPI:
+    """The REST API is mounted when the objects live in a `Store` (standalone mode); the
+    store defaults to the reconciler's."""
+    settings = api or ApiSettings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+
+    app = FastAPI(
+        title="alertplane", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    if store is None and isinstance(reconciler.store, Store):
+        store = reconciler.store
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -29,4 +70,43 @@ def create_app(reconciler: Reconciler) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    if store is not None:
+        ctx = Context(reconciler, store, settings)
+        install_handlers(app, ctx.auth.precheck)
+        for module in (routes_customers, routes_alerts, routes_receivers, routes_admin):
+            app.include_router(module.router(ctx))
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(spec_schemas())
+            _problems_for_422(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _problems_for_422(schema: dict[str, Any]) -> None:
+    """Every 422 this API gives has the problems body (see errors.install_handlers),
+    including the ones FastAPI documents as its own HTTPValidationError."""
+    problems = {"$ref": "#/components/schemas/ProblemsOut"}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answer = operation.get("responses", {}).get("422")
+            if answer is None:
+                continue
+            content = answer.setdefault("content", {}).setdefault("application/json", {})
+            if content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                content["schema"] = problems
+                answer["description"] = "Invalid input: the problems."
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import kopf
 
@@ -29,6 +29,19 @@ from .state import DELETE, PLURALS, ClusterState
 log = logging.getLogger("alertplane.k8s")
 
 VERSION = API_VERSION.split("/", 1)[1]
+# Admission requests the webhook answers; DELETE only records who deleted (the audit actor).
+WEBHOOK_OPERATIONS: tuple[Literal["CREATE", "UPDATE", "DELETE"], ...] = (
+    "CREATE",
+    "UPDATE",
+    "DELETE",
+)
+
+
+def webhook_id(plural: str) -> str:
+    """kopf serves each validating handler at the URL path `/<id>`; a request for any other
+    path runs no handler and is allowed, so a ValidatingWebhookConfiguration (the Helm
+    chart's) must call exactly `/validate-customeralerts` and `/validate-customerreceivers`."""
+    return f"validate-{plural}"
 
 
 class Handlers:
@@ -58,8 +71,8 @@ class Handlers:
                     group=API_GROUP,
                     version=VERSION,
                     plural=plural,
-                    id=f"validate-{plural}",
-                    operations=["CREATE", "UPDATE", "DELETE"],
+                    id=webhook_id(plural),
+                    operations=list(WEBHOOK_OPERATIONS),
                     registry=registry,
                 )(self.admit)
         if self.tenant_binding:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ObjectRef, UsageError
@@ -251,6 +251,144 @@ class Store:
                     touched.add(spec["customerId"])
             marker = row.id
         return touched, marker
+
+    # -- lookups for the REST API ------------------------------------------------------
+    def find(self, ref: ObjectRef) -> Stored | None:
+        """One object with its status, by identity."""
+        with self.sessions() as s:
+            found = s.execute(
+                select(ObjectRow, StatusRow)
+                .outerjoin(StatusRow, StatusRow.object_id == ObjectRow.id)
+                .where(
+                    ObjectRow.kind == ref.kind,
+                    ObjectRow.namespace == ref.namespace,
+                    ObjectRow.name == ref.name,
+                )
+            ).first()
+        return None if found is None else Stored(found[0], found[1])
+
+    def find_named(self, kind: str, customer: str, spec_name: str) -> Stored | None:
+        """The object of a customer whose spec.alertName/receiverName is `spec_name`.
+
+        When several carry the name (possible through apply, never through the API), the
+        oldest wins: validation marks the later ones as the duplicates.
+        """
+        key = "alertName" if kind == "CustomerAlert" else "receiverName"
+        with self.sessions() as s:
+            found = s.execute(
+                select(ObjectRow, StatusRow)
+                .outerjoin(StatusRow, StatusRow.object_id == ObjectRow.id)
+                .where(
+                    ObjectRow.kind == kind,
+                    ObjectRow.customer_id == customer,
+                    ObjectRow.spec[key].as_string() == spec_name,
+                )
+                .order_by(ObjectRow.id)
+            ).first()
+        return None if found is None else Stored(found[0], found[1])
+
+    def find_named_or_at(
+        self, kind: str, customer: str, spec_name: str, ref: ObjectRef
+    ) -> tuple[Stored | None, Stored | None]:
+        """(`find_named(kind, customer, spec_name)`, `find(ref)`) in one query: what a
+        create must check before it takes a name."""
+        key = "alertName" if kind == "CustomerAlert" else "receiverName"
+        with self.sessions() as s:
+            rows = s.execute(
+                select(ObjectRow, StatusRow)
+                .outerjoin(StatusRow, StatusRow.object_id == ObjectRow.id)
+                .where(
+                    ObjectRow.kind == kind,
+                    or_(
+                        and_(
+                            ObjectRow.customer_id == customer,
+                            ObjectRow.spec[key].as_string() == spec_name,
+                        ),
+                        and_(ObjectRow.namespace == ref.namespace, ObjectRow.name == ref.name),
+                    ),
+                )
+                .order_by(ObjectRow.id)
+            ).all()
+        found = [Stored(o, st) for o, st in rows]
+        named = [f for f in found if f.row.customer_id == customer]
+        named = [f for f in named if f.row.spec.get(key) == spec_name]
+        return (named[0] if named else None), next((f for f in found if f.ref == ref), None)
+
+    def owners(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, str]:
+        """Customer of each of `refs` that exists."""
+        wanted = set(refs)
+        names = sorted({r.name for r in wanted})
+        out: dict[ObjectRef, str] = {}
+        with self.sessions() as s:
+            for i in range(0, len(names), 500):
+                rows = s.execute(
+                    select(
+                        ObjectRow.kind, ObjectRow.namespace, ObjectRow.name, ObjectRow.customer_id
+                    ).where(ObjectRow.name.in_(names[i : i + 500]))
+                ).all()
+                for kind, namespace, name, customer in rows:
+                    ref = ObjectRef(kind, namespace, name)
+                    if ref in wanted:
+                        out[ref] = customer
+        return out
+
+    def version(self, ref: ObjectRef, generation: int) -> dict[str, Any] | None:
+        """The spec an object had at `generation` (what rollback would restore)."""
+        with self.sessions() as s:
+            return s.scalars(
+                select(AuditRow.after)
+                .where(
+                    AuditRow.kind == ref.kind,
+                    AuditRow.namespace == ref.namespace,
+                    AuditRow.name == ref.name,
+                    AuditRow.generation == generation,
+                    AuditRow.after.is_not(None),
+                )
+                .order_by(AuditRow.id.desc())
+            ).first()
+
+    def customer_known(self, customer: str) -> bool:
+        """The customer has objects, or had some (its audit trail still exists)."""
+        with self.sessions() as s:
+            for table in (ObjectRow, AuditRow):
+                if s.scalar(select(table.id).where(table.customer_id == customer).limit(1)):
+                    return True
+        return False
+
+    def known_customers(self) -> list[str]:
+        """Customers with objects or an audit trail, sorted."""
+        with self.sessions() as s:
+            found = set(s.scalars(select(ObjectRow.customer_id).distinct()))
+            found |= set(s.scalars(select(AuditRow.customer_id).distinct()))
+        return sorted(found)
+
+    def customer_counts(
+        self, customers: Iterable[str] | None = None
+    ) -> dict[str, dict[tuple[str, str], int]]:
+        """customer → {(kind, phase): objects}; objects without status count as Pending."""
+        with self.sessions() as s:
+            q = (
+                select(ObjectRow.customer_id, ObjectRow.kind, StatusRow.phase, func.count())
+                .outerjoin(StatusRow, StatusRow.object_id == ObjectRow.id)
+                .group_by(ObjectRow.customer_id, ObjectRow.kind, StatusRow.phase)
+            )
+            if customers is not None:
+                q = q.where(ObjectRow.customer_id.in_(list(customers)))
+            rows = s.execute(q).all()
+        out: dict[str, dict[tuple[str, str], int]] = {}
+        for customer, kind, phase, n in rows:
+            counts = out.setdefault(customer, {})
+            key = (kind, phase or "Pending")
+            counts[key] = counts.get(key, 0) + int(n)
+        return out
+
+    def namespaces_of(self, customer: str) -> set[str]:
+        with self.sessions() as s:
+            return set(
+                s.scalars(
+                    select(ObjectRow.namespace).where(ObjectRow.customer_id == customer).distinct()
+                )
+            )
 
     # -- reconciler bookkeeping -------------------------------------------------------
     def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None:

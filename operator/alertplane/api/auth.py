@@ -1,0 +1,123 @@
+"""Bearer-token authentication and the per-customer access rule.
+
+A scoped token asking for another customer gets exactly the answer a customer that does
+not exist gets (404 "customer not found"), so it cannot even learn which customers exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Path, Request
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..errors import Problem
+from ..model.common import is_dns_label
+from .errors import NOT_FOUND_CUSTOMER, Invalid, NotFound, Unauthorized
+from .tokens import Principal, TokenFile
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from the tokens file (alertplane token create NAME --role ROLE).",
+)
+
+BEARER = Depends(bearer)
+CUSTOMER_ID = Path(alias="customerId", description="The customer id.")
+
+
+def unknown_query(request: Request) -> None:
+    """A query parameter the route does not know, or one given twice, is an error
+    (`?wiat=true` would otherwise silently not wait)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route)
+    problems = []
+    for key in sorted(set(request.query_params)):
+        if key not in known:
+            hint = f"allowed here: {', '.join(sorted(known)) or 'none'}"
+            problems.append(Problem("query", "unknown query parameter", hint))
+        elif len(request.query_params.getlist(key)) > 1:
+            problems.append(Problem(f"query.{key}", "given more than once", "give it once"))
+    if problems:
+        raise Invalid(problems)
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        found: set[str] = set()
+        pending: list[Any] = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            found.update(str(p.alias) for p in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        names = _QUERY_NAMES[id(route)] = frozenset(found)
+    return names
+
+
+@dataclass(frozen=True)
+class Access:
+    """An authenticated caller allowed to act on `customer`."""
+
+    principal: Principal
+    customer: str
+
+    @property
+    def own(self) -> bool:
+        """A scoped token on its own customer: that customer always exists for it."""
+        return self.principal.customer == self.customer
+
+    @property
+    def actor(self) -> str:
+        return self.principal.name
+
+
+class Auth:
+    def __init__(self, tokens: TokenFile) -> None:
+        self.tokens = tokens
+
+        async def principal(
+            request: Request, credentials: HTTPAuthorizationCredentials | None = BEARER
+        ) -> Principal:
+            who = self.authenticate(credentials.credentials if credentials else None)
+            unknown_query(request)
+            return who
+
+        authenticated = Depends(principal)
+
+        async def customer(
+            customer_id: str = CUSTOMER_ID,
+            who: Principal = authenticated,
+        ) -> Access:
+            return self.access(who, customer_id)
+
+        self.principal = principal
+        self.customer = customer
+
+    def authenticate(self, token: str | None) -> Principal:
+        found = self.tokens.lookup(token) if token else None
+        if found is None:
+            raise Unauthorized()
+        return found
+
+    @staticmethod
+    def access(who: Principal, customer_id: str) -> Access:
+        if not is_dns_label(customer_id) or not who.may(customer_id):
+            raise NotFound(NOT_FOUND_CUSTOMER)
+        return Access(who, customer_id)
+
+    async def precheck(self, request: Request) -> None:
+        """Authentication and customer access for a request rejected before its
+        dependencies ran; raises the error those would have raised."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        who = self.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+        customer_id = request.path_params.get("customerId")
+        if isinstance(customer_id, str):
+            self.access(who, customer_id)

@@ -1,0 +1,97 @@
+"""What every route needs: the store, the in-process reconciler, settings, and the few
+steps all writes share (existence checks, notify, wait for the outcome)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import ObjectRef
+from ..render.platform import PlatformConfig
+from ..store.repo import Store, Stored
+from ..sync import Reconciler
+from .auth import Access, Auth
+from .errors import NOT_FOUND_CUSTOMER, NotFound
+from .objects import settled, view
+from .tokens import TokenFile
+
+MAX_WAIT_S = 10.0
+
+
+@dataclass
+class ApiSettings:
+    tokens: TokenFile = field(default_factory=lambda: TokenFile(None))
+    alertmanager_url: str | None = None  # default: the reconciler's reload target
+    wait_timeout_s: float = MAX_WAIT_S
+    wait_poll_s: float = 0.02
+    max_body_bytes: int = 16 * 1024 * 1024
+    firing_timeout_s: float = 5.0
+    # Requests served at once (anyio's thread pool). Kept below the database pool
+    # (5 + 10 overflow) so connections are reused instead of opened per request.
+    threads: int = 12
+
+    @classmethod
+    def from_file(cls, tokens_path: str | Path | None, **kwargs: object) -> ApiSettings:
+        return cls(tokens=TokenFile(tokens_path), **kwargs)  # type: ignore[arg-type]
+
+
+class Context:
+    def __init__(self, reconciler: Reconciler, store: Store, settings: ApiSettings) -> None:
+        self.reconciler = reconciler
+        self.store = store
+        self.settings = settings
+        self.auth = Auth(settings.tokens)
+
+    @property
+    def platform(self) -> PlatformConfig:
+        return self.reconciler.settings.platform
+
+    @property
+    def alertmanager_url(self) -> str | None:
+        return self.settings.alertmanager_url or self.reconciler.settings.alertmanager_url
+
+    def require_known(self, access: Access) -> None:
+        """Reads of a customer that never had objects are 404, like a foreign one."""
+        if not access.own and not self.store.customer_known(access.customer):
+            raise NotFound(NOT_FOUND_CUSTOMER)
+
+    def lookup(self, kind: str, access: Access, name: str) -> Stored:
+        found = self.store.find_named(kind, access.customer, name) if plausible(name) else None
+        if found is None:
+            self.require_known(access)
+            raise NotFound(f"{'alert' if kind == 'CustomerAlert' else 'receiver'} not found")
+        return found
+
+    def changed(self) -> None:
+        self.reconciler.notify()
+
+    async def settle(self, out: dict[str, Any]) -> dict[str, Any]:
+        """`out` (a written object) once the reconciler has concluded about its generation
+        (Synced, Invalid, Disabled, Failed), or as it is when the wait runs out. Waits in
+        the event loop, so waiting requests hold no thread."""
+        ref = ObjectRef(out["kind"], out["metadata"]["namespace"], out["metadata"]["name"])
+        deadline = time.monotonic() + min(self.settings.wait_timeout_s, MAX_WAIT_S)
+        pause = self.settings.wait_poll_s
+        while True:
+            current = await run_in_threadpool(self.store.find, ref)
+            if current is None:
+                raise NotFound("deleted while waiting")
+            left = deadline - time.monotonic()
+            if settled(current) or left <= 0:
+                return view(current)
+            await anyio.sleep(min(pause, left))
+            pause = min(pause * 1.5, 0.25)
+
+
+def plausible(name: str) -> bool:
+    # Only names that could be stored reach the database (no NUL, no lone surrogates).
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return 0 < len(name) <= 253 and "\x00" not in name

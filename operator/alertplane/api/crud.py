@@ -1,0 +1,193 @@
+"""Create, read, update, delete and roll back one kind of object of one customer.
+
+Alerts and receivers differ only in their kind and name field, so both routers call
+these. Every write goes through `Store.apply/delete/rollback` (one audit row each, in the
+same transaction) and then wakes the reconciler.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ObjectRef, Problem
+from ..model import CustomerAlert, Resource
+from ..model.common import dump_spec
+from ..store.repo import Change, Stored
+from ..store.secrets import extract_secrets
+from ..store.tables import ObjectRow
+from .auth import Access
+from .context import Context
+from .errors import Conflict, Invalid, NotFound
+from .objects import ALERT, build, object_name, spec_name, view
+
+SOURCE = "api"
+
+
+def what(kind: str) -> str:
+    return "alert" if kind == ALERT else "receiver"
+
+
+def _present(stored: Stored | None, ref: ObjectRef) -> dict[str, Any]:
+    if stored is None:  # deleted by someone else between the write and the read
+        raise NotFound(f"{what(ref.kind)} not found")
+    return view(stored)
+
+
+def list_objects(ctx: Context, access: Access, kind: str) -> list[dict[str, Any]]:
+    items = ctx.store.get(kind=kind, customer=access.customer)
+    if not items:
+        ctx.require_known(access)
+    return [view(s) for s in items]
+
+
+def get_object(ctx: Context, access: Access, kind: str, name: str) -> dict[str, Any]:
+    return view(ctx.lookup(kind, access, name))
+
+
+def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]:
+    name = spec_name(body, kind)
+    ref = ObjectRef(kind, access.customer, object_name(access.customer, name or kind.lower()))
+    obj, problems = build(kind, access.customer, body, ref, platform=ctx.platform)
+    if obj is None:
+        raise Invalid(problems)
+    spec_key = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
+    named, taken = ctx.store.find_named_or_at(kind, access.customer, spec_key, ref)
+    if named is not None:
+        raise Conflict(f"{what(kind)} {spec_key!r} already exists; change it with PUT")
+    if taken is not None:  # the name is taken by an object of another name
+        ref = ObjectRef(kind, ref.namespace, object_name(access.customer, spec_key, salted=True))
+        if ctx.store.find(ref) is not None:
+            raise Conflict(f"no free object name for {what(kind)} {spec_key!r}")
+        obj = _renamed(obj, ref.name)
+    (change,) = ctx.store.apply([obj], access.actor, SOURCE)
+    ctx.changed()
+    return _outcome(ctx, obj, change, None)
+
+
+def _outcome(ctx: Context, obj: Resource, change: Change, before: Stored | None) -> dict[str, Any]:
+    """The response to a write, built from what was written (the status is Pending until
+    the reconciler looks at the new generation): a write costs no extra read."""
+    if change.action not in ("created", "configured"):
+        return _present(ctx.store.find(change.ref), change.ref)
+    spec, _ = extract_secrets(obj.kind, obj.metadata.name, dump_spec(obj.spec))
+    row = ObjectRow(
+        kind=obj.kind,
+        namespace=obj.metadata.namespace,
+        name=obj.metadata.name,
+        customer_id=obj.spec.customer_id,
+        generation=change.generation,
+        labels=dict(obj.metadata.labels),
+        spec=spec,
+    )
+    return view(Stored(row, before.status if before is not None else None))
+
+
+def _renamed(obj: Resource, name: str) -> Resource:
+    meta = obj.metadata.model_copy(update={"name": name})
+    return obj.model_copy(update={"metadata": meta})
+
+
+def update(ctx: Context, access: Access, kind: str, name: str, body: Any) -> dict[str, Any]:
+    current = ctx.lookup(kind, access, name)
+    return _store(ctx, access, current, body, path_name=name)
+
+
+def set_enabled(ctx: Context, access: Access, name: str, enabled: bool) -> dict[str, Any]:
+    current = ctx.lookup(ALERT, access, name)
+    spec = {**current.row.spec, "enabled": enabled}
+    # Disabling is always possible, even for an alert that became invalid.
+    return _store(ctx, access, current, spec, path_name=name, semantic=enabled)
+
+
+def _store(
+    ctx: Context,
+    access: Access,
+    current: Stored,
+    spec: Any,
+    path_name: str,
+    semantic: bool = True,
+) -> dict[str, Any]:
+    ref = current.ref
+    obj, problems = build(
+        ref.kind,
+        access.customer,
+        spec,
+        ref,
+        labels=dict(current.row.labels),
+        path_name=path_name,
+        platform=ctx.platform,
+        semantic=semantic,
+    )
+    if obj is None:
+        raise Invalid(problems)
+    (change,) = ctx.store.apply([obj], access.actor, SOURCE)
+    ctx.changed()
+    return _outcome(ctx, obj, change, current)
+
+
+def delete(ctx: Context, access: Access, kind: str, name: str) -> None:
+    current = ctx.lookup(kind, access, name)
+    ctx.store.delete([current.ref], access.actor, SOURCE, missing_ok=True)
+    ctx.changed()
+
+
+def rollback(ctx: Context, access: Access, kind: str, name: str, version: int) -> dict[str, Any]:
+    current = ctx.lookup(kind, access, name)
+    ref = current.ref
+    spec = ctx.store.version(ref, version)
+    if spec is None:
+        raise NotFound(f"{what(kind)} has no version {version}")
+    if spec.get("customerId") != access.customer:
+        raise Invalid(
+            [
+                Problem(
+                    "version",
+                    f"version {version} belongs to another customer",
+                    "choose a version of this customer",
+                ).at(ref)
+            ]
+        )
+    obj, problems = build(
+        kind, access.customer, spec, ref, dict(current.row.labels), platform=ctx.platform
+    )
+    if obj is None:
+        raise Invalid(problems, f"version {version} is not valid any more")
+    restored = spec_name(spec, kind)
+    if restored is not None and restored != name:
+        other = ctx.store.find_named(kind, access.customer, restored)
+        if other is not None and other.ref != ref:
+            raise Conflict(f"version {version} is named {restored!r}, which another object has")
+    ctx.store.rollback(ref, version, access.actor, "rollback")
+    ctx.changed()
+    return _present(ctx.store.find(ref), ref)
+
+
+def audit(ctx: Context, access: Access, name: str | None, limit: int) -> list[dict[str, Any]]:
+    rows = ctx.store.history(customer=access.customer, name=name, limit=limit)
+    if not rows:
+        ctx.require_known(access)
+    out = []
+    for row in rows:
+        before, after = (
+            # An object moved between customers (possible with apply) carries the other
+            # customer's spec on one side: that side is not this customer's to see.
+            spec if spec is None or spec.get("customerId") == access.customer else None
+            for spec in (row.before, row.after)
+        )
+        out.append(
+            {
+                "id": row.id,
+                "time": row.time.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "action": row.action,
+                "kind": row.kind,
+                "namespace": row.namespace,
+                "name": row.name,
+                "customerId": row.customer_id,
+                "generation": row.generation,
+                "before": before,
+                "after": after,
+                "actor": row.actor,
+                "source": row.source,
+            }
+        )
+    return out

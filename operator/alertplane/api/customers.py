@@ -1,0 +1,190 @@
+"""Customer-wide operations: overview, routing of all receivers, route test, firing alerts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from ..errors import Problem
+from ..model import CustomerReceiver, CustomerReceiverSpec
+from ..render.alertmanager import render_alertmanager
+from ..routing import receivers_for
+from ..validate import Parsed, parse_document, validate_objects
+from .auth import Access
+from .context import Context
+from .crud import SOURCE
+from .errors import BadGateway, Invalid, Unavailable
+from .objects import RECEIVER, bad_text, build, text_problem, view
+
+log = logging.getLogger("alertplane.api")
+TENANT_LABEL = "customer_id"
+
+
+def overview(ctx: Context, customers: list[str]) -> list[dict[str, Any]]:
+    counts = ctx.store.customer_counts(customers)
+    out = []
+    for cid in customers:
+        per = counts.get(cid, {})
+        phases: dict[str, int] = {}
+        for (_, phase), n in per.items():
+            phases[phase] = phases.get(phase, 0) + n
+        out.append(
+            {
+                "customerId": cid,
+                "alerts": sum(n for (kind, _), n in per.items() if kind == "CustomerAlert"),
+                "receivers": sum(n for (kind, _), n in per.items() if kind == RECEIVER),
+                "phases": dict(sorted(phases.items())),
+            }
+        )
+    return out
+
+
+def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
+    """Replace spec.route of the named receivers, all in one transaction (all or none)."""
+    ctx.require_known(access)
+    routes = body.get("routes") if isinstance(body, dict) else None
+    if not isinstance(routes, dict):
+        raise Invalid(
+            [Problem("routes", "expected a mapping receiverName → route", 'send {"routes": {}}')]
+        )
+    bad = bad_text(body)
+    if bad is not None:
+        raise Invalid([text_problem(bad)])
+    problems = [
+        Problem(key, "unknown field", "send only routes") for key in body if key != "routes"
+    ]
+    objects = []
+    for name, route in routes.items():
+        current = ctx.store.find_named(RECEIVER, access.customer, name)
+        if current is None:
+            problems.append(
+                Problem(
+                    f"routes.{name}",
+                    "the customer has no receiver of this name",
+                    "create it first; GET …/receivers lists them",
+                )
+            )
+            continue
+        spec = {**current.row.spec, "route": route}
+        obj, found = build(
+            RECEIVER,
+            access.customer,
+            spec,
+            current.ref,
+            labels=dict(current.row.labels),
+            path_name=name,
+            platform=ctx.platform,
+        )
+        problems.extend(found)
+        if obj is not None:
+            objects.append(obj)
+    if problems:
+        raise Invalid(problems)
+    ctx.store.apply(objects, access.actor, SOURCE)
+    ctx.changed()
+    out = []
+    for obj in objects:
+        ref = Parsed(obj).ref
+        stored = ctx.store.find(ref)
+        if stored is not None:
+            out.append(view(stored))
+    return out
+
+
+def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str, Any]:
+    """Where an alert with `labels` goes, from the customer's receivers as stored (the
+    ones that pass validation), rendered like the reconciler renders them."""
+    ctx.require_known(access)
+    bad = bad_text(labels, root="labels")
+    if bad is not None:
+        raise Invalid([text_problem(bad)])
+    if labels.get(TENANT_LABEL, access.customer) != access.customer:
+        raise Invalid(
+            [
+                Problem(
+                    f"labels.{TENANT_LABEL}",
+                    "must be the customer of the path",
+                    "leave it out; the path names the customer",
+                )
+            ]
+        )
+    labels = {**labels, TENANT_LABEL: access.customer}
+    specs: list[tuple[str, CustomerReceiverSpec]] = []
+    for stored in ctx.store.get(kind=RECEIVER, customer=access.customer):
+        obj, _ = parse_document(stored.manifest(with_status=False))
+        if isinstance(obj, CustomerReceiver) and not validate_objects([Parsed(obj)]):
+            specs.append((stored.row.namespace, obj.spec))
+    config = render_alertmanager({access.customer: specs}, ctx.platform)
+    reached: list[str] = []
+    for name in receivers_for(config, labels):
+        if name not in reached:
+            reached.append(name)
+    prefix = f"{access.customer}/"
+    return {
+        "labels": dict(sorted(labels.items())),
+        "receivers": [n[len(prefix) :] for n in reached if n.startswith(prefix)],
+        "alertmanagerReceivers": reached,
+    }
+
+
+def firing(ctx: Context, access: Access, silenced: bool, inhibited: bool) -> list[dict[str, Any]]:
+    """The customer's active alerts, as Alertmanager's API v2 has them."""
+    ctx.require_known(access)
+    base = ctx.alertmanager_url
+    if not base:
+        raise Unavailable("no Alertmanager URL configured (alertplane serve --alertmanager-url)")
+    query = urllib.parse.urlencode(
+        {
+            "filter": f'{TENANT_LABEL}="{access.customer}"',
+            "active": "true",
+            "silenced": str(silenced).lower(),
+            "inhibited": str(inhibited).lower(),
+        }
+    )
+    url = f"{base.rstrip('/')}/api/v2/alerts?{query}"
+    try:
+        with urllib.request.urlopen(url, timeout=ctx.settings.firing_timeout_s) as resp:
+            data = json.loads(resp.read())
+    except (OSError, ValueError) as exc:
+        log.warning("Alertmanager query failed: %s", exc)
+        raise BadGateway("Alertmanager did not answer; retry later") from exc
+    if not isinstance(data, list):
+        raise BadGateway("Alertmanager gave an unexpected answer")
+    out = []
+    for alert in data:
+        if not isinstance(alert, dict):
+            continue
+        labels = _strings(alert.get("labels"))
+        # Alertmanager filtered already; checking again costs nothing and keeps a
+        # misbehaving proxy from handing one customer another's alerts.
+        if labels.get(TENANT_LABEL) != access.customer:
+            continue
+        status: dict[str, Any] = alert["status"] if isinstance(alert.get("status"), dict) else {}
+        out.append(
+            {
+                "labels": labels,
+                "annotations": _strings(alert.get("annotations")),
+                "startsAt": str(alert.get("startsAt", "")),
+                "endsAt": str(alert.get("endsAt", "")),
+                "fingerprint": str(alert.get("fingerprint", "")),
+                "status": {
+                    "state": str(status.get("state", "")),
+                    "silencedBy": [str(s) for s in status.get("silencedBy") or []],
+                    "inhibitedBy": [str(s) for s in status.get("inhibitedBy") or []],
+                },
+                "receivers": [
+                    str(r.get("name", ""))
+                    for r in alert.get("receivers") or []
+                    if isinstance(r, dict)
+                ],
+            }
+        )
+    return sorted(out, key=lambda a: (a["labels"].get("alertname", ""), a["fingerprint"]))
+
+
+def _strings(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}

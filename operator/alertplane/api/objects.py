@@ -1,0 +1,169 @@
+"""Request bodies → validated objects, and stored objects → response bodies.
+
+A body is a spec in the CRD's camelCase shape. The customer in the path wins (a body
+naming another one is an error), the object is named `<customerId>-<alertName lower,
+_→->` in the namespace of the customer unless it already exists elsewhere, and every
+object passes the same checks as `alertplane validate` (without the promtool/amtool
+template runs, which the reconciler does before anything goes live).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from ..errors import ObjectRef, Problem
+from ..model import API_VERSION, Resource
+from ..model.common import DNS_SUBDOMAIN_RE
+from ..render.platform import PlatformConfig
+from ..store.repo import Stored
+from ..validate import Parsed, parse_document, validate_objects
+
+ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
+NAME_KEY = {ALERT: "alertName", RECEIVER: "receiverName"}
+_DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
+_NOT_DNS = re.compile(r"[^a-z0-9.-]+")
+
+
+def object_name(customer: str, spec_name: str, salted: bool = False) -> str:
+    """`acme` + `High_Error` → `acme-high-error`; `salted` adds a short hash of the exact
+    spec name, for when the plain name is taken by an object of another name."""
+    slug = _NOT_DNS.sub("-", spec_name.lower().replace("_", "-")).strip("-.") or "object"
+    suffix = "-" + hashlib.sha256(spec_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    base = f"{customer}-{slug}"
+    if salted or len(base) > 253 or _DNS_SUBDOMAIN.match(base) is None:
+        base = f"{customer}-{slug[: 253 - len(customer) - len(suffix) - 1]}".rstrip("-.")
+        base += suffix
+    return base
+
+
+def bad_text(data: Any, root: str = "spec") -> str | None:
+    """Path of the first string no database can hold (NUL, lone surrogates), if any."""
+    stack: list[tuple[str, Any]] = [(root, data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str):
+                    stack.append((path, key))
+                    stack.append((f"{path}.{key}" if path else key, item))
+                else:
+                    stack.append((path, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
+
+
+def text_problem(path: str) -> Problem:
+    return Problem(
+        path if bad_text(path) is None else "spec",
+        "contains a NUL character or invalid Unicode",
+        "send UTF-8 text without NUL characters",
+    )
+
+
+def build(
+    kind: str,
+    customer: str,
+    body: Any,
+    ref: ObjectRef,
+    labels: dict[str, str] | None = None,
+    path_name: str | None = None,
+    platform: PlatformConfig | None = None,
+    semantic: bool = True,
+) -> tuple[Resource | None, list[Problem]]:
+    """Parse and check one object; `path_name` is the alert/receiver name in the URL."""
+    if not isinstance(body, dict):
+        return None, [
+            Problem(
+                "spec",
+                "expected the spec as a JSON object",
+                'send the spec\'s fields, e.g. {"alertName": ..., "expr": ...}'
+                if kind == ALERT
+                else 'send the spec\'s fields, e.g. {"receiverName": ..., "webhook": [...]}',
+            ).at(ref)
+        ]
+    bad = bad_text(body)
+    if bad is not None:
+        return None, [text_problem(bad).at(ref)]
+    problems: list[Problem] = []
+    spec = dict(body)
+    if "customerId" in spec and spec["customerId"] != customer:
+        problems.append(
+            Problem(
+                "spec.customerId",
+                "does not match the customer in the path",
+                "leave customerId out; the path names the customer",
+            ).at(ref)
+        )
+    spec["customerId"] = customer
+    key = NAME_KEY[kind]
+    if path_name is not None:
+        if key in spec and spec[key] != path_name:
+            problems.append(
+                Problem(
+                    f"spec.{key}",
+                    "does not match the name in the path",
+                    "leave it out; to rename, create a new object and delete this one",
+                ).at(ref)
+            )
+        spec[key] = path_name
+    manifest = {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": {"name": ref.name, "namespace": ref.namespace, "labels": labels or {}},
+        "spec": spec,
+    }
+    obj, found = parse_document(manifest)
+    problems.extend(found)
+    if obj is None or problems:
+        return None, problems
+    if semantic:
+        problems = validate_objects([Parsed(obj)], platform)
+    return (obj if not problems else None), problems
+
+
+def spec_name(body: Any, kind: str) -> str | None:
+    value = body.get(NAME_KEY[kind]) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def view(stored: Stored) -> dict[str, Any]:
+    """The DESIGN shape; a status older than the spec reads Pending until the reconciler
+    has looked at the new generation."""
+    out = stored.manifest(with_status=False)
+    out["metadata"].setdefault("labels", {})
+    st = stored.status
+    status: dict[str, Any] = {
+        "observedGeneration": 0,
+        "phase": "Pending",
+        "conditions": [],
+        "renderedTo": [],
+    }
+    if st is not None:
+        status.update(
+            observedGeneration=st.observed_generation,
+            phase=st.phase if st.observed_generation >= stored.row.generation else "Pending",
+            conditions=list(st.conditions),
+            renderedTo=list(st.rendered_to),
+        )
+        if st.last_sync_time is not None:
+            status["lastSyncTime"] = st.last_sync_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out["status"] = status
+    return out
+
+
+def settled(stored: Stored) -> bool:
+    """The reconciler has concluded about the current generation."""
+    st = stored.status
+    return (
+        st is not None and st.observed_generation >= stored.row.generation and st.phase != "Pending"
+    )

@@ -1,0 +1,128 @@
+"""/validate, /import, /export: many manifests at once, YAML or JSON."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ..manifests import Loaded
+from ..model.common import is_dns_label
+from ..render.yamlout import dump
+from . import transfer
+from .context import Context
+from .errors import NOT_FOUND_CUSTOMER, NotFound, TooLarge, problem_list
+from .schemas import ImportFailed, ImportOut, ValidateOut, responses
+from .tokens import Principal
+
+MANIFESTS_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "Manifests: YAML (multi-document or a List) or JSON (an object, an "
+        "array of objects or a List).",
+        "content": {
+            # Any document is accepted and judged: what is not a manifest is a problem.
+            "application/yaml": {"schema": {}},
+            "application/json": {"schema": {}},
+        },
+    }
+}
+
+
+def router(ctx: Context) -> APIRouter:
+    api = APIRouter(tags=["manifests"])
+    principal = Depends(ctx.auth.principal)
+
+    async def body(request: Request) -> Loaded:
+        declared = request.headers.get("content-length", "")
+        limit = ctx.settings.max_body_bytes
+        if declared.isdigit() and int(declared) > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes")
+        raw = await request.body()
+        if len(raw) > limit:
+            raise TooLarge(f"the body is larger than {limit} bytes")
+        content_type = request.headers.get("content-type", "application/yaml")
+        return await run_in_threadpool(transfer.load_body, raw, content_type)
+
+    @api.post(
+        "/validate",
+        response_model=ValidateOut,
+        responses=responses(401, 403, 413),
+        openapi_extra=MANIFESTS_BODY,
+    )
+    async def validate(
+        request: Request,
+        who: Principal = principal,
+        tools: bool = Query(True, description="Also run the promtool/amtool template checks."),
+    ) -> JSONResponse:
+        """Dry run: the problems `alertplane validate` would print; nothing is stored."""
+        loaded = await body(request)
+        outcome = await run_in_threadpool(transfer.check, ctx, who, loaded, tools)
+        return JSONResponse(
+            {
+                "valid": outcome.ok,
+                "objects": len(outcome.parsed),
+                "problems": problem_list(outcome.problems),
+            }
+        )
+
+    @api.post(
+        "/import",
+        response_model=ImportOut,
+        responses={
+            **responses(401, 403, 413),
+            422: {"model": ImportFailed, "description": "Nothing was stored: the problems."},
+        },
+        openapi_extra=MANIFESTS_BODY,
+    )
+    async def import_(
+        request: Request,
+        who: Principal = principal,
+        tools: bool = Query(True, description="Also run the promtool/amtool template checks."),
+    ) -> JSONResponse:
+        """Create or update every object of the body in one transaction, or none when any
+        is invalid (schema, isolation, names, templates, duplicates in the store)."""
+        loaded = await body(request)
+        report = await run_in_threadpool(transfer.import_objects, ctx, who, loaded, tools)
+        out: dict[str, Any] = {
+            "applied": report.applied,
+            "changes": report.changes,
+            "problems": problem_list(report.problems),
+        }
+        if not report.applied:
+            n = len(report.problems)
+            out["detail"] = f"nothing imported: {n} problem{'s' if n != 1 else ''}"
+        return JSONResponse(out, status_code=200 if report.applied else 422)
+
+    @api.get(
+        "/export",
+        responses={
+            **responses(401, 404),
+            200: {
+                "description": "A v1 List of manifests (JSON or YAML), ready for /import.",
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ManifestList"}},
+                    "application/yaml": {"schema": {"$ref": "#/components/schemas/ManifestList"}},
+                },
+            },
+        },
+    )
+    def export(
+        who: Principal = principal,
+        format: Literal["json", "yaml"] = Query("json", description="json or yaml"),
+        customer: str | None = Query(None, description="Only this customer (admin tokens)."),
+    ) -> Response:
+        """Every object the token may see, as manifests without status."""
+        if customer is not None and (who.customer not in (None, customer)):
+            raise NotFound(NOT_FOUND_CUSTOMER)
+        scope = who.customer or customer
+        if scope is not None and not is_dns_label(scope):
+            raise NotFound(NOT_FOUND_CUSTOMER)
+        listed = {"apiVersion": "v1", "kind": "List", "items": transfer.export(ctx, scope)}
+        if format == "yaml":
+            return Response(dump(listed), media_type="application/yaml")
+        return JSONResponse(listed)
+
+    return api

@@ -1,0 +1,95 @@
+"""/customers, and what spans a whole customer: audit, routing, route test, firing alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from . import crud, customers
+from .auth import Access
+from .context import Context, plausible
+from .routes_alerts import SPEC, WAIT
+from .schemas import (
+    AuditList,
+    CustomerList,
+    FiringList,
+    ObjectList,
+    RouteTestIn,
+    RouteTestOut,
+    responses,
+    spec_body,
+)
+from .tokens import Principal
+
+
+def router(ctx: Context) -> APIRouter:
+    api = APIRouter(tags=["customers"])
+    customer = Depends(ctx.auth.customer)
+    principal = Depends(ctx.auth.principal)
+
+    @api.get("/customers", response_model=CustomerList, responses=responses(401))
+    def list_customers(who: Principal = principal) -> JSONResponse:
+        """Customers with their object counts; a customer token sees only its own."""
+        known = ctx.store.known_customers() if who.customer is None else [who.customer]
+        return JSONResponse({"items": customers.overview(ctx, known)})
+
+    @api.get(
+        "/customers/{customerId}/audit",
+        response_model=AuditList,
+        responses=responses(401, 404),
+    )
+    def audit(
+        access: Access = customer,
+        name: str | None = Query(None, max_length=253, description="Only this object name."),
+        limit: int = Query(200, ge=1, le=5000, description="The newest N entries."),
+    ) -> JSONResponse:
+        """Every change of the customer's objects (oldest first) with before/after specs,
+        actor (the token name) and source. Secret values never appear."""
+        if name is not None and not plausible(name):
+            ctx.require_known(access)
+            return JSONResponse({"items": []})
+        return JSONResponse({"items": crud.audit(ctx, access, name, limit)})
+
+    @api.post(
+        "/customers/{customerId}/routing",
+        response_model=ObjectList,
+        responses=responses(401, 404, 422),
+        openapi_extra=spec_body(
+            "RoutingIn", "receiverName → spec.route for the customer's receivers."
+        ),
+    )
+    async def set_routing(
+        access: Access = customer, body: Any = SPEC, wait: bool = WAIT
+    ) -> JSONResponse:
+        """Set the routes of several receivers in one change (all or none)."""
+        items = await run_in_threadpool(customers.set_routes, ctx, access, body)
+        if wait:
+            items = [await ctx.settle(item) for item in items]
+        return JSONResponse({"items": items})
+
+    @api.post(
+        "/customers/{customerId}/routing/test",
+        response_model=RouteTestOut,
+        responses=responses(401, 404, 422),
+    )
+    def test_routing(request: RouteTestIn, access: Access = customer) -> JSONResponse:
+        """Which of the customer's receivers an alert with these labels reaches."""
+        return JSONResponse(customers.route_test(ctx, access, dict(request.labels)))
+
+    @api.get(
+        "/customers/{customerId}/firing",
+        response_model=FiringList,
+        responses=responses(401, 404, 502, 503),
+    )
+    def firing(
+        access: Access = customer,
+        silenced: bool = Query(True, description="Include silenced alerts."),
+        inhibited: bool = Query(True, description="Include inhibited alerts."),
+    ) -> JSONResponse:
+        """The customer's active alerts, from Alertmanager (API v2)."""
+        return JSONResponse({"items": customers.firing(ctx, access, silenced, inhibited)})
+
+    return api
