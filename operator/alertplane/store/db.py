@@ -36,6 +36,10 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.drivername.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        # The API serves up to ~40 requests at once (uvicorn's thread pool); a pool smaller
+        # than that opens and closes a PostgreSQL backend per request beyond it.
+        kwargs.update(pool_size=20, max_overflow=20)
     engine = create_engine(parsed, pool_pre_ping=True, **kwargs)
     if parsed.drivername.startswith("sqlite"):
         event.listen(engine, "connect", _sqlite_pragmas)
