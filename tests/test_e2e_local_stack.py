@@ -4,8 +4,11 @@ other customer's. Also: no example secret appears in the database, audit log or 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,3 +117,24 @@ def test_no_secret_in_database_or_logs(stack: LocalStack) -> None:
     moved = stack.state / "secrets" / "globex" / "globex-catch-all" / "slack-api-url-0"
     assert moved.read_text() == clear
     assert "api_url_file" in (stack.out / "alertmanager.yml").read_text()
+
+
+def test_demo_tokens_reach_the_api_with_their_scope(stack: LocalStack) -> None:
+    def get(path: str, token: str) -> tuple[int, Any]:
+        req = urllib.request.Request(
+            f"{stack.serve.url}{path}", headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as exc:
+            return exc.code, None
+
+    status, body = get("/customers", stack.tokens["admin"])
+    assert status == 200 and "globex" in json.dumps(body)
+    status, body = get("/customers", stack.tokens["acme"])
+    assert status == 200 and "acme" in json.dumps(body) and "globex" not in json.dumps(body)
+    assert get("/customers/globex/alerts", stack.tokens["acme"])[0] == 404
+    assert get("/customers", "not-a-token")[0] == 401
+    tokens_file = (stack.state / "tokens.csv").read_text()
+    assert all(token not in tokens_file for token in stack.tokens.values())

@@ -20,6 +20,7 @@ from typing import Any, Self
 
 import yaml
 
+from ..api.tokens import new_token, token_line
 from ..manifests import load_paths
 from ..render.yamlout import dump
 from .capture import Capture
@@ -55,6 +56,8 @@ class Serve(Process):
             alertmanager,
             "--port",
             str(port),
+            "--tokens",
+            str(state / "tokens.csv"),
         ]
 
     def command(self) -> list[str]:
@@ -83,6 +86,7 @@ class LocalStack:
         self.prometheus: Prometheus
         self.alertmanager: Alertmanager
         self.serve: Serve
+        self.tokens: dict[str, str] = {}
 
     def _write_platform(self) -> None:
         wait = "1s" if self.fast else "10s"
@@ -144,6 +148,7 @@ class LocalStack:
                     workdir=self.state / "prometheus",
                 )
             )
+            self.tokens = demo_tokens(self.state / "tokens.csv")
             self.serve = self._stack.enter_context(
                 Serve(
                     self.state,
@@ -197,6 +202,17 @@ class LocalStack:
         self.close()
 
 
+def demo_tokens(path: Path) -> dict[str, str]:
+    """Fresh tokens for the demo (an admin, and one scoped to acme); only hashes are kept."""
+    tokens = {"admin": new_token(), "acme": new_token()}
+    roles = {"admin": "admin", "acme": "customer:acme"}
+    path.write_text(
+        "".join(token_line(name, roles[name], tok) + "\n" for name, tok in tokens.items()),
+        encoding="utf-8",
+    )
+    return tokens
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description="Run the local alertplane demo stack.")
     ap.add_argument("--state", default=".run", help="state directory (default .run)")
@@ -207,7 +223,10 @@ def main() -> None:
         print(
             f"""
 alertplane local stack is up (Ctrl-C stops everything):
-  alertplane    {stack.serve.url}/metrics   /healthz   /readyz
+  alertplane    {stack.serve.url}/console   /docs   /metrics   /healthz   /readyz
+  tokens (sign in to the console, or `Authorization: Bearer ...`):
+      admin            {stack.tokens["admin"]}
+      customer:acme    {stack.tokens["acme"]}
   Prometheus    {stack.prometheus.url}/alerts
   Alertmanager  {stack.alertmanager.url}
   captured notifications   {stack.capture.out}/
