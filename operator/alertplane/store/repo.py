@@ -178,6 +178,8 @@ class Store:
                 return Change(ref, "unchanged", row.generation)
             before = row.spec
             row.spec = target.after
+            # A version may belong to another customer id (the id is part of the spec).
+            row.customer_id = str(target.after.get("customerId", row.customer_id))
             row.generation += 1
             row.updated_at = utcnow()
             self._audit(s, "rollback", row, before, row.spec, actor, source)
