@@ -16,7 +16,7 @@ from fastapi import FastAPI, Response
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .. import __version__
+from .. import __version__, console
 from ..metrics import REGISTRY
 from ..store.repo import Store
 from ..sync import Reconciler
@@ -75,6 +75,7 @@ def create_app(
         install_handlers(app, ctx.auth.precheck)
         for module in (routes_customers, routes_alerts, routes_receivers, routes_admin):
             app.include_router(module.router(ctx))
+        console.install(app, ctx)  # the web console at /console (and / → /console/)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

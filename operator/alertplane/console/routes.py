@@ -1,0 +1,239 @@
+"""The console's pages (GET). Reads use the same functions as the REST API, with the same
+access rule: a scoped token sees its customer only; any other customer is 404."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ..api import crud, customers
+from ..api.auth import Access
+from ..api.errors import BadGateway, NotFound, Unavailable
+from ..api.objects import ALERT, RECEIVER, view
+from ..model.common import is_dns_label
+from . import actions, forms, views
+from .render import HEADERS, ConsoleRoute, curl, html, redirect
+from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
+from .state import Console
+
+STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+NOTICES = {
+    "created": "Alert {what} created.",
+    "saved": "Alert {what} saved.",
+    "enabled": "Alert {what} enabled.",
+    "disabled": "Alert {what} disabled.",
+    "deleted": "Alert {what} deleted.",
+    "rolledback": "{what} rolled back.",
+}
+
+
+def notice(request: Request) -> str:
+    code = request.query_params.get("notice", "")
+    what = request.query_params.get("what", "")[:300]
+    return NOTICES[code].format(what=what) if code in NOTICES else ""
+
+
+def install(app: FastAPI, console: Console) -> None:
+    """Mount the console under /console and send / there."""
+    app.include_router(router(console))
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(f"{PATH}/", status_code=307)
+
+
+def customer_page(
+    template: str, session: Session, access: Access, tab: str, **values: Any
+) -> Response:
+    return html(template, session=session, cid=access.customer, tab=tab, **values)
+
+
+def firing_state(console: Console, access: Access) -> tuple[list[dict[str, Any]], str]:
+    try:
+        return customers.firing(console.ctx, access, silenced=True, inhibited=True), ""
+    except Unavailable:
+        return [], views.NOT_CONFIGURED
+    except BadGateway:
+        return [], views.UNREACHABLE
+
+
+def router(console: Console) -> APIRouter:
+    api = APIRouter(prefix=PATH, route_class=ConsoleRoute, include_in_schema=False)
+    ctx = console.ctx
+
+    @api.get("")
+    @api.get("/")
+    def overview(request: Request) -> Response:
+        session = console.session(request)
+        who = session.principal
+        known = ctx.store.known_customers() if who.customer is None else [who.customer]
+        items = customers.overview(ctx, known)
+        for item in items:
+            item["phaseList"] = views.phase_list(item["phases"])
+        firing = views.firing_counts(ctx, known, who.customer)
+        return html("overview.html", session=session, items=items, firing=firing)
+
+    @api.get("/signin")
+    def signin_form(request: Request) -> Response:
+        if current(request, console.tokens) is not None:
+            return redirect(f"{PATH}/")
+        # One nonce per browser, so two open sign-in tabs both work.
+        nonce = request.cookies.get(SIGNIN_COOKIE) or new_signin_nonce()
+        response = html(
+            "signin.html",
+            csrf=nonce,
+            next=request.query_params.get("next", ""),
+            error="",
+            signed_out=request.query_params.get("signedout") == "1",
+        )
+        set_cookie(response, request, SIGNIN_COOKIE, nonce, 3600)
+        return response
+
+    @api.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            raise NotFound("no such file")
+        body = resources.files("alertplane.console").joinpath("static", name).read_bytes()
+        headers = {**HEADERS, "Cache-Control": "public, max-age=300"}
+        return Response(body, media_type=STATIC[name], headers=headers)
+
+    @api.get("/start")
+    def start(request: Request) -> Response:
+        """An admin starts a customer by creating its first alert."""
+        session = console.session(request)
+        cid = request.query_params.get("customer", "").strip()
+        if session.principal.customer is not None:
+            cid = session.principal.customer
+        if not is_dns_label(cid):
+            items = customers.overview(ctx, ctx.store.known_customers())
+            message = "A customer id is a DNS label: lower-case letters, digits and '-'."
+            return html(
+                "overview.html",
+                422,
+                session=session,
+                items=items,
+                firing=views.Firing(None, ""),
+                start_error=message,
+            )
+        return redirect(curl(cid, "new-alert"))
+
+    @api.get("/customers/{cid}")
+    def alerts_page(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        alerts = views.rows(crud.list_objects(ctx, access, ALERT))
+        return customer_page(
+            "alerts.html", session, access, "alerts", alerts=alerts, notice=notice(request)
+        )
+
+    @api.get("/customers/{cid}/fragments/alerts")
+    def alerts_fragment(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        alerts = views.rows(crud.list_objects(ctx, access, ALERT))
+        return customer_page("_alerts_table.html", session, access, "alerts", alerts=alerts)
+
+    @api.get("/customers/{cid}/new-alert")
+    def new_alert(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid, known=False)
+        return customer_page(
+            "alert_form.html",
+            session,
+            access,
+            "alerts",
+            alert=None,
+            values=forms.values_of(None),
+            errors=forms.FieldErrors(),
+            choices=forms.CHOICES,
+        )
+
+    @api.get("/customers/{cid}/alerts/{name}")
+    def edit_alert(request: Request, cid: str, name: str) -> Response:
+        session, access = console.access(request, cid)
+        current_row = views.row(view(ctx.lookup(ALERT, access, name)))
+        return customer_page(
+            "alert_form.html",
+            session,
+            access,
+            "alerts",
+            alert=current_row,
+            values=forms.values_of(current_row.spec),
+            errors=forms.pin_texts(current_row.valid_message),
+            stored_invalid=True,
+            choices=forms.CHOICES,
+            notice=notice(request),
+        )
+
+    @api.get("/customers/{cid}/receivers")
+    def receivers_page(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        receivers = views.ordered_routes(views.rows(crud.list_objects(ctx, access, RECEIVER)))
+        return customer_page(
+            "receivers.html",
+            session,
+            access,
+            "receivers",
+            receivers=receivers,
+            views=views,
+            test=None,
+            test_values={},
+            choices=forms.CHOICES,
+        )
+
+    @api.get("/customers/{cid}/firing")
+    def firing_page(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        items, problem = firing_state(console, access)
+        return customer_page(
+            "firing.html", session, access, "firing", firing=items, problem=problem
+        )
+
+    @api.get("/customers/{cid}/fragments/firing")
+    def firing_fragment(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        items, problem = firing_state(console, access)
+        return customer_page(
+            "_firing_table.html", session, access, "firing", firing=items, problem=problem
+        )
+
+    @api.get("/customers/{cid}/status")
+    def status_page(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        objects = [view(s) for s in ctx.store.get(customer=access.customer)]
+        items = sorted(views.rows(objects), key=lambda r: (r.kind, r.name.lower()))
+        return customer_page("status.html", session, access, "status", objects=items)
+
+    @api.get("/customers/{cid}/audit")
+    def audit_page(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        name = request.query_params.get("name") or None
+        if name is not None and len(name) > 253:
+            name = None
+        items = crud.audit(ctx, access, name, limit=200)
+        current_rows = views.rows([view(s) for s in ctx.store.get(customer=access.customer)])
+        entries = views.audit_entries(items, current_rows)
+        return customer_page(
+            "audit.html",
+            session,
+            access,
+            "audit",
+            entries=entries,
+            name=name or "",
+            notice=notice(request),
+        )
+
+    @api.get("/customers/{cid}/preview")
+    def preview_page(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        values = actions.preview_defaults(console, access, request.query_params.get("alert"))
+        return actions.preview_response(console, session, access, values, None, [])
+
+    actions.add(api, console)
+
+    @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
+    def not_found(request: Request, rest: str) -> Response:
+        # Unknown console pages, and known ones asked with the wrong method.
+        raise NotFound("no such page")
+
+    return api

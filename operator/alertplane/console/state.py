@@ -1,0 +1,85 @@
+"""What console routes share: the API's context (store, reconciler, tokens), a twin of it
+whose writes are audited with source "console", access checks, and a short wait for the
+reconciler's verdict after a write."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import anyio
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from ..api.auth import Access, Auth
+from ..api.context import Context
+from ..api.objects import settled, view
+from ..errors import ObjectRef
+from ..model import Resource
+from ..store.repo import Change, Store
+from .session import Session, require
+
+SOURCE = "console"
+SETTLE_S = 3.0
+
+
+class ConsoleStore(Store):
+    """The same store (same sessions, same secrets directory), but every change it writes
+    is audited with source "console", so the API's write functions serve the console
+    unchanged: the actor is still the token's name."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner.sessions, inner.secrets_dir)
+
+    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
+        return super().apply(objects, actor, SOURCE)
+
+    def delete(
+        self, refs: Iterable[ObjectRef], actor: str, source: str, missing_ok: bool = False
+    ) -> list[Change]:
+        return super().delete(refs, actor, SOURCE, missing_ok)
+
+    def rollback(self, ref: ObjectRef, generation: int, actor: str, source: str = SOURCE) -> Change:
+        return super().rollback(ref, generation, actor, SOURCE)
+
+
+class Console:
+    def __init__(self, ctx: Context, settle_s: float = SETTLE_S) -> None:
+        self.ctx = ctx  # reads, exactly as the API does them
+        self.writes = Context(ctx.reconciler, ConsoleStore(ctx.store), ctx.settings)
+        self.settle_s = settle_s
+
+    @property
+    def tokens(self) -> Any:
+        return self.ctx.settings.tokens
+
+    def session(self, request: Request) -> Session:
+        found = require(request, self.ctx.settings.tokens)
+        request.state.session = found
+        return found
+
+    def access(self, request: Request, customer: str, known: bool = True) -> tuple[Session, Access]:
+        """The session and its access to `customer`; another customer's pages are 404
+        like a customer that does not exist (`known`: admins too get 404 for customers
+        without objects or history)."""
+        found = self.session(request)
+        access = Auth.access(found.principal, customer)
+        if known:
+            self.ctx.require_known(access)
+        return found, access
+
+    async def settle(self, out: dict[str, Any]) -> dict[str, Any]:
+        """The written object once the reconciler concluded (Synced, Invalid, ...), or as
+        it is after a few seconds; the page shows Pending and refreshes itself then."""
+        ref = ObjectRef(out["kind"], out["metadata"]["namespace"], out["metadata"]["name"])
+        deadline = time.monotonic() + self.settle_s
+        pause = 0.02
+        while True:
+            current = await run_in_threadpool(self.ctx.store.find, ref)
+            if current is None:
+                return out
+            if settled(current) or time.monotonic() >= deadline:
+                return view(current)
+            await anyio.sleep(pause)
+            pause = min(pause * 1.5, 0.2)

@@ -1,0 +1,251 @@
+"""Data shaped for the templates: object rows, ordered routes, audit entries with diffs,
+firing counts. Pure apart from `firing_counts` (one Alertmanager request)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from ..api.context import Context
+from ..api.customers import TENANT_LABEL
+from ..api.objects import ALERT, NAME_KEY
+
+log = logging.getLogger("alertplane.console")
+PHASES = ("Synced", "Pending", "Invalid", "Failed", "Disabled")
+FIRING_TIMEOUT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Row:
+    """One alert or receiver as the tables show it."""
+
+    kind: str
+    name: str  # spec.alertName / spec.receiverName
+    object_name: str
+    namespace: str
+    spec: dict[str, Any]
+    phase: str
+    generation: int
+    observed: int
+    conditions: list[dict[str, Any]]
+    rendered_to: list[str]
+    last_sync: str
+
+    @property
+    def enabled(self) -> bool:
+        return self.spec.get("enabled", True) is not False
+
+    @property
+    def message(self) -> str:
+        """Why the object is not Synced: the message of its first false condition."""
+        for cond in self.conditions:
+            if cond.get("status") != "True" and cond.get("message"):
+                return str(cond["message"])
+        return ""
+
+    @property
+    def valid_message(self) -> str:
+        for cond in self.conditions:
+            if cond.get("type") == "Valid" and cond.get("status") == "False":
+                return str(cond.get("message", ""))
+        return ""
+
+
+def row(out: dict[str, Any]) -> Row:
+    kind = str(out["kind"])
+    status = out.get("status") or {}
+    spec = out.get("spec") or {}
+    return Row(
+        kind=kind,
+        name=str(spec.get(NAME_KEY[kind], out["metadata"]["name"])),
+        object_name=str(out["metadata"]["name"]),
+        namespace=str(out["metadata"]["namespace"]),
+        spec=spec,
+        phase=str(status.get("phase", "Pending")),
+        generation=int(out["metadata"].get("generation", 0)),
+        observed=int(status.get("observedGeneration", 0)),
+        conditions=list(status.get("conditions") or []),
+        rendered_to=list(status.get("renderedTo") or []),
+        last_sync=str(status.get("lastSyncTime", "")),
+    )
+
+
+def rows(items: list[dict[str, Any]]) -> list[Row]:
+    return sorted((row(i) for i in items), key=lambda r: r.name.lower())
+
+
+def any_pending(items: list[Row]) -> bool:
+    return any(r.phase == "Pending" for r in items)
+
+
+def phase_list(phases: dict[str, int]) -> list[tuple[str, int]]:
+    """(phase, count) in a fixed, meaningful order."""
+    known = [(p, phases[p]) for p in PHASES if phases.get(p)]
+    return known + sorted((p, n) for p, n in phases.items() if p not in PHASES and n)
+
+
+def ordered_routes(receivers: list[Row]) -> list[Row]:
+    """Receivers in the order Alertmanager tries their routes: (priority, receiverName)."""
+
+    def key(r: Row) -> tuple[int, str]:
+        route = r.spec.get("route") or {}
+        priority = route.get("priority", 100)
+        return (priority if isinstance(priority, int) else 100, r.name)
+
+    return sorted(receivers, key=key)
+
+
+def channels(spec: dict[str, Any]) -> list[str]:
+    """One line per notification target; secrets are references by now, never shown."""
+    out = []
+    for email in spec.get("email") or []:
+        out.append("e-mail to " + ", ".join(str(t) for t in email.get("to") or []))
+    for slack in spec.get("slack") or []:
+        out.append("Slack " + str(slack.get("channel") or "(default channel)"))
+    for pd in spec.get("pagerduty") or []:
+        out.append("PagerDuty" + (f" ({pd['severity']})" if pd.get("severity") else ""))
+    for hook in spec.get("webhook") or []:
+        out.append("webhook " + str(hook.get("url", "")))
+    return out
+
+
+def match_text(route: dict[str, Any]) -> str:
+    match = route.get("match") or {}
+    parts = []
+    for key in ("severity", "category"):
+        if match.get(key):
+            parts.append(f"{key} ∈ {{{', '.join(map(str, match[key]))}}}")
+    for key, value in (match.get("labels") or {}).items():
+        parts.append(f'{key}="{value}"')
+    return " and ".join(parts) or "every alert of the customer"
+
+
+@dataclass
+class AuditEntry:
+    id: int
+    time: str
+    action: str
+    kind: str
+    namespace: str
+    name: str  # object name
+    spec_name: str
+    generation: int
+    actor: str
+    source: str
+    diff: list[tuple[str, str]] = field(default_factory=list)  # (css class, line)
+    rollback: bool = False  # this version can be restored
+
+
+def _yaml(spec: dict[str, Any] | None) -> list[str]:
+    if spec is None:
+        return []
+    return yaml.safe_dump(spec, sort_keys=True, allow_unicode=True, width=100).splitlines()
+
+
+def diff_lines(
+    before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for line in difflib.unified_diff(_yaml(before), _yaml(after), lineterm="", n=2):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "ctx")
+        out.append((kind, line))
+    return out
+
+
+def audit_entries(items: list[dict[str, Any]], current: list[Row]) -> list[AuditEntry]:
+    """Newest first; a version can be rolled back to when its object still exists and
+    the version differs from what it holds now."""
+    now = {(r.kind, r.namespace, r.object_name): r for r in current}
+    out = []
+    for item in reversed(items):
+        before, after = item.get("before"), item.get("after")
+        spec = after or before or {}
+        kind = str(item["kind"])
+        live = now.get((kind, item["namespace"], item["name"]))
+        entry = AuditEntry(
+            id=int(item["id"]),
+            time=str(item["time"])[:19].replace("T", " "),
+            action=str(item["action"]),
+            kind=kind,
+            namespace=str(item["namespace"]),
+            name=str(item["name"]),
+            spec_name=str(spec.get(NAME_KEY.get(kind, ""), item["name"])),
+            generation=int(item["generation"]),
+            actor=str(item["actor"]),
+            source=str(item["source"]),
+            diff=diff_lines(before, after),
+            rollback=live is not None and after is not None and _differs(live.spec, after),
+        )
+        out.append(entry)
+    return out
+
+
+def _differs(live: dict[str, Any], version: dict[str, Any]) -> bool:
+    return json.dumps(live, sort_keys=True) != json.dumps(version, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Firing:
+    counts: dict[str, int] | None
+    problem: str  # "" when counts are known
+
+
+NOT_CONFIGURED = "Alertmanager not configured"
+UNREACHABLE = "Alertmanager unreachable"
+
+
+def firing_counts(ctx: Context, customers: list[str], scoped: str | None) -> Firing:
+    """Active (not silenced or inhibited) alerts per customer, in one request. A scoped
+    token's request is filtered to its customer by Alertmanager already."""
+    base = ctx.alertmanager_url
+    if not base:
+        return Firing(None, NOT_CONFIGURED)
+    query: dict[str, str] = {"active": "true", "silenced": "false", "inhibited": "false"}
+    if scoped is not None:
+        query["filter"] = f'{TENANT_LABEL}="{scoped}"'
+    url = f"{base.rstrip('/')}/api/v2/alerts?{urllib.parse.urlencode(query)}"
+    try:
+        with urllib.request.urlopen(url, timeout=FIRING_TIMEOUT_S) as resp:
+            data = json.loads(resp.read())
+    except (OSError, ValueError) as exc:
+        log.warning("Alertmanager query failed: %s", exc)
+        return Firing(None, UNREACHABLE)
+    if not isinstance(data, list):
+        return Firing(None, UNREACHABLE)
+    counts = dict.fromkeys(customers, 0)
+    for alert in data:
+        labels = alert.get("labels") if isinstance(alert, dict) else None
+        cid = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
+        if isinstance(cid, str) and cid in counts:
+            counts[cid] += 1
+    return Firing(counts, "")
+
+
+def alert_samples(alerts: list[Row]) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
+    """alertName → (labels, annotations) of the alert as Prometheus would send it, with
+    the annotation templates left as written (Prometheus expands them per series)."""
+    out = {}
+    for r in alerts:
+        if r.kind != ALERT:
+            continue
+        spec = r.spec
+        labels = {"alertname": r.name, TENANT_LABEL: str(spec.get("customerId", ""))}
+        for key in ("severity", "category", "urgency"):
+            if spec.get(key):
+                labels[key] = str(spec[key])
+        labels.update({str(k): str(v) for k, v in (spec.get("labels") or {}).items()})
+        notes = {
+            ("runbook_url" if k == "runbookUrl" else str(k)): str(v)
+            for k, v in (spec.get("annotations") or {}).items()
+        }
+        out[r.name] = (dict(sorted(labels.items())), dict(sorted(notes.items())))
+    return out
