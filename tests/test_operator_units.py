@@ -7,16 +7,18 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
 
 from alertplane.errors import ObjectRef
 from alertplane.k8s.binding import binding_of, binding_problem, bound_customers
+from alertplane.k8s.handlers import Handlers
 from alertplane.k8s.mirror import Mirror
+from alertplane.k8s.publish import ADD_FINALIZER, Publisher, object_path
 from alertplane.k8s.reconciler import ClusterReconciler
-from alertplane.k8s.state import ClusterState, actor_of
+from alertplane.k8s.state import FINALIZER, ClusterState, actor_of
 from alertplane.model import CustomerReceiver
 from alertplane.render.platform import PlatformConfig
 from alertplane.sinks.promop import FALLBACK_RECEIVER, alertmanager_config
@@ -110,6 +112,34 @@ def test_state_scope_and_recreated_objects() -> None:
     first = state.observe(body(alert("acme")))
     again = state.observe(body(alert("acme"), uid="another"))  # deleted and created again
     assert first is not None and again is not None and first.id != again.id
+
+
+# -- finalizers ---------------------------------------------------------------------------
+class _PatchRecorder:
+    def __init__(self) -> None:
+        self.patches: list[tuple[str, dict[str, Any]]] = []
+
+    def merge_patch(self, path: str, patch: dict[str, Any]) -> dict[str, Any]:
+        self.patches.append((path, patch))
+        return {}
+
+
+def test_new_objects_get_the_finalizer_from_the_publisher_not_the_watch_handler() -> None:
+    # kopf runs sync handlers on a few threads: an API call there held up every other event
+    # (a 10,000-object burst queued raw watch events by the thousand).
+    state, client, queued = ClusterState(), _PatchRecorder(), list[ObjectRef]()
+    handlers = Handlers(
+        state, cast(Any, client), PlatformConfig(), False, cast(Any, None), queued.append
+    )
+    ref = ObjectRef("CustomerAlert", "acme", "acme-higherrorrate")
+    handlers.on_object({"type": "ADDED", "object": body(alert("acme"), resourceVersion="7")})
+    assert (queued, client.patches) == ([ref], [])
+    Publisher(cast(Any, client), state)._process(ref, {ADD_FINALIZER})
+    patch = {"metadata": {"finalizers": [FINALIZER], "resourceVersion": "7"}}
+    assert client.patches == [(object_path(ref), patch)]
+    with_it = body(alert("acme"), resourceVersion="8", finalizers=[FINALIZER])
+    handlers.on_object({"type": "MODIFIED", "object": with_it})
+    assert queued == [ref]  # already there: nothing more to do
 
 
 # -- the core reconciler on the cluster state --------------------------------------------

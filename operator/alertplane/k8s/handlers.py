@@ -24,7 +24,7 @@ from ..render.platform import PlatformConfig
 from .binding import binding_problem
 from .client import KubeClient
 from .publish import add_finalizer
-from .state import DELETE, PLURALS, ClusterState
+from .state import DELETE, FINALIZER, PLURALS, ClusterState
 
 log = logging.getLogger("alertplane.k8s")
 
@@ -52,19 +52,28 @@ class Handlers:
         platform: PlatformConfig,
         tenant_binding: bool,
         connection: Callable[[], kopf.ConnectionInfo],
+        add_finalizer: Callable[[ObjectRef], None] | None = None,
     ) -> None:
+        """`add_finalizer` queues the finalizer patch elsewhere (the publisher's workers);
+        without it the handler patches inline, holding up kopf's few handler threads."""
         self.state = state
         self.client = client
         self.platform = platform
         self.tenant_binding = tenant_binding
         self.connection = connection
+        self.add_finalizer = add_finalizer
 
     def registry(self, webhook: bool) -> kopf.OperatorRegistry:
         registry = kopf.OperatorRegistry()
         kopf.on.login(registry=registry)(self.on_login)
+        # Without API calls in it (add_finalizer queues them), the object handler is a few
+        # dict operations: run it on kopf's event loop. A sync handler goes through kopf's
+        # small thread pool, and during a burst (or the initial listing of 10,000 objects)
+        # thousands of per-object workers each held a raw body while queueing for it.
+        on_object = self.on_object if self.add_finalizer is None else self.on_object_async
         for plural in PLURALS.values():
             kopf.on.event(group=API_GROUP, version=VERSION, plural=plural, registry=registry)(
-                self.on_object
+                on_object
             )
             if webhook:
                 kopf.on.validate(
@@ -82,6 +91,9 @@ class Handlers:
     def on_login(self, **_: Any) -> kopf.ConnectionInfo:
         return self.connection()
 
+    async def on_object_async(self, event: Mapping[str, Any], **_: Any) -> None:
+        self.on_object(event)
+
     def on_object(self, event: Mapping[str, Any], **_: Any) -> None:
         body = event.get("object")
         if not isinstance(body, dict):
@@ -92,9 +104,12 @@ class Handlers:
             self.state.forget(kind, meta.get("namespace", ""), meta.get("name", ""))
             return
         entry = self.state.observe(body)
-        if entry is not None and not entry.deleting:
+        if entry is not None and not entry.deleting and FINALIZER not in entry.finalizers:
             ref = ObjectRef(kind, meta.get("namespace", ""), meta.get("name", ""))
-            add_finalizer(self.client, ref, meta)
+            if self.add_finalizer is not None:
+                self.add_finalizer(ref)
+            else:
+                add_finalizer(self.client, ref, meta)
 
     def on_namespace(self, event: Mapping[str, Any], **_: Any) -> None:
         body = event.get("object")

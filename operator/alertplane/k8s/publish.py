@@ -3,8 +3,9 @@
 The reconciler and the mirror only say which objects changed; the workers compose each
 object's status from what is known at that moment (so a late writer can never overwrite
 a newer status with an older one), patch it when it differs from what the cluster shows,
-post a Warning Event when an object becomes Invalid or Failed, and remove the finalizer
-once a deleted object's output is gone.
+post a Warning Event when an object becomes Invalid or Failed, add the finalizer to new
+objects, and remove it once a deleted object's output is gone. The watch handlers only
+queue the finalizer here, so a burst of new objects never waits on API calls in kopf.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ EVENTS = Counter(
     registry=REGISTRY,
 )
 
-STATUS, FINALIZE = "status", "finalize"
+STATUS, FINALIZE, ADD_FINALIZER = "status", "finalize", "add-finalizer"
 
 
 def object_path(ref: ObjectRef, subresource: str | None = None) -> str:
@@ -82,6 +83,9 @@ class Publisher:
 
     def finalize(self, refs: Iterable[ObjectRef]) -> None:
         self.enqueue(refs, FINALIZE)
+
+    def add_finalizer(self, ref: ObjectRef) -> None:
+        self.enqueue([ref], ADD_FINALIZER)
 
     def idle(self) -> bool:
         with self._cv:
@@ -134,6 +138,10 @@ class Publisher:
             if FINALIZE in actions:
                 self._remove_finalizer(ref)
             return
+        if ADD_FINALIZER in actions:
+            meta = self.state.finalizer_meta(ref)
+            if meta is not None:
+                add_finalizer(self.client, ref, meta)
         status = self.compose(ref, entry)
         if status is not None and not _same(status, entry.cluster_status):
             try:
