@@ -45,11 +45,13 @@ def unknown_query(request: Request) -> None:
         raise Invalid(problems)
 
 
-_QUERY_NAMES: dict[int, frozenset[str]] = {}
+# Cached on the route object itself, not by id(route): an id can be reused by a new route
+# once an app (and its routes) is gone, which handed a route another route's parameters.
+_ATTR = "_alertplane_query_names"
 
 
 def _query_names(route: APIRoute) -> frozenset[str]:
-    names = _QUERY_NAMES.get(id(route))
+    names: frozenset[str] | None = getattr(route, _ATTR, None)
     if names is None:
         found: set[str] = set()
         pending: list[Any] = [route.dependant]
@@ -57,7 +59,8 @@ def _query_names(route: APIRoute) -> frozenset[str]:
             dependant = pending.pop()
             found.update(str(p.alias) for p in dependant.query_params)
             pending.extend(dependant.dependencies)
-        names = _QUERY_NAMES[id(route)] = frozenset(found)
+        names = frozenset(found)
+        setattr(route, _ATTR, names)
     return names
 
 
