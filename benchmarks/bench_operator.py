@@ -1,7 +1,7 @@
 """The operator under a burst: N CustomerAlerts created at once on a real kube-apiserver.
 
     python3 benchmarks/bench_operator.py [--sizes 1000,10000] [--per-customer 20]
-                                         [--sink files] [--clients 8]
+        [--sink files|configmap] [--clients 8] [--order customer|interleaved] [--restart]
 
 Per size: a fresh etcd + kube-apiserver (tests/k8s_env.py) with an audit policy that logs
 every request of the operator's ServiceAccount at Metadata level, our CRDs, one namespace
@@ -9,19 +9,24 @@ per customer (labelled for tenant binding, which stays on), and `alertplane oper
 a subprocess with exactly the README's RBAC and no reload URLs (`--sink files` into a
 temp dir isolates the operator; `--sink configmap` adds its ConfigMap writes). Then
 N CustomerAlerts over N/per-customer customers are created as fast as the API server
-takes them: `--clients` threads, each with one keep-alive connection, POST them in
-customer order as the admin.
+takes them: `--clients` threads, each with one keep-alive connection, POST them as the
+admin, each customer's alerts together (or `--order interleaved`: round robin).
 
 Measured:
 - created: time until the last POST answered;
-- all synced: time from the first POST until every object shows status.phase Synced
-  with observedGeneration == generation (a paginated LIST, limit=500, every --poll s);
+- all Synced: time from the first POST until every object shows status.phase Synced
+  with observedGeneration == generation (a paginated LIST, limit=500, every --poll s;
+  such a LIST of 10,000 objects costs the API server about a second of CPU, hence the
+  default of N/2000 s), and the last write of the operator in the audit log;
 - API requests of the operator per object, from the API server's audit log (independent
   of the operator), split by verb/resource: the start-up ones (before the first POST) and
   those from the first POST until it has been quiet for --quiet s;
-- operator RSS (VmRSS) at the end and its peak (VmHWM), and its CPU seconds.
+- operator RSS (VmRSS) at the end and its peak (VmHWM), its CPU seconds, and those of
+  kube-apiserver and etcd until all were Synced;
+- with --restart, a second operator process over the same objects: time to ready (the
+  first full sync), its requests and RSS.
 The machine has 2 cores shared with the API server, etcd and this script: each row
-carries `uptime`'s load. Results go into benchmarks/README.md by hand.
+carries the load averages before → after. Results go into benchmarks/README.md by hand.
 """
 
 from __future__ import annotations
