@@ -105,6 +105,11 @@ ACCEPTED = {
     "spacing, newlines and a comment": 'x{\n  job="a" ,\n  customer_id = "acme" , # tenant\n} > 0',
     "same tenant matcher twice": f"x{{{T}, {T}}} > 0",
     "colons in the metric name": f"job:errors:rate5m{{{T}}} > 0",
+    # Prometheus 2 PromQL that promql-parser lacks (renamed in Prometheus 3).
+    "holt_winters": f"holt_winters(x{{{T}}}[10m], 0.3, 0.1) > 1",
+    "holt_winters, a comment before (": f"holt_winters # smooth\n (x{{{T}}}[5m], 0.5, 0.5)",
+    "holt_winters over a subquery": f"holt_winters(rate(x{{{T}}}[5m])[1h:1m], 0.5, 0.5) > 1",
+    "a metric and a label named holt_winters": f'holt_winters{{{T}, holt_winters="a"}} > 0',
 }
 
 
@@ -282,9 +287,31 @@ REJECTED: dict[str, tuple[str, list[tuple[str, str]]]] = {
             )
         ],
     ),
+    "holt_winters: its arguments are checked like any call's": (
+        'holt_winters(x[5m], 0.5, 0.5) + holt_winters(y{customer_id="globex"}[5m], 0.5, 0.5)',
+        [missing("x{}"), foreign('y{customer_id="globex"}', "globex")],
+    ),
+    "holt_winters: a selector-free argument still selects no series": (
+        "holt_winters(vector(1)[5m:], 0.5, 0.5)",
+        [(NO_SERIES, HINT_NO_SERIES)],
+    ),
+    "holt_winters( inside a string is no call": (
+        'label_replace(x, "a", "holt_winters(", "b", "")',
+        [missing("x{}")],
+    ),
+    "holt_winters: an argument error names it as written": (
+        f"holt_winters(x{{{T}}}[5m], 0.5)",
+        [("invalid PromQL: expected 3 argument(s) in call to 'holt_winters', got 2", INVALID_HINT)],
+    ),
+    "an unknown function is named": (
+        f"holt_winter(x{{{T}}}[5m], 0.5, 0.5)",
+        [("invalid PromQL: unknown function with name 'holt_winter'", INVALID_HINT)],
+    ),
 }
 # Not Prometheus 2.42 PromQL: left out of the promtool cross-check below.
 NOT_PROMETHEUS_2 = {
+    "holt_winters: an argument error names it as written",
+    "an unknown function is named",
     "time() > 0 is not PromQL at all",
     "or-matchers: every alternative needs the tenant",
     "quoted label name",
@@ -346,6 +373,15 @@ def test_promtool_parses_every_table_expression() -> None:
     assert ok, output
     ok, output = promtool_accepts(["time() > 0"])
     assert not ok and "comparisons between scalars must use BOOL modifier" in output
+
+
+def test_the_target_prometheus_knows_holt_winters_by_its_old_name_only() -> None:
+    """Why the AST gate renames holt_winters: promql-parser knows only the Prometheus 3
+    name, and Prometheus 2.42 only the old one (promtool then rejects the new one)."""
+    expr = f"double_exponential_smoothing(x{{{T}}}[5m], 0.5, 0.5)"
+    assert verdict(expr) == []
+    ok, output = promtool_accepts([expr])
+    assert not ok and 'unknown function with name "double_exponential_smoothing"' in output
 
 
 # ---------------------------------------------------------------------------------------
@@ -623,9 +659,11 @@ def vectors(draw: st.DrawFn, own: str, depth: int) -> Expr:
         f = draw(st.sampled_from(RANGE_FUNCS))
         return cat(f"{f}(", draw(ranges(own, depth)), ")", atomic=True)
     if choice == 2:
-        f = draw(st.sampled_from(["quantile_over_time", "predict_linear"]))
+        f = draw(st.sampled_from(["quantile_over_time", "predict_linear", "holt_winters"]))
         s, r = draw(scalars(own, depth - 1)), draw(ranges(own, depth))
-        args = (s, ", ", r) if f == "quantile_over_time" else (r, ", ", s)
+        args: tuple[str | Expr, ...] = (s, ", ", r) if f == "quantile_over_time" else (r, ", ", s)
+        if f == "holt_winters":  # smoothing and trend factors, both scalars
+            args = (*args, ", ", draw(scalars(own, depth - 1)))
         return cat(f"{f}(", *args, ")", atomic=True)
     if choice == 3:
         f = draw(st.sampled_from([*VECTOR_FUNCS, "absent", "clamp_max", "round", "hq"]))

@@ -64,6 +64,16 @@ RULES = [
 ]
 
 
+def test_holt_winters_passes_isolation_and_promtool() -> None:
+    # promql-parser lacks holt_winters; the rendered rule goes through promtool 2.42.
+    expr = 'holt_winters(rate(x_total{customer_id="acme"}[5m])[1h:5m], 0.3, 0.1) > 1'
+    assert lines(alert(expr=expr), tools=True) == []
+    assert lines(alert(expr=expr.replace("holt_winters", "holt_winterz")), tools=True) == [
+        A + "spec.expr: invalid PromQL: unknown function with name 'holt_winterz'; "
+        "fix the expression; it must be valid Prometheus PromQL"
+    ]
+
+
 @pytest.mark.parametrize(("doc", "expected"), [c[1:] for c in RULES], ids=[c[0] for c in RULES])
 def test_promtool_rule(doc: dict[str, Any], expected: str) -> None:
     assert lines(doc, tools=True) == [A + expected]

@@ -9,6 +9,7 @@ text, so comments, strings and odd spacing cannot fool it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,16 +37,39 @@ _CHILDREN: dict[type[Any], tuple[str, ...]] = {
 # customer's target_info (Prometheus 3, experimental), so no matcher could confine it.
 _IMPLICIT_SELECTORS = ("info",)
 
+# Functions the target Prometheus (2.42) accepts that promql-parser only knows by a newer
+# name with the same signature (Prometheus 3 renamed holt_winters). The call is renamed
+# before parsing, so its arguments pass through the same isolation walk as any other
+# call's; whether the target accepts either spelling stays promtool's decision.
+_RENAMED = {"holt_winters": "double_exponential_smoothing"}
+
+# PromQL tokens, just enough to tell a function name from the same letters in a string,
+# a comment or a longer name: strings (escapes; backticks are raw), comments, words.
+_TOKEN = re.compile(
+    "|".join(
+        (
+            r'"(?:\\.|[^"\\])*"?',
+            r"'(?:\\.|[^'\\])*'?",
+            r"`[^`]*`?",
+            r"#[^\n]*",
+            r"[A-Za-z0-9_:.]+",
+            r"\s+",
+            r".",
+        )
+    ),
+    re.DOTALL,
+)
+
 
 def check_expr(expr: str, customer_id: str) -> list[Problem]:
     """Problems with `expr` for customer `customer_id`; empty when it is safe to render."""
     try:
-        tree = pp.parse(expr)
-    except (ValueError, TypeError) as exc:
+        tree = parse(expr)
+    except ValueError as exc:
         return [
             Problem(
                 PATH,
-                f"invalid PromQL: {' '.join(str(exc).split())}",
+                f"invalid PromQL: {exc}",
                 "fix the expression; it must be valid Prometheus PromQL",
             )
         ]
@@ -89,7 +113,40 @@ def check_expr(expr: str, customer_id: str) -> list[Problem]:
 
 def selectors_of(expr: str) -> list[str]:
     """Every vector selector of a valid expression, as text (for tests and messages)."""
-    return [str(n) for n in _walk(pp.parse(expr)) if isinstance(n, pp.VectorSelector)]
+    return [str(n) for n in _walk(parse(expr)) if isinstance(n, pp.VectorSelector)]
+
+
+def parse(expr: str) -> Any:
+    """The AST of `expr`, as the target Prometheus reads it; ValueError (one line) if
+    promql-parser rejects it."""
+    renamed = _rename_calls(expr)
+    try:
+        return pp.parse(renamed)
+    except (ValueError, TypeError) as exc:
+        message = " ".join(str(exc).split())
+        for old, new in _RENAMED.items():
+            # Name the function as the user wrote it, unless both spellings are used.
+            if renamed != expr and new not in expr:
+                message = message.replace(f"'{new}'", f"'{old}'")
+        raise ValueError(message) from exc
+
+
+def _rename_calls(expr: str) -> str:
+    if not any(old in expr for old in _RENAMED):
+        return expr  # the common case costs one substring search
+    tokens = _TOKEN.findall(expr)
+    for i, token in enumerate(tokens):
+        if token in _RENAMED and _next_code(tokens, i + 1) == "(":
+            tokens[i] = _RENAMED[token]
+    return "".join(tokens)
+
+
+def _next_code(tokens: list[str], start: int) -> str:
+    """The next token that is neither blank nor a comment (Prometheus skips both)."""
+    for token in tokens[start:]:
+        if not token.isspace() and not token.startswith("#"):
+            return token
+    return ""
 
 
 def _walk(node: Any) -> Iterator[Any]:
