@@ -170,6 +170,54 @@ def test_a_bad_platform_config_is_a_usage_error(cli: Run, tmp_path: Path) -> Non
     )
 
 
+YAML_HINT = "fix the YAML syntax (indentation, quoting, ':' after keys)"
+BAD_PLATFORM: list[tuple[str, bytes, str]] = [
+    (
+        "unclosed quote",
+        b'alertmanager:\n  global:\n    smtp_from: "ops@example\n  route: {}\n',
+        ":5 (document 1): invalid YAML, column 1: found unexpected end of stream; " + YAML_HINT,
+    ),
+    (
+        "bad indentation",
+        b"alertmanager:\n  global:\n    smtp_from: a\n   route: {}\n",
+        ":4 (document 1): invalid YAML, column 4: did not find expected key; " + YAML_HINT,
+    ),
+    (
+        "two documents",
+        b"secretsDir: /a\n---\nsecretsDir: /b\n",
+        ":3 (document 2): a platform config is one YAML document; remove the '---' and merge "
+        "the documents",
+    ),
+    ("not UTF-8", b"secretsDir: /caf\xe9\n", ": file is not UTF-8 text; save it as UTF-8"),
+    (
+        "a list, not a mapping",
+        b"- secretsDir: /a\n",
+        ": top level: Input should be a valid dictionary or instance of PlatformConfig; see "
+        "README 'Platform configuration' for the allowed keys",
+    ),
+]
+
+
+@pytest.mark.parametrize("command", ["validate", "render"])
+@pytest.mark.parametrize(
+    ("text", "message"), [c[1:] for c in BAD_PLATFORM], ids=[c[0] for c in BAD_PLATFORM]
+)
+def test_a_broken_platform_config_is_named_by_line(
+    cli: Run, tmp_path: Path, command: str, text: bytes, message: str
+) -> None:
+    f = write(tmp_path / "m.yaml", alert())
+    bad = tmp_path / "platform.yml"
+    bad.write_bytes(text)
+    out = tmp_path / "out"
+    extra = ["--out", str(out)] if command == "render" else []
+    assert cli(command, "-f", f, "--platform-config", str(bad), *extra) == (
+        2,
+        "",
+        f"error: {bad}{message}\n",
+    )
+    assert not out.exists(), "nothing is rendered with a broken platform config"
+
+
 def test_help_and_version_return_0(cli: Run) -> None:
     code, out, _ = cli("--version")
     assert (code, out.strip()) == (0, "alertplane 0.1.0")

@@ -89,13 +89,15 @@ def load_paths(paths: Iterable[str], stdin: IO[str] | None = None) -> Loaded:
     return loaded
 
 
-def load_text(text: str, name: str = "<input>") -> Loaded:
+def load_text(text: str, name: str = "<input>", lists: bool = True) -> Loaded:
+    """Documents of `text`; `lists=False` keeps a `kind: List` as one document (for YAML
+    files that are not manifests, read with the same checks and messages)."""
     loaded = Loaded([], [])
-    _load_text(text, name, loaded)
+    _load_text(text, name, loaded, lists=lists)
     return loaded
 
 
-def _load_text(text: str, name: str, loaded: Loaded, order: int = 0) -> None:
+def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool = True) -> None:
     index = 0
     try:
         too_deep = _too_deep(text)
@@ -113,7 +115,7 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0) -> None:
         for index, (line, data) in enumerate(_documents(text), start=1):
             if data is None:
                 continue  # an empty document, e.g. a trailing '---'
-            for item in _expand_list(data):
+            for item in _expand_list(data) if lists else [data]:
                 loaded.documents.append(Document(Source(name, index, line, order=order), item))
     except UnicodeEncodeError:  # lone surrogates: stdin's undecodable bytes
         loaded.problems.append(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import UsageError
+from ..manifests import load_text
 from ..model.common import Duration
 
 DEFAULT_SECRETS_DIR = "/etc/alertplane/secrets"
@@ -48,16 +48,26 @@ def load_platform_config(path: str | None) -> PlatformConfig:
     if path is None:
         return PlatformConfig()
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: file is not UTF-8 text", "save it as UTF-8") from exc
     except OSError as exc:
         raise UsageError(f"{path}: cannot read platform config: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from exc
+    # The manifest reader, so broken YAML is named by line and column the same way.
+    loaded = load_text(text, path, lists=False)
+    if loaded.problems:
+        raise UsageError(str(loaded.problems[0]))
+    if len(loaded.documents) > 1:
+        raise UsageError(
+            f"{loaded.documents[1].source}: a platform config is one YAML document",
+            "remove the '---' and merge the documents",
+        )
+    data = loaded.documents[0].data if loaded.documents else {}
     try:
-        config = PlatformConfig.model_validate(data or {})
+        config = PlatformConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = ".".join(str(p) for p in first["loc"]) or "top level"
         raise UsageError(
             f"{path}: {where}: {first['msg']}",
             "see README 'Platform configuration' for the allowed keys",
