@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from alertplane.validate import parse_document
 from tests.k8s_env import KubeEnv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -200,6 +201,14 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
         with_spec(ALERT, sevrity="warning"),
         ['unknown field "spec.sevrity"'],
     ),
+    "snake_case field name": (
+        with_spec(ALERT, customerId=None, customer_id="acme"),
+        ['unknown field "spec.customer_id"'],
+    ),
+    "snake_case nested field name": (
+        with_spec(RECEIVER, route={"group_by": ["service"]}),
+        ['unknown field "spec.route.group_by"'],
+    ),
     "unknown nested field": (
         with_spec(RECEIVER, slack=[{"apiURLSecretRef": {"name": "s", "key": "k"}, "url": "x"}]),
         ['unknown field "spec.slack[0].url"'],
@@ -258,6 +267,13 @@ def test_invalid_objects_are_refused_with_a_useful_message(kube: KubeEnv, case: 
     assert code != 0, f"accepted: {out}"
     for message in messages:
         assert message in out, out
+
+
+@pytest.mark.parametrize("case", ["snake_case field name", "snake_case nested field name"])
+def test_alertplane_validate_refuses_what_the_crds_refuse(case: str) -> None:
+    # What validate accepts, kubectl apply must accept too (and the other way round).
+    obj, _ = REFUSED[case]
+    assert parse_document(obj)[0] is None
 
 
 # -- kubectl explain, printer columns, status ------------------------------------------------

@@ -199,6 +199,18 @@ SCHEMA = [
         alert(customer_id="acme"),
         "spec.customer_id: unknown field; did you mean customerId?",
     ),
+    # The CRDs accept the camelCase spelling only; Python names are no synonyms.
+    (
+        "snake-case-instead-of-a-required-field",
+        alert(customerId=DROP, customer_id="acme"),
+        "spec.customer_id: unknown field; did you mean customerId?",
+    ),
+    (
+        "snake-case-optional-field",
+        alert(keep_firing_for="5m"),
+        "spec.keep_firing_for: unknown field; did you mean keepFiringFor?",
+    ),
+    ("python-name-of-for", alert(for_="5m"), "spec.for_: unknown field; did you mean for?"),
     (
         "unknown-with-newline",  # quoted, so the problem stays one line
         alert(**{"a\nb": 1}),
@@ -326,6 +338,13 @@ def test_every_missing_required_field_is_named() -> None:
         A + f"spec.{f}: required field is missing; add {f}"
         for f in ("customerId", "alertName", "category", "severity", "expr")
     ]
+
+
+def test_python_code_still_builds_models_by_field_name() -> None:
+    # Only manifests must be camelCase; code (model_copy, tests, the API) uses names.
+    spec = CustomerAlert.model_validate(alert()).spec
+    built = type(spec)(**{name: getattr(spec, name) for name in type(spec).model_fields})
+    assert built == spec and built.customer_id == "acme"
 
 
 def test_a_renamed_top_level_field_reports_both_sides() -> None:

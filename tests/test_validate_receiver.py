@@ -115,6 +115,16 @@ SCHEMA = [
         "spec.slack[0].apiUrl: unknown field; did you mean apiURL?",
     ),
     (
+        "slack-python-field-name",
+        receiver(**NO_HOOK, slack=[{"api_url": "https://hooks.slack.com/x"}]),
+        "spec.slack[0].api_url: unknown field; did you mean apiURL?",
+    ),
+    (
+        "route-snake-case",
+        receiver(route={"group_by": ["service"]}),
+        "spec.route.group_by: unknown field; did you mean groupBy?",
+    ),
+    (
         "webhook-url-missing",
         receiver(webhook=[{}]),
         "spec.webhook[0].url: required field is missing; add url",

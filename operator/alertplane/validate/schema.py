@@ -72,7 +72,9 @@ def parse_document(
             )
         ]
     try:
-        return model.model_validate(data), []
+        # Manifest keys are the camelCase aliases only, as the generated CRDs enforce at
+        # admission; the models' populate_by_name is for Python code building them.
+        return model.model_validate(data, by_alias=True, by_name=False), []
     except ValidationError as exc:
         return None, [p.at(ref, source) for p in problems_from(exc, model)]
 
@@ -121,11 +123,20 @@ def path_key(key: str) -> str:
 
 
 def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(err["loc"])
-        problems.append(_problem(err, loc, model))
-    return problems
+    errors = exc.errors(include_url=False)
+    # A field written by its Python name (`customer_id`) is one mistake: report the unknown
+    # key with its camelCase spelling, not also the camelCase field as missing.
+    misspelt = {
+        (*err["loc"][:-1], alias)
+        for err in errors
+        if err["type"] == "extra_forbidden"
+        and (alias := _alias_of(model, tuple(err["loc"]))) is not None
+    }
+    return [
+        _problem(err, tuple(err["loc"]), model)
+        for err in errors
+        if not (err["type"] == "missing" and tuple(err["loc"]) in misspelt)
+    ]
 
 
 def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Problem:
@@ -143,6 +154,9 @@ def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Pr
     if kind == "missing":
         return Problem(path, "required field is missing", f"add {loc[-1]}")
     if kind == "extra_forbidden":
+        alias = _alias_of(model, loc)
+        if alias is not None:
+            return Problem(path, "unknown field", f"did you mean {alias}?")
         allowed = _fields_at(model, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         close = close or [a for a in allowed if a.lower() == str(loc[-1]).lower()]
@@ -209,21 +223,34 @@ def _type_name(value: object) -> str:
 
 def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
     """Field names (as written in YAML) allowed at `loc`, for did-you-mean hints."""
+    current = _model_at(model, loc)
+    return [] if current is None else [f.alias or n for n, f in current.model_fields.items()]
+
+
+def _alias_of(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
+    """The YAML spelling of the field whose Python name ends `loc`, if that differs."""
+    current = _model_at(model, loc[:-1])
+    field = None if current is None else current.model_fields.get(str(loc[-1]))
+    if field is None or not field.alias or field.alias == loc[-1]:
+        return None
+    return field.alias
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The model that holds the fields at `loc` (a path of YAML keys and list indexes)."""
     current: Any = model
     for part in loc:
         current = _unwrap(current)
         if isinstance(part, int):
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
+            return None
         field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
         if field is None:
-            return []
+            return None
         current = field.annotation
     current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
 def _unwrap(tp: Any) -> Any:
