@@ -251,8 +251,8 @@ def test_render_leaves_invalid_objects_out_and_renders_their_siblings(
         "CustomerReceiver acme/acme-nowhere: spec: no notification channel; add at least one of "
         "spec.email, spec.slack, spec.pagerduty, spec.webhook",
     ]
-    assert (
-        out == f"{out_dir}: 3 written, 0 unchanged, 0 removed; 3 valid, 3 invalid, 3 problem(s)\n"
+    assert out == (
+        f"{out_dir}: 3 written, 0 unchanged, 0 removed, 0 kept; 3 valid, 3 invalid, 3 problem(s)\n"
     )
     acme = (out_dir / "rules" / "acme.yml").read_text()
     assert "alert: Good" in acme and "Leaky" not in acme
@@ -267,8 +267,8 @@ def test_render_the_examples(cli: Run, tmp_path: Path) -> None:
     argv = ["render", "-f", str(EXAMPLES / "customers"), "--platform-config", PLATFORM]
     code, out, err = cli(*argv, "--out", str(out_dir))
     assert (code, err) == (0, "")
-    assert (
-        out == f"{out_dir}: 4 written, 0 unchanged, 0 removed; 16 valid, 0 invalid, 0 problem(s)\n"
+    assert out == (
+        f"{out_dir}: 4 written, 0 unchanged, 0 removed, 0 kept; 16 valid, 0 invalid, 0 problem(s)\n"
     )
     assert sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*.yml")) == [
         "alertmanager.yml",
@@ -277,7 +277,10 @@ def test_render_the_examples(cli: Run, tmp_path: Path) -> None:
         "rules/initech.yml",
     ]
     code, out, _ = cli(*argv, "--out", str(out_dir))
-    assert (code, out.split("; ")[0]) == (0, f"{out_dir}: 0 written, 4 unchanged, 0 removed")
+    assert (code, out.split("; ")[0]) == (
+        0,
+        f"{out_dir}: 0 written, 4 unchanged, 0 removed, 0 kept",
+    )
 
 
 def test_render_without_smtp_reports_email_receivers(cli: Run, tmp_path: Path) -> None:

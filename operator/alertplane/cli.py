@@ -22,6 +22,7 @@ from .errors import AlertplaneError, OutputRejected, UsageError
 from .k8s import command as k8s_command
 from .manifests import load_paths
 from .render.platform import load_platform_config
+from .render.rules import rules_path
 from .sinks.files import write_rendered
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
@@ -97,10 +98,22 @@ def cmd_render(args: argparse.Namespace) -> int:
     outcome = evaluate(loaded.documents, platform, earlier=loaded.problems)
     _problems(outcome, sys.stderr)
     out = Path(args.out)
-    result = write_rendered(out, render_valid(outcome, platform))
+    # A customer whose alerts are all invalid renders no rule file; removing the previous
+    # one would take its live alerts down for one bad edit. Only customers the input
+    # provably holds no alerts for lose their file.
+    owners = outcome.invalid_alert_owners
+    keep = {rules_path(c) for c in owners or ()}
+    result = write_rendered(out, render_valid(outcome, platform), owners is not None, keep)
+    for rel in result.kept:
+        why = (
+            f"every alert of customer {Path(rel).stem} is invalid"
+            if owners is not None
+            else "some input could not be read or names no customer"
+        )
+        print(f"{out / rel}: kept as it was: {why}; fix the problems above", file=sys.stderr)
     print(
         f"{out}: {len(result.written)} written, {len(result.unchanged)} unchanged, "
-        f"{len(result.removed)} removed; {_summary(outcome)}"
+        f"{len(result.removed)} removed, {len(result.kept)} kept; {_summary(outcome)}"
     )
     return EXIT_OK if outcome.ok else EXIT_INVALID
 

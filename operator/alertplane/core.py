@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import ObjectRef, Problem
 from .manifests import Document
-from .model import Resource
+from .model import CustomerAlert, Resource
 from .render import Rendered, render
 from .render.platform import PlatformConfig
 from .validate import Parsed, flagged_index, is_flagged, parse_documents, validate_all
@@ -18,6 +19,9 @@ class Outcome:
     parsed: list[Parsed]
     problems: list[Problem]
     invalid: set[ObjectRef] = field(default_factory=set)
+    # Customers that own an invalid alert; None when some invalid input (broken YAML, a
+    # document naming no customer) could hold an alert of any customer.
+    invalid_alert_owners: set[str] | None = field(default_factory=set)
 
     @property
     def valid(self) -> list[Resource]:
@@ -36,10 +40,49 @@ def evaluate(
     earlier: Sequence[Problem] = (),
 ) -> Outcome:
     """Parse and validate; `earlier` carries problems found while loading (bad YAML)."""
-    parsed, problems = parse_documents(documents)
+    rejected: list[Document] = []
+    parsed, problems = parse_documents(documents, rejected)
     problems = [*earlier, *problems, *validate_all(parsed, platform, tools)]
     invalid = {p.obj for p in problems if p.obj is not None}
-    return Outcome(parsed, _in_input_order(problems, parsed), invalid)
+    ordered = _in_input_order(problems, parsed)
+    owners = None if earlier else _invalid_alert_owners(parsed, rejected, problems)
+    return Outcome(parsed, ordered, invalid, owners)
+
+
+def _invalid_alert_owners(
+    parsed: Sequence[Parsed], rejected: Sequence[Document], problems: Sequence[Problem]
+) -> set[str] | None:
+    """Whose alerts are invalid, so that a customer's live rules are not mistaken for
+    deleted ones (`render` removes the rule files of customers without alerts)."""
+    index = flagged_index(problems)
+    owners = {
+        p.obj.spec.customer_id
+        for p in parsed
+        if isinstance(p.obj, CustomerAlert) and is_flagged(p, index)
+    }
+    for doc in rejected:
+        data = doc.data if isinstance(doc.data, dict) else {}
+        if data.get("kind") == "CustomerReceiver":
+            continue  # an unknown or missing kind may be a misspelt alert
+        owner = _claimed_customer(data)
+        if owner is None:
+            return None
+        owners.add(owner)
+    return owners
+
+
+def _claimed_customer(data: dict[str, Any]) -> str | None:
+    """The customer a document that failed to parse was meant for, as far as it says:
+    its customer id however spelt, else its namespace (conventionally the customer's)."""
+    spec, meta = data.get("spec"), data.get("metadata")
+    for value in (
+        spec.get("customerId") if isinstance(spec, dict) else None,
+        spec.get("customer_id") if isinstance(spec, dict) else None,
+        meta.get("namespace") if isinstance(meta, dict) else None,
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def render_valid(outcome: Outcome, platform: PlatformConfig) -> Rendered:

@@ -7,7 +7,7 @@ last good configuration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,19 +24,30 @@ class WriteResult:
     written: list[str] = field(default_factory=list)  # relative paths replaced
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # not rendered, yet deliberately not removed
 
     @property
     def changed(self) -> list[str]:
         return [*self.written, *self.removed]
 
 
-def write_rendered(out_dir: Path, rendered: Rendered, prune: bool = True) -> WriteResult:
-    """Write a complete rendering; with `prune`, drop rule files of vanished customers."""
+def write_rendered(
+    out_dir: Path, rendered: Rendered, prune: bool = True, keep: Collection[str] = ()
+) -> WriteResult:
+    """Write a complete rendering; with `prune`, drop rule files of vanished customers
+    except those in `keep`. Generated rule files left in place are listed as kept."""
     files: dict[str, str | None] = dict(rendered.files())
-    if prune:
-        for rel in generated_rule_files(out_dir):
-            files.setdefault(rel, None)
-    return write_files(out_dir, files)
+    kept: list[str] = []
+    for rel in generated_rule_files(out_dir):
+        if rel in files:
+            continue
+        if prune and rel not in keep:
+            files[rel] = None
+        else:
+            kept.append(rel)
+    result = write_files(out_dir, files)
+    result.kept = kept
+    return result
 
 
 def write_files(out_dir: Path, files: Mapping[str, str | None]) -> WriteResult:

@@ -30,13 +30,18 @@ def ref_of(obj: Resource) -> ObjectRef:
     return ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
 
 
-def parse_documents(docs: Sequence[Document]) -> tuple[list[Parsed], list[Problem]]:
+def parse_documents(
+    docs: Sequence[Document], rejected: list[Document] | None = None
+) -> tuple[list[Parsed], list[Problem]]:
+    """Models of the documents that parse; those that do not go to `rejected` if given."""
     parsed: list[Parsed] = []
     problems: list[Problem] = []
     for doc in docs:
         obj, found = parse_document(doc.data, doc.source)
         if obj is not None:
             parsed.append(Parsed(obj, doc.source))
+        elif rejected is not None:
+            rejected.append(doc)
         problems.extend(found)
     return parsed, problems
 

@@ -1,0 +1,119 @@
+"""`alertplane render` into a directory Prometheus reads: one bad edit must not take a
+customer's live alerts down.
+
+A customer whose alerts are all invalid renders no rule file; its previous file is kept
+(and said so), and the exit code is still 1. Only customers the input holds no alerts for
+lose their file; when some input cannot be read, no file is removed at all.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertplane.cli import main
+from tests.factories import DROP, alert, receiver
+from tests.test_cli import Run, write
+
+KEPT = "kept as it was: {}; fix the problems above"
+KEPT_ACME = KEPT.format("every alert of customer acme is invalid")
+KEPT_UNREAD = KEPT.format("some input could not be read or names no customer")
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Run:
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _render(cli: Run, tmp_path: Path, *docs: Any, broken: str = "") -> tuple[int, str, str]:
+    files = [write(tmp_path / "m.yaml", *docs)]
+    if broken:
+        (tmp_path / "broken.yaml").write_text(broken)
+        files.append(str(tmp_path / "broken.yaml"))
+    args = [a for f in files for a in ("-f", f)]
+    return cli("render", *args, "--out", str(tmp_path / "out"))
+
+
+@pytest.fixture
+def live(cli: Run, tmp_path: Path) -> dict[str, str]:
+    """A first render: acme and globex each have a live rule file."""
+    assert _render(cli, tmp_path, alert("acme"), alert("globex"), receiver("acme"))[0] == 0
+    rules = tmp_path / "out" / "rules"
+    return {p.name: p.read_text() for p in sorted(rules.iterdir())}
+
+
+BAD_ACME: dict[str, dict[str, Any]] = {
+    "isolation": alert("acme", expr="up > 0"),
+    "schema": alert("acme", severity="fatal"),
+    "snake_case customer id": alert("acme", customerId=DROP, customer_id="acme"),
+    "no customer id: its namespace": alert("acme", customerId=DROP),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_ACME.values(), ids=BAD_ACME.keys())
+def test_a_customer_whose_alerts_are_all_invalid_keeps_its_rule_file(
+    cli: Run, tmp_path: Path, live: dict[str, str], bad: dict[str, Any]
+) -> None:
+    docs = (bad, alert("globex", severity="warning"), receiver("acme"))
+    code, out, err = _render(cli, tmp_path, *docs)
+    out_dir = tmp_path / "out"
+    assert code == 1
+    assert err.splitlines()[-1] == f"{out_dir}/rules/acme.yml: {KEPT_ACME}"
+    assert out == (
+        f"{out_dir}: 1 written, 1 unchanged, 0 removed, 1 kept; 2 valid, 1 invalid, 1 problem(s)\n"
+    )
+    assert (out_dir / "rules" / "acme.yml").read_text() == live["acme.yml"]
+    assert "severity: warning" in (out_dir / "rules" / "globex.yml").read_text()
+
+
+def test_a_customer_without_objects_loses_its_rule_file(
+    cli: Run, tmp_path: Path, live: dict[str, str]
+) -> None:
+    code, out, err = _render(cli, tmp_path, alert("globex"))
+    assert (code, err) == (0, "")
+    assert out.startswith(f"{tmp_path / 'out'}: 1 written, 1 unchanged, 1 removed, 0 kept;")
+    assert not (tmp_path / "out" / "rules" / "acme.yml").exists()
+
+
+def test_a_customer_whose_alerts_are_all_disabled_loses_its_rule_file(
+    cli: Run, tmp_path: Path, live: dict[str, str]
+) -> None:
+    code, out, _ = _render(cli, tmp_path, alert("acme", enabled=False), alert("globex"))
+    assert code == 0 and ", 1 removed, 0 kept;" in out
+    assert not (tmp_path / "out" / "rules" / "acme.yml").exists()
+
+
+def test_an_invalid_receiver_does_not_hold_a_deleted_customers_rules(
+    cli: Run, tmp_path: Path, live: dict[str, str]
+) -> None:
+    code, out, _ = _render(cli, tmp_path, receiver("acme", webhook=[]), alert("globex"))
+    assert code == 1 and ", 1 removed, 0 kept;" in out
+
+
+def test_unreadable_input_removes_nothing(cli: Run, tmp_path: Path, live: dict[str, str]) -> None:
+    # acme's objects may be in the broken file: no customer can be called gone.
+    code, out, err = _render(
+        cli, tmp_path, alert("globex"), broken="kind: CustomerAlert\nspec: [\n"
+    )
+    out_dir = tmp_path / "out"
+    assert code == 1
+    assert err.splitlines()[-1] == f"{out_dir}/rules/acme.yml: {KEPT_UNREAD}"
+    assert ", 0 removed, 1 kept;" in out
+    assert (out_dir / "rules" / "acme.yml").read_text() == live["acme.yml"]
+
+
+def test_an_invalid_document_naming_no_customer_removes_nothing(
+    cli: Run, tmp_path: Path, live: dict[str, str]
+) -> None:
+    anonymous = {**alert("acme", customerId=DROP), "metadata": {"name": "x"}}
+    code, out, err = _render(cli, tmp_path, anonymous, alert("globex"))
+    assert code == 1
+    assert err.splitlines()[-1] == f"{tmp_path / 'out'}/rules/acme.yml: {KEPT_UNREAD}"
+    assert ", 0 removed, 1 kept;" in out
