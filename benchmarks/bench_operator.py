@@ -54,12 +54,11 @@ sys.path.insert(0, str(ROOT))
 
 from tests.k8s_env import KubeEnv  # noqa: E402
 from tests.operator_env import OperatorProcess  # noqa: E402
+from workload import API, alert_manifest  # noqa: E402
 
-API = "alertplane.io/v1alpha1"
 SINK_NS = "monitoring"
 ACCOUNT = "alertplane"
 USER = f"system:serviceaccount:{SINK_NS}:{ACCOUNT}"
-SEVERITIES = ("critical", "warning", "info")
 
 
 def audit_policy(path: Path) -> Path:
@@ -73,24 +72,6 @@ def audit_policy(path: Path) -> Path:
     }
     path.write_text(json.dumps(policy))
     return path
-
-
-def alert(cid: str, a: int) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "CustomerAlert",
-        "metadata": {"name": f"{cid}-a{a}", "namespace": cid},
-        "spec": {
-            "customerId": cid,
-            "alertName": f"Alert{a}",
-            "category": "application" if a % 2 else "infrastructure",
-            "severity": SEVERITIES[a % 3],
-            "expr": f'sum by (service) (rate(http_requests_total{{customer_id="{cid}",'
-            f'code=~"5.."}}[5m])) > {a + 1}',
-            "for": "5m",
-            "annotations": {"summary": "{{ $labels.service }} fails"},
-        },
-    }
 
 
 def rbac(sink: str) -> list[dict[str, Any]]:
@@ -241,7 +222,10 @@ def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     per_customer, sink, quiet = args.per_customer, args.sink, args.quiet
     poll = args.poll or max(1.0, n / 2000)  # each LIST costs the API server CPU
     customers = [f"c{c:05d}" for c in range((n + per_customer - 1) // per_customer)]
-    objects = [alert(customers[i // per_customer], i % per_customer) for i in range(n)]
+    objects = [
+        alert_manifest(customers[i // per_customer], i % per_customer, i % per_customer + 1)
+        for i in range(n)
+    ]
     if (
         args.order == "interleaved"
     ):  # round robin over customers: every customer is touched all along

@@ -25,6 +25,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from workload import alert_manifest
+
 from alertplane.model import CustomerAlert
 from alertplane.render.rules import rule_groups
 from alertplane.render.yamlout import dump
@@ -35,26 +37,9 @@ from alertplane.store.repo import Store
 from alertplane.sync import Reconciler, SyncSettings
 from alertplane.validate import parse_document
 
-SEVERITIES = ("critical", "warning", "info")
-
 
 def alert(cid: str, a: int, threshold: int = 1) -> CustomerAlert:
-    doc = {
-        "apiVersion": "alertplane.io/v1alpha1",
-        "kind": "CustomerAlert",
-        "metadata": {"name": f"{cid}-a{a}", "namespace": cid},
-        "spec": {
-            "customerId": cid,
-            "alertName": f"Alert{a}",
-            "category": "application" if a % 2 else "infrastructure",
-            "severity": SEVERITIES[a % 3],
-            "expr": f'sum by (service) (rate(http_requests_total{{customer_id="{cid}",'
-            f'code=~"5.."}}[5m])) > {threshold}',
-            "for": "5m",
-            "annotations": {"summary": "{{ $labels.service }} fails"},
-        },
-    }
-    obj, problems = parse_document(doc)
+    obj, problems = parse_document(alert_manifest(cid, a, threshold))
     assert isinstance(obj, CustomerAlert), problems
     return obj
 
