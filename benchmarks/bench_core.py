@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from workload import alert_manifest
 
 from alertplane.core import evaluate
 from alertplane.manifests import load_text
@@ -27,38 +28,27 @@ from alertplane.validate import check_with_tools, validate_objects
 from alertplane.validate.rulecheck import forget_accepted
 from alertplane.validate.schema import parse_documents
 
-SEVERITIES = ("critical", "warning", "info")
-
 
 def manifests(customers: int, alerts: int) -> str:
     docs: list[dict[str, Any]] = []
     for c in range(customers):
         cid = f"customer-{c:04d}"
         for a in range(alerts):
-            docs.append(
-                {
-                    "apiVersion": "alertplane.io/v1alpha1",
-                    "kind": "CustomerAlert",
-                    "metadata": {"name": f"{cid}-a{a}", "namespace": cid},
-                    "spec": {
-                        "customerId": cid,
-                        "alertName": f"Alert{a}",
-                        "category": "application" if a % 2 else "infrastructure",
-                        "severity": SEVERITIES[a % 3],
-                        "expr": (
-                            f'sum by (service) (rate(http_requests_total{{customer_id="{cid}",'
-                            f'code=~"5.."}}[5m])) / sum by (service) (rate(http_requests_total'
-                            f'{{customer_id="{cid}"}}[5m])) > 0.0{a % 9 + 1}'
-                        ),
-                        "for": "5m",
-                        "labels": {"team": f"team-{a % 4}"},
-                        "annotations": {
-                            "summary": "{{ $labels.service }} error ratio {{ $value | humanize }}",
-                            "runbookUrl": f"https://runbooks.example/{a}",
-                        },
-                    },
-                }
+            doc = alert_manifest(cid, a, threshold=0)
+            # Heavier than the runtime benchmarks' alert: two selectors, a label, templates.
+            doc["spec"].update(
+                expr=(
+                    f'sum by (service) (rate(http_requests_total{{customer_id="{cid}",'
+                    f'code=~"5.."}}[5m])) / sum by (service) (rate(http_requests_total'
+                    f'{{customer_id="{cid}"}}[5m])) > 0.0{a % 9 + 1}'
+                ),
+                labels={"team": f"team-{a % 4}"},
+                annotations={
+                    "summary": "{{ $labels.service }} error ratio {{ $value | humanize }}",
+                    "runbookUrl": f"https://runbooks.example/{a}",
+                },
             )
+            docs.append(doc)
         for r, sev in enumerate(("critical", "warning")):
             docs.append(
                 {
