@@ -1,8 +1,9 @@
 """`alertplane render` into a directory Prometheus reads: one bad edit must not take a
 customer's live alerts down.
 
-A customer whose alerts are all invalid renders no rule file; its previous file is kept
-(and said so), and the exit code is still 1. Only customers the input holds no alerts for
+A customer with an invalid alert keeps its previous rule file as it was (DESIGN: its last
+good output), said so on stderr, and the exit code is still 1; with no previous file, its
+valid alerts are written. Only customers the input holds no alerts for
 lose their file; when some input cannot be read, no file is removed at all.
 """
 
@@ -18,7 +19,7 @@ from tests.factories import DROP, alert, receiver
 from tests.test_cli import Run, write
 
 KEPT = "kept as it was: {}; fix the problems above"
-KEPT_ACME = KEPT.format("every alert of customer acme is invalid")
+KEPT_ACME = KEPT.format("customer acme has invalid alerts")
 KEPT_UNREAD = KEPT.format("some input could not be read or names no customer")
 
 
@@ -117,3 +118,27 @@ def test_an_invalid_document_naming_no_customer_removes_nothing(
     assert code == 1
     assert err.splitlines()[-1] == f"{tmp_path / 'out'}/rules/acme.yml: {KEPT_UNREAD}"
     assert ", 0 removed, 1 kept;" in out
+
+
+def test_one_invalid_alert_keeps_the_whole_previous_file(
+    cli: Run, tmp_path: Path, live: dict[str, str]
+) -> None:
+    # acme's good alert changed too: nothing of acme moves until the bad one is fixed.
+    docs = (
+        alert("acme", severity="warning"),
+        alert("acme", name="Bad", expr="up > 0"),
+        alert("globex"),
+    )
+    code, out, err = _render(cli, tmp_path, *docs)
+    out_dir = tmp_path / "out"
+    assert code == 1
+    assert err.splitlines()[-1] == f"{out_dir}/rules/acme.yml: {KEPT_ACME}"
+    assert ", 0 removed, 1 kept;" in out
+    assert (out_dir / "rules" / "acme.yml").read_text() == live["acme.yml"]
+
+
+def test_without_a_previous_file_the_valid_alerts_are_written(cli: Run, tmp_path: Path) -> None:
+    docs = (alert("acme"), alert("acme", name="Bad", expr="up > 0"))
+    code, out, _ = _render(cli, tmp_path, *docs)
+    assert code == 1 and ", 0 kept;" in out
+    assert "alert: HighErrorRate" in (tmp_path / "out" / "rules" / "acme.yml").read_text()

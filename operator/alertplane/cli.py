@@ -98,15 +98,15 @@ def cmd_render(args: argparse.Namespace) -> int:
     outcome = evaluate(loaded.documents, platform, earlier=loaded.problems)
     _problems(outcome, sys.stderr)
     out = Path(args.out)
-    # A customer whose alerts are all invalid renders no rule file; removing the previous
-    # one would take its live alerts down for one bad edit. Only customers the input
-    # provably holds no alerts for lose their file.
+    # A customer with an invalid alert keeps its previous rule file as a whole (DESIGN:
+    # last good output): dropping or removing it would take live alerts down for one bad
+    # edit. Only customers the input provably holds no alerts for lose their file.
     owners = outcome.invalid_alert_owners
     keep = {rules_path(c) for c in owners or ()}
     result = write_rendered(out, render_valid(outcome, platform), owners is not None, keep)
     for rel in result.kept:
         why = (
-            f"every alert of customer {Path(rel).stem} is invalid"
+            f"customer {Path(rel).stem} has invalid alerts"
             if owners is not None
             else "some input could not be read or names no customer"
         )

@@ -34,12 +34,17 @@ class WriteResult:
 def write_rendered(
     out_dir: Path, rendered: Rendered, prune: bool = True, keep: Collection[str] = ()
 ) -> WriteResult:
-    """Write a complete rendering; with `prune`, drop rule files of vanished customers
-    except those in `keep`. Generated rule files left in place are listed as kept."""
+    """Write a complete rendering; with `prune`, drop rule files of vanished customers.
+    Files in `keep` that exist are left exactly as they are (a customer with invalid
+    objects keeps its last good output as a whole); files left in place are listed as kept."""
     files: dict[str, str | None] = dict(rendered.files())
     kept: list[str] = []
+    for rel in sorted(keep):
+        if rel in files and (out_dir / rel).is_file():
+            del files[rel]
+            kept.append(rel)
     for rel in generated_rule_files(out_dir):
-        if rel in files:
+        if rel in files or rel in kept:
             continue
         if prune and rel not in keep:
             files[rel] = None
