@@ -211,7 +211,7 @@ def _mirror_statuses(state: ClusterState, mirror: Mirror, refs: list[Any]) -> No
                 "phase": st.phase,
                 "observed_generation": st.observed_generation,
                 "conditions": st.conditions,
-                "rendered_to": st.rendered_to,
+                "rendered_to": list(st.rendered_to),
                 "last_sync_time": st.last_sync_time,
                 "live_generation": st.live_generation,
                 "live_spec": st.live_spec,
