@@ -30,7 +30,7 @@ log = logging.getLogger("alertplane.publish")
 
 STATUS_PATCHES = Counter(
     "alertplane_status_patches_total",
-    "Status patches of custom resources by outcome.",
+    "Status patches of custom resources by outcome (unchanged: composed, found already shown).",
     ["outcome"],
     registry=REGISTRY,
 )
@@ -143,7 +143,9 @@ class Publisher:
             if meta is not None:
                 add_finalizer(self.client, ref, meta)
         status = self.compose(ref, entry)
-        if status is not None and not entry.shows(status):
+        if status is not None and entry.shows(status):
+            STATUS_PATCHES.labels("unchanged").inc()  # compared, nothing to write
+        elif status is not None:
             try:
                 updated = self.client.merge_patch(object_path(ref, "status"), {"status": status})
             except ApiError as exc:

@@ -80,6 +80,9 @@ class Status:
             for c in self.packed_conditions
         ]
 
+    def stamped(self, last_sync_time: datetime | None) -> Status:
+        return dataclasses.replace(self, last_sync_time=last_sync_time)
+
     def updated(self, values: Mapping[str, Any]) -> Status:
         """A copy with StatusRow column values (as sync.status_values gives them) applied."""
         changes = dict(values)

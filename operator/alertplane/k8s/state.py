@@ -358,6 +358,13 @@ class ClusterState:
             return touched, self._seq
 
     def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None:
+        """Keep what a sync concluded; listeners hear only of statuses that changed.
+
+        A sync that concludes what was already known (a restart, a periodic resync, a
+        sibling object's edit) keeps the earlier lastSyncTime: it means the last time the
+        output changed or was confirmed, and restamping it alone would be a write per
+        object to the cluster and the database.
+        """
         refs: list[ObjectRef] = []
         with self._lock:
             for oid, values in updates.items():
@@ -365,7 +372,10 @@ class ClusterState:
                 if ref is None:
                     continue  # deleted while syncing
                 entry = self._entries[ref]
-                entry.status = entry.status.updated(values)
+                old, new = entry.status, entry.status.updated(values)
+                if old.last_sync_time is not None and new.stamped(old.last_sync_time) == old:
+                    continue
+                entry.status = new
                 refs.append(ref)
         for listener in self.on_status:
             listener(refs)
