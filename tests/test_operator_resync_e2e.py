@@ -67,7 +67,11 @@ def versions(cluster: Cluster, ns: str) -> dict[str, str]:
 def test_restart_patches_no_status_of_unchanged_objects(cluster: Cluster, tmp_path: Path) -> None:
     ns = "restart-noop"
     cluster.namespace(ns, ns)
-    values = {"sink": {"type": "configmap", "namespace": SINK_NS}, "watchNamespaces": [ns]}
+    values = {
+        "sink": {"type": "configmap", "namespace": SINK_NS},
+        "watchNamespaces": [ns],
+        "resyncInterval": 1,  # resyncs, too, must write nothing here
+    }
     chart = chart_operator(cluster.env, values, "noop")
     args = [*chart.args(), f"--platform-config={EXAMPLES / 'platform.yaml'}"]
     op = OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)
