@@ -10,14 +10,18 @@ shows only a digest: the publisher only needs to know whether it differs.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+from ..store.repo import Stored
+from ..store.tables import ObjectRow, StatusRow
 
 # Strings up to this length are interned: enum values, names, durations, stamps. Longer
 # ones (expressions, descriptions) are mostly unique, and interning them saves nothing.
@@ -123,3 +127,53 @@ def mirrored_condition(status: Mapping[str, Any]) -> tuple[str, str] | None:
         if isinstance(c, dict) and c.get("type") == "Mirrored":
             return intern(str(c.get("status"))), intern(str(c.get("lastTransitionTime") or ""))
     return None
+
+
+class ClusterStored(Stored):
+    """A stored object whose manifest keeps the spec exactly as the cluster holds it.
+
+    The database redacts clear-text secrets; the cluster's object is what gets rendered,
+    so it must reach the renderer unredacted (the mirror redacts before writing).
+    """
+
+    def manifest(
+        self, spec: dict[str, Any] | None = None, with_status: bool = True
+    ) -> dict[str, Any]:
+        out = super().manifest(spec, with_status)
+        out["spec"] = copy.deepcopy(spec if spec is not None else self.row.spec)
+        return out
+
+
+def stored_view(r: Row, st: Status) -> ClusterStored:
+    """The reconciler's view of an entry: short-lived ORM rows sharing the entry's data
+    (built per sync chunk and dropped with it, so they cost no memory per object)."""
+    row = ObjectRow(
+        id=r.id,
+        kind=r.kind,
+        namespace=r.namespace,
+        name=r.name,
+        customer_id=r.customer_id,
+        generation=r.generation,
+        labels=r.labels,
+        spec=r.spec,
+    )
+    status = StatusRow(
+        object_id=r.id,
+        phase=st.phase,
+        observed_generation=st.observed_generation,
+        conditions=st.conditions,
+        rendered_to=list(st.rendered_to),
+        last_sync_time=st.last_sync_time,
+        live_generation=st.live_generation,
+        live_spec=st.live_spec,
+    )
+    return ClusterStored(row, status)
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None

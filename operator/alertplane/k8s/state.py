@@ -14,13 +14,13 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ..errors import ObjectRef
 from ..model import API_GROUP
 from ..store.repo import Stored
-from ..store.tables import ObjectRow, StatusRow, utcnow
+from ..store.tables import utcnow
 from .binding import binding_of
 from .records import (
     NO_LABELS,
@@ -30,27 +30,14 @@ from .records import (
     intern,
     mirrored_condition,
     pack_conditions,
+    parse_time,
     status_digest,
+    stored_view,
 )
 
 FINALIZER = f"{API_GROUP}/finalizer"
 DELETE = -1  # the generation key of a deletion in the admission users
 PLURALS = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
-
-
-class ClusterStored(Stored):
-    """A stored object whose manifest keeps the spec exactly as the cluster holds it.
-
-    The database redacts clear-text secrets; the cluster's object is what gets rendered,
-    so it must reach the renderer unredacted (the mirror redacts before writing).
-    """
-
-    def manifest(
-        self, spec: dict[str, Any] | None = None, with_status: bool = True
-    ) -> dict[str, Any]:
-        out = super().manifest(spec, with_status)
-        out["spec"] = copy.deepcopy(spec if spec is not None else self.row.spec)
-        return out
 
 
 @dataclass(frozen=True)
@@ -212,7 +199,7 @@ class ClusterState:
                 for c in previous.get("conditions") or []
                 if isinstance(c, dict) and c.get("type") in ("Valid", "Synced")
             ),
-            last_sync_time=_parse_time(previous.get("lastSyncTime")),
+            last_sync_time=parse_time(previous.get("lastSyncTime")),
         )
         placeholder = Row(oid, ref.kind, ref.namespace, ref.name, "", 0, NO_LABELS, {})
         entry = Entry(oid, placeholder, status, intern(uid), (), False, "")
@@ -330,7 +317,7 @@ class ClusterState:
         wanted = None if customers is None else set(customers)
         with self._lock:
             out: list[Stored] = [
-                _stored(e)
+                stored_view(e.row, e.status)
                 for e in self._entries.values()
                 if not e.deleting
                 and (kind is None or e.row.kind == kind)
@@ -411,42 +398,6 @@ def _row(
         labels,
         compact(spec),
     )
-
-
-def _stored(e: Entry) -> ClusterStored:
-    """The reconciler's view of an entry: short-lived ORM rows sharing the entry's data
-    (built per sync chunk and dropped with it, so they cost no memory per object)."""
-    r, st = e.row, e.status
-    row = ObjectRow(
-        id=r.id,
-        kind=r.kind,
-        namespace=r.namespace,
-        name=r.name,
-        customer_id=r.customer_id,
-        generation=r.generation,
-        labels=r.labels,
-        spec=r.spec,
-    )
-    status = StatusRow(
-        object_id=r.id,
-        phase=st.phase,
-        observed_generation=st.observed_generation,
-        conditions=st.conditions,
-        rendered_to=list(st.rendered_to),
-        last_sync_time=st.last_sync_time,
-        live_generation=st.live_generation,
-        live_spec=st.live_spec,
-    )
-    return ClusterStored(row, status)
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def actor_of(meta: dict[str, Any]) -> str:
