@@ -269,7 +269,7 @@ def test_default_render(helm: Helm) -> None:
     assert argv(docs) == [
         "alertplane", "operator",
         "--sink=prometheus-operator", f"--sink-namespace={NS}",
-        "--tenant-binding", "--metrics-port=8080",
+        "--tenant-binding", "--metrics-port=8080", "--resync-interval=300",
     ]  # fmt: skip
     assert c["env"] == [
         {"name": "ALERTPLANE_PLATFORM_CONFIG", "value": "/etc/alertplane/platform.yaml"}

@@ -69,7 +69,10 @@ def operator(
         cluster.env, {"sink": {"type": "prometheus-operator", "namespace": SINK_NS}}, "po"
     )
     args = chart.args()
-    assert args == ["--sink=prometheus-operator", f"--sink-namespace={SINK_NS}", "--tenant-binding"]
+    assert args == [
+        "--sink=prometheus-operator", f"--sink-namespace={SINK_NS}", "--tenant-binding",
+        "--resync-interval=300",
+    ]  # fmt: skip
     args += [f"--db={db}", f"--platform-config={EXAMPLES / 'platform.yaml'}"]
     op = OperatorProcess(cluster.env, args, log, chart.kubeconfig).start()
     yield op

@@ -62,7 +62,7 @@ def test_files_sink_rules_are_live_in_prometheus(cluster: Cluster, tmp_path: Pat
         args = chart.args()
         assert args == [
             f"--namespace={ns}", "--sink=files", f"--out={out}", f"--prometheus-url={prom.url}",
-            f"--alertmanager-url={am.url}", "--tenant-binding",
+            f"--alertmanager-url={am.url}", "--tenant-binding", "--resync-interval=300",
         ]  # fmt: skip
         op = OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)
         with running(op):
@@ -106,6 +106,7 @@ def test_configmap_sink_matches_golden(
     assert args == [
         *(f"--namespace={cid}" for cid in EXAMPLE_CUSTOMERS),
         "--sink=configmap", f"--sink-namespace={SINK_NS}", "--tenant-binding",
+        "--resync-interval=300",
     ]  # fmt: skip
     args.append(f"--platform-config={EXAMPLES / 'platform.yaml'}")
     with running(OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)):
@@ -152,7 +153,7 @@ def test_prometheus_operator_sink_in_namespace_mode(cluster: Cluster, tmp_path: 
     args = chart.args()
     assert args == [
         f"--namespace={ns}", "--sink=prometheus-operator", f"--sink-namespace={SINK_NS}",
-        "--tenant-binding",
+        "--tenant-binding", "--resync-interval=300",
     ]  # fmt: skip
     copied = api_path("v1", "secrets", SINK_NS, f"alertplane-{ns}")
     with running(OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)):

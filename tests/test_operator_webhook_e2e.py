@@ -68,8 +68,8 @@ def hooked(
         args = chart.args(webhook_cert=str(cert), webhook_key=str(key))
         assert args == [
             f"--namespace={NS}", "--sink=configmap", "--sink-namespace=default",
-            "--tenant-binding", f"--webhook-port={port}", f"--webhook-cert={cert}",
-            f"--webhook-key={key}",
+            "--tenant-binding", "--resync-interval=300", f"--webhook-port={port}",
+            f"--webhook-cert={cert}", f"--webhook-key={key}",
         ]  # fmt: skip
         op = OperatorProcess(env, [*args, f"--db={db}"], tmp / "operator.log", chart.kubeconfig)
         op.start()

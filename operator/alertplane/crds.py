@@ -139,7 +139,9 @@ STATUS: Schema = {
         "lastSyncTime": {
             "type": "string",
             "format": "date-time",
-            "description": "When this object was last synced successfully.",
+            "description": "When a successful sync last changed this status (its output "
+            "or conditions). Syncs that only confirm the same result (restarts, periodic "
+            "resyncs, other objects' changes) leave it as it is.",
         },
         # kopf's default progress storage also writes status.kopf.progress; pruned, kopf
         # logs "Patching failed with inconsistencies" on every event. Only this subtree

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # one per object: no __dict__
 class ObjectRef:
     """Identifies an object the way kubectl does: kind plus namespace/name."""
 

@@ -67,6 +67,15 @@ def add_parser(sub: Any) -> None:
         metavar="FILE",
         help="kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config)",
     )
+    p.add_argument(
+        "--resync-interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="this often, compare the generated output (objects, files, copied Secrets) with "
+        "what it should be and rewrite what differs: repairs hand edits and deletions, picks "
+        "up rotated Secrets (default 300; 0: never)",
+    )
     p.add_argument("--coalesce", type=float, default=0.2, help=argparse.SUPPRESS)
 
 
@@ -96,5 +105,6 @@ def run(args: argparse.Namespace) -> int:
             webhook_key=args.webhook_key,
             kubeconfig=args.kubeconfig,
             coalesce_s=args.coalesce,
+            resync_s=args.resync_interval,
         )
     )

@@ -70,10 +70,12 @@ class ManagedObjects:
     def location(self, name: str) -> str:
         return f"{self.kind} {self.namespace}/{name}"
 
+    def differs(self, name: str, object_labels: dict[str, str], content: dict[str, Any]) -> bool:
+        return self.known.get(name) != (object_labels, content)
+
     def put(self, name: str, object_labels: dict[str, str], content: dict[str, Any]) -> bool:
         """Create or update `name` when it differs from what is known; True when written."""
-        known = self.known.get(name)
-        if known is not None and known == (object_labels, content):
+        if not self.differs(name, object_labels, content):
             return False
         body = {
             "apiVersion": self.api_version,

@@ -55,6 +55,7 @@ class OperatorOptions:
     webhook_key: str | None = None
     kubeconfig: str | None = None
     coalesce_s: float = 0.2
+    resync_s: float = 300.0  # 0: no periodic resync
 
 
 def run_operator(opts: OperatorOptions) -> int:
@@ -70,14 +71,16 @@ def run_operator(opts: OperatorOptions) -> int:
     promop: PrometheusOperatorSink | None = None
     locate: Callable[[str, str], str] = _relative
     written_message = None
+    refresh: Callable[[], None] | None = None
     if opts.sink == "configmap":
         cm = ConfigMapSink(client, opts.sink_namespace)
         cm.start()
-        sink, locate, written_message = cm, cm.location, cm.written_message
+        sink, locate, written_message, refresh = cm, cm.location, cm.written_message, cm.refresh
     elif opts.sink == "prometheus-operator":
         promop = PrometheusOperatorSink(client, opts.sink_namespace, platform)
         promop.start()
         sink, locate, written_message = promop, promop.location, promop.written_message
+        refresh = promop.refresh
 
     mirror = None
     if opts.db_url:
@@ -97,11 +100,19 @@ def run_operator(opts: OperatorOptions) -> int:
         sink=sink,
     )
     reconciler = ClusterReconciler(
-        state, settings, opts.tenant_binding, promop.check_secrets if promop else None
+        state,
+        settings,
+        opts.tenant_binding,
+        promop.check_secrets if promop else None,
+        resync_s=opts.resync_s,
+        refresh=refresh,
     )
     publisher = Publisher(client, state, locate, written_message, mirror)
     state.on_touch.append(reconciler.notify)
     state.on_status.append(publisher.enqueue)
+    # Statuses are compared then, not rewritten: this repairs hand-edited ones and
+    # patches that failed, and writes nothing for the others.
+    reconciler.on_resync.append(lambda: publisher.enqueue(state.refs()))
     reconciler.on_synced.append(lambda _report, removed: publisher.finalize(removed))
     if mirror is not None:
         mirror.on_mirrored.append(publisher.enqueue)
@@ -211,7 +222,7 @@ def _mirror_statuses(state: ClusterState, mirror: Mirror, refs: list[Any]) -> No
                 "phase": st.phase,
                 "observed_generation": st.observed_generation,
                 "conditions": st.conditions,
-                "rendered_to": st.rendered_to,
+                "rendered_to": list(st.rendered_to),
                 "last_sync_time": st.last_sync_time,
                 "live_generation": st.live_generation,
                 "live_spec": st.live_spec,

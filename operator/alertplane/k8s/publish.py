@@ -30,7 +30,7 @@ log = logging.getLogger("alertplane.publish")
 
 STATUS_PATCHES = Counter(
     "alertplane_status_patches_total",
-    "Status patches of custom resources by outcome.",
+    "Status patches of custom resources by outcome (unchanged: composed, found already shown).",
     ["outcome"],
     registry=REGISTRY,
 )
@@ -143,7 +143,9 @@ class Publisher:
             if meta is not None:
                 add_finalizer(self.client, ref, meta)
         status = self.compose(ref, entry)
-        if status is not None and not _same(status, entry.cluster_status):
+        if status is not None and entry.shows(status):
+            STATUS_PATCHES.labels("unchanged").inc()  # compared, nothing to write
+        elif status is not None:
             try:
                 updated = self.client.merge_patch(object_path(ref, "status"), {"status": status})
             except ApiError as exc:
@@ -152,7 +154,7 @@ class Publisher:
                     log.warning("status of %s not written: %s", ref, exc)
                 return
             STATUS_PATCHES.labels("ok").inc()
-            entry.cluster_status = dict(updated.get("status") or status)
+            entry.saw_status(updated.get("status") or status)
             self._maybe_event(ref, entry, status)
 
     # -- composing ------------------------------------------------------------------------
@@ -180,19 +182,8 @@ class Publisher:
     @staticmethod
     def _mirrored(entry: Entry, ok: bool, message: str) -> dict[str, Any]:
         status = "True" if ok else "False"
-        before = next(
-            (
-                c
-                for c in entry.cluster_status.get("conditions") or []
-                if isinstance(c, dict) and c.get("type") == "Mirrored"
-            ),
-            None,
-        )
-        since = (
-            before.get("lastTransitionTime")
-            if before is not None and before.get("status") == status
-            else None
-        )
+        before = entry.shown_mirrored
+        since = before[1] if before is not None and before[0] == status else None
         return {
             "type": "Mirrored",
             "status": status,
@@ -291,9 +282,3 @@ def remove_finalizer(client: KubeClient, ref: ObjectRef) -> None:
             if exc.status != 409:
                 log.warning("finalizer of %s not removed: %s", ref, exc)
                 return
-
-
-def _same(status: dict[str, Any], current: dict[str, Any]) -> bool:
-    return all(current.get(k) == v for k, v in status.items() if v is not None) and all(
-        k not in current for k, v in status.items() if v is None
-    )

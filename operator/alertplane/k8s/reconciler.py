@@ -1,24 +1,42 @@
 """The core reconciler, fed from the cluster: adds the checks only Kubernetes mode has.
 
 Validation and rendering stay the core's (sync.Reconciler); this adds tenant binding and,
-for the prometheus-operator sink, that referenced Secret keys exist, and tells the
-operator after each successful sync which deleted objects' output is now gone.
+for the prometheus-operator sink, that referenced Secret keys exist, tells the operator
+after each successful sync which deleted objects' output is now gone, and resyncs
+periodically: generated objects someone edited or deleted, and Secrets rotated since
+they were copied, are not watched, so every `resync_s` the sink re-reads what is there
+and a full sync re-applies the desired output where it differs (only there: unchanged
+objects are compared, not rewritten).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 
-from ..errors import ObjectRef, Problem
+from prometheus_client import Counter
+
+from ..errors import AlertplaneError, ObjectRef, Problem
+from ..metrics import REGISTRY
 from ..model import CustomerReceiver, Resource
 from ..store.repo import Stored
 from ..sync import Reconciler, SyncReport, SyncSettings
 from .binding import binding_problem
 from .state import ClusterState
 
+log = logging.getLogger("alertplane.resync")
+
 SECRET_RECHECK_S = 30.0  # Secrets are not watched: re-check missing ones this often
+RESYNCS = Counter(
+    "alertplane_resyncs_total", "Periodic resyncs by outcome.", ["outcome"], registry=REGISTRY
+)
+RESYNC_REPAIRS = Counter(
+    "alertplane_resync_repairs_total",
+    "Outputs (rule files, Alertmanager config) a periodic resync found changed and rewrote.",
+    registry=REGISTRY,
+)
 
 
 class ClusterReconciler(Reconciler):
@@ -28,7 +46,11 @@ class ClusterReconciler(Reconciler):
         settings: SyncSettings,
         tenant_binding: bool = True,
         check_secrets: Callable[[CustomerReceiver], list[Problem]] | None = None,
+        resync_s: float = 0.0,
+        refresh: Callable[[], None] | None = None,
     ) -> None:
+        """`resync_s` 0 turns the periodic resync off; `refresh` makes the sink re-read the
+        generated objects that exist (the files sink compares with the files themselves)."""
         super().__init__(state, settings)
         self.state = state
         self.tenant_binding = tenant_binding
@@ -37,6 +59,10 @@ class ClusterReconciler(Reconciler):
         self.on_synced: list[Callable[[SyncReport, list[ObjectRef]], None]] = []
         self._secret_wait: set[str] = set()
         self._secret_check_at = 0.0
+        self.resync_s = resync_s
+        self.refresh = refresh
+        self.on_resync: list[Callable[[], None]] = []
+        self._resync_at = time.monotonic() + resync_s
 
     def sync(self, customers: Iterable[str] | None) -> SyncReport:
         targets = None if customers is None else set(customers)
@@ -78,3 +104,26 @@ class ClusterReconciler(Reconciler):
         if self._secret_wait and time.monotonic() >= self._secret_check_at:
             waiting, self._secret_wait = self._secret_wait, set()
             self.state.touch(waiting)
+        if self.resync_s > 0 and time.monotonic() >= self._resync_at:
+            self.resync()
+            self._resync_at = time.monotonic() + self.resync_s
+
+    def resync(self) -> SyncReport | None:
+        """Re-apply the desired output wherever what exists differs from it."""
+        try:
+            if self.refresh is not None:
+                self.refresh()
+        except AlertplaneError as exc:
+            RESYNCS.labels("error").inc()
+            log.warning("resync skipped: %s", exc)
+            return None
+        report = self.sync(None)
+        RESYNCS.labels("ok" if report.outcome in ("ok", "invalid") else "error").inc()
+        RESYNC_REPAIRS.inc(len(report.written))
+        if report.written:
+            log.warning(
+                "resync: output differed from the desired state, rewrote %s", report.written
+            )
+        for listener in self.on_resync:  # e.g. statuses someone edited, patches that failed
+            listener()
+        return report

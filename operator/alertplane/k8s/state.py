@@ -11,47 +11,33 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
-import sys
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..errors import ObjectRef
 from ..model import API_GROUP
 from ..store.repo import Stored
-from ..store.tables import ObjectRow, StatusRow, utcnow
+from ..store.tables import utcnow
 from .binding import binding_of
+from .records import (
+    NO_LABELS,
+    Row,
+    Status,
+    compact,
+    intern,
+    mirrored_condition,
+    pack_conditions,
+    parse_time,
+    status_digest,
+    stored_view,
+)
 
 FINALIZER = f"{API_GROUP}/finalizer"
 DELETE = -1  # the generation key of a deletion in the admission users
 PLURALS = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
-_STATUS_FIELDS = (
-    "phase",
-    "observed_generation",
-    "conditions",
-    "rendered_to",
-    "last_sync_time",
-    "live_generation",
-    "live_spec",
-)
-
-
-class ClusterStored(Stored):
-    """A stored object whose manifest keeps the spec exactly as the cluster holds it.
-
-    The database redacts clear-text secrets; the cluster's object is what gets rendered,
-    so it must reach the renderer unredacted (the mirror redacts before writing).
-    """
-
-    def manifest(
-        self, spec: dict[str, Any] | None = None, with_status: bool = True
-    ) -> dict[str, Any]:
-        out = super().manifest(spec, with_status)
-        out["spec"] = copy.deepcopy(spec if spec is not None else self.row.spec)
-        return out
 
 
 @dataclass(frozen=True)
@@ -73,30 +59,30 @@ class Change:
         return ObjectRef(self.kind, self.namespace, self.name)
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     id: int
-    row: ObjectRow
-    status: StatusRow
+    row: Row
+    status: Status
     uid: str
-    finalizers: list[str]
+    finalizers: tuple[str, ...]
     deleting: bool
     actor: str
-    # The status as last seen on (or patched to) the cluster, as compact JSON: with 10,000
-    # objects the decoded dicts (every key a string of its own) cost ~2 KB per object.
-    status_json: str
+    # Of the status last seen on (or patched to) the cluster, only what the publisher
+    # needs: its digest (records.status_digest) and the Mirrored condition's transition.
+    shown_digest: bytes = b""
+    shown_mirrored: tuple[str, str] | None = None
     last_event: tuple[str, str] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
     resource_version: str = ""  # of the version `finalizers` were read from
 
-    @property
-    def cluster_status(self) -> dict[str, Any]:
-        value = json.loads(self.status_json)
-        return value if isinstance(value, dict) else {}
+    def saw_status(self, status: Mapping[str, Any]) -> None:
+        """The cluster shows this status (listed, watched, or the answer to our patch)."""
+        self.shown_digest = status_digest(status)
+        self.shown_mirrored = mirrored_condition(status)
 
-    @cluster_status.setter
-    def cluster_status(self, value: dict[str, Any]) -> None:
-        self.status_json = json.dumps(value, separators=(",", ":"))
+    def shows(self, status: Mapping[str, Any]) -> bool:
+        """Whether the cluster already shows `status` (up to lastSyncTime's value)."""
+        return status_digest(status) == self.shown_digest
 
 
 class ClusterState:
@@ -127,13 +113,13 @@ class ClusterState:
         ns, name = meta.get("namespace", ""), meta.get("name", "")
         if kind not in PLURALS or not name or not self.in_scope(ns):
             return None
-        ref = ObjectRef(kind, ns, name)
+        ref = ObjectRef(intern(kind), intern(ns), name)
         raw_spec = body.get("spec")
         spec: dict[str, Any] = raw_spec if isinstance(raw_spec, dict) else {}
         raw_cid = spec.get("customerId")
         cid: str = raw_cid if isinstance(raw_cid, str) else ""
         generation = int(meta.get("generation") or 1)
-        labels = dict(meta.get("labels") or {})
+        labels = compact(meta.get("labels")) or NO_LABELS
         deleting = bool(meta.get("deletionTimestamp"))
         uid = meta.get("uid", "")
         with self._lock:
@@ -154,9 +140,10 @@ class ClusterState:
                     or row.customer_id != cid
                     or entry.deleting != deleting
                 )
-            entry.finalizers = list(meta.get("finalizers") or [])
+            entry.finalizers = tuple(intern(str(f)) for f in meta.get("finalizers") or ())
             entry.resource_version = str(meta.get("resourceVersion") or "")
-            entry.cluster_status = dict(body.get("status") or {})
+            raw_status = body.get("status")
+            entry.saw_status(raw_status if isinstance(raw_status, dict) else {})
             if not changed:
                 if entry.row.labels != labels:
                     entry.row = _row(entry.id, ref, cid, generation, labels, spec)
@@ -204,22 +191,19 @@ class ClusterState:
         oid = next(self._ids)
         raw = body.get("status")
         previous: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        status = StatusRow(
-            object_id=oid,
-            phase=previous.get("phase") or "Pending",
+        status = Status(
+            phase=intern(str(previous.get("phase") or "Pending")),
             observed_generation=int(previous.get("observedGeneration") or 0),
-            conditions=[
+            packed_conditions=pack_conditions(
                 c
                 for c in previous.get("conditions") or []
                 if isinstance(c, dict) and c.get("type") in ("Valid", "Synced")
-            ],
-            rendered_to=[],
-            last_sync_time=_parse_time(previous.get("lastSyncTime")),
-            live_generation=None,
-            live_spec=None,
+            ),
+            last_sync_time=parse_time(previous.get("lastSyncTime")),
         )
-        entry = Entry(oid, ObjectRow(), status, uid, [], False, "", "{}")
-        entry.cluster_status = previous
+        placeholder = Row(oid, ref.kind, ref.namespace, ref.name, "", 0, NO_LABELS, {})
+        entry = Entry(oid, placeholder, status, intern(uid), (), False, "")
+        entry.saw_status(previous)
         self._entries[ref] = entry
         self._by_id[oid] = ref
         return entry
@@ -319,8 +303,9 @@ class ClusterState:
             for ref, (generation, spec) in live.items():
                 entry = self._entries.get(ref)
                 if entry is not None and entry.status.live_spec is None:
-                    entry.status.live_generation = generation
-                    entry.status.live_spec = spec
+                    entry.status = entry.status.updated(
+                        {"live_generation": generation, "live_spec": compact(spec)}
+                    )
 
     # -- sync.ObjectSource ------------------------------------------------------------
     def get(
@@ -332,7 +317,7 @@ class ClusterState:
         wanted = None if customers is None else set(customers)
         with self._lock:
             out: list[Stored] = [
-                ClusterStored(e.row, _copy_status(e.status))
+                stored_view(e.row, e.status)
                 for e in self._entries.values()
                 if not e.deleting
                 and (kind is None or e.row.kind == kind)
@@ -360,6 +345,13 @@ class ClusterState:
             return touched, self._seq
 
     def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None:
+        """Keep what a sync concluded; listeners hear only of statuses that changed.
+
+        A sync that concludes what was already known (a restart, a periodic resync, a
+        sibling object's edit) keeps the earlier lastSyncTime: it means the last time the
+        output changed or was confirmed, and restamping it alone would be a write per
+        object to the cluster and the database.
+        """
         refs: list[ObjectRef] = []
         with self._lock:
             for oid, values in updates.items():
@@ -367,10 +359,10 @@ class ClusterState:
                 if ref is None:
                     continue  # deleted while syncing
                 entry = self._entries[ref]
-                status = _copy_status(entry.status)
-                for key, value in values.items():
-                    setattr(status, key, value)
-                entry.status = status
+                old, new = entry.status, entry.status.updated(values)
+                if old.last_sync_time is not None and new.stamped(old.last_sync_time) == old:
+                    continue
+                entry.status = new
                 refs.append(ref)
         for listener in self.on_status:
             listener(refs)
@@ -395,40 +387,17 @@ def _row(
     generation: int,
     labels: dict[str, str],
     spec: dict[str, Any],
-) -> ObjectRow:
-    return ObjectRow(
-        id=oid,
-        kind=ref.kind,
-        namespace=ref.namespace,
-        name=ref.name,
-        customer_id=customer_id,
-        generation=generation,
-        labels=labels,
-        spec=_compact(spec),
+) -> Row:
+    return Row(
+        oid,
+        ref.kind,
+        intern(ref.namespace),
+        ref.name,
+        intern(customer_id),
+        generation,
+        labels,
+        compact(spec),
     )
-
-
-def _compact(value: Any) -> Any:
-    """A deep copy of JSON data whose keys are interned: the same few key strings are
-    shared by every object instead of one copy each from the JSON decoder."""
-    if isinstance(value, dict):
-        return {sys.intern(k) if isinstance(k, str) else k: _compact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_compact(v) for v in value]
-    return value
-
-
-def _copy_status(st: StatusRow) -> StatusRow:
-    return StatusRow(object_id=st.object_id, **{k: getattr(st, k) for k in _STATUS_FIELDS})
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def actor_of(meta: dict[str, Any]) -> str:

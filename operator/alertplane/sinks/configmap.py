@@ -11,6 +11,7 @@ configured. Output is checked by promtool/amtool before anything is written.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ..k8s.client import KubeClient
 from ..k8s.objects import (
@@ -50,27 +51,36 @@ class ConfigMapSink:
             and CUSTOMER_LABEL in self.configmaps.labels_of(name)
         ]
 
+    def refresh(self) -> None:
+        """Re-read the ConfigMaps that exist (the periodic resync compares with them)."""
+        self.configmaps.load()
+
     def write(self, files: Mapping[str, str | None], receivers: Receivers) -> list[str]:
-        check_rendered(files)
-        changed: list[str] = []
+        planned: list[tuple[str, str, dict[str, str] | None, dict[str, Any]]] = []
         for rel, text in sorted(files.items()):
             cid = customer_of_rules(rel)
             if cid is not None:
-                name = rules_configmap(cid)
-                if text is None:
-                    wrote = self.configmaps.remove(name)
-                else:
-                    wrote = self.configmaps.put(
-                        name, labels(cid, **{RULES_LABEL: "true"}), {"data": {f"{cid}.yml": text}}
-                    )
+                name, object_labels = rules_configmap(cid), labels(cid, **{RULES_LABEL: "true"})
+                content = {"data": {f"{cid}.yml": text}}
             elif rel == ALERTMANAGER_PATH and text is not None:
-                wrote = self.configmaps.put(
-                    ALERTMANAGER_CONFIGMAP,
-                    labels(None, **{ALERTMANAGER_LABEL: "true"}),
-                    {"data": {"alertmanager.yml": text}},
-                )
+                name = ALERTMANAGER_CONFIGMAP
+                object_labels = labels(None, **{ALERTMANAGER_LABEL: "true"})
+                content = {"data": {"alertmanager.yml": text}}
             else:
                 continue
+            if text is None:
+                planned.append((rel, name, None, {}))
+            elif self.configmaps.differs(name, object_labels, content):
+                planned.append((rel, name, object_labels, content))
+        # Only what is about to be written needs promtool/amtool (a full resync of
+        # unchanged output checks nothing).
+        check_rendered({rel: files[rel] for rel, _, lbl, _ in planned if lbl is not None})
+        changed: list[str] = []
+        for rel, name, planned_labels, content in planned:
+            if planned_labels is None:
+                wrote = self.configmaps.remove(name)
+            else:
+                wrote = self.configmaps.put(name, planned_labels, content)
             if wrote:
                 changed.append(rel)
         return changed

@@ -68,6 +68,10 @@ def object_name(customer_id: str) -> str:
     return f"alertplane-{customer_id}"
 
 
+def _rule_labels(customer_id: str) -> dict[str, str]:
+    return labels(customer_id, **{RULES_LABEL: "true"})
+
+
 class PrometheusOperatorSink:
     written_message = "applied; prometheus-operator loads it into Prometheus/Alertmanager"
 
@@ -87,6 +91,11 @@ class PrometheusOperatorSink:
         for objects in (self.rules, self.amconfigs, self.secrets):
             objects.load()
 
+    def refresh(self) -> None:
+        """Re-read the generated objects that exist (the periodic resync compares with
+        them; the full sync that follows also re-reads the Secrets receivers reference)."""
+        self.start()
+
     def generated_rule_files(self) -> list[str]:
         return sorted(
             f"rules/{cid}.yml"
@@ -96,23 +105,31 @@ class PrometheusOperatorSink:
 
     # -- writing ----------------------------------------------------------------------
     def write(self, files: Mapping[str, str | None], receivers: Receivers) -> list[str]:
-        check_rendered(files)
+        planned: dict[str, tuple[str, dict[str, Any] | None]] = {}  # rel → (customer, content)
+        for rel, text in sorted(files.items()):
+            cid = customer_of_rules(rel)
+            if cid is None:
+                continue
+            content = None if text is None else {"spec": yaml.safe_load(text)}
+            if content is None or self.rules.differs(object_name(cid), _rule_labels(cid), content):
+                planned[rel] = (cid, content)
+        # promtool only for the rule files about to be written (a full resync of unchanged
+        # output checks none of them); amtool always, on the whole configuration.
+        check_rendered(
+            {
+                rel: text
+                for rel, text in files.items()
+                if rel in planned or not rel.startswith("rules/")
+            }
+        )
         changed: list[str] = []
-        dirty: set[str] = set()
+        dirty = {cid for rel in files if (cid := customer_of_rules(rel)) is not None}
         try:
-            for rel, text in sorted(files.items()):
-                cid = customer_of_rules(rel)
-                if cid is None:
-                    continue
-                dirty.add(cid)
-                name = object_name(cid)
-                if text is None:
-                    wrote = self.rules.remove(name)
+            for rel, (cid, content) in planned.items():
+                if content is None:
+                    wrote = self.rules.remove(object_name(cid))
                 else:
-                    spec = yaml.safe_load(text)
-                    wrote = self.rules.put(
-                        name, labels(cid, **{RULES_LABEL: "true"}), {"spec": spec}
-                    )
+                    wrote = self.rules.put(object_name(cid), _rule_labels(cid), content)
                 if wrote:
                     changed.append(rel)
             if ALERTMANAGER_PATH in files and self._write_alertmanager(receivers, dirty):
