@@ -64,8 +64,22 @@ def versions(cluster: Cluster, ns: str) -> dict[str, str]:
     return out
 
 
-def test_restart_patches_no_status_of_unchanged_objects(cluster: Cluster, tmp_path: Path) -> None:
-    ns = "restart-noop"
+def mirrored_everywhere(cluster: Cluster, ns: str) -> bool:
+    for plural in ("customeralerts", "customerreceivers"):
+        for item in cluster.items("alertplane.io/v1alpha1", plural, ns):
+            conditions = (item.get("status") or {}).get("conditions") or []
+            if not any(c["type"] == "Mirrored" and c["status"] == "True" for c in conditions):
+                return False
+    return True
+
+
+@pytest.mark.parametrize("mirror", [False, True], ids=["no-database", "postgresql-mirror"])
+def test_restart_patches_no_status_of_unchanged_objects(
+    cluster: Cluster, tmp_path: Path, mirror: bool, request: pytest.FixtureRequest
+) -> None:
+    # With a mirror, the Mirrored condition must not flip to False and back while the
+    # restarted operator compares the database with the cluster.
+    ns = "restart-mirror" if mirror else "restart-noop"
     cluster.namespace(ns, ns)
     values = {
         "sink": {"type": "configmap", "namespace": SINK_NS},
@@ -74,6 +88,8 @@ def test_restart_patches_no_status_of_unchanged_objects(cluster: Cluster, tmp_pa
     }
     chart = chart_operator(cluster.env, values, "noop")
     args = [*chart.args(), f"--platform-config={EXAMPLES / 'platform.yaml'}"]
+    if mirror:
+        args.append(f"--db={request.getfixturevalue('postgres').create_database(ns)}")
     op = OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)
     names = ("HighErrorRate", "Second", "Third")
     with running(op):
@@ -81,6 +97,8 @@ def test_restart_patches_no_status_of_unchanged_objects(cluster: Cluster, tmp_pa
         for n in names:
             cluster.wait_phase("CustomerAlert", ns, f"{ns}-{n.lower()}")
         cluster.wait_phase("CustomerReceiver", ns, f"{ns}-oncall")
+        if mirror:
+            wait_for(lambda: mirrored_everywhere(cluster, ns), 30, "every object mirrored")
         before = versions(cluster, ns)
         assert len(before) == 4
     with running(op):  # a new process: its counters start at 0

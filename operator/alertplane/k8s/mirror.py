@@ -93,13 +93,19 @@ class Mirror:
             self._statuses[ref] = values
         self._wake.set()
 
-    def mirrored(self, ref: ObjectRef) -> tuple[bool, str]:
-        """Whether this object's latest change is in the database, and if not, why."""
+    def mirrored(self, ref: ObjectRef) -> tuple[bool | None, str]:
+        """Whether this object's latest change is in the database, and if not, why; None
+        while the first comparison after start is still to come (the database may well
+        match already: a restart must not flip every Mirrored condition to False and back,
+        two status patches per object)."""
         with self._lock:
             waiting = ref in self._pending or not self._compared
             queued = len(self._queue)
+            unknown = not self._compared and not self.error
         if not waiting:
             return True, ""
+        if unknown:
+            return None, f"waiting for the database; {queued} change(s) queued"
         why = f"database unavailable: {self.error}" if self.error else "waiting for the database"
         return False, f"{why}; {queued} change(s) queued, written when it is back"
 

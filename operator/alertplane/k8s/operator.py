@@ -114,8 +114,9 @@ def run_operator(opts: OperatorOptions) -> int:
     # patches that failed, and writes nothing for the others.
     reconciler.on_resync.append(lambda: publisher.enqueue(state.refs()))
     reconciler.on_synced.append(lambda _report, removed: publisher.finalize(removed))
+    reconciler.on_synced.append(lambda _report, _removed: publisher.synced())
     if mirror is not None:
-        mirror.on_mirrored.append(publisher.enqueue)
+        mirror.on_mirrored.append(publisher.enqueue_after_first_sync)
         state.on_status.append(lambda refs: _mirror_statuses(state, mirror, refs))
 
     stop = threading.Event()

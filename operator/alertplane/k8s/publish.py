@@ -72,6 +72,11 @@ class Publisher:
         self._queued: dict[ObjectRef, set[str]] = {}
         self._busy: set[ObjectRef] = set()
         self._stopping = False
+        # Mirror notices that come before the first full sync wait for it: until then an
+        # object's status is only what was listed (no renderedTo), and composing it would
+        # patch every status of a restarted operator twice.
+        self._synced_once = False
+        self._held: set[ObjectRef] = set()
         self.instance = os.environ.get("POD_NAME") or os.uname().nodename
 
     # -- producers ------------------------------------------------------------------------
@@ -80,6 +85,21 @@ class Publisher:
             for ref in refs:
                 self._queued.setdefault(ref, set()).add(action)
             self._cv.notify_all()
+
+    def enqueue_after_first_sync(self, refs: Iterable[ObjectRef]) -> None:
+        with self._cv:
+            if not self._synced_once:
+                self._held.update(refs)
+                return
+        self.enqueue(refs)
+
+    def synced(self) -> None:
+        """A full or partial sync finished; releases what waited for the first one."""
+        with self._cv:
+            self._synced_once = True
+            held, self._held = self._held, set()
+        if held:
+            self.enqueue(held)
 
     def finalize(self, refs: Iterable[ObjectRef]) -> None:
         self.enqueue(refs, FINALIZE)
@@ -170,6 +190,10 @@ class Publisher:
             conditions.append(cond)
         if self.mirror is not None:
             ok, message = self.mirror.mirrored(ref)
+            if ok is None:  # not compared since start: keep showing what the object shows
+                shown = entry.shown_mirrored
+                ok = shown is not None and shown[0] == "True"
+                message = "" if ok else message
             conditions.append(self._mirrored(entry, ok, message))
         return {
             "observedGeneration": st.observed_generation,
