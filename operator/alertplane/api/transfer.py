@@ -38,9 +38,7 @@ def _own(customer: str) -> str:
     return customer
 
 
-def load_body(
-    raw: bytes, content_type: str, namespace_for: Callable[[str], str] = _own
-) -> Loaded:
+def load_body(raw: bytes, content_type: str, namespace_for: Callable[[str], str] = _own) -> Loaded:
     """`namespace_for`: a customer's namespace for documents that name none."""
     try:
         text = raw.decode("utf-8")
