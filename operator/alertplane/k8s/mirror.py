@@ -265,7 +265,8 @@ def _write(s: Session, c: Change) -> None:
         c.customer_id,
         c.time,
     )
-    _audit(s, _action(before, spec) if before != spec else "update", row, before, spec, c)
+    action = _action(before, spec) if before != spec else "update"
+    _audit(s, "rollback" if c.source == "rollback" else action, row, before, spec, c)
 
 
 def _delete(s: Session, row: ObjectRow, actor: str, c: Change | None) -> None:
