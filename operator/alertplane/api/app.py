@@ -22,7 +22,7 @@ from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
 from ..store.repo import Store
 from ..sync import Reconciler
-from . import routes_admin, routes_alerts, routes_customers, routes_receivers
+from . import routes_admin, routes_customers, routes_objects
 from .context import ApiSettings, Context
 from .errors import install_handlers
 from .schemas import spec_schemas
@@ -82,8 +82,10 @@ def create_app(
     if store is not None:
         ctx = Context(reconciler, store, settings, writer, platform)
         install_handlers(app, ctx.auth.precheck)
-        for module in (routes_customers, routes_alerts, routes_receivers, routes_admin):
-            app.include_router(module.router(ctx))
+        app.include_router(routes_customers.router(ctx))
+        for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
+            app.include_router(routes_objects.router(ctx, kind))
+        app.include_router(routes_admin.router(ctx))
         console.install(app, ctx)  # the web console at /console (and / → /console/)
 
     def openapi() -> dict[str, Any]:
