@@ -11,10 +11,14 @@ renders for it (`api.enabled`), so a missing permission fails here.
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kopf
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +28,7 @@ from alertplane.api.context import ApiSettings
 from alertplane.api.kube import KubeWriter
 from alertplane.api.tokens import token_line
 from alertplane.k8s.client import KubeClient
+from alertplane.k8s.state import api_change
 from alertplane.render.platform import load_platform_config
 from alertplane.stack.processes import Postgres, free_port
 from alertplane.store.db import open_db
@@ -45,8 +50,12 @@ CHART_VALUES = {
 
 
 class Env:
-    def __init__(self, cluster: Cluster, client: TestClient, store: Store, db: str) -> None:
+    def __init__(
+        self, cluster: Cluster, client: TestClient, store: Store, db: str, kubeconfig: Path
+    ) -> None:
         self.cluster, self.client, self.store, self.db = cluster, client, store, db
+        self.kubeconfig = kubeconfig  # the API ServiceAccount's
+        self.tokens = Path()
 
     def cr(self, kind: str, name: str, namespace: str = "acme") -> dict[str, Any] | None:
         return self.cluster.get(kind, namespace, name)
@@ -110,7 +119,10 @@ def env(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         )
         store = Store(open_db(db))
         try:
-            yield Env(cluster, api_app(store, client, tokens), store, db)
+            kubeconfig = kube.write_kubeconfig(sa, tmp / "api.kubeconfig", user="api")
+            out = Env(cluster, api_app(store, client, tokens), store, db, kubeconfig)
+            out.tokens = tokens
+            yield out
         finally:
             client.close()
             op.stop()
@@ -328,3 +340,93 @@ def test_errors_of_the_cluster(env: Env, tmp_path: Path) -> None:
     # Reads still answer from the database.
     assert down.get("/customers/acme/alerts", headers=ACME).status_code == 200
     gone.close()
+
+
+def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
+    """`alertplane serve --kubernetes` as deployed: a process with the API's kubeconfig."""
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "alertplane.cli", "serve", "--kubernetes",
+        f"--db={env.db}", f"--tokens={env.tokens}", f"--kubeconfig={env.kubeconfig}",
+        f"--platform-config={EXAMPLES / 'platform.yaml'}", f"--port={port}",
+        "--customer-namespace={customer}",
+    ]  # fmt: skip
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _up(base), 30, "serve --kubernetes answers")
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        r = httpx.post(
+            f"{base}/customers/acme/alerts?wait=true", json=alert_spec("Served"), headers=ACME
+        )
+        assert (r.status_code, r.json()["status"]["phase"]) == (201, "Synced"), r.text
+        assert env.cr(ALERT, "acme-served") is not None
+        r = httpx.delete(f"{base}/customers/acme/alerts/Served", headers=ACME)
+        assert r.status_code == 204
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    assert "Traceback" not in log.read_text(), log.read_text()
+
+    # Without the database to read, it refuses to start and says why.
+    no_db = [a for a in cmd if not a.startswith("--db=")]
+    environ = {k: v for k, v in os.environ.items() if k != "ALERTPLANE_DB"}
+    done = subprocess.run(no_db, capture_output=True, text=True, env=environ, timeout=60)
+    assert done.returncode != 0
+    assert "--kubernetes needs --db" in done.stderr
+
+
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+# -- who made a change: the operator's reading of the API's annotations (no cluster) ------
+
+NOTES = {"alertplane.io/changed-by": "acme-team", "alertplane.io/change-source": "api"}
+OWNS_NOTES = {"f:metadata": {"f:annotations": {f"f:{k}": {} for k in NOTES}}}
+
+
+def _mf(manager: str, time: str, *fields: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for f in fields:
+        merged.update(f)
+    return {"manager": manager, "operation": "Update", "time": time, "fieldsV1": merged}
+
+
+SPEC = {"f:spec": {"f:expr": {}}}
+
+
+@pytest.mark.parametrize(
+    ("managed", "deleting", "expected"),
+    [
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES)], False,
+         ("acme-team", "api")),
+        # kubectl changed the spec after the API: the annotations are stale, not believed.
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES),
+          _mf("kubectl-edit", "2026-01-01T00:00:05Z", SPEC)], False, None),
+        # Someone wrote the annotations themselves (they own them): forged, not believed.
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC),
+          _mf("kubectl-annotate", "2026-01-01T00:00:05Z", OWNS_NOTES)], False, None),
+        # A delete: the API's last update (annotations only) is the newest change.
+        ([_mf("kubectl-client-side-apply", "2026-01-01T00:00:01Z", SPEC),
+          _mf("alertplane-api", "2026-01-01T00:00:09Z", OWNS_NOTES),
+          _mf("alertplane", "2026-01-01T00:00:10Z", {"f:metadata": {"f:finalizers": {}}})],
+         True, ("acme-team", "api")),
+        # ... but not when someone else changed the object after it.
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES),
+          _mf("kubectl-label", "2026-01-01T00:00:05Z", {"f:metadata": {"f:labels": {}}})],
+         True, None),
+    ],
+    ids=["api-write", "kubectl-after", "forged-annotations", "api-delete", "other-after"],
+)  # fmt: skip
+def test_api_annotations_count_only_for_the_apis_own_changes(
+    managed: list[dict[str, Any]], deleting: bool, expected: tuple[str, str] | None
+) -> None:
+    meta = {"annotations": dict(NOTES), "managedFields": managed}
+    assert api_change(meta, deleting) == expected
+    assert api_change({"managedFields": managed}, deleting) is None  # no annotations
