@@ -74,7 +74,7 @@ class Change:
     spec: dict[str, Any] | None  # None: deleted
     actor: str
     time: datetime
-    source: str = "kubernetes"  # api/rollback/import/console: written by the REST API
+    source: str = SOURCE  # api/rollback/import/console: written by the REST API
 
     @property
     def ref(self) -> ObjectRef:
