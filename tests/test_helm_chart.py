@@ -347,6 +347,71 @@ def test_rbac_follows_tenant_binding(helm: Helm) -> None:
     assert one(docs, "Role", f"{FULLNAME}-sink", NS)
 
 
+# `alertplane serve --kubernetes`: read one object, create, replace, annotate before a
+# delete, delete. No list/watch (it reads the operator's database), no status, no Secrets.
+API_RULES: Rules = {
+    ("alertplane.io", r, v)
+    for r in ("customeralerts", "customerreceivers")
+    for v in ("get", "create", "update", "patch", "delete")
+}
+API_ON: Doc = {"api": {"enabled": True, "tokensSecret": "api-tokens"},
+               "database": {"existingSecret": "alertplane-db"}}  # fmt: skip
+API = f"{FULLNAME}-api"
+
+
+def test_api_has_its_own_account_and_least_privilege(helm: Helm) -> None:
+    docs = helm.template(API_ON)
+    assert one(docs, "ServiceAccount", API, NS)
+    role = one(docs, "ClusterRole", API)
+    assert flat(rules(role)) == flat(API_RULES)
+    binding = one(docs, "ClusterRoleBinding", API)
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": API, "namespace": NS}]
+    assert binding["roleRef"]["name"] == API
+    # The operator's RBAC does not change, and gives nothing to the API's account.
+    operator = one(docs, "ClusterRole", FULLNAME)
+    assert flat(rules(operator)) == flat(NAMESPACE_RULES | watched_rules("prometheus-operator"))
+    for b in docs:
+        if b["kind"] in ("RoleBinding", "ClusterRoleBinding") and b["metadata"]["name"] != API:
+            assert all(sub["name"] != API for sub in b["subjects"])
+    # watchNamespaces: Roles only there, nothing cluster-wide for the API.
+    docs = helm.template({**API_ON, "watchNamespaces": ["team-a", "team-b"]})
+    assert not [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == API]
+    for ns in ("team-a", "team-b"):
+        assert flat(rules(one(docs, "Role", API, ns))) == flat(API_RULES)
+        assert one(docs, "RoleBinding", API, ns)["subjects"][0]["name"] == API
+
+
+def test_api_deployment_serves_kubernetes_mode(helm: Helm) -> None:
+    values = {**API_ON, "api": {**API_ON["api"], "customerNamespace": "alerts-{customer}"}}
+    docs = helm.template(values)
+    deploy = one(docs, "Deployment", API, NS)
+    pod = deploy["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == API
+    (container,) = pod["containers"]
+    assert container["command"] == ["alertplane", "serve"]
+    assert container["args"] == [
+        "--kubernetes", "--host=0.0.0.0", "--port=8080",
+        "--tokens=/etc/alertplane/tokens/tokens", "--customer-namespace=alerts-{customer}",
+    ]  # fmt: skip
+    env = {e["name"]: e for e in container["env"]}
+    assert env["ALERTPLANE_DB"]["valueFrom"]["secretKeyRef"] == {
+        "name": "alertplane-db",
+        "key": "url",
+    }
+    tokens = [v for v in pod["volumes"] if v["name"] == "tokens"]
+    assert tokens[0]["secret"]["secretName"] == "api-tokens"
+    svc = one(docs, "Service", API, NS)
+    assert svc["spec"]["selector"] == deploy["spec"]["selector"]["matchLabels"]
+    # Neither Service selects the other's pods.
+    operator_svc = one(docs, "Service", FULLNAME, NS)
+    api_pod = deploy["spec"]["template"]["metadata"]["labels"]
+    assert not operator_svc["spec"]["selector"].items() <= api_pod.items()
+    operator_pod = one(docs, "Deployment", FULLNAME, NS)["spec"]["template"]["metadata"]["labels"]
+    assert not svc["spec"]["selector"].items() <= operator_pod.items()
+    # Off by default.
+    assert not [d for d in helm.template() if d["metadata"]["name"] == API]
+
+
 @pytest.mark.parametrize("sink", ["files", "configmap", "prometheus-operator"])
 def test_each_sink_type(helm: Helm, sink: str) -> None:
     values: Doc = {"sink": {"type": sink}, "prometheusUrl": "http://prometheus:9090",
@@ -625,6 +690,10 @@ REJECTED: list[tuple[str, Doc, str]] = [
      "defaultReceiver.name: the name is always platform-default"),
     ("no service account name", {"serviceAccount": {"create": False}},
      "serviceAccount.name is required when serviceAccount.create is false"),
+    ("api without database", {"api": {"enabled": True, "tokensSecret": "t"}},
+     "api.enabled needs database.existingSecret"),
+    ("api without tokens", {"api": {"enabled": True}, "database": {"existingSecret": "db"}},
+     "api.enabled needs api.tokensSecret"),
 ]  # fmt: skip
 
 
@@ -646,6 +715,7 @@ DRY_RUN_CASES: dict[str, Doc] = {
     "watch-namespaces": {"watchNamespaces": ["team-a", "team-b"]},
     "no-binding-namespaced": {"tenantBinding": False, "watchNamespaces": ["team-a"]},
     "everything-on": ALL_ON,
+    "api": {**API_ON, "watchNamespaces": ["team-a"]},
     "webhook-own-secret": {"webhook": {"enabled": True, "certManager": {"enabled": False},
                                        "existingSecret": "tls", "caBundle": "Y2E="}},
 }  # fmt: skip

@@ -115,6 +115,24 @@ def add_commands(sub: Any) -> None:
         metavar="FILE",
         help="REST API tokens (name,role,sha256 lines or YAML; default $ALERTPLANE_TOKENS)",
     )
+    p.add_argument(
+        "--kubernetes",
+        action="store_true",
+        help="Kubernetes mode: write CustomerAlert/CustomerReceiver custom resources and read "
+        "the operator's database mirror (--db); no reconciler runs here",
+    )
+    p.add_argument(
+        "--kubeconfig",
+        help="with --kubernetes: kubeconfig to use (default: in-cluster, else $KUBECONFIG "
+        "or ~/.kube/config)",
+    )
+    p.add_argument(
+        "--customer-namespace",
+        default=os.environ.get("ALERTPLANE_CUSTOMER_NAMESPACE", "{customer}"),
+        metavar="TEMPLATE",
+        help="with --kubernetes: namespace of a customer's new objects, {customer} is its id "
+        "(default '{customer}'); existing objects keep theirs",
+    )
 
 
 def _user() -> str:
@@ -303,6 +321,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         args.port,
         args.coalesce,
         tokens=args.tokens,
+        kubernetes=args.kubernetes,
+        kubeconfig=args.kubeconfig,
+        customer_namespace=args.customer_namespace,
     )
     return 0
 

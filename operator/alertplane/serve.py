@@ -1,8 +1,10 @@
-"""`alertplane serve`: the reconciler loop plus the HTTP server, in one process."""
+"""`alertplane serve`: the reconciler loop plus the HTTP server, in one process; with
+`--kubernetes` only the HTTP server, writing custom resources the operator reconciles."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -10,6 +12,8 @@ import uvicorn
 
 from .api.app import create_app
 from .api.context import ApiSettings
+from .api.kube import KubeWriter
+from .errors import UsageError
 from .render.platform import PlatformConfig
 from .store.db import open_db
 from .store.repo import Store
@@ -28,12 +32,18 @@ def serve(
     port: int,
     coalesce_s: float,
     tokens: str | None = None,
+    kubernetes: bool = False,
+    kubeconfig: str | None = None,
+    customer_namespace: str = "{customer}",
 ) -> None:
     api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
     if tokens is None:
         log.warning(
             "no tokens file (--tokens, $ALERTPLANE_TOKENS): the REST API refuses every call"
         )
+    if kubernetes:
+        serve_kubernetes(db_url, platform, api, host, port, kubeconfig, customer_namespace)
+        return
     store = Store(open_db(db_url), secrets_dir=platform.secrets_dir)
     settings = SyncSettings(
         out_dir=out_dir,
@@ -52,3 +62,34 @@ def serve(
     finally:
         stop.set()
         worker.join(timeout=30)
+
+
+def serve_kubernetes(
+    db_url: str | None,
+    platform: PlatformConfig,
+    api: ApiSettings,
+    host: str,
+    port: int,
+    kubeconfig: str | None,
+    customer_namespace: str,
+) -> None:
+    """Reads from the operator's database mirror, writes custom resources; the operator
+    (`alertplane operator --db` on the same database) does the rest."""
+    from .k8s.client import KubeClient, login  # kopf only loads in this mode
+
+    if not (db_url or os.environ.get("ALERTPLANE_DB")):
+        raise UsageError(
+            "--kubernetes needs --db: the database the operator mirrors the cluster into",
+            "pass the operator's --db URL (PostgreSQL)",
+        )
+    store = Store(open_db(db_url))
+    client = KubeClient(lambda: login(kubeconfig), timeout=10.0)
+    writer = KubeWriter(client, store, customer_namespace)
+    log.info(
+        "serving on http://%s:%d, writing custom resources to %s", host, port, client.info.server
+    )
+    app = create_app(None, api, store, writer=writer, platform=platform)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        client.close()

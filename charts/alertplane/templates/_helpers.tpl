@@ -110,3 +110,27 @@ name only: they are copied into the sink namespace).
   verbs: [get]
 {{- end }}
 {{- end -}}
+
+{{/* The API's pods must not match the operator's selector (its Service would send
+metrics scrapes and webhook calls there), hence a name of their own. */}}
+{{- define "alertplane.apiSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "alertplane.name" . }}-api
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "alertplane.apiLabels" -}}
+helm.sh/chart: {{ include "alertplane.chart" . }}
+{{ include "alertplane.apiSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/component: api
+app.kubernetes.io/part-of: alertplane
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* What `alertplane serve --kubernetes` calls: read one object, create, replace
+(update), annotate before a delete (patch), delete. */}}
+{{- define "alertplane.apiRules" -}}
+- apiGroups: [alertplane.io]
+  resources: [customeralerts, customerreceivers]
+  verbs: [get, create, update, patch, delete]
+{{- end -}}

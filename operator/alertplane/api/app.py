@@ -1,8 +1,9 @@
 """FastAPI application served by `alertplane serve`: health, metrics and the REST API.
 
 The routes are thin: they authenticate, check the customer, and call the same core
-functions as the CLI (parse, validate, store); the reconciler running in the same
-process is woken after every write.
+functions as the CLI (parse, validate, store). Standalone mode: the reconciler running in
+the same process is woken after every write. Kubernetes mode: writes become custom
+resources the operator reconciles; reads come from its database mirror (`writer`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__, console
 from ..metrics import REGISTRY
+from ..render.platform import PlatformConfig
 from ..store.repo import Store
 from ..sync import Reconciler
-from . import routes_admin, routes_alerts, routes_customers, routes_receivers
+from . import routes_admin, routes_customers, routes_objects
 from .context import ApiSettings, Context
 from .errors import install_handlers
 from .schemas import spec_schemas
+from .writers import Writer
 
 DESCRIPTION = """Per-customer alerting: alerts, receivers and routing of each customer.
 
@@ -37,10 +40,15 @@ until the change is live (Synced) or found Invalid.
 
 
 def create_app(
-    reconciler: Reconciler, api: ApiSettings | None = None, store: Store | None = None
+    reconciler: Reconciler | None,
+    api: ApiSettings | None = None,
+    store: Store | None = None,
+    writer: Writer | None = None,
+    platform: PlatformConfig | None = None,
 ) -> FastAPI:
-    """The REST API is mounted when the objects live in a `Store` (standalone mode); the
-    store defaults to the reconciler's."""
+    """The REST API is mounted when the objects can be read from a `Store`; the store
+    defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
+    `platform` config instead."""
     settings = api or ApiSettings()
 
     @contextlib.asynccontextmanager
@@ -51,7 +59,7 @@ def create_app(
     app = FastAPI(
         title="alertplane", version=__version__, description=DESCRIPTION, lifespan=lifespan
     )
-    if store is None and isinstance(reconciler.store, Store):
+    if store is None and reconciler is not None and isinstance(reconciler.store, Store):
         store = reconciler.store
 
     @app.get("/healthz", include_in_schema=False)
@@ -60,8 +68,9 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     def readyz(response: Response) -> dict[str, str]:
-        # Ready once the first full sync from the store has finished.
-        if not reconciler.ready.is_set():
+        # Ready once the first full sync from the store has finished (Kubernetes mode:
+        # the operator syncs; this process only answers).
+        if reconciler is not None and not reconciler.ready.is_set():
             response.status_code = 503
             return {"status": "starting: initial sync not finished"}
         return {"status": "ready"}
@@ -71,10 +80,12 @@ def create_app(
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     if store is not None:
-        ctx = Context(reconciler, store, settings)
+        ctx = Context(reconciler, store, settings, writer, platform)
         install_handlers(app, ctx.auth.precheck)
-        for module in (routes_customers, routes_alerts, routes_receivers, routes_admin):
-            app.include_router(module.router(ctx))
+        app.include_router(routes_customers.router(ctx))
+        for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
+            app.include_router(routes_objects.router(ctx, kind))
+        app.include_router(routes_admin.router(ctx))
         console.install(app, ctx)  # the web console at /console (and / → /console/)
 
     def openapi() -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""What every route needs: the store, the in-process reconciler, settings, and the few
-steps all writes share (existence checks, notify, wait for the outcome)."""
+"""What every route needs: the store (reads), the writer (standalone: the store and the
+in-process reconciler; Kubernetes mode: the custom resources), settings, and the few steps
+all writes share (existence checks, wait for the outcome)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from .auth import Access, Auth
 from .errors import NOT_FOUND_CUSTOMER, NotFound
 from .objects import settled, view
 from .tokens import TokenFile
+from .writers import SourcedWriter, StoreWriter, Writer
 
 MAX_WAIT_S = 10.0
 
@@ -41,19 +43,45 @@ class ApiSettings:
 
 
 class Context:
-    def __init__(self, reconciler: Reconciler, store: Store, settings: ApiSettings) -> None:
+    def __init__(
+        self,
+        reconciler: Reconciler | None,
+        store: Store,
+        settings: ApiSettings,
+        writer: Writer | None = None,
+        platform: PlatformConfig | None = None,
+    ) -> None:
+        """`reconciler` is the in-process one (standalone mode), None in Kubernetes mode,
+        where `writer` and `platform` are given."""
         self.reconciler = reconciler
         self.store = store
         self.settings = settings
+        self.writer: Writer = writer or StoreWriter(store, reconciler)
+        self._platform = platform
         self.auth = Auth(settings.tokens)
+
+    def sourced(self, source: str) -> Context:
+        """The same context, its writes recorded with `source` (another door)."""
+        return Context(
+            self.reconciler,
+            self.store,
+            self.settings,
+            SourcedWriter(self.writer, source),
+            self._platform,
+        )
 
     @property
     def platform(self) -> PlatformConfig:
+        if self._platform is not None:
+            return self._platform
+        assert self.reconciler is not None, "a platform config or a reconciler is needed"
         return self.reconciler.settings.platform
 
     @property
     def alertmanager_url(self) -> str | None:
-        return self.settings.alertmanager_url or self.reconciler.settings.alertmanager_url
+        if self.settings.alertmanager_url or self.reconciler is None:
+            return self.settings.alertmanager_url
+        return self.reconciler.settings.alertmanager_url
 
     def require_known(self, access: Access) -> None:
         """Reads of a customer that never had objects are 404, like a foreign one."""
@@ -67,18 +95,16 @@ class Context:
             raise NotFound(f"{'alert' if kind == 'CustomerAlert' else 'receiver'} not found")
         return found
 
-    def changed(self) -> None:
-        self.reconciler.notify()
-
     async def settle(self, out: dict[str, Any]) -> dict[str, Any]:
         """`out` (a written object) once the reconciler has concluded about its generation
         (Synced, Invalid, Disabled, Failed), or as it is when the wait runs out. Waits in
-        the event loop, so waiting requests hold no thread."""
+        the event loop, so waiting requests hold no thread. The writer says where the
+        status is freshest (Kubernetes mode: the custom resource's own status)."""
         ref = ObjectRef(out["kind"], out["metadata"]["namespace"], out["metadata"]["name"])
         deadline = time.monotonic() + min(self.settings.wait_timeout_s, MAX_WAIT_S)
         pause = self.settings.wait_poll_s
         while True:
-            current = await run_in_threadpool(self.store.find, ref)
+            current = await run_in_threadpool(self.writer.current, ref)
             if current is None:
                 raise NotFound("deleted while waiting")
             left = deadline - time.monotonic()

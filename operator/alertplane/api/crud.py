@@ -1,8 +1,8 @@
 """Create, read, update, delete and roll back one kind of object of one customer.
 
 Alerts and receivers differ only in their kind and name field, so both routers call
-these. Every write goes through `Store.apply/delete/rollback` (one audit row each, in the
-same transaction) and then wakes the reconciler.
+these. Reads come from the store; every write goes through the context's writer (the
+store and the reconciler, or the custom resources in Kubernetes mode: see writers.py).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def get_object(ctx: Context, access: Access, kind: str, name: str) -> dict[str, 
 
 def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]:
     name = spec_name(body, kind)
-    ref = ObjectRef(kind, access.customer, object_name(access.customer, name or kind.lower()))
+    namespace = ctx.writer.namespace_for(access.customer)
+    ref = ObjectRef(kind, namespace, object_name(access.customer, name or kind.lower()))
     obj, problems = build(kind, access.customer, body, ref, platform=ctx.platform)
     if obj is None:
         raise Invalid(problems)
@@ -59,8 +60,7 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
         if ctx.store.find(ref) is not None:
             raise Conflict(f"no free object name for {what(kind)} {spec_key!r}")
         obj = _renamed(obj, ref.name)
-    (change,) = ctx.store.apply([obj], access.actor, SOURCE)
-    ctx.changed()
+    (change,) = ctx.writer.apply([obj], access.actor, SOURCE)
     return _outcome(ctx, obj, change, None)
 
 
@@ -120,15 +120,13 @@ def _store(
     )
     if obj is None:
         raise Invalid(problems)
-    (change,) = ctx.store.apply([obj], access.actor, SOURCE)
-    ctx.changed()
+    (change,) = ctx.writer.apply([obj], access.actor, SOURCE)
     return _outcome(ctx, obj, change, current)
 
 
 def delete(ctx: Context, access: Access, kind: str, name: str) -> None:
     current = ctx.lookup(kind, access, name)
-    ctx.store.delete([current.ref], access.actor, SOURCE, missing_ok=True)
-    ctx.changed()
+    ctx.writer.delete(current.ref, access.actor, SOURCE)
 
 
 def rollback(ctx: Context, access: Access, kind: str, name: str, version: int) -> dict[str, Any]:
@@ -157,8 +155,7 @@ def rollback(ctx: Context, access: Access, kind: str, name: str, version: int) -
         other = ctx.store.find_named(kind, access.customer, restored)
         if other is not None and other.ref != ref:
             raise Conflict(f"version {version} is named {restored!r}, which another object has")
-    ctx.store.rollback(ref, version, access.actor, "rollback")
-    ctx.changed()
+    ctx.writer.rollback(ref, version, obj, access.actor, "rollback")
     return _present(ctx.store.find(ref), ref)
 
 

@@ -84,8 +84,7 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
             objects.append(obj)
     if problems:
         raise Invalid(problems)
-    ctx.store.apply(objects, access.actor, SOURCE)
-    ctx.changed()
+    ctx.writer.apply(objects, access.actor, SOURCE)
     out = []
     for obj in objects:
         ref = Parsed(obj).ref

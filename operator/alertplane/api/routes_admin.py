@@ -44,7 +44,9 @@ def router(ctx: Context) -> APIRouter:
         if len(raw) > limit:
             raise TooLarge(f"the body is larger than {limit} bytes")
         content_type = request.headers.get("content-type", "application/yaml")
-        return await run_in_threadpool(transfer.load_body, raw, content_type)
+        return await run_in_threadpool(
+            transfer.load_body, raw, content_type, ctx.writer.namespace_for
+        )
 
     @api.post(
         "/validate",

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from . import crud, customers
 from .auth import Access
 from .context import Context, plausible
-from .routes_alerts import SPEC, WAIT
+from .routes_objects import SPEC, WAIT
 from .schemas import (
     AuditList,
     CustomerList,

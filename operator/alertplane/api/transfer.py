@@ -9,6 +9,7 @@ only the offending document, never what exists elsewhere.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from ..manifests import Document, Loaded, load_text
 from ..model import CustomerAlert
 from ..store.repo import Stored
 from .context import Context
-from .errors import Forbidden
+from .errors import Forbidden, Invalid
 from .objects import NAME_KEY, bad_text, text_problem
 from .tokens import Principal
 
@@ -33,7 +34,12 @@ class Report:
     problems: list[Problem]
 
 
-def load_body(raw: bytes, content_type: str) -> Loaded:
+def _own(customer: str) -> str:
+    return customer
+
+
+def load_body(raw: bytes, content_type: str, namespace_for: Callable[[str], str] = _own) -> Loaded:
+    """`namespace_for`: a customer's namespace for documents that name none."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -48,7 +54,7 @@ def load_body(raw: bytes, content_type: str) -> Loaded:
         if bad is not None:
             loaded.problems.append(text_problem(bad).at(source=doc.source))
         else:
-            docs.append(_default_namespace(doc))
+            docs.append(_default_namespace(doc, namespace_for))
     return Loaded(docs, loaded.problems)
 
 
@@ -67,7 +73,7 @@ def _load_json(text: str) -> Loaded:
     return Loaded([Document(Source(SOURCE_NAME, i), d) for i, d in enumerate(items, 1)], [])
 
 
-def _default_namespace(doc: Document) -> Document:
+def _default_namespace(doc: Document, namespace_for: Callable[[str], str]) -> Document:
     """Like the single-object routes: no namespace means the customer's own."""
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict):
@@ -76,7 +82,7 @@ def _default_namespace(doc: Document) -> Document:
     cid = spec.get("customerId") if isinstance(spec, dict) else None
     if "namespace" in data["metadata"] or not isinstance(cid, str):
         return doc
-    meta = {**data["metadata"], "namespace": cid}
+    meta = {**data["metadata"], "namespace": namespace_for(cid)}
     return Document(doc.source, {**data, "metadata": meta})
 
 
@@ -84,7 +90,8 @@ def foreign(ctx: Context, who: Principal, docs: list[Document]) -> list[Problem]
     """Documents a customer token may not send (empty for admins)."""
     if who.customer is None:
         return []
-    allowed = {who.customer} | ctx.store.namespaces_of(who.customer)
+    own = {who.customer, ctx.writer.namespace_for(who.customer)}
+    allowed = own | ctx.store.namespaces_of(who.customer)
     problems = []
     for doc in docs:
         data = _mapping(doc.data)
@@ -104,7 +111,7 @@ def foreign(ctx: Context, who: Principal, docs: list[Document]) -> list[Problem]
                 Problem(
                     "metadata.namespace",
                     "the token may not write objects in this namespace",
-                    f"use namespace {who.customer}",
+                    f"use namespace {ctx.writer.namespace_for(who.customer)}",
                     source=doc.source,
                 )
             )
@@ -132,8 +139,10 @@ def import_objects(ctx: Context, who: Principal, loaded: Loaded, tools: bool) ->
         problems = _against_store(ctx, who, outcome)
     if problems:
         return Report(False, [], problems)
-    changes = ctx.store.apply([p.obj for p in outcome.parsed], who.name, "import")
-    ctx.changed()
+    try:
+        changes = ctx.writer.apply([p.obj for p in outcome.parsed], who.name, "import")
+    except Invalid as refused:  # Kubernetes mode: the API server refused one (nothing kept)
+        return Report(False, [], refused.problems)
     return Report(
         True,
         [

@@ -1,11 +1,10 @@
-"""What console routes share: the API's context (store, reconciler, tokens), a twin of it
-whose writes are audited with source "console", access checks, and a short wait for the
+"""What console routes share: the API's context (store, writer, tokens), a twin of it
+whose writes are recorded with source "console", access checks, and a short wait for the
 reconciler's verdict after a write."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
 from typing import Any
 
 import anyio
@@ -16,38 +15,16 @@ from ..api.auth import Access, Auth
 from ..api.context import Context
 from ..api.objects import settled, view
 from ..errors import ObjectRef
-from ..model import Resource
-from ..store.repo import Change, Store
 from .session import Session, require
 
 SOURCE = "console"
 SETTLE_S = 3.0
 
 
-class ConsoleStore(Store):
-    """The same store (same sessions, same secrets directory), but every change it writes
-    is audited with source "console", so the API's write functions serve the console
-    unchanged: the actor is still the token's name."""
-
-    def __init__(self, inner: Store) -> None:
-        super().__init__(inner.sessions, inner.secrets_dir)
-
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
-        return super().apply(objects, actor, SOURCE)
-
-    def delete(
-        self, refs: Iterable[ObjectRef], actor: str, source: str, missing_ok: bool = False
-    ) -> list[Change]:
-        return super().delete(refs, actor, SOURCE, missing_ok)
-
-    def rollback(self, ref: ObjectRef, generation: int, actor: str, source: str = SOURCE) -> Change:
-        return super().rollback(ref, generation, actor, SOURCE)
-
-
 class Console:
     def __init__(self, ctx: Context, settle_s: float = SETTLE_S) -> None:
         self.ctx = ctx  # reads, exactly as the API does them
-        self.writes = Context(ctx.reconciler, ConsoleStore(ctx.store), ctx.settings)
+        self.writes = ctx.sourced(SOURCE)
         self.settle_s = settle_s
 
     @property

@@ -28,9 +28,10 @@ SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 
 class ApiError(AlertplaneError):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, body: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.body = body or {}  # the API server's Status object (reason, message, details)
 
 
 def login(kubeconfig: str | None = None) -> kopf.ConnectionInfo:
@@ -124,7 +125,7 @@ class KubeClient:
                 time.sleep(_backoff(attempt, resp.headers.get("Retry-After")))
                 continue
             if resp.status_code >= 400:
-                raise ApiError(resp.status_code, f"{method} {path}: {_reason(resp)}")
+                raise ApiError(resp.status_code, f"{method} {path}: {_reason(resp)}", _status(resp))
             data = resp.json() if resp.content else {}
             return data if isinstance(data, dict) else {}
         raise AssertionError("unreachable")
@@ -186,6 +187,14 @@ def _backoff(attempt: int, retry_after: str | None = None) -> float:
     if retry_after and retry_after.isdigit():
         return min(float(retry_after), 5.0)
     return float(min(0.1 * 2**attempt, 2.0))
+
+
+def _status(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        data = resp.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _reason(resp: httpx.Response) -> str:

@@ -101,7 +101,7 @@ class Handlers:
         meta = body.get("metadata") or {}
         kind = body.get("kind", "")
         if event.get("type") == "DELETED":
-            self.state.forget(kind, meta.get("namespace", ""), meta.get("name", ""))
+            self.state.forget(kind, meta.get("namespace", ""), meta.get("name", ""), meta)
             return
         entry = self.state.observe(body)
         if entry is not None and not entry.deleting and FINALIZER not in entry.finalizers:

@@ -28,11 +28,9 @@ from ..store.db import database_url, make_engine, migrate
 from ..store.repo import _action
 from ..store.secrets import REDACTED, redact
 from ..store.tables import AuditRow, ObjectRow, StatusRow
-from .state import Change
+from .state import SOURCE, Change
 
 log = logging.getLogger("alertplane.mirror")
-
-SOURCE = "kubernetes"
 
 MIRROR_PENDING = Gauge(
     "alertplane_mirror_pending_changes",
@@ -273,7 +271,8 @@ def _write(s: Session, c: Change) -> None:
         c.customer_id,
         c.time,
     )
-    _audit(s, _action(before, spec) if before != spec else "update", row, before, spec, c)
+    action = _action(before, spec) if before != spec else "update"
+    _audit(s, "rollback" if c.source == "rollback" else action, row, before, spec, c)
 
 
 def _delete(s: Session, row: ObjectRow, actor: str, c: Change | None) -> None:
@@ -288,7 +287,7 @@ def _delete(s: Session, row: ObjectRow, actor: str, c: Change | None) -> None:
             before=row.spec,
             after=None,
             actor=actor,
-            source=SOURCE,
+            source=c.source if c is not None else SOURCE,
             **({"time": c.time} if c is not None else {}),
         )
     )
@@ -318,7 +317,7 @@ def _audit(
             before=before,
             after=after,
             actor=c.actor,
-            source=SOURCE,
+            source=c.source,
         )
     )
 

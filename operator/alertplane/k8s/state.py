@@ -37,6 +37,13 @@ from .records import (
 
 FINALIZER = f"{API_GROUP}/finalizer"
 DELETE = -1  # the generation key of a deletion in the admission users
+SOURCE = "kubernetes"
+# The REST API (Kubernetes mode) writes with this field manager and says on the object who
+# it writes for; see api_change.
+API_MANAGER = "alertplane-api"
+CHANGED_BY = f"{API_GROUP}/changed-by"
+CHANGE_SOURCE = f"{API_GROUP}/change-source"
+API_SOURCES = frozenset({"api", "rollback", "import", "console"})
 PLURALS = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
 
 
@@ -53,6 +60,7 @@ class Change:
     spec: dict[str, Any] | None  # None: deleted
     actor: str
     time: datetime
+    source: str = SOURCE  # api/rollback/import/console: written by the REST API
 
     @property
     def ref(self) -> ObjectRef:
@@ -74,6 +82,7 @@ class Entry:
     shown_mirrored: tuple[str, str] | None = None
     last_event: tuple[str, str] | None = None
     resource_version: str = ""  # of the version `finalizers` were read from
+    source: str = SOURCE  # of the last change (see api_change)
 
     def saw_status(self, status: Mapping[str, Any]) -> None:
         """The cluster shows this status (listed, watched, or the answer to our patch)."""
@@ -150,11 +159,9 @@ class ClusterState:
                 return entry
             entry.row = _row(entry.id, ref, cid, generation, labels, spec)
             was_deleting, entry.deleting = entry.deleting, deleting
-            entry.actor = (
-                self._admitted(ref, DELETE)
-                if deleting
-                else self._admitted(ref, generation) or actor_of(meta)
-            )
+            admitted = self._admitted(ref, DELETE if deleting else generation)
+            by_api = api_change(meta, deleting)
+            entry.actor, entry.source = by_api or (admitted or actor_of(meta), SOURCE)
             self._touch({cid} | ({before_cid} if before_cid is not None else set()))
             if not (was_deleting and deleting):
                 self._emit(entry, deleted=deleting)
@@ -171,20 +178,24 @@ class ClusterState:
         key = (ref.kind, ref.namespace, ref.name, generation)
         return self._admission_users.pop(key, "") or ("unknown" if generation == DELETE else "")
 
-    def forget(self, kind: str, namespace: str, name: str) -> None:
-        """The object is gone from the cluster."""
+    def forget(
+        self, kind: str, namespace: str, name: str, meta: dict[str, Any] | None = None
+    ) -> None:
+        """The object is gone from the cluster (`meta`: its last metadata)."""
         with self._lock:
             ref = ObjectRef(kind, namespace, name)
-            self._drop(ref, actor=self._admitted(ref, DELETE))
+            admitted = self._admitted(ref, DELETE)
+            by_api = api_change(meta or {}, deleting=True)
+            self._drop(ref, *(by_api or (admitted, SOURCE)))
 
-    def _drop(self, ref: ObjectRef, actor: str) -> None:
+    def _drop(self, ref: ObjectRef, actor: str, source: str = SOURCE) -> None:
         entry = self._entries.pop(ref, None)
         if entry is None:
             return
         self._by_id.pop(entry.id, None)
         self._touch({entry.row.customer_id})
         if not entry.deleting:
-            entry.actor = actor
+            entry.actor, entry.source = actor, source
             self._emit(entry, deleted=True)
 
     def _new_entry(self, ref: ObjectRef, uid: str, body: dict[str, Any]) -> Entry:
@@ -220,6 +231,7 @@ class ClusterState:
             None if deleted else copy.deepcopy(row.spec),
             entry.actor or "unknown",
             utcnow(),
+            entry.source,
         )
         for listener in self.on_change:
             listener(change)
@@ -292,6 +304,7 @@ class ClusterState:
                     copy.deepcopy(e.row.spec),
                     e.actor or "unknown",
                     utcnow(),
+                    e.source,
                 )
                 for e in self._entries.values()
                 if not e.deleting
@@ -406,6 +419,39 @@ def actor_of(meta: dict[str, Any]) -> str:
     The API server does not record users there; with the admission webhook on, the
     user from the admission request is used instead (see ClusterState.admitted).
     """
+    return _last_manager(meta, spec=True) or "unknown"
+
+
+def api_change(meta: dict[str, Any], deleting: bool = False) -> tuple[str, str] | None:
+    """(actor, source) of a change the REST API made for a token, else None.
+
+    The API writes with field manager `alertplane-api` and annotates the object with the
+    token's name and its door (api/rollback/import/console); before a delete it sets
+    them in a last update. Annotations alone are anyone's to write, so they count only
+    when `alertplane-api` made this change (the last manager of the spec, or for a
+    deletion of anything) and still owns both annotations: a later `kubectl edit` or
+    `kubectl annotate` by someone else takes them over and they are ignored. Field
+    manager names are chosen by the client, like all of managedFields: this attribution
+    is as strong as the `actor_of` one, and RBAC (update on the two kinds) decides who
+    could claim it; the admission webhook records the authenticated user otherwise.
+    """
+    annotations = meta.get("annotations") or {}
+    actor, source = annotations.get(CHANGED_BY), annotations.get(CHANGE_SOURCE)
+    if not isinstance(actor, str) or not actor or source not in API_SOURCES:
+        return None
+    if _last_manager(meta, spec=not deleting) != API_MANAGER:
+        return None
+    for mf in meta.get("managedFields") or []:
+        if isinstance(mf, dict) and mf.get("manager") == API_MANAGER and not mf.get("subresource"):
+            owned = ((mf.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:annotations")
+            if isinstance(owned, dict) and {f"f:{CHANGED_BY}", f"f:{CHANGE_SOURCE}"} <= set(owned):
+                return actor, str(source)
+    return None
+
+
+def _last_manager(meta: dict[str, Any], spec: bool) -> str:
+    """The newest field manager (of the spec, when `spec` and any wrote it), not counting
+    the operator's own bookkeeping (finalizers, status)."""
     best: tuple[str, str] | None = None
     fallback: tuple[str, str] | None = None
     for mf in meta.get("managedFields") or []:
@@ -418,5 +464,5 @@ def actor_of(meta: dict[str, Any]) -> str:
             best = (stamp, manager)
         if fallback is None or stamp >= fallback[0]:
             fallback = (stamp, manager)
-    chosen = best or fallback
-    return chosen[1] if chosen else "unknown"
+    chosen = (best or fallback) if spec else fallback
+    return chosen[1] if chosen else ""

@@ -1,0 +1,163 @@
+"""/customers/{customerId}/alerts and …/receivers: one router shape for both kinds.
+
+Alerts and receivers have the same create/read/update/delete/rollback routes; they differ
+in the path, the name field, the words in the documentation, and alerts' PATCH enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from . import crud
+from .auth import Access
+from .context import Context
+from .objects import ALERT, NAME_KEY, RECEIVER
+from .schemas import EnabledIn, ObjectList, ObjectOut, RollbackIn, responses, spec_body
+
+WAIT = Query(
+    False,
+    description="Block until the reconciler has synced the change or found it invalid "
+    "(at most 10 s), then answer with the status it reached.",
+)
+SPEC = Body(None)  # parsed by the core, not by FastAPI: see objects.build
+
+
+@dataclass(frozen=True)
+class Kind:
+    kind: str
+    one: str  # alert, receiver
+    schema: str  # Alert, Receiver: the spec schemas' prefix
+    listed: str  # the list route's description
+    created: str  # the create route's description
+    body: str  # the create body's description
+
+
+ALERTS = Kind(
+    ALERT,
+    "alert",
+    "Alert",
+    "The customer's alerts with their status.",
+    "Create an alert; its status starts Pending. 409 when the alertName exists.",
+    "The CustomerAlert spec (customerId optional).",
+)
+RECEIVERS = Kind(
+    RECEIVER,
+    "receiver",
+    "Receiver",
+    "The customer's receivers with their status. Secrets appear only as references.",
+    "Create a receiver. 409 when the receiverName exists.",
+    "The CustomerReceiver spec (customerId optional). A clear apiURL/routingKey is moved "
+    "into a secret file and replaced by a reference before it is stored (Kubernetes mode: "
+    "refused; reference a Kubernetes Secret instead).",
+)
+
+
+async def written(
+    ctx: Context, wait: bool, write: Callable[..., dict[str, Any]], *args: Any
+) -> dict[str, Any]:
+    """Run a write in a worker thread; with `wait`, then wait for its outcome without one."""
+    out = await run_in_threadpool(write, *args)
+    return await ctx.settle(out) if wait else out
+
+
+def router(ctx: Context, k: Kind) -> APIRouter:
+    key, kind, plural = NAME_KEY[k.kind], k.kind, f"{k.one}s"
+    api = APIRouter(prefix=f"/customers/{{customerId}}/{plural}", tags=[plural])
+    customer = Depends(ctx.auth.customer)
+    name_in_path = Path(alias=key, description=f"spec.{key} of the {k.one}.")
+    item = f"/{{{key}}}"
+
+    @api.get(
+        "",
+        name=f"list_{plural}",
+        description=k.listed,
+        response_model=ObjectList,
+        responses=responses(401, 404),
+    )
+    def list_objects(access: Access = customer) -> JSONResponse:
+        return JSONResponse({"items": crud.list_objects(ctx, access, kind)})
+
+    @api.post(
+        "",
+        name=f"create_{k.one}",
+        description=k.created,
+        status_code=201,
+        response_model=ObjectOut,
+        responses=responses(401, 404, 409, 422),
+        openapi_extra=spec_body(f"{k.schema}SpecIn", k.body),
+    )
+    async def create(
+        access: Access = customer, body: Any = SPEC, wait: bool = WAIT
+    ) -> JSONResponse:
+        out = await written(ctx, wait, crud.create, ctx, access, kind, body)
+        location = f"/customers/{access.customer}/{plural}/{out['spec'][key]}"
+        return JSONResponse(out, status_code=201, headers={"Location": location})
+
+    @api.get(
+        item,
+        name=f"get_{k.one}",
+        description=f"One {k.one} with its status (phase, Valid/Synced conditions).",
+        response_model=ObjectOut,
+        responses=responses(401, 404),
+    )
+    def get(access: Access = customer, name: str = name_in_path) -> JSONResponse:
+        return JSONResponse(crud.get_object(ctx, access, kind, name))
+
+    @api.put(
+        item,
+        name=f"update_{k.one}",
+        description=f"Replace {'an' if k.one[0] in 'aeiou' else 'a'} {k.one}'s spec.",
+        response_model=ObjectOut,
+        responses=responses(401, 404, 422),
+        openapi_extra=spec_body(f"{k.schema}SpecUpdate", "The new spec (replaces the old one)."),
+    )
+    async def update(
+        access: Access = customer, name: str = name_in_path, body: Any = SPEC, wait: bool = WAIT
+    ) -> JSONResponse:
+        return JSONResponse(await written(ctx, wait, crud.update, ctx, access, kind, name, body))
+
+    if kind == ALERT:
+
+        @api.patch(
+            f"{item}/enabled",
+            name="set_enabled",
+            description="Enable or disable an alert (disabled alerts are kept but not rendered).",
+            response_model=ObjectOut,
+            responses=responses(401, 404, 422),
+        )
+        async def set_enabled(
+            change: EnabledIn,
+            access: Access = customer,
+            name: str = name_in_path,
+            wait: bool = WAIT,
+        ) -> JSONResponse:
+            out = await written(ctx, wait, crud.set_enabled, ctx, access, name, change.enabled)
+            return JSONResponse(out)
+
+    @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404))
+    def delete(access: Access = customer, name: str = name_in_path) -> Response:
+        crud.delete(ctx, access, kind, name)
+        return Response(status_code=204)
+
+    @api.post(
+        f"{item}/rollback",
+        name=f"rollback_{k.one}",
+        description="Restore the spec of an earlier generation (see the audit) as a new change.",
+        response_model=ObjectOut,
+        responses=responses(401, 404, 409, 422),
+    )
+    async def rollback(
+        target: RollbackIn, access: Access = customer, name: str = name_in_path, wait: bool = WAIT
+    ) -> JSONResponse:
+        version = target.version
+        return JSONResponse(
+            await written(ctx, wait, crud.rollback, ctx, access, kind, name, version)
+        )
+
+    return api
