@@ -118,6 +118,8 @@ CUSTOMER_PAGES = (
     "/new-alert",
     "/alerts/HighErrorRate",
     "/receivers",
+    "/new-receiver",
+    "/receivers/oncall",
     "/firing",
     "/fragments/firing",
     "/fragments/alerts",
@@ -194,7 +196,8 @@ def test_every_page_as_admin(examples: ApiEnv) -> None:
     assert "Start a customer" in page  # admins only
     for p in CUSTOMER_PAGES:
         for cid in ("acme", "globex"):
-            if cid != "acme" and any(x in p for x in ("HighErrorRate", "TargetDown", "acme-")):
+            acme_only = ("HighErrorRate", "TargetDown", "acme-", "oncall")
+            if cid != "acme" and any(x in p for x in acme_only):
                 continue
             assert_page(c.get(f"{C}/customers/{cid}{p}"))
     alerts = assert_page(c.get(f"{C}/customers/acme"))
@@ -203,7 +206,7 @@ def test_every_page_as_admin(examples: ApiEnv) -> None:
     assert set(phases(alerts)) == {"Synced"}
     receivers = assert_page(c.get(f"{C}/customers/acme/receivers"))
     # Ordered as Alertmanager tries them: oncall (priority 10) before team (20).
-    assert receivers.index('<th scope="row">oncall') < receivers.index('<th scope="row">team')
+    assert receivers.index('data-receiver="oncall"') < receivers.index('data-receiver="team"')
     assert "e-mail to ops@acme.example, sre@acme.example" in receivers
     status = assert_page(c.get(f"{C}/customers/acme/status"))
     assert status.count("Reloaded") + status.count("Written") >= 6
