@@ -123,6 +123,7 @@ CUSTOMER_PAGES = (
     "/firing",
     "/fragments/firing",
     "/fragments/alerts",
+    "/fragments/receivers",
     "/status",
     "/audit",
     "/audit?name=acme-high-error-rate",

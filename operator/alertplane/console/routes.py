@@ -137,6 +137,14 @@ def router(console: Console) -> APIRouter:
             notice=notice(request),
         )
 
+    @api.get("/customers/{cid}/fragments/receivers")
+    def receivers_fragment(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        receivers = views.ordered_routes(views.rows(crud.list_objects(ctx, access, RECEIVER)))
+        return customer_page(
+            "_receivers_table.html", session, access, "receivers", receivers=receivers, views=views
+        )
+
     @api.get("/customers/{cid}/firing")
     def firing_page(request: Request, cid: str) -> Response:
         session, access = console.access(request, cid)
