@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -322,3 +323,30 @@ def test_customer_token_in_the_browser(page: Any, stack: LocalStack) -> None:
         assert page.get_by_role("heading", name="Not found").is_visible()
         assert "globex" not in page.locator("main").inner_text().lower()
     screenshot(page, "acme-not-found")
+
+
+def test_api_docs_work_offline(page: Any, stack: LocalStack) -> None:
+    """/docs renders Swagger UI's list of operations from files this server serves: any
+    request to another host is recorded and refused, as it would fail without internet."""
+    url = base(stack)
+    host = urllib.parse.urlsplit(url).netloc
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if urllib.parse.urlsplit(route.request.url).netloc == host:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{url}/docs")
+    page.locator(".opblock").first.wait_for()
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert len(paths) >= 20
+    assert any(p.replace("\u200b", "") == "/customers/{customerId}/alerts" for p in paths)
+    assert page.locator(".information-container .title").inner_text().startswith("alertplane")
+    screenshot(page, "api-docs")
+    assert outside == []
+    response = page.goto(f"{url}/redoc")
+    assert response is not None and response.status == 404

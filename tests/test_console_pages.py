@@ -596,6 +596,10 @@ def test_odd_requests_get_plain_pages(examples: ApiEnv) -> None:
     assert ":focus-visible" in css.text
     js = c.get(f"{C}/static/console.js")
     assert js.headers["content-type"].startswith("text/javascript")
+    # The API's docs come from this server (no CDN: /docs works offline).
+    docs = c.get("/docs").text
+    assert "/docs/static/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert c.get("/docs/static/swagger-ui-bundle.js").status_code == 200
     # The REST API is unchanged next to the console, and does not list console routes.
     assert "/console/" not in str(c.get("/openapi.json").json()["paths"])
     r = c.get("/customers", headers={"Authorization": f"Bearer {GLOBEX_TOKEN}"})

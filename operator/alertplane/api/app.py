@@ -20,7 +20,7 @@ from .. import __version__, console
 from ..metrics import REGISTRY
 from ..store.repo import Store
 from ..sync import Reconciler
-from . import routes_admin, routes_alerts, routes_customers, routes_receivers
+from . import docs, routes_admin, routes_alerts, routes_customers, routes_receivers
 from .context import ApiSettings, Context
 from .errors import install_handlers
 from .schemas import spec_schemas
@@ -49,8 +49,14 @@ def create_app(
         yield
 
     app = FastAPI(
-        title="alertplane", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="alertplane",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # docs.install serves /docs without a CDN; no /redoc
+        redoc_url=None,
     )
+    docs.install(app)
     if store is None and isinstance(reconciler.store, Store):
         store = reconciler.store
 
