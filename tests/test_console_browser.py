@@ -1,13 +1,17 @@
 """The web console in a real browser (Debian's Chromium, driven by Playwright) against a real
 `alertplane serve` with Prometheus and Alertmanager: sign in, create an alert with a
 mistake and see the message, fix it, watch it reach Synced, toggle it, roll it back,
-preview a template, ask who gets an alert, watch alerts fire — as an admin, and as a
-customer's token that must never see another customer."""
+preview a template, ask who gets an alert, create a receiver with a mistake, fix it, watch
+it reach Alertmanager, delete it, watch alerts fire — as an admin, and as a customer's
+token that must never see another customer."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -168,6 +172,75 @@ def preview_and_routing(page: Any, who: str) -> None:
     screenshot(page, f"{who}-receivers")
 
 
+def receiver_generation(stack: LocalStack, token: str, name: str) -> int:
+    request = urllib.request.Request(
+        f"{base(stack)}/customers/acme/receivers/{name}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        return int(json.load(resp)["metadata"]["generation"])
+
+
+def in_alertmanager(stack: LocalStack, receiver: str) -> bool:
+    return f"acme/{receiver}" in stack.alertmanager.status()["config"]["original"]
+
+
+def receiver_lifecycle(page: Any, stack: LocalStack, who: str, token: str) -> None:
+    """Create a receiver with a mistake, fix it, Synced (in Alertmanager), save one
+    unchanged (the real form loses nothing), delete it."""
+    name, secret = f"pager-{who}", "https://hooks.slack.com/services/T0/B0/browser-secret"
+    tab(page, "Receivers & routing")
+    page.get_by_role("link", name="New receiver").click()
+    page.get_by_label("Receiver name").fill(name)
+    page.locator("#f-webhook-0-url").fill("hooks.acme.example/alerts")  # no scheme
+    page.locator("#f-slack-0-apiURL").fill(secret)
+    page.locator("#f-slack-0-channel").fill("#pager")
+    page.locator('input[name="route-severity-critical"]').check()
+    page.locator("#f-route-priority").fill("50")
+    page.locator("#f-route-priority").press("Enter")  # the keyboard submits
+
+    url_field = page.locator("#f-webhook-0-url")
+    assert url_field.get_attribute("aria-invalid") == "true"
+    (error_id,) = [i for i in url_field.get_attribute("aria-describedby").split() if i[:2] == "e-"]
+    assert page.locator(f"#{error_id}").inner_text() == (
+        "spec.webhook[0].url: 'hooks.acme.example/alerts' is not an http(s) URL; give an "
+        "absolute URL such as https://hooks.example.com/alerts"
+    )
+    assert page.evaluate("document.activeElement.id") == "problems"
+    assert page.locator("#f-slack-0-apiURL").input_value() == ""  # never sent back
+    assert "browser-secret" not in page.content()
+    assert page.get_by_text("Type the secret again").is_visible()
+    assert page.locator("#f-slack-0-channel").input_value() == "#pager"
+    screenshot(page, f"{who}-receiver-form-error")
+
+    url_field.fill("https://hooks.acme.example/alerts")
+    page.locator("#f-slack-0-apiURL").fill(secret)
+    page.get_by_role("button", name="Create receiver").click()
+    page.wait_for_url(re.compile(r".*notice=receiver-created.*"))
+    assert page.get_by_role("status").inner_text() == f"Receiver {name} created."
+    row = page.locator(f'tr[data-receiver="{name}"]')
+    row.locator('[data-phase="Synced"]').wait_for(timeout=SLOW_MS)  # the table refreshes
+    assert "webhook https://hooks.acme.example/alerts" in row.inner_text()
+    eventually(lambda: in_alertmanager(stack, name))
+    screenshot(page, f"{who}-receivers-created")
+
+    # The edit form of a receiver with multi-line templates, saved as shown: no change.
+    before = receiver_generation(stack, token, "team")
+    page.get_by_role("link", name="team", exact=True).click()
+    assert page.locator("#f-slack-0-secretName").input_value() == "acme-slack"
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url(re.compile(r".*notice=receiver-saved.*"))
+    assert receiver_generation(stack, token, "team") == before
+
+    page.get_by_role("link", name=name, exact=True).click()
+    assert "browser-secret" not in page.content()
+    page.once("dialog", lambda dialog: dialog.accept())  # "Delete receiver ...?"
+    page.get_by_role("button", name="Delete receiver").click()
+    page.wait_for_url(re.compile(r".*notice=receiver-deleted.*"))
+    assert page.locator(f'tr[data-receiver="{name}"]').count() == 0
+    eventually(lambda: not in_alertmanager(stack, name))
+
+
 def firing(page: Any, who: str) -> str:
     tab(page, "Firing")
     # The exporter reports failing checkouts: HighErrorRate fires within seconds, and the
@@ -226,6 +299,8 @@ def test_customer_token_in_the_browser(page: Any, stack: LocalStack) -> None:
     alert_lifecycle(page, stack, "acme", "CpuBusyTeam")
     seen.append(page.content())
     preview_and_routing(page, "acme")
+    receiver_lifecycle(page, stack, "acme", stack.tokens["acme"])
+    seen.append(page.content())
     seen.append(firing(page, "acme"))
     for section in ("Alerts", "Receivers & routing", "Audit", "Template preview"):
         tab(page, section)
@@ -234,9 +309,44 @@ def test_customer_token_in_the_browser(page: Any, stack: LocalStack) -> None:
         assert "globex" not in body.lower() and "initech" not in body.lower()
 
     # Another customer's page is the plain "not found" page, naming nothing.
-    for path in ("globex", "globex/audit", "globex/alerts/QueueBacklog", "nobody"):
+    for path in (
+        "globex",
+        "globex/audit",
+        "globex/alerts/QueueBacklog",
+        "globex/receivers",
+        "globex/receivers/dispatch-hook",
+        "globex/new-receiver",
+        "nobody",
+    ):
         response = page.goto(f"{url}/console/customers/{path}")
         assert response is not None and response.status == 404
         assert page.get_by_role("heading", name="Not found").is_visible()
         assert "globex" not in page.locator("main").inner_text().lower()
     screenshot(page, "acme-not-found")
+
+
+def test_api_docs_work_offline(page: Any, stack: LocalStack) -> None:
+    """/docs renders Swagger UI's list of operations from files this server serves: any
+    request to another host is recorded and refused, as it would fail without internet."""
+    url = base(stack)
+    host = urllib.parse.urlsplit(url).netloc
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if urllib.parse.urlsplit(route.request.url).netloc == host:
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{url}/docs")
+    page.locator(".opblock").first.wait_for()
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert len(paths) >= 20
+    assert any(p.replace("\u200b", "") == "/customers/{customerId}/alerts" for p in paths)
+    assert page.locator(".information-container .title").inner_text().startswith("alertplane")
+    screenshot(page, "api-docs")
+    assert outside == []
+    response = page.goto(f"{url}/redoc")
+    assert response is not None and response.status == 404

@@ -118,9 +118,12 @@ CUSTOMER_PAGES = (
     "/new-alert",
     "/alerts/HighErrorRate",
     "/receivers",
+    "/new-receiver",
+    "/receivers/oncall",
     "/firing",
     "/fragments/firing",
     "/fragments/alerts",
+    "/fragments/receivers",
     "/status",
     "/audit",
     "/audit?name=acme-high-error-rate",
@@ -194,7 +197,8 @@ def test_every_page_as_admin(examples: ApiEnv) -> None:
     assert "Start a customer" in page  # admins only
     for p in CUSTOMER_PAGES:
         for cid in ("acme", "globex"):
-            if cid != "acme" and any(x in p for x in ("HighErrorRate", "TargetDown", "acme-")):
+            acme_only = ("HighErrorRate", "TargetDown", "acme-", "oncall")
+            if cid != "acme" and any(x in p for x in acme_only):
                 continue
             assert_page(c.get(f"{C}/customers/{cid}{p}"))
     alerts = assert_page(c.get(f"{C}/customers/acme"))
@@ -203,7 +207,7 @@ def test_every_page_as_admin(examples: ApiEnv) -> None:
     assert set(phases(alerts)) == {"Synced"}
     receivers = assert_page(c.get(f"{C}/customers/acme/receivers"))
     # Ordered as Alertmanager tries them: oncall (priority 10) before team (20).
-    assert receivers.index('<th scope="row">oncall') < receivers.index('<th scope="row">team')
+    assert receivers.index('data-receiver="oncall"') < receivers.index('data-receiver="team"')
     assert "e-mail to ops@acme.example, sre@acme.example" in receivers
     status = assert_page(c.get(f"{C}/customers/acme/status"))
     assert status.count("Reloaded") + status.count("Written") >= 6
@@ -592,6 +596,10 @@ def test_odd_requests_get_plain_pages(examples: ApiEnv) -> None:
     assert ":focus-visible" in css.text
     js = c.get(f"{C}/static/console.js")
     assert js.headers["content-type"].startswith("text/javascript")
+    # The API's docs come from this server (no CDN: /docs works offline).
+    docs = c.get("/docs").text
+    assert "/docs/static/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    assert c.get("/docs/static/swagger-ui-bundle.js").status_code == 200
     # The REST API is unchanged next to the console, and does not list console routes.
     assert "/console/" not in str(c.get("/openapi.json").json()["paths"])
     r = c.get("/customers", headers={"Authorization": f"Bearer {GLOBEX_TOKEN}"})

@@ -22,7 +22,7 @@ from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
 from ..store.repo import Store
 from ..sync import Reconciler
-from . import routes_admin, routes_customers, routes_objects
+from . import docs, routes_admin, routes_customers, routes_objects
 from .context import ApiSettings, Context
 from .errors import install_handlers
 from .schemas import spec_schemas
@@ -57,8 +57,14 @@ def create_app(
         yield
 
     app = FastAPI(
-        title="alertplane", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="alertplane",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # docs.install serves /docs without a CDN; no /redoc
+        redoc_url=None,
     )
+    docs.install(app)
     if store is None and reconciler is not None and isinstance(reconciler.store, Store):
         store = reconciler.store
 

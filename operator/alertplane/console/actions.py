@@ -4,7 +4,6 @@ name as actor and source "console"."""
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ..api import crud, customers
 from ..api.auth import Access
-from ..api.errors import Conflict, Invalid, NotFound
-from ..api.objects import ALERT, RECEIVER, build, object_name, view
-from ..errors import ObjectRef, Problem, ToolError
-from ..validate import Parsed, check_with_tools
+from ..api.errors import Invalid, NotFound
+from ..api.objects import ALERT, RECEIVER, view
+from ..errors import ObjectRef, Problem
 from . import forms, preview, views
-from .render import curl, html, redirect, wants_fragment
+from .editing import done
+from .render import html, redirect, wants_fragment
 from .session import (
     PATH,
     Session,
@@ -32,45 +31,6 @@ from .session import (
 from .state import Console
 
 ROLLBACK_KINDS = {"CustomerAlert": ALERT, "CustomerReceiver": RECEIVER}
-
-
-def done(cid: str, code: str, what: str, *parts: str) -> Response:
-    query = urllib.parse.urlencode({"notice": code, "what": what})
-    return redirect(f"{curl(cid, *parts)}?{query}")
-
-
-def form_page(
-    session: Session,
-    access: Access,
-    alert: views.Row | None,
-    values: dict[str, str],
-    problems: list[Problem],
-) -> Response:
-    return html(
-        "alert_form.html",
-        422,
-        session=session,
-        cid=access.customer,
-        tab="alerts",
-        alert=alert,
-        values=values,
-        errors=forms.pin(problems),
-        choices=forms.CHOICES,
-    )
-
-
-def precheck(
-    console: Console, access: Access, spec: dict[str, Any], ref: ObjectRef
-) -> list[Problem]:
-    """The core's checks, then promtool's (templates, expression), so a mistake is shown
-    on the form instead of being stored and found Invalid a moment later."""
-    obj, problems = build(ALERT, access.customer, spec, ref, platform=console.ctx.platform)
-    if obj is None:
-        return problems
-    try:
-        return check_with_tools([Parsed(obj)])
-    except ToolError:
-        return []  # the reconciler checks again before anything goes live
 
 
 def preview_defaults(console: Console, access: Access, alert: str | None) -> dict[str, str]:
@@ -147,58 +107,6 @@ def add(api: APIRouter, console: Console) -> None:
         sign_out(response)
         return response
 
-    @api.post("/customers/{cid}/new-alert")
-    async def create_alert(request: Request, cid: str) -> Response:
-        session, access = await run_in_threadpool(console.access, request, cid, False)
-        form = await read_form(request)
-        check_csrf(session, form)
-        spec, problems = forms.spec_of(form)
-        name = str(spec.get("alertName", ""))
-        ref = ObjectRef(ALERT, access.customer, object_name(access.customer, name or "alert"))
-        if not problems:
-            problems = await run_in_threadpool(precheck, console, access, spec, ref)
-        if not problems:
-            try:
-                out = await run_in_threadpool(crud.create, writes, access, ALERT, spec)
-            except Invalid as exc:
-                problems = exc.problems
-            except Conflict:
-                problems = [
-                    Problem(
-                        "spec.alertName",
-                        f"an alert named {name!r} already exists",
-                        "choose another name, or edit that alert",
-                    ).at(ref)
-                ]
-        if problems:
-            return form_page(session, access, None, forms.submitted(form), problems)
-        out = await console.settle(out)
-        if out["status"]["phase"] == "Invalid":
-            return redirect(curl(cid, "alerts", out["spec"]["alertName"]))
-        return done(cid, "created", out["spec"]["alertName"])
-
-    @api.post("/customers/{cid}/alerts/{name}")
-    async def update_alert(request: Request, cid: str, name: str) -> Response:
-        session, access = await run_in_threadpool(console.access, request, cid)
-        current = await run_in_threadpool(ctx.lookup, ALERT, access, name)
-        form = await read_form(request)
-        check_csrf(session, form)
-        spec, problems = forms.spec_of(form, name=name)
-        if not problems:
-            problems = await run_in_threadpool(precheck, console, access, spec, current.ref)
-        if not problems:
-            try:
-                out = await run_in_threadpool(crud.update, writes, access, ALERT, name, spec)
-            except Invalid as exc:
-                problems = exc.problems
-        if problems:
-            row = views.row(view(current))
-            return form_page(session, access, row, forms.submitted(form), problems)
-        out = await console.settle(out)
-        if out["status"]["phase"] == "Invalid":
-            return redirect(curl(cid, "alerts", name))
-        return done(cid, "saved", name)
-
     @api.post("/customers/{cid}/alerts/{name}/enabled")
     async def toggle(request: Request, cid: str, name: str) -> Response:
         session, access = await run_in_threadpool(console.access, request, cid)
@@ -208,14 +116,6 @@ def add(api: APIRouter, console: Console) -> None:
         out = await run_in_threadpool(crud.set_enabled, writes, access, name, enabled)
         await console.settle(out)
         return done(cid, "enabled" if enabled else "disabled", name)
-
-    @api.post("/customers/{cid}/alerts/{name}/delete")
-    async def delete(request: Request, cid: str, name: str) -> Response:
-        session, access = await run_in_threadpool(console.access, request, cid)
-        form = await read_form(request)
-        check_csrf(session, form)
-        await run_in_threadpool(crud.delete, writes, access, ALERT, name)
-        return done(cid, "deleted", name)
 
     @api.post("/customers/{cid}/audit/rollback")
     async def rollback(request: Request, cid: str) -> Response:

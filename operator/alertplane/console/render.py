@@ -65,6 +65,26 @@ ENV.globals["curl"] = curl
 ENV.filters["q"] = quote
 
 
+NOTICES = {
+    "created": "Alert {what} created.",
+    "saved": "Alert {what} saved.",
+    "enabled": "Alert {what} enabled.",
+    "disabled": "Alert {what} disabled.",
+    "deleted": "Alert {what} deleted.",
+    "receiver-created": "Receiver {what} created.",
+    "receiver-saved": "Receiver {what} saved.",
+    "receiver-deleted": "Receiver {what} deleted.",
+    "rolledback": "{what} rolled back.",
+}
+
+
+def notice(request: Request) -> str:
+    """The line confirming what the previous form did (`?notice=created&what=X`)."""
+    code = request.query_params.get("notice", "")
+    what = request.query_params.get("what", "")[:300]
+    return NOTICES[code].format(what=what) if code in NOTICES else ""
+
+
 def wants_fragment(request: Request) -> bool:
     return request.headers.get(FRAGMENT_HEADER) == "1"
 

@@ -14,26 +14,12 @@ from ..api.auth import Access
 from ..api.errors import BadGateway, NotFound, Unavailable
 from ..api.objects import ALERT, RECEIVER, view
 from ..model.common import is_dns_label
-from . import actions, forms, views
-from .render import HEADERS, ConsoleRoute, curl, html, redirect
+from . import actions, editing, forms, views
+from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
 
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
-NOTICES = {
-    "created": "Alert {what} created.",
-    "saved": "Alert {what} saved.",
-    "enabled": "Alert {what} enabled.",
-    "disabled": "Alert {what} disabled.",
-    "deleted": "Alert {what} deleted.",
-    "rolledback": "{what} rolled back.",
-}
-
-
-def notice(request: Request) -> str:
-    code = request.query_params.get("notice", "")
-    what = request.query_params.get("what", "")[:300]
-    return NOTICES[code].format(what=what) if code in NOTICES else ""
 
 
 def install(app: FastAPI, console: Console) -> None:
@@ -134,37 +120,6 @@ def router(console: Console) -> APIRouter:
         alerts = views.rows(crud.list_objects(ctx, access, ALERT))
         return customer_page("_alerts_table.html", session, access, "alerts", alerts=alerts)
 
-    @api.get("/customers/{cid}/new-alert")
-    def new_alert(request: Request, cid: str) -> Response:
-        session, access = console.access(request, cid, known=False)
-        return customer_page(
-            "alert_form.html",
-            session,
-            access,
-            "alerts",
-            alert=None,
-            values=forms.values_of(None),
-            errors=forms.FieldErrors(),
-            choices=forms.CHOICES,
-        )
-
-    @api.get("/customers/{cid}/alerts/{name}")
-    def edit_alert(request: Request, cid: str, name: str) -> Response:
-        session, access = console.access(request, cid)
-        current_row = views.row(view(ctx.lookup(ALERT, access, name)))
-        return customer_page(
-            "alert_form.html",
-            session,
-            access,
-            "alerts",
-            alert=current_row,
-            values=forms.values_of(current_row.spec),
-            errors=forms.pin_texts(current_row.valid_message),
-            stored_invalid=True,
-            choices=forms.CHOICES,
-            notice=notice(request),
-        )
-
     @api.get("/customers/{cid}/receivers")
     def receivers_page(request: Request, cid: str) -> Response:
         session, access = console.access(request, cid)
@@ -179,6 +134,15 @@ def router(console: Console) -> APIRouter:
             test=None,
             test_values={},
             choices=forms.CHOICES,
+            notice=notice(request),
+        )
+
+    @api.get("/customers/{cid}/fragments/receivers")
+    def receivers_fragment(request: Request, cid: str) -> Response:
+        session, access = console.access(request, cid)
+        receivers = views.ordered_routes(views.rows(crud.list_objects(ctx, access, RECEIVER)))
+        return customer_page(
+            "_receivers_table.html", session, access, "receivers", receivers=receivers, views=views
         )
 
     @api.get("/customers/{cid}/firing")
@@ -229,6 +193,7 @@ def router(console: Console) -> APIRouter:
         values = actions.preview_defaults(console, access, request.query_params.get("alert"))
         return actions.preview_response(console, session, access, values, None, [])
 
+    editing.add(api, console)
     actions.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, Engine, Select, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ObjectRef, UsageError
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
+from . import writes
 from .secrets import extract_secrets, redact, write_secret
-from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow, utcnow
+from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
 
 
 @dataclass(frozen=True)
@@ -81,16 +82,18 @@ class Store:
     def __init__(self, sessions: sessionmaker[Session], secrets_dir: str | None = None) -> None:
         self.sessions = sessions
         self.secrets_dir = secrets_dir
+        # Writes and lookups run on a plain connection (SQLAlchemy Core, see writes.py);
+        # a Session would only add its bookkeeping.
+        engine = sessions.kw["bind"]
+        assert isinstance(engine, Engine), "the sessionmaker must be bound to an engine"
+        self.engine = engine
 
     # -- writes -----------------------------------------------------------------------
     def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
-        changes = []
-        with self.sessions.begin() as s:
-            for obj in objects:
-                changes.append(self._apply_one(s, obj, actor, source))
-        return changes
+        with self.engine.begin() as conn:
+            return [self._apply_one(conn, obj, actor, source) for obj in objects]
 
-    def _apply_one(self, s: Session, obj: Resource, actor: str, source: str) -> Change:
+    def _apply_one(self, conn: Connection, obj: Resource, actor: str, source: str) -> Change:
         ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
         spec, secrets = extract_secrets(obj.kind, obj.metadata.name, dump_spec(obj.spec))
         secret_changed = False
@@ -102,32 +105,21 @@ class Store:
                     "routingKeySecretRef",
                 )
             secret_changed |= write_secret(self.secrets_dir, ref.namespace, name, key, value)
-        row = self._row(s, ref)
-        labels = dict(obj.metadata.labels)
-        if row is None:
-            row = ObjectRow(
-                kind=ref.kind,
-                namespace=ref.namespace,
-                name=ref.name,
-                customer_id=obj.spec.customer_id,
-                generation=1,
-                labels=labels,
-                spec=spec,
-            )
-            s.add(row)
-            s.flush()
-            s.add(StatusRow(object_id=row.id, phase="Pending", conditions=[], rendered_to=[]))
-            self._audit(s, "create", row, None, spec, actor, source)
+        customer, labels = obj.spec.customer_id, dict(obj.metadata.labels)
+        found = writes.current(conn, ref)
+        if found is None:
+            writes.insert_object(conn, ref, customer, labels, spec)
+            writes.audit(conn, "create", ref, customer, 1, None, spec, actor, source)
             return Change(ref, "created", 1)
-        if row.spec == spec and row.labels == labels and row.customer_id == obj.spec.customer_id:
-            return Change(ref, "configured" if secret_changed else "unchanged", row.generation)
-        before = row.spec
-        action = _action(before, spec)
-        row.spec, row.labels, row.customer_id = spec, labels, obj.spec.customer_id
-        row.generation += 1
-        row.updated_at = utcnow()
-        self._audit(s, action, row, before, spec, actor, source)
-        return Change(ref, "configured", row.generation)
+        if found.spec == spec and found.labels == labels and found.customer_id == customer:
+            return Change(ref, "configured" if secret_changed else "unchanged", found.generation)
+        generation = found.generation + 1
+        writes.update_object(
+            conn, found.id, spec=spec, labels=labels, customer_id=customer, generation=generation
+        )
+        action = _action(found.spec, spec)
+        writes.audit(conn, action, ref, customer, generation, found.spec, spec, actor, source)
+        return Change(ref, "configured", generation)
 
     def delete(
         self, refs: Iterable[ObjectRef], actor: str, source: str, missing_ok: bool = False
@@ -135,55 +127,44 @@ class Store:
         """Delete in one transaction; with `missing_ok`, absent objects are skipped (and
         returned as "not found" changes) instead of failing the whole batch, as kubectl does."""
         changes = []
-        with self.sessions.begin() as s:
+        with self.engine.begin() as conn:
             for ref in refs:
-                row = self._row(s, ref)
-                if row is None:
+                found = writes.current(conn, ref)
+                if found is None:
                     if missing_ok:
                         changes.append(Change(ref, "not found", 0))
                         continue
                     raise UsageError(f"{ref} not found", "list objects with 'alertplane get'")
-                self._audit(s, "delete", row, row.spec, None, actor, source)
-                st = s.get(StatusRow, row.id)
-                if st is not None:
-                    s.delete(st)
-                s.delete(row)
-                changes.append(Change(ref, "deleted", row.generation))
+                writes.audit(
+                    conn, "delete", ref, found.customer_id, found.generation, found.spec, None,
+                    actor, source,
+                )  # fmt: skip
+                conn.execute(delete(writes.STATUS).where(writes.STATUS.c.object_id == found.id))
+                conn.execute(delete(writes.OBJECTS).where(writes.OBJECTS.c.id == found.id))
+                changes.append(Change(ref, "deleted", found.generation))
         return changes
 
     def rollback(
         self, ref: ObjectRef, generation: int, actor: str, source: str = "rollback"
     ) -> Change:
-        with self.sessions.begin() as s:
-            row = self._row(s, ref)
-            if row is None:
+        with self.engine.begin() as conn:
+            found = writes.current(conn, ref)
+            if found is None:
                 raise UsageError(f"{ref} not found", "deleted objects are re-created with apply")
-            target = s.scalars(
-                select(AuditRow)
-                .where(
-                    AuditRow.kind == ref.kind,
-                    AuditRow.namespace == ref.namespace,
-                    AuditRow.name == ref.name,
-                    AuditRow.generation == generation,
-                    AuditRow.after.is_not(None),
-                )
-                .order_by(AuditRow.id.desc())
-            ).first()
-            if target is None or target.after is None:
+            target = writes.version(conn, ref, generation)
+            if target is None:
                 raise UsageError(
                     f"{ref} has no version {generation}",
                     "see the versions with 'alertplane history'",
                 )
-            if target.after == row.spec:
-                return Change(ref, "unchanged", row.generation)
-            before = row.spec
-            row.spec = target.after
+            if target == found.spec:
+                return Change(ref, "unchanged", found.generation)
             # A version may belong to another customer id (the id is part of the spec).
-            row.customer_id = str(target.after.get("customerId", row.customer_id))
-            row.generation += 1
-            row.updated_at = utcnow()
-            self._audit(s, "rollback", row, before, row.spec, actor, source)
-            return Change(ref, "rolled-back", row.generation)
+            customer = str(target.get("customerId", found.customer_id))
+            new = found.generation + 1
+            writes.update_object(conn, found.id, spec=target, customer_id=customer, generation=new)
+            writes.audit(conn, "rollback", ref, customer, new, found.spec, target, actor, source)
+            return Change(ref, "rolled-back", new)
 
     # -- reads ------------------------------------------------------------------------
     def get(
@@ -192,20 +173,15 @@ class Store:
         customer: str | None = None,
         customers: Iterable[str] | None = None,
     ) -> list[Stored]:
-        with self.sessions() as s:
-            q = select(ObjectRow, StatusRow).outerjoin(
-                StatusRow, StatusRow.object_id == ObjectRow.id
-            )
-            if kind is not None:
-                q = q.where(ObjectRow.kind == kind)
-            if customer is not None:
-                q = q.where(ObjectRow.customer_id == customer)
-            if customers is not None:
-                q = q.where(ObjectRow.customer_id.in_(list(customers)))
-            q = q.order_by(
-                ObjectRow.customer_id, ObjectRow.kind, ObjectRow.namespace, ObjectRow.name
-            )
-            return [Stored(o, st) for o, st in s.execute(q).all()]
+        q = writes.with_status()
+        if kind is not None:
+            q = q.where(ObjectRow.kind == kind)
+        if customer is not None:
+            q = q.where(ObjectRow.customer_id == customer)
+        if customers is not None:
+            q = q.where(ObjectRow.customer_id.in_(list(customers)))
+        q = q.order_by(ObjectRow.customer_id, ObjectRow.kind, ObjectRow.namespace, ObjectRow.name)
+        return self._stored(q)
 
     def history(
         self, customer: str | None = None, name: str | None = None, limit: int = 200
@@ -257,17 +233,8 @@ class Store:
     # -- lookups for the REST API ------------------------------------------------------
     def find(self, ref: ObjectRef) -> Stored | None:
         """One object with its status, by identity."""
-        with self.sessions() as s:
-            found = s.execute(
-                select(ObjectRow, StatusRow)
-                .outerjoin(StatusRow, StatusRow.object_id == ObjectRow.id)
-                .where(
-                    ObjectRow.kind == ref.kind,
-                    ObjectRow.namespace == ref.namespace,
-                    ObjectRow.name == ref.name,
-                )
-            ).first()
-        return None if found is None else Stored(found[0], found[1])
+        found = self._stored(writes.with_status().where(writes.identity(ref)))
+        return found[0] if found else None
 
     def find_named(self, kind: str, customer: str, spec_name: str) -> Stored | None:
         """The object of a customer whose spec.alertName/receiverName is `spec_name`.
@@ -276,18 +243,17 @@ class Store:
         oldest wins: validation marks the later ones as the duplicates.
         """
         key = "alertName" if kind == "CustomerAlert" else "receiverName"
-        with self.sessions() as s:
-            found = s.execute(
-                select(ObjectRow, StatusRow)
-                .outerjoin(StatusRow, StatusRow.object_id == ObjectRow.id)
-                .where(
-                    ObjectRow.kind == kind,
-                    ObjectRow.customer_id == customer,
-                    ObjectRow.spec[key].as_string() == spec_name,
-                )
-                .order_by(ObjectRow.id)
-            ).first()
-        return None if found is None else Stored(found[0], found[1])
+        found = self._stored(
+            writes.with_status()
+            .where(
+                ObjectRow.kind == kind,
+                ObjectRow.customer_id == customer,
+                ObjectRow.spec[key].as_string() == spec_name,
+            )
+            .order_by(ObjectRow.id)
+            .limit(1)
+        )
+        return found[0] if found else None
 
     def find_named_or_at(
         self, kind: str, customer: str, spec_name: str, ref: ObjectRef
@@ -295,23 +261,8 @@ class Store:
         """(`find_named(kind, customer, spec_name)`, `find(ref)`) in one query: what a
         create must check before it takes a name."""
         key = "alertName" if kind == "CustomerAlert" else "receiverName"
-        with self.sessions() as s:
-            rows = s.execute(
-                select(ObjectRow, StatusRow)
-                .outerjoin(StatusRow, StatusRow.object_id == ObjectRow.id)
-                .where(
-                    ObjectRow.kind == kind,
-                    or_(
-                        and_(
-                            ObjectRow.customer_id == customer,
-                            ObjectRow.spec[key].as_string() == spec_name,
-                        ),
-                        and_(ObjectRow.namespace == ref.namespace, ObjectRow.name == ref.name),
-                    ),
-                )
-                .order_by(ObjectRow.id)
-            ).all()
-        found = [Stored(o, st) for o, st in rows]
+        params = {**writes.ref_params(ref), "kind": kind, "customer": customer}
+        found = self._stored(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
         named = [f for f in found if f.row.customer_id == customer]
         named = [f for f in named if f.row.spec.get(key) == spec_name]
         return (named[0] if named else None), next((f for f in found if f.ref == ref), None)
@@ -336,18 +287,8 @@ class Store:
 
     def version(self, ref: ObjectRef, generation: int) -> dict[str, Any] | None:
         """The spec an object had at `generation` (what rollback would restore)."""
-        with self.sessions() as s:
-            return s.scalars(
-                select(AuditRow.after)
-                .where(
-                    AuditRow.kind == ref.kind,
-                    AuditRow.namespace == ref.namespace,
-                    AuditRow.name == ref.name,
-                    AuditRow.generation == generation,
-                    AuditRow.after.is_not(None),
-                )
-                .order_by(AuditRow.id.desc())
-            ).first()
+        with self.engine.connect() as conn:
+            return writes.version(conn, ref, generation)
 
     def customer_known(self, customer: str) -> bool:
         """The customer has objects, or had some (its audit trail still exists)."""
@@ -409,41 +350,11 @@ class Store:
         with self.sessions.begin() as s:
             s.add(SyncRunRow(**values))
 
-    # -- helpers ----------------------------------------------------------------------
-    @staticmethod
-    def _row(s: Session, ref: ObjectRef) -> ObjectRow | None:
-        return s.scalars(
-            select(ObjectRow).where(
-                ObjectRow.kind == ref.kind,
-                ObjectRow.namespace == ref.namespace,
-                ObjectRow.name == ref.name,
-            )
-        ).first()
-
-    @staticmethod
-    def _audit(
-        s: Session,
-        action: str,
-        row: ObjectRow,
-        before: dict[str, Any] | None,
-        after: dict[str, Any] | None,
-        actor: str,
-        source: str,
-    ) -> None:
-        s.add(
-            AuditRow(
-                action=action,
-                kind=row.kind,
-                namespace=row.namespace,
-                name=row.name,
-                customer_id=row.customer_id,
-                generation=row.generation,
-                before=redact(before),
-                after=redact(after),
-                actor=actor,
-                source=source,
-            )
-        )
+    def _stored(self, query: Select[Any], params: dict[str, Any] | None = None) -> list[Stored]:
+        """Objects with their status, read with Core: plain row objects, no ORM loading
+        (the identity map and instrumentation cost more than the query)."""
+        with self.engine.connect() as conn:
+            return [Stored(*writes.rows_of(found)) for found in conn.execute(query, params)]
 
 
 def _action(before: dict[str, Any], after: dict[str, Any]) -> str:
