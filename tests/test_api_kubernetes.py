@@ -27,8 +27,8 @@ from alertplane.api.app import create_app
 from alertplane.api.context import ApiSettings
 from alertplane.api.kube import KubeWriter
 from alertplane.api.tokens import token_line
+from alertplane.k8s.changes import api_change
 from alertplane.k8s.client import KubeClient
-from alertplane.k8s.state import api_change
 from alertplane.render.platform import load_platform_config
 from alertplane.stack.processes import Postgres, free_port
 from alertplane.store.db import open_db
