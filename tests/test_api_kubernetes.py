@@ -27,8 +27,10 @@ from alertplane.api.app import create_app
 from alertplane.api.context import ApiSettings
 from alertplane.api.kube import KubeWriter
 from alertplane.api.tokens import token_line
-from alertplane.k8s.changes import api_change
+from alertplane.errors import ObjectRef
+from alertplane.k8s.changes import Change, api_change, service_account_user
 from alertplane.k8s.client import KubeClient
+from alertplane.k8s.state import DELETE, ClusterState
 from alertplane.render.platform import load_platform_config
 from alertplane.stack.processes import Postgres, free_port
 from alertplane.store.db import open_db
@@ -430,3 +432,63 @@ def test_api_annotations_count_only_for_the_apis_own_changes(
     meta = {"annotations": dict(NOTES), "managedFields": managed}
     assert api_change(meta, deleting) == expected
     assert api_change({"managedFields": managed}, deleting) is None  # no annotations
+
+
+API_USER = service_account_user("alertplane-system/alertplane-api")
+API_WRITE = [_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES)]
+
+
+@pytest.mark.parametrize(
+    ("api_user", "admitted", "expected"),
+    [
+        # Webhook on, the API's account known: its own admitted change is the token's.
+        (API_USER, API_USER, ("acme-team", "api")),
+        # Someone else wrote as field manager alertplane-api with the annotations: the
+        # webhook saw who it was, and that user is recorded.
+        (API_USER, "kubeenv-admin", ("kubeenv-admin", "kubernetes")),
+        # Nobody admitted it (webhook failurePolicy Ignore, or not called): not believed.
+        (API_USER, "", ("alertplane-api", "kubernetes")),
+        # Without --api-service-account only the managedFields rule applies.
+        (None, "kubeenv-admin", ("acme-team", "api")),
+    ],
+    ids=["api-account", "other-user", "not-admitted", "no-account-flag"],
+)
+def test_api_annotations_need_the_apis_account_when_known(
+    api_user: str | None, admitted: str, expected: tuple[str, str]
+) -> None:
+    state = ClusterState(api_user=api_user)
+    seen: list[Change] = []
+    state.on_change.append(seen.append)
+    doc = _alert_doc("Trust", cid="acme", namespace="acme")
+    ref = ObjectRef(ALERT, "acme", "acme-trust")
+    meta = {"uid": "u1", "generation": 1, "annotations": dict(NOTES), "managedFields": API_WRITE}
+    doc["metadata"].update(meta)
+    if admitted:
+        state.admitted(ref, 1, admitted)
+    state.observe(doc)
+    assert [(c.actor, c.source) for c in seen] == [expected]
+
+    # The delete: the API's last update names the token; the DELETE's admitted user decides.
+    notes_update = _mf("alertplane-api", "2026-01-01T00:00:09Z", OWNS_NOTES)
+    if admitted:
+        state.admitted(ref, DELETE, admitted)
+    gone = {**meta, "managedFields": [*API_WRITE, notes_update]}
+    state.forget(ALERT, "acme", "acme-trust", gone)
+    deleter = ("unknown", "kubernetes") if expected[0] == "alertplane-api" else expected
+    assert [(c.actor, c.source, c.spec) for c in seen[1:]] == [(*deleter, None)]
+
+
+def test_api_service_account_flag_needs_the_webhook(tmp_path: Path) -> None:
+    def operator(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "alertplane.cli", "operator", "--sink=configmap", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    done = operator("--api-service-account=alertplane-system/alertplane-api")
+    assert done.returncode != 0
+    assert "--api-service-account needs the admission webhook" in done.stderr
+    assert "Traceback" not in done.stderr
+    cert = tmp_path / "x"
+    cert.write_text("")
+    hook = [f"--webhook-port={free_port()}", f"--webhook-cert={cert}", f"--webhook-key={cert}"]
+    done = operator("--api-service-account=alertplane-api", *hook)
+    assert done.returncode != 0 and "not NAMESPACE/NAME" in done.stderr
