@@ -6,10 +6,14 @@ import itertools
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from alertplane.stack.processes import Postgres
+
+if TYPE_CHECKING:
+    from tests.api_k8s_env import Env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -57,3 +61,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'alertplane.db'}"
     pg: Postgres = request.getfixturevalue("postgres")
     return pg.create_database(f"t{next(_db_names)}")
+
+
+@pytest.fixture(scope="session")
+def kube_api(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    """The API in Kubernetes mode on a real cluster with the operator (tests/api_k8s_env.py),
+    once per test process: starting a cluster costs seconds, the API and console tests share
+    it."""
+    from tests.api_k8s_env import kube_api_env  # kopf and the cluster tools load only here
+
+    with kube_api_env(postgres, tmp_path_factory.mktemp("api-k8s"), "api_k8s") as env:
+        yield env

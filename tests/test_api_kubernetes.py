@@ -2,132 +2,37 @@
 real kube-apiserver, the operator (a process, files sink, tenant binding, mirroring into a
 real PostgreSQL) syncs it, and the API reads the mirror.
 
-One API server, one operator and one API (in-process TestClient over `KubeWriter`, as
-`alertplane serve --kubernetes` builds it) serve the whole module; each test uses its own
-objects. The API talks to the cluster with the ServiceAccount and RBAC the Helm chart
-renders for it (`api.enabled`), so a missing permission fails here.
+The cluster, operator and API are tests/api_k8s_env.py's, shared with the console's tests
+(test_console_kubernetes.py); each test uses its own objects. The API talks to the cluster
+with the ServiceAccount and RBAC the Helm chart renders for it (`api.enabled`), so a missing
+permission fails here.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import kopf
 import pytest
-from fastapi.testclient import TestClient
 
-from alertplane.api.app import create_app
-from alertplane.api.context import ApiSettings
-from alertplane.api.kube import KubeWriter
-from alertplane.api.tokens import token_line
 from alertplane.k8s.client import KubeClient
-from alertplane.k8s.state import api_change
-from alertplane.render.platform import load_platform_config
-from alertplane.stack.processes import Postgres, free_port
-from alertplane.store.db import open_db
-from alertplane.store.repo import Store
-from tests.api_env import ACME, ADMIN, GLOBEX, TOKENS, alert_spec, receiver_spec
-from tests.chart_env import RBAC_KINDS, render
+from alertplane.stack.processes import free_port
+from tests.api_env import ACME, ADMIN, GLOBEX, alert_spec, receiver_spec
+from tests.api_k8s_env import Env, api_app, write_tokens
 from tests.conftest import EXAMPLES
-from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, wait_for
+from tests.operator_env import wait_for
 
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
-YAML = {"Content-Type": "application/yaml"}
-_dbs = itertools.count()
-API_NS = "alertplane-system"
-CHART_VALUES = {
-    "api": {"enabled": True, "tokensSecret": "tokens"},
-    "database": {"existingSecret": "db"},
-}
 
 
-class Env:
-    def __init__(
-        self, cluster: Cluster, client: TestClient, store: Store, db: str, kubeconfig: Path
-    ) -> None:
-        self.cluster, self.client, self.store, self.db = cluster, client, store, db
-        self.kubeconfig = kubeconfig  # the API ServiceAccount's
-        self.tokens = Path()
-
-    def cr(self, kind: str, name: str, namespace: str = "acme") -> dict[str, Any] | None:
-        return self.cluster.get(kind, namespace, name)
-
-    def audit(self, name: str, token: dict[str, str] = ACME, cid: str = "acme") -> list[Any]:
-        r = self.client.get(f"/customers/{cid}/audit?name={name}", headers=token)
-        assert r.status_code == 200, r.text
-        return [(a["action"], a["generation"], a["actor"], a["source"]) for a in r.json()["items"]]
-
-
-def api_app(store: Store, client: KubeClient, tokens: Path, **settings: Any) -> TestClient:
-    platform = load_platform_config(str(EXAMPLES / "platform.yaml"))
-    writer = KubeWriter(client, store)
-    api = ApiSettings.from_file(tokens, **settings)
-    app = create_app(None, api, store, writer=writer, platform=platform)
-    return TestClient(app, raise_server_exceptions=False)
-
-
-def api_account(kube: KubeEnv) -> str:
-    """A token of the API's ServiceAccount with the RBAC the chart renders for it, nothing
-    else (the operator's account and RBAC are not applied)."""
-    docs = render(CHART_VALUES, "apitest", API_NS)
-    api_rbac = [
-        d
-        for d in docs
-        if d["kind"] in RBAC_KINDS
-        and d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "api"
-    ]
-    (account,) = [d["metadata"]["name"] for d in api_rbac if d["kind"] == "ServiceAccount"]
-    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": API_NS}}, *api_rbac)
-    return kube.create_token(API_NS, account, create=False)
-
-
-@pytest.fixture(scope="module")
-def env(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    tmp = tmp_path_factory.mktemp("api-k8s")
-    db = postgres.create_database(f"api_k8s_{next(_dbs)}")
-    with KubeEnv() as kube:
-        cluster = Cluster(kube)
-        cluster.install_crds()
-        for cid in ("acme", "globex"):
-            cluster.namespace(cid, cid)
-        cluster.secret("acme", "acme-slack", {"webhook-url": "https://hooks.slack.example/x"})
-        op = OperatorProcess(
-            kube,
-            [
-                "--sink=files",
-                f"--out={tmp / 'out'}",
-                f"--db={db}",
-                f"--platform-config={EXAMPLES / 'platform.yaml'}",
-            ],
-            tmp / "operator.log",
-        ).start()
-        tokens = tmp / "tokens.csv"
-        tokens.write_text(
-            "".join(token_line(name, role, tok) + "\n" for tok, name, role in TOKENS.values())
-        )
-        sa = api_account(kube)
-        client = KubeClient(
-            lambda: kopf.ConnectionInfo(server=kube.server, ca_path=str(kube.ca_file), token=sa)
-        )
-        store = Store(open_db(db))
-        try:
-            kubeconfig = kube.write_kubeconfig(sa, tmp / "api.kubeconfig", user="api")
-            out = Env(cluster, api_app(store, client, tokens), store, db, kubeconfig)
-            out.tokens = tokens
-            yield out
-        finally:
-            client.close()
-            op.stop()
-            store.sessions.kw["bind"].dispose()
-        op.assert_no_forbidden()
+@pytest.fixture
+def env(kube_api: Env) -> Env:
+    return kube_api
 
 
 def test_alert_lifecycle(env: Env) -> None:
@@ -328,11 +233,7 @@ def test_errors_of_the_cluster(env: Env, tmp_path: Path) -> None:
     # The API server unreachable: 503 with a clear message, no traceback.
     port = free_port()
     gone = KubeClient(lambda: kopf.ConnectionInfo(server=f"https://127.0.0.1:{port}", token="x"))
-    tokens = tmp_path / "tokens.csv"
-    tokens.write_text(
-        "".join(token_line(name, role, tok) + "\n" for tok, name, role in TOKENS.values())
-    )
-    down = api_app(env.store, gone, tokens)
+    down = api_app(env.store, gone, write_tokens(tmp_path / "tokens.csv"))
     r = down.post("/customers/acme/alerts", json=alert_spec("Down"), headers=ACME)
     assert r.status_code == 503, r.text
     assert "Kubernetes API server is unavailable" in r.json()["detail"]
@@ -349,7 +250,7 @@ def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
         sys.executable, "-m", "alertplane.cli", "serve", "--kubernetes",
         f"--db={env.db}", f"--tokens={env.tokens}", f"--kubeconfig={env.kubeconfig}",
         f"--platform-config={EXAMPLES / 'platform.yaml'}", f"--port={port}",
-        "--customer-namespace={customer}",
+        "--customer-namespace={customer}", f"--alertmanager-url=http://127.0.0.1:{free_port()}",
     ]  # fmt: skip
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
@@ -365,6 +266,12 @@ def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
         assert env.cr(ALERT, "acme-served") is not None
         r = httpx.delete(f"{base}/customers/acme/alerts/Served", headers=ACME)
         assert r.status_code == 204
+        # --alertmanager-url reaches /firing (nothing listens there: 502, not "not configured")
+        r = httpx.get(f"{base}/customers/acme/firing", headers=ACME)
+        assert (r.status_code, r.json()["detail"]) == (
+            502,
+            "Alertmanager did not answer; retry later",
+        )
     finally:
         proc.terminate()
         proc.wait(20)
@@ -383,50 +290,3 @@ def _up(base: str) -> bool:
         return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-# -- who made a change: the operator's reading of the API's annotations (no cluster) ------
-
-NOTES = {"alertplane.io/changed-by": "acme-team", "alertplane.io/change-source": "api"}
-OWNS_NOTES = {"f:metadata": {"f:annotations": {f"f:{k}": {} for k in NOTES}}}
-
-
-def _mf(manager: str, time: str, *fields: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for f in fields:
-        merged.update(f)
-    return {"manager": manager, "operation": "Update", "time": time, "fieldsV1": merged}
-
-
-SPEC = {"f:spec": {"f:expr": {}}}
-
-
-@pytest.mark.parametrize(
-    ("managed", "deleting", "expected"),
-    [
-        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES)], False,
-         ("acme-team", "api")),
-        # kubectl changed the spec after the API: the annotations are stale, not believed.
-        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES),
-          _mf("kubectl-edit", "2026-01-01T00:00:05Z", SPEC)], False, None),
-        # Someone wrote the annotations themselves (they own them): forged, not believed.
-        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC),
-          _mf("kubectl-annotate", "2026-01-01T00:00:05Z", OWNS_NOTES)], False, None),
-        # A delete: the API's last update (annotations only) is the newest change.
-        ([_mf("kubectl-client-side-apply", "2026-01-01T00:00:01Z", SPEC),
-          _mf("alertplane-api", "2026-01-01T00:00:09Z", OWNS_NOTES),
-          _mf("alertplane", "2026-01-01T00:00:10Z", {"f:metadata": {"f:finalizers": {}}})],
-         True, ("acme-team", "api")),
-        # ... but not when someone else changed the object after it.
-        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES),
-          _mf("kubectl-label", "2026-01-01T00:00:05Z", {"f:metadata": {"f:labels": {}}})],
-         True, None),
-    ],
-    ids=["api-write", "kubectl-after", "forged-annotations", "api-delete", "other-after"],
-)  # fmt: skip
-def test_api_annotations_count_only_for_the_apis_own_changes(
-    managed: list[dict[str, Any]], deleting: bool, expected: tuple[str, str] | None
-) -> None:
-    meta = {"annotations": dict(NOTES), "managedFields": managed}
-    assert api_change(meta, deleting) == expected
-    assert api_change({"managedFields": managed}, deleting) is None  # no annotations

@@ -412,6 +412,27 @@ def test_api_deployment_serves_kubernetes_mode(helm: Helm) -> None:
     assert not [d for d in helm.template() if d["metadata"]["name"] == API]
 
 
+def test_api_asks_alertmanager_and_the_webhook_knows_the_apis_account(helm: Helm) -> None:
+    """The API's /firing asks `alertmanagerUrl`; with the webhook on, the operator believes
+    the API's audit annotations only for changes its ServiceAccount was admitted to make."""
+    hooked = {**API_ON, "alertmanagerUrl": "http://am:9093", "webhook": {"enabled": True}}
+    docs = helm.template(hooked)
+    api_args = one(docs, "Deployment", API, NS)["spec"]["template"]["spec"]["containers"][0]
+    assert "--alertmanager-url=http://am:9093" in api_args["args"]
+    assert f"--api-service-account={NS}/{API}" in operator_args(docs)
+    assert one(docs, "ServiceAccount", API, NS)  # the account named is the API's own
+    # No webhook: nobody tells the operator the user; no API: no account to name.
+    assert not [a for a in operator_args(helm.template(API_ON)) if "api-service" in a]
+    alone = operator_args(helm.template({"webhook": {"enabled": True}}))
+    assert not [a for a in alone if "api-service" in a]
+
+
+def operator_args(docs: list[Doc]) -> list[str]:
+    pod = one(docs, "Deployment", FULLNAME, NS)["spec"]["template"]["spec"]
+    args: list[str] = pod["containers"][0]["args"]
+    return args
+
+
 @pytest.mark.parametrize("sink", ["files", "configmap", "prometheus-operator"])
 def test_each_sink_type(helm: Helm, sink: str) -> None:
     values: Doc = {"sink": {"type": sink}, "prometheusUrl": "http://prometheus:9090",

@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from alertplane.errors import ObjectRef
 from alertplane.k8s.binding import binding_of, binding_problem, bound_customers
+from alertplane.k8s.changes import actor_of
 from alertplane.k8s.handlers import Handlers
 from alertplane.k8s.mirror import Mirror
 from alertplane.k8s.publish import ADD_FINALIZER, Publisher, object_path
 from alertplane.k8s.reconciler import ClusterReconciler
-from alertplane.k8s.state import FINALIZER, ClusterState, actor_of
+from alertplane.k8s.state import FINALIZER, ClusterState
 from alertplane.model import CustomerReceiver
 from alertplane.render.platform import PlatformConfig
 from alertplane.sinks.promop import FALLBACK_RECEIVER, alertmanager_config

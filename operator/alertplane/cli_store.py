@@ -99,7 +99,12 @@ def add_commands(sub: Any) -> None:
         help="where rules/ and alertmanager.yml are written",
     )
     p.add_argument("--prometheus-url", default=os.environ.get("ALERTPLANE_PROMETHEUS_URL"))
-    p.add_argument("--alertmanager-url", default=os.environ.get("ALERTPLANE_ALERTMANAGER_URL"))
+    p.add_argument(
+        "--alertmanager-url",
+        default=os.environ.get("ALERTPLANE_ALERTMANAGER_URL"),
+        help="reloaded after writes; its API v2 answers GET /customers/{id}/firing (also "
+        "with --kubernetes)",
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument(

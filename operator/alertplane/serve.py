@@ -42,6 +42,9 @@ def serve(
             "no tokens file (--tokens, $ALERTPLANE_TOKENS): the REST API refuses every call"
         )
     if kubernetes:
+        # No reconciler here to take the Alertmanager URL from: /firing and the console's
+        # firing alerts ask it through the API's own setting.
+        api.alertmanager_url = alertmanager_url
         serve_kubernetes(db_url, platform, api, host, port, kubeconfig, customer_namespace)
         return
     store = Store(open_db(db_url), secrets_dir=platform.secrets_dir)

@@ -111,6 +111,11 @@ name only: they are copied into the sink namespace).
 {{- end }}
 {{- end -}}
 
+{{/* The API's name: its ServiceAccount, Deployment, Service and RBAC. */}}
+{{- define "alertplane.apiName" -}}
+{{- printf "%s-api" (include "alertplane.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* The API's pods must not match the operator's selector (its Service would send
 metrics scrapes and webhook calls there), hence a name of their own. */}}
 {{- define "alertplane.apiSelectorLabels" -}}

@@ -25,9 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import ObjectRef, Problem, UsageError
+from ..k8s.changes import API_MANAGER, CHANGE_SOURCE, CHANGED_BY
 from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
-from ..k8s.state import API_MANAGER, CHANGE_SOURCE, CHANGED_BY, PLURALS
+from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec, is_dns_label
 from ..store.repo import Change, Store, Stored

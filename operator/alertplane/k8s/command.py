@@ -63,6 +63,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--webhook-cert", metavar="FILE", help="TLS certificate of the webhook")
     p.add_argument("--webhook-key", metavar="FILE", help="TLS key of the webhook")
     p.add_argument(
+        "--api-service-account",
+        metavar="NS/NAME",
+        help="with the webhook: the ServiceAccount of `alertplane serve --kubernetes`; the "
+        "audit actor its annotations name (the API token) is believed only for changes the "
+        "webhook admitted for this account",
+    )
+    p.add_argument(
         "--kubeconfig",
         metavar="FILE",
         help="kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config)",
@@ -103,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             webhook_port=args.webhook_port,
             webhook_cert=args.webhook_cert,
             webhook_key=args.webhook_key,
+            api_service_account=args.api_service_account,
             kubeconfig=args.kubeconfig,
             coalesce_s=args.coalesce,
             resync_s=args.resync_interval,

@@ -28,7 +28,7 @@ from ..store.db import database_url, make_engine, migrate
 from ..store.repo import _action
 from ..store.secrets import REDACTED, redact
 from ..store.tables import AuditRow, ObjectRow, StatusRow
-from .state import SOURCE, Change
+from .changes import SOURCE, Change
 
 log = logging.getLogger("alertplane.mirror")
 

@@ -21,11 +21,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import UsageError
 from ..metrics import REGISTRY
-from ..model.common import API_VERSION
+from ..model.common import API_VERSION, is_dns_label
 from ..render.platform import load_platform_config
 from ..sinks.configmap import ConfigMapSink
 from ..sinks.promop import PrometheusOperatorSink
 from ..sync import OutputSink, SyncSettings, release_memory
+from .changes import service_account_user
 from .client import ApiError, KubeClient, api_path, login
 from .handlers import Handlers
 from .mirror import Mirror
@@ -53,6 +54,7 @@ class OperatorOptions:
     webhook_port: int | None = None
     webhook_cert: str | None = None
     webhook_key: str | None = None
+    api_service_account: str | None = None  # NS/NAME of the REST API (webhook on)
     kubeconfig: str | None = None
     coalesce_s: float = 0.2
     resync_s: float = 300.0  # 0: no periodic resync
@@ -63,9 +65,12 @@ def run_operator(opts: OperatorOptions) -> int:
         raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
     if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
         raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
+    api_user = None
+    if opts.api_service_account is not None:
+        api_user = _api_user(opts.api_service_account, opts.webhook_port is not None)
     platform = load_platform_config(opts.platform_config)
     client = KubeClient(lambda: login(opts.kubeconfig))
-    state = ClusterState(opts.namespaces)
+    state = ClusterState(opts.namespaces, api_user)
 
     sink: OutputSink | None = None
     promop: PrometheusOperatorSink | None = None
@@ -174,6 +179,26 @@ def run_operator(opts: OperatorOptions) -> int:
             t.join(timeout=10)
         client.close()
     return 0
+
+
+def _api_user(account: str, webhook: bool) -> str:
+    """The admission user the REST API's changes must come from for its annotations
+    (actor = token name) to be believed."""
+    namespace, slash, name = account.partition("/")
+    if not (slash and is_dns_label(namespace) and name and "/" not in name):
+        raise UsageError(
+            f"--api-service-account {account!r}: not NAMESPACE/NAME",
+            "name the ServiceAccount `alertplane serve --kubernetes` runs as, e.g. "
+            "alertplane-system/alertplane-api",
+        )
+    if not webhook:
+        # Without the webhook nobody tells the operator who made a change: the flag would
+        # silently make every API change anonymous.
+        raise UsageError(
+            "--api-service-account needs the admission webhook (--webhook-port): only the "
+            "webhook sees which user made a change"
+        )
+    return service_account_user(account)
 
 
 def _relative(rel: str, _customer_id: str) -> str:

@@ -14,7 +14,6 @@ import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from ..errors import ObjectRef
@@ -22,6 +21,7 @@ from ..model import API_GROUP
 from ..store.repo import Stored
 from ..store.tables import utcnow
 from .binding import binding_of
+from .changes import SOURCE, Change, attribute
 from .records import (
     NO_LABELS,
     Row,
@@ -37,34 +37,7 @@ from .records import (
 
 FINALIZER = f"{API_GROUP}/finalizer"
 DELETE = -1  # the generation key of a deletion in the admission users
-SOURCE = "kubernetes"
-# The REST API (Kubernetes mode) writes with this field manager and says on the object who
-# it writes for; see api_change.
-API_MANAGER = "alertplane-api"
-CHANGED_BY = f"{API_GROUP}/changed-by"
-CHANGE_SOURCE = f"{API_GROUP}/change-source"
-API_SOURCES = frozenset({"api", "rollback", "import", "console"})
 PLURALS = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One change of an object, as the database mirror records it."""
-
-    kind: str
-    namespace: str
-    name: str
-    customer_id: str
-    generation: int
-    labels: dict[str, str]
-    spec: dict[str, Any] | None  # None: deleted
-    actor: str
-    time: datetime
-    source: str = SOURCE  # api/rollback/import/console: written by the REST API
-
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef(self.kind, self.namespace, self.name)
 
 
 @dataclass(slots=True)
@@ -82,7 +55,7 @@ class Entry:
     shown_mirrored: tuple[str, str] | None = None
     last_event: tuple[str, str] | None = None
     resource_version: str = ""  # of the version `finalizers` were read from
-    source: str = SOURCE  # of the last change (see api_change)
+    source: str = SOURCE  # of the last change (see changes.attribute)
 
     def saw_status(self, status: Mapping[str, Any]) -> None:
         """The cluster shows this status (listed, watched, or the answer to our patch)."""
@@ -95,8 +68,11 @@ class Entry:
 
 
 class ClusterState:
-    def __init__(self, namespaces: Iterable[str] = ()) -> None:
+    def __init__(self, namespaces: Iterable[str] = (), api_user: str | None = None) -> None:
+        """`api_user`: the REST API's ServiceAccount as the admission webhook names it; its
+        annotations are then believed only for changes admitted for it (changes.attribute)."""
         self.scope = set(namespaces)  # empty: cluster-wide
+        self.api_user = api_user
         self._lock = threading.RLock()
         self._entries: dict[ObjectRef, Entry] = {}
         self._by_id: dict[int, ObjectRef] = {}
@@ -160,8 +136,7 @@ class ClusterState:
             entry.row = _row(entry.id, ref, cid, generation, labels, spec)
             was_deleting, entry.deleting = entry.deleting, deleting
             admitted = self._admitted(ref, DELETE if deleting else generation)
-            by_api = api_change(meta, deleting)
-            entry.actor, entry.source = by_api or (admitted or actor_of(meta), SOURCE)
+            entry.actor, entry.source = attribute(meta, deleting, admitted, self.api_user)
             self._touch({cid} | ({before_cid} if before_cid is not None else set()))
             if not (was_deleting and deleting):
                 self._emit(entry, deleted=deleting)
@@ -175,8 +150,7 @@ class ClusterState:
                 del self._admission_users[next(iter(self._admission_users))]
 
     def _admitted(self, ref: ObjectRef, generation: int) -> str:
-        key = (ref.kind, ref.namespace, ref.name, generation)
-        return self._admission_users.pop(key, "") or ("unknown" if generation == DELETE else "")
+        return self._admission_users.pop((ref.kind, ref.namespace, ref.name, generation), "")
 
     def forget(
         self, kind: str, namespace: str, name: str, meta: dict[str, Any] | None = None
@@ -185,8 +159,7 @@ class ClusterState:
         with self._lock:
             ref = ObjectRef(kind, namespace, name)
             admitted = self._admitted(ref, DELETE)
-            by_api = api_change(meta or {}, deleting=True)
-            self._drop(ref, *(by_api or (admitted, SOURCE)))
+            self._drop(ref, *attribute(meta or {}, True, admitted, self.api_user))
 
     def _drop(self, ref: ObjectRef, actor: str, source: str = SOURCE) -> None:
         entry = self._entries.pop(ref, None)
@@ -411,58 +384,3 @@ def _row(
         labels,
         compact(spec),
     )
-
-
-def actor_of(meta: dict[str, Any]) -> str:
-    """Who last changed the spec, as managedFields record it (the field manager's name).
-
-    The API server does not record users there; with the admission webhook on, the
-    user from the admission request is used instead (see ClusterState.admitted).
-    """
-    return _last_manager(meta, spec=True) or "unknown"
-
-
-def api_change(meta: dict[str, Any], deleting: bool = False) -> tuple[str, str] | None:
-    """(actor, source) of a change the REST API made for a token, else None.
-
-    The API writes with field manager `alertplane-api` and annotates the object with the
-    token's name and its door (api/rollback/import/console); before a delete it sets
-    them in a last update. Annotations alone are anyone's to write, so they count only
-    when `alertplane-api` made this change (the last manager of the spec, or for a
-    deletion of anything) and still owns both annotations: a later `kubectl edit` or
-    `kubectl annotate` by someone else takes them over and they are ignored. Field
-    manager names are chosen by the client, like all of managedFields: this attribution
-    is as strong as the `actor_of` one, and RBAC (update on the two kinds) decides who
-    could claim it; the admission webhook records the authenticated user otherwise.
-    """
-    annotations = meta.get("annotations") or {}
-    actor, source = annotations.get(CHANGED_BY), annotations.get(CHANGE_SOURCE)
-    if not isinstance(actor, str) or not actor or source not in API_SOURCES:
-        return None
-    if _last_manager(meta, spec=not deleting) != API_MANAGER:
-        return None
-    for mf in meta.get("managedFields") or []:
-        if isinstance(mf, dict) and mf.get("manager") == API_MANAGER and not mf.get("subresource"):
-            owned = ((mf.get("fieldsV1") or {}).get("f:metadata") or {}).get("f:annotations")
-            if isinstance(owned, dict) and {f"f:{CHANGED_BY}", f"f:{CHANGE_SOURCE}"} <= set(owned):
-                return actor, str(source)
-    return None
-
-
-def _last_manager(meta: dict[str, Any], spec: bool) -> str:
-    """The newest field manager (of the spec, when `spec` and any wrote it), not counting
-    the operator's own bookkeeping (finalizers, status)."""
-    best: tuple[str, str] | None = None
-    fallback: tuple[str, str] | None = None
-    for mf in meta.get("managedFields") or []:
-        if not isinstance(mf, dict) or mf.get("subresource") or mf.get("manager") == "alertplane":
-            continue
-        stamp, manager = str(mf.get("time") or ""), str(mf.get("manager") or "")
-        if not manager:
-            continue
-        if "f:spec" in (mf.get("fieldsV1") or {}) and (best is None or stamp >= best[0]):
-            best = (stamp, manager)
-        if fallback is None or stamp >= fallback[0]:
-            fallback = (stamp, manager)
-    chosen = (best or fallback) if spec else fallback
-    return chosen[1] if chosen else ""

@@ -1,0 +1,135 @@
+"""The REST API and console in Kubernetes mode against a real cluster: a kube-apiserver,
+the operator as a process (files sink, tenant binding, mirroring into PostgreSQL) and the
+API (in-process TestClient over `KubeWriter`, as `alertplane serve --kubernetes` builds
+it), talking to the cluster with the ServiceAccount and RBAC the Helm chart renders for it.
+
+One of these serves a whole test session (tests/conftest.py `kube_api`): the API tests
+(test_api_kubernetes.py) and the console tests (test_console_kubernetes.py) share it, each
+test with objects of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kopf
+from fastapi.testclient import TestClient
+
+from alertplane.api.app import create_app
+from alertplane.api.context import ApiSettings
+from alertplane.api.kube import KubeWriter
+from alertplane.api.tokens import token_line
+from alertplane.k8s.client import KubeClient
+from alertplane.render.platform import load_platform_config
+from alertplane.stack.processes import Postgres
+from alertplane.store.db import open_db
+from alertplane.store.repo import Store
+from tests.api_env import ACME, TOKENS
+from tests.chart_env import RBAC_KINDS, render
+from tests.conftest import EXAMPLES
+from tests.k8s_env import KubeEnv
+from tests.operator_env import Cluster, OperatorProcess
+
+API_NS = "alertplane-system"
+CHART_VALUES = {
+    "api": {"enabled": True, "tokensSecret": "tokens"},
+    "database": {"existingSecret": "db"},
+}
+
+
+class Env:
+    def __init__(
+        self,
+        cluster: Cluster,
+        kube: KubeClient,
+        store: Store,
+        db: str,
+        kubeconfig: Path,
+        tokens: Path,
+        out: Path,
+    ) -> None:
+        self.cluster, self.kube, self.store, self.db = cluster, kube, store, db
+        self.kubeconfig = kubeconfig  # the API ServiceAccount's
+        self.tokens = tokens
+        self.out = out  # the operator's files sink: rules/ and alertmanager.yml
+        self.client = self.app()
+
+    def app(self, **settings: Any) -> TestClient:
+        """Another API over the same cluster and mirror (`settings`: ApiSettings')."""
+        return api_app(self.store, self.kube, self.tokens, **settings)
+
+    def cr(self, kind: str, name: str, namespace: str = "acme") -> dict[str, Any] | None:
+        return self.cluster.get(kind, namespace, name)
+
+    def audit(self, name: str, token: dict[str, str] = ACME, cid: str = "acme") -> list[Any]:
+        r = self.client.get(f"/customers/{cid}/audit?name={name}", headers=token)
+        assert r.status_code == 200, r.text
+        return [(a["action"], a["generation"], a["actor"], a["source"]) for a in r.json()["items"]]
+
+
+def write_tokens(path: Path) -> Path:
+    path.write_text(
+        "".join(token_line(name, role, tok) + "\n" for tok, name, role in TOKENS.values())
+    )
+    return path
+
+
+def api_app(store: Store, client: KubeClient, tokens: Path, **settings: Any) -> TestClient:
+    platform = load_platform_config(str(EXAMPLES / "platform.yaml"))
+    writer = KubeWriter(client, store)
+    api = ApiSettings.from_file(tokens, **settings)
+    app = create_app(None, api, store, writer=writer, platform=platform)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def api_account(kube: KubeEnv) -> str:
+    """A token of the API's ServiceAccount with the RBAC the chart renders for it, nothing
+    else (the operator's account and RBAC are not applied)."""
+    docs = render(CHART_VALUES, "apitest", API_NS)
+    api_rbac = [
+        d
+        for d in docs
+        if d["kind"] in RBAC_KINDS
+        and d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "api"
+    ]
+    (account,) = [d["metadata"]["name"] for d in api_rbac if d["kind"] == "ServiceAccount"]
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": API_NS}}, *api_rbac)
+    return kube.create_token(API_NS, account, create=False)
+
+
+@contextlib.contextmanager
+def kube_api_env(postgres: Postgres, tmp: Path, db_name: str) -> Iterator[Env]:
+    db = postgres.create_database(db_name)
+    with KubeEnv() as kube:
+        cluster = Cluster(kube)
+        cluster.install_crds()
+        for cid in ("acme", "globex"):
+            cluster.namespace(cid, cid)
+        cluster.secret("acme", "acme-slack", {"webhook-url": "https://hooks.slack.example/x"})
+        op = OperatorProcess(
+            kube,
+            [
+                "--sink=files",
+                f"--out={tmp / 'out'}",
+                f"--db={db}",
+                f"--platform-config={EXAMPLES / 'platform.yaml'}",
+            ],
+            tmp / "operator.log",
+        ).start()
+        tokens = write_tokens(tmp / "tokens.csv")
+        sa = api_account(kube)
+        client = KubeClient(
+            lambda: kopf.ConnectionInfo(server=kube.server, ca_path=str(kube.ca_file), token=sa)
+        )
+        store = Store(open_db(db))
+        try:
+            kubeconfig = kube.write_kubeconfig(sa, tmp / "api.kubeconfig", user="api")
+            yield Env(cluster, client, store, db, kubeconfig, tokens, tmp / "out")
+        finally:
+            client.close()
+            op.stop()
+            store.sessions.kw["bind"].dispose()
+        op.assert_no_forbidden()

@@ -1,0 +1,127 @@
+"""Who made a change of a custom resource (k8s/changes.py), without a cluster: the REST
+API's audit annotations are believed only for changes `alertplane-api` made itself, and,
+with the admission webhook and `--api-service-account`, only when the webhook admitted the
+change for the API's ServiceAccount."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertplane.errors import ObjectRef
+from alertplane.k8s.changes import Change, api_change, service_account_user
+from alertplane.k8s.state import DELETE, ClusterState
+from alertplane.stack.processes import free_port
+from tests.factories import alert
+
+ALERT = "CustomerAlert"
+
+# -- who made a change: the operator's reading of the API's annotations (no cluster) ------
+
+NOTES = {"alertplane.io/changed-by": "acme-team", "alertplane.io/change-source": "api"}
+OWNS_NOTES = {"f:metadata": {"f:annotations": {f"f:{k}": {} for k in NOTES}}}
+
+
+def _mf(manager: str, time: str, *fields: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for f in fields:
+        merged.update(f)
+    return {"manager": manager, "operation": "Update", "time": time, "fieldsV1": merged}
+
+
+SPEC = {"f:spec": {"f:expr": {}}}
+
+
+@pytest.mark.parametrize(
+    ("managed", "deleting", "expected"),
+    [
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES)], False,
+         ("acme-team", "api")),
+        # kubectl changed the spec after the API: the annotations are stale, not believed.
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES),
+          _mf("kubectl-edit", "2026-01-01T00:00:05Z", SPEC)], False, None),
+        # Someone wrote the annotations themselves (they own them): forged, not believed.
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC),
+          _mf("kubectl-annotate", "2026-01-01T00:00:05Z", OWNS_NOTES)], False, None),
+        # A delete: the API's last update (annotations only) is the newest change.
+        ([_mf("kubectl-client-side-apply", "2026-01-01T00:00:01Z", SPEC),
+          _mf("alertplane-api", "2026-01-01T00:00:09Z", OWNS_NOTES),
+          _mf("alertplane", "2026-01-01T00:00:10Z", {"f:metadata": {"f:finalizers": {}}})],
+         True, ("acme-team", "api")),
+        # ... but not when someone else changed the object after it.
+        ([_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES),
+          _mf("kubectl-label", "2026-01-01T00:00:05Z", {"f:metadata": {"f:labels": {}}})],
+         True, None),
+    ],
+    ids=["api-write", "kubectl-after", "forged-annotations", "api-delete", "other-after"],
+)  # fmt: skip
+def test_api_annotations_count_only_for_the_apis_own_changes(
+    managed: list[dict[str, Any]], deleting: bool, expected: tuple[str, str] | None
+) -> None:
+    meta = {"annotations": dict(NOTES), "managedFields": managed}
+    assert api_change(meta, deleting) == expected
+    assert api_change({"managedFields": managed}, deleting) is None  # no annotations
+
+
+API_USER = service_account_user("alertplane-system/alertplane-api")
+API_WRITE = [_mf("alertplane-api", "2026-01-01T00:00:01Z", SPEC, OWNS_NOTES)]
+
+
+@pytest.mark.parametrize(
+    ("api_user", "admitted", "expected"),
+    [
+        # Webhook on, the API's account known: its own admitted change is the token's.
+        (API_USER, API_USER, ("acme-team", "api")),
+        # Someone else wrote as field manager alertplane-api with the annotations: the
+        # webhook saw who it was, and that user is recorded.
+        (API_USER, "kubeenv-admin", ("kubeenv-admin", "kubernetes")),
+        # Nobody admitted it (webhook failurePolicy Ignore, or not called): not believed.
+        (API_USER, "", ("alertplane-api", "kubernetes")),
+        # Without --api-service-account only the managedFields rule applies.
+        (None, "kubeenv-admin", ("acme-team", "api")),
+    ],
+    ids=["api-account", "other-user", "not-admitted", "no-account-flag"],
+)
+def test_api_annotations_need_the_apis_account_when_known(
+    api_user: str | None, admitted: str, expected: tuple[str, str]
+) -> None:
+    state = ClusterState(api_user=api_user)
+    seen: list[Change] = []
+    state.on_change.append(seen.append)
+    doc = alert("acme", "Trust")
+    ref = ObjectRef(ALERT, "acme", "acme-trust")
+    meta = {"uid": "u1", "generation": 1, "annotations": dict(NOTES), "managedFields": API_WRITE}
+    doc["metadata"].update(meta)
+    if admitted:
+        state.admitted(ref, 1, admitted)
+    state.observe(doc)
+    assert [(c.actor, c.source) for c in seen] == [expected]
+
+    # The delete: the API's last update names the token; the DELETE's admitted user decides.
+    notes_update = _mf("alertplane-api", "2026-01-01T00:00:09Z", OWNS_NOTES)
+    if admitted:
+        state.admitted(ref, DELETE, admitted)
+    gone = {**meta, "managedFields": [*API_WRITE, notes_update]}
+    state.forget(ALERT, "acme", "acme-trust", gone)
+    deleter = ("unknown", "kubernetes") if expected[0] == "alertplane-api" else expected
+    assert [(c.actor, c.source, c.spec) for c in seen[1:]] == [(*deleter, None)]
+
+
+def test_api_service_account_flag_needs_the_webhook(tmp_path: Path) -> None:
+    def operator(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "alertplane.cli", "operator", "--sink=configmap", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+    done = operator("--api-service-account=alertplane-system/alertplane-api")
+    assert done.returncode != 0
+    assert "--api-service-account needs the admission webhook" in done.stderr
+    assert "Traceback" not in done.stderr
+    cert = tmp_path / "x"
+    cert.write_text("")
+    hook = [f"--webhook-port={free_port()}", f"--webhook-cert={cert}", f"--webhook-key={cert}"]
+    done = operator("--api-service-account=alertplane-api", *hook)
+    assert done.returncode != 0 and "not NAMESPACE/NAME" in done.stderr
