@@ -125,15 +125,25 @@ def owned(cluster: Cluster, customers: tuple[str, ...]) -> dict[str, str]:
 
 def crash(pg: Postgres, db: str) -> None:
     """SIGKILL the server, as an outage would. The test server commits asynchronously
-    (synchronous_commit=off), so first make every commit so far durable: one synchronous
-    commit flushes the WAL up to it (a real server would not lose acknowledged commits)."""
+    (synchronous_commit=off), so first make every commit so far durable (a real server
+    would not lose acknowledged commits): one synchronous commit flushes the WAL up to it.
+    It must write WAL itself: PostgreSQL commits a transaction that wrote none (such as
+    `SELECT txid_current()`) asynchronously whatever synchronous_commit says, and the
+    last commits (the WAL writer flushes within 3 x wal_writer_delay, 0.6 s) were lost."""
     engine = create_engine(db)
     try:
         with engine.begin() as conn:
+            written = conn.execute(text("SELECT pg_current_wal_insert_lsn()")).scalar_one()
+        with engine.begin() as conn:
             conn.execute(text("SET LOCAL synchronous_commit = on"))
-            conn.execute(text("SELECT txid_current()"))
+            conn.execute(text("SELECT pg_logical_emit_message(true, 'alertplane-test', 'flush')"))
+        with engine.begin() as conn:
+            flushed = conn.execute(
+                text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": written}
+            ).scalar_one()
     finally:
         engine.dispose()
+    assert flushed, f"WAL up to {written} not flushed: the crash would lose commits"
     assert pg.proc is not None
     os.killpg(pg.proc.pid, signal.SIGKILL)
     pg.proc.wait(10)
@@ -380,7 +390,9 @@ def test_database_outage_does_not_stop_reconciliation(
         postgres.start()
     # ... and the mirror catches up once it is back.
     wait_for(lambda: mirrored_status() == "True", 60, "Mirrored=True after the database is back")
-    (row,) = audit(db, "name = :n AND action = 'update'", n=f"{ns}-higherrorrate")
-    assert _decoded(row["after"])["expr"] == edited
+    rows = audit(db, "name = :n", n=f"{ns}-higherrorrate")
+    # The history survived the crash: the change mirrored before it, then the one after.
+    assert [(r["action"], r["generation"]) for r in rows] == [("create", 1), ("update", 2)]
+    assert _decoded(rows[1]["after"])["expr"] == edited
     wait_for(lambda: operator.metric("alertplane_mirror_pending_changes") == 0, 10, "drained")
     assert operator.metric("alertplane_mirror_lag_seconds") == 0
