@@ -280,6 +280,16 @@ class OperatorProcess:
 
 
 @contextmanager
+def started_cluster(sink_namespace: str = "monitoring") -> Iterator[Cluster]:
+    """A fresh API server with our CRDs and the sink namespace: each e2e module's cluster."""
+    with KubeEnv() as env:
+        c = Cluster(env)
+        c.install_crds()
+        c.namespace(sink_namespace)
+        yield c
+
+
+@contextmanager
 def running(op: OperatorProcess) -> Iterator[OperatorProcess]:
     """The operator for the block; afterwards (when the block passed) its log must show no
     request the API server refused."""

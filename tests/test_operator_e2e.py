@@ -29,7 +29,6 @@ from alertplane.render.yamlout import dump
 from alertplane.stack.processes import Postgres
 from tests.conftest import EXAMPLES
 from tests.factories import alert, receiver
-from tests.k8s_env import KubeEnv
 from tests.operator_env import (
     EXAMPLE_CUSTOMERS,
     Cluster,
@@ -38,6 +37,7 @@ from tests.operator_env import (
     compare_golden,
     condition,
     setup_examples,
+    started_cluster,
     wait_for,
 )
 
@@ -47,10 +47,7 @@ _dbs = itertools.count()
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with KubeEnv() as env:
-        c = Cluster(env)
-        c.install_crds()
-        c.namespace(SINK_NS)
+    with started_cluster(SINK_NS) as c:
         yield c
 
 

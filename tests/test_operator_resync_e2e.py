@@ -20,8 +20,14 @@ import pytest
 from alertplane.k8s.client import api_path
 from tests.conftest import EXAMPLES
 from tests.factories import DROP, alert, receiver
-from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, chart_operator, running, wait_for
+from tests.operator_env import (
+    Cluster,
+    OperatorProcess,
+    chart_operator,
+    running,
+    started_cluster,
+    wait_for,
+)
 
 SINK_NS = "monitoring"
 PROMOP_V1 = "monitoring.coreos.com/v1"
@@ -30,10 +36,7 @@ PROMOP_V1ALPHA1 = "monitoring.coreos.com/v1alpha1"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with KubeEnv() as env:
-        c = Cluster(env)
-        c.install_crds()
-        c.namespace(SINK_NS)
+    with started_cluster(SINK_NS) as c:
         yield c
 
 

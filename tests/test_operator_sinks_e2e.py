@@ -20,7 +20,6 @@ from alertplane.render.yamlout import dump
 from alertplane.stack.processes import Alertmanager, Prometheus
 from tests.conftest import EXAMPLES
 from tests.factories import DROP, alert, receiver
-from tests.k8s_env import KubeEnv
 from tests.operator_env import (
     EXAMPLE_CUSTOMERS,
     Cluster,
@@ -30,6 +29,7 @@ from tests.operator_env import (
     condition,
     running,
     setup_examples,
+    started_cluster,
     wait_for,
 )
 
@@ -38,10 +38,7 @@ SINK_NS = "monitoring"
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with KubeEnv() as env:
-        c = Cluster(env)
-        c.install_crds()
-        c.namespace(SINK_NS)
+    with started_cluster(SINK_NS) as c:
         yield c
 
 
