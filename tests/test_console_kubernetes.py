@@ -158,3 +158,21 @@ def test_firing_from_a_real_alertmanager(env: Env) -> None:
     r = api.get("/customers/acme/firing", headers=ACME)
     assert r.status_code == 502 and r.json()["detail"].startswith("Alertmanager did not")
     assert "Alertmanager unreachable" in assert_page(c.get(f"{C}/customers/acme/firing"))
+
+
+def test_console_receiver_with_a_clear_secret_is_refused_on_its_field(env: Env) -> None:
+    # In Kubernetes mode a clear Slack URL has nowhere safe to go (the custom resource is
+    # readable by everyone who can read the namespace): refused, said on the field, never
+    # echoed back, and nothing reaches the cluster.
+    from tests.test_console_receivers import SECRET, receiver_form_data
+
+    c = browser(env.client, ACME_TOKEN)
+    new = f"{C}/customers/acme/new-receiver"
+    form = receiver_form_data("clearslack", **{"slack-0-apiURL": SECRET})
+    r = post(c, new, new, form)
+    page = assert_page(r, 422)
+    assert "s3cr3t" not in page
+    (message,) = field_errors(page, "slack-0-apiURL")
+    assert message.startswith("spec.slack[0].apiURL: a secret in clear is not written into")
+    assert "Kubernetes Secret in namespace acme" in message
+    assert env.cr("CustomerReceiver", "acme-clearslack") is None
