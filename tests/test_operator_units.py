@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any, cast
 
+import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.engine import make_url
 
 from alertplane.errors import ObjectRef
 from alertplane.k8s.binding import binding_of, binding_problem, bound_customers
@@ -23,7 +28,7 @@ from alertplane.k8s.state import FINALIZER, ClusterState
 from alertplane.model import CustomerReceiver
 from alertplane.render.platform import PlatformConfig
 from alertplane.sinks.promop import FALLBACK_RECEIVER, alertmanager_config
-from alertplane.store.tables import AuditRow, ObjectRow
+from alertplane.store.tables import AuditRow, ObjectRow, StatusRow
 from alertplane.sync import SyncSettings
 from alertplane.validate import parse_document
 from tests.factories import alert, receiver
@@ -244,6 +249,79 @@ def test_mirror_reports_an_unreachable_database(tmp_path: Path) -> None:
         mirror.flush()
     ok, message = mirror.mirrored(ObjectRef("CustomerAlert", "acme", "acme-higherrorrate"))
     assert not ok and "1 change(s) queued" in message
+
+
+def _outage(db_url: str) -> tuple[Callable[[], None], Callable[[], None]]:
+    """A real database failure and its end: PostgreSQL stops accepting connections (and
+    drops those it has); SQLite's file is replaced with an empty database (no tables) and
+    later restored from a copy, through SQLite's backup API as a live restore would be."""
+    if db_url.startswith("sqlite"):
+        path = make_url(db_url).database
+        saved = sqlite3.connect(":memory:")
+
+        def restore_sqlite(source: sqlite3.Connection) -> None:
+            with closing(sqlite3.connect(cast(str, path))) as live:
+                source.backup(live)
+
+        with closing(sqlite3.connect(cast(str, path))) as live:
+            live.backup(saved)
+        return lambda: restore_sqlite(sqlite3.connect(":memory:")), lambda: restore_sqlite(saved)
+    url = make_url(db_url)
+    name = url.database
+
+    def admin(sql: str) -> None:
+        dsn = f"host={url.host} port={url.port} user={url.username} dbname=postgres"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def stop() -> None:
+        admin(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+        admin(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+
+    return stop, lambda: admin(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+
+
+def test_mirror_compares_again_after_an_outage_once_the_queue_is_written(db_url: str) -> None:
+    from alertplane.store.db import open_db
+
+    state = ClusterState()
+    mirror = Mirror(db_url, state.snapshot, set())
+    state.on_change.append(mirror.record)
+    state.observe(body(alert("acme")))
+    state.observe(body(receiver("acme")))
+    mirror.flush()
+    rule = ObjectRef("CustomerAlert", "acme", "acme-higherrorrate")
+    oncall = ObjectRef("CustomerReceiver", "acme", "acme-oncall")
+
+    def by(manager: str) -> list[dict[str, Any]]:
+        return [{"manager": manager, "time": "2024-01-01T00:00:00Z", "fieldsV1": {"f:spec": {}}}]
+
+    stop, restore = _outage(db_url)
+    stop()
+    state.observe(body(alert("acme", enabled=False), generation=2, managedFields=by("alice")))
+    state.observe(body(alert("acme"), generation=3, managedFields=by("bob")))
+    with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises
+        mirror.flush()
+    ok, message = mirror.mirrored(rule)
+    assert not ok and "2 change(s) queued" in message
+    assert mirror.mirrored(oncall) == (True, "")  # only queued changes are pending
+
+    # The database comes back from a backup older than the receiver's creation.
+    restore()
+    with open_db(db_url).begin() as s:
+        row = s.scalars(select(ObjectRow).where(ObjectRow.name == "acme-oncall")).one()
+        s.execute(delete(StatusRow).where(StatusRow.object_id == row.id))
+        s.execute(delete(AuditRow).where(AuditRow.name == "acme-oncall"))
+        s.delete(row)
+    assert mirror.flush() == [rule]
+    mirror.flush()
+    assert _audit(db_url) == [
+        ("create", "acme-higherrorrate", 1, "unknown"),
+        ("disable", "acme-higherrorrate", 2, "alice"),  # the outage's changes, in order...
+        ("enable", "acme-higherrorrate", 3, "bob"),
+        ("create", "acme-oncall", 1, "unknown"),  # ...then the comparison, once
+    ]
+    assert mirror.mirrored(rule) == mirror.mirrored(oncall) == (True, "")
 
 
 # -- prometheus-operator translation ------------------------------------------------------

@@ -4,7 +4,8 @@ The cluster is the truth; the database is a copy for history, rollback and the c
 Changes are queued in order and written by one thread; when the database is down the
 queue grows, reconciliation goes on, and the lag shows as metrics and as each changed
 object's `Mirrored` condition. After a restart the first write compares every object
-with its row, so nothing is lost and nothing is recorded twice.
+with its row, so nothing is lost and nothing is recorded twice; so does the first write
+after an outage, once the changes queued meanwhile are written.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ class Mirror:
         self._statuses: dict[ObjectRef, dict[str, Any]] = {}
         self._pending: dict[ObjectRef, int] = {}  # ref → queued changes
         self._compared = False  # the full comparison after start has been written
+        self._recompare = False  # a write failed: compare again once the queue is written
         self._wake = threading.Event()
         self.error = ""
         self.on_mirrored: list[Callable[[list[ObjectRef]], None]] = []
@@ -167,6 +169,15 @@ class Mirror:
 
     def flush(self) -> list[ObjectRef]:
         """Write what is queued; returns the objects now mirrored. Raises when the DB fails."""
+        try:
+            return self._flush()
+        except BaseException:
+            # The database may come back without commits it acknowledged (lost WAL, a
+            # restored backup): rows the mirror believes written could be missing or stale.
+            self._recompare = True
+            raise
+
+    def _flush(self) -> list[ObjectRef]:
         sessions = self._connect()
         done: list[ObjectRef] = []
         if not self._compared:
@@ -186,6 +197,11 @@ class Mirror:
                 else:
                     self._pending.pop(change.ref, None)
                     done.append(change.ref)
+        if self._recompare:
+            # Only now: each queued change is an audit row with its own actor, which the
+            # comparison would collapse into one. Nothing is returned: mirrored() answered
+            # True for these objects all along and still does.
+            self._compare_all(sessions, again=True)
         with self._lock:
             statuses, self._statuses = self._statuses, {}
         try:
@@ -198,17 +214,24 @@ class Mirror:
             raise
         return done
 
-    def _compare_all(self, sessions: sessionmaker[Session]) -> list[ObjectRef]:
-        """Make the database match the cluster; queued changes are part of the snapshot."""
+    def _compare_all(self, sessions: sessionmaker[Session], again: bool = False) -> list[ObjectRef]:
+        """Make the database match the cluster; queued changes are part of the snapshot.
+        `again` (after an outage): the queue must be empty, else the next flush retries."""
         refs: list[ObjectRef] = []
+        late = False
 
         def forget_queued() -> None:  # under the state lock: no change can slip between
+            nonlocal late
             with self._lock:
-                self._queue.clear()
-                refs.extend(self._pending)
-                self._pending.clear()
+                late = again and bool(self._queue)  # came after the drain: write it first
+                if not again:
+                    self._queue.clear()
+                    refs.extend(self._pending)
+                    self._pending.clear()
 
         live = self._snapshot(forget_queued)
+        if late:
+            return []
         keys = {(c.kind, c.namespace, c.name) for c in live}
         with sessions.begin() as s:
             for change in live:
@@ -217,8 +240,8 @@ class Mirror:
                 gone = (row.kind, row.namespace, row.name) not in keys
                 if gone and (not self.scope or row.namespace in self.scope):
                     _delete(s, row, "unknown", None)
-        self._compared = True
-        return refs + [c.ref for c in live]
+        self._compared, self._recompare = True, False
+        return [] if again else refs + [c.ref for c in live]
 
     def _gauges(self) -> None:
         with self._lock:
