@@ -282,13 +282,16 @@ def _outage(db_url: str) -> tuple[Callable[[], None], Callable[[], None]]:
 
 
 def test_mirror_compares_again_after_an_outage_once_the_queue_is_written(db_url: str) -> None:
+    from alertplane.k8s.operator import _mirror_statuses
     from alertplane.store.db import open_db
 
     state = ClusterState()
     mirror = Mirror(db_url, state.snapshot, set())
     state.on_change.append(mirror.record)
+    mirror.on_created.append(lambda refs: _mirror_statuses(state, mirror, refs))
     state.observe(body(alert("acme")))
-    state.observe(body(receiver("acme")))
+    shown = {"observedGeneration": 1, "phase": "Synced", "conditions": []}
+    state.observe({**body(receiver("acme")), "status": shown})
     mirror.flush()
     rule = ObjectRef("CustomerAlert", "acme", "acme-higherrorrate")
     oncall = ObjectRef("CustomerReceiver", "acme", "acme-oncall")
@@ -322,6 +325,12 @@ def test_mirror_compares_again_after_an_outage_once_the_queue_is_written(db_url:
         ("create", "acme-oncall", 1, "unknown"),  # ...then the comparison, once
     ]
     assert mirror.mirrored(rule) == mirror.mirrored(oncall) == (True, "")
+    # The recreated row carries the object's status again, not a fresh Pending one.
+    with open_db(db_url)() as s:
+        row = s.scalars(select(ObjectRow).where(ObjectRow.name == "acme-oncall")).one()
+        status = s.get(StatusRow, row.id)
+        assert status is not None
+        assert (status.phase, status.observed_generation) == ("Synced", 1)
 
 
 # -- prometheus-operator translation ------------------------------------------------------

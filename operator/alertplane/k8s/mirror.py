@@ -80,6 +80,10 @@ class Mirror:
         self._wake = threading.Event()
         self.error = ""
         self.on_mirrored: list[Callable[[list[ObjectRef]], None]] = []
+        # Rows created while running (new objects, or rows a restored database lost): their
+        # status row starts Pending, so the current status must be recorded again; the
+        # state only reports statuses that change.
+        self.on_created: list[Callable[[list[ObjectRef]], None]] = []
 
     # -- producers (called under the state lock: changes arrive in order) ---------------
     def record(self, change: Change) -> None:
@@ -180,15 +184,17 @@ class Mirror:
     def _flush(self) -> list[ObjectRef]:
         sessions = self._connect()
         done: list[ObjectRef] = []
+        created: list[ObjectRef] = []
         if not self._compared:
-            done += self._compare_all(sessions)
+            done += self._compare_all(sessions, created)
         while True:
             with self._lock:
                 if not self._queue:
                     break
                 change = self._queue[0]
             with sessions.begin() as s:
-                _write(s, change)
+                if _write(s, change):
+                    created.append(change.ref)
             with self._lock:
                 self._queue.popleft()
                 left = self._pending.get(change.ref, 1) - 1
@@ -201,7 +207,10 @@ class Mirror:
             # Only now: each queued change is an audit row with its own actor, which the
             # comparison would collapse into one. Nothing is returned: mirrored() answered
             # True for these objects all along and still does.
-            self._compare_all(sessions, again=True)
+            self._compare_all(sessions, created, again=True)
+        if created:
+            for listener in self.on_created:  # recorded now, written just below
+                listener(created)
         with self._lock:
             statuses, self._statuses = self._statuses, {}
         try:
@@ -214,7 +223,9 @@ class Mirror:
             raise
         return done
 
-    def _compare_all(self, sessions: sessionmaker[Session], again: bool = False) -> list[ObjectRef]:
+    def _compare_all(
+        self, sessions: sessionmaker[Session], created: list[ObjectRef], again: bool = False
+    ) -> list[ObjectRef]:
         """Make the database match the cluster; queued changes are part of the snapshot.
         `again` (after an outage): the queue must be empty, else the next flush retries."""
         refs: list[ObjectRef] = []
@@ -235,7 +246,8 @@ class Mirror:
         keys = {(c.kind, c.namespace, c.name) for c in live}
         with sessions.begin() as s:
             for change in live:
-                _write(s, change)
+                if _write(s, change):
+                    created.append(change.ref)
             for row in s.scalars(select(ObjectRow)).all():
                 gone = (row.kind, row.namespace, row.name) not in keys
                 if gone and (not self.scope or row.namespace in self.scope):
@@ -258,13 +270,14 @@ def _find(s: Session, kind: str, namespace: str, name: str) -> ObjectRow | None:
     ).first()
 
 
-def _write(s: Session, c: Change) -> None:
-    """Idempotent: a change already in the database writes nothing (no duplicate audit)."""
+def _write(s: Session, c: Change) -> bool:
+    """Idempotent: a change already in the database writes nothing (no duplicate audit).
+    True when it created the object's row."""
     row = _find(s, c.kind, c.namespace, c.name)
     if c.spec is None:
         if row is not None:
             _delete(s, row, c.actor, c)
-        return
+        return False
     spec = redact(c.spec) or {}
     if row is None:
         row = ObjectRow(
@@ -282,11 +295,11 @@ def _write(s: Session, c: Change) -> None:
         s.flush()
         s.add(StatusRow(object_id=row.id, phase="Pending", conditions=[], rendered_to=[]))
         _audit(s, "create", row, None, spec, c)
-        return
+        return True
     if row.labels != c.labels:
         row.labels = c.labels
     if row.spec == spec and row.generation == c.generation and row.customer_id == c.customer_id:
-        return
+        return False
     before = row.spec
     row.spec, row.generation, row.customer_id, row.updated_at = (
         spec,
@@ -296,6 +309,7 @@ def _write(s: Session, c: Change) -> None:
     )
     action = _action(before, spec) if before != spec else "update"
     _audit(s, "rollback" if c.source == "rollback" else action, row, before, spec, c)
+    return False
 
 
 def _delete(s: Session, row: ObjectRow, actor: str, c: Change | None) -> None:

@@ -123,6 +123,7 @@ def run_operator(opts: OperatorOptions) -> int:
     if mirror is not None:
         mirror.on_mirrored.append(publisher.enqueue_after_first_sync)
         state.on_status.append(lambda refs: _mirror_statuses(state, mirror, refs))
+        mirror.on_created.append(lambda refs: _mirror_statuses(state, mirror, refs))
 
     stop = threading.Event()
     threads = [threading.Thread(target=reconciler.run, args=(stop,), name="reconciler")]
