@@ -34,6 +34,9 @@ from tests.k8s_env import KubeEnv
 from tests.operator_env import Cluster, OperatorProcess
 
 API_NS = "alertplane-system"
+# Shared by the operator (--attribution-key-file) and the API (KubeWriter key), as the
+# chart's attribution key Secret is: the API's audit annotations are signed and verified.
+ATTRIBUTION_KEY = b"test-attribution-key-0123456789abcdef"
 CHART_VALUES = {
     "api": {"enabled": True, "tokensSecret": "tokens"},
     "database": {"existingSecret": "db"},
@@ -50,10 +53,12 @@ class Env:
         kubeconfig: Path,
         tokens: Path,
         out: Path,
+        key_file: Path,
     ) -> None:
         self.cluster, self.kube, self.store, self.db = cluster, kube, store, db
         self.kubeconfig = kubeconfig  # the API ServiceAccount's
         self.tokens = tokens
+        self.key_file = key_file  # the attribution key, as a file for processes
         self.out = out  # the operator's files sink: rules/ and alertmanager.yml
         self.client = self.app()
 
@@ -77,9 +82,15 @@ def write_tokens(path: Path) -> Path:
     return path
 
 
-def api_app(store: Store, client: KubeClient, tokens: Path, **settings: Any) -> TestClient:
+def api_app(
+    store: Store,
+    client: KubeClient,
+    tokens: Path,
+    key: bytes | None = ATTRIBUTION_KEY,
+    **settings: Any,
+) -> TestClient:
     platform = load_platform_config(str(EXAMPLES / "platform.yaml"))
-    writer = KubeWriter(client, store)
+    writer = KubeWriter(client, store, key=key)
     api = ApiSettings.from_file(tokens, **settings)
     app = create_app(None, api, store, writer=writer, platform=platform)
     return TestClient(app, raise_server_exceptions=False)
@@ -109,6 +120,8 @@ def kube_api_env(postgres: Postgres, tmp: Path, db_name: str) -> Iterator[Env]:
         for cid in ("acme", "globex"):
             cluster.namespace(cid, cid)
         cluster.secret("acme", "acme-slack", {"webhook-url": "https://hooks.slack.example/x"})
+        key_file = tmp / "attribution.key"
+        key_file.write_bytes(ATTRIBUTION_KEY + b"\n")
         op = OperatorProcess(
             kube,
             [
@@ -116,6 +129,7 @@ def kube_api_env(postgres: Postgres, tmp: Path, db_name: str) -> Iterator[Env]:
                 f"--out={tmp / 'out'}",
                 f"--db={db}",
                 f"--platform-config={EXAMPLES / 'platform.yaml'}",
+                f"--attribution-key-file={key_file}",
             ],
             tmp / "operator.log",
         ).start()
@@ -127,7 +141,7 @@ def kube_api_env(postgres: Postgres, tmp: Path, db_name: str) -> Iterator[Env]:
         store = Store(open_db(db))
         try:
             kubeconfig = kube.write_kubeconfig(sa, tmp / "api.kubeconfig", user="api")
-            yield Env(cluster, client, store, db, kubeconfig, tokens, tmp / "out")
+            yield Env(cluster, client, store, db, kubeconfig, tokens, tmp / "out", key_file)
         finally:
             client.close()
             op.stop()

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from alertplane.errors import ObjectRef
-from alertplane.k8s.changes import Change, api_change, service_account_user
+from alertplane.errors import ObjectRef, UsageError
+from alertplane.k8s.changes import Change, api_change, attribute, service_account_user
+from alertplane.k8s.signing import SIGNATURE, load_key, sign
 from alertplane.k8s.state import DELETE, ClusterState
 from alertplane.stack.processes import free_port
 from tests.factories import alert
@@ -125,3 +126,97 @@ def test_api_service_account_flag_needs_the_webhook(tmp_path: Path) -> None:
     hook = [f"--webhook-port={free_port()}", f"--webhook-cert={cert}", f"--webhook-key={cert}"]
     done = operator("--api-service-account=alertplane-api", *hook)
     assert done.returncode != 0 and "not NAMESPACE/NAME" in done.stderr
+
+
+# -- the API's signature (--attribution-key-file): forgeries without the key -------------
+
+KEY = b"k" * 32
+SIGNED_SPEC = {"customerId": "acme", "alertName": "Trust", "expr": "up == 0", "for": 1.0}
+AT = "2026-01-01T00:00:01.000000Z"
+
+
+def _signed_meta(generation: int = 1, deleting: bool = False, **changes: Any) -> dict[str, Any]:
+    """What the API writes: its notes, signed for acme/acme-trust at `generation`."""
+    signature = sign(
+        KEY, namespace="acme", name="acme-trust", actor="acme-team", source="api",
+        changed_at=AT, generation=generation, spec=SIGNED_SPEC, deleting=deleting,
+    )  # fmt: skip
+    notes = {**NOTES, "alertplane.io/changed-at": AT, SIGNATURE: signature}
+    meta = {"namespace": "acme", "name": "acme-trust", "generation": generation}
+    meta |= {"annotations": notes, "managedFields": API_WRITE}
+    for key, value in changes.items():
+        if key in ("namespace", "name", "generation"):
+            meta[key] = value
+        else:
+            notes[key] = value
+    return meta
+
+
+FORGED = ("alertplane-api", "kubernetes")  # the field manager, as without annotations
+
+
+@pytest.mark.parametrize(
+    ("meta", "spec", "key", "expected"),
+    [
+        (_signed_meta(), SIGNED_SPEC, KEY, ("acme-team", "api")),
+        # The API server stores 1.0 as 1: the same spec, still valid.
+        (_signed_meta(), {**SIGNED_SPEC, "for": 1}, KEY, ("acme-team", "api")),
+        (_signed_meta(**{"alertplane.io/changed-by": "platform-admin"}), SIGNED_SPEC, KEY,
+         FORGED),
+        (_signed_meta(**{"alertplane.io/change-source": "import"}), SIGNED_SPEC, KEY, FORGED),
+        (_signed_meta(), {**SIGNED_SPEC, "expr": "up == 1"}, KEY, FORGED),
+        (_signed_meta(generation=1) | {"generation": 2}, SIGNED_SPEC, KEY, FORGED),
+        (_signed_meta(name="acme-other"), SIGNED_SPEC, KEY, FORGED),
+        (_signed_meta(namespace="globex"), SIGNED_SPEC, KEY, FORGED),
+        (_signed_meta(), SIGNED_SPEC, b"x" * 32, FORGED),
+        (_signed_meta(**{SIGNATURE: ""}), SIGNED_SPEC, KEY, FORGED),
+        # No key configured: today's managedFields rule (the operator warns at start).
+        (_signed_meta(**{"alertplane.io/changed-by": "platform-admin"}), SIGNED_SPEC, None,
+         ("platform-admin", "api")),
+    ],
+    ids=["valid", "integral-float", "tampered-actor", "tampered-source", "other-spec",
+         "other-generation", "other-object", "other-namespace", "other-key",
+         "no-signature", "no-key"],
+)  # fmt: skip
+def test_signed_annotations_count_only_for_exactly_what_was_signed(
+    meta: dict[str, Any], spec: dict[str, Any], key: bytes | None, expected: tuple[str, str]
+) -> None:
+    assert attribute(meta, False, "", None, key, spec) == expected
+
+
+def test_a_writes_signature_does_not_attribute_a_delete() -> None:
+    # kubectl delete right after an API write: the write's signed notes are still there.
+    assert attribute(_signed_meta(), True, "", None, KEY, SIGNED_SPEC) == ("unknown", "kubernetes")
+    deleted = _signed_meta(deleting=True)
+    assert attribute(deleted, True, "", None, KEY, SIGNED_SPEC) == ("acme-team", "api")
+    # ... and a delete's notes do not attribute a write.
+    assert attribute(deleted, False, "", None, KEY, SIGNED_SPEC) == FORGED
+
+
+def test_cluster_state_verifies_with_its_key() -> None:
+    state = ClusterState(attribution_key=KEY)
+    seen: list[Change] = []
+    state.on_change.append(seen.append)
+    doc = alert("acme", "Trust")
+    doc["spec"] = dict(SIGNED_SPEC)
+    doc["metadata"].update({"uid": "u1", **_signed_meta()})
+    state.observe(doc)
+    forged = {**doc, "metadata": {**doc["metadata"], "generation": 2}}
+    forged["spec"] = {**SIGNED_SPEC, "expr": "up == 1"}
+    state.observe(forged)
+    assert [(c.generation, c.actor, c.source) for c in seen] == [
+        (1, "acme-team", "api"),
+        (2, *FORGED),
+    ]
+
+
+def test_attribution_key_file_is_checked(tmp_path: Path) -> None:
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    with pytest.raises(UsageError, match="too short"):
+        load_key(str(short))
+    with pytest.raises(UsageError, match="mount the attribution key Secret"):
+        load_key(str(tmp_path / "missing"))
+    good = tmp_path / "good"
+    good.write_bytes(KEY + b"\n")
+    assert load_key(str(good)) == KEY

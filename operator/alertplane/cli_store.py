@@ -138,6 +138,13 @@ def add_commands(sub: Any) -> None:
         help="with --kubernetes: namespace of a customer's new objects, {customer} is its id "
         "(default '{customer}'); existing objects keep theirs",
     )
+    p.add_argument(
+        "--attribution-key-file",
+        default=os.environ.get("ALERTPLANE_ATTRIBUTION_KEY_FILE"),
+        metavar="FILE",
+        help="with --kubernetes: key shared with `alertplane operator --attribution-key-file`; "
+        "the audit annotations are signed with it so the operator can tell them from forged ones",
+    )
 
 
 def _user() -> str:
@@ -329,6 +336,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         kubernetes=args.kubernetes,
         kubeconfig=args.kubeconfig,
         customer_namespace=args.customer_namespace,
+        attribution_key_file=args.attribution_key_file,
     )
     return 0
 

@@ -35,6 +35,7 @@ def serve(
     kubernetes: bool = False,
     kubeconfig: str | None = None,
     customer_namespace: str = "{customer}",
+    attribution_key_file: str | None = None,
 ) -> None:
     api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
     if tokens is None:
@@ -45,7 +46,9 @@ def serve(
         # No reconciler here to take the Alertmanager URL from: /firing and the console's
         # firing alerts ask it through the API's own setting.
         api.alertmanager_url = alertmanager_url
-        serve_kubernetes(db_url, platform, api, host, port, kubeconfig, customer_namespace)
+        serve_kubernetes(
+            db_url, platform, api, host, port, kubeconfig, customer_namespace, attribution_key_file
+        )
         return
     store = Store(open_db(db_url), secrets_dir=platform.secrets_dir)
     settings = SyncSettings(
@@ -75,19 +78,30 @@ def serve_kubernetes(
     port: int,
     kubeconfig: str | None,
     customer_namespace: str,
+    attribution_key_file: str | None = None,
 ) -> None:
     """Reads from the operator's database mirror, writes custom resources; the operator
     (`alertplane operator --db` on the same database) does the rest."""
     from .k8s.client import KubeClient, login  # kopf only loads in this mode
+    from .k8s.signing import load_key
 
     if not (db_url or os.environ.get("ALERTPLANE_DB")):
         raise UsageError(
             "--kubernetes needs --db: the database the operator mirrors the cluster into",
             "pass the operator's --db URL (PostgreSQL)",
         )
+    key = None
+    if attribution_key_file is not None:
+        key = load_key(attribution_key_file)
+    else:
+        log.warning(
+            "no --attribution-key-file: the audit annotations this API writes are unsigned, "
+            "so the operator cannot tell them from forged ones (unless its admission webhook "
+            "runs with --api-service-account)"
+        )
     store = Store(open_db(db_url))
     client = KubeClient(lambda: login(kubeconfig), timeout=10.0)
-    writer = KubeWriter(client, store, customer_namespace)
+    writer = KubeWriter(client, store, customer_namespace, key=key)
     log.info(
         "serving on http://%s:%d, writing custom resources to %s", host, port, client.info.server
     )

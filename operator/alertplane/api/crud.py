@@ -55,12 +55,17 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     named, taken = ctx.store.find_named_or_at(kind, access.customer, spec_key, ref)
     if named is not None:
         raise Conflict(f"{what(kind)} {spec_key!r} already exists; change it with PUT")
+    salted = object_name(access.customer, spec_key, salted=True)
     if taken is not None:  # the name is taken by an object of another name
-        ref = ObjectRef(kind, ref.namespace, object_name(access.customer, spec_key, salted=True))
+        ref = ObjectRef(kind, ref.namespace, salted)
         if ctx.store.find(ref) is not None:
             raise Conflict(f"no free object name for {what(kind)} {spec_key!r}")
         obj = _renamed(obj, ref.name)
-    (change,) = ctx.writer.apply([obj], access.actor, SOURCE)
+    # Only ever a create: the mirror checked above may lag behind the cluster (and other
+    # customers' objects can share a name), so the writer never replaces what it finds.
+    change = ctx.writer.create(obj, access.actor, SOURCE, fallback=salted)
+    if change.ref.name != obj.metadata.name:
+        obj = _renamed(obj, change.ref.name)
     return _outcome(ctx, obj, change, None)
 
 

@@ -6,7 +6,11 @@ row into the database this process reads from (the same tables as standalone mod
 
 Who changed what: writes use field manager `alertplane-api` and annotate the object with
 the token's name and the door (api/rollback/import/console); the operator believes those
-annotations only for changes `alertplane-api` made (k8s/state.py `api_change`).
+annotations only for changes `alertplane-api` made (k8s/changes.py `api_change`) and,
+with a key shared with the operator, only when signed with it (k8s/signing.py).
+
+A create only ever POSTs (`create`): the API server, not the lagging mirror, decides
+whether the name is free, so a create never replaces anything.
 
 Read-your-writes: after a write this waits (bounded) until the mirror has the written
 generation, rather than reading single objects from the API server. Every read of the API
@@ -24,24 +28,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import ObjectRef, Problem, UsageError
-from ..k8s.changes import API_MANAGER, CHANGE_SOURCE, CHANGED_BY
+from ..errors import ObjectRef, Problem
+from ..k8s.changes import API_MANAGER, CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
+from ..k8s.signing import SIGNATURE, sign, spec_digest
 from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
-from ..model.common import dump_spec, is_dns_label
+from ..model.common import dump_spec
 from ..store.repo import Change, Store, Stored
 from ..store.secrets import SECRET_FIELDS
-from ..store.tables import ObjectRow, StatusRow
-from .errors import ApiError, BadGateway, Conflict, Invalid, NotFound, Unavailable
+from .errors import Conflict, Invalid
+from .kube_answers import check_template, refusal, stored_of
 
 log = logging.getLogger("alertplane.api.kube")
 
 MIRROR_WAIT_S = 5.0
-# Changes on every write, so a delete's last update is never a no-op: the operator can
-# then tell that `alertplane-api` made the last change (see k8s/state.py api_change).
-CHANGED_AT = "alertplane.io/changed-at"
 MERGE_PATCH = "application/merge-patch+json"
 
 
@@ -61,18 +63,73 @@ class KubeWriter:
         store: Store,
         namespace_template: str = "{customer}",
         mirror_wait_s: float = MIRROR_WAIT_S,
+        key: bytes | None = None,
     ) -> None:
+        """`key`: shared with the operator (`--attribution-key-file`); the audit annotations
+        are signed with it (k8s/signing.py), else they are unverifiable."""
         self.client = client
         self.store = store
         self.template = namespace_template
         self.mirror_wait_s = mirror_wait_s
+        self.key = key
         check_template(namespace_template)
 
     def namespace_for(self, customer: str) -> str:
         return self.template.format(customer=customer)
 
     # -- writes -------------------------------------------------------------------------
+    def create(self, obj: Resource, actor: str, source: str, fallback: str | None = None) -> Change:
+        """Create `obj`, never replace: only a POST, which the API server refuses when the
+        name exists. The database mirror the caller checked may lag, and different spec
+        names share object names (`High_Error`/`high_error`; customers in one namespace),
+        so the cluster has the last word. Taken by an object of another name: once more at
+        `fallback` (the salted name)."""
+        problems = clear_secrets(obj)
+        if problems:
+            raise Invalid(problems)
+        ref = ref_of(obj)
+        try:
+            out = self._post(ref, obj, actor, source)
+        except KubeError as exc:
+            answer = refusal(exc, ref)
+            if exc.status != 409 or not isinstance(answer, Conflict):
+                raise answer from None
+            if self._same_named(ref, obj):
+                raise Conflict(f"{what_of(obj)} already exists; change it with PUT") from None
+            if fallback is None or fallback == ref.name:
+                raise Conflict(_no_name(obj, ref.name)) from None
+            ref = ObjectRef(ref.kind, ref.namespace, fallback)
+            obj = renamed(obj, fallback)
+            try:
+                out = self._post(ref, obj, actor, source)
+            except KubeError as again:
+                if again.status == 409:
+                    raise Conflict(_no_name(obj, fallback)) from None
+                raise refusal(again, ref) from None
+        generation = int(out.get("metadata", {}).get("generation") or 1)
+        self._await_mirror(ref, generation)
+        return Change(ref, "created", generation)
+
+    def _post(self, ref: ObjectRef, obj: Resource, actor: str, source: str) -> dict[str, Any]:
+        body = self.body_of(obj, None, actor, source)
+        return self.client.request(
+            "POST", object_path(ref, collection=True), body, {"fieldManager": API_MANAGER}
+        )
+
+    def _same_named(self, ref: ObjectRef, obj: Resource) -> bool:
+        """Whether the object in the way is this customer's of the same spec name (a create
+        racing another one): then the answer is "exists", not a second object."""
+        there = self._call(ref, lambda: self.client.get(object_path(ref))) or {}
+        mine, theirs = dump_spec(obj.spec), there.get("spec") or {}
+        field = NAME_FIELDS.get(obj.kind, "")
+        return bool(
+            theirs.get("customerId") == mine.get("customerId")
+            and theirs.get(field) == mine.get(field)
+        )
+
     def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
+        """Create or replace (import, updates): a replacement PUTs with the resourceVersion
+        just read, so a change made meanwhile is refused (409), never overwritten."""
         problems = [p for obj in objects for p in clear_secrets(obj)]
         if problems:
             raise Invalid(problems)
@@ -80,7 +137,12 @@ class KubeWriter:
         for obj in objects:
             ref = ref_of(obj)
             live = self._call(ref, lambda r=ref: self.client.get(object_path(r)))
-            plans.append((ref, live, body_of(obj, live, actor, source)))
+            theirs = ((live or {}).get("spec") or {}).get("customerId")
+            if live is not None and source != "import" and theirs != obj.spec.customer_id:
+                # A customer's change of its object, but the cluster has another customer's
+                # there now (deleted and created again, shared namespace): not replaced.
+                raise Conflict(f"{ref.namespace}/{ref.name} was replaced meanwhile; reload")
+            plans.append((ref, live, self.body_of(obj, live, actor, source)))
         if len(plans) > 1:  # all or nothing: let the API server judge every one first
             refused: list[Problem] = []
             for ref, live, body in plans:
@@ -99,7 +161,7 @@ class KubeWriter:
             try:
                 out = self._write(ref, live, body)
             except KubeError as exc:
-                self._undo(done)
+                self._undo(done, actor, source)
                 raise refusal(exc, ref) from None
             done.append((ref, live))
             generation = int(out.get("metadata", {}).get("generation") or 1)
@@ -122,38 +184,88 @@ class KubeWriter:
         return Change(ref, action, change.generation)
 
     def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
-        path = object_path(ref)
-        live = self._call(ref, lambda: self.client.get(path))
+        live = self._call(ref, lambda: self.client.get(object_path(ref)))
         if live is not None:
-            # Say who deletes in a last update, then delete exactly that version: nobody's
-            # change can slip in between and be attributed to this token.
-            note = {
-                "metadata": {
-                    "resourceVersion": live["metadata"].get("resourceVersion"),
-                    "annotations": notes(actor, source),
-                }
-            }
-            params = {"fieldManager": API_MANAGER}
-            noted = self._call(
-                ref, lambda: self.client.request("PATCH", path, note, params, MERGE_PATCH)
-            )
-            options = {
-                "apiVersion": "v1",
-                "kind": "DeleteOptions",
-                "preconditions": {"resourceVersion": noted["metadata"]["resourceVersion"]},
-            }
             try:
-                self.client.request("DELETE", path, options)
+                self._delete(ref, live, actor, source)
             except KubeError as exc:
-                if exc.status != 404:
-                    raise refusal(exc, ref) from None
+                raise refusal(exc, ref) from None
         self._await_mirror(ref, None)
+
+    def _delete(self, ref: ObjectRef, live: dict[str, Any], actor: str, source: str) -> None:
+        """Say who deletes in a last update, then delete exactly that version: nobody's
+        change can slip in between and be attributed to this token."""
+        path = object_path(ref)
+        meta = live.get("metadata") or {}
+        generation = int(meta.get("generation") or 1)
+        annotations = self.notes(ref, actor, source, generation, live.get("spec"), deleting=True)
+        note = {
+            "metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}
+        }
+        params = {"fieldManager": API_MANAGER}
+        noted = self.client.request("PATCH", path, note, params, MERGE_PATCH)
+        options = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "preconditions": {"resourceVersion": noted["metadata"]["resourceVersion"]},
+        }
+        try:
+            self.client.request("DELETE", path, options)
+        except KubeError as exc:
+            if exc.status != 404:
+                raise
 
     def current(self, ref: ObjectRef) -> Stored | None:
         found = self._call(ref, lambda: self.client.get(object_path(ref)))
         return None if found is None else stored_of(found)
 
     # -- helpers ------------------------------------------------------------------------
+    def notes(
+        self,
+        ref: ObjectRef,
+        actor: str,
+        source: str,
+        generation: int,
+        spec: Any,
+        deleting: bool = False,
+    ) -> dict[str, str]:
+        """The audit annotations of one write (signed with the key, if any: the operator
+        believes them only then)."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        out = {CHANGED_BY: actor, CHANGE_SOURCE: source, CHANGED_AT: now}
+        if self.key is not None:
+            out[SIGNATURE] = sign(
+                self.key,
+                namespace=ref.namespace,
+                name=ref.name,
+                actor=actor,
+                source=source,
+                changed_at=now,
+                generation=generation,
+                spec=spec,
+                deleting=deleting,
+            )
+        return out
+
+    def body_of(
+        self, obj: Resource, live: dict[str, Any] | None, actor: str, source: str
+    ) -> dict[str, Any]:
+        """The custom resource to write: a replaced object keeps its metadata (finalizers,
+        labels, resourceVersion for optimistic concurrency) and gets the new spec."""
+        meta: dict[str, Any] = {"name": obj.metadata.name, "namespace": obj.metadata.namespace}
+        spec = dump_spec(obj.spec)
+        generation = 1
+        if live is not None:
+            meta = {k: v for k, v in live.get("metadata", {}).items() if k != "managedFields"}
+            # The API server bumps a custom resource's generation on spec changes only.
+            generation = int(meta.get("generation") or 1)
+            if spec_digest(live.get("spec")) != spec_digest(spec):
+                generation += 1
+        meta["labels"] = {**(meta.get("labels") or {}), **obj.metadata.labels}
+        signed = self.notes(ref_of(obj), actor, source, generation, spec)
+        meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
+        return {"apiVersion": API_VERSION, "kind": obj.kind, "metadata": meta, "spec": spec}
+
     def _write(
         self,
         ref: ObjectRef,
@@ -168,19 +280,32 @@ class KubeWriter:
             return self.client.request("POST", object_path(ref, collection=True), body, params)
         return self.client.request("PUT", object_path(ref), body, params)
 
-    def _undo(self, done: list[tuple[ObjectRef, dict[str, Any] | None]]) -> None:
+    def _undo(
+        self, done: list[tuple[ObjectRef, dict[str, Any] | None]], actor: str, source: str
+    ) -> None:
         """Best effort after a write failed half-way through a batch (the dry run passed,
         so only a race or an outage gets here): remove what it created, restore what it
-        replaced."""
+        replaced. Written like any of this token's writes (field manager, signed notes),
+        so the audit names the token, not an unknown client."""
         for ref, live in reversed(done):
             try:
+                current = self.client.get(object_path(ref))
+                if current is None:
+                    continue
                 if live is None:
-                    self.client.delete(object_path(ref))
-                else:
-                    current = self.client.get(object_path(ref))
-                    if current is not None:
-                        restored = {**current, "spec": live.get("spec")}
-                        self.client.request("PUT", object_path(ref), restored)
+                    self._delete(ref, current, actor, source)
+                    continue
+                meta = {k: v for k, v in current["metadata"].items() if k != "managedFields"}
+                spec = live.get("spec")
+                generation = int(meta.get("generation") or 1)
+                if spec_digest(current.get("spec")) != spec_digest(spec):
+                    generation += 1
+                signed = self.notes(ref, actor, source, generation, spec)
+                meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
+                restored = {**current, "metadata": meta, "spec": spec}
+                restored.pop("status", None)
+                params = {"fieldManager": API_MANAGER}
+                self.client.request("PUT", object_path(ref), restored, params)
             except KubeError as exc:
                 log.error("could not undo the import's change of %s: %s", ref, exc)
 
@@ -211,40 +336,26 @@ class KubeWriter:
             pause = min(pause * 1.5, 0.2)
 
 
-def check_template(template: str) -> None:
-    try:
-        sample = template.format(customer="acme")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise UsageError(
-            f"--customer-namespace {template!r}: {exc}",
-            "use a namespace name, optionally with {customer}, e.g. 'alerts-{customer}'",
-        ) from None
-    if not is_dns_label(sample):
-        raise UsageError(
-            f"--customer-namespace {template!r} gives {sample!r}, not a namespace name",
-            "use lowercase letters, digits and '-', optionally with {customer}",
-        )
+NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
 
 
-def notes(actor: str, source: str) -> dict[str, str]:
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {CHANGED_BY: actor, CHANGE_SOURCE: source, CHANGED_AT: now}
+def what_of(obj: Resource) -> str:
+    field = NAME_FIELDS.get(obj.kind, "")
+    kind = "alert" if obj.kind == "CustomerAlert" else "receiver"
+    return f"{kind} {dump_spec(obj.spec).get(field)!r}"
 
 
-def body_of(obj: Resource, live: dict[str, Any] | None, actor: str, source: str) -> dict[str, Any]:
-    """The custom resource to write: a replaced object keeps its metadata (finalizers,
-    labels, resourceVersion for optimistic concurrency) and gets the new spec."""
-    meta: dict[str, Any] = {"name": obj.metadata.name, "namespace": obj.metadata.namespace}
-    if live is not None:
-        meta = {k: v for k, v in live.get("metadata", {}).items() if k != "managedFields"}
-    meta["labels"] = {**(meta.get("labels") or {}), **obj.metadata.labels}
-    meta["annotations"] = {**(meta.get("annotations") or {}), **notes(actor, source)}
-    return {
-        "apiVersion": API_VERSION,
-        "kind": obj.kind,
-        "metadata": meta,
-        "spec": dump_spec(obj.spec),
-    }
+def _no_name(obj: Resource, name: str) -> str:
+    # Another customer's object may be in the way: say nothing about it.
+    return (
+        f"no free object name for {what_of(obj)}: {obj.metadata.namespace}/{name} is taken "
+        "by another object; choose another name"
+    )
+
+
+def renamed(obj: Resource, name: str) -> Resource:
+    meta = obj.metadata.model_copy(update={"name": name})
+    return obj.model_copy(update={"metadata": meta})
 
 
 def clear_secrets(obj: Resource) -> list[Problem]:
@@ -266,73 +377,3 @@ def clear_secrets(obj: Resource) -> list[Problem]:
                     ).at(ref_of(obj))
                 )
     return out
-
-
-def stored_of(found: dict[str, Any]) -> Stored:
-    """A custom resource (with its status) in the shape the API's views take."""
-    meta, spec, st = found.get("metadata") or {}, found.get("spec") or {}, found.get("status") or {}
-    row = ObjectRow(
-        kind=found.get("kind", ""),
-        namespace=meta.get("namespace", ""),
-        name=meta.get("name", ""),
-        customer_id=str(spec.get("customerId", "")),
-        generation=int(meta.get("generation") or 1),
-        labels=dict(meta.get("labels") or {}),
-        spec=spec,
-    )
-    status = StatusRow(
-        phase=st.get("phase") or "Pending",
-        observed_generation=int(st.get("observedGeneration") or 0),
-        conditions=[c for c in st.get("conditions") or [] if isinstance(c, dict)],
-        rendered_to=list(st.get("renderedTo") or []),
-        last_sync_time=_time(st.get("lastSyncTime")),
-    )
-    return Stored(row, status)
-
-
-def _time(value: object) -> datetime | None:
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def refusal(exc: KubeError, ref: ObjectRef) -> ApiError:
-    """The API server's answer as this API's: a clear status and message, never a 500."""
-    status = exc.body
-    message = str(status.get("message") or exc)
-    raw = status.get("details")
-    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    what = f"{ref.kind} {ref.namespace}/{ref.name}"
-    if exc.status == 0 or exc.status in (429, 500, 502, 503, 504):
-        return Unavailable(f"the Kubernetes API server is unavailable ({message}); retry later")
-    if exc.status == 404 and details.get("kind") == "namespaces":
-        return Invalid(
-            [
-                Problem(
-                    "metadata.namespace",
-                    f"namespace {ref.namespace!r} does not exist",
-                    f"create it (kubectl create namespace {ref.namespace}; with tenant binding "
-                    "label it alertplane.io/customer=<customerId>), or choose the namespace "
-                    "with `alertplane serve --customer-namespace`",
-                ).at(ref)
-            ]
-        )
-    if exc.status == 404:
-        return NotFound(f"{what} not found in the cluster")
-    if exc.status == 409:
-        if status.get("reason") == "AlreadyExists":
-            return Conflict(f"{what} already exists in the cluster")
-        return Conflict(f"{what} was changed by someone else meanwhile; retry")
-    if exc.status in (400, 422) or "admission webhook" in message:
-        causes = [c for c in details.get("causes") or [] if isinstance(c, dict)]
-        hint = "the Kubernetes API server refused it (CRD schema, CEL rule or admission webhook)"
-        problems = [
-            Problem(str(c.get("field") or ""), str(c.get("message") or message), hint).at(ref)
-            for c in causes
-        ] or [Problem("", message, hint).at(ref)]
-        return Invalid(problems, "refused by the Kubernetes API server")
-    return BadGateway(
-        f"the Kubernetes API server refused {what} (HTTP {exc.status}: {message}); "
-        "check the API's ServiceAccount permissions (the chart's api RBAC)"
-    )

@@ -24,6 +24,12 @@ class Writer(Protocol):
         """The namespace a customer's new objects are created in."""
         ...
 
+    def create(self, obj: Resource, actor: str, source: str, fallback: str | None = None) -> Change:
+        """Create `obj`, never replace an object: `Conflict` when its name is taken (in
+        Kubernetes mode, first retried once at `fallback`, the salted name; the change's
+        ref says which name it got)."""
+        ...
+
     def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
         """Create or replace `objects`, all or none; afterwards reads see them."""
         ...
@@ -50,6 +56,11 @@ class StoreWriter:
 
     def namespace_for(self, customer: str) -> str:
         return customer
+
+    def create(self, obj: Resource, actor: str, source: str, fallback: str | None = None) -> Change:
+        # The database is the truth here and crud.create checked the name in it.
+        (change,) = self.apply([obj], actor, source)
+        return change
 
     def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
         changes = self.store.apply(objects, actor, source)
@@ -86,6 +97,9 @@ class SourcedWriter:
 
     def namespace_for(self, customer: str) -> str:
         return self.inner.namespace_for(customer)
+
+    def create(self, obj: Resource, actor: str, source: str, fallback: str | None = None) -> Change:
+        return self.inner.create(obj, actor, self.source, fallback)
 
     def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
         return self.inner.apply(objects, actor, self.source)

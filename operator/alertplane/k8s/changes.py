@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ObjectRef
 from ..model import API_GROUP
+from .signing import verified
 
 SOURCE = "kubernetes"
 # The REST API (Kubernetes mode) writes with this field manager and says on the object who
@@ -21,6 +22,9 @@ SOURCE = "kubernetes"
 API_MANAGER = "alertplane-api"
 CHANGED_BY = f"{API_GROUP}/changed-by"
 CHANGE_SOURCE = f"{API_GROUP}/change-source"
+# Changes on every write, so a delete's last update is never a no-op: the operator can
+# then tell that `alertplane-api` made the last change (see api_change); also signed.
+CHANGED_AT = f"{API_GROUP}/changed-at"
 API_SOURCES = frozenset({"api", "rollback", "import", "console"})
 
 
@@ -51,7 +55,12 @@ def service_account_user(account: str) -> str:
 
 
 def attribute(
-    meta: dict[str, Any], deleting: bool, admitted: str, api_user: str | None = None
+    meta: dict[str, Any],
+    deleting: bool,
+    admitted: str,
+    api_user: str | None = None,
+    key: bytes | None = None,
+    spec: Any = None,
 ) -> tuple[str, str]:
     """(actor, source) of the change `meta` shows.
 
@@ -61,8 +70,16 @@ def attribute(
     user was admitted to make, since anyone allowed to update these objects can pick the
     field manager `alertplane-api` too. Without it the managedFields rule of `api_change`
     is all there is.
+
+    `key`: the attribution key shared with the API (`--attribution-key-file`); then the
+    annotations also need the API's signature over this object, generation and `spec`
+    (its spec as of this change), which nobody without the key can make (k8s/signing.py).
     """
     by_api = api_change(meta, deleting)
+    if by_api is not None and key is not None:
+        changed_at = str((meta.get("annotations") or {}).get(CHANGED_AT) or "")
+        if not verified(key, meta, spec, deleting, *by_api, changed_at):
+            by_api = None
     if by_api is not None and (api_user is None or admitted == api_user):
         return by_api
     if admitted:

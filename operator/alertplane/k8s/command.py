@@ -70,6 +70,13 @@ def add_parser(sub: Any) -> None:
         "webhook admitted for this account",
     )
     p.add_argument(
+        "--attribution-key-file",
+        metavar="FILE",
+        help="key shared with `alertplane serve --kubernetes --attribution-key-file`: the "
+        "audit actor its annotations name is believed only when the API signed them with it "
+        "(without it, or the webhook's --api-service-account, anyone may forge them)",
+    )
+    p.add_argument(
         "--kubeconfig",
         metavar="FILE",
         help="kubeconfig to use (default: in-cluster, else $KUBECONFIG or ~/.kube/config)",
@@ -111,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             webhook_cert=args.webhook_cert,
             webhook_key=args.webhook_key,
             api_service_account=args.api_service_account,
+            attribution_key_file=args.attribution_key_file,
             kubeconfig=args.kubeconfig,
             coalesce_s=args.coalesce,
             resync_s=args.resync_interval,

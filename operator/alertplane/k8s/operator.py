@@ -32,6 +32,7 @@ from .handlers import Handlers
 from .mirror import Mirror
 from .publish import Publisher
 from .reconciler import ClusterReconciler
+from .signing import load_key
 from .state import PLURALS, ClusterState
 
 log = logging.getLogger("alertplane.operator")
@@ -55,6 +56,7 @@ class OperatorOptions:
     webhook_cert: str | None = None
     webhook_key: str | None = None
     api_service_account: str | None = None  # NS/NAME of the REST API (webhook on)
+    attribution_key_file: str | None = None  # shared with the API: k8s/signing.py
     kubeconfig: str | None = None
     coalesce_s: float = 0.2
     resync_s: float = 300.0  # 0: no periodic resync
@@ -70,7 +72,17 @@ def run_operator(opts: OperatorOptions) -> int:
         api_user = _api_user(opts.api_service_account, opts.webhook_port is not None)
     platform = load_platform_config(opts.platform_config)
     client = KubeClient(lambda: login(opts.kubeconfig))
-    state = ClusterState(opts.namespaces, api_user)
+    key = None
+    if opts.attribution_key_file is not None:
+        key = load_key(opts.attribution_key_file)
+    elif api_user is None:
+        log.warning(
+            "no --attribution-key-file: the REST API's audit annotations are believed "
+            "unverified (anyone who may update these objects can claim to be a token); "
+            "share a key with `alertplane serve --kubernetes`, or run the admission webhook "
+            "with --api-service-account"
+        )
+    state = ClusterState(opts.namespaces, api_user, key)
 
     sink: OutputSink | None = None
     promop: PrometheusOperatorSink | None = None

@@ -68,11 +68,18 @@ class Entry:
 
 
 class ClusterState:
-    def __init__(self, namespaces: Iterable[str] = (), api_user: str | None = None) -> None:
+    def __init__(
+        self,
+        namespaces: Iterable[str] = (),
+        api_user: str | None = None,
+        attribution_key: bytes | None = None,
+    ) -> None:
         """`api_user`: the REST API's ServiceAccount as the admission webhook names it; its
-        annotations are then believed only for changes admitted for it (changes.attribute)."""
+        annotations are then believed only for changes admitted for it. `attribution_key`:
+        shared with the API; its annotations then need its signature (changes.attribute)."""
         self.scope = set(namespaces)  # empty: cluster-wide
         self.api_user = api_user
+        self.attribution_key = attribution_key
         self._lock = threading.RLock()
         self._entries: dict[ObjectRef, Entry] = {}
         self._by_id: dict[int, ObjectRef] = {}
@@ -136,7 +143,9 @@ class ClusterState:
             entry.row = _row(entry.id, ref, cid, generation, labels, spec)
             was_deleting, entry.deleting = entry.deleting, deleting
             admitted = self._admitted(ref, DELETE if deleting else generation)
-            entry.actor, entry.source = attribute(meta, deleting, admitted, self.api_user)
+            entry.actor, entry.source = attribute(
+                meta, deleting, admitted, self.api_user, self.attribution_key, spec
+            )
             self._touch({cid} | ({before_cid} if before_cid is not None else set()))
             if not (was_deleting and deleting):
                 self._emit(entry, deleted=deleting)
@@ -159,7 +168,10 @@ class ClusterState:
         with self._lock:
             ref = ObjectRef(kind, namespace, name)
             admitted = self._admitted(ref, DELETE)
-            self._drop(ref, *attribute(meta or {}, True, admitted, self.api_user))
+            entry = self._entries.get(ref)
+            spec = entry.row.spec if entry is not None else None
+            who = attribute(meta or {}, True, admitted, self.api_user, self.attribution_key, spec)
+            self._drop(ref, *who)
 
     def _drop(self, ref: ObjectRef, actor: str, source: str = SOURCE) -> None:
         entry = self._entries.pop(ref, None)

@@ -1,0 +1,99 @@
+"""Kubernetes mode's answers: the API server's refusals as this API's errors, a custom
+resource as the API's views take it, and the namespace template's check (api/kube.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import ObjectRef, Problem, UsageError
+from ..k8s.client import ApiError as KubeError
+from ..model.common import is_dns_label
+from ..store.repo import Stored
+from ..store.tables import ObjectRow, StatusRow
+from .errors import ApiError, BadGateway, Conflict, Invalid, NotFound, Unavailable
+
+
+def check_template(template: str) -> None:
+    try:
+        sample = template.format(customer="acme")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UsageError(
+            f"--customer-namespace {template!r}: {exc}",
+            "use a namespace name, optionally with {customer}, e.g. 'alerts-{customer}'",
+        ) from None
+    if not is_dns_label(sample):
+        raise UsageError(
+            f"--customer-namespace {template!r} gives {sample!r}, not a namespace name",
+            "use lowercase letters, digits and '-', optionally with {customer}",
+        )
+
+
+def stored_of(found: dict[str, Any]) -> Stored:
+    """A custom resource (with its status) in the shape the API's views take."""
+    meta, spec, st = found.get("metadata") or {}, found.get("spec") or {}, found.get("status") or {}
+    row = ObjectRow(
+        kind=found.get("kind", ""),
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        customer_id=str(spec.get("customerId", "")),
+        generation=int(meta.get("generation") or 1),
+        labels=dict(meta.get("labels") or {}),
+        spec=spec,
+    )
+    status = StatusRow(
+        phase=st.get("phase") or "Pending",
+        observed_generation=int(st.get("observedGeneration") or 0),
+        conditions=[c for c in st.get("conditions") or [] if isinstance(c, dict)],
+        rendered_to=list(st.get("renderedTo") or []),
+        last_sync_time=_time(st.get("lastSyncTime")),
+    )
+    return Stored(row, status)
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def refusal(exc: KubeError, ref: ObjectRef) -> ApiError:
+    """The API server's answer as this API's: a clear status and message, never a 500."""
+    status = exc.body
+    message = str(status.get("message") or exc)
+    raw = status.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    what = f"{ref.kind} {ref.namespace}/{ref.name}"
+    if exc.status == 0 or exc.status in (429, 500, 502, 503, 504):
+        return Unavailable(f"the Kubernetes API server is unavailable ({message}); retry later")
+    if exc.status == 404 and details.get("kind") == "namespaces":
+        return Invalid(
+            [
+                Problem(
+                    "metadata.namespace",
+                    f"namespace {ref.namespace!r} does not exist",
+                    f"create it (kubectl create namespace {ref.namespace}; with tenant binding "
+                    "label it alertplane.io/customer=<customerId>), or choose the namespace "
+                    "with `alertplane serve --customer-namespace`",
+                ).at(ref)
+            ]
+        )
+    if exc.status == 404:
+        return NotFound(f"{what} not found in the cluster")
+    if exc.status == 409:
+        if status.get("reason") == "AlreadyExists":
+            return Conflict(f"{what} already exists in the cluster")
+        return Conflict(f"{what} was changed by someone else meanwhile; retry")
+    if exc.status in (400, 422) or "admission webhook" in message:
+        causes = [c for c in details.get("causes") or [] if isinstance(c, dict)]
+        hint = "the Kubernetes API server refused it (CRD schema, CEL rule or admission webhook)"
+        problems = [
+            Problem(str(c.get("field") or ""), str(c.get("message") or message), hint).at(ref)
+            for c in causes
+        ] or [Problem("", message, hint).at(ref)]
+        return Invalid(problems, "refused by the Kubernetes API server")
+    return BadGateway(
+        f"the Kubernetes API server refused {what} (HTTP {exc.status}: {message}); "
+        "check the API's ServiceAccount permissions (the chart's api RBAC)"
+    )
