@@ -87,10 +87,12 @@ def api_app(
     client: KubeClient,
     tokens: Path,
     key: bytes | None = ATTRIBUTION_KEY,
+    writer_options: dict[str, Any] | None = None,
     **settings: Any,
 ) -> TestClient:
+    """`writer_options`: KubeWriter's (namespace_template, mirror_wait_s)."""
     platform = load_platform_config(str(EXAMPLES / "platform.yaml"))
-    writer = KubeWriter(client, store, key=key)
+    writer = KubeWriter(client, store, key=key, **(writer_options or {}))
     api = ApiSettings.from_file(tokens, **settings)
     app = create_app(None, api, store, writer=writer, platform=platform)
     return TestClient(app, raise_server_exceptions=False)

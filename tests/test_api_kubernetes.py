@@ -19,9 +19,13 @@ from typing import Any
 import httpx
 import kopf
 import pytest
+from fastapi.testclient import TestClient
 
-from alertplane.k8s.client import KubeClient
+from alertplane.api.objects import object_name
+from alertplane.k8s.client import KubeClient, api_path
 from alertplane.stack.processes import free_port
+from alertplane.store.db import open_db
+from alertplane.store.repo import Store
 from tests.api_env import ACME, ADMIN, GLOBEX, alert_spec, receiver_spec
 from tests.api_k8s_env import Env, api_app, write_tokens
 from tests.conftest import EXAMPLES
@@ -290,3 +294,145 @@ def _up(base: str) -> bool:
         return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _lagging_api(env: Env, tmp_path: Path, template: str = "{customer}") -> TestClient:
+    """An API whose mirror has seen nothing yet: a mirror lagging behind the cluster (here
+    an empty database), so only the API server can tell that a name is taken."""
+    empty = Store(open_db(f"sqlite:///{tmp_path / 'lagging.db'}"))
+    options = {"namespace_template": template, "mirror_wait_s": 0.0}
+    return api_app(empty, env.kube, env.tokens, writer_options=options)
+
+
+def _precreate(env: Env, namespace: str, name: str, cid: str, alert: str) -> dict[str, Any]:
+    """As someone else would, straight into the cluster (not through the API)."""
+    doc = {
+        "apiVersion": "alertplane.io/v1alpha1",
+        "kind": ALERT,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {**alert_spec(alert, customer=cid, severity="warning"), "customerId": cid},
+    }
+    path = api_path("alertplane.io/v1alpha1", "customeralerts", namespace)
+    return env.cluster.api.request("POST", path, doc)
+
+
+def test_a_create_never_replaces_what_the_cluster_has(env: Env, tmp_path: Path) -> None:
+    """A create only POSTs: what the (lagging) mirror does not know yet, a concurrent create
+    or another customer's object of the same name in a shared namespace stays as it is."""
+    env.cluster.namespace("shared-alerts")
+    # Customer a-b's alert c and customer a's alert b_c are both shared-alerts/a-b-c.
+    theirs = _precreate(env, "shared-alerts", "a-b-c", "a-b", "c")
+    shared = _lagging_api(env, tmp_path, template="shared-alerts")
+    r = shared.post("/customers/a/alerts", json=alert_spec("b_c", customer="a"), headers=ADMIN)
+    assert r.status_code == 201, r.text
+    assert r.json()["metadata"]["name"] == object_name("a", "b_c", salted=True)
+    kept = env.cr(ALERT, "a-b-c", "shared-alerts")
+    assert kept is not None
+    assert kept["spec"] == theirs["spec"]
+    assert "alertplane.io/changed-by" not in (kept["metadata"].get("annotations") or {})
+
+    # The salted name taken as well: 409 saying what to do, nothing replaced.
+    _precreate(env, "shared-alerts", "a-d-e", "a-d", "e")
+    salted = object_name("a", "d_e", salted=True)
+    other = _precreate(env, "shared-alerts", salted, "x", "Other")
+    r = shared.post("/customers/a/alerts", json=alert_spec("d_e", customer="a"), headers=ADMIN)
+    assert r.status_code == 409, r.text
+    assert "no free object name" in r.json()["detail"]
+    assert env.cr(ALERT, salted, "shared-alerts")["spec"] == other["spec"]  # type: ignore[index]
+
+    # The same alert created meanwhile (a concurrent create, not mirrored yet): 409, the
+    # first one stays, no second object under the salted name.
+    first = _precreate(env, "acme", "acme-racy", "acme", "Racy")
+    lagging = _lagging_api(env, tmp_path)
+    r = lagging.post("/customers/acme/alerts", json=alert_spec("Racy"), headers=ACME)
+    assert r.status_code == 409, r.text
+    assert "already exists; change it with PUT" in r.json()["detail"]
+    assert env.cr(ALERT, "acme-racy")["spec"] == first["spec"]  # type: ignore[index]
+    assert env.cr(ALERT, object_name("acme", "Racy", salted=True)) is None
+
+
+class _RacingClient(KubeClient):
+    """The API's client, with someone else's change landing right after the API's first
+    real write of a batch: a real race on the real API server, at a chosen moment."""
+
+    def __init__(self, env: Env, racer: Any) -> None:
+        super().__init__(lambda: env.kube.info)
+        self.racer, self.raced = racer, False
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        out = super().request(method, path, body, params, content_type)
+        if method == "PUT" and "dryRun" not in (params or {}) and not self.raced:
+            self.raced = True
+            self.racer()
+        return out
+
+
+def test_undo_of_a_failed_import_is_the_tokens(env: Env, tmp_path: Path) -> None:
+    c = env.client
+    docs = [_alert_doc("UndoA"), _alert_doc("UndoB")]
+    assert c.post("/import", json=docs, headers=ADMIN).status_code == 200
+
+    def edit_b() -> None:  # someone else changes UndoB between the API's two writes
+        cr = env.cr(ALERT, "globex-undob", "globex")
+        assert cr is not None
+        cr["spec"]["severity"] = "info"
+        env.cluster.api.request("PUT", api_path("alertplane.io/v1alpha1", "customeralerts",
+                                                "globex", "globex-undob"), cr)  # fmt: skip
+
+    racing = _RacingClient(env, edit_b)
+    api = api_app(env.store, racing, env.tokens)
+    changed = [{**d, "spec": {**d["spec"], "severity": "warning"}} for d in docs]
+    r = api.post("/import", json=changed, headers=ADMIN)
+    assert r.status_code == 409, r.text
+    assert "changed by someone else meanwhile" in r.json()["detail"]
+    a = env.cr(ALERT, "globex-undoa", "globex")
+    assert a is not None and a["spec"]["severity"] == "critical"  # restored
+    got = wait_for(
+        lambda: (lambda rows: rows if len(rows) == 3 else None)(
+            env.audit("globex-undoa", GLOBEX, "globex")
+        ),
+        20,
+        "the restore in the audit",
+    )
+    assert got == [
+        ("create", 1, "platform-admin", "import"),
+        ("update", 2, "platform-admin", "import"),
+        ("update", 3, "platform-admin", "import"),  # the undo: the token's, not a stranger's
+    ]
+    racing.close()
+
+
+def test_forged_api_annotations_are_not_the_tokens(env: Env) -> None:
+    """Without the webhook, anyone who may update these objects can write as field manager
+    `alertplane-api` with the annotations: without the API's signature that is not believed."""
+    c = env.client
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Forged"), headers=ACME)
+    assert r.status_code == 201
+    cr = env.cr(ALERT, "acme-forged")
+    assert cr is not None
+    assert cr["metadata"]["annotations"]["alertplane.io/signature"].startswith("v1:")
+    assert env.audit("acme-forged") == [("create", 1, "acme-team", "api")]
+
+    # A tenant copies all the API's annotations (signature too) onto a spec change, as
+    # alertplane-api: another generation and spec, so the signature does not verify.
+    forged = {k: v for k, v in cr.items() if k != "status"}
+    forged["metadata"] = {k: v for k, v in cr["metadata"].items() if k != "managedFields"}
+    forged["metadata"]["annotations"]["alertplane.io/changed-by"] = "platform-admin"
+    forged["spec"]["severity"] = "warning"
+    path = api_path("alertplane.io/v1alpha1", "customeralerts", "acme", "acme-forged")
+    env.cluster.api.request("PUT", path, forged, {"fieldManager": "alertplane-api"})
+    got = wait_for(lambda: [a for a in env.audit("acme-forged") if a[1] == 2], 20, "the forgery")
+    assert got == [("update", 2, "alertplane-api", "kubernetes")]
+
+    # The API's own next write is the token's again.
+    r = c.put("/customers/acme/alerts/Forged", json=alert_spec("Forged"), headers=ACME)
+    assert r.status_code == 200, r.text
+    got = wait_for(lambda: [a for a in env.audit("acme-forged") if a[1] == 3], 20, "the API")
+    assert got == [("update", 3, "acme-team", "api")]

@@ -106,15 +106,24 @@ def verified(
     got = (meta.get("annotations") or {}).get(SIGNATURE)
     if not isinstance(got, str) or not got:
         return False
-    want = sign(
-        key,
-        namespace=str(meta.get("namespace") or ""),
-        name=str(meta.get("name") or ""),
-        actor=actor,
-        source=source,
-        changed_at=changed_at,
-        generation=int(meta.get("generation") or 1),
-        spec=spec,
-        deleting=deleting,
-    )
-    return hmac.compare_digest(got.encode(), want.encode())
+    generation = int(meta.get("generation") or 1)
+    signed = [generation]
+    if deleting and meta.get("deletionTimestamp"):
+        # Deleting an object with finalizers sets deletionTimestamp and bumps generation
+        # once more; the API signed the generation it deleted.
+        signed.append(generation - 1)
+    ok = False
+    for candidate in signed:
+        want = sign(
+            key,
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name") or ""),
+            actor=actor,
+            source=source,
+            changed_at=changed_at,
+            generation=candidate,
+            spec=spec,
+            deleting=deleting,
+        )
+        ok |= hmac.compare_digest(got.encode(), want.encode())
+    return ok
