@@ -392,6 +392,7 @@ def test_api_deployment_serves_kubernetes_mode(helm: Helm) -> None:
     assert container["args"] == [
         "--kubernetes", "--host=0.0.0.0", "--port=8080",
         "--tokens=/etc/alertplane/tokens/tokens", "--customer-namespace=alerts-{customer}",
+        "--attribution-key-file=/etc/alertplane/attribution/key",
     ]  # fmt: skip
     env = {e["name"]: e for e in container["env"]}
     assert env["ALERTPLANE_DB"]["valueFrom"]["secretKeyRef"] == {
@@ -425,6 +426,44 @@ def test_api_asks_alertmanager_and_the_webhook_knows_the_apis_account(helm: Helm
     assert not [a for a in operator_args(helm.template(API_ON)) if "api-service" in a]
     alone = operator_args(helm.template({"webhook": {"enabled": True}}))
     assert not [a for a in alone if "api-service" in a]
+
+
+KEY_FLAG = "--attribution-key-file=/etc/alertplane/attribution/key"
+
+
+def _mounted_key(pod: Doc) -> tuple[str, str]:
+    """(Secret, key) the pod mounts as /etc/alertplane/attribution/key."""
+    (c,) = pod["containers"]
+    (mount,) = [m for m in c["volumeMounts"] if m["mountPath"] == "/etc/alertplane/attribution"]
+    (vol,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    (item,) = vol["secret"]["items"]
+    assert item["path"] == "key" and mount["readOnly"] is True
+    return vol["secret"]["secretName"], item["key"]
+
+
+def test_api_and_operator_share_the_attribution_key(helm: Helm) -> None:
+    """Without the webhook, the API's audit annotations are believed only when signed with
+    a key that only the API and the operator have: both mount the same Secret."""
+    docs = helm.template(API_ON)
+    secret = one(docs, "Secret", f"{FULLNAME}-attribution-key", NS)
+    key = base64.b64decode(secret["data"]["key"])
+    assert len(key) >= 32
+    api_pod = one(docs, "Deployment", API, NS)["spec"]["template"]["spec"]
+    op_pod = one(docs, "Deployment", FULLNAME, NS)["spec"]["template"]["spec"]
+    assert KEY_FLAG in api_pod["containers"][0]["args"] and KEY_FLAG in operator_args(docs)
+    assert _mounted_key(api_pod) == _mounted_key(op_pod) == (f"{FULLNAME}-attribution-key", "key")
+    # An existing Secret instead (GitOps: `helm template` cannot keep a generated key).
+    own = {**API_ON, "api": {**API_ON["api"], "attributionKeySecret": "my-key",
+                             "attributionKeyKey": "hmac"}}  # fmt: skip
+    docs = helm.template(own)
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    api_pod = one(docs, "Deployment", API, NS)["spec"]["template"]["spec"]
+    op_pod = one(docs, "Deployment", FULLNAME, NS)["spec"]["template"]["spec"]
+    assert _mounted_key(api_pod) == _mounted_key(op_pod) == ("my-key", "hmac")
+    # No API: no key, no flag.
+    docs = helm.template()
+    assert KEY_FLAG not in operator_args(docs)
+    assert not [d for d in docs if d["kind"] == "Secret"]
 
 
 def operator_args(docs: list[Doc]) -> list[str]:

@@ -56,6 +56,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default .Release.Namespace .Values.sink.namespace -}}
 {{- end -}}
 
+{{- /* The Secret with the key the API signs its audit annotations with (api.enabled). */ -}}
+{{- define "alertplane.attributionSecretName" -}}
+{{- default (printf "%s-attribution-key" (include "alertplane.fullname" .)) .Values.api.attributionKeySecret -}}
+{{- end -}}
+
 {{- define "alertplane.webhookSecretName" -}}
 {{- if .Values.webhook.certManager.enabled -}}
 {{- printf "%s-webhook-tls" (include "alertplane.fullname" .) -}}
