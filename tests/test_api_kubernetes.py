@@ -255,6 +255,7 @@ def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
         f"--db={env.db}", f"--tokens={env.tokens}", f"--kubeconfig={env.kubeconfig}",
         f"--platform-config={EXAMPLES / 'platform.yaml'}", f"--port={port}",
         "--customer-namespace={customer}", f"--alertmanager-url=http://127.0.0.1:{free_port()}",
+        f"--attribution-key-file={env.key_file}",
     ]  # fmt: skip
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
@@ -268,6 +269,8 @@ def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
         )
         assert (r.status_code, r.json()["status"]["phase"]) == (201, "Synced"), r.text
         assert env.cr(ALERT, "acme-served") is not None
+        # Signed with the key file the operator has too: the token's.
+        assert env.audit("acme-served") == [("create", 1, "acme-team", "api")]
         r = httpx.delete(f"{base}/customers/acme/alerts/Served", headers=ACME)
         assert r.status_code == 204
         # --alertmanager-url reaches /firing (nothing listens there: 502, not "not configured")
