@@ -2,8 +2,9 @@
 
 Who changed an object is read from three places, from weakest to strongest: managedFields
 (the field manager's name, chosen by the client), the annotations the REST API writes for
-its tokens (`api_change`), and the user the admission webhook saw (authenticated by the API
-server). `attribute` decides which one a change is recorded with.
+its tokens (`api_change`; with `--attribution-key-file` only when signed by the API, see
+signing.py), and the user the admission webhook saw (authenticated by the API server).
+`attribute` decides which one a change is recorded with.
 """
 
 from __future__ import annotations
