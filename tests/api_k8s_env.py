@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from alertplane.api.app import create_app
 from alertplane.api.context import ApiSettings
 from alertplane.api.kube import KubeWriter
+from alertplane.api.tenancy import NamespaceBindings
 from alertplane.api.tokens import token_line
 from alertplane.k8s.client import KubeClient
 from alertplane.render.platform import load_platform_config
@@ -77,11 +78,19 @@ def write_tokens(path: Path) -> Path:
     return path
 
 
-def api_app(store: Store, client: KubeClient, tokens: Path, **settings: Any) -> TestClient:
+def api_app(
+    store: Store,
+    client: KubeClient,
+    tokens: Path,
+    tenant_binding: bool = True,
+    namespace_template: str = "{customer}",
+    **settings: Any,
+) -> TestClient:
     platform = load_platform_config(str(EXAMPLES / "platform.yaml"))
-    writer = KubeWriter(client, store)
+    writer = KubeWriter(client, store, namespace_template)
+    bindings = NamespaceBindings(client) if tenant_binding else None
     api = ApiSettings.from_file(tokens, **settings)
-    app = create_app(None, api, store, writer=writer, platform=platform)
+    app = create_app(None, api, store, writer=writer, platform=platform, bindings=bindings)
     return TestClient(app, raise_server_exceptions=False)
 
 

@@ -138,6 +138,14 @@ def add_commands(sub: Any) -> None:
         help="with --kubernetes: namespace of a customer's new objects, {customer} is its id "
         "(default '{customer}'); existing objects keep theirs",
     )
+    p.add_argument(
+        "--tenant-binding",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --kubernetes, as the operator's flag: a customer's reads and writes only "
+        "see and go to namespaces listed for it in their alertplane.io/customer label "
+        "(default on)",
+    )
 
 
 def _user() -> str:
@@ -329,6 +337,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         kubernetes=args.kubernetes,
         kubeconfig=args.kubeconfig,
         customer_namespace=args.customer_namespace,
+        tenant_binding=args.tenant_binding,
     )
     return 0
 
