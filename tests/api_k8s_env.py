@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 from alertplane.api.app import create_app
 from alertplane.api.context import ApiSettings
 from alertplane.api.kube import KubeWriter
+from alertplane.api.tenancy import NamespaceBindings
 from alertplane.api.tokens import token_line
 from alertplane.k8s.client import KubeClient
 from alertplane.render.platform import load_platform_config
@@ -88,13 +89,19 @@ def api_app(
     tokens: Path,
     key: bytes | None = ATTRIBUTION_KEY,
     writer_options: dict[str, Any] | None = None,
+    tenant_binding: bool = True,
+    namespace_template: str | None = None,
     **settings: Any,
 ) -> TestClient:
     """`writer_options`: KubeWriter's (namespace_template, mirror_wait_s)."""
     platform = load_platform_config(str(EXAMPLES / "platform.yaml"))
-    writer = KubeWriter(client, store, key=key, **(writer_options or {}))
+    options = dict(writer_options or {})
+    if namespace_template is not None:
+        options["namespace_template"] = namespace_template
+    writer = KubeWriter(client, store, key=key, **options)
+    bindings = NamespaceBindings(client) if tenant_binding else None
     api = ApiSettings.from_file(tokens, **settings)
-    app = create_app(None, api, store, writer=writer, platform=platform)
+    app = create_app(None, api, store, writer=writer, platform=platform, bindings=bindings)
     return TestClient(app, raise_server_exceptions=False)
 
 

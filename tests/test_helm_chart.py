@@ -354,6 +354,9 @@ API_RULES: Rules = {
     for r in ("customeralerts", "customerreceivers")
     for v in ("get", "create", "update", "patch", "delete")
 }
+# Tenant binding: the namespaces' alertplane.io/customer label (one list, cached briefly),
+# cluster-wide in every mode (its own ClusterRole).
+API_NAMESPACE_RULES: Rules = {("", "namespaces", "list")}
 API_ON: Doc = {"api": {"enabled": True, "tokensSecret": "api-tokens"},
                "database": {"existingSecret": "alertplane-db"}}  # fmt: skip
 API = f"{FULLNAME}-api"
@@ -371,14 +374,26 @@ def test_api_has_its_own_account_and_least_privilege(helm: Helm) -> None:
     operator = one(docs, "ClusterRole", FULLNAME)
     assert flat(rules(operator)) == flat(NAMESPACE_RULES | watched_rules("prometheus-operator"))
     for b in docs:
-        if b["kind"] in ("RoleBinding", "ClusterRoleBinding") and b["metadata"]["name"] != API:
+        mine = (API, f"{API}-namespaces")
+        if b["kind"] in ("RoleBinding", "ClusterRoleBinding") and b["metadata"]["name"] not in mine:
             assert all(sub["name"] != API for sub in b["subjects"])
-    # watchNamespaces: Roles only there, nothing cluster-wide for the API.
+    namespaces = one(docs, "ClusterRole", f"{API}-namespaces")
+    assert flat(rules(namespaces)) == flat(API_NAMESPACE_RULES)
+    binding = one(docs, "ClusterRoleBinding", f"{API}-namespaces")
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": API, "namespace": NS}]
+    assert binding["roleRef"]["name"] == f"{API}-namespaces"
+    # watchNamespaces: Roles only there; cluster-wide only the list of Namespaces.
     docs = helm.template({**API_ON, "watchNamespaces": ["team-a", "team-b"]})
     assert not [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == API]
+    assert flat(rules(one(docs, "ClusterRole", f"{API}-namespaces"))) == flat(API_NAMESPACE_RULES)
     for ns in ("team-a", "team-b"):
         assert flat(rules(one(docs, "Role", API, ns))) == flat(API_RULES)
         assert one(docs, "RoleBinding", API, ns)["subjects"][0]["name"] == API
+    # Without tenant binding the API reads no Namespace, and is told so.
+    docs = helm.template({**API_ON, "tenantBinding": False})
+    assert not [d for d in docs if d["metadata"]["name"] == f"{API}-namespaces"]
+    (container,) = one(docs, "Deployment", API, NS)["spec"]["template"]["spec"]["containers"]
+    assert "--no-tenant-binding" in container["args"]
 
 
 def test_api_deployment_serves_kubernetes_mode(helm: Helm) -> None:

@@ -175,6 +175,28 @@ def test_cluster_reconciler_enforces_binding_and_drops_the_live_version(tmp_path
     assert not rules.exists()  # a binding violation keeps no last valid version live
 
 
+def test_an_object_in_an_unbound_namespace_takes_none_of_the_customers_names(
+    tmp_path: Path,
+) -> None:
+    """globex's namespace holding an (older) receiver claiming acme's name does not make
+    acme's own receiver of that name a duplicate: only the squatter is Invalid."""
+    state = ClusterState()
+    state.set_namespace("acme", {"labels": {"alertplane.io/customer": "acme"}})
+    state.set_namespace("globex", {"labels": {"alertplane.io/customer": "globex"}})
+    squatter = receiver("acme")
+    squatter["metadata"]["namespace"] = "globex"
+    state.observe(body(squatter))
+    state.observe(body(receiver("acme")))
+    ClusterReconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
+    own = state.entry(ObjectRef("CustomerReceiver", "acme", "acme-oncall"))
+    other = state.entry(ObjectRef("CustomerReceiver", "globex", "acme-oncall"))
+    assert own is not None and other is not None
+    assert (own.status.phase, other.status.phase) == ("Synced", "Invalid")
+    messages = [c.get("message", "") for c in other.status.conditions]
+    assert any('namespace "globex" is bound to globex' in m for m in messages), messages
+    assert not any("duplicate" in str(c).lower() for c in own.status.conditions)
+
+
 def test_cluster_reconciler_keeps_last_valid_version_from_the_database(tmp_path: Path) -> None:
     state = ClusterState()
     state.set_namespace("acme", {"labels": {"alertplane.io/customer": "acme"}})

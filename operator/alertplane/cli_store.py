@@ -145,6 +145,14 @@ def add_commands(sub: Any) -> None:
         help="with --kubernetes: key shared with `alertplane operator --attribution-key-file`; "
         "the audit annotations are signed with it so the operator can tell them from forged ones",
     )
+    p.add_argument(
+        "--tenant-binding",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --kubernetes, as the operator's flag: a customer's reads and writes only "
+        "see and go to namespaces listed for it in their alertplane.io/customer label "
+        "(default on)",
+    )
 
 
 def _user() -> str:
@@ -337,6 +345,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         kubeconfig=args.kubeconfig,
         customer_namespace=args.customer_namespace,
         attribution_key_file=args.attribution_key_file,
+        tenant_binding=args.tenant_binding,
     )
     return 0
 

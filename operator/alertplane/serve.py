@@ -13,6 +13,7 @@ import uvicorn
 from .api.app import create_app
 from .api.context import ApiSettings
 from .api.kube import KubeWriter
+from .api.tenancy import NamespaceBindings
 from .errors import UsageError
 from .render.platform import PlatformConfig
 from .store.db import open_db
@@ -36,6 +37,7 @@ def serve(
     kubeconfig: str | None = None,
     customer_namespace: str = "{customer}",
     attribution_key_file: str | None = None,
+    tenant_binding: bool = True,
 ) -> None:
     api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
     if tokens is None:
@@ -47,7 +49,15 @@ def serve(
         # firing alerts ask it through the API's own setting.
         api.alertmanager_url = alertmanager_url
         serve_kubernetes(
-            db_url, platform, api, host, port, kubeconfig, customer_namespace, attribution_key_file
+            db_url,
+            platform,
+            api,
+            host,
+            port,
+            kubeconfig,
+            customer_namespace,
+            attribution_key_file,
+            tenant_binding,
         )
         return
     store = Store(open_db(db_url), secrets_dir=platform.secrets_dir)
@@ -79,6 +89,7 @@ def serve_kubernetes(
     kubeconfig: str | None,
     customer_namespace: str,
     attribution_key_file: str | None = None,
+    tenant_binding: bool = True,
 ) -> None:
     """Reads from the operator's database mirror, writes custom resources; the operator
     (`alertplane operator --db` on the same database) does the rest."""
@@ -102,10 +113,13 @@ def serve_kubernetes(
     store = Store(open_db(db_url))
     client = KubeClient(lambda: login(kubeconfig), timeout=10.0)
     writer = KubeWriter(client, store, customer_namespace, key=key)
+    # As the operator's --tenant-binding: a customer's reads and writes stay in the
+    # namespaces bound to it (api/tenancy.py).
+    bindings = NamespaceBindings(client) if tenant_binding else None
     log.info(
         "serving on http://%s:%d, writing custom resources to %s", host, port, client.info.server
     )
-    app = create_app(None, api, store, writer=writer, platform=platform)
+    app = create_app(None, api, store, writer=writer, platform=platform, bindings=bindings)
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:

@@ -26,6 +26,7 @@ from . import docs, routes_admin, routes_customers, routes_objects
 from .context import ApiSettings, Context
 from .errors import install_handlers
 from .schemas import spec_schemas
+from .tenancy import NamespaceBindings
 from .writers import Writer
 
 DESCRIPTION = """Per-customer alerting: alerts, receivers and routing of each customer.
@@ -45,10 +46,12 @@ def create_app(
     store: Store | None = None,
     writer: Writer | None = None,
     platform: PlatformConfig | None = None,
+    bindings: NamespaceBindings | None = None,
 ) -> FastAPI:
     """The REST API is mounted when the objects can be read from a `Store`; the store
     defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
-    `platform` config instead."""
+    `platform` config instead, and with tenant binding the namespaces' `bindings`
+    (api/tenancy.py)."""
     settings = api or ApiSettings()
 
     @contextlib.asynccontextmanager
@@ -86,7 +89,7 @@ def create_app(
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     if store is not None:
-        ctx = Context(reconciler, store, settings, writer, platform)
+        ctx = Context(reconciler, store, settings, writer, platform, bindings)
         install_handlers(app, ctx.auth.precheck)
         app.include_router(routes_customers.router(ctx))
         for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):

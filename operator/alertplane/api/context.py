@@ -19,7 +19,8 @@ from ..sync import Reconciler
 from .auth import Access, Auth
 from .errors import NOT_FOUND_CUSTOMER, NotFound
 from .objects import settled, view
-from .tokens import TokenFile
+from .tenancy import BoundWriter, NamespaceBindings
+from .tokens import Principal, TokenFile
 from .writers import SourcedWriter, StoreWriter, Writer
 
 MAX_WAIT_S = 10.0
@@ -50,13 +51,19 @@ class Context:
         settings: ApiSettings,
         writer: Writer | None = None,
         platform: PlatformConfig | None = None,
+        bindings: NamespaceBindings | None = None,
     ) -> None:
         """`reconciler` is the in-process one (standalone mode), None in Kubernetes mode,
-        where `writer` and `platform` are given."""
+        where `writer` and `platform` are given, and `bindings` with tenant binding on
+        (api/tenancy.py): then a customer's reads and lookups see only objects in the
+        namespaces bound to it, and writes go only there."""
         self.reconciler = reconciler
         self.store = store
         self.settings = settings
         self.writer: Writer = writer or StoreWriter(store, reconciler)
+        if bindings is not None and not isinstance(self.writer, BoundWriter):
+            self.writer = BoundWriter(self.writer, bindings)
+        self.bindings = bindings
         self._platform = platform
         self.auth = Auth(settings.tokens)
 
@@ -68,6 +75,7 @@ class Context:
             self.settings,
             SourcedWriter(self.writer, source),
             self._platform,
+            self.bindings,
         )
 
     @property
@@ -83,13 +91,34 @@ class Context:
             return self.settings.alertmanager_url
         return self.reconciler.settings.alertmanager_url
 
+    def bound(self, customer: str) -> Store:
+        """The store as far as `customer`'s objects are concerned: with tenant binding,
+        only the namespaces bound to it (what writes, their lookups and uniqueness checks
+        consider); otherwise all of it."""
+        if self.bindings is None:
+            return self.store
+        return self.store.within(self.bindings.namespaces_of(customer))
+
+    def reads(self, who: Access | Principal) -> Store:
+        """What `who` may read: a customer token only its bound objects; an admin
+        everything, also objects in namespaces not bound to their customer (the operator
+        marks those Invalid, and they show so)."""
+        principal = who.principal if isinstance(who, Access) else who
+        return self.store if principal.customer is None else self.bound(principal.customer)
+
     def require_known(self, access: Access) -> None:
         """Reads of a customer that never had objects are 404, like a foreign one."""
-        if not access.own and not self.store.customer_known(access.customer):
+        if not access.own and not self.reads(access).customer_known(access.customer):
             raise NotFound(NOT_FOUND_CUSTOMER)
 
-    def lookup(self, kind: str, access: Access, name: str) -> Stored:
-        found = self.store.find_named(kind, access.customer, name) if plausible(name) else None
+    def lookup(self, kind: str, access: Access, name: str, read: bool = False) -> Stored:
+        """The customer's object named `name` in a namespace bound to it (what a write
+        may change); with `read`, an admin also finds an unbound one."""
+        found = None
+        if plausible(name):
+            found = self.bound(access.customer).find_named(kind, access.customer, name)
+            if found is None and read and self.bindings is not None and access.principal.is_admin:
+                found = self.store.find_named(kind, access.customer, name)
         if found is None:
             self.require_known(access)
             raise NotFound(f"{'alert' if kind == 'CustomerAlert' else 'receiver'} not found")

@@ -34,14 +34,14 @@ def _present(stored: Stored | None, ref: ObjectRef) -> dict[str, Any]:
 
 
 def list_objects(ctx: Context, access: Access, kind: str) -> list[dict[str, Any]]:
-    items = ctx.store.get(kind=kind, customer=access.customer)
+    items = ctx.reads(access).get(kind=kind, customer=access.customer)
     if not items:
         ctx.require_known(access)
     return [view(s) for s in items]
 
 
 def get_object(ctx: Context, access: Access, kind: str, name: str) -> dict[str, Any]:
-    return view(ctx.lookup(kind, access, name))
+    return view(ctx.lookup(kind, access, name, read=True))
 
 
 def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]:
@@ -52,13 +52,15 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     if obj is None:
         raise Invalid(problems)
     spec_key = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
-    named, taken = ctx.store.find_named_or_at(kind, access.customer, spec_key, ref)
+    # Only objects in namespaces bound to the customer take its names (api/tenancy.py).
+    bound = ctx.bound(access.customer)
+    named, taken = bound.find_named_or_at(kind, access.customer, spec_key, ref)
     if named is not None:
         raise Conflict(f"{what(kind)} {spec_key!r} already exists; change it with PUT")
     salted = object_name(access.customer, spec_key, salted=True)
     if taken is not None:  # the name is taken by an object of another name
         ref = ObjectRef(kind, ref.namespace, salted)
-        if ctx.store.find(ref) is not None:
+        if bound.find(ref) is not None:
             raise Conflict(f"no free object name for {what(kind)} {spec_key!r}")
         obj = _renamed(obj, ref.name)
     # Only ever a create: the mirror checked above may lag behind the cluster (and other
@@ -157,7 +159,7 @@ def rollback(ctx: Context, access: Access, kind: str, name: str, version: int) -
         raise Invalid(problems, f"version {version} is not valid any more")
     restored = spec_name(spec, kind)
     if restored is not None and restored != name:
-        other = ctx.store.find_named(kind, access.customer, restored)
+        other = ctx.bound(access.customer).find_named(kind, access.customer, restored)
         if other is not None and other.ref != ref:
             raise Conflict(f"version {version} is named {restored!r}, which another object has")
     ctx.writer.rollback(ref, version, obj, access.actor, "rollback")
@@ -165,7 +167,7 @@ def rollback(ctx: Context, access: Access, kind: str, name: str, version: int) -
 
 
 def audit(ctx: Context, access: Access, name: str | None, limit: int) -> list[dict[str, Any]]:
-    rows = ctx.store.history(customer=access.customer, name=name, limit=limit)
+    rows = ctx.reads(access).history(customer=access.customer, name=name, limit=limit)
     if not rows:
         ctx.require_known(access)
     out = []

@@ -19,13 +19,14 @@ from .context import Context
 from .crud import SOURCE
 from .errors import BadGateway, Invalid, Unavailable
 from .objects import RECEIVER, bad_text, build, text_problem, view
+from .tokens import Principal
 
 log = logging.getLogger("alertplane.api")
 TENANT_LABEL = "customer_id"
 
 
-def overview(ctx: Context, customers: list[str]) -> list[dict[str, Any]]:
-    counts = ctx.store.customer_counts(customers)
+def overview(ctx: Context, who: Principal, customers: list[str]) -> list[dict[str, Any]]:
+    counts = ctx.reads(who).customer_counts(customers)
     out = []
     for cid in customers:
         per = counts.get(cid, {})
@@ -59,7 +60,7 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
     ]
     objects = []
     for name, route in routes.items():
-        current = ctx.store.find_named(RECEIVER, access.customer, name)
+        current = ctx.bound(access.customer).find_named(RECEIVER, access.customer, name)
         if current is None:
             problems.append(
                 Problem(
@@ -113,7 +114,8 @@ def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str
         )
     labels = {**labels, TENANT_LABEL: access.customer}
     specs: list[tuple[str, CustomerReceiverSpec]] = []
-    for stored in ctx.store.get(kind=RECEIVER, customer=access.customer):
+    # What the operator renders: only receivers in namespaces bound to the customer.
+    for stored in ctx.bound(access.customer).get(kind=RECEIVER, customer=access.customer):
         obj, _ = parse_document(stored.manifest(with_status=False))
         if isinstance(obj, CustomerReceiver) and not validate_objects([Parsed(obj)]):
             specs.append((stored.row.namespace, obj.spec))

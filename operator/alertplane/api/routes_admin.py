@@ -122,7 +122,7 @@ def router(ctx: Context) -> APIRouter:
         scope = who.customer or customer
         if scope is not None and not is_dns_label(scope):
             raise NotFound(NOT_FOUND_CUSTOMER)
-        listed = {"apiVersion": "v1", "kind": "List", "items": transfer.export(ctx, scope)}
+        listed = {"apiVersion": "v1", "kind": "List", "items": transfer.export(ctx, who, scope)}
         if format == "yaml":
             return Response(dump(listed), media_type="application/yaml")
         return JSONResponse(listed)

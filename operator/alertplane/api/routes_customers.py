@@ -34,7 +34,7 @@ def router(ctx: Context) -> APIRouter:
     def list_customers(who: Principal = principal) -> JSONResponse:
         """Customers with their object counts; a customer token sees only its own."""
         known = ctx.store.known_customers() if who.customer is None else [who.customer]
-        return JSONResponse({"items": customers.overview(ctx, known)})
+        return JSONResponse({"items": customers.overview(ctx, who, known)})
 
     @api.get(
         "/customers/{customerId}/audit",

@@ -91,7 +91,7 @@ def foreign(ctx: Context, who: Principal, docs: list[Document]) -> list[Problem]
     if who.customer is None:
         return []
     own = {who.customer, ctx.writer.namespace_for(who.customer)}
-    allowed = own | ctx.store.namespaces_of(who.customer)
+    allowed = own | ctx.bound(who.customer).namespaces_of(who.customer)
     problems = []
     for doc in docs:
         data = _mapping(doc.data)
@@ -179,7 +179,9 @@ def _against_store(ctx: Context, who: Principal, outcome: Outcome) -> list[Probl
             raise Forbidden("the body holds documents this token may not send", problems)
     customers = sorted({p.obj.spec.customer_id for p in outcome.parsed})
     taken: dict[tuple[str, str, str], Stored] = {}
-    for stored in ctx.store.get(customers=customers):
+    # Only objects in namespaces bound to their customer take its names (api/tenancy.py).
+    existing = [s for c in customers for s in ctx.bound(c).get(customer=c)]
+    for stored in existing:
         key = NAME_KEY[stored.row.kind]
         name = stored.row.spec.get(key)
         if isinstance(name, str) and stored.ref not in refs:
@@ -199,8 +201,8 @@ def _against_store(ctx: Context, who: Principal, outcome: Outcome) -> list[Probl
     return problems
 
 
-def export(ctx: Context, customer: str | None) -> list[dict[str, Any]]:
-    items = ctx.store.get(customer=customer)
+def export(ctx: Context, who: Principal, customer: str | None) -> list[dict[str, Any]]:
+    items = ctx.reads(who).get(customer=customer)
     out = []
     for stored in items:
         manifest = stored.manifest(with_status=False)

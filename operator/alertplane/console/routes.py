@@ -56,7 +56,7 @@ def router(console: Console) -> APIRouter:
         session = console.session(request)
         who = session.principal
         known = ctx.store.known_customers() if who.customer is None else [who.customer]
-        items = customers.overview(ctx, known)
+        items = customers.overview(ctx, who, known)
         for item in items:
             item["phaseList"] = views.phase_list(item["phases"])
         firing = views.firing_counts(ctx, known, who.customer)
@@ -94,7 +94,7 @@ def router(console: Console) -> APIRouter:
         if session.principal.customer is not None:
             cid = session.principal.customer
         if not is_dns_label(cid):
-            items = customers.overview(ctx, ctx.store.known_customers())
+            items = customers.overview(ctx, session.principal, ctx.store.known_customers())
             message = "A customer id is a DNS label: lower-case letters, digits and '-'."
             return html(
                 "overview.html",
@@ -164,7 +164,7 @@ def router(console: Console) -> APIRouter:
     @api.get("/customers/{cid}/status")
     def status_page(request: Request, cid: str) -> Response:
         session, access = console.access(request, cid)
-        objects = [view(s) for s in ctx.store.get(customer=access.customer)]
+        objects = [view(s) for s in ctx.reads(access).get(customer=access.customer)]
         items = sorted(views.rows(objects), key=lambda r: (r.kind, r.name.lower()))
         return customer_page("status.html", session, access, "status", objects=items)
 
@@ -175,7 +175,8 @@ def router(console: Console) -> APIRouter:
         if name is not None and len(name) > 253:
             name = None
         items = crud.audit(ctx, access, name, limit=200)
-        current_rows = views.rows([view(s) for s in ctx.store.get(customer=access.customer)])
+        current = ctx.reads(access).get(customer=access.customer)
+        current_rows = views.rows([view(s) for s in current])
         entries = views.audit_entries(items, current_rows)
         return customer_page(
             "audit.html",

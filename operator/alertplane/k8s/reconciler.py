@@ -76,17 +76,31 @@ class ClusterReconciler(Reconciler):
     def _validate(
         self, stored: list[Stored]
     ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
-        problems, parsed = super()._validate(stored)
+        violations: dict[int, Problem] = {}
         for st in stored:
-            found: list[Problem] = []
             ns, cid = st.row.namespace, st.row.customer_id
             if self.tenant_binding and cid:
                 violation = binding_problem(ns, cid, self.state.bindings.get(ns))
                 if violation is not None:
-                    found.append(violation)
-                    if st.status is not None:  # a copy: no last valid version may stay live
-                        st.status.live_spec = None
-                        st.status.live_generation = None
+                    violations[st.row.id] = violation
+        # An object in a namespace not bound to its customer is not the customer's: it is
+        # validated on its own, so it takes none of the customer's names (otherwise anyone
+        # who may write in some namespace could make the customer's own objects duplicates).
+        problems, parsed = super()._validate([s for s in stored if s.row.id not in violations])
+        for st in stored:
+            if st.row.id in violations:
+                alone, alone_parsed = super()._validate([st])
+                problems.update(alone)
+                parsed.update(alone_parsed)
+        for st in stored:
+            found: list[Problem] = []
+            cid = st.row.customer_id
+            violation = violations.get(st.row.id)
+            if violation is not None:
+                found.append(violation)
+                if st.status is not None:  # a copy: no last valid version may stay live
+                    st.status.live_spec = None
+                    st.status.live_generation = None
             obj = parsed.get(st.row.id)
             if self.check_secrets and isinstance(obj, CustomerReceiver) and st.ref not in problems:
                 missing = self.check_secrets(obj)

@@ -7,7 +7,8 @@ reconciler polls.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import copy
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,6 +88,22 @@ class Store:
         engine = sessions.kw["bind"]
         assert isinstance(engine, Engine), "the sessionmaker must be bound to an engine"
         self.engine = engine
+        # None: every namespace; else the reads of objects and audit rows only see these
+        # (Kubernetes mode with tenant binding: the namespaces bound to one customer).
+        self.scope: frozenset[str] | None = None
+
+    def within(self, namespaces: Collection[str] | None) -> Store:
+        """This store, its reads restricted to objects (and audit rows) in `namespaces`
+        (None: no restriction). Writes are not restricted: they are not made through it."""
+        scoped = copy.copy(self)
+        scoped.scope = None if namespaces is None else frozenset(namespaces)
+        return scoped
+
+    def _in_scope(self, namespace: str) -> bool:
+        return self.scope is None or namespace in self.scope
+
+    def _scoped(self, q: Select[Any], column: Any = ObjectRow.namespace) -> Select[Any]:
+        return q if self.scope is None else q.where(column.in_(sorted(self.scope)))
 
     # -- writes -----------------------------------------------------------------------
     def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
@@ -181,7 +198,7 @@ class Store:
         if customers is not None:
             q = q.where(ObjectRow.customer_id.in_(list(customers)))
         q = q.order_by(ObjectRow.customer_id, ObjectRow.kind, ObjectRow.namespace, ObjectRow.name)
-        return self._stored(q)
+        return self._stored(self._scoped(q))
 
     def history(
         self, customer: str | None = None, name: str | None = None, limit: int = 200
@@ -192,6 +209,7 @@ class Store:
                 q = q.where(AuditRow.customer_id == customer)
             if name is not None:
                 q = q.where(AuditRow.name == name)
+            q = self._scoped(q, AuditRow.namespace)
             return list(s.scalars(q.order_by(AuditRow.id.desc()).limit(limit)))[::-1]
 
     def customers(self) -> list[str]:
@@ -233,6 +251,8 @@ class Store:
     # -- lookups for the REST API ------------------------------------------------------
     def find(self, ref: ObjectRef) -> Stored | None:
         """One object with its status, by identity."""
+        if not self._in_scope(ref.namespace):
+            return None
         found = self._stored(writes.with_status().where(writes.identity(ref)))
         return found[0] if found else None
 
@@ -243,16 +263,12 @@ class Store:
         oldest wins: validation marks the later ones as the duplicates.
         """
         key = "alertName" if kind == "CustomerAlert" else "receiverName"
-        found = self._stored(
-            writes.with_status()
-            .where(
-                ObjectRow.kind == kind,
-                ObjectRow.customer_id == customer,
-                ObjectRow.spec[key].as_string() == spec_name,
-            )
-            .order_by(ObjectRow.id)
-            .limit(1)
+        q = writes.with_status().where(
+            ObjectRow.kind == kind,
+            ObjectRow.customer_id == customer,
+            ObjectRow.spec[key].as_string() == spec_name,
         )
+        found = self._stored(self._scoped(q).order_by(ObjectRow.id).limit(1))
         return found[0] if found else None
 
     def find_named_or_at(
@@ -263,6 +279,7 @@ class Store:
         key = "alertName" if kind == "CustomerAlert" else "receiverName"
         params = {**writes.ref_params(ref), "kind": kind, "customer": customer}
         found = self._stored(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
+        found = [f for f in found if self._in_scope(f.row.namespace)]
         named = [f for f in found if f.row.customer_id == customer]
         named = [f for f in named if f.row.spec.get(key) == spec_name]
         return (named[0] if named else None), next((f for f in found if f.ref == ref), None)
@@ -281,12 +298,14 @@ class Store:
                 ).all()
                 for kind, namespace, name, customer in rows:
                     ref = ObjectRef(kind, namespace, name)
-                    if ref in wanted:
+                    if ref in wanted and self._in_scope(namespace):
                         out[ref] = customer
         return out
 
     def version(self, ref: ObjectRef, generation: int) -> dict[str, Any] | None:
         """The spec an object had at `generation` (what rollback would restore)."""
+        if not self._in_scope(ref.namespace):
+            return None
         with self.engine.connect() as conn:
             return writes.version(conn, ref, generation)
 
@@ -294,7 +313,9 @@ class Store:
         """The customer has objects, or had some (its audit trail still exists)."""
         with self.sessions() as s:
             for table in (ObjectRow, AuditRow):
-                if s.scalar(select(table.id).where(table.customer_id == customer).limit(1)):
+                q = select(table.id).where(table.customer_id == customer)
+                q = self._scoped(q, table.namespace)
+                if s.scalar(q.limit(1)):
                     return True
         return False
 
@@ -317,6 +338,8 @@ class Store:
             )
             if customers is not None:
                 q = q.where(ObjectRow.customer_id.in_(list(customers)))
+            if self.scope is not None:
+                q = q.where(ObjectRow.namespace.in_(sorted(self.scope)))
             rows = s.execute(q).all()
         out: dict[str, dict[tuple[str, str], int]] = {}
         for customer, kind, phase, n in rows:
@@ -329,7 +352,9 @@ class Store:
         with self.sessions() as s:
             return set(
                 s.scalars(
-                    select(ObjectRow.namespace).where(ObjectRow.customer_id == customer).distinct()
+                    self._scoped(select(ObjectRow.namespace))
+                    .where(ObjectRow.customer_id == customer)
+                    .distinct()
                 )
             )
 

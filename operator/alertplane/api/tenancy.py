@@ -1,0 +1,162 @@
+"""Tenant binding for the API and console in Kubernetes mode (k8s/binding.py).
+
+The operator marks an object Invalid when its namespace is not bound to its customer, but
+its mirror stores every object under `spec.customerId`: anyone who may write custom
+resources in namespace `globex` can put a `customerId: acme` object there. So every read,
+lookup, uniqueness check and write the API makes for a customer considers only objects in
+namespaces bound to that customer, and nothing is written into a namespace not bound to
+the object's customer.
+
+Design: the API reads the bindings from the API server itself (one list of Namespaces,
+cached for `ttl_s`) and narrows the store's queries to the bound namespaces
+(`Store.within`). The alternative, the mirror recording per object whether it is bound,
+needs a schema migration and rows re-written whenever a namespace's label changes, and
+its answer lags the operator; this asks the same source the operator asks, keeps the
+database schema and the operator unchanged, and costs one list of Namespaces every few
+seconds (RBAC: `list namespaces` for the API's ServiceAccount, as the operator has).
+
+Admins read everything (also objects in unbound namespaces, with their Invalid status);
+their writes and the lookups and uniqueness checks for writes are bound like any token's.
+Without the bindings (the API server unreachable and nothing known yet) a customer's
+reads are refused (503), never answered unfiltered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import ObjectRef, Problem
+from ..k8s.binding import BINDING_KEY, binding_of, binding_problem, bound_customers
+from ..k8s.client import ApiError as KubeError
+from ..k8s.client import KubeClient, api_path
+from ..model import Resource
+from ..store.repo import Change, Stored
+from .errors import BadGateway, Invalid, Unavailable
+from .writers import Writer
+
+log = logging.getLogger("alertplane.api.tenancy")
+
+BINDINGS_TTL_S = 3.0
+# On a failed refresh the last bindings are used this long, then reads are refused.
+STALE_S = 60.0
+
+
+class NamespaceBindings:
+    """namespace → its binding as written (k8s/binding.py `binding_of`), from the API
+    server, cached briefly."""
+
+    def __init__(self, client: KubeClient, ttl_s: float = BINDINGS_TTL_S) -> None:
+        self.client = client
+        self.ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._bindings: dict[str, str | None] | None = None
+        self._at = 0.0  # when _bindings was read (monotonic)
+
+    def snapshot(self, fresh: bool = False) -> dict[str, str | None]:
+        with self._lock:
+            now = time.monotonic()
+            if fresh or self._bindings is None or now - self._at >= self.ttl_s:
+                try:
+                    self._bindings = {
+                        str((ns.get("metadata") or {}).get("name")): binding_of(
+                            ns.get("metadata") or {}
+                        )
+                        for ns in self.client.list(api_path("v1", "namespaces"))
+                    }
+                    self._at = now
+                except KubeError as exc:
+                    if exc.status in (401, 403):
+                        raise BadGateway(
+                            f"the Kubernetes API server refused to list namespaces ({exc}); "
+                            "the API's ServiceAccount needs `list namespaces` with tenant "
+                            "binding (the chart's api RBAC), or run with --no-tenant-binding"
+                        ) from None
+                    if self._bindings is None or now - self._at >= STALE_S:
+                        raise Unavailable(
+                            "the Kubernetes API server is unavailable, so the namespaces' "
+                            f"tenant binding is unknown ({exc}); retry later"
+                        ) from None
+                    log.warning("namespaces not refreshed, using the last ones: %s", exc)
+            return self._bindings
+
+    def namespaces_of(self, customer: str) -> frozenset[str]:
+        """The namespaces bound to `customer`."""
+        return frozenset(
+            ns
+            for ns, binding in self.snapshot().items()
+            if customer in (bound_customers(binding) or ())
+        )
+
+    def problem(self, ref: ObjectRef, customer: str, default_namespace: str) -> Problem | None:
+        """Why `customer`'s object may not be written at `ref` (None: it may). A namespace
+        that does not exist is left to the API server, which says so."""
+        bindings = self.snapshot()
+        if ref.namespace not in bindings:  # new since the last list?
+            bindings = self.snapshot(fresh=True)
+        if ref.namespace not in bindings:
+            return None
+        found = binding_problem(ref.namespace, customer, bindings[ref.namespace])
+        if found is None:
+            return None
+        hint = found.hint
+        if ref.namespace == default_namespace:
+            hint = (
+                f"label namespace {ref.namespace} {BINDING_KEY}={customer} (kubectl label "
+                f"namespace {ref.namespace} {BINDING_KEY}={customer}), or point "
+                "`alertplane serve --customer-namespace` (chart: api.customerNamespace) at a "
+                f"namespace bound to {customer}"
+            )
+        return Problem("metadata.namespace", found.message, hint).at(ref)
+
+
+@dataclass
+class BoundWriter:
+    """A writer that writes no customer's object into a namespace not bound to it."""
+
+    inner: Writer
+    bindings: NamespaceBindings
+
+    def namespace_for(self, customer: str) -> str:
+        return self.inner.namespace_for(customer)
+
+    def _check(self, objects: Sequence[Resource]) -> None:
+        problems = [
+            p
+            for obj in objects
+            if (
+                p := self.bindings.problem(
+                    ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name),
+                    obj.spec.customer_id,
+                    self.namespace_for(obj.spec.customer_id),
+                )
+            )
+            is not None
+        ]
+        if problems:
+            raise Invalid(problems, "the namespace is not bound to the customer; nothing written")
+
+    def create(self, obj: Resource, actor: str, source: str, fallback: str | None = None) -> Change:
+        self._check([obj])  # the salted fallback name is in the same namespace
+        return self.inner.create(obj, actor, source, fallback)
+
+    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
+        self._check(objects)
+        return self.inner.apply(objects, actor, source)
+
+    def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
+        # Deleting writes no customer's data; which objects a token may find to delete
+        # is the context's lookup (bound namespaces only).
+        self.inner.delete(ref, actor, source)
+
+    def rollback(
+        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+    ) -> Change:
+        self._check([obj])
+        return self.inner.rollback(ref, version, obj, actor, source)
+
+    def current(self, ref: ObjectRef) -> Stored | None:
+        return self.inner.current(ref)
