@@ -329,7 +329,7 @@ def _precreate(env: Env, namespace: str, name: str, cid: str, alert: str) -> dic
 def test_a_create_never_replaces_what_the_cluster_has(env: Env, tmp_path: Path) -> None:
     """A create only POSTs: what the (lagging) mirror does not know yet, a concurrent create
     or another customer's object of the same name in a shared namespace stays as it is."""
-    env.cluster.namespace("shared-alerts")
+    env.cluster.namespace("shared-alerts", "a.a-b.a-d.x")  # one namespace, four customers
     # Customer a-b's alert c and customer a's alert b_c are both shared-alerts/a-b-c.
     theirs = _precreate(env, "shared-alerts", "a-b-c", "a-b", "c")
     shared = _lagging_api(env, tmp_path, template="shared-alerts")
