@@ -43,45 +43,80 @@ log = logging.getLogger("alertplane.api.tenancy")
 BINDINGS_TTL_S = 3.0
 # On a failed refresh the last bindings are used this long, then reads are refused.
 STALE_S = 60.0
+# After a failed list, none for this long: a slow or down API server must not be asked
+# again by every waiting request in turn.
+RETRY_S = 2.0
+# "Fresh" (a namespace not seen yet) still means at most this old: an import naming many
+# unknown namespaces lists them once, not once each.
+FRESH_S = 0.5
 
 
 class NamespaceBindings:
     """namespace → its binding as written (k8s/binding.py `binding_of`), from the API
-    server, cached briefly."""
+    server, cached briefly. One list at a time, made outside the lock: requests that find
+    a refresh under way use the cached bindings (or wait for it when they have none)."""
 
     def __init__(self, client: KubeClient, ttl_s: float = BINDINGS_TTL_S) -> None:
         self.client = client
         self.ttl_s = ttl_s
-        self._lock = threading.Lock()
+        self._cv = threading.Condition()
         self._bindings: dict[str, str | None] | None = None
         self._at = 0.0  # when _bindings was read (monotonic)
+        self._refreshing = False
+        self._retry_at = 0.0
+        self._error = ""  # of the last failed list
+        self._refused = False  # that failure was a 401/403: RBAC, not an outage
 
     def snapshot(self, fresh: bool = False) -> dict[str, str | None]:
-        with self._lock:
+        max_age = FRESH_S if fresh else self.ttl_s
+        with self._cv:
             now = time.monotonic()
-            if fresh or self._bindings is None or now - self._at >= self.ttl_s:
-                try:
-                    self._bindings = {
-                        str((ns.get("metadata") or {}).get("name")): binding_of(
-                            ns.get("metadata") or {}
-                        )
-                        for ns in self.client.list(api_path("v1", "namespaces"))
-                    }
-                    self._at = now
-                except KubeError as exc:
-                    if exc.status in (401, 403):
-                        raise BadGateway(
-                            f"the Kubernetes API server refused to list namespaces ({exc}); "
-                            "the API's ServiceAccount needs `list namespaces` with tenant "
-                            "binding (the chart's api RBAC), or run with --no-tenant-binding"
-                        ) from None
-                    if self._bindings is None or now - self._at >= STALE_S:
-                        raise Unavailable(
-                            "the Kubernetes API server is unavailable, so the namespaces' "
-                            f"tenant binding is unknown ({exc}); retry later"
-                        ) from None
+            if self._bindings is not None and now - self._at < max_age:
+                return self._bindings
+            if self._refreshing or now < self._retry_at:
+                if self._refreshing and (fresh or self._bindings is None):
+                    self._cv.wait_for(lambda: not self._refreshing, timeout=30.0)
+                return self._usable()
+            self._refreshing = True
+        try:
+            listed = {
+                str((ns.get("metadata") or {}).get("name")): binding_of(ns.get("metadata") or {})
+                for ns in self.client.list(api_path("v1", "namespaces"))
+            }
+        except KubeError as exc:
+            with self._cv:
+                self._refreshing = False
+                self._retry_at = time.monotonic() + RETRY_S
+                self._error, self._refused = str(exc), exc.status in (401, 403)
+                self._cv.notify_all()
+                if not self._refused:
                     log.warning("namespaces not refreshed, using the last ones: %s", exc)
+                return self._usable()
+        except BaseException:
+            with self._cv:
+                self._refreshing = False
+                self._cv.notify_all()
+            raise
+        with self._cv:
+            self._bindings, self._at = listed, time.monotonic()
+            self._refreshing, self._retry_at, self._error = False, 0.0, ""
+            self._cv.notify_all()
+            return listed
+
+    def _usable(self) -> dict[str, str | None]:
+        """The cached bindings while not too old, else why not (under the lock)."""
+        if self._refused:
+            raise BadGateway(
+                f"the Kubernetes API server refused to list namespaces ({self._error}); "
+                "the API's ServiceAccount needs `list namespaces` with tenant "
+                "binding (the chart's api RBAC), or run with --no-tenant-binding"
+            )
+        if self._bindings is not None and time.monotonic() - self._at < STALE_S:
             return self._bindings
+        raise Unavailable(
+            "the Kubernetes API server is unavailable, so the namespaces' tenant binding "
+            f"is unknown ({self._error or 'not listed yet'}); retry later"
+        )
 
     def namespaces_of(self, customer: str) -> frozenset[str]:
         """The namespaces bound to `customer`."""
