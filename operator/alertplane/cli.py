@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -21,9 +22,11 @@ from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
 from .k8s import command as k8s_command
 from .manifests import load_paths
+from .render import ALERTMANAGER_PATH, Rendered, template_path
+from .render.keep import keep_customer_parts
 from .render.platform import load_platform_config
 from .render.rules import rules_path
-from .sinks.files import write_rendered
+from .sinks.files import read_previous, write_rendered
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
 
@@ -92,6 +95,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.ok else EXIT_INVALID
 
 
+UNREAD = "some input could not be read or names no customer"
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     platform = load_platform_config(args.platform_config)
     loaded = load_paths(args.paths)
@@ -102,20 +108,46 @@ def cmd_render(args: argparse.Namespace) -> int:
     # last good output): dropping or removing it would take live alerts down for one bad
     # edit. Only customers the input provably holds no alerts for lose their file.
     owners = outcome.invalid_alert_owners
-    keep = {rules_path(c) for c in owners or ()}
-    result = write_rendered(out, render_valid(outcome, platform), owners is not None, keep)
+    why = {rules_path(c): f"customer {c} has invalid alerts" for c in owners or ()}
+    rendered, am_kept = _keep_alertmanager_parts(out, render_valid(outcome, platform), outcome)
+    why |= {template_path(c): reason for c, reason in am_kept.items()}
+    result = write_rendered(out, rendered, owners is not None, set(why))
     for rel in result.kept:
-        why = (
-            f"customer {Path(rel).stem} has invalid alerts"
-            if owners is not None
-            else "some input could not be read or names no customer"
+        reason = why.get(rel, UNREAD)
+        print(f"{out / rel}: kept as it was: {reason}; fix the problems above", file=sys.stderr)
+    for cid, reason in am_kept.items():
+        print(
+            f"{out / ALERTMANAGER_PATH}: {cid}'s part kept as it was: {reason}; "
+            "fix the problems above",
+            file=sys.stderr,
         )
-        print(f"{out / rel}: kept as it was: {why}; fix the problems above", file=sys.stderr)
     print(
         f"{out}: {len(result.written)} written, {len(result.unchanged)} unchanged, "
         f"{len(result.removed)} removed, {len(result.kept)} kept; {_summary(outcome)}"
     )
     return EXIT_OK if outcome.ok else EXIT_INVALID
+
+
+def _keep_alertmanager_parts(
+    out: Path, rendered: Rendered, outcome: Outcome
+) -> tuple[Rendered, dict[str, str]]:
+    """Like rule files, a customer with an invalid receiver keeps its part of
+    alertmanager.yml (routes, receivers, template): rendering only its valid receivers
+    would silently stop notifications that worked before the bad edit. Returns the
+    rendering to write and, per kept customer, why."""
+    owners = outcome.invalid_receiver_owners
+    if owners is not None and not owners:
+        return rendered, {}
+    path = out / ALERTMANAGER_PATH
+    merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners)
+    if merged.unusable is not None:
+        print(
+            f"{path}: nothing kept from the previous file: {merged.unusable}; "
+            "valid receivers are written as rendered",
+            file=sys.stderr,
+        )
+    reasons = {c: f"customer {c} has invalid receivers" if owners else UNREAD for c in merged.kept}
+    return replace(rendered, alertmanager=merged.text), reasons
 
 
 def cmd_crds(args: argparse.Namespace) -> int:

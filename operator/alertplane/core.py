@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import ObjectRef, Problem
 from .manifests import Document
-from .model import CustomerAlert, Resource
+from .model import CustomerAlert, CustomerReceiver, Resource
 from .render import Rendered, render
 from .render.platform import PlatformConfig
 from .validate import Parsed, flagged_index, is_flagged, parse_documents, validate_all
@@ -22,6 +22,8 @@ class Outcome:
     # Customers that own an invalid alert; None when some invalid input (broken YAML, a
     # document naming no customer) could hold an alert of any customer.
     invalid_alert_owners: set[str] | None = field(default_factory=set)
+    # Likewise for receivers: these customers keep their part of alertmanager.yml.
+    invalid_receiver_owners: set[str] | None = field(default_factory=set)
 
     @property
     def valid(self) -> list[Resource]:
@@ -45,25 +47,28 @@ def evaluate(
     problems = [*earlier, *problems, *validate_all(parsed, platform, tools)]
     invalid = {p.obj for p in problems if p.obj is not None}
     ordered = _in_input_order(problems, parsed)
-    owners = None if earlier else _invalid_alert_owners(parsed, rejected, problems)
-    return Outcome(parsed, ordered, invalid, owners)
+    alerts = None if earlier else _invalid_owners(parsed, rejected, problems, CustomerAlert)
+    receivers = None if earlier else _invalid_owners(parsed, rejected, problems, CustomerReceiver)
+    return Outcome(parsed, ordered, invalid, alerts, receivers)
 
 
-def _invalid_alert_owners(
-    parsed: Sequence[Parsed], rejected: Sequence[Document], problems: Sequence[Problem]
+def _invalid_owners(
+    parsed: Sequence[Parsed],
+    rejected: Sequence[Document],
+    problems: Sequence[Problem],
+    kind: type[CustomerAlert] | type[CustomerReceiver],
 ) -> set[str] | None:
-    """Whose alerts are invalid, so that a customer's live rules are not mistaken for
-    deleted ones (`render` removes the rule files of customers without alerts)."""
+    """Whose objects of `kind` are invalid, so that a customer's live output is not
+    mistaken for deleted (`render` drops what the input no longer holds)."""
     index = flagged_index(problems)
     owners = {
-        p.obj.spec.customer_id
-        for p in parsed
-        if isinstance(p.obj, CustomerAlert) and is_flagged(p, index)
+        p.obj.spec.customer_id for p in parsed if isinstance(p.obj, kind) and is_flagged(p, index)
     }
+    other = "CustomerReceiver" if kind is CustomerAlert else "CustomerAlert"
     for doc in rejected:
         data = doc.data if isinstance(doc.data, dict) else {}
-        if data.get("kind") == "CustomerReceiver":
-            continue  # an unknown or missing kind may be a misspelt alert
+        if data.get("kind") == other:
+            continue  # an unknown or missing kind may be a misspelt `kind`
         owner = _claimed_customer(data)
         if owner is None:
             return None

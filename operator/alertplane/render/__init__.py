@@ -23,6 +23,10 @@ class Rendered:
         return {**self.rules, ALERTMANAGER_PATH: self.alertmanager, **self.templates}
 
 
+def template_path(customer_id: str) -> str:
+    return f"templates/{customer_id}.tmpl"
+
+
 def customers_of(objects: Iterable[Resource]) -> list[str]:
     return sorted({o.spec.customer_id for o in objects})
 

@@ -103,6 +103,17 @@ def _same(target: Path, text: str) -> bool:
         return False
 
 
+def read_previous(path: Path) -> str | None:
+    """The file as it is now, or None when there is none; an unreadable or non-UTF-8
+    file reads as empty text, which no caller mistakes for alertplane's output."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
 def generated_rule_files(out_dir: Path) -> list[str]:
     """Rule files alertplane wrote (recognised by the header); foreign files are never ours."""
     found: list[str] = []
