@@ -22,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alertplane.api.objects import object_name
+from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from alertplane.k8s.client import KubeClient, api_path
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
@@ -427,7 +428,7 @@ def test_forged_api_annotations_are_not_the_tokens(env: Env) -> None:
     assert r.status_code == 201
     cr = env.cr(ALERT, "acme-forged")
     assert cr is not None
-    assert cr["metadata"]["annotations"]["alertplane.io/signature"].startswith("v1:")
+    assert cr["metadata"]["annotations"]["alertplane.io/signature"].startswith("v2:")
     assert env.audit("acme-forged") == [("create", 1, "acme-team", "api")]
 
     # A tenant copies all the API's annotations (signature too) onto a spec change, as
@@ -446,6 +447,100 @@ def test_forged_api_annotations_are_not_the_tokens(env: Env) -> None:
     assert r.status_code == 200, r.text
     got = wait_for(lambda: [a for a in env.audit("acme-forged") if a[1] == 3], 20, "the API")
     assert got == [("update", 3, "acme-team", "api")]
+
+
+ALERTS = "alertplane.io/v1alpha1", "customeralerts"
+
+
+def _recreate(env: Env, name: str, spec: dict[str, Any], notes: dict[str, str]) -> None:
+    """As a tenant could: delete the object, create it again (a new uid) as field manager
+    `alertplane-api` with `notes` (copied signed annotations) and `spec`."""
+    path = api_path(*ALERTS, "acme", name)
+    env.cluster.api.request("DELETE", path)
+    wait_for(lambda: env.cr(ALERT, name) is None, 20, "the object deleted")
+    doc = {
+        "apiVersion": "alertplane.io/v1alpha1",
+        "kind": ALERT,
+        "metadata": {"name": name, "namespace": "acme", "annotations": notes},
+        "spec": spec,
+    }
+    env.cluster.api.request("POST", api_path(*ALERTS, "acme"), doc, AS_API)
+
+
+AS_API = {"fieldManager": "alertplane-api"}
+
+
+def _audit_after_delete(env: Env, name: str, rows: int) -> list[Any]:
+    def check() -> list[Any] | None:
+        audit = env.audit(name)
+        deleted = max(i for i, a in enumerate(audit) if a[0] == "delete")
+        after = audit[deleted + 1 :]
+        return after if len(after) >= rows else None
+
+    got: list[Any] = wait_for(check, 20, "the recreated object's audit")
+    return got
+
+
+def test_signatures_do_not_survive_delete_and_recreate(env: Env) -> None:
+    """A tenant keeps the API's signed annotations of generation N, deletes the object,
+    creates it again (new uid), edits it to the same spec at generation N and writes the
+    annotations back as `alertplane-api`: not the token's (the uid is signed)."""
+    c = env.client
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Replay"), headers=ACME)
+    assert r.status_code == 201, r.text
+    first = env.cr(ALERT, "acme-replay")
+    assert first is not None
+    warning = alert_spec("Replay", severity="warning")
+    r = c.put("/customers/acme/alerts/Replay?wait=true", json=warning, headers=ACME)
+    assert r.status_code == 200, r.text
+    second = env.cr(ALERT, "acme-replay")
+    assert second is not None and second["metadata"]["generation"] == 2
+    copied = second["metadata"]["annotations"]
+
+    _recreate(env, "acme-replay", {**first["spec"]}, {})
+    again = env.cr(ALERT, "acme-replay")
+    assert again is not None and again["metadata"]["uid"] != second["metadata"]["uid"]
+    replay = {k: v for k, v in again.items() if k != "status"}
+    replay["metadata"] = {k: v for k, v in again["metadata"].items() if k != "managedFields"}
+    replay["metadata"]["annotations"] = {**(again["metadata"].get("annotations") or {}), **copied}
+    replay["spec"] = second["spec"]
+    out = env.cluster.api.request("PUT", api_path(*ALERTS, "acme", "acme-replay"), replay, AS_API)
+    assert out["metadata"]["generation"] == 2
+    got = _audit_after_delete(env, "acme-replay", 2)
+    assert got[1] == ("update", 2, "alertplane-api", "kubernetes"), got
+
+
+def test_a_create_signature_replayed_later_is_not_the_tokens(env: Env) -> None:
+    """A create is signed before its uid exists: the operator believes it only near the
+    creationTimestamp the API server sets, so a create's annotations copied onto the
+    name created again later are not the token's (here: signed 2 minutes ago, as the
+    API signs; a fresh one is, as a control)."""
+    from datetime import UTC, datetime, timedelta
+
+    from alertplane.k8s.signing import SIGNATURE, sign
+    from tests.api_k8s_env import ATTRIBUTION_KEY
+
+    c = env.client
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Recreated"), headers=ACME)
+    assert r.status_code == 201, r.text
+    cr = env.cr(ALERT, "acme-recreated")
+    assert cr is not None
+
+    def create_notes(ago: timedelta) -> dict[str, str]:
+        """The API's annotations of a create of this spec made `ago`."""
+        at = (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        notes = {CHANGED_BY: "acme-team", CHANGE_SOURCE: "api", CHANGED_AT: at}
+        signature = sign(ATTRIBUTION_KEY, namespace="acme", name="acme-recreated",
+                         actor="acme-team", source="api", changed_at=at, generation=1,
+                         spec=cr["spec"])  # fmt: skip
+        return {**notes, SIGNATURE: signature}
+
+    _recreate(env, "acme-recreated", cr["spec"], create_notes(timedelta(minutes=2)))
+    assert _audit_after_delete(env, "acme-recreated", 1) == [
+        ("create", 1, "alertplane-api", "kubernetes")
+    ]
+    _recreate(env, "acme-recreated", cr["spec"], create_notes(timedelta(0)))
+    assert _audit_after_delete(env, "acme-recreated", 1) == [("create", 1, "acme-team", "api")]
 
 
 def _squat(env: Env, name: str) -> dict[str, Any]:

@@ -156,14 +156,16 @@ class KubeWriter:
             if refused:
                 raise Invalid(refused, "refused by the Kubernetes API server; nothing written")
         changes: list[Change] = []
-        done: list[tuple[ObjectRef, dict[str, Any] | None]] = []
+        done: list[tuple[ObjectRef, dict[str, Any] | None, str]] = []
         for ref, live, body in plans:
             try:
                 out = self._write(ref, live, body)
             except KubeError as exc:
                 self._undo(done, actor, source)
                 raise refusal(exc, ref) from None
-            done.append((ref, live))
+            # The uid written: the undo must not delete an object created by someone else
+            # after this one was deleted meanwhile.
+            done.append((ref, live, str(out.get("metadata", {}).get("uid") or "")))
             generation = int(out.get("metadata", {}).get("generation") or 1)
             before = None if live is None else int(live["metadata"].get("generation") or 0)
             action = (
@@ -198,22 +200,37 @@ class KubeWriter:
         path = object_path(ref)
         meta = live.get("metadata") or {}
         generation = int(meta.get("generation") or 1)
-        annotations = self.notes(ref, actor, source, generation, live.get("spec"), deleting=True)
+        uid = str(meta.get("uid") or "")
+        annotations = self.notes(
+            ref, actor, source, generation, live.get("spec"), deleting=True, uid=uid
+        )
         note = {
             "metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}
         }
         params = {"fieldManager": API_MANAGER}
         noted = self.client.request("PATCH", path, note, params, MERGE_PATCH)
-        options = {
-            "apiVersion": "v1",
-            "kind": "DeleteOptions",
-            "preconditions": {"resourceVersion": noted["metadata"]["resourceVersion"]},
-        }
+        preconditions = {"uid": uid, "resourceVersion": noted["metadata"]["resourceVersion"]}
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": preconditions}
         try:
             self.client.request("DELETE", path, options)
         except KubeError as exc:
+            if exc.status == 404:
+                return
+            # Left on the object, the signed delete notes would credit a later `kubectl
+            # delete` to this token (without a key: the notes alone would). The operator
+            # also refuses them once deletionTimestamp is far from changed-at.
+            self._unnote(ref, annotations)
+            raise
+
+    def _unnote(self, ref: ObjectRef, annotations: dict[str, str]) -> None:
+        """Best effort: remove the audit annotations of a delete that did not happen."""
+        gone = {"metadata": {"annotations": dict.fromkeys(annotations)}}
+        params = {"fieldManager": API_MANAGER}
+        try:
+            self.client.request("PATCH", object_path(ref), gone, params, MERGE_PATCH)
+        except KubeError as exc:
             if exc.status != 404:
-                raise
+                log.error("%s: could not remove the notes of a failed delete: %s", ref, exc)
 
     def current(self, ref: ObjectRef) -> Stored | None:
         found = self._call(ref, lambda: self.client.get(object_path(ref)))
@@ -228,9 +245,10 @@ class KubeWriter:
         generation: int,
         spec: Any,
         deleting: bool = False,
+        uid: str = "",
     ) -> dict[str, str]:
         """The audit annotations of one write (signed with the key, if any: the operator
-        believes them only then)."""
+        believes them only then). `uid`: the object's, "" for a create (none yet)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         out = {CHANGED_BY: actor, CHANGE_SOURCE: source, CHANGED_AT: now}
         if self.key is not None:
@@ -244,6 +262,7 @@ class KubeWriter:
                 generation=generation,
                 spec=spec,
                 deleting=deleting,
+                uid=uid,
             )
         return out
 
@@ -262,7 +281,8 @@ class KubeWriter:
             if spec_digest(live.get("spec")) != spec_digest(spec):
                 generation += 1
         meta["labels"] = {**(meta.get("labels") or {}), **obj.metadata.labels}
-        signed = self.notes(ref_of(obj), actor, source, generation, spec)
+        uid = str(meta.get("uid") or "")
+        signed = self.notes(ref_of(obj), actor, source, generation, spec, uid=uid)
         meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
         return {"apiVersion": API_VERSION, "kind": obj.kind, "metadata": meta, "spec": spec}
 
@@ -281,26 +301,32 @@ class KubeWriter:
         return self.client.request("PUT", object_path(ref), body, params)
 
     def _undo(
-        self, done: list[tuple[ObjectRef, dict[str, Any] | None]], actor: str, source: str
+        self, done: list[tuple[ObjectRef, dict[str, Any] | None, str]], actor: str, source: str
     ) -> None:
         """Best effort after a write failed half-way through a batch (the dry run passed,
         so only a race or an outage gets here): remove what it created, restore what it
         replaced. Written like any of this token's writes (field manager, signed notes),
         so the audit names the token, not an unknown client."""
-        for ref, live in reversed(done):
+        for ref, live, written in reversed(done):
             try:
                 current = self.client.get(object_path(ref))
                 if current is None:
                     continue
                 if live is None:
-                    self._delete(ref, current, actor, source)
+                    if (current.get("metadata") or {}).get("uid") != written:
+                        # Not the object this import created (it was deleted and someone
+                        # created another): theirs, not ours to remove.
+                        log.warning("%s was created again meanwhile; not deleted", ref)
+                        continue
+                    self._delete(ref, current, actor, source)  # uid precondition
                     continue
                 meta = {k: v for k, v in current["metadata"].items() if k != "managedFields"}
                 spec = live.get("spec")
                 generation = int(meta.get("generation") or 1)
                 if spec_digest(current.get("spec")) != spec_digest(spec):
                     generation += 1
-                signed = self.notes(ref, actor, source, generation, spec)
+                uid = str(meta.get("uid") or "")
+                signed = self.notes(ref, actor, source, generation, spec, uid=uid)
                 meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
                 restored = {**current, "metadata": meta, "spec": spec}
                 restored.pop("status", None)
