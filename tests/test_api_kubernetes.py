@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from alertplane.api.objects import object_name
 from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from alertplane.k8s.client import KubeClient, api_path
+from alertplane.k8s.signing import SIGNATURE
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
@@ -420,6 +421,96 @@ def test_undo_of_a_failed_import_is_the_tokens(env: Env, tmp_path: Path) -> None
     racing.close()
 
 
+class _HookedClient(KubeClient):
+    """The API's client, running `hook` before its first request of `method` (not a dry
+    run), or after it with `after`: someone else's change at a chosen moment."""
+
+    def __init__(self, env: Env, method: str, hook: Any, after: bool = False) -> None:
+        super().__init__(lambda: env.kube.info)
+        self.method, self.hook, self.after, self.done = method, hook, after, False
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        due = method == self.method and "dryRun" not in (params or {}) and not self.done
+        if due and not self.after:
+            self.done = True
+            self.hook()
+        out = super().request(method, path, body, params, content_type)
+        if due and self.after:
+            self.done = True
+            self.hook()
+        return out
+
+
+def test_a_failed_delete_leaves_no_signed_notes(env: Env) -> None:
+    """The API's DELETE fails (someone changed the object after the API's signed notes):
+    the notes are removed, so a later `kubectl delete` is not credited to the token."""
+    c = env.client
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Undeleted"), headers=ACME)
+    assert r.status_code == 201, r.text
+    path = api_path(*ALERTS, "acme", "acme-undeleted")
+
+    def label() -> None:  # lands between the API's notes (PATCH) and its DELETE
+        patch = {"metadata": {"labels": {"team": "x"}}}
+        env.cluster.api.request("PATCH", path, patch, None, "application/merge-patch+json")
+
+    racing = _HookedClient(env, "DELETE", label)
+    api = api_app(env.store, racing, env.tokens)
+    r = api.delete("/customers/acme/alerts/Undeleted", headers=ACME)
+    assert r.status_code == 409, r.text
+    cr = env.cr(ALERT, "acme-undeleted")
+    assert cr is not None
+    notes = cr["metadata"].get("annotations") or {}
+    assert not {SIGNATURE, CHANGED_BY, CHANGE_SOURCE, CHANGED_AT} & set(notes), notes
+    env.cluster.api.request("DELETE", path)  # the tenant, right after
+    got = wait_for(
+        lambda: [a for a in env.audit("acme-undeleted") if a[0] == "delete"], 20, "the delete"
+    )
+    assert got == [("delete", 1, "unknown", "kubernetes")]
+    racing.close()
+
+
+def test_undo_deletes_only_the_object_it_created(env: Env) -> None:
+    """An import's later write fails and the undo removes what it created, but not when
+    someone deleted that and created the name again meanwhile (another uid)."""
+    c = env.client
+    assert c.post("/import", json=[_alert_doc("KeptB")], headers=ADMIN).status_code == 200
+    a_path = api_path(*ALERTS, "globex", "globex-kepta")
+    b_path = api_path(*ALERTS, "globex", "globex-keptb")
+    theirs: dict[str, Any] = {}
+
+    def swap_a_edit_b() -> None:  # right after the API created KeptA
+        env.cluster.api.request("DELETE", a_path)
+        wait_for(lambda: env.cr(ALERT, "globex-kepta", "globex") is None, 20, "KeptA gone")
+        doc = _alert_doc("KeptA")
+        doc["metadata"]["namespace"] = "globex"
+        doc["spec"]["severity"] = "info"
+        theirs.update(env.cluster.api.request("POST", api_path(*ALERTS, "globex"), doc))
+        b = env.cr(ALERT, "globex-keptb", "globex")
+        assert b is not None
+        b["spec"]["severity"] = "info"
+        env.cluster.api.request("PUT", b_path, b)
+
+    racing = _HookedClient(env, "POST", swap_a_edit_b, after=True)
+    api = api_app(env.store, racing, env.tokens)
+    docs = [_alert_doc("KeptA"), _alert_doc("KeptB")]
+    docs[1]["spec"]["severity"] = "warning"
+    r = api.post("/import", json=docs, headers=ADMIN)
+    assert r.status_code == 409, r.text
+    a = env.cr(ALERT, "globex-kepta", "globex")
+    # (deleted and waiting for the operator's finalizer counts as deleted)
+    assert a is not None and "deletionTimestamp" not in a["metadata"], "the undo deleted it"
+    assert a["metadata"]["uid"] == theirs["metadata"]["uid"]
+    assert a["spec"]["severity"] == "info"
+    racing.close()
+
+
 def test_forged_api_annotations_are_not_the_tokens(env: Env) -> None:
     """Without the webhook, anyone who may update these objects can write as field manager
     `alertplane-api` with the annotations: without the API's signature that is not believed."""
@@ -517,7 +608,7 @@ def test_a_create_signature_replayed_later_is_not_the_tokens(env: Env) -> None:
     API signs; a fresh one is, as a control)."""
     from datetime import UTC, datetime, timedelta
 
-    from alertplane.k8s.signing import SIGNATURE, sign
+    from alertplane.k8s.signing import sign
     from tests.api_k8s_env import ATTRIBUTION_KEY
 
     c = env.client
