@@ -363,6 +363,32 @@ def test_a_create_never_replaces_what_the_cluster_has(env: Env, tmp_path: Path) 
     assert env.cr(ALERT, object_name("acme", "Racy", salted=True)) is None
 
 
+def test_a_customer_import_never_replaces_another_customers_object(
+    env: Env, tmp_path: Path
+) -> None:
+    """The mirror lags (it does not show globex's object yet): a customer token's import
+    of the same name is refused by the cluster check (409 naming it), not written over
+    globex's object; an admin's import may move it to another customer."""
+    env.cluster.namespace("shared-import", "acme.globex.initech")
+    theirs = _precreate(env, "shared-import", "taken", "globex", "Taken")
+    lagging = _lagging_api(env, tmp_path, template="shared-import")
+    doc = _alert_doc("Taken", cid="acme", namespace="shared-import")
+    doc["metadata"]["name"] = "taken"
+    r = lagging.post("/import", json=[doc], headers=ACME)
+    assert r.status_code == 409, r.text
+    assert "shared-import/taken" in r.json()["detail"]
+    kept = env.cr(ALERT, "taken", "shared-import")
+    assert kept is not None and kept["spec"] == theirs["spec"]
+
+    # An admin may move it (to initech: no token of the other tests sees it).
+    moving = {**doc, "spec": {**doc["spec"], "customerId": "initech"}}
+    moving["spec"]["expr"] = alert_spec(customer="initech")["expr"]
+    r = lagging.post("/import", json=[moving], headers=ADMIN)
+    assert r.status_code == 200, r.text
+    moved = env.cr(ALERT, "taken", "shared-import")
+    assert moved is not None and moved["spec"]["customerId"] == "initech"
+
+
 class _RacingClient(KubeClient):
     """The API's client, with someone else's change landing right after the API's first
     real write of a batch: a real race on the real API server, at a chosen moment."""

@@ -22,6 +22,7 @@ write; reading one object from the cluster would leave lists and audit behind.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -37,9 +38,18 @@ from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
 from ..store.repo import Change, Store, Stored
-from ..store.secrets import SECRET_FIELDS
 from .errors import Conflict, Invalid
-from .kube_answers import check_template, refusal, stored_of
+from .kube_answers import (
+    NAME_FIELDS,
+    check_template,
+    clear_secrets,
+    no_name,
+    ref_of,
+    refusal,
+    renamed,
+    stored_of,
+    what_of,
+)
 
 log = logging.getLogger("alertplane.api.kube")
 
@@ -52,10 +62,6 @@ def object_path(ref: ObjectRef, collection: bool = False) -> str:
     return api_path(API_VERSION, PLURALS[ref.kind], ref.namespace, name)
 
 
-def ref_of(obj: Resource) -> ObjectRef:
-    return ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-
-
 class KubeWriter:
     def __init__(
         self,
@@ -64,15 +70,27 @@ class KubeWriter:
         namespace_template: str = "{customer}",
         mirror_wait_s: float = MIRROR_WAIT_S,
         key: bytes | None = None,
+        moves: bool = False,
     ) -> None:
         """`key`: shared with the operator (`--attribution-key-file`); the audit annotations
-        are signed with it (k8s/signing.py), else they are unverifiable."""
+        are signed with it (k8s/signing.py), else they are unverifiable. `moves`: `apply`
+        may replace an object of another customer (see `moving`)."""
         self.client = client
         self.store = store
         self.template = namespace_template
         self.mirror_wait_s = mirror_wait_s
         self.key = key
+        self.moves = moves
         check_template(namespace_template)
+
+    def moving(self) -> KubeWriter:
+        """This writer, allowed to replace an object of another customer: for the writes of
+        callers who may move objects between customers (admin imports), and only those.
+        The caller decides, not the door (`source`): a customer's import must not take
+        another customer's object that the lagging mirror did not show it."""
+        other = copy.copy(self)
+        other.moves = True
+        return other
 
     def namespace_for(self, customer: str) -> str:
         return self.template.format(customer=customer)
@@ -97,14 +115,14 @@ class KubeWriter:
             if self._same_named(ref, obj):
                 raise Conflict(f"{what_of(obj)} already exists; change it with PUT") from None
             if fallback is None or fallback == ref.name:
-                raise Conflict(_no_name(obj, ref.name)) from None
+                raise Conflict(no_name(obj, ref.name)) from None
             ref = ObjectRef(ref.kind, ref.namespace, fallback)
             obj = renamed(obj, fallback)
             try:
                 out = self._post(ref, obj, actor, source)
             except KubeError as again:
                 if again.status == 409:
-                    raise Conflict(_no_name(obj, fallback)) from None
+                    raise Conflict(no_name(obj, fallback)) from None
                 raise refusal(again, ref) from None
         generation = int(out.get("metadata", {}).get("generation") or 1)
         self._await_mirror(ref, generation)
@@ -138,10 +156,13 @@ class KubeWriter:
             ref = ref_of(obj)
             live = self._call(ref, lambda r=ref: self.client.get(object_path(r)))
             theirs = ((live or {}).get("spec") or {}).get("customerId")
-            if live is not None and source != "import" and theirs != obj.spec.customer_id:
-                # A customer's change of its object, but the cluster has another customer's
-                # there now (deleted and created again, shared namespace): not replaced.
-                raise Conflict(f"{ref.namespace}/{ref.name} was replaced meanwhile; reload")
+            if live is not None and theirs != obj.spec.customer_id and not self.moves:
+                # The cluster has another customer's object there (deleted and created again,
+                # shared namespace), which the mirror the caller checked may not show yet.
+                raise Conflict(
+                    f"{ref.namespace}/{ref.name} is taken by an object of another customer "
+                    "(or was replaced meanwhile): not replaced; reload, or choose another name"
+                )
             plans.append((ref, live, self.body_of(obj, live, actor, source)))
         if len(plans) > 1:  # all or nothing: let the API server judge every one first
             refused: list[Problem] = []
@@ -360,46 +381,3 @@ class KubeWriter:
                 return
             time.sleep(pause)
             pause = min(pause * 1.5, 0.2)
-
-
-NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
-
-
-def what_of(obj: Resource) -> str:
-    field = NAME_FIELDS.get(obj.kind, "")
-    kind = "alert" if obj.kind == "CustomerAlert" else "receiver"
-    return f"{kind} {dump_spec(obj.spec).get(field)!r}"
-
-
-def _no_name(obj: Resource, name: str) -> str:
-    # Another customer's object may be in the way: say nothing about it.
-    return (
-        f"no free object name for {what_of(obj)}: {obj.metadata.namespace}/{name} is taken "
-        "by another object; choose another name"
-    )
-
-
-def renamed(obj: Resource, name: str) -> Resource:
-    meta = obj.metadata.model_copy(update={"name": name})
-    return obj.model_copy(update={"metadata": meta})
-
-
-def clear_secrets(obj: Resource) -> list[Problem]:
-    """A custom resource is readable by whoever may list it: secret values go into a
-    Kubernetes Secret, the receiver references it."""
-    if obj.kind != "CustomerReceiver":
-        return []
-    spec = dump_spec(obj.spec)
-    out = []
-    for channel, clear, secret_ref, _ in SECRET_FIELDS:
-        for i, cfg in enumerate(spec.get(channel) or []):
-            if isinstance(cfg, dict) and cfg.get(clear) is not None:
-                out.append(
-                    Problem(
-                        f"spec.{channel}[{i}].{clear}",
-                        "a secret in clear is not written into the cluster",
-                        f"put it into a Kubernetes Secret in namespace {obj.metadata.namespace} "
-                        f"and send {secret_ref}: {{name: <secret>, key: <key>}} instead",
-                    ).at(ref_of(obj))
-                )
-    return out
