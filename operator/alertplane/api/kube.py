@@ -230,7 +230,9 @@ class KubeWriter:
         }
         params = {"fieldManager": API_MANAGER}
         noted = self.client.request("PATCH", path, note, params, MERGE_PATCH)
-        preconditions = {"uid": uid, "resourceVersion": noted["metadata"]["resourceVersion"]}
+        preconditions = {"resourceVersion": noted["metadata"]["resourceVersion"]}
+        if uid:  # (live objects have one) exactly the object the notes were signed for
+            preconditions["uid"] = uid
         options = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": preconditions}
         try:
             self.client.request("DELETE", path, options)
@@ -240,17 +242,21 @@ class KubeWriter:
             # Left on the object, the signed delete notes would credit a later `kubectl
             # delete` to this token (without a key: the notes alone would). The operator
             # also refuses them once deletionTimestamp is far from changed-at.
-            self._unnote(ref, annotations)
+            self._unnote(ref, uid, annotations)
             raise
 
-    def _unnote(self, ref: ObjectRef, annotations: dict[str, str]) -> None:
-        """Best effort: remove the audit annotations of a delete that did not happen."""
-        gone = {"metadata": {"annotations": dict.fromkeys(annotations)}}
+    def _unnote(self, ref: ObjectRef, uid: str, annotations: dict[str, str]) -> None:
+        """Best effort: remove the audit annotations of a delete that did not happen. The
+        uid makes the API server refuse (409) if the name is another object by now."""
+        meta: dict[str, Any] = {"annotations": dict.fromkeys(annotations)}
+        if uid:
+            meta["uid"] = uid
+        gone = {"metadata": meta}
         params = {"fieldManager": API_MANAGER}
         try:
             self.client.request("PATCH", object_path(ref), gone, params, MERGE_PATCH)
         except KubeError as exc:
-            if exc.status != 404:
+            if exc.status not in (404, 409):
                 log.error("%s: could not remove the notes of a failed delete: %s", ref, exc)
 
     def current(self, ref: ObjectRef) -> Stored | None:
