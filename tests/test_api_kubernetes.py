@@ -22,7 +22,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alertplane.api.objects import object_name
+from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from alertplane.k8s.client import KubeClient, api_path
+from alertplane.k8s.signing import SIGNATURE
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
@@ -361,6 +363,32 @@ def test_a_create_never_replaces_what_the_cluster_has(env: Env, tmp_path: Path) 
     assert env.cr(ALERT, object_name("acme", "Racy", salted=True)) is None
 
 
+def test_a_customer_import_never_replaces_another_customers_object(
+    env: Env, tmp_path: Path
+) -> None:
+    """The mirror lags (it does not show globex's object yet): a customer token's import
+    of the same name is refused by the cluster check (409 naming it), not written over
+    globex's object; an admin's import may move it to another customer."""
+    env.cluster.namespace("shared-import", "acme.globex.initech")
+    theirs = _precreate(env, "shared-import", "taken", "globex", "Taken")
+    lagging = _lagging_api(env, tmp_path, template="shared-import")
+    doc = _alert_doc("Taken", cid="acme", namespace="shared-import")
+    doc["metadata"]["name"] = "taken"
+    r = lagging.post("/import", json=[doc], headers=ACME)
+    assert r.status_code == 409, r.text
+    assert "shared-import/taken" in r.json()["detail"]
+    kept = env.cr(ALERT, "taken", "shared-import")
+    assert kept is not None and kept["spec"] == theirs["spec"]
+
+    # An admin may move it (to initech: no token of the other tests sees it).
+    moving = {**doc, "spec": {**doc["spec"], "customerId": "initech"}}
+    moving["spec"]["expr"] = alert_spec(customer="initech")["expr"]
+    r = lagging.post("/import", json=[moving], headers=ADMIN)
+    assert r.status_code == 200, r.text
+    moved = env.cr(ALERT, "taken", "shared-import")
+    assert moved is not None and moved["spec"]["customerId"] == "initech"
+
+
 class _RacingClient(KubeClient):
     """The API's client, with someone else's change landing right after the API's first
     real write of a batch: a real race on the real API server, at a chosen moment."""
@@ -419,6 +447,96 @@ def test_undo_of_a_failed_import_is_the_tokens(env: Env, tmp_path: Path) -> None
     racing.close()
 
 
+class _HookedClient(KubeClient):
+    """The API's client, running `hook` before its first request of `method` (not a dry
+    run), or after it with `after`: someone else's change at a chosen moment."""
+
+    def __init__(self, env: Env, method: str, hook: Any, after: bool = False) -> None:
+        super().__init__(lambda: env.kube.info)
+        self.method, self.hook, self.after, self.done = method, hook, after, False
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        due = method == self.method and "dryRun" not in (params or {}) and not self.done
+        if due and not self.after:
+            self.done = True
+            self.hook()
+        out = super().request(method, path, body, params, content_type)
+        if due and self.after:
+            self.done = True
+            self.hook()
+        return out
+
+
+def test_a_failed_delete_leaves_no_signed_notes(env: Env) -> None:
+    """The API's DELETE fails (someone changed the object after the API's signed notes):
+    the notes are removed, so a later `kubectl delete` is not credited to the token."""
+    c = env.client
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Undeleted"), headers=ACME)
+    assert r.status_code == 201, r.text
+    path = api_path(*ALERTS, "acme", "acme-undeleted")
+
+    def label() -> None:  # lands between the API's notes (PATCH) and its DELETE
+        patch = {"metadata": {"labels": {"team": "x"}}}
+        env.cluster.api.request("PATCH", path, patch, None, "application/merge-patch+json")
+
+    racing = _HookedClient(env, "DELETE", label)
+    api = api_app(env.store, racing, env.tokens)
+    r = api.delete("/customers/acme/alerts/Undeleted", headers=ACME)
+    assert r.status_code == 409, r.text
+    cr = env.cr(ALERT, "acme-undeleted")
+    assert cr is not None
+    notes = cr["metadata"].get("annotations") or {}
+    assert not {SIGNATURE, CHANGED_BY, CHANGE_SOURCE, CHANGED_AT} & set(notes), notes
+    env.cluster.api.request("DELETE", path)  # the tenant, right after
+    got = wait_for(
+        lambda: [a for a in env.audit("acme-undeleted") if a[0] == "delete"], 20, "the delete"
+    )
+    assert got == [("delete", 1, "unknown", "kubernetes")]
+    racing.close()
+
+
+def test_undo_deletes_only_the_object_it_created(env: Env) -> None:
+    """An import's later write fails and the undo removes what it created, but not when
+    someone deleted that and created the name again meanwhile (another uid)."""
+    c = env.client
+    assert c.post("/import", json=[_alert_doc("KeptB")], headers=ADMIN).status_code == 200
+    a_path = api_path(*ALERTS, "globex", "globex-kepta")
+    b_path = api_path(*ALERTS, "globex", "globex-keptb")
+    theirs: dict[str, Any] = {}
+
+    def swap_a_edit_b() -> None:  # right after the API created KeptA
+        env.cluster.api.request("DELETE", a_path)
+        wait_for(lambda: env.cr(ALERT, "globex-kepta", "globex") is None, 20, "KeptA gone")
+        doc = _alert_doc("KeptA")
+        doc["metadata"]["namespace"] = "globex"
+        doc["spec"]["severity"] = "info"
+        theirs.update(env.cluster.api.request("POST", api_path(*ALERTS, "globex"), doc))
+        b = env.cr(ALERT, "globex-keptb", "globex")
+        assert b is not None
+        b["spec"]["severity"] = "info"
+        env.cluster.api.request("PUT", b_path, b)
+
+    racing = _HookedClient(env, "POST", swap_a_edit_b, after=True)
+    api = api_app(env.store, racing, env.tokens)
+    docs = [_alert_doc("KeptA"), _alert_doc("KeptB")]
+    docs[1]["spec"]["severity"] = "warning"
+    r = api.post("/import", json=docs, headers=ADMIN)
+    assert r.status_code == 409, r.text
+    a = env.cr(ALERT, "globex-kepta", "globex")
+    # (deleted and waiting for the operator's finalizer counts as deleted)
+    assert a is not None and "deletionTimestamp" not in a["metadata"], "the undo deleted it"
+    assert a["metadata"]["uid"] == theirs["metadata"]["uid"]
+    assert a["spec"]["severity"] == "info"
+    racing.close()
+
+
 def test_forged_api_annotations_are_not_the_tokens(env: Env) -> None:
     """Without the webhook, anyone who may update these objects can write as field manager
     `alertplane-api` with the annotations: without the API's signature that is not believed."""
@@ -427,7 +545,7 @@ def test_forged_api_annotations_are_not_the_tokens(env: Env) -> None:
     assert r.status_code == 201
     cr = env.cr(ALERT, "acme-forged")
     assert cr is not None
-    assert cr["metadata"]["annotations"]["alertplane.io/signature"].startswith("v1:")
+    assert cr["metadata"]["annotations"]["alertplane.io/signature"].startswith("v2:")
     assert env.audit("acme-forged") == [("create", 1, "acme-team", "api")]
 
     # A tenant copies all the API's annotations (signature too) onto a spec change, as
@@ -446,6 +564,100 @@ def test_forged_api_annotations_are_not_the_tokens(env: Env) -> None:
     assert r.status_code == 200, r.text
     got = wait_for(lambda: [a for a in env.audit("acme-forged") if a[1] == 3], 20, "the API")
     assert got == [("update", 3, "acme-team", "api")]
+
+
+ALERTS = "alertplane.io/v1alpha1", "customeralerts"
+
+
+def _recreate(env: Env, name: str, spec: dict[str, Any], notes: dict[str, str]) -> None:
+    """As a tenant could: delete the object, create it again (a new uid) as field manager
+    `alertplane-api` with `notes` (copied signed annotations) and `spec`."""
+    path = api_path(*ALERTS, "acme", name)
+    env.cluster.api.request("DELETE", path)
+    wait_for(lambda: env.cr(ALERT, name) is None, 20, "the object deleted")
+    doc = {
+        "apiVersion": "alertplane.io/v1alpha1",
+        "kind": ALERT,
+        "metadata": {"name": name, "namespace": "acme", "annotations": notes},
+        "spec": spec,
+    }
+    env.cluster.api.request("POST", api_path(*ALERTS, "acme"), doc, AS_API)
+
+
+AS_API = {"fieldManager": "alertplane-api"}
+
+
+def _audit_after_delete(env: Env, name: str, rows: int) -> list[Any]:
+    def check() -> list[Any] | None:
+        audit = env.audit(name)
+        deleted = max(i for i, a in enumerate(audit) if a[0] == "delete")
+        after = audit[deleted + 1 :]
+        return after if len(after) >= rows else None
+
+    got: list[Any] = wait_for(check, 20, "the recreated object's audit")
+    return got
+
+
+def test_signatures_do_not_survive_delete_and_recreate(env: Env) -> None:
+    """A tenant keeps the API's signed annotations of generation N, deletes the object,
+    creates it again (new uid), edits it to the same spec at generation N and writes the
+    annotations back as `alertplane-api`: not the token's (the uid is signed)."""
+    c = env.client
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Replay"), headers=ACME)
+    assert r.status_code == 201, r.text
+    first = env.cr(ALERT, "acme-replay")
+    assert first is not None
+    warning = alert_spec("Replay", severity="warning")
+    r = c.put("/customers/acme/alerts/Replay?wait=true", json=warning, headers=ACME)
+    assert r.status_code == 200, r.text
+    second = env.cr(ALERT, "acme-replay")
+    assert second is not None and second["metadata"]["generation"] == 2
+    copied = second["metadata"]["annotations"]
+
+    _recreate(env, "acme-replay", {**first["spec"]}, {})
+    again = env.cr(ALERT, "acme-replay")
+    assert again is not None and again["metadata"]["uid"] != second["metadata"]["uid"]
+    replay = {k: v for k, v in again.items() if k != "status"}
+    replay["metadata"] = {k: v for k, v in again["metadata"].items() if k != "managedFields"}
+    replay["metadata"]["annotations"] = {**(again["metadata"].get("annotations") or {}), **copied}
+    replay["spec"] = second["spec"]
+    out = env.cluster.api.request("PUT", api_path(*ALERTS, "acme", "acme-replay"), replay, AS_API)
+    assert out["metadata"]["generation"] == 2
+    got = _audit_after_delete(env, "acme-replay", 2)
+    assert got[1] == ("update", 2, "alertplane-api", "kubernetes"), got
+
+
+def test_a_create_signature_replayed_later_is_not_the_tokens(env: Env) -> None:
+    """A create is signed before its uid exists: the operator believes it only near the
+    creationTimestamp the API server sets, so a create's annotations copied onto the
+    name created again later are not the token's (here: signed 2 minutes ago, as the
+    API signs; a fresh one is, as a control)."""
+    from datetime import UTC, datetime, timedelta
+
+    from alertplane.k8s.signing import sign
+    from tests.api_k8s_env import ATTRIBUTION_KEY
+
+    c = env.client
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Recreated"), headers=ACME)
+    assert r.status_code == 201, r.text
+    cr = env.cr(ALERT, "acme-recreated")
+    assert cr is not None
+
+    def create_notes(ago: timedelta) -> dict[str, str]:
+        """The API's annotations of a create of this spec made `ago`."""
+        at = (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        notes = {CHANGED_BY: "acme-team", CHANGE_SOURCE: "api", CHANGED_AT: at}
+        signature = sign(ATTRIBUTION_KEY, namespace="acme", name="acme-recreated",
+                         actor="acme-team", source="api", changed_at=at, generation=1,
+                         spec=cr["spec"])  # fmt: skip
+        return {**notes, SIGNATURE: signature}
+
+    _recreate(env, "acme-recreated", cr["spec"], create_notes(timedelta(minutes=2)))
+    assert _audit_after_delete(env, "acme-recreated", 1) == [
+        ("create", 1, "alertplane-api", "kubernetes")
+    ]
+    _recreate(env, "acme-recreated", cr["spec"], create_notes(timedelta(0)))
+    assert _audit_after_delete(env, "acme-recreated", 1) == [("create", 1, "acme-team", "api")]
 
 
 def _squat(env: Env, name: str) -> dict[str, Any]:

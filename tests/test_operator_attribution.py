@@ -132,20 +132,30 @@ def test_api_service_account_flag_needs_the_webhook(tmp_path: Path) -> None:
 
 KEY = b"k" * 32
 SIGNED_SPEC = {"customerId": "acme", "alertName": "Trust", "expr": "up == 0", "for": 1.0}
-AT = "2026-01-01T00:00:01.000000Z"
+AT = "2026-01-01T00:00:01.500000Z"  # the API's clock, just before its request
+SERVER_AT = "2026-01-01T00:00:01Z"  # the API server's (whole seconds) for that request
+LATER = "2026-01-01T01:00:01Z"  # an hour later: a replay
+UID = "u1"
+META_KEYS = ("namespace", "name", "generation", "uid", "creationTimestamp", "deletionTimestamp")
 
 
-def _signed_meta(generation: int = 1, deleting: bool = False, **changes: Any) -> dict[str, Any]:
-    """What the API writes: its notes, signed for acme/acme-trust at `generation`."""
+def _signed_meta(
+    generation: int = 1, deleting: bool = False, signed_uid: str = UID, **changes: Any
+) -> dict[str, Any]:
+    """What the API writes: its notes, signed for acme/acme-trust (`signed_uid`: "" for a
+    create) at `generation`; the object created (deleted) when the API wrote it."""
     signature = sign(
         KEY, namespace="acme", name="acme-trust", actor="acme-team", source="api",
         changed_at=AT, generation=generation, spec=SIGNED_SPEC, deleting=deleting,
+        uid=signed_uid,
     )  # fmt: skip
     notes = {**NOTES, "alertplane.io/changed-at": AT, SIGNATURE: signature}
-    meta = {"namespace": "acme", "name": "acme-trust", "generation": generation}
-    meta |= {"annotations": notes, "managedFields": API_WRITE}
+    meta = {"namespace": "acme", "name": "acme-trust", "generation": generation, "uid": UID}
+    meta |= {"creationTimestamp": SERVER_AT, "annotations": notes, "managedFields": API_WRITE}
+    if deleting:
+        meta["deletionTimestamp"] = SERVER_AT
     for key, value in changes.items():
-        if key in ("namespace", "name", "generation"):
+        if key in META_KEYS:
             meta[key] = value
         else:
             notes[key] = value
@@ -182,6 +192,38 @@ def test_signed_annotations_count_only_for_exactly_what_was_signed(
     meta: dict[str, Any], spec: dict[str, Any], key: bytes | None, expected: tuple[str, str]
 ) -> None:
     assert attribute(meta, False, "", None, key, spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("meta", "deleting", "expected"),
+    [
+        # A create, signed before its uid existed: believed at the server's create time.
+        (_signed_meta(signed_uid=""), False, ("acme-team", "api")),
+        # ... replayed onto the name deleted and created again later: a new creation time.
+        (_signed_meta(signed_uid="", creationTimestamp=LATER), False, FORGED),
+        (_signed_meta(signed_uid="", uid="u2", creationTimestamp=LATER), False, FORGED),
+        # An update's signature names the uid: not valid on a recreated object (new uid)
+        # edited to the same generation and spec.
+        (_signed_meta(generation=3, uid="u2"), False, FORGED),
+        # A create's signature is only a generation 1's.
+        (_signed_meta(generation=3, signed_uid=""), False, FORGED),
+        # Deletes: made when the API server says the delete happened, on that uid.
+        (_signed_meta(deleting=True), True, ("acme-team", "api")),
+        (_signed_meta(deleting=True, uid="u2"), True, ("unknown", "kubernetes")),
+        # A delete signature left behind (failed DELETE), used by a later kubectl delete.
+        (_signed_meta(deleting=True, deletionTimestamp=LATER), True, ("unknown", "kubernetes")),
+        (_signed_meta(deleting=True, deletionTimestamp=None), True, ("unknown", "kubernetes")),
+        (_signed_meta(deleting=True, **{"alertplane.io/changed-at": "yesterday"}), True,
+         ("unknown", "kubernetes")),
+    ],
+    ids=["create", "create-replayed", "create-replayed-new-uid", "update-other-uid",
+         "create-signature-later", "delete", "delete-other-uid", "delete-stale",
+         "delete-no-timestamp", "delete-bad-changed-at"],
+)  # fmt: skip
+def test_signatures_are_not_valid_on_a_recreated_object_or_later(
+    meta: dict[str, Any], deleting: bool, expected: tuple[str, str]
+) -> None:
+    assert attribute(meta, deleting, "", None, KEY, SIGNED_SPEC) == expected
 
 
 def test_a_writes_signature_does_not_attribute_a_delete() -> None:

@@ -18,6 +18,7 @@ from ..store.repo import Store, Stored
 from ..sync import Reconciler
 from .auth import Access, Auth
 from .errors import NOT_FOUND_CUSTOMER, NotFound
+from .kube import KubeWriter
 from .objects import settled, view
 from .tenancy import BoundWriter, NamespaceBindings
 from .tokens import Principal, TokenFile
@@ -60,9 +61,14 @@ class Context:
         self.reconciler = reconciler
         self.store = store
         self.settings = settings
-        self.writer: Writer = writer or StoreWriter(store, reconciler)
-        if bindings is not None and not isinstance(self.writer, BoundWriter):
-            self.writer = BoundWriter(self.writer, bindings)
+        base: Writer = writer or StoreWriter(store, reconciler)
+        # For writes that may replace an object of another customer (admin imports move
+        # objects): in Kubernetes mode a writer of its own, so nobody else's writes can.
+        # (Standalone, the store is the truth and import checks owners in it.)
+        mover: Writer = base.moving() if isinstance(base, KubeWriter) else base
+        if bindings is not None and not isinstance(base, BoundWriter):
+            base, mover = BoundWriter(base, bindings), BoundWriter(mover, bindings)
+        self.writer, self.mover = base, mover
         self.bindings = bindings
         self._platform = platform
         self.auth = Auth(settings.tokens)

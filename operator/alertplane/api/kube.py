@@ -22,6 +22,7 @@ write; reading one object from the cluster would leave lists and audit behind.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Sequence
@@ -37,9 +38,18 @@ from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
 from ..store.repo import Change, Store, Stored
-from ..store.secrets import SECRET_FIELDS
 from .errors import Conflict, Invalid
-from .kube_answers import check_template, refusal, stored_of
+from .kube_answers import (
+    NAME_FIELDS,
+    check_template,
+    clear_secrets,
+    no_name,
+    ref_of,
+    refusal,
+    renamed,
+    stored_of,
+    what_of,
+)
 
 log = logging.getLogger("alertplane.api.kube")
 
@@ -52,10 +62,6 @@ def object_path(ref: ObjectRef, collection: bool = False) -> str:
     return api_path(API_VERSION, PLURALS[ref.kind], ref.namespace, name)
 
 
-def ref_of(obj: Resource) -> ObjectRef:
-    return ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-
-
 class KubeWriter:
     def __init__(
         self,
@@ -64,15 +70,27 @@ class KubeWriter:
         namespace_template: str = "{customer}",
         mirror_wait_s: float = MIRROR_WAIT_S,
         key: bytes | None = None,
+        moves: bool = False,
     ) -> None:
         """`key`: shared with the operator (`--attribution-key-file`); the audit annotations
-        are signed with it (k8s/signing.py), else they are unverifiable."""
+        are signed with it (k8s/signing.py), else they are unverifiable. `moves`: `apply`
+        may replace an object of another customer (see `moving`)."""
         self.client = client
         self.store = store
         self.template = namespace_template
         self.mirror_wait_s = mirror_wait_s
         self.key = key
+        self.moves = moves
         check_template(namespace_template)
+
+    def moving(self) -> KubeWriter:
+        """This writer, allowed to replace an object of another customer: for the writes of
+        callers who may move objects between customers (admin imports), and only those.
+        The caller decides, not the door (`source`): a customer's import must not take
+        another customer's object that the lagging mirror did not show it."""
+        other = copy.copy(self)
+        other.moves = True
+        return other
 
     def namespace_for(self, customer: str) -> str:
         return self.template.format(customer=customer)
@@ -97,14 +115,14 @@ class KubeWriter:
             if self._same_named(ref, obj):
                 raise Conflict(f"{what_of(obj)} already exists; change it with PUT") from None
             if fallback is None or fallback == ref.name:
-                raise Conflict(_no_name(obj, ref.name)) from None
+                raise Conflict(no_name(obj, ref.name)) from None
             ref = ObjectRef(ref.kind, ref.namespace, fallback)
             obj = renamed(obj, fallback)
             try:
                 out = self._post(ref, obj, actor, source)
             except KubeError as again:
                 if again.status == 409:
-                    raise Conflict(_no_name(obj, fallback)) from None
+                    raise Conflict(no_name(obj, fallback)) from None
                 raise refusal(again, ref) from None
         generation = int(out.get("metadata", {}).get("generation") or 1)
         self._await_mirror(ref, generation)
@@ -138,10 +156,13 @@ class KubeWriter:
             ref = ref_of(obj)
             live = self._call(ref, lambda r=ref: self.client.get(object_path(r)))
             theirs = ((live or {}).get("spec") or {}).get("customerId")
-            if live is not None and source != "import" and theirs != obj.spec.customer_id:
-                # A customer's change of its object, but the cluster has another customer's
-                # there now (deleted and created again, shared namespace): not replaced.
-                raise Conflict(f"{ref.namespace}/{ref.name} was replaced meanwhile; reload")
+            if live is not None and theirs != obj.spec.customer_id and not self.moves:
+                # The cluster has another customer's object there (deleted and created again,
+                # shared namespace), which the mirror the caller checked may not show yet.
+                raise Conflict(
+                    f"{ref.namespace}/{ref.name} is taken by an object of another customer "
+                    "(or was replaced meanwhile): not replaced; reload, or choose another name"
+                )
             plans.append((ref, live, self.body_of(obj, live, actor, source)))
         if len(plans) > 1:  # all or nothing: let the API server judge every one first
             refused: list[Problem] = []
@@ -156,14 +177,16 @@ class KubeWriter:
             if refused:
                 raise Invalid(refused, "refused by the Kubernetes API server; nothing written")
         changes: list[Change] = []
-        done: list[tuple[ObjectRef, dict[str, Any] | None]] = []
+        done: list[tuple[ObjectRef, dict[str, Any] | None, str]] = []
         for ref, live, body in plans:
             try:
                 out = self._write(ref, live, body)
             except KubeError as exc:
                 self._undo(done, actor, source)
                 raise refusal(exc, ref) from None
-            done.append((ref, live))
+            # The uid written: the undo must not delete an object created by someone else
+            # after this one was deleted meanwhile.
+            done.append((ref, live, str(out.get("metadata", {}).get("uid") or "")))
             generation = int(out.get("metadata", {}).get("generation") or 1)
             before = None if live is None else int(live["metadata"].get("generation") or 0)
             action = (
@@ -198,22 +221,43 @@ class KubeWriter:
         path = object_path(ref)
         meta = live.get("metadata") or {}
         generation = int(meta.get("generation") or 1)
-        annotations = self.notes(ref, actor, source, generation, live.get("spec"), deleting=True)
+        uid = str(meta.get("uid") or "")
+        annotations = self.notes(
+            ref, actor, source, generation, live.get("spec"), deleting=True, uid=uid
+        )
         note = {
             "metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}
         }
         params = {"fieldManager": API_MANAGER}
         noted = self.client.request("PATCH", path, note, params, MERGE_PATCH)
-        options = {
-            "apiVersion": "v1",
-            "kind": "DeleteOptions",
-            "preconditions": {"resourceVersion": noted["metadata"]["resourceVersion"]},
-        }
+        preconditions = {"resourceVersion": noted["metadata"]["resourceVersion"]}
+        if uid:  # (live objects have one) exactly the object the notes were signed for
+            preconditions["uid"] = uid
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": preconditions}
         try:
             self.client.request("DELETE", path, options)
         except KubeError as exc:
-            if exc.status != 404:
-                raise
+            if exc.status == 404:
+                return
+            # Left on the object, the signed delete notes would credit a later `kubectl
+            # delete` to this token (without a key: the notes alone would). The operator
+            # also refuses them once deletionTimestamp is far from changed-at.
+            self._unnote(ref, uid, annotations)
+            raise
+
+    def _unnote(self, ref: ObjectRef, uid: str, annotations: dict[str, str]) -> None:
+        """Best effort: remove the audit annotations of a delete that did not happen. The
+        uid makes the API server refuse (409) if the name is another object by now."""
+        meta: dict[str, Any] = {"annotations": dict.fromkeys(annotations)}
+        if uid:
+            meta["uid"] = uid
+        gone = {"metadata": meta}
+        params = {"fieldManager": API_MANAGER}
+        try:
+            self.client.request("PATCH", object_path(ref), gone, params, MERGE_PATCH)
+        except KubeError as exc:
+            if exc.status not in (404, 409):
+                log.error("%s: could not remove the notes of a failed delete: %s", ref, exc)
 
     def current(self, ref: ObjectRef) -> Stored | None:
         found = self._call(ref, lambda: self.client.get(object_path(ref)))
@@ -228,9 +272,10 @@ class KubeWriter:
         generation: int,
         spec: Any,
         deleting: bool = False,
+        uid: str = "",
     ) -> dict[str, str]:
         """The audit annotations of one write (signed with the key, if any: the operator
-        believes them only then)."""
+        believes them only then). `uid`: the object's, "" for a create (none yet)."""
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         out = {CHANGED_BY: actor, CHANGE_SOURCE: source, CHANGED_AT: now}
         if self.key is not None:
@@ -244,6 +289,7 @@ class KubeWriter:
                 generation=generation,
                 spec=spec,
                 deleting=deleting,
+                uid=uid,
             )
         return out
 
@@ -262,7 +308,8 @@ class KubeWriter:
             if spec_digest(live.get("spec")) != spec_digest(spec):
                 generation += 1
         meta["labels"] = {**(meta.get("labels") or {}), **obj.metadata.labels}
-        signed = self.notes(ref_of(obj), actor, source, generation, spec)
+        uid = str(meta.get("uid") or "")
+        signed = self.notes(ref_of(obj), actor, source, generation, spec, uid=uid)
         meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
         return {"apiVersion": API_VERSION, "kind": obj.kind, "metadata": meta, "spec": spec}
 
@@ -281,26 +328,32 @@ class KubeWriter:
         return self.client.request("PUT", object_path(ref), body, params)
 
     def _undo(
-        self, done: list[tuple[ObjectRef, dict[str, Any] | None]], actor: str, source: str
+        self, done: list[tuple[ObjectRef, dict[str, Any] | None, str]], actor: str, source: str
     ) -> None:
         """Best effort after a write failed half-way through a batch (the dry run passed,
         so only a race or an outage gets here): remove what it created, restore what it
         replaced. Written like any of this token's writes (field manager, signed notes),
         so the audit names the token, not an unknown client."""
-        for ref, live in reversed(done):
+        for ref, live, written in reversed(done):
             try:
                 current = self.client.get(object_path(ref))
                 if current is None:
                     continue
                 if live is None:
-                    self._delete(ref, current, actor, source)
+                    if (current.get("metadata") or {}).get("uid") != written:
+                        # Not the object this import created (it was deleted and someone
+                        # created another): theirs, not ours to remove.
+                        log.warning("%s was created again meanwhile; not deleted", ref)
+                        continue
+                    self._delete(ref, current, actor, source)  # uid precondition
                     continue
                 meta = {k: v for k, v in current["metadata"].items() if k != "managedFields"}
                 spec = live.get("spec")
                 generation = int(meta.get("generation") or 1)
                 if spec_digest(current.get("spec")) != spec_digest(spec):
                     generation += 1
-                signed = self.notes(ref, actor, source, generation, spec)
+                uid = str(meta.get("uid") or "")
+                signed = self.notes(ref, actor, source, generation, spec, uid=uid)
                 meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
                 restored = {**current, "metadata": meta, "spec": spec}
                 restored.pop("status", None)
@@ -334,46 +387,3 @@ class KubeWriter:
                 return
             time.sleep(pause)
             pause = min(pause * 1.5, 0.2)
-
-
-NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
-
-
-def what_of(obj: Resource) -> str:
-    field = NAME_FIELDS.get(obj.kind, "")
-    kind = "alert" if obj.kind == "CustomerAlert" else "receiver"
-    return f"{kind} {dump_spec(obj.spec).get(field)!r}"
-
-
-def _no_name(obj: Resource, name: str) -> str:
-    # Another customer's object may be in the way: say nothing about it.
-    return (
-        f"no free object name for {what_of(obj)}: {obj.metadata.namespace}/{name} is taken "
-        "by another object; choose another name"
-    )
-
-
-def renamed(obj: Resource, name: str) -> Resource:
-    meta = obj.metadata.model_copy(update={"name": name})
-    return obj.model_copy(update={"metadata": meta})
-
-
-def clear_secrets(obj: Resource) -> list[Problem]:
-    """A custom resource is readable by whoever may list it: secret values go into a
-    Kubernetes Secret, the receiver references it."""
-    if obj.kind != "CustomerReceiver":
-        return []
-    spec = dump_spec(obj.spec)
-    out = []
-    for channel, clear, secret_ref, _ in SECRET_FIELDS:
-        for i, cfg in enumerate(spec.get(channel) or []):
-            if isinstance(cfg, dict) and cfg.get(clear) is not None:
-                out.append(
-                    Problem(
-                        f"spec.{channel}[{i}].{clear}",
-                        "a secret in clear is not written into the cluster",
-                        f"put it into a Kubernetes Secret in namespace {obj.metadata.namespace} "
-                        f"and send {secret_ref}: {{name: <secret>, key: <key>}} instead",
-                    ).at(ref_of(obj))
-                )
-    return out

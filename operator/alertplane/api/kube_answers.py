@@ -1,5 +1,6 @@
 """Kubernetes mode's answers: the API server's refusals as this API's errors, a custom
-resource as the API's views take it, and the namespace template's check (api/kube.py)."""
+resource as the API's views take it, the namespace template's check, and what the API
+says about (and refuses to write into) an object it writes (api/kube.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 from ..errors import ObjectRef, Problem, UsageError
 from ..k8s.client import ApiError as KubeError
-from ..model.common import is_dns_label
+from ..model import Resource
+from ..model.common import dump_spec, is_dns_label
 from ..store.repo import Stored
+from ..store.secrets import SECRET_FIELDS
 from ..store.tables import ObjectRow, StatusRow
 from .errors import ApiError, BadGateway, Conflict, Invalid, NotFound, Unavailable
 
@@ -97,3 +100,50 @@ def refusal(exc: KubeError, ref: ObjectRef) -> ApiError:
         f"the Kubernetes API server refused {what} (HTTP {exc.status}: {message}); "
         "check the API's ServiceAccount permissions (the chart's api RBAC)"
     )
+
+
+def ref_of(obj: Resource) -> ObjectRef:
+    return ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
+
+
+NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
+
+
+def what_of(obj: Resource) -> str:
+    field = NAME_FIELDS.get(obj.kind, "")
+    kind = "alert" if obj.kind == "CustomerAlert" else "receiver"
+    return f"{kind} {dump_spec(obj.spec).get(field)!r}"
+
+
+def no_name(obj: Resource, name: str) -> str:
+    # Another customer's object may be in the way: say nothing about it.
+    return (
+        f"no free object name for {what_of(obj)}: {obj.metadata.namespace}/{name} is taken "
+        "by another object; choose another name"
+    )
+
+
+def renamed(obj: Resource, name: str) -> Resource:
+    meta = obj.metadata.model_copy(update={"name": name})
+    return obj.model_copy(update={"metadata": meta})
+
+
+def clear_secrets(obj: Resource) -> list[Problem]:
+    """A custom resource is readable by whoever may list it: secret values go into a
+    Kubernetes Secret, the receiver references it."""
+    if obj.kind != "CustomerReceiver":
+        return []
+    spec = dump_spec(obj.spec)
+    out = []
+    for channel, clear, secret_ref, _ in SECRET_FIELDS:
+        for i, cfg in enumerate(spec.get(channel) or []):
+            if isinstance(cfg, dict) and cfg.get(clear) is not None:
+                out.append(
+                    Problem(
+                        f"spec.{channel}[{i}].{clear}",
+                        "a secret in clear is not written into the cluster",
+                        f"put it into a Kubernetes Secret in namespace {obj.metadata.namespace} "
+                        f"and send {secret_ref}: {{name: <secret>, key: <key>}} instead",
+                    ).at(ref_of(obj))
+                )
+    return out

@@ -140,7 +140,10 @@ def import_objects(ctx: Context, who: Principal, loaded: Loaded, tools: bool) ->
     if problems:
         return Report(False, [], problems)
     try:
-        changes = ctx.writer.apply([p.obj for p in outcome.parsed], who.name, "import")
+        # Only an admin may move an object to another customer: a customer token's import
+        # must not replace another customer's object (one the lagging mirror did not show).
+        writer = ctx.mover if who.is_admin else ctx.writer
+        changes = writer.apply([p.obj for p in outcome.parsed], who.name, "import")
     except Invalid as refused:  # Kubernetes mode: the API server refused one (nothing kept)
         return Report(False, [], refused.problems)
     return Report(

@@ -73,8 +73,10 @@ def attribute(
     is all there is.
 
     `key`: the attribution key shared with the API (`--attribution-key-file`); then the
-    annotations also need the API's signature over this object, generation and `spec`
-    (its spec as of this change), which nobody without the key can make (k8s/signing.py).
+    annotations also need the API's signature over this object (its uid, except a
+    create's), generation and `spec` (its spec as of this change), which nobody without the
+    key can make; a create's or a delete's only near the time the API server set for it
+    (creationTimestamp, deletionTimestamp), so a replay is not believed (k8s/signing.py).
     """
     by_api = api_change(meta, deleting)
     if by_api is not None and key is not None:

@@ -6,13 +6,19 @@ API's writes from a tenant's forgery. With a key shared only by the API and the 
 (a Kubernetes Secret, `--attribution-key-file` on both), the API signs what it writes and
 the operator believes the annotations only when the signature verifies.
 
-What is signed ties the signature to one write: the object (namespace, name), the
-annotations (actor, source, changed-at), whether it deletes, the generation the write
-produces (the API server bumps a custom resource's generation on spec changes only: a
-create is 1, a spec change the live generation + 1) and a digest of the spec. So it cannot
-be copied onto another object, another spec, a later generation or a kubectl delete.
-Left open: replaying a whole create (same spec) after the object was deleted and created
-again by someone else, at generation 1; its uid is not known before the create.
+What is signed ties the signature to one write: the object (namespace, name, and uid where
+the API knows it: updates, undos, deletes), the annotations (actor, source, changed-at),
+whether it deletes, the generation the write produces (the API server bumps a custom
+resource's generation on spec changes only: a create is 1, a spec change the live
+generation + 1) and a digest of the spec. So it cannot be copied onto another object,
+another spec, a later generation, a kubectl delete or the same name deleted and created
+again (a new uid).
+
+A create's uid is not known before the create: it is signed without one, and believed only
+when its changed-at is within WINDOW_S of the object's creationTimestamp (set by the API
+server, not the client). A delete's changed-at must likewise be within WINDOW_S of its
+deletionTimestamp. A replay gets a new server time while its changed-at stays old, so only
+a replay within WINDOW_S of the original write gets through.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +35,11 @@ from ..model import API_GROUP
 
 SIGNATURE = f"{API_GROUP}/signature"
 # One version of what is signed, so it can change without old signatures verifying wrongly.
-SCHEME = "v1"
+SCHEME = "v2"
+# How far a create's or delete's changed-at (the API's clock) may be from the time the API
+# server set (creationTimestamp, deletionTimestamp: whole seconds, so one more is allowed):
+# covers the request's latency and clock skew, and is all a replay has.
+WINDOW_S = 30
 
 
 def load_key(path: str) -> bytes:
@@ -76,11 +87,14 @@ def sign(
     generation: int,
     spec: Any,
     deleting: bool = False,
+    uid: str = "",
 ) -> str:
+    """`uid`: the object's, "" for a create (not known before it)."""
     payload = [
         SCHEME,
         namespace,
         name,
+        uid,
         actor,
         source,
         changed_at,
@@ -101,19 +115,27 @@ def verified(
     source: str,
     changed_at: str,
 ) -> bool:
-    """Whether `meta`'s signature is the API's for exactly this object, generation, spec,
-    annotations and intent (write or delete). Constant-time compare."""
+    """Whether `meta`'s signature is the API's for exactly this object (uid), generation,
+    spec, annotations and intent (write or delete), made when the API server says the
+    create or delete happened. Constant-time compare."""
     got = (meta.get("annotations") or {}).get(SIGNATURE)
     if not isinstance(got, str) or not got:
         return False
     generation = int(meta.get("generation") or 1)
-    signed = [generation]
-    if deleting and meta.get("deletionTimestamp"):
+    uid = str(meta.get("uid") or "")
+    signed = [(generation, uid)]
+    if deleting:
+        # A delete signature stays on the object if the DELETE fails: only the delete made
+        # right after it (the server's deletionTimestamp) may be the API's.
+        if not near(changed_at, meta.get("deletionTimestamp")):
+            return False
         # Deleting an object with finalizers sets deletionTimestamp and bumps generation
         # once more; the API signed the generation it deleted.
-        signed.append(generation - 1)
+        signed.append((generation - 1, uid))
+    elif generation == 1 and near(changed_at, meta.get("creationTimestamp")):
+        signed.append((1, ""))  # a create, signed before its uid existed
     ok = False
-    for candidate in signed:
+    for candidate, signed_uid in signed:
         want = sign(
             key,
             namespace=str(meta.get("namespace") or ""),
@@ -124,6 +146,21 @@ def verified(
             generation=candidate,
             spec=spec,
             deleting=deleting,
+            uid=signed_uid,
         )
         ok |= hmac.compare_digest(got.encode(), want.encode())
     return ok
+
+
+def near(changed_at: str, server_time: Any) -> bool:
+    """Whether the API's `changed_at` is within WINDOW_S of the API server's `server_time`
+    (RFC 3339, whole seconds: up to a second after the truncated value)."""
+    if not isinstance(server_time, str) or not server_time or not changed_at:
+        return False
+    try:
+        ours = datetime.fromisoformat(changed_at)
+        theirs = datetime.fromisoformat(server_time)
+        delta = (ours - theirs).total_seconds()
+    except (ValueError, TypeError):  # malformed, or one of them without a timezone
+        return False
+    return -WINDOW_S <= delta <= WINDOW_S + 1
