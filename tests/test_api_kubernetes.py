@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from alertplane.api.objects import object_name
 from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
-from alertplane.k8s.client import KubeClient, api_path
+from alertplane.k8s.client import ApiError, KubeClient, api_path
 from alertplane.k8s.signing import SIGNATURE
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
@@ -615,13 +615,26 @@ def test_signatures_do_not_survive_delete_and_recreate(env: Env) -> None:
     copied = second["metadata"]["annotations"]
 
     _recreate(env, "acme-replay", {**first["spec"]}, {})
-    again = env.cr(ALERT, "acme-replay")
-    assert again is not None and again["metadata"]["uid"] != second["metadata"]["uid"]
-    replay = {k: v for k, v in again.items() if k != "status"}
-    replay["metadata"] = {k: v for k, v in again["metadata"].items() if k != "managedFields"}
-    replay["metadata"]["annotations"] = {**(again["metadata"].get("annotations") or {}), **copied}
-    replay["spec"] = second["spec"]
-    out = env.cluster.api.request("PUT", api_path(*ALERTS, "acme", "acme-replay"), replay, AS_API)
+
+    def replayed() -> dict[str, Any] | None:
+        # Re-read each try: the operator adds its finalizer and status meanwhile (409).
+        again = env.cr(ALERT, "acme-replay")
+        assert again is not None and again["metadata"]["uid"] != second["metadata"]["uid"]
+        replay = {k: v for k, v in again.items() if k != "status"}
+        meta = {k: v for k, v in again["metadata"].items() if k != "managedFields"}
+        replay["metadata"] = meta
+        meta["annotations"] = {**(meta.get("annotations") or {}), **copied}
+        replay["spec"] = second["spec"]
+        try:
+            path = api_path(*ALERTS, "acme", "acme-replay")
+            out: dict[str, Any] = env.cluster.api.request("PUT", path, replay, AS_API)
+        except ApiError as exc:
+            if exc.status == 409:
+                return None
+            raise
+        return out
+
+    out = wait_for(replayed, 20, "the replayed annotations written")
     assert out["metadata"]["generation"] == 2
     got = _audit_after_delete(env, "acme-replay", 2)
     assert got[1] == ("update", 2, "alertplane-api", "kubernetes"), got

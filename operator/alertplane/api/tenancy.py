@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..errors import ObjectRef, Problem
@@ -46,9 +46,6 @@ STALE_S = 60.0
 # After a failed list, none for this long: a slow or down API server must not be asked
 # again by every waiting request in turn.
 RETRY_S = 2.0
-# "Fresh" (a namespace not seen yet) still means at most this old: an import naming many
-# unknown namespaces lists them once, not once each.
-FRESH_S = 0.5
 
 
 class NamespaceBindings:
@@ -68,7 +65,7 @@ class NamespaceBindings:
         self._refused = False  # that failure was a 401/403: RBAC, not an outage
 
     def snapshot(self, fresh: bool = False) -> dict[str, str | None]:
-        max_age = FRESH_S if fresh else self.ttl_s
+        max_age = 0.0 if fresh else self.ttl_s
         with self._cv:
             now = time.monotonic()
             if self._bindings is not None and now - self._at < max_age:
@@ -126,12 +123,25 @@ class NamespaceBindings:
             if customer in (bound_customers(binding) or ())
         )
 
-    def problem(self, ref: ObjectRef, customer: str, default_namespace: str) -> Problem | None:
+    def including(self, namespaces: Iterable[str]) -> dict[str, str | None]:
+        """The bindings, listed again (once) when one of `namespaces` is not in the cached
+        ones: it may have been created since, and judging it unbound would be wrong."""
+        bindings = self.snapshot()
+        if any(ns not in bindings for ns in namespaces):
+            bindings = self.snapshot(fresh=True)
+        return bindings
+
+    def problem(
+        self,
+        ref: ObjectRef,
+        customer: str,
+        default_namespace: str,
+        bindings: dict[str, str | None] | None = None,
+    ) -> Problem | None:
         """Why `customer`'s object may not be written at `ref` (None: it may). A namespace
         that does not exist is left to the API server, which says so."""
-        bindings = self.snapshot()
-        if ref.namespace not in bindings:  # new since the last list?
-            bindings = self.snapshot(fresh=True)
+        if bindings is None:
+            bindings = self.including([ref.namespace])
         if ref.namespace not in bindings:
             return None
         found = binding_problem(ref.namespace, customer, bindings[ref.namespace])
@@ -159,6 +169,8 @@ class BoundWriter:
         return self.inner.namespace_for(customer)
 
     def _check(self, objects: Sequence[Resource]) -> None:
+        # One look at the bindings for the whole batch (an import may name many namespaces).
+        bindings = self.bindings.including({obj.metadata.namespace for obj in objects})
         problems = [
             p
             for obj in objects
@@ -167,6 +179,7 @@ class BoundWriter:
                     ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name),
                     obj.spec.customer_id,
                     self.namespace_for(obj.spec.customer_id),
+                    bindings,
                 )
             )
             is not None
