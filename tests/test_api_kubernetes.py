@@ -389,64 +389,6 @@ def test_a_customer_import_never_replaces_another_customers_object(
     assert moved is not None and moved["spec"]["customerId"] == "initech"
 
 
-class _RacingClient(KubeClient):
-    """The API's client, with someone else's change landing right after the API's first
-    real write of a batch: a real race on the real API server, at a chosen moment."""
-
-    def __init__(self, env: Env, racer: Any) -> None:
-        super().__init__(lambda: env.kube.info)
-        self.racer, self.raced = racer, False
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        params: dict[str, str] | None = None,
-        content_type: str = "application/json",
-    ) -> dict[str, Any]:
-        out = super().request(method, path, body, params, content_type)
-        if method == "PUT" and "dryRun" not in (params or {}) and not self.raced:
-            self.raced = True
-            self.racer()
-        return out
-
-
-def test_undo_of_a_failed_import_is_the_tokens(env: Env, tmp_path: Path) -> None:
-    c = env.client
-    docs = [_alert_doc("UndoA"), _alert_doc("UndoB")]
-    assert c.post("/import", json=docs, headers=ADMIN).status_code == 200
-
-    def edit_b() -> None:  # someone else changes UndoB between the API's two writes
-        cr = env.cr(ALERT, "globex-undob", "globex")
-        assert cr is not None
-        cr["spec"]["severity"] = "info"
-        env.cluster.api.request("PUT", api_path("alertplane.io/v1alpha1", "customeralerts",
-                                                "globex", "globex-undob"), cr)  # fmt: skip
-
-    racing = _RacingClient(env, edit_b)
-    api = api_app(env.store, racing, env.tokens)
-    changed = [{**d, "spec": {**d["spec"], "severity": "warning"}} for d in docs]
-    r = api.post("/import", json=changed, headers=ADMIN)
-    assert r.status_code == 409, r.text
-    assert "changed by someone else meanwhile" in r.json()["detail"]
-    a = env.cr(ALERT, "globex-undoa", "globex")
-    assert a is not None and a["spec"]["severity"] == "critical"  # restored
-    got = wait_for(
-        lambda: (lambda rows: rows if len(rows) == 3 else None)(
-            env.audit("globex-undoa", GLOBEX, "globex")
-        ),
-        20,
-        "the restore in the audit",
-    )
-    assert got == [
-        ("create", 1, "platform-admin", "import"),
-        ("update", 2, "platform-admin", "import"),
-        ("update", 3, "platform-admin", "import"),  # the undo: the token's, not a stranger's
-    ]
-    racing.close()
-
-
 class _HookedClient(KubeClient):
     """The API's client, running `hook` before its first request of `method` (not a dry
     run), or after it with `after`: someone else's change at a chosen moment."""
@@ -472,6 +414,41 @@ class _HookedClient(KubeClient):
             self.done = True
             self.hook()
         return out
+
+
+def test_undo_of_a_failed_import_is_the_tokens(env: Env, tmp_path: Path) -> None:
+    c = env.client
+    docs = [_alert_doc("UndoA"), _alert_doc("UndoB")]
+    assert c.post("/import", json=docs, headers=ADMIN).status_code == 200
+
+    def edit_b() -> None:  # someone else changes UndoB between the API's two writes
+        cr = env.cr(ALERT, "globex-undob", "globex")
+        assert cr is not None
+        cr["spec"]["severity"] = "info"
+        env.cluster.api.request("PUT", api_path("alertplane.io/v1alpha1", "customeralerts",
+                                                "globex", "globex-undob"), cr)  # fmt: skip
+
+    racing = _HookedClient(env, "PUT", edit_b, after=True)
+    api = api_app(env.store, racing, env.tokens)
+    changed = [{**d, "spec": {**d["spec"], "severity": "warning"}} for d in docs]
+    r = api.post("/import", json=changed, headers=ADMIN)
+    assert r.status_code == 409, r.text
+    assert "changed by someone else meanwhile" in r.json()["detail"]
+    a = env.cr(ALERT, "globex-undoa", "globex")
+    assert a is not None and a["spec"]["severity"] == "critical"  # restored
+    got = wait_for(
+        lambda: (lambda rows: rows if len(rows) == 3 else None)(
+            env.audit("globex-undoa", GLOBEX, "globex")
+        ),
+        20,
+        "the restore in the audit",
+    )
+    assert got == [
+        ("create", 1, "platform-admin", "import"),
+        ("update", 2, "platform-admin", "import"),
+        ("update", 3, "platform-admin", "import"),  # the undo: the token's, not a stranger's
+    ]
+    racing.close()
 
 
 def test_a_failed_delete_leaves_no_signed_notes(env: Env) -> None:
