@@ -12,6 +12,19 @@ from tests.api_env import ACME, ADMIN, GLOBEX, alert_spec, api_env, receiver_spe
 from tests.test_runtime_integration import eventually
 
 
+def firing(pairs: list[tuple[str, str]], severity: str = "critical") -> list[dict[str, object]]:
+    """Alerts for Alertmanager's API v2, one per (customer id, alert name), firing for an hour."""
+    ends = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        {
+            "labels": {"alertname": name, "customer_id": cid, "severity": severity},
+            "annotations": {"summary": f"{name} of {cid}"},
+            "endsAt": ends,
+        }
+        for cid, name in pairs
+    ]
+
+
 def post_alerts(am_url: str, alerts: list[dict[str, object]]) -> None:
     req = urllib.request.Request(
         f"{am_url}/api/v2/alerts",
@@ -31,23 +44,19 @@ def test_firing_is_filtered_to_the_customer(db_url: str, tmp_path: Path) -> None
             c.post(f"/customers/{cid}/alerts", json=alert_spec(customer=cid), headers=token)
         with Alertmanager(env.out / "alertmanager.yml") as am:
             env.reconciler.settings.alertmanager_url = am.url
-            ends = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
             post_alerts(
                 am.url,
                 [
-                    {
-                        "labels": {"alertname": name, "customer_id": cid, "severity": "critical"},
-                        "annotations": {"summary": f"{name} of {cid}"},
-                        "endsAt": ends,
-                    }
-                    for cid, name in (
-                        ("acme", "HighErrorRate"),
-                        ("acme", "DiskFull"),
-                        ("globex", "GlobexQueue"),
-                        ("acme-eu", "LookAlike"),  # a prefix is not the customer
-                    )
-                ]
-                + [{"labels": {"alertname": "NoTenant"}, "endsAt": ends}],
+                    *firing(
+                        [
+                            ("acme", "HighErrorRate"),
+                            ("acme", "DiskFull"),
+                            ("globex", "GlobexQueue"),
+                            ("acme-eu", "LookAlike"),  # a prefix is not the customer
+                        ]
+                    ),
+                    {"labels": {"alertname": "NoTenant"}, "annotations": {}},  # no customer
+                ],
             )
             eventually(lambda: len(am.alerts()) == 5)
 

@@ -7,7 +7,6 @@ the verdict after a write ends on the operator's status."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,7 +15,7 @@ from alertplane.stack.processes import Alertmanager
 from tests.api_env import ACME, ACME_TOKEN, ADMIN_TOKEN, GLOBEX, alert_spec, receiver_spec
 from tests.api_k8s_env import Env
 from tests.operator_env import wait_for
-from tests.test_api_firing import post_alerts
+from tests.test_api_firing import firing, post_alerts
 from tests.test_console_pages import alert_form, assert_page, csrf_of, field_errors, phases, post
 from tests.test_console_pages import sign_in as console_sign_in
 
@@ -122,21 +121,16 @@ def test_firing_from_a_real_alertmanager(env: Env) -> None:
     # Alertmanager runs the configuration the operator's files sink wrote.
     with Alertmanager(env.out / "alertmanager.yml") as am:
         api = env.app(alertmanager_url=am.url)
-        ends = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         post_alerts(
             am.url,
-            [
-                {
-                    "labels": {"alertname": name, "customer_id": cid, "severity": "info"},
-                    "annotations": {"summary": f"{name} of {cid}"},
-                    "endsAt": ends,
-                }
-                for cid, name in (
+            firing(
+                [
                     ("acme", "DiskFull"),
                     ("acme", "HighErrorRate"),
                     ("globex", "GlobexQueue"),
-                )
-            ],
+                ],
+                severity="info",
+            ),
         )
         wait_for(lambda: len(am.alerts()) == 3, 20, "Alertmanager has the alerts")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from tests.api_env import (
     receiver_spec,
 )
 from tests.conftest import EXAMPLES
-from tests.test_api_firing import post_alerts
+from tests.test_api_firing import firing, post_alerts
 from tests.test_runtime_integration import eventually
 
 C = "/console"
@@ -512,21 +511,15 @@ def test_firing_from_a_real_alertmanager(examples: ApiEnv) -> None:
     with Alertmanager(examples.out / "alertmanager.yml") as am:
         examples.reconciler.settings.alertmanager_url = am.url
         assert "Nothing is firing" in assert_page(acme.get(f"{C}/customers/acme/firing"))
-        ends = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         post_alerts(
             am.url,
-            [
-                {
-                    "labels": {"alertname": name, "customer_id": cid, "severity": "critical"},
-                    "annotations": {"summary": f"{name} of {cid}"},
-                    "endsAt": ends,
-                }
-                for cid, name in (
+            firing(
+                [
                     ("acme", "TargetDown"),
                     ("acme", "HighErrorRate"),
                     ("globex", "QueueBacklog"),
-                )
-            ],
+                ]
+            ),
         )
         eventually(lambda: len(am.alerts()) == 3)
         page = assert_page(acme.get(f"{C}/customers/acme/fragments/firing"))
