@@ -313,21 +313,7 @@ def _write(s: Session, c: Change) -> bool:
 
 
 def _delete(s: Session, row: ObjectRow, actor: str, c: Change | None) -> None:
-    s.add(
-        AuditRow(
-            action="delete",
-            kind=row.kind,
-            namespace=row.namespace,
-            name=row.name,
-            customer_id=row.customer_id,
-            generation=row.generation,
-            before=row.spec,
-            after=None,
-            actor=actor,
-            source=c.source if c is not None else SOURCE,
-            **({"time": c.time} if c is not None else {}),
-        )
-    )
+    _audit(s, "delete", row, row.spec, None, c, actor)
     st = s.get(StatusRow, row.id)
     if st is not None:
         s.delete(st)
@@ -340,11 +326,13 @@ def _audit(
     row: ObjectRow,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-    c: Change,
+    c: Change | None,
+    actor: str | None = None,
 ) -> None:
+    """One audit row; without a change (a deletion found by the comparison at start) the
+    source is the cluster's and the time now."""
     s.add(
         AuditRow(
-            time=c.time,
             action=action,
             kind=row.kind,
             namespace=row.namespace,
@@ -353,8 +341,9 @@ def _audit(
             generation=row.generation,
             before=before,
             after=after,
-            actor=c.actor,
-            source=c.source,
+            actor=actor if actor is not None else (c.actor if c is not None else "unknown"),
+            source=c.source if c is not None else SOURCE,
+            **({"time": c.time} if c is not None else {}),
         )
     )
 
