@@ -126,6 +126,9 @@ def test_api_service_account_flag_needs_the_webhook(tmp_path: Path) -> None:
     hook = [f"--webhook-port={free_port()}", f"--webhook-cert={cert}", f"--webhook-key={cert}"]
     done = operator("--api-service-account=alertplane-api", *hook)
     assert done.returncode != 0 and "not NAMESPACE/NAME" in done.stderr
+    done = operator("--resync-interval=-5")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--resync-interval -5 is not a number of seconds" in done.stderr
 
 
 # -- the API's signature (--attribution-key-file): forgeries without the key -------------

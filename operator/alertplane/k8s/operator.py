@@ -67,6 +67,11 @@ def run_operator(opts: OperatorOptions) -> int:
         raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
     if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
         raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
+    if not opts.resync_s >= 0:  # also NaN; a negative value would silently mean "never"
+        raise UsageError(
+            f"--resync-interval {opts.resync_s:g} is not a number of seconds",
+            "give the seconds between resyncs, or 0 to turn them off",
+        )
     api_user = None
     if opts.api_service_account is not None:
         api_user = _api_user(opts.api_service_account, opts.webhook_port is not None)
