@@ -88,7 +88,9 @@ def _round_trip(api: ApiEnv, base: str, name: str, customer: str = "acme") -> No
     got = c.get(f"{base}/{name}", headers=ADMIN)
     assert got.status_code == 200 and got.json()["spec"]["alertName"] == name, got.text
     assert is_dns_subdomain(got.json()["metadata"]["name"])
-    put = c.put(f"{base}/{name}", json=alert_spec(name, customer, severity="warning"), headers=ADMIN)
+    put = c.put(
+        f"{base}/{name}", json=alert_spec(name, customer, severity="warning"), headers=ADMIN
+    )
     assert put.status_code == 200, put.text
     patch = c.patch(f"{base}/{name}/enabled", json={"enabled": False}, headers=ADMIN)
     assert patch.status_code == 200 and patch.json()["spec"]["enabled"] is False, patch.text
@@ -169,10 +171,7 @@ def test_the_bound_is_gos_time_duration() -> None:
 
 
 def _duration_problem(value: str, field: str) -> list[str]:
-    if field in _FIELDS:
-        manifest = alert(**{field: value})
-    else:
-        manifest = receiver(route={field: value})
+    manifest = alert(**{field: value}) if field in _FIELDS else receiver(route={field: value})
     _, problems = parse_document(manifest)
     return [p.text() for p in problems]
 
@@ -257,7 +256,8 @@ _LIMITS: list[tuple[str, dict[str, Any], str, str]] = [
      "too many entries (65): at most 64"),
     ("alert", {"labels": {"team": "v" * 1025}}, "spec.labels.team",
      "too long (1025 characters): at most 1024 characters"),
-    ("alert", {"labels": {"l" * 129: "v"}}, "spec.labels." + "l" * 129, "is not a valid label name"),
+    ("alert", {"labels": {"l" * 129: "v"}}, "spec.labels." + "l" * 129,
+     "is not a valid label name"),
     ("alert", {"annotations": {f"a{i}": "v" for i in range(65)}}, "spec.annotations",
      "too many entries (65): at most 64"),
     ("alert", {"annotations": {"description": "d" * 16385}}, "spec.annotations.description",
