@@ -22,10 +22,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertplane.cli import main
-from alertplane.errors import ObjectRef
+from alertplane.errors import ObjectRef, Problem
 from alertplane.k8s.reconciler import ClusterReconciler
 from alertplane.k8s.state import ClusterState
-from alertplane.model import CustomerReceiverSpec, SecretKeyRef
+from alertplane.model import CustomerReceiver, CustomerReceiverSpec, SecretKeyRef
 from alertplane.model.common import DNS_SUBDOMAIN_RE, SECRET_KEY_RE
 from alertplane.render.alertmanager import receiver_of
 from alertplane.render.platform import PlatformConfig
@@ -310,3 +310,36 @@ def test_crd_schema_accepts_real_refs(kube_crds: KubeEnv) -> None:
     ref = {"name": "acme.slack-2", "key": ".slack_url-0"}
     code, out = dry_run(kube_crds, receiver_with(slack=[{"apiURLSecretRef": ref}]))
     assert code == 0, out
+
+
+def test_a_receiver_in_another_customers_namespace_reads_no_secret_there(tmp_path: Path) -> None:
+    """prometheus-operator copies referenced Secret keys; acme's receiver placed in globex's
+    namespace is Invalid and its references are never looked up (nor copied)."""
+    state = ClusterState()
+    state.set_namespace("acme", {"labels": {"alertplane.io/customer": "acme"}})
+    state.set_namespace("globex", {"labels": {"alertplane.io/customer": "globex"}})
+    looked_up: list[tuple[str, str]] = []
+
+    def check_secrets(obj: CustomerReceiver) -> list[Problem]:
+        looked_up.extend((obj.metadata.namespace, r.name) for r in _refs(obj))
+        return []
+
+    squatter = _slack("globex-slackhook", "slack-api-url-0")
+    squatter["metadata"].update(namespace="globex", uid="u1", generation=1)
+    own = _slack("acme-slack", "url")
+    own["metadata"].update(name="acme-own", uid="u2", generation=1)
+    own["spec"]["receiverName"] = "own"
+    state.observe(squatter)
+    state.observe(own)
+    rec = ClusterReconciler(state, SyncSettings(out_dir=tmp_path), check_secrets=check_secrets)
+    rec.sync_all()
+    entry = state.entry(ObjectRef("CustomerReceiver", "globex", "acme-chat"))
+    assert entry is not None and entry.status.phase == "Invalid"
+    assert looked_up == [("acme", "acme-slack")]
+    assert "globex" not in (tmp_path / "alertmanager.yml").read_text()
+
+
+def _refs(obj: CustomerReceiver) -> list[SecretKeyRef]:
+    refs = [c.api_url_secret_ref for c in obj.spec.slack]
+    refs += [c.routing_key_secret_ref for c in obj.spec.pagerduty]
+    return [r for r in refs if r is not None]
