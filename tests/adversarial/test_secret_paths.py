@@ -343,3 +343,16 @@ def _refs(obj: CustomerReceiver) -> list[SecretKeyRef]:
     refs = [c.api_url_secret_ref for c in obj.spec.slack]
     refs += [c.routing_key_secret_ref for c in obj.spec.pagerduty]
     return [r for r in refs if r is not None]
+
+
+def test_references_that_read_alike_get_distinct_copied_keys() -> None:
+    slack = [
+        {"apiURLSecretRef": {"name": "a.b", "key": "c"}},
+        {"apiURLSecretRef": {"name": "a", "key": "b.c"}},
+    ]
+    obj, problems = parse_document(receiver("acme", name="chat", webhook=[], slack=slack))
+    assert obj is not None and isinstance(obj.spec, CustomerReceiverSpec), problems
+    platform = PlatformConfig.model_validate({"secretsDir": "@"})
+    spec, keys = alertmanager_config("acme", [("acme", obj.spec)], platform)
+    refs = [c["apiURL"]["key"] for c in spec["receivers"][1]["slackConfigs"]]
+    assert [keys[r] for r in refs] == [("acme", "a.b", "c"), ("acme", "a", "b.c")]

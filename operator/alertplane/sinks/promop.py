@@ -306,11 +306,15 @@ def _receiver(
     return out
 
 
-def _copied_key(namespace: str, secret: str, key: str) -> str:
-    """The key a referenced Secret key gets in the customer's Secret: readable, and still a
-    valid key (at most 253 characters) for the longest names, by a digest then."""
+def _copied_key(
+    namespace: str, secret: str, key: str, taken: Mapping[str, object] | None = None
+) -> str:
+    """The key a referenced Secret key gets in the customer's Secret: readable, unless that
+    is longer than a key may be (253) or already names another reference (`a.b` + `c` and
+    `a` + `b.c` read alike): then a digest of the reference."""
     readable = f"{namespace}.{secret}.{key}"
-    if len(readable) <= MAX_NAME:
+    other = (taken or {}).get(readable)
+    if len(readable) <= MAX_NAME and other in (None, (namespace, secret, key)):
         return readable
     digest = hashlib.sha256(f"{namespace}/{secret}/{key}".encode()).hexdigest()[:32]
     return f"{namespace}.{digest}"
@@ -326,7 +330,7 @@ def _channel(
     for key, value in cfg.items():
         if key.endswith("_file") and key[: -len("_file")] in _SECRETS:
             ns, secret, item = secret_ref_of(_REF, str(value))  # "@/<ns>/<secret>/<key>"
-            skey = _copied_key(ns, secret, item)
+            skey = _copied_key(ns, secret, item, secrets)
             secrets[skey] = (ns, secret, item)
             out[_SECRETS[key[: -len("_file")]]] = {"name": object_name(customer_id), "key": skey}
         elif key in _SECRETS:  # clear text in the spec: still only ever in a Secret
