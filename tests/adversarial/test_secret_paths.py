@@ -14,7 +14,7 @@ import json
 import posixpath
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -64,9 +64,8 @@ def _slack(name: str, key: str) -> dict[str, Any]:
     )
 
 
-def _expected(field: str, value: str) -> str:
-    """The start of the one line `alertplane validate` prints for a hostile ref."""
-    return f"CustomerReceiver acme/acme-chat: spec.slack[0].apiURLSecretRef.{field}: "
+# The start of each line `alertplane validate` (and the webhook) prints for a hostile ref.
+PREFIX = "CustomerReceiver acme/acme-chat: spec.slack[0].apiURLSecretRef."
 
 
 # -- the model (and so validate, apply, the API, the webhook and the operator) ---------------
@@ -217,6 +216,7 @@ def test_cli_validate_and_apply_refuse(
 ) -> None:
     assert main(["validate", "-f", str(hostile_file), "--no-tools"]) == 1
     out = capsys.readouterr().out.splitlines()
+    assert all(line.startswith(PREFIX) for line in out), out
     assert [line.split(": ")[1] for line in out] == [
         "spec.slack[0].apiURLSecretRef.name",
         "spec.slack[0].apiURLSecretRef.key",
@@ -356,3 +356,20 @@ def test_references_that_read_alike_get_distinct_copied_keys() -> None:
     spec, keys = alertmanager_config("acme", [("acme", obj.spec)], platform)
     refs = [c["apiURL"]["key"] for c in spec["receivers"][1]["slackConfigs"]]
     assert [keys[r] for r in refs] == [("acme", "a.b", "c"), ("acme", "a", "b.c")]
+
+
+def test_the_admission_webhook_denies_with_the_validate_lines() -> None:
+    import kopf
+
+    from alertplane.k8s.handlers import Handlers
+
+    handlers = Handlers(ClusterState(), cast(Any, None), PlatformConfig(), True, lambda: None)
+    manifest = _slack("..", "globex/globex-slackhook/slack-api-url-0")
+    with pytest.raises(kopf.AdmissionError) as denied:
+        handlers.admit(manifest, {"username": "mallory"}, "CREATE")
+    lines = str(denied.value).splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "spec.slack[0].apiURLSecretRef.name",
+        "spec.slack[0].apiURLSecretRef.key",
+    ]
+    assert all(line.startswith(PREFIX) for line in lines), lines
