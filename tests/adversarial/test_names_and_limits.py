@@ -350,3 +350,24 @@ def test_crd_schema_bounds_names_and_sizes(kube_crds: KubeEnv) -> None:
     assert code != 0 and "spec.route.priority" in out, out
     code, out = dry_run(kube_crds, receiver_with(route={"priority": -(10**6)}))
     assert code == 0, out
+
+
+def test_cli_validate_and_apply_refuse_overflowing_durations_and_long_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: `validate` exited 3 ("promtool rejected generated rules", an internal error)
+    and `apply` stored the alert; now both name the field (exit 1) and nothing is stored."""
+    from alertplane.cli import main
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        yaml.safe_dump_all([alert(**{"for": "99999999999999y"}), alert(name="A" * 190)])
+    )
+    assert main(["validate", "-f", str(path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(": ")[1] for line in out] == ["spec.for", "spec.alertName"], out
+    assert f"at most {MAX_DURATION}" in out[0] and "at most 189 characters" in out[1]
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["apply", "--db", db, "--actor", "t", "-f", str(path)]) == 1
+    assert main(["get", "alerts", "--db", db, "-c", "acme"]) == 0
+    assert "acme-" not in capsys.readouterr().out
