@@ -106,7 +106,7 @@ func main() {
 	}
 	results := make([]result, len(texts))
 	for i, text := range texts {
-		trees, err := parse.Parse("t", text, "", "", funcs)
+		trees, err := parse.Parse("__alert_oracle", text, "", "", funcs)
 		results[i].Calls = []call{}
 		if err != nil {
 			results[i].Error = err.Error()
