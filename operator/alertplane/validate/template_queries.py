@@ -405,14 +405,14 @@ def unquote(literal: str) -> str:
             width, base, i = 3, 8, i - 1
         digits = body[i : i + width]
         i += width
-        if not width or not _DIGITS[base].fullmatch(digits):
+        if not width or len(digits) != width or not _DIGITS[base].fullmatch(digits):
             raise TemplateSyntaxError(f"invalid escape \\{esc} in a string")
         value = int(digits, base)
         # \x and octal escapes are bytes in Go: above 0x7f they would not be the character
         # Python reads, so they are refused rather than guessed.
         high = 0x7F if esc not in "uU" else 0x10FFFF
         if value > high or 0xD800 <= value < 0xE000:
-            raise TemplateSyntaxError(f"invalid escape \\{esc}{digits} in a string")
+            raise TemplateSyntaxError(f"invalid escape \\{esc}{digits[width == 3 :]} in a string")
         out.append(chr(value))
     return "".join(out)
 
