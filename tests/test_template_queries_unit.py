@@ -152,3 +152,25 @@ def test_text_without_the_word_is_not_tokenized() -> None:
 
 def test_query_call_fields() -> None:
     assert query_calls('{{ query "up" | len }}') == [QueryCall("up")]
+
+
+def test_shapes_from_the_prometheus_docs_and_mixins() -> None:
+    # Prometheus' template examples and ceph-mixin, scoped to the customer: accepted.
+    scoped = [
+        "{{ with query \"some_metric{instance='i',customer_id='acme'}\" }}\n"
+        "  {{ . | first | value | humanize }}\n{{ end }}",
+        '{{ range query "ceph_mon_metadata{customer_id=\\"acme\\"}" }}\n'
+        "  - {{ .Labels.hostname }}\n{{- end }}",
+        '{{ range query "topk(3, sum by (code) (rate(errors_total{customer_id=\\"acme\\"}[5m])))"'
+        " }}{{ .Labels.code }}: {{ .Value | humanize }}{{ end }}",
+        '{{ query "up{customer_id=\\"acme\\"}" | first | value }}',
+    ]
+    for text in scoped:
+        assert check_template_queries("spec.annotations.description", text, "acme") == [], text
+    # The docs' computed query (printf ... | query): refused, whatever it would select.
+    computed = (
+        "{{ with printf \"node_memory_MemTotal{job='node',instance='%s'}\" .Labels.instance"
+        " | query }}{{ . | first | value | humanize1024 }}B{{ end }}"
+    )
+    (problem,) = check_template_queries("spec.annotations.description", computed, "acme")
+    assert problem.message == "the template pipes a computed value into query"
