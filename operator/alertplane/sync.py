@@ -128,6 +128,8 @@ class Reconciler:
                 report = self._sync(None if customers is None else set(customers))
             except Exception:
                 SYNCS.labels("error").inc()  # self-monitoring sees a pass that broke off
+                with contextlib.suppress(Exception):  # and what is stuck (best effort)
+                    self._refresh_gauges()
                 raise
             report.duration_s = time.monotonic() - start
         SYNCS.labels(report.outcome).inc()
@@ -317,8 +319,9 @@ class Reconciler:
         gen = a.generation
         if a.problems is None:
             return Verdict(gen, True, "", gen, synced, reason, message, a.disabled, a.rendered_to)
-        if a.disabled and a.kind == "CustomerAlert":
-            message = f"disabled: nothing rendered; generation {gen} is invalid"
+        if a.disabled:  # whatever else the spec says, nothing of the alert is rendered
+            if synced:
+                reason, message = "Disabled", f"nothing rendered; generation {gen} is invalid"
             return Verdict(gen, False, a.problems, None, synced, reason, message, True)
         if a.live_generation is not None:
             return Verdict(

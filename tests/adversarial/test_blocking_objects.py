@@ -263,7 +263,10 @@ def test_disabling_or_deleting_an_invalid_edit_removes_the_last_good_version(
     assert set(_alerts_in(out, "acme")) == {"Keep"}
     off = _status(store, "acme-off")
     assert off["phase"] == "Invalid" and off["renderedTo"] == []
-    assert off["conditions"][1]["message"] == "disabled: nothing rendered; generation 3 is invalid"
+    assert (off["conditions"][1]["reason"], off["conditions"][1]["message"]) == (
+        "Disabled",
+        "nothing rendered; generation 3 is invalid",
+    )
     assert _status(store, "acme-keep")["phase"] == "Synced"
     # Enabled again, still invalid: the last good version comes back (it was never lost).
     store.apply([obj(alert("acme", "Off", **edit))], "a", "test")
@@ -427,3 +430,80 @@ def test_cli_render_a_kept_file_loses_alerts_disabled_or_removed(
     assert code == 1
     assert set(_alerts_in(out, "acme")) == {"Keep"}  # Keep's last good version stays
     assert f"{out}/rules/acme.yml: kept without Gone, Off (disabled or removed)" in err
+
+
+# -- Kubernetes: the operator on a real API server ----------------------------------------------
+SINK_NS = "monitoring"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    operator_env = pytest.importorskip("tests.operator_env")
+    with operator_env.started_cluster(SINK_NS) as c:
+        yield c
+
+
+def _k8s_alerts(cluster: Any, sink: str, out: Path, cid: str) -> set[str]:
+    if sink == "files":
+        return set(_alerts_in(out, cid))
+    names: set[str] = set()
+    for item in cluster.items("monitoring.coreos.com/v1", "prometheusrules", SINK_NS):
+        if item["metadata"].get("labels", {}).get("alertplane.io/customer") == cid:
+            names |= {r["alert"] for g in item["spec"]["groups"] for r in g["rules"]}
+    return names
+
+
+@pytest.mark.parametrize("sink", ["files", "prometheus-operator"])
+def test_operator_malformed_disabled_and_deleted_objects(
+    cluster: Any, sink: str, tmp_path: Path
+) -> None:
+    from tests.operator_env import OperatorProcess, running, wait_for
+
+    ns = f"block-{sink[:5]}"
+    cluster.namespace(ns, ns)
+    out = tmp_path / "out"
+    args = [f"--namespace={ns}", f"--sink={sink}", "--tenant-binding"]
+    args += [f"--out={out}"] if sink == "files" else [f"--sink-namespace={SINK_NS}"]
+    op = OperatorProcess(cluster.env, args, tmp_path / "operator.log")
+
+    def live() -> set[str]:
+        return _k8s_alerts(cluster, sink, out, ns)
+
+    def phase(name: str, phases: tuple[str, ...] = ("Synced",)) -> dict[str, Any]:
+        return cluster.wait_phase("CustomerAlert", ns, f"{ns}-{name.lower()}", phases, 120)
+
+    with running(op):
+        cluster.kubectl_apply(*(alert(ns, n) for n in ("Keep", "Off", "Gone")), receiver(ns))
+        for n in ("Keep", "Off", "Gone"):
+            phase(n)
+        # A malformed alert the schema lets through (or, once bounded, refuses up front).
+        try:
+            cluster.kubectl_apply(alert(ns, "Broken", keepFiringFor=TOO_LONG))
+        except Exception:
+            pass
+        else:
+            st = phase("Broken", ("Invalid",))["status"]
+            assert "duration" in _valid_message(st), st
+        # Every later change of the customer syncs.
+        cluster.kubectl_apply(alert(ns, "Keep", severity="warning"))
+        assert phase("Keep")["spec"]["severity"] == "warning"
+        # Invalid edits: the last good versions stay live...
+        bad = {"expr": 'up{customer_id="globex"} > 0'}
+        cluster.kubectl_apply(alert(ns, "Off", **bad), alert(ns, "Gone", **bad))
+        phase("Off", ("Invalid",))
+        phase("Gone", ("Invalid",))
+        assert {"Keep", "Off", "Gone"} <= live()
+        # ...until the object is disabled or deleted, whatever the rest of its spec says.
+        cluster.kubectl_apply(alert(ns, "Off", enabled=False, **bad))
+        cluster.env.kubectl("delete", "customeralert", f"{ns}-gone", "-n", ns)
+        wait_for(lambda: live() == {"Keep"} or None, 120, f"only Keep live, not {live()}")
+        st = phase("Off", ("Invalid",))["status"]
+        assert st["renderedTo"] == []
+        assert condition_message(st) == "nothing rendered; generation 3 is invalid"
+        assert phase("Keep")["status"]["phase"] == "Synced"
+
+
+def condition_message(status: dict[str, Any]) -> str:
+    (synced,) = [c for c in status["conditions"] if c["type"] == "Synced"]
+    assert synced["reason"] == "Disabled"
+    return str(synced["message"])
