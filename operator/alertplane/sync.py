@@ -31,8 +31,8 @@ from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
 from .store.repo import Stored
 from .store.tables import utcnow
-from .sync_output import accepted_alertmanager, refused_rules
-from .validate import Parsed, parse_document, validate_all
+from .sync_output import accepted_alertmanager, contained_validation, refused_rules
+from .validate import Parsed, parse_document
 
 log = logging.getLogger("alertplane.sync")
 
@@ -260,7 +260,7 @@ class Reconciler:
                 continue
             parsed[st.row.id] = obj
             items.append(Parsed(obj))
-        for problem in validate_all(items, self.settings.platform):
+        for problem in contained_validation(items, self.settings.platform):
             if problem.obj is not None:
                 problems.setdefault(problem.obj, []).append(problem)
         return problems, parsed

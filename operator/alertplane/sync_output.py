@@ -10,6 +10,7 @@ checks again, and both tools' verdicts are cached by content, so the sink's chec
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from .errors import Problem, ToolError
@@ -17,10 +18,52 @@ from .model import CustomerAlert, CustomerReceiverSpec, Resource
 from .render.alertmanager import render_alertmanager
 from .render.platform import PlatformConfig
 from .store.repo import Stored
+from .validate import Parsed, validate_all
 from .validate.blame import check_configs, receiver_problems, rule_problems
+
+log = logging.getLogger("alertplane.sync")
 
 Live = Mapping[str, Sequence[tuple[Stored, Resource]]]
 ReceiverKey = tuple[str, str]  # customer id, receiver name
+
+
+def contained_validation(items: Sequence[Parsed], platform: PlatformConfig) -> list[Problem]:
+    """validate_all, where a check that breaks on some object (a bug: no check may raise
+    on any input) costs that object its validity, never the other objects their sync.
+    The objects it breaks on are found by halving; the rest are validated together."""
+    try:
+        return validate_all(items, platform)
+    except ToolError:
+        raise  # the tools themselves are missing or stuck: nobody's input explains it
+    except Exception:
+        log.exception("checking %d object(s) failed; looking for the object at fault", len(items))
+    broken = _breaking(items, platform)
+    rest = [item for i, item in enumerate(items) if i not in broken]
+    problems = [
+        Problem(
+            "spec",
+            f"alertplane could not check this object ({broken[i]}); this is a bug in alertplane",
+            "please report it; meanwhile change or delete the object",
+        ).at(items[i].ref, items[i].source)
+        for i in sorted(broken)
+    ]
+    return problems + validate_all(rest, platform)
+
+
+def _breaking(items: Sequence[Parsed], platform: PlatformConfig, offset: int = 0) -> dict[int, str]:
+    """Index → what broke, for the objects whose check raises even alone."""
+    try:
+        validate_all(items, platform)
+    except ToolError:
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            return {offset: type(exc).__name__}
+        half = len(items) // 2
+        return _breaking(items[:half], platform, offset) | _breaking(
+            items[half:], platform, offset + half
+        )
+    return {}
 
 
 def refused_rules(live: Live) -> dict[int, list[Problem]]:
