@@ -31,6 +31,7 @@ from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
 from .store.repo import Stored
 from .store.tables import utcnow
+from .sync_assess import Assessment, assess, live_version
 from .sync_output import accepted_alertmanager, contained_validation, refused_rules
 from .validate import Parsed, parse_document
 
@@ -164,7 +165,7 @@ class Reconciler:
             live: dict[str, list[tuple[Stored, Resource]]] = {cid: [] for cid in chunk}
             for item in stored:
                 valid = item.ref not in problems
-                obj = parsed.get(item.row.id) if valid else _live_version(item)
+                obj = parsed.get(item.row.id) if valid else live_version(item)
                 if obj is not None:
                     live.setdefault(obj.spec.customer_id, []).append((item, obj))
             # The rule files as they will be written: an alert promtool refuses in them
@@ -181,7 +182,7 @@ class Reconciler:
                 obj = rendered.get(item.row.id)
                 if isinstance(obj, CustomerReceiver):
                     receiver_owner[(obj.spec.customer_id, obj.spec.receiver_name)] = len(assessed)
-                assessed.append(_assess(item, found, obj))
+                assessed.append(assess(item, found, obj))
             for cid in chunk:
                 objs = [o for _, o in live[cid]]
                 alerts = [o.spec for o in objs if isinstance(o, CustomerAlert)]
@@ -405,61 +406,3 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _live_version(st: Stored) -> Resource | None:
-    """The last valid version of an object whose newest spec is invalid, while the
-    object wants to be live: an alert disabled by its newest spec has none, however
-    invalid the rest of that spec is (disabling must take effect)."""
-    if st.status is None or st.status.live_spec is None or _disabled(st):
-        return None
-    obj, _ = parse_document(st.manifest(spec=st.status.live_spec, with_status=False))
-    return obj
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What a sync concluded about one object before writing: all its status needs."""
-
-    object_id: int
-    kind: str
-    generation: int
-    conditions: list[Any]  # the previous conditions, to keep transition times
-    problems: str | None  # None when valid
-    spec: dict[str, Any] | None  # the spec that becomes live when valid
-    live_generation: int | None
-    rendered_to: tuple[str, ...]
-    disabled: bool
-
-
-def _disabled(st: Stored) -> bool:
-    """Whether the newest spec disables the alert, valid or not (receivers have no switch)."""
-    return st.row.kind == "CustomerAlert" and st.row.spec.get("enabled") is False
-
-
-def _assess(st: Stored, problems: list[Problem] | None, live: Resource | None) -> Assessment:
-    """`live` is the object rendered for `st`: its current spec, its last valid one, or
-    None (nothing of it is rendered)."""
-    if problems:
-        rendered = st.status.live_generation if st.status and live is not None else None
-    else:
-        rendered = st.row.generation
-    return Assessment(
-        object_id=st.row.id,
-        kind=st.row.kind,
-        generation=st.row.generation,
-        conditions=st.status.conditions if st.status else [],
-        problems="; ".join(p.text() for p in problems) if problems else None,
-        spec=None if problems else st.row.spec,
-        live_generation=rendered,
-        rendered_to=_rendered_to(live, st.row.customer_id),
-        disabled=_disabled(st),
-    )
-
-
-def _rendered_to(obj: Resource | None, customer_id: str) -> tuple[str, ...]:
-    if obj is None:
-        return ()
-    if isinstance(obj, CustomerAlert):
-        return (rules_path(customer_id),) if obj.spec.enabled else ()
-    return (ALERTMANAGER_PATH,)
