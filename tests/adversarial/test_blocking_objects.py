@@ -142,9 +142,48 @@ def _malformed(kind: str, shape: dict[str, Any]) -> dict[str, Any]:
     return receiver("acme", "broken", **shape)
 
 
-SHAPES = st.one_of(
-    st.sampled_from(sorted(ALERT_SHAPES)).map(lambda k: ("alert", k)),
-    st.sampled_from(sorted(RECEIVER_SHAPES)).map(lambda k: ("receiver", k)),
+Shape = tuple[str, dict[str, Any], "str | None"]  # kind, spec overrides, expected message
+_TEXT = st.text(alphabet="abc ._-/", max_size=6)  # no template syntax: only the surrogate
+_LONE = st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"])  # lone surrogates
+
+
+def _with_lone(pre: str, lone: str, post: str) -> str:
+    return pre + lone + post
+
+
+_POISON = st.builds(_with_lone, _TEXT, _LONE, _TEXT)
+# Beyond Prometheus' int64 nanoseconds (about 292 years), in several units.
+_TOO_LONG = st.one_of(
+    st.integers(293, 10**14).map(lambda n: f"{n}y"),
+    st.integers(15_300, 10**14).map(lambda n: f"{n}w"),
+    st.integers(106_800, 10**14).map(lambda n: f"{n}d"),
+    st.integers(9_300_000_000_000_000, 10**19).map(lambda n: f"{n}ms"),
+)
+_ALERT_POISON_FIELDS = {
+    "label": lambda v: {"labels": {"team": v}},
+    "summary": lambda v: {"annotations": {"summary": v}},
+    "description": lambda v: {"annotations": {"summary": "s", "description": v}},
+    "free annotation": lambda v: {"annotations": {"summary": "s", "dashboard": v}},
+}
+_RECEIVER_POISON_FIELDS = {
+    "route matcher": lambda v: {"route": {"match": {"labels": {"team": v}}}},
+    "webhook URL": lambda v: {"webhook": [{"url": f"http://127.0.0.1:9097/{v}"}]},
+}
+SHAPES: st.SearchStrategy[Shape] = st.one_of(
+    st.sampled_from(sorted(ALERT_SHAPES)).map(lambda k: ("alert", *ALERT_SHAPES[k])),
+    st.sampled_from(sorted(RECEIVER_SHAPES)).map(lambda k: ("receiver", *RECEIVER_SHAPES[k])),
+    st.tuples(st.sampled_from(sorted(_ALERT_POISON_FIELDS)), _POISON).map(
+        lambda fv: ("alert", _ALERT_POISON_FIELDS[fv[0]](fv[1]), PROM + YAML_ESCAPE)
+    ),
+    st.tuples(st.sampled_from(sorted(_RECEIVER_POISON_FIELDS)), _POISON).map(
+        lambda fv: ("receiver", _RECEIVER_POISON_FIELDS[fv[0]](fv[1]), AM + YAML_ESCAPE)
+    ),
+    st.tuples(st.sampled_from(["for", "keepFiringFor"]), _TOO_LONG).map(
+        lambda fv: ("alert", {fv[0]: fv[1]}, None)
+    ),
+    st.tuples(st.sampled_from(["groupWait", "groupInterval", "repeatInterval"]), _TOO_LONG).map(
+        lambda fv: ("receiver", {"route": {fv[0]: fv[1]}}, None)
+    ),
 )
 
 
@@ -166,13 +205,10 @@ def _assert_everyone_else_synced(store: Store, out: Path) -> None:
     assert {"acme/oncall", "globex/pager"} <= _receivers_in(out)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shape=SHAPES, edit_first=st.booleans())
-def test_no_malformed_object_keeps_another_from_synced(
-    shape: tuple[str, str], edit_first: bool
-) -> None:
-    kind, key = shape
-    spec, expected = (ALERT_SHAPES if kind == "alert" else RECEIVER_SHAPES)[key]
+def test_no_malformed_object_keeps_another_from_synced(shape: Shape, edit_first: bool) -> None:
+    kind, spec, expected = shape
     bad = _malformed(kind, spec)
     name = bad["metadata"]["name"]
     with _fresh() as tmp:
