@@ -25,7 +25,7 @@ from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DU
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
 from .render import ALERTMANAGER_PATH
 from .render.platform import PlatformConfig
-from .render.rules import render_rules, rules_path
+from .render.rules import rules_path
 from .sinks.files import generated_rule_files, write_files
 from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
@@ -170,7 +170,7 @@ class Reconciler:
                     live.setdefault(obj.spec.customer_id, []).append((item, obj))
             # The rule files as they will be written: an alert promtool refuses in them
             # leaves them (with its last valid version), and nobody else does.
-            refused = refused_rules(live)
+            refused, rule_texts = refused_rules(live)
             rendered: dict[int, Resource] = {}
             for cid in live:
                 live[cid] = [(st, o) for st, o in live[cid] if st.row.id not in refused]
@@ -186,7 +186,7 @@ class Reconciler:
             for cid in chunk:
                 objs = [o for _, o in live[cid]]
                 alerts = [o.spec for o in objs if isinstance(o, CustomerAlert)]
-                files[rules_path(cid)] = render_rules(cid, alerts)
+                files[rules_path(cid)] = rule_texts.get(cid)
                 self.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
                 self.receivers[cid] = [
                     (o.metadata.namespace, o.spec) for o in objs if isinstance(o, CustomerReceiver)

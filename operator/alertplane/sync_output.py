@@ -66,8 +66,9 @@ def _breaking(items: Sequence[Parsed], platform: PlatformConfig, offset: int = 0
     return {}
 
 
-def refused_rules(live: Live) -> dict[int, list[Problem]]:
-    """Object id → why promtool refuses the rule it would put in its customer's file."""
+def refused_rules(live: Live) -> tuple[dict[int, list[Problem]], dict[str, str | None]]:
+    """Object id → why promtool refuses the rule it would put in its customer's file; and
+    each customer's rule file without those (None: no file)."""
     refused: dict[int, list[Problem]] = {}
     while True:  # each round drops at least one alert, or ends
         sets = {
@@ -78,9 +79,10 @@ def refused_rules(live: Live) -> dict[int, list[Problem]]:
             ]
             for cid, entries in live.items()
         }
-        found = rule_problems(sets)
+        texts: dict[str, str | None] = {}
+        found = rule_problems(sets, texts)
         if not found:
-            return refused
+            return refused, texts
         refused.update(found)
 
 

@@ -44,12 +44,16 @@ _RECEIVER_HINT = "fix the receiver so Alertmanager 0.25 accepts it"
 # -- rules (promtool check rules) ------------------------------------------------------------
 def rule_problems(
     customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]],
+    texts: dict[str, str | None] | None = None,
 ) -> dict[K, list[Problem]]:
     """promtool over each customer's rule file as `render_rules` writes it (only enabled
-    specs are rendered); every refusal is pinned on one of the keys."""
+    specs are rendered); every refusal is pinned on one of the keys. `texts`, when
+    given, receives each customer's rendered file (None: no file)."""
     files = {}
     for cid, entries in customers.items():
         text = render_rules(cid, [spec for _, spec in entries])
+        if texts is not None:
+            texts[cid] = text
         if text is not None:
             files[f"{cid}.yml"] = text
     found: dict[K, list[Problem]] = {}
