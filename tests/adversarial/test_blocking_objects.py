@@ -500,6 +500,26 @@ def test_cli_render_a_kept_file_loses_alerts_disabled_or_removed(
     assert f"{out}/rules/acme.yml: kept without Gone, Off (disabled or removed)" in err
 
 
+def test_webhook_a_stored_malformed_object_does_not_block_admission_of_others() -> None:
+    """The admission webhook checks an object next to its customer's others: one stored
+    object promtool refuses without naming it (before: a ToolError on every admission of
+    the customer) is not the new object's problem; the new malformed one is refused."""
+    from typing import cast
+
+    from alertplane.k8s.handlers import Handlers
+    from alertplane.k8s.state import ClusterState
+
+    state = ClusterState()
+    stored = alert("acme", "Stored", keepFiringFor=TOO_LONG)
+    stored["metadata"].update(uid="u1", generation=1)
+    state.observe(stored)
+    handlers = Handlers(state, cast(Any, None), PlatformConfig(), False, cast(Any, None))
+    assert handlers.problems(alert("acme", "Fresh")) == []
+    refused = handlers.problems(alert("acme", "Bad", **{"for": TOO_LONG}))
+    assert len(refused) == 1 and refused[0].startswith("CustomerAlert acme/acme-bad: spec"), refused
+    assert "duration" in refused[0]
+
+
 # -- Kubernetes: the operator on a real API server ----------------------------------------------
 SINK_NS = "monitoring"
 
