@@ -24,7 +24,7 @@ from .k8s import command as k8s_command
 from .manifests import Document, load_paths
 from .render import ALERTMANAGER_PATH, Rendered, template_path
 from .render.keep import keep_customer_parts
-from .render.keep_rules import Wanted, prune_rules, wanted_alerts
+from .render.keep_rules import Wanted, present_receivers, prune_rules, wanted_alerts
 from .render.platform import load_platform_config
 from .render.rules import rules_path
 from .sinks.files import generated_rule_files, read_previous, write_rendered
@@ -110,7 +110,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     # edit. Only customers the input provably holds no alerts for lose their file.
     owners = outcome.invalid_alert_owners
     why = {rules_path(c): f"customer {c} has invalid alerts" for c in owners or ()}
-    rendered, am_kept = _keep_alertmanager_parts(out, render_valid(outcome, platform), outcome)
+    rendered, am_kept = _keep_alertmanager_parts(
+        out, render_valid(outcome, platform), outcome, loaded.documents
+    )
     rendered = _prune_kept_rules(out, rendered, why, loaded.documents, owners is not None)
     why |= {template_path(c): reason for c, reason in am_kept.items()}
     result = write_rendered(out, rendered, owners is not None, set(why))
@@ -162,7 +164,7 @@ def _prune_kept_rules(
 
 
 def _keep_alertmanager_parts(
-    out: Path, rendered: Rendered, outcome: Outcome
+    out: Path, rendered: Rendered, outcome: Outcome, documents: list[Document]
 ) -> tuple[Rendered, dict[str, str]]:
     """Like rule files, a customer with an invalid receiver keeps its part of
     alertmanager.yml (routes, receivers, template): rendering only its valid receivers
@@ -172,7 +174,8 @@ def _keep_alertmanager_parts(
     if owners is not None and not owners:
         return rendered, {}
     path = out / ALERTMANAGER_PATH
-    merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners)
+    present = None if owners is None else present_receivers(documents)
+    merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners, present)
     if merged.unusable is not None:
         print(
             f"{path}: nothing kept from the previous file: {merged.unusable}; "
@@ -180,6 +183,8 @@ def _keep_alertmanager_parts(
             file=sys.stderr,
         )
     reasons = {c: f"customer {c} has invalid receivers" if owners else UNREAD for c in merged.kept}
+    for cid, gone in merged.dropped.items():
+        reasons[cid] += f" (without {', '.join(gone)}: removed)"
     return replace(rendered, alertmanager=merged.text), reasons
 
 

@@ -595,3 +595,24 @@ def condition_message(status: dict[str, Any]) -> str:
     (synced,) = [c for c in status["conditions"] if c["type"] == "Synced"]
     assert synced["reason"] == "Disabled"
     return str(synced["message"])
+
+
+def test_cli_render_a_kept_alertmanager_part_loses_removed_receivers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    first = [alert("acme"), receiver("acme", "oncall"), receiver("acme", "pager")]
+    manifests = _write(tmp_path / "m.yaml", *first)
+    assert _cli(capsys, "render", "-f", manifests, "--out", str(out))[0] == 0
+    assert {"acme/oncall", "acme/pager"} <= _receivers_in(out)
+    # oncall's edit is invalid (its part is kept), pager is gone from the input.
+    second = [alert("acme"), receiver("acme", "oncall", webhook=[])]
+    code, _, err = _cli(
+        capsys, "render", "-f", _write(tmp_path / "m.yaml", *second), "--out", str(out)
+    )
+    assert code == 1
+    assert "acme/oncall" in _receivers_in(out) and "acme/pager" not in _receivers_in(out)
+    assert "customer acme has invalid receivers (without pager: removed)" in err
+    routes = yaml.safe_load((out / "alertmanager.yml").read_text())["route"]["routes"]
+    (acme,) = [r for r in routes if r["matchers"] == ['customer_id="acme"']]
+    assert [r["receiver"] for r in acme["routes"]] == ["acme/oncall"]

@@ -97,3 +97,26 @@ def _header_end(text: str) -> int:
             break
         end += len(line)
     return end
+
+
+def present_receivers(documents: Iterable[Any]) -> dict[str, set[str]]:
+    """Per customer, the receiver names the input holds (valid or not); a customer with a
+    receiver document that names no receiver is left out (any name may be that one)."""
+    from ..core import claimed_customer  # core imports render: no cycle at import time
+
+    out: dict[str, set[str]] = {}
+    unnamed: set[str] = set()
+    for doc in documents:
+        data = getattr(doc, "data", doc)
+        if not isinstance(data, dict) or data.get("kind") != "CustomerReceiver":
+            continue
+        cid = claimed_customer(data)
+        if cid is None:
+            continue
+        spec = data.get("spec")
+        name = spec.get("receiverName") if isinstance(spec, dict) else None
+        if isinstance(name, str):
+            out.setdefault(cid, set()).add(name)
+        else:
+            unnamed.add(cid)
+    return {cid: names for cid, names in out.items() if cid not in unnamed}
