@@ -342,6 +342,20 @@ def test_disabling_or_deleting_an_invalid_edit_removes_the_last_good_version(
     assert set(_alerts_in(out, "acme")) == {"Keep", "Off"}
 
 
+def test_deleting_a_receiver_whose_newest_spec_is_invalid_removes_it(tmp_path: Path) -> None:
+    store, out = _store(tmp_path), tmp_path / "out"
+    rec = _reconciler(store, out)
+    store.apply([obj(receiver("acme", n)) for n in ("keep", "gone")], "a", "test")
+    rec.sync_all()
+    store.apply([obj(receiver("acme", "gone", route={"groupWait": TOO_LONG}))], "a", "test")
+    rec.sync({"acme"})
+    assert _status(store, "acme-gone")["phase"] == "Invalid"
+    assert {"acme/keep", "acme/gone"} <= _receivers_in(out)  # last good stays live
+    store.delete([ObjectRef("CustomerReceiver", "acme", "acme-gone")], "a", "test")
+    rec.sync({"acme"})
+    assert "acme/gone" not in _receivers_in(out) and "acme/keep" in _receivers_in(out)
+
+
 # -- the mechanism: every refusal is pinned, whatever the tool's output says ----------------
 def _alert_spec(name: str, **over: Any) -> CustomerAlertSpec:
     base = alert("acme", name)["spec"]
