@@ -68,7 +68,7 @@ def test_apply_refuses_schema_and_semantic_errors_like_validate(cli, tmp_path: P
         'CustomerAlert acme/acme-leaky: spec.expr: selector up{} has no customer_id="acme"'
         in err
     )
-    assert "warning" not in err
+    assert "warning:" not in err
 
 
 def test_get_table_yaml_and_json(cli, tmp_path: Path) -> None:
