@@ -65,8 +65,7 @@ def test_apply_refuses_schema_and_semantic_errors_like_validate(cli, tmp_path: P
     assert out == "customeralert/acme-fine created\n"
     assert "CustomerAlert acme/acme-broken: spec.severity:" in err
     assert (
-        'CustomerAlert acme/acme-leaky: spec.expr: selector up{} has no customer_id="acme"'
-        in err
+        'CustomerAlert acme/acme-leaky: spec.expr: selector up{} has no customer_id="acme"' in err
     )
     assert "warning:" not in err
 

@@ -43,8 +43,14 @@ from .errors import ObjectRef, Problem
 from .manifests import Document
 from .model import CustomerAlert, Resource
 from .render.platform import PlatformConfig
-from .validate import Parsed, check_with_tools, flagged_index, is_flagged, parse_documents
-from .validate import validate_objects
+from .validate import (
+    Parsed,
+    check_with_tools,
+    flagged_index,
+    is_flagged,
+    parse_documents,
+    validate_objects,
+)
 
 NAME_KEYS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
 

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .admission import DISABLE, DRY_RUN, RECONCILE, WRITE, Admission, Policy, Taken, admit
 from .errors import ObjectRef, Problem
 from .manifests import Document
 from .model import CustomerAlert, CustomerReceiver, Resource
 from .render import Rendered, render
 from .render.platform import PlatformConfig
-from .admission import DISABLE, DRY_RUN, RECONCILE, WRITE, Admission, Policy, Taken, admit
 from .validate import Parsed, flagged_index, is_flagged
 
 __all__ = [
