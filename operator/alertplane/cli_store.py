@@ -109,6 +109,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="also serve /metrics on this port without a token, for Prometheus (on --port, "
+        "/metrics needs an admin token)",
+    )
+    p.add_argument(
         "--coalesce",
         type=float,
         default=0.2,
@@ -378,6 +385,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         customer_namespace=args.customer_namespace,
         attribution_key_file=args.attribution_key_file,
         tenant_binding=args.tenant_binding,
+        metrics_port=args.metrics_port,
     )
     return 0
 
