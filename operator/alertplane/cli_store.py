@@ -194,7 +194,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     customers = {_customer_of(d.data) for d in loaded.documents} - {None}
     existing = [
         t
-        for s in store.get(customers=sorted(c for c in customers if c is not None))
+        for s in sorted(store.get(customers=sorted(c for c in customers if c)), key=_created)
         if (t := Taken.of(s.ref, s.row.customer_id, s.row.spec)) is not None
     ]
     admission = admit(
@@ -205,6 +205,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for change in store.apply(admission.admitted, args.actor, "cli"):
         print(change)
     return 0 if admission.ok else 1
+
+
+def _created(stored: Stored) -> int:
+    """Oldest first: of two objects with one name, the later is the duplicate."""
+    return stored.row.id
 
 
 def _customer_of(data: Any) -> str | None:

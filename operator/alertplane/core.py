@@ -60,10 +60,11 @@ def evaluate(
     platform: PlatformConfig | None = None,
     tools: bool = True,
     earlier: Sequence[Problem] = (),
+    existing: Sequence[Taken] = (),
 ) -> Outcome:
     """The dry run: every problem of every stage; `earlier` carries problems found while
     loading (bad YAML)."""
-    admission = admit(documents, DRY_RUN.with_tools(tools), platform, earlier=earlier)
+    admission = admit(documents, DRY_RUN.with_tools(tools), platform, existing, earlier)
     parsed, rejected, problems = admission.parsed, admission.rejected, admission.problems
     invalid = {p.obj for p in problems if p.obj is not None}
     ordered = problems

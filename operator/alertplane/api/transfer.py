@@ -121,11 +121,14 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def check(ctx: Context, who: Principal, loaded: Loaded, tools: bool) -> Outcome:
-    """Validate like `alertplane validate`; 403 for documents of another customer."""
+    """Validate like `alertplane validate` (and against the names already stored, as
+    /import would); 403 for documents of another customer."""
     refused = foreign(ctx, who, loaded.documents)
     if refused:
         raise Forbidden("the body holds documents this token may not send", refused)
-    return evaluate(loaded.documents, ctx.platform, tools=tools, earlier=loaded.problems)
+    # What /import would say: the names the store already has count too.
+    existing = _taken(ctx, loaded.documents)
+    return evaluate(loaded.documents, ctx.platform, tools, loaded.problems, existing)
 
 
 def import_objects(ctx: Context, who: Principal, loaded: Loaded, tools: bool) -> Report:
@@ -217,7 +220,7 @@ def _taken(ctx: Context, docs: list[Document]) -> list[Taken]:
     return [
         t
         for c in customers
-        for s in ctx.bound(c).get(customer=c)
+        for s in sorted(ctx.bound(c).get(customer=c), key=lambda s: s.row.id)  # oldest first
         if (t := Taken.of(s.ref, s.row.customer_id, s.row.spec)) is not None
     ]
 

@@ -161,7 +161,7 @@ class Handlers:
         if isinstance(cid, str):
             others = [
                 t
-                for s in self.state.get(customer=cid)
+                for s in sorted(self.state.get(customer=cid), key=lambda s: s.row.id)
                 if s.ref != ref and (t := Taken.of(s.ref, s.row.customer_id, s.row.spec))
             ]
         doc = Document(Source("admission"), obj)
