@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .core import WRITE, Taken, admit
-from .errors import ObjectRef, UsageError
-from .manifests import Document, Source, load_paths
+from .errors import ObjectRef, Source, UsageError
+from .manifests import Document, load_paths
 from .model import KINDS
 from .render.platform import PlatformConfig, load_platform_config
 from .render.yamlout import dump

@@ -202,7 +202,7 @@ def _ref_of(data: Any) -> ObjectRef | None:
     data = _mapping(data)
     meta = _mapping(data.get("metadata"))
     kind, ns, name = data.get("kind"), meta.get("namespace", "default"), meta.get("name")
-    if all(isinstance(v, str) for v in (kind, ns, name)):
+    if isinstance(kind, str) and isinstance(ns, str) and isinstance(name, str):
         return ObjectRef(kind, ns, name)
     return None
 
