@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ObjectRef, Problem
 from .manifests import Document
@@ -90,6 +90,27 @@ class Taken:
     def of(cls, ref: ObjectRef, customer: str, spec: dict[str, Any]) -> Taken | None:
         name = spec.get(NAME_KEYS.get(ref.kind, ""))
         return cls(ref, customer, name) if isinstance(name, str) else None
+
+
+class StoredObject(Protocol):
+    """What `taken` reads of a stored object (store.repo.Stored)."""
+
+    @property
+    def ref(self) -> ObjectRef: ...
+
+    @property
+    def row(self) -> Any: ...
+
+
+def taken(stored: Iterable[StoredObject]) -> list[Taken]:
+    """The names stored objects hold, oldest first: of two objects with one name, the later
+    is the duplicate (as the reconciler decides)."""
+    out = []
+    for s in sorted(stored, key=lambda s: int(s.row.id)):
+        found = Taken.of(s.ref, s.row.customer_id, s.row.spec)
+        if found is not None:
+            out.append(found)
+    return out
 
 
 @dataclass

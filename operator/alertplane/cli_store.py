@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .core import WRITE, Taken, admit
+from .core import WRITE, admit, taken
 from .errors import ObjectRef, Source, UsageError
 from .manifests import Document, load_paths
 from .model import KINDS
@@ -192,11 +192,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     loaded = load_paths(args.paths)
     store = _store(args)
     customers = {_customer_of(d.data) for d in loaded.documents} - {None}
-    existing = [
-        t
-        for s in sorted(store.get(customers=sorted(c for c in customers if c)), key=_created)
-        if (t := Taken.of(s.ref, s.row.customer_id, s.row.spec)) is not None
-    ]
+    existing = taken(store.get(customers=sorted(c for c in customers if c)))
     admission = admit(
         loaded.documents, WRITE, _platform(args), existing=existing, earlier=loaded.problems
     )
@@ -205,11 +201,6 @@ def cmd_apply(args: argparse.Namespace) -> int:
     for change in store.apply(admission.admitted, args.actor, "cli"):
         print(change)
     return 0 if admission.ok else 1
-
-
-def _created(stored: Stored) -> int:
-    """Oldest first: of two objects with one name, the later is the duplicate."""
-    return stored.row.id
 
 
 def _customer_of(data: Any) -> str | None:
@@ -354,11 +345,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         # The restored version is a write like any other: admitted by the same checks.
         manifest = current.manifest(spec=spec, with_status=False)
         manifest["spec"] = spec  # as stored (references, not redacted)
-        others = [
-            t
-            for s in store.get(kind=ref.kind, customer=str(spec.get("customerId", "")))
-            if (t := Taken.of(s.ref, s.row.customer_id, s.row.spec)) is not None
-        ]
+        others = taken(store.get(kind=ref.kind, customer=str(spec.get("customerId", ""))))
         admission = admit([Document(Source("rollback"), manifest)], WRITE, _platform(args), others)
         if not admission.ok:
             for p in admission.refused:

@@ -11,7 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .admission import DISABLE, DRY_RUN, RECONCILE, WRITE, Admission, Policy, Taken, admit
+from .admission import (
+    DISABLE,
+    DRY_RUN,
+    RECONCILE,
+    WRITE,
+    Admission,
+    Policy,
+    Taken,
+    admit,
+    taken,
+)
 from .errors import ObjectRef, Problem
 from .manifests import Document
 from .model import CustomerAlert, CustomerReceiver, Resource
@@ -31,6 +41,7 @@ __all__ = [
     "admit",
     "evaluate",
     "render_valid",
+    "taken",
 ]
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core import WRITE, Outcome, Taken, admit, evaluate
+from ..core import WRITE, Outcome, Taken, admit, evaluate, taken
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document, Loaded, load_text
 from .context import Context
@@ -217,12 +217,7 @@ def _taken(ctx: Context, docs: list[Document]) -> list[Taken]:
             if isinstance(c := _mapping(_mapping(d.data).get("spec")).get("customerId"), str)
         }
     )
-    return [
-        t
-        for c in customers
-        for s in sorted(ctx.bound(c).get(customer=c), key=lambda s: s.row.id)  # oldest first
-        if (t := Taken.of(s.ref, s.row.customer_id, s.row.spec)) is not None
-    ]
+    return taken(s for c in customers for s in ctx.bound(c).get(customer=c))
 
 
 def export(ctx: Context, who: Principal, customer: str | None) -> list[dict[str, Any]]:

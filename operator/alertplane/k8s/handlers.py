@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import kopf
 
-from ..core import WRITE, Taken, admit
+from ..core import WRITE, Taken, admit, taken
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_GROUP
@@ -159,11 +159,7 @@ class Handlers:
         ref = ObjectRef(str(obj.get("kind", "")), ns, name)
         others: list[Taken] = []
         if isinstance(cid, str):
-            others = [
-                t
-                for s in sorted(self.state.get(customer=cid), key=lambda s: s.row.id)
-                if s.ref != ref and (t := Taken.of(s.ref, s.row.customer_id, s.row.spec))
-            ]
+            others = taken(s for s in self.state.get(customer=cid) if s.ref != ref)
         doc = Document(Source("admission"), obj)
         context = self._binding if self.tenant_binding else None
         admission = admit([doc], WRITE, self.platform, existing=others, context=context)
