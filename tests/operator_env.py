@@ -119,15 +119,24 @@ class Cluster:
         ).stdout.strip()
         files = [f"{crds}/monitoring.coreos.com_{name}.yaml" for name in PROMOP_CRDS]
         self.env.kubectl("apply", "--server-side", *[a for f in files for a in ("-f", f)])
-        names = [f"crd/{p}.alertplane.io" for p in PLURAL.values()]
-        names += [f"crd/{p}.monitoring.coreos.com" for p in PROMOP_CRDS]
-        self.env.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
+        names = [f"{p}.alertplane.io" for p in PLURAL.values()]
+        names += [f"{p}.monitoring.coreos.com" for p in PROMOP_CRDS]
+        # Polled through the API, not `kubectl wait`: that fails at once ("accessor error")
+        # while a just-created CRD has no conditions yet, which a loaded machine shows.
+        for name in names:
+            wait_for(lambda n=name: self._established(n), 60, f"CRD {name} Established")
         # Established is not yet served by every storage: wait until a list answers.
         for plural in (*PLURAL.values(),):
             wait_for(lambda p=plural: self._lists(api_path(API, p)), 30, f"{plural} served")
         for plural in PROMOP_CRDS:
             path = api_path(f"monitoring.coreos.com/{_promop_version(plural)}", plural)
             wait_for(lambda p=path: self._lists(p), 30, f"{plural} served")
+
+    def _established(self, name: str) -> bool:
+        path = f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
+        crd = self.api.get(path) or {}
+        conditions = (crd.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
     def _lists(self, path: str) -> bool:
         self.api.request("GET", path)

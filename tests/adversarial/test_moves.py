@@ -113,3 +113,44 @@ def test_apply_moves_an_object_without_its_history_or_namespace(
         out = capsys.readouterr().out
         assert (code, out) == (0, f"customeralert/{manifest['metadata']['name']} created\n")
         _assert_fresh_in_acme(env, manifest["metadata"]["name"])
+
+
+def test_kubernetes_mode_moves_without_history(kube_api: Any) -> None:
+    """Kubernetes mode (a real API server, the operator, its mirror): the admin's import
+    deletes globex's custom resource and creates acme's afresh (generation 1, a new uid),
+    so the mirror's history of the name is globex's up to the deletion, acme's after."""
+    from tests.api_k8s_env import api_app
+
+    env = kube_api
+    env.cluster.namespace("shared-move", "acme.globex")
+    api = api_app(
+        env.store, env.kube, env.tokens, writer_options={"namespace_template": "shared-move"}
+    )
+    base = "/customers/globex/alerts"
+    spec = alert_spec("Moved", "globex", annotations={"summary": "globex plan v1"})
+    assert api.post(base, json=spec, headers=GLOBEX).status_code == 201
+    for n in (2, 3):
+        spec["annotations"] = {"summary": f"globex plan v{n}"}
+        assert api.put(f"{base}/Moved", json=spec, headers=GLOBEX).status_code == 200
+    before = env.cluster.get("CustomerAlert", "shared-move", "globex-moved")
+    assert before is not None and before["metadata"]["generation"] == 3
+
+    doc = {k: before[k] for k in ("apiVersion", "kind")}
+    doc["metadata"] = {"name": "globex-moved", "namespace": "shared-move"}
+    doc["spec"] = {**alert_spec("Moved", "acme"), "customerId": "acme"}
+    r = api.post("/import", json=[doc], headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert [(c["namespace"], c["action"], c["generation"]) for c in r.json()["changes"]] == [
+        ("shared-move", "created", 1)
+    ]
+    after = env.cluster.get("CustomerAlert", "shared-move", "globex-moved")
+    assert after["metadata"]["uid"] != before["metadata"]["uid"]
+    assert after["metadata"]["generation"] == 1
+
+    rows = api.get("/customers/acme/audit?name=globex-moved", headers=ACME).json()["items"]
+    assert [(r["action"], r["generation"]) for r in rows] == [("create", 1)]
+    assert "plan v" not in str(rows)
+    never = api.post("/customers/acme/alerts/Moved/rollback", json={"version": 9}, headers=ACME)
+    old = api.post("/customers/acme/alerts/Moved/rollback", json={"version": 2}, headers=ACME)
+    assert (old.status_code, never.status_code) == (404, 404)
+    assert old.json()["detail"].replace("2", "N") == never.json()["detail"].replace("9", "N")
