@@ -136,12 +136,6 @@ class Admission:
         index = flagged_index(self.refused)
         return [p.obj for p in self.parsed if not is_flagged(p, index)]
 
-    @property
-    def valid(self) -> list[Resource]:
-        """The objects no problem at all names."""
-        index = flagged_index([*self.refused, *self.marked])
-        return [p.obj for p in self.parsed if not is_flagged(p, index)]
-
 
 Context = Callable[[Parsed], list[Problem]]
 
