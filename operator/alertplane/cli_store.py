@@ -191,8 +191,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     lines, exit 1."""
     loaded = load_paths(args.paths)
     store = _store(args)
-    customers = {_customer_of(d.data) for d in loaded.documents} - {None}
-    existing = taken(store.get(customers=sorted(c for c in customers if c)))
+    customers = sorted({c for d in loaded.documents if (c := _customer_of(d.data))})
+    existing = taken(store.get(customers=customers))  # names they must not duplicate
     admission = admit(
         loaded.documents, WRITE, _platform(args), existing=existing, earlier=loaded.problems
     )

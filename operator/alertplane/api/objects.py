@@ -15,7 +15,7 @@ import hashlib
 import re
 from typing import Any
 
-from ..core import DISABLE, WRITE, Taken, admit
+from ..core import DISABLE, WRITE, admit
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, Resource
@@ -82,7 +82,6 @@ def build(
     path_name: str | None = None,
     platform: PlatformConfig | None = None,
     semantic: bool = True,
-    existing: tuple[Taken, ...] = (),
 ) -> tuple[Resource | None, list[Problem]]:
     """Admit one object; `path_name` is the alert/receiver name in the URL; without
     `semantic` (switching an alert off) only the schema must hold (policy DISABLE)."""
@@ -128,7 +127,7 @@ def build(
         "spec": spec,
     }
     policy = WRITE if semantic else DISABLE
-    admission = admit([Document(BODY, manifest)], policy, platform, existing)
+    admission = admit([Document(BODY, manifest)], policy, platform)
     problems += [_plain(p, ref) for p in admission.refused]
     admitted = admission.admitted
     return (admitted[0] if admitted and not problems else None), problems
