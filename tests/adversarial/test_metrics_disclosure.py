@@ -14,6 +14,10 @@ tokens (401 without a token, 403 for a customer token); the platform's scrape us
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,8 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
+from alertplane.api.tokens import token_line
+from alertplane.stack.processes import free_port
 from tests.api_env import ACME, ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
 from tests.test_console_pages import client
 from tests.test_runtime_integration import eventually
@@ -139,3 +145,52 @@ def _differences(a: dict[tuple[str, str], str], b: dict[tuple[str, str], str]) -
         for who, url in a
         if a[(who, url)] != b[(who, url)]
     ]
+
+
+def test_a_real_serve_keeps_metrics_off_the_customers_port(tmp_path: Path) -> None:
+    """`alertplane serve --metrics-port`: the API port answers /metrics to admins only,
+    the metrics port to the scrape without a token, and serves nothing else."""
+    port, metrics_port = free_port(), free_port()
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(
+        token_line("ops", "admin", "ap_admin") + "\n" + token_line("a", "customer:acme", "ap_a")
+    )
+    cmd = [
+        sys.executable, "-m", "alertplane.cli", "serve", f"--db=sqlite:///{tmp_path / 'a.db'}",
+        f"--out={tmp_path / 'out'}", f"--port={port}", f"--metrics-port={metrics_port}",
+        f"--tokens={tokens}",
+    ]  # fmt: skip
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+
+        def get(url: str, token: str | None = None) -> tuple[int, str]:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            try:
+                with urllib.request.urlopen(urllib.request.Request(url, headers=headers)) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+
+        api, scrape = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}"
+
+        def up() -> bool:
+            try:
+                return get(f"{api}/readyz")[0] == 200
+            except OSError:
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+                return False
+
+        eventually(up, 60)
+        assert get(f"{api}/metrics")[0] == 401
+        assert get(f"{api}/metrics", "ap_a")[0] == 403
+        code, text = get(f"{api}/metrics", "ap_admin")
+        assert code == 200 and "alertplane_syncs_total" in text
+        code, text = get(f"{scrape}/metrics")
+        assert code == 200 and "alertplane_syncs_total" in text
+        assert get(f"{scrape}/customers", "ap_admin")[0] == 404
+        assert get(f"{scrape}/console/")[0] == 404
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
