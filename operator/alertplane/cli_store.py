@@ -13,14 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ObjectRef, UsageError
-from .manifests import load_paths
+from .core import WRITE, admit, taken
+from .errors import ObjectRef, Source, UsageError
+from .manifests import Document, load_paths
 from .model import KINDS
 from .render.platform import PlatformConfig, load_platform_config
 from .render.yamlout import dump
 from .store.db import open_db
 from .store.repo import Store, Stored
-from .validate import parse_documents, validate_objects
+from .validate import parse_documents
 
 KIND_ALIASES = {
     "alert": "CustomerAlert",
@@ -108,6 +109,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="also serve /metrics on this port without a token, for Prometheus (on --port, "
+        "/metrics needs an admin token)",
+    )
+    p.add_argument(
         "--coalesce",
         type=float,
         default=0.2,
@@ -178,17 +186,27 @@ def _kind(text: str) -> str:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    """Stores the objects admission takes (core.admit, WRITE: what `validate` reports,
+    except what only promtool/amtool find); the others are refused with `validate`'s
+    lines, exit 1."""
     loaded = load_paths(args.paths)
-    parsed, problems = parse_documents(loaded.documents)
-    problems = [*loaded.problems, *problems]
-    for p in problems:
+    store = _store(args)
+    customers = sorted({c for d in loaded.documents if (c := _customer_of(d.data))})
+    existing = taken(store.get(customers=customers))  # names they must not duplicate
+    admission = admit(
+        loaded.documents, WRITE, _platform(args), existing=existing, earlier=loaded.problems
+    )
+    for p in admission.refused:
         print(p, file=sys.stderr)
-    warnings = validate_objects(parsed, _platform(args))
-    for change in _store(args).apply([p.obj for p in parsed], args.actor, "cli"):
+    for change in store.apply(admission.admitted, args.actor, "cli"):
         print(change)
-    for w in warnings:  # stored anyway: the reconciler keeps the last valid version live
-        print(f"warning: {w}", file=sys.stderr)
-    return 1 if problems else 0
+    return 0 if admission.ok else 1
+
+
+def _customer_of(data: Any) -> str | None:
+    spec = data.get("spec") if isinstance(data, dict) else None
+    cid = spec.get("customerId") if isinstance(spec, dict) else None
+    return cid if isinstance(cid, str) else None
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -321,6 +339,19 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     store = _store(args)
     ref = _resolve(store, _kind(args.kind), args.name, args.namespace)
+    current = store.find(ref)
+    spec = store.version(ref, args.version)
+    if current is not None and spec is not None:
+        # The restored version is a write like any other: admitted by the same checks.
+        manifest = current.manifest(spec=spec, with_status=False)
+        manifest["spec"] = spec  # as stored (references, not redacted)
+        others = taken(store.get(kind=ref.kind, customer=str(spec.get("customerId", ""))))
+        admission = admit([Document(Source("rollback"), manifest)], WRITE, _platform(args), others)
+        if not admission.ok:
+            for p in admission.refused:
+                print(p, file=sys.stderr)
+            print(f"error: version {args.version} is not valid any more", file=sys.stderr)
+            return 1
     print(store.rollback(ref, args.version, args.actor))
     return 0
 
@@ -346,6 +377,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         customer_namespace=args.customer_namespace,
         attribution_key_file=args.attribution_key_file,
         tenant_binding=args.tenant_binding,
+        metrics_port=args.metrics_port,
     )
     return 0
 

@@ -15,6 +15,7 @@ from .api.context import ApiSettings
 from .api.kube import KubeWriter
 from .api.tenancy import NamespaceBindings
 from .errors import UsageError
+from .metrics_port import serve_metrics
 from .render.platform import PlatformConfig
 from .store.db import open_db
 from .store.repo import Store
@@ -38,12 +39,16 @@ def serve(
     customer_namespace: str = "{customer}",
     attribution_key_file: str | None = None,
     tenant_binding: bool = True,
+    metrics_port: int | None = None,
 ) -> None:
+    """`metrics_port`: also serve /metrics there without a token (metrics_port.py)."""
     api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
     if tokens is None:
         log.warning(
             "no tokens file (--tokens, $ALERTPLANE_TOKENS): the REST API refuses every call"
         )
+    if metrics_port is not None:
+        serve_metrics(host, metrics_port)
     if kubernetes:
         # No reconciler here to take the Alertmanager URL from: /firing and the console's
         # firing alerts ask it through the API's own setting.

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import AlertplaneError, ObjectRef, Problem
+from .errors import AlertplaneError, ObjectRef, Problem, Source
+from .manifests import Document
 from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DURATION, SYNCS
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
 from .render import ALERTMANAGER_PATH
@@ -32,13 +33,13 @@ from .status import Verdict, status_values
 from .store.repo import Stored
 from .store.tables import utcnow
 from .sync_assess import Assessment, assess, live_version
-from .sync_output import accepted_alertmanager, contained_validation, refused_rules
-from .validate import Parsed, parse_document
+from .sync_output import accepted_alertmanager, contained_admission, refused_rules
 
 log = logging.getLogger("alertplane.sync")
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 CHUNK = 50  # customers per validation/render batch
+STORED = "stored"  # the source name of stored objects in admission
 
 
 class ObjectSource(Protocol):
@@ -251,19 +252,21 @@ class Reconciler:
     def _validate(
         self, stored: list[Stored]
     ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
+        """The one admission function (core.admit) with the RECONCILE policy: everything
+        it finds, the tools' findings included, marks the object Invalid."""
+        docs = [
+            Document(Source(STORED, n), st.manifest(with_status=False))
+            for n, st in enumerate(stored, 1)
+        ]
+        admission = contained_admission(docs, self.settings.platform)
         problems: dict[ObjectRef, list[Problem]] = {}
-        parsed: dict[int, Resource] = {}
-        items: list[Parsed] = []
-        for st in stored:
-            obj, found = parse_document(st.manifest(with_status=False))
-            if obj is None:
-                problems[st.ref] = [p.at(st.ref) for p in found]
-                continue
-            parsed[st.row.id] = obj
-            items.append(Parsed(obj))
-        for problem in contained_validation(items, self.settings.platform):
-            if problem.obj is not None:
+        for problem in admission.problems:
+            n = problem.source.document if problem.source is not None else 0
+            if 0 < n <= len(stored):
+                problems.setdefault(stored[n - 1].ref, []).append(problem.at(stored[n - 1].ref))
+            elif problem.obj is not None:
                 problems.setdefault(problem.obj, []).append(problem)
+        parsed = {stored[p.source.document - 1].row.id: p.obj for p in admission.parsed if p.source}
         return problems, parsed
 
     def _reload(self) -> dict[str, ReloadOutcome]:

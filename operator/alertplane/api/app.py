@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__, console
@@ -23,8 +24,9 @@ from ..render.platform import PlatformConfig
 from ..store.repo import Store
 from ..sync import Reconciler
 from . import docs, routes_admin, routes_customers, routes_objects
+from .auth import Auth
 from .context import ApiSettings, Context
-from .errors import install_handlers
+from .errors import ApiError, Forbidden, install_handlers
 from .schemas import spec_schemas
 from .tenancy import NamespaceBindings
 from .writers import Writer
@@ -84,8 +86,21 @@ def create_app(
             return {"status": "starting: initial sync not finished"}
         return {"status": "ready"}
 
+    metrics_auth = Auth(settings.tokens)
+
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        # The metrics count every customer's objects and syncs: on this port (the one
+        # customers reach) only for an admin token. A scrape without a token goes to
+        # `serve --metrics-port`, a listener of its own (README, "metrics").
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        try:
+            who = metrics_auth.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+            if not who.is_admin:
+                raise Forbidden("/metrics needs an admin token (or serve --metrics-port)")
+        except ApiError as refused:
+            return JSONResponse(refused.body(), refused.status, headers=refused.headers)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     if store is not None:

@@ -223,7 +223,7 @@ def main() -> None:
         print(
             f"""
 alertplane local stack is up (Ctrl-C stops everything):
-  alertplane    {stack.serve.url}/console   /docs   /metrics   /healthz   /readyz
+  alertplane    {stack.serve.url}/console   /docs   /healthz   /readyz   /metrics (admin token)
   tokens (sign in to the console, or `Authorization: Bearer ...`):
       admin            {stack.tokens["admin"]}
       customer:acme    {stack.tokens["acme"]}
