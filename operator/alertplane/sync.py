@@ -20,8 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .errors import AlertplaneError, ObjectRef, Problem
-from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DURATION, SYNCS
+from .metrics import (
+    LAST_SUCCESS,
+    OBJECTS,
+    QUEUE_DEPTH,
+    RELOADS,
+    RULES,
+    SYNC_DURATION,
+    SYNC_FAILING_SINCE,
+    SYNCS,
+)
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
 from .render import ALERTMANAGER_PATH
 from .render.alertmanager import render_alertmanager
@@ -38,6 +49,7 @@ log = logging.getLogger("alertplane.sync")
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 CHUNK = 50  # customers per validation/render batch
+DB_DOWN = "database unavailable"
 
 
 class ObjectSource(Protocol):
@@ -111,6 +123,20 @@ class Reconciler:
         self._retry_at = 0.0
         self._retry_delay = 0.5
         self._first = True
+        # Since when (Unix time) every sync has failed, and why in a few words (no paths,
+        # no customer: /readyz shows it to anyone); None while the last one succeeded.
+        self.failing_since: float | None = None
+        self.failure = ""
+
+    def failed(self, why: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.time()
+            SYNC_FAILING_SINCE.set(self.failing_since)
+        self.failure = why
+
+    def succeeded(self) -> None:
+        self.failing_since, self.failure = None, ""
+        SYNC_FAILING_SINCE.set(0)
 
     def notify(self) -> None:
         """A change was written in this process: skip the rest of the poll interval."""
@@ -129,6 +155,13 @@ class Reconciler:
         SYNCS.labels(report.outcome).inc()
         if report.outcome == "ok":
             LAST_SUCCESS.set_to_current_time()
+        if report.outcome == "write_failed":
+            self.failed("writing the output failed")
+        elif report.outcome == "reload_failed":
+            failed = sorted(t for t, r in report.reloads.items() if not r.ok)
+            self.failed(f"reload of {' and '.join(failed)} failed")
+        else:  # ok, or invalid objects: those are their owners' problem, not the process's
+            self.succeeded()
         self.store.record_sync(
             duration_s=report.duration_s,
             customers=report.customers,
@@ -319,16 +352,18 @@ class Reconciler:
             try:
                 self.sync_all()
                 break
-            except Exception:
-                log.exception("initial sync failed; retrying")
+            except Exception as exc:
+                self.failed(_why(exc))
+                _log_failure("initial sync failed; retrying in 2s", exc)
                 stop.wait(2.0)
         release_memory()
         self.ready.set()
         while not stop.is_set():
             try:
                 self._step(stop)
-            except Exception:  # a bad pass must never stop reconciliation
-                log.exception("sync failed; will retry")
+            except Exception as exc:  # a bad pass must never stop reconciliation
+                self.failed(_why(exc))
+                _log_failure("sync failed; will retry", exc)
                 self._schedule_retry(set(self.receivers) | set(self.rule_counts))
                 stop.wait(1.0)
 
@@ -336,6 +371,8 @@ class Reconciler:
         self._wake.wait(self.settings.poll_s)
         self._wake.clear()
         touched, self.marker = self.store.changed_since(self.marker)
+        if self.failure == DB_DOWN:  # it answered: a retry, if one is due, says the rest
+            self.succeeded()
         retry_due = bool(self._retry) and time.monotonic() >= self._retry_at
         if not touched and not retry_due:
             return
@@ -358,6 +395,19 @@ class Reconciler:
             report.outcome,
             report.written or "nothing",
         )
+
+
+def _why(exc: Exception) -> str:
+    return DB_DOWN if isinstance(exc, SQLAlchemyError) else "sync error"
+
+
+def _log_failure(what: str, exc: Exception) -> None:
+    """A database that is down is one line per attempt; anything else has its traceback."""
+    if isinstance(exc, SQLAlchemyError):
+        orig = getattr(exc, "orig", None) or exc
+        log.warning("%s: database unavailable: %s", what, " ".join(str(orig).split()))
+    else:
+        log.exception(what)
 
 
 def release_memory() -> None:

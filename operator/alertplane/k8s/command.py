@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .. import settings
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -28,29 +30,17 @@ def add_parser(sub: Any) -> None:
         choices=("files", "configmap", "prometheus-operator"),
         help="where rendered output goes",
     )
-    p.add_argument(
-        "--sink-namespace",
-        default=os.environ.get("POD_NAMESPACE") or "monitoring",
-        metavar="NS",
-        help="namespace of generated ConfigMaps/PrometheusRules/AlertmanagerConfigs "
-        "(default: $POD_NAMESPACE or monitoring)",
-    )
-    p.add_argument("--out", metavar="DIR", help="output directory of the files sink")
-    p.add_argument(
-        "--db",
-        default=os.environ.get("ALERTPLANE_DB"),
+    settings.add(p, "sink_namespace", metavar="NS")
+    settings.add(p, "out", metavar="DIR", help="output directory of the files sink")
+    settings.add(
+        p,
+        "db",
         metavar="URL",
-        help="database mirroring every object with an audit row (PostgreSQL; default "
-        "$ALERTPLANE_DB; none: no mirror)",
+        help="database mirroring every object with an audit row (PostgreSQL; none: no mirror)",
     )
-    p.add_argument(
-        "--platform-config",
-        default=os.environ.get("ALERTPLANE_PLATFORM_CONFIG"),
-        metavar="FILE",
-        help="platform settings (default $ALERTPLANE_PLATFORM_CONFIG)",
-    )
-    p.add_argument("--prometheus-url", metavar="URL", help="POST /-/reload here after writes")
-    p.add_argument("--alertmanager-url", metavar="URL", help="POST /-/reload here after writes")
+    settings.add(p, "platform_config", metavar="FILE")
+    settings.add(p, "prometheus_url", metavar="URL")
+    settings.add(p, "alertmanager_url", metavar="URL")
     p.add_argument(
         "--tenant-binding",
         action=argparse.BooleanOptionalAction,
@@ -69,13 +59,7 @@ def add_parser(sub: Any) -> None:
         "audit actor its annotations name (the API token) is believed only for changes the "
         "webhook admitted for this account",
     )
-    p.add_argument(
-        "--attribution-key-file",
-        metavar="FILE",
-        help="key shared with `alertplane serve --kubernetes --attribution-key-file`: the "
-        "audit actor its annotations name is believed only when the API signed them with it "
-        "(without it, or the webhook's --api-service-account, anyone may forge them)",
-    )
+    settings.add(p, "attribution_key_file", metavar="FILE")
     p.add_argument(
         "--kubeconfig",
         metavar="FILE",
