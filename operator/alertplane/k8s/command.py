@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import settings
+from ..cli_store import readiness_grace
+from ..ports import bind
 
 
 def add_parser(sub: Any) -> None:
@@ -74,10 +76,19 @@ def add_parser(sub: Any) -> None:
         "what it should be and rewrite what differs: repairs hand edits and deletions, picks "
         "up rotated Secrets (default 300; 0: never)",
     )
+    readiness_grace(p)
     p.add_argument("--coalesce", type=float, default=0.2, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    # The ports before anything slow (kopf's import, the cluster): a busy one is told at
+    # once, naming it. The health server binds its own again; kopf the webhook's.
+    for port, flag in (
+        (args.metrics_port, "--metrics-port"),
+        (args.webhook_port, "--webhook-port"),
+    ):
+        if port is not None:
+            bind("0.0.0.0", port, flag).close()
     from .operator import OperatorOptions, run_operator
 
     logging.basicConfig(
@@ -106,5 +117,6 @@ def run(args: argparse.Namespace) -> int:
             kubeconfig=args.kubeconfig,
             coalesce_s=args.coalesce,
             resync_s=args.resync_interval,
+            readiness_grace_s=args.readiness_grace,
         )
     )
