@@ -156,7 +156,8 @@ def _platform(args: argparse.Namespace) -> PlatformConfig:
 def _store(args: argparse.Namespace, create: bool = False) -> Store:
     """Only `apply` (and `serve`) create the database; every other command refuses one
     that does not exist instead of silently creating an empty ./alertplane.db."""
-    return Store(open_db(args.db, create=create), secrets_dir=_platform(args).secrets_dir)
+    secrets_dir = _platform(args).secrets_dir  # every setting is checked before the database
+    return Store(open_db(args.db, create=create), secrets_dir=secrets_dir)
 
 
 def _kind(text: str) -> str:
