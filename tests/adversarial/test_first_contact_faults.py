@@ -43,6 +43,7 @@ DB_COMMANDS = {
     "delete": ["delete", "alert", "acme-higherrorrate"],
     "rollback": ["rollback", "alert", "acme-higherrorrate", "--to", "1"],
     "serve": ["serve", "--port", "0"],
+    "operator": ["operator", "--sink", "files", "--out", "o", "--metrics-port", "0"],
 }
 READS = ("get", "history", "delete", "rollback")
 
@@ -100,7 +101,7 @@ def test_a_database_url_that_cannot_work_is_a_usage_error(
     assert "serving on" not in err and created(cwd) == []
 
 
-@pytest.mark.parametrize("command", [c for c in DB_COMMANDS if c != "serve"])
+@pytest.mark.parametrize("command", [c for c in DB_COMMANDS if c not in ("serve", "operator")])
 def test_an_unreachable_postgresql_is_named_with_the_password_masked(
     cwd: Path, command: str
 ) -> None:
