@@ -21,6 +21,7 @@ path: it answers anyone.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .sync import Reconciler
 
 READINESS_GRACE_S = 60.0
+DB_DOWN = "database unavailable"
 
 Probe = Callable[[], bool]
 
@@ -77,6 +79,20 @@ def readiness(
     if reasons:
         out["reasons"] = reasons
     return not reasons, {**out, **body}
+
+
+def failure_kind(exc: Exception) -> str:
+    """A failed sync pass, in the few words /readyz shows."""
+    return DB_DOWN if isinstance(exc, SQLAlchemyError) else "sync error"
+
+
+def log_failure(log: logging.Logger, what: str, exc: Exception) -> None:
+    """A database that is down is one line per attempt; anything else has its traceback."""
+    if isinstance(exc, SQLAlchemyError):
+        orig = getattr(exc, "orig", None) or exc
+        log.warning("%s: database unavailable: %s", what, " ".join(str(orig).split()))
+    else:
+        log.exception(what)
 
 
 def _iso(ts: float) -> str:

@@ -26,13 +26,13 @@ from .api.context import ApiSettings
 from .api.kube import KubeWriter
 from .api.tenancy import NamespaceBindings
 from .errors import UsageError
-from .health import READINESS_GRACE_S
+from .health import DB_DOWN, READINESS_GRACE_S
 from .lifecycle import Shutdown
 from .ports import bind
 from .render.platform import PlatformConfig
 from .store.db import database_url, make_engine, wait_for_database
 from .store.repo import Store
-from .sync import DB_DOWN, Reconciler, SyncSettings
+from .sync import Reconciler, SyncSettings
 
 log = logging.getLogger("alertplane.serve")
 

@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from .errors import AlertplaneError, ObjectRef, Problem
+from .health import DB_DOWN, failure_kind, log_failure
 from .metrics import (
     LAST_SUCCESS,
     OBJECTS,
@@ -49,7 +48,6 @@ log = logging.getLogger("alertplane.sync")
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 CHUNK = 50  # customers per validation/render batch
-DB_DOWN = "database unavailable"
 
 
 class ObjectSource(Protocol):
@@ -353,8 +351,8 @@ class Reconciler:
                 self.sync_all()
                 break
             except Exception as exc:
-                self.failed(_why(exc))
-                _log_failure("initial sync failed; retrying in 2s", exc)
+                self.failed(failure_kind(exc))
+                log_failure(log, "initial sync failed; retrying in 2s", exc)
                 stop.wait(2.0)
         release_memory()
         self.ready.set()
@@ -362,8 +360,8 @@ class Reconciler:
             try:
                 self._step(stop)
             except Exception as exc:  # a bad pass must never stop reconciliation
-                self.failed(_why(exc))
-                _log_failure("sync failed; will retry", exc)
+                self.failed(failure_kind(exc))
+                log_failure(log, "sync failed; will retry", exc)
                 self._schedule_retry(set(self.receivers) | set(self.rule_counts))
                 stop.wait(1.0)
 
@@ -395,19 +393,6 @@ class Reconciler:
             report.outcome,
             report.written or "nothing",
         )
-
-
-def _why(exc: Exception) -> str:
-    return DB_DOWN if isinstance(exc, SQLAlchemyError) else "sync error"
-
-
-def _log_failure(what: str, exc: Exception) -> None:
-    """A database that is down is one line per attempt; anything else has its traceback."""
-    if isinstance(exc, SQLAlchemyError):
-        orig = getattr(exc, "orig", None) or exc
-        log.warning("%s: database unavailable: %s", what, " ".join(str(orig).split()))
-    else:
-        log.exception(what)
 
 
 def release_memory() -> None:
