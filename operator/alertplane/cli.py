@@ -44,7 +44,24 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        unknown = message.partition("unrecognized arguments: ")[2].split()
+        meant = sorted(
+            {f for u in unknown if u.startswith("--") for f in self._flags() if f.startswith(u)}
+        )
+        if meant:
+            flags = " or ".join(meant)
+            raise UsageError(message, f"did you mean {flags}? Flags must be spelled out")
         raise UsageError(message, f"see '{self.prog} --help'")
+
+    def _flags(self) -> set[str]:
+        """Every long flag of this parser and its subcommands."""
+        found = {f for a in self._actions for f in a.option_strings if f.startswith("--")}
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    if isinstance(sub, _Parser):
+                        found |= sub._flags()
+        return found
 
 
 def build_parser() -> argparse.ArgumentParser:
