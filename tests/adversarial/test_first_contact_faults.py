@@ -9,6 +9,7 @@ exiting, is ready only when it can do its job, and stops cleanly on SIGTERM like
 
 from __future__ import annotations
 
+import argparse
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from alertplane.cli import main
+from alertplane.cli import build_parser, main
+from alertplane.errors import UsageError
 from alertplane.lifecycle import GRACE_S
 from alertplane.stack.ports import DEMO_PORTS
 from alertplane.stack.processes import Postgres, free_port
@@ -172,6 +174,64 @@ def test_abbreviated_flags_are_refused(
     assert main(argv) == 2
     flag = next(a for a in argv if a.startswith("--") and a not in ("--sink", "--out", "--role"))
     assert f"error: unrecognized arguments: {flag}" in capsys.readouterr().err
+
+
+# A minimal valid command line per subcommand: the abbreviation is the only thing wrong.
+BASE = {
+    "validate": ["-f", "m.yaml"],
+    "render": ["-f", "m.yaml"],
+    "crds": [],
+    "apply": ["-f", "m.yaml"],
+    "delete": [],
+    "get": ["alerts"],
+    "history": [],
+    "rollback": ["alert", "n", "--to", "1"],
+    "serve": [],
+    "operator": ["--sink", "files"],
+    "token create": ["n", "--role", "admin"],
+}
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    out = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                nested = _subparsers(sub)
+                out |= {f"{name} {k}": v for k, v in nested.items()} or {name: sub}
+    return out
+
+
+def test_no_prefix_of_any_flag_of_any_command_is_accepted() -> None:
+    """Every proper prefix (3+ characters) of every long flag of every subcommand, the
+    operator's included, is refused; the full flag is accepted."""
+    parser = build_parser()
+    commands = _subparsers(parser)
+    assert sorted(commands) == sorted(BASE)
+    tried = 0
+    for command, sub in commands.items():
+        base = [*command.split(), *BASE[command]]
+        parser.parse_args(base)  # valid as it is
+        flags = {f: a for a in sub._actions for f in a.option_strings if f.startswith("--")}
+        for flag, action in flags.items():
+            if flag in ("--help", "--version"):
+                continue
+            value = [] if action.nargs == 0 else [_value(action)]
+            parser.parse_args([*base, flag, *value])
+            for end in range(3, len(flag)):
+                prefix = flag[:end]
+                if prefix in flags:
+                    continue
+                with pytest.raises(UsageError, match=f"unrecognized arguments: {prefix}"):
+                    parser.parse_args([*base, prefix, *value])
+                tried += 1
+    assert tried > 500
+
+
+def _value(action: argparse.Action) -> str:
+    if action.choices:
+        return str(next(iter(action.choices)))
+    return "1"
 
 
 def test_abbreviated_flag_refused_by_the_real_command(cwd: Path) -> None:
