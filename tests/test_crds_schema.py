@@ -244,7 +244,10 @@ def test_every_model_field_is_in_the_schema_with_its_constraints(kind: Any) -> N
         assert props["enabled"]["default"] is True
         assert props["for"]["pattern"].startswith("^(0|")
         assert "description" in props["expr"]
-        assert props["annotations"]["additionalProperties"] == {"type": "string"}
+        assert props["annotations"]["additionalProperties"] == {
+            "type": "string",
+            "maxLength": 16384,
+        }
         assert "runbookUrl" in props["annotations"]["description"]
     else:
         slack = at(spec, "slack[]")

@@ -56,7 +56,8 @@ SCHEMA = [
     (
         "customer-id-64-chars",
         alert(customerId="a" * 64),
-        f"spec.customerId: '{'a' * 64}' is not a valid customer id; use lower-case letters, "
+        f"spec.customerId: {'a' * 40!r}… (64 characters) is too long: at most 63 characters; "
+        "use lower-case letters, "
         "digits and '-', start and end with a letter or digit, at most 63 characters "
         "(e.g. 'acme')",
     ),
@@ -77,13 +78,13 @@ SCHEMA = [
         "alert-name-digit-first",
         alert(alertName="5xxErrors"),
         "spec.alertName: '5xxErrors' is not a valid Prometheus alert name; use letters, "
-        "digits and '_', not starting with a digit (e.g. 'HighErrorRate')",
+        "digits and '_', not starting with a digit, at most 189 characters (e.g. 'HighErrorRate')",
     ),
     (
         "alert-name-dash",
         alert(alertName="High-Errors"),
         "spec.alertName: 'High-Errors' is not a valid Prometheus alert name; use letters, "
-        "digits and '_', not starting with a digit (e.g. 'HighErrorRate')",
+        "digits and '_', not starting with a digit, at most 189 characters (e.g. 'HighErrorRate')",
     ),
     # --- enums
     (

@@ -59,7 +59,8 @@ SCHEMA = [
     (
         "receiver-name-64-chars",
         receiver(receiverName="r" * 64),
-        f"spec.receiverName: '{'r' * 64}' is not a valid receiver name; use lower-case "
+        f"spec.receiverName: {'r' * 40!r}… (64 characters) is too long: at most 63 characters; "
+        "use lower-case "
         "letters, digits and '-', at most 63 characters (e.g. 'oncall')",
     ),
     (
@@ -102,7 +103,9 @@ SCHEMA = [
     (
         "secret-ref-empty-name",
         receiver(**NO_HOOK, slack=[{"apiURLSecretRef": {"name": "", "key": "k"}}]),
-        "spec.slack[0].apiURLSecretRef.name: must not be empty; give at least one value",
+        "spec.slack[0].apiURLSecretRef.name: '' is not a valid Secret name; name a Kubernetes "
+        "Secret in the same namespace: lower-case letters, digits, '-' and '.', starting and "
+        "ending with a letter or digit, at most 253 characters (e.g. 'acme-slack')",
     ),
     (
         "secret-ref-key-missing",

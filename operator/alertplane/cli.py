@@ -19,16 +19,17 @@ from typing import Any, NoReturn, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import __version__, cli_store, cli_token, settings
-from .core import Outcome, evaluate, render_valid
+from .core import Outcome, claimed_customer, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
 from .k8s import command as k8s_command
-from .manifests import load_paths
+from .manifests import Document, load_paths
 from .render import ALERTMANAGER_PATH, Rendered, template_path
 from .render.keep import keep_customer_parts
+from .render.keep_rules import Wanted, present_receivers, prune_rules, wanted_alerts
 from .render.platform import load_platform_config
 from .render.rules import rules_path
-from .sinks.files import read_previous, write_rendered
+from .sinks.files import generated_rule_files, read_previous, write_rendered
 from .store.db import FIX_DOWN
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
@@ -132,7 +133,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     # edit. Only customers the input provably holds no alerts for lose their file.
     owners = outcome.invalid_alert_owners
     why = {rules_path(c): f"customer {c} has invalid alerts" for c in owners or ()}
-    rendered, am_kept = _keep_alertmanager_parts(out, render_valid(outcome, platform), outcome)
+    rendered, am_kept = _keep_alertmanager_parts(
+        out, render_valid(outcome, platform), outcome, loaded.documents
+    )
+    rendered = _prune_kept_rules(out, rendered, why, loaded.documents, owners is not None)
     why |= {template_path(c): reason for c, reason in am_kept.items()}
     result = write_rendered(out, rendered, owners is not None, set(why))
     for rel in result.kept:
@@ -151,8 +155,39 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.ok else EXIT_INVALID
 
 
+def _prune_kept_rules(
+    out: Path, rendered: Rendered, why: dict[str, str], documents: list[Document], known: bool
+) -> Rendered:
+    """A rule file that would be kept loses the alerts the input disables or (when all
+    input was read) no longer holds: disabling and deleting take effect whatever else
+    the input says. Such a file is written instead of kept (and leaves `why`)."""
+    wanted = wanted_alerts((d.data for d in documents), claimed_customer)
+    rules = dict(rendered.rules)
+    for rel in generated_rule_files(out):
+        kept = rel in why or (rel not in rules and not known)
+        if not kept:
+            continue
+        cid = rel.removeprefix("rules/").removesuffix(".yml")
+        says = wanted.get(cid, Wanted())
+        says.complete = says.complete and known
+        text, dropped = prune_rules(read_previous(out / rel) or "", says)
+        if not dropped:
+            continue
+        reason = why.pop(rel, UNREAD)
+        if known and "rules:" not in text:
+            rules.pop(rel, None)  # nothing left: removed like any customer without alerts
+        else:
+            rules[rel] = text
+        print(
+            f"{out / rel}: kept without {', '.join(dropped)} (disabled or removed): "
+            f"{reason}; fix the problems above",
+            file=sys.stderr,
+        )
+    return replace(rendered, rules=rules)
+
+
 def _keep_alertmanager_parts(
-    out: Path, rendered: Rendered, outcome: Outcome
+    out: Path, rendered: Rendered, outcome: Outcome, documents: list[Document]
 ) -> tuple[Rendered, dict[str, str]]:
     """Like rule files, a customer with an invalid receiver keeps its part of
     alertmanager.yml (routes, receivers, template): rendering only its valid receivers
@@ -162,7 +197,8 @@ def _keep_alertmanager_parts(
     if owners is not None and not owners:
         return rendered, {}
     path = out / ALERTMANAGER_PATH
-    merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners)
+    present = None if owners is None else present_receivers(documents)
+    merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners, present)
     if merged.unusable is not None:
         print(
             f"{path}: nothing kept from the previous file: {merged.unusable}; "
@@ -170,6 +206,8 @@ def _keep_alertmanager_parts(
             file=sys.stderr,
         )
     reasons = {c: f"customer {c} has invalid receivers" if owners else UNREAD for c in merged.kept}
+    for cid, gone in merged.dropped.items():
+        reasons[cid] += f" (without {', '.join(gone)}: removed)"
     return replace(rendered, alertmanager=merged.text), reasons
 
 

@@ -69,14 +69,14 @@ def _invalid_owners(
         data = doc.data if isinstance(doc.data, dict) else {}
         if data.get("kind") == other:
             continue  # an unknown or missing kind may be a misspelt `kind`
-        owner = _claimed_customer(data)
+        owner = claimed_customer(data)
         if owner is None:
             return None
         owners.add(owner)
     return owners
 
 
-def _claimed_customer(data: dict[str, Any]) -> str | None:
+def claimed_customer(data: dict[str, Any]) -> str | None:
     """The customer a document that failed to parse was meant for, as far as it says:
     its customer id however spelt, else its namespace (conventionally the customer's)."""
     spec, meta = data.get("spec"), data.get("metadata")

@@ -27,6 +27,8 @@ _KEEP = frozenset(
         "minProperties",
         "maxProperties",
         "required",
+        # CEL rules a model type carries itself (e.g. the duration bound, model/common.py).
+        "x-kubernetes-validations",
     }
 )
 # Keywords Kubernetes does not support or that mean nothing to it; dropping them loses no

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from .crd_schema import Schema, at, ordered, structural
 from .model import RESERVED_LABELS, CustomerAlertSpec, CustomerReceiverSpec
-from .model.common import API_GROUP, LABEL_NAME_RE
+from .model.common import API_GROUP, LABEL_NAME_RE, MAX_LABEL_NAME
 from .render.yamlout import dump
 
 VERSION = "v1alpha1"
@@ -66,8 +66,10 @@ def _channels() -> dict[str, str]:
 
 
 _LABEL_NAMES = _rule(
-    f"self.all(k, k.matches('{LABEL_NAME_RE}') && !k.startsWith('__'))",
-    "label names use letters, digits and '_', not starting with a digit or '__'",
+    f"self.all(k, size(k) <= {MAX_LABEL_NAME} && k.matches('{LABEL_NAME_RE}') && "
+    "!k.startsWith('__'))",
+    "label names use letters, digits and '_', not starting with a digit or '__', at most "
+    f"{MAX_LABEL_NAME} characters",
 )
 _RESERVED = _rule(
     f"!self.exists(k, k in {_cel_list(RESERVED_LABELS)})",
@@ -97,7 +99,7 @@ _CONDITION: Schema = {
         "reason": {
             "type": "string",
             "description": "Validated or Invalid (Valid); Reloaded, Written, Pending, "
-            "ReloadFailed, WriteFailed or Superseded (Synced).",
+            "ReloadFailed, WriteFailed, Superseded or Disabled (Synced).",
         },
         "message": {"type": "string", "description": "Why, with the field path and a fix."},
         "lastTransitionTime": {

@@ -102,7 +102,14 @@ class ClusterReconciler(Reconciler):
                     st.status.live_spec = None
                     st.status.live_generation = None
             obj = parsed.get(st.row.id)
-            if self.check_secrets and isinstance(obj, CustomerReceiver) and st.ref not in problems:
+            # Secrets are read only for a receiver its namespace may hold: one in a namespace
+            # bound to another customer never gets to probe (or copy) that namespace's Secrets.
+            if (
+                violation is None
+                and self.check_secrets
+                and isinstance(obj, CustomerReceiver)
+                and st.ref not in problems
+            ):
                 missing = self.check_secrets(obj)
                 if missing:
                     if not self._secret_wait:

@@ -7,7 +7,19 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from .common import AlertName, CustomerId, Duration, ObjectMeta, Strict
+from .common import (
+    MAX_ANNOTATION,
+    MAX_ENTRIES,
+    AlertName,
+    AnnotationText,
+    CustomerId,
+    Duration,
+    LabelValue,
+    ObjectMeta,
+    Strict,
+    fail,
+    text,
+)
 
 # Labels alertplane sets itself: a user value would break routing or isolation.
 RESERVED_LABELS = ("customer_id", "severity", "category", "urgency")
@@ -34,16 +46,29 @@ class Urgency(StrEnum):
 class Annotations(Strict):
     """The well-known annotations plus any free keys (all Go templates)."""
 
-    model_config = Strict.model_config | {"extra": "allow"}
-    __pydantic_extra__: dict[str, str] = Field(init=False)
+    model_config = Strict.model_config | {
+        "extra": "allow",
+        "json_schema_extra": {"maxProperties": MAX_ENTRIES},
+    }
+    __pydantic_extra__: dict[str, AnnotationText] = Field(init=False)
 
-    summary: str | None = Field(None, description="One-line summary (Go template).")
-    description: str | None = Field(None, description="Details (Go template).")
-    impact: str | None = Field(None, description="What the customer is affected by.")
-    action: str | None = Field(None, description="What the responder should do.")
-    runbook_url: str | None = Field(
-        None, description="Runbook link; rendered as the runbook_url annotation."
+    summary: str | None = text("One-line summary (Go template).", MAX_ANNOTATION)
+    description: str | None = text("Details (Go template).", MAX_ANNOTATION)
+    impact: str | None = text("What the customer is affected by.", MAX_ANNOTATION)
+    action: str | None = text("What the responder should do.", MAX_ANNOTATION)
+    runbook_url: str | None = text(
+        "Runbook link; rendered as the runbook_url annotation.", MAX_ANNOTATION
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        if isinstance(data, dict) and len(data) > MAX_ENTRIES:
+            raise fail(
+                f"too many entries ({len(data)}): at most {MAX_ENTRIES}",
+                "keep the annotations a responder reads; put the rest in the runbook",
+            )
+        return data
 
     def rendered(self) -> dict[str, str]:
         """Annotation key → template, exactly as Prometheus will carry them."""
@@ -73,8 +98,9 @@ class CustomerAlertSpec(Strict):
     keep_firing_for: Duration | None = Field(
         None, description="Keep firing this long after the condition clears (Prometheus ≥ 2.42)."
     )
-    labels: dict[str, str] = Field(
+    labels: dict[str, LabelValue] = Field(
         default_factory=dict,
+        max_length=MAX_ENTRIES,
         description="Extra labels; customer_id, severity, category, urgency are reserved.",
     )
     annotations: Annotations = Field(default_factory=Annotations)

@@ -28,11 +28,36 @@ DURATION_RE = (
     r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 )
 
+# A Kubernetes Secret / ConfigMap key (IsConfigMapKey): [-._a-zA-Z0-9]+, and not '.', '..' or
+# starting with '..'. Written so that no key is a path step: no '/', never '.' or '..'.
+SECRET_KEY_RE = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+MAX_NAME = 253  # a Kubernetes object name (DNS subdomain) and a Secret key
+# The API names an alert's object `<customerId>-<alertName lower, _→->`: with a customer id of
+# at most 63 characters this keeps it a Kubernetes name of at most 253 (api/objects.py).
+MAX_ALERT_NAME = MAX_NAME - 63 - 1
+MAX_LABEL_NAME = 128
+# Prometheus/Alertmanager parse durations into Go's time.Duration (int64 nanoseconds) and
+# refuse more ("duration out of range"; measured with promtool 2.42 and amtool 0.25 in
+# tests/adversarial/test_names_and_limits.py).
+MAX_DURATION_MS = (2**63 - 1) // 1_000_000
+MAX_DURATION = "292y24w3d23h47m16s854ms"
+MAX_DURATION_LENGTH = 64
+# Sizes real use never reaches (the largest upstream mixins stay far below), so that no
+# single object can grow without bound: maps of labels/annotations, their values, lists.
+MAX_ENTRIES = 64  # labels, annotations, route match labels, groupBy, email recipients
+MAX_LABEL_VALUE = 1024
+MAX_ANNOTATION = 16 * 1024
+MAX_TEMPLATE = 64 * 1024  # a receiver template (an inlined HTML e-mail body is the largest)
+MAX_URL = 2048
+MAX_CHANNELS = 32  # per channel kind of one receiver
+MAX_PRIORITY = 1_000_000
+_UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
 _DNS_LABEL = re.compile(DNS_LABEL_RE)
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
 _ALERT_NAME = re.compile(ALERT_NAME_RE)
 _LABEL_NAME = re.compile(LABEL_NAME_RE)
 _DURATION = re.compile(DURATION_RE)
+_SECRET_KEY = re.compile(SECRET_KEY_RE)
 
 
 def fail(message: str, hint: str = "") -> PydanticCustomError:
@@ -40,8 +65,22 @@ def fail(message: str, hint: str = "") -> PydanticCustomError:
     return PydanticCustomError("alertplane", "{message}", {"message": message, "hint": hint})
 
 
-def _checker(ok: Callable[[str], bool], message: Callable[[str], str], hint: str) -> AfterValidator:
+def shown(value: str) -> str:
+    """A value quoted for a message, shortened when long: a 100 KB name is no message."""
+    if len(value) <= 60:
+        return repr(value)
+    return f"{value[:40]!r}… ({len(value)} characters)"
+
+
+def _checker(
+    ok: Callable[[str], bool],
+    message: Callable[[str], str],
+    hint: str,
+    max_length: int | None = None,
+) -> AfterValidator:
     def check(value: str) -> str:
+        if max_length is not None and len(value) > max_length:
+            raise fail(f"{shown(value)} is too long: at most {max_length} characters", hint)
         if not ok(value):
             raise fail(message(value), hint)
         return value
@@ -53,21 +92,68 @@ def is_dns_label(value: str) -> bool:
     return len(value) <= 63 and _DNS_LABEL.match(value) is not None
 
 
+def is_dns_subdomain(value: str) -> bool:
+    return len(value) <= MAX_NAME and _DNS_SUBDOMAIN.match(value) is not None
+
+
+def is_secret_key(value: str) -> bool:
+    return len(value) <= MAX_NAME and _SECRET_KEY.match(value) is not None
+
+
 def is_label_name(value: str) -> bool:
-    return _LABEL_NAME.match(value) is not None and not value.startswith("__")
+    return (
+        len(value) <= MAX_LABEL_NAME
+        and _LABEL_NAME.match(value) is not None
+        and not value.startswith("__")
+    )
 
 
 def is_duration(value: str) -> bool:
     return value != "" and _DURATION.match(value) is not None
 
 
+def duration_ms(value: str) -> int:
+    """Milliseconds of a duration in Prometheus' syntax (`is_duration`)."""
+    found = _DURATION.match(value)
+    if found is None:
+        raise ValueError(f"not a duration: {value!r}")
+    numbers = found.group(3, 5, 7, 9, 11, 13, 15)
+    return sum(int(n) * unit for n, unit in zip(numbers, _UNIT_MS, strict=True) if n)
+
+
+def _check_duration(value: str) -> str:
+    hint = "use a Prometheus duration such as 30s, 5m, 1h30m or 7d"
+    if len(value) > MAX_DURATION_LENGTH:
+        raise fail(f"{shown(value)} is too long: at most {MAX_DURATION_LENGTH} characters", hint)
+    if not is_duration(value):
+        raise fail(f"{shown(value)} is not a valid duration", hint)
+    if duration_ms(value) > MAX_DURATION_MS:
+        raise fail(
+            f"{shown(value)} is too long: a duration is at most {MAX_DURATION} (about 292 "
+            "years, the most Prometheus and Alertmanager accept)",
+            "use a shorter duration",
+        )
+    return value
+
+
+# The same bound for the API server: CEL sums the duration's parts in milliseconds (as
+# doubles: exact below 2**53, and no overflow for absurd inputs the pattern lets through).
+_DURATION_CEL = (
+    "self == '0' || self.findAll('[0-9]+(ms|[ywdhms])').map(t, double(t.find('[0-9]+')) * "
+    "(t.endsWith('ms') ? 1.0 : t.endsWith('y') ? 31536000000.0 : t.endsWith('w') ? "
+    "604800000.0 : t.endsWith('d') ? 86400000.0 : t.endsWith('h') ? 3600000.0 : "
+    f"t.endsWith('m') ? 60000.0 : 1000.0)).sum() <= {MAX_DURATION_MS}.0"
+)
+
+
 CustomerId = Annotated[
     str,
     _checker(
-        is_dns_label,
-        lambda v: f"{v!r} is not a valid customer id",
+        lambda v: _DNS_LABEL.match(v) is not None,
+        lambda v: f"{shown(v)} is not a valid customer id",
         "use lower-case letters, digits and '-', start and end with a letter or digit, "
         "at most 63 characters (e.g. 'acme')",
+        max_length=63,
     ),
     Field(
         pattern=DNS_LABEL_RE,
@@ -82,22 +168,27 @@ AlertName = Annotated[
     str,
     _checker(
         lambda v: _ALERT_NAME.match(v) is not None,
-        lambda v: f"{v!r} is not a valid Prometheus alert name",
-        "use letters, digits and '_', not starting with a digit (e.g. 'HighErrorRate')",
+        lambda v: f"{shown(v)} is not a valid Prometheus alert name",
+        "use letters, digits and '_', not starting with a digit, at most "
+        f"{MAX_ALERT_NAME} characters (e.g. 'HighErrorRate')",
+        max_length=MAX_ALERT_NAME,
     ),
     Field(
         pattern=ALERT_NAME_RE,
+        max_length=MAX_ALERT_NAME,
         json_schema_extra={"pattern": ALERT_NAME_RE},
-        description="Prometheus alert name, unique per customer.",
+        description="Prometheus alert name, unique per customer "
+        f"(at most {MAX_ALERT_NAME} characters).",
     ),
 ]
 
 ReceiverName = Annotated[
     str,
     _checker(
-        is_dns_label,
-        lambda v: f"{v!r} is not a valid receiver name",
+        lambda v: _DNS_LABEL.match(v) is not None,
+        lambda v: f"{shown(v)} is not a valid receiver name",
         "use lower-case letters, digits and '-', at most 63 characters (e.g. 'oncall')",
+        max_length=63,
     ),
     Field(
         pattern=DNS_LABEL_RE,
@@ -109,15 +200,57 @@ ReceiverName = Annotated[
 
 Duration = Annotated[
     str,
-    _checker(
-        is_duration,
-        lambda v: f"{v!r} is not a valid duration",
-        "use a Prometheus duration such as 30s, 5m, 1h30m or 7d",
-    ),
+    AfterValidator(_check_duration),
     Field(
         pattern=DURATION_RE,
-        json_schema_extra={"pattern": DURATION_RE},
-        description="Prometheus duration, e.g. 30s, 5m, 1h30m.",
+        max_length=MAX_DURATION_LENGTH,
+        json_schema_extra={
+            "pattern": DURATION_RE,
+            "x-kubernetes-validations": [
+                {
+                    "rule": _DURATION_CEL,
+                    "message": f"a duration is at most {MAX_DURATION} (about 292 years, the "
+                    "most Prometheus and Alertmanager accept)",
+                    "reason": "FieldValueInvalid",
+                }
+            ],
+        },
+        description=f"Prometheus duration, e.g. 30s, 5m, 1h30m; at most {MAX_DURATION}.",
+    ),
+]
+
+SecretName = Annotated[
+    str,
+    _checker(
+        lambda v: _DNS_SUBDOMAIN.match(v) is not None,
+        lambda v: f"{shown(v)} is not a valid Secret name",
+        "name a Kubernetes Secret in the same namespace: lower-case letters, digits, '-' and "
+        f"'.', starting and ending with a letter or digit, at most {MAX_NAME} characters "
+        "(e.g. 'acme-slack')",
+        max_length=MAX_NAME,
+    ),
+    Field(
+        pattern=DNS_SUBDOMAIN_RE,
+        max_length=MAX_NAME,
+        json_schema_extra={"pattern": DNS_SUBDOMAIN_RE},
+        description="Secret name (same namespace).",
+    ),
+]
+
+SecretKey = Annotated[
+    str,
+    _checker(
+        lambda v: _SECRET_KEY.match(v) is not None,
+        lambda v: f"{shown(v)} is not a valid Secret key",
+        "name a key of the Secret: letters, digits, '-', '_' and '.', no '/', not '.' or '..' "
+        f"and not starting with '..', at most {MAX_NAME} characters (e.g. 'url')",
+        max_length=MAX_NAME,
+    ),
+    Field(
+        pattern=SECRET_KEY_RE,
+        max_length=MAX_NAME,
+        json_schema_extra={"pattern": SECRET_KEY_RE},
+        description="Key inside the Secret.",
     ),
 ]
 
@@ -125,10 +258,20 @@ LabelName = Annotated[
     str,
     _checker(
         is_label_name,
-        lambda v: f"{v!r} is not a valid label name",
-        "use letters, digits and '_', not starting with a digit or '__'",
+        lambda v: f"{shown(v)} is not a valid label name",
+        f"use letters, digits and '_', not starting with a digit or '__', at most "
+        f"{MAX_LABEL_NAME} characters",
     ),
 ]
+
+
+LabelValue = Annotated[str, Field(max_length=MAX_LABEL_VALUE)]
+AnnotationText = Annotated[str, Field(max_length=MAX_ANNOTATION)]
+
+
+def text(description: str, limit: int = MAX_TEMPLATE) -> Any:
+    """An optional bounded string field."""
+    return Field(None, max_length=limit, description=description)
 
 
 class Strict(BaseModel):
@@ -147,8 +290,8 @@ class ObjectMeta(BaseModel):
     name: Annotated[
         str,
         _checker(
-            lambda v: len(v) <= 253 and _DNS_SUBDOMAIN.match(v) is not None,
-            lambda v: f"{v!r} is not a valid object name",
+            is_dns_subdomain,
+            lambda v: f"{shown(v)} is not a valid object name",
             "use lower-case letters, digits, '-' and '.' (e.g. 'acme-high-error-rate')",
         ),
     ]
@@ -156,7 +299,7 @@ class ObjectMeta(BaseModel):
         str,
         _checker(
             is_dns_label,
-            lambda v: f"{v!r} is not a valid namespace",
+            lambda v: f"{shown(v)} is not a valid namespace",
             "use lower-case letters, digits and '-', at most 63 characters",
         ),
     ] = "default"

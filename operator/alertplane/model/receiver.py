@@ -2,26 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from .alert import Category, Severity
-from .common import CustomerId, Duration, ObjectMeta, ReceiverName, Strict
+from .common import (
+    MAX_CHANNELS,
+    MAX_ENTRIES,
+    MAX_PRIORITY,
+    MAX_URL,
+    CustomerId,
+    Duration,
+    LabelValue,
+    ObjectMeta,
+    ReceiverName,
+    SecretKey,
+    SecretName,
+    Strict,
+    text,
+)
+
+# RFC 5321: a forward path is at most 256 octets including the angle brackets.
+MAX_EMAIL = 254
 
 
 class SecretKeyRef(Strict):
-    """A key of a Kubernetes Secret (in files mode: a file under the secrets directory)."""
+    """A key of a Kubernetes Secret (in files mode: the file
+    `<secretsDir>/<namespace>/<name>/<key>`, see render/secretfiles.py)."""
 
-    name: str = Field(min_length=1, description="Secret name (same namespace).")
-    key: str = Field(min_length=1, description="Key inside the Secret.")
+    name: SecretName
+    key: SecretKey
 
 
 class EmailConfig(Strict):
-    to: list[str] = Field(min_length=1, description="Recipient addresses.")
-    subject_template: str | None = Field(None, description="Subject (Alertmanager template).")
-    html_template: str | None = Field(None, description="HTML body (Alertmanager template).")
-    text_template: str | None = Field(None, description="Text body (Alertmanager template).")
+    to: list[Annotated[str, Field(max_length=MAX_EMAIL)]] = Field(
+        min_length=1, max_length=MAX_ENTRIES, description="Recipient addresses."
+    )
+    subject_template: str | None = text("Subject (Alertmanager template).")
+    html_template: str | None = text("HTML body (Alertmanager template).")
+    text_template: str | None = text("Text body (Alertmanager template).")
     send_resolved: bool | None = Field(None, description="Also notify when resolved.")
 
 
@@ -30,11 +50,14 @@ class SlackConfig(Strict):
         None, alias="apiURLSecretRef", description="Secret key holding the webhook URL."
     )
     api_url: str | None = Field(
-        None, alias="apiURL", description="Webhook URL in clear (prefer apiURLSecretRef)."
+        None,
+        alias="apiURL",
+        max_length=MAX_URL,
+        description="Webhook URL in clear (prefer apiURLSecretRef).",
     )
-    channel: str | None = Field(None, description="Channel, e.g. #alerts.")
-    title_template: str | None = Field(None, description="Title (Alertmanager template).")
-    text_template: str | None = Field(None, description="Text (Alertmanager template).")
+    channel: str | None = text("Channel, e.g. #alerts.", 256)
+    title_template: str | None = text("Title (Alertmanager template).")
+    text_template: str | None = text("Text (Alertmanager template).")
     send_resolved: bool | None = None
 
 
@@ -42,34 +65,45 @@ class PagerDutyConfig(Strict):
     routing_key_secret_ref: SecretKeyRef | None = Field(
         None, description="Secret key holding the Events API v2 routing key."
     )
-    routing_key: str | None = Field(
-        None, description="Routing key in clear (prefer routingKeySecretRef)."
-    )
-    severity: str | None = Field(None, description="critical, error, warning, info or a template.")
-    description: str | None = Field(None, description="Incident summary (Alertmanager template).")
+    routing_key: str | None = text("Routing key in clear (prefer routingKeySecretRef).", 256)
+    severity: str | None = text("critical, error, warning, info or a template.", 1024)
+    description: str | None = text("Incident summary (Alertmanager template).")
     send_resolved: bool | None = None
 
 
 class WebhookConfig(Strict):
-    url: str = Field(description="http(s) URL receiving Alertmanager's webhook payload.")
+    url: str = Field(
+        max_length=MAX_URL, description="http(s) URL receiving Alertmanager's webhook payload."
+    )
     send_resolved: bool | None = None
 
 
 class RouteMatch(Strict):
-    severity: list[Severity] = Field(default_factory=list, description="Any of these.")
-    category: list[Category] = Field(default_factory=list, description="Any of these.")
-    labels: dict[str, str] = Field(default_factory=dict, description="All of these, exactly.")
+    severity: list[Severity] = Field(
+        default_factory=list, max_length=len(Severity), description="Any of these."
+    )
+    category: list[Category] = Field(
+        default_factory=list, max_length=len(Category), description="Any of these."
+    )
+    labels: dict[str, LabelValue] = Field(
+        default_factory=dict, max_length=MAX_ENTRIES, description="All of these, exactly."
+    )
 
 
 class Route(Strict):
-    priority: int = Field(100, description="Routes are tried in (priority, receiverName) order.")
+    priority: int = Field(
+        100,
+        ge=-MAX_PRIORITY,
+        le=MAX_PRIORITY,
+        description="Routes are tried in (priority, receiverName) order.",
+    )
     match: RouteMatch = Field(default_factory=RouteMatch)
     continue_: bool = Field(
         False, alias="continue", description="Keep trying later routes after this one matched."
     )
     # Plain strings: Alertmanager's '...' (group by all labels) is not a label name;
     # validate.fields checks the names and that '...' stands alone.
-    group_by: list[str] | None = None
+    group_by: list[str] | None = Field(None, max_length=MAX_ENTRIES)
     group_wait: Duration | None = None
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
@@ -78,10 +112,10 @@ class Route(Strict):
 class CustomerReceiverSpec(Strict):
     customer_id: CustomerId
     receiver_name: ReceiverName
-    email: list[EmailConfig] = Field(default_factory=list)
-    slack: list[SlackConfig] = Field(default_factory=list)
-    pagerduty: list[PagerDutyConfig] = Field(default_factory=list)
-    webhook: list[WebhookConfig] = Field(default_factory=list)
+    email: list[EmailConfig] = Field(default_factory=list, max_length=MAX_CHANNELS)
+    slack: list[SlackConfig] = Field(default_factory=list, max_length=MAX_CHANNELS)
+    pagerduty: list[PagerDutyConfig] = Field(default_factory=list, max_length=MAX_CHANNELS)
+    webhook: list[WebhookConfig] = Field(default_factory=list, max_length=MAX_CHANNELS)
     route: Route = Field(default_factory=Route)
 
     def channel_count(self) -> int:

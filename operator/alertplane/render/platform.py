@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..errors import UsageError
 from ..manifests import load_text
 from ..model.common import Duration
+from .secretfiles import secret_file
 
 DEFAULT_SECRETS_DIR = "/etc/alertplane/secrets"
 
@@ -36,8 +37,9 @@ class PlatformConfig(_Strict):
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
 
     def secret_path(self, namespace: str, name: str, key: str) -> str:
-        """Where a Secret key is mounted for Alertmanager's *_file fields."""
-        return f"{self.secrets_dir.rstrip('/')}/{namespace}/{name}/{key}"
+        """Where a Secret key is mounted for Alertmanager's *_file fields (always under
+        `<secretsDir>/<namespace>/`: SecretPathError otherwise)."""
+        return secret_file(self.secrets_dir, namespace, name, key)
 
     def has_smtp(self) -> bool:
         glob = self.alertmanager.global_

@@ -17,6 +17,7 @@ one Secret `alertplane-<customerId>` in the sink namespace, referenced by key.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import re
 from collections.abc import Mapping
@@ -37,9 +38,11 @@ from ..k8s.objects import (
     labels,
 )
 from ..model import CustomerReceiver, CustomerReceiverSpec
+from ..model.common import MAX_NAME
 from ..render import ALERTMANAGER_PATH
 from ..render.alertmanager import PLATFORM_RECEIVER, customer_route, receiver_of
 from ..render.platform import PlatformConfig
+from ..render.secretfiles import secret_ref_of
 from ..sync import Receivers
 
 log = logging.getLogger("alertplane.sinks.promop")
@@ -303,6 +306,20 @@ def _receiver(
     return out
 
 
+def _copied_key(
+    namespace: str, secret: str, key: str, taken: Mapping[str, object] | None = None
+) -> str:
+    """The key a referenced Secret key gets in the customer's Secret: readable, unless that
+    is longer than a key may be (253) or already names another reference (`a.b` + `c` and
+    `a` + `b.c` read alike): then a digest of the reference."""
+    readable = f"{namespace}.{secret}.{key}"
+    other = (taken or {}).get(readable)
+    if len(readable) <= MAX_NAME and other in (None, (namespace, secret, key)):
+        return readable
+    digest = hashlib.sha256(f"{namespace}/{secret}/{key}".encode()).hexdigest()[:32]
+    return f"{namespace}.{digest}"
+
+
 def _channel(
     cfg: Mapping[str, Any],
     customer_id: str,
@@ -312,8 +329,8 @@ def _channel(
     out: dict[str, Any] = {}
     for key, value in cfg.items():
         if key.endswith("_file") and key[: -len("_file")] in _SECRETS:
-            _, ns, secret, item = str(value).split("/", 3)  # "@/<ns>/<secret>/<key>"
-            skey = f"{ns}.{secret}.{item}"
+            ns, secret, item = secret_ref_of(_REF, str(value))  # "@/<ns>/<secret>/<key>"
+            skey = _copied_key(ns, secret, item, secrets)
             secrets[skey] = (ns, secret, item)
             out[_SECRETS[key[: -len("_file")]]] = {"name": object_name(customer_id), "key": skey}
         elif key in _SECRETS:  # clear text in the spec: still only ever in a Secret

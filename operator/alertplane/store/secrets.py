@@ -11,6 +11,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from ..render.secretfiles import secret_file
 from ..sinks.atomic import write_atomic
 
 # (channel list, clear field, reference field, key prefix)
@@ -51,8 +52,9 @@ def redact(spec: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def write_secret(secrets_dir: str, namespace: str, name: str, key: str, value: str) -> bool:
-    """Write one secret file (0600); True when its content changed."""
-    path = Path(secrets_dir) / namespace / name / key
+    """Write one secret file (0600); True when its content changed. The path is the one
+    Alertmanager is given (render/secretfiles.py), so it never leaves the namespace's folder."""
+    path = Path(secret_file(secrets_dir, namespace, name, key))
     try:
         if path.read_text(encoding="utf-8") == value:
             return False

@@ -17,6 +17,7 @@ from ..model import (
 from ..model.common import is_label_name
 from .promql import check_expr
 from .schema import path_key
+from .template_queries import check_template_queries
 
 # A customer template is executed in Alertmanager's one global template namespace; a
 # `define` or `block` there could replace a template another customer relies on.
@@ -37,6 +38,7 @@ def check_alert(obj: CustomerAlert) -> list[Problem]:
             )
         elif not is_label_name(key):
             problems.append(_bad_label_name(path, key))
+        problems.extend(check_template_queries(path, spec.labels[key], spec.customer_id))
     free = spec.annotations.__pydantic_extra__ or {}
     for key in free:
         path = f"spec.annotations.{path_key(key)}"
@@ -59,6 +61,7 @@ def check_alert(obj: CustomerAlert) -> list[Problem]:
     for key, value in spec.annotations.rendered().items():
         path = f"spec.annotations.{path_key(_annotation_field(key))}"
         problems.extend(_no_define(path, value))
+        problems.extend(check_template_queries(path, value, spec.customer_id))
     return problems
 
 
@@ -259,5 +262,8 @@ def _annotation_field(key: str) -> str:
 
 
 def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    try:
+        parts = urlsplit(value)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. "http://[::1/" (an unclosed IPv6 host) or a bad port
+        return False

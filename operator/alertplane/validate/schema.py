@@ -176,12 +176,33 @@ def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Pr
         return Problem(path, f"{_show(value)} is not allowed", f"use {ctx.get('expected', '')}")
     if kind in ("too_short", "string_too_short"):
         return Problem(path, "must not be empty", "give at least one value")
+    limit = _limit(kind, value, ctx)
+    if limit is not None:
+        return Problem(path, *limit)
     expected = _EXPECTED.get(kind)
     if expected is not None:
         scalar = value is not None and not isinstance(value, list | dict)
         hint = "quote it" if expected == "a string" and scalar else f"write {expected} here"
         return Problem(path, f"expected {expected}, got {_type_name(value)}", hint)
     return Problem(path, str(err.get("msg", "invalid value")), "fix this value")
+
+
+def _limit(kind: str, value: object, ctx: dict[str, Any]) -> tuple[str, str] | None:
+    """(message, hint) for a value beyond one of the models' size or range bounds."""
+    if kind == "string_too_long":
+        size = len(value) if isinstance(value, str) else "?"
+        return f"too long ({size} characters): at most {ctx['max_length']} characters", (
+            "shorten it"
+        )
+    if kind == "too_long":
+        what = "entries" if isinstance(value, dict) else "items"
+        size = ctx.get("actual_length") or (len(value) if isinstance(value, list | dict) else "?")
+        return f"too many {what} ({size}): at most {ctx['max_length']}", f"remove some {what}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}", "choose a smaller number"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}", "choose a larger number"
+    return None
 
 
 _EXPECTED = {
