@@ -147,7 +147,10 @@ def test_delete_by_name_and_by_file(cli, tmp_path: Path) -> None:
         ),
     ],
 )
-def test_usage_errors_exit_2_without_traceback(cli, argv: tuple[str, ...], message: str) -> None:
+def test_usage_errors_exit_2_without_traceback(
+    cli, tmp_path: Path, argv: tuple[str, ...], message: str
+) -> None:
+    cli("apply", "-f", write(tmp_path, "a.yaml", alert()))  # the database exists
     code, _, err = cli(*argv)
     assert code == 2
     assert err.strip().splitlines()[-1] == message

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import getpass
 import json
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import settings
 from .core import WRITE, admit, taken
 from .errors import ObjectRef, Source, UsageError
+from .health import READINESS_GRACE_S
 from .manifests import Document, load_paths
 from .model import KINDS
+from .ports import bind
 from .render.platform import PlatformConfig, load_platform_config
 from .render.yamlout import dump
-from .store.db import open_db
+from .store.db import DEFAULT_DB, open_db
 from .store.repo import Store, Stored
 from .validate import parse_documents
 
@@ -38,23 +39,12 @@ KIND_ALIASES = {
 
 
 def add_commands(sub: Any) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db", help="database URL (default $ALERTPLANE_DB or sqlite:///alertplane.db)"
-        )
-        p.add_argument(
-            "--platform-config",
-            metavar="FILE",
-            default=os.environ.get("ALERTPLANE_PLATFORM_CONFIG"),
-            help="platform settings (default $ALERTPLANE_PLATFORM_CONFIG)",
-        )
+    def common(p: argparse.ArgumentParser, db_default: str | None = DEFAULT_DB) -> None:
+        settings.add(p, "db", metavar="URL", default=db_default)
+        settings.add(p, "platform_config", metavar="FILE")
 
     def actor(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--actor",
-            default=os.environ.get("ALERTPLANE_ACTOR") or _user(),
-            help="who makes the change, for the audit log (default: $USER)",
-        )
+        settings.add(p, "actor")
 
     p = sub.add_parser("apply", help="create or update objects from manifests")
     p.add_argument("-f", "--filename", dest="paths", action="append", required=True, metavar="PATH")
@@ -92,17 +82,15 @@ def add_commands(sub: Any) -> None:
     common(p)
     actor(p)
     p = sub.add_parser("serve", help="run the reconciler and the HTTP server")
-    common(p)
-    p.add_argument(
-        "--out",
-        default=os.environ.get("ALERTPLANE_OUT", "out"),
-        metavar="DIR",
-        help="where rules/ and alertmanager.yml are written",
-    )
-    p.add_argument("--prometheus-url", default=os.environ.get("ALERTPLANE_PROMETHEUS_URL"))
-    p.add_argument(
-        "--alertmanager-url",
-        default=os.environ.get("ALERTPLANE_ALERTMANAGER_URL"),
+    # No default here: --kubernetes needs the operator's database named, standalone mode
+    # falls back to sqlite:///alertplane.db (serve.py).
+    common(p, db_default=None)
+    settings.add(p, "out", metavar="DIR", default="out")
+    settings.add(p, "prometheus_url", metavar="URL")
+    settings.add(
+        p,
+        "alertmanager_url",
+        metavar="URL",
         help="reloaded after writes; its API v2 answers GET /customers/{id}/firing (also "
         "with --kubernetes)",
     )
@@ -122,12 +110,7 @@ def add_commands(sub: Any) -> None:
         metavar="SECONDS",
         help="changes within this window are synced together (default 0.2)",
     )
-    p.add_argument(
-        "--tokens",
-        default=os.environ.get("ALERTPLANE_TOKENS"),
-        metavar="FILE",
-        help="REST API tokens (name,role,sha256 lines or YAML; default $ALERTPLANE_TOKENS)",
-    )
+    settings.add(p, "tokens", metavar="FILE")
     p.add_argument(
         "--kubernetes",
         action="store_true",
@@ -139,20 +122,9 @@ def add_commands(sub: Any) -> None:
         help="with --kubernetes: kubeconfig to use (default: in-cluster, else $KUBECONFIG "
         "or ~/.kube/config)",
     )
-    p.add_argument(
-        "--customer-namespace",
-        default=os.environ.get("ALERTPLANE_CUSTOMER_NAMESPACE", "{customer}"),
-        metavar="TEMPLATE",
-        help="with --kubernetes: namespace of a customer's new objects, {customer} is its id "
-        "(default '{customer}'); existing objects keep theirs",
-    )
-    p.add_argument(
-        "--attribution-key-file",
-        default=os.environ.get("ALERTPLANE_ATTRIBUTION_KEY_FILE"),
-        metavar="FILE",
-        help="with --kubernetes: key shared with `alertplane operator --attribution-key-file`; "
-        "the audit annotations are signed with it so the operator can tell them from forged ones",
-    )
+    settings.add(p, "customer_namespace", metavar="TEMPLATE")
+    settings.add(p, "attribution_key_file", metavar="FILE")
+    readiness_grace(p)
     p.add_argument(
         "--tenant-binding",
         action=argparse.BooleanOptionalAction,
@@ -163,19 +135,37 @@ def add_commands(sub: Any) -> None:
     )
 
 
-def _user() -> str:
+def readiness_grace(p: argparse.ArgumentParser) -> None:
+    """`serve` and `operator`: how long syncs may fail before /readyz says 503."""
+    p.add_argument(
+        "--readiness-grace",
+        type=_seconds,
+        default=READINESS_GRACE_S,
+        metavar="SECONDS",
+        help="/readyz answers 503 once syncs (writing output, reloading Prometheus or "
+        f"Alertmanager, the database) have failed for this long (default {READINESS_GRACE_S:g})",
+    )
+
+
+def _seconds(text: str) -> float:
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value
 
 
 def _platform(args: argparse.Namespace) -> PlatformConfig:
     return load_platform_config(args.platform_config)
 
 
-def _store(args: argparse.Namespace) -> Store:
-    return Store(open_db(args.db), secrets_dir=_platform(args).secrets_dir)
+def _store(args: argparse.Namespace, create: bool = False) -> Store:
+    """Only `apply` (and `serve`) create the database; every other command refuses one
+    that does not exist instead of silently creating an empty ./alertplane.db."""
+    secrets_dir = _platform(args).secrets_dir  # every setting is checked before the database
+    return Store(open_db(args.db, create=create), secrets_dir=secrets_dir)
 
 
 def _kind(text: str) -> str:
@@ -190,7 +180,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     except what only promtool/amtool find); the others are refused with `validate`'s
     lines, exit 1."""
     loaded = load_paths(args.paths)
-    store = _store(args)
+    store = _store(args, create=True)
     customers = sorted({c for d in loaded.documents if (c := _customer_of(d.data))})
     existing = taken(store.get(customers=customers))  # names they must not duplicate
     admission = admit(
@@ -210,16 +200,16 @@ def _customer_of(data: Any) -> str | None:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    if not args.paths and not (args.kind and args.name):
+        raise UsageError("nothing to delete", "give -f PATH or KIND NAME")
     store = _store(args)
     if args.paths:
         parsed, problems = parse_documents(load_paths(args.paths).documents)
         for p in problems:
             print(p, file=sys.stderr)
         refs = [p.ref for p in parsed]
-    elif args.kind and args.name:
-        refs = [_resolve(store, _kind(args.kind), args.name, args.namespace)]
     else:
-        raise UsageError("nothing to delete", "give -f PATH or KIND NAME")
+        refs = [_resolve(store, _kind(args.kind), args.name, args.namespace)]
     missing = 0
     for change in store.delete(refs, args.actor, "cli", missing_ok=bool(args.paths)):
         if change.action == "not found":
@@ -357,6 +347,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    sock = bind(args.host, args.port)  # first: a busy port is told before anything slow
     from .serve import serve  # uvicorn/fastapi only load for this command
 
     logging.basicConfig(
@@ -378,6 +369,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         attribution_key_file=args.attribution_key_file,
         tenant_binding=args.tenant_binding,
         metrics_port=args.metrics_port,
+        readiness_grace_s=args.readiness_grace,
+        sock=sock,
     )
     return 0
 

@@ -21,8 +21,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import AlertplaneError, ObjectRef, Problem, Source
+from .health import DB_DOWN, failure_kind, log_failure
 from .manifests import Document
-from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DURATION, SYNCS
+from .metrics import (
+    LAST_SUCCESS,
+    OBJECTS,
+    QUEUE_DEPTH,
+    RELOADS,
+    RULES,
+    SYNC_DURATION,
+    SYNC_FAILING_SINCE,
+    SYNCS,
+)
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
 from .render import ALERTMANAGER_PATH
 from .render.platform import PlatformConfig
@@ -113,6 +123,20 @@ class Reconciler:
         self._retry_at = 0.0
         self._retry_delay = 0.5
         self._first = True
+        # Since when (Unix time) every sync has failed, and why in a few words (no paths,
+        # no customer: /readyz shows it to anyone); None while the last one succeeded.
+        self.failing_since: float | None = None
+        self.failure = ""
+
+    def failed(self, why: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.time()
+            SYNC_FAILING_SINCE.set(self.failing_since)
+        self.failure = why
+
+    def succeeded(self) -> None:
+        self.failing_since, self.failure = None, ""
+        SYNC_FAILING_SINCE.set(0)
 
     def notify(self) -> None:
         """A change was written in this process: skip the rest of the poll interval."""
@@ -137,6 +161,13 @@ class Reconciler:
         SYNCS.labels(report.outcome).inc()
         if report.outcome == "ok":
             LAST_SUCCESS.set_to_current_time()
+        if report.outcome == "write_failed":
+            self.failed("writing the output failed")
+        elif report.outcome == "reload_failed":
+            failed = sorted(t for t, r in report.reloads.items() if not r.ok)
+            self.failed(f"reload of {' and '.join(failed)} failed")
+        else:  # ok, or invalid objects: those are their owners' problem, not the process's
+            self.succeeded()
         self.store.record_sync(
             duration_s=report.duration_s,
             customers=report.customers,
@@ -359,16 +390,18 @@ class Reconciler:
             try:
                 self.sync_all()
                 break
-            except Exception:
-                log.exception("initial sync failed; retrying")
+            except Exception as exc:
+                self.failed(failure_kind(exc))
+                log_failure(log, "initial sync failed; retrying in 2s", exc)
                 stop.wait(2.0)
         release_memory()
         self.ready.set()
         while not stop.is_set():
             try:
                 self._step(stop)
-            except Exception:  # a bad pass must never stop reconciliation
-                log.exception("sync failed; will retry")
+            except Exception as exc:  # a bad pass must never stop reconciliation
+                self.failed(failure_kind(exc))
+                log_failure(log, "sync failed; will retry", exc)
                 self._schedule_retry(set(self.receivers) | set(self.rule_counts))
                 stop.wait(1.0)
 
@@ -376,6 +409,8 @@ class Reconciler:
         self._wake.wait(self.settings.poll_s)
         self._wake.clear()
         touched, self.marker = self.store.changed_since(self.marker)
+        if self.failure == DB_DOWN:  # it answered: a retry, if one is due, says the rest
+            self.succeeded()
         retry_due = bool(self._retry) and time.monotonic() >= self._retry_at
         if not touched and not retry_due:
             return

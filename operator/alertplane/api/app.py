@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__, console
+from ..health import READINESS_GRACE_S, database_probe, readiness
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
 from ..store.repo import Store
@@ -49,11 +50,12 @@ def create_app(
     writer: Writer | None = None,
     platform: PlatformConfig | None = None,
     bindings: NamespaceBindings | None = None,
+    readiness_grace_s: float = READINESS_GRACE_S,
 ) -> FastAPI:
     """The REST API is mounted when the objects can be read from a `Store`; the store
     defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
     `platform` config instead, and with tenant binding the namespaces' `bindings`
-    (api/tenancy.py)."""
+    (api/tenancy.py). /healthz and /readyz: see health.py."""
     settings = api or ApiSettings()
 
     @contextlib.asynccontextmanager
@@ -73,18 +75,17 @@ def create_app(
     if store is None and reconciler is not None and isinstance(reconciler.store, Store):
         store = reconciler.store
 
+    database = database_probe(store.engine) if store is not None else None
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    def readyz(response: Response) -> dict[str, str]:
-        # Ready once the first full sync from the store has finished (Kubernetes mode:
-        # the operator syncs; this process only answers).
-        if reconciler is not None and not reconciler.ready.is_set():
-            response.status_code = 503
-            return {"status": "starting: initial sync not finished"}
-        return {"status": "ready"}
+    def readyz(response: Response) -> dict[str, Any]:
+        ok, body = readiness(reconciler, database, readiness_grace_s)
+        response.status_code = 200 if ok else 503
+        return body
 
     metrics_auth = Auth(settings.tokens)
 
