@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..errors import Problem
 from .gotemplate import Action, Operand, Pipeline, TemplateSyntaxError, parse_items, unquote
@@ -366,7 +367,22 @@ def _count(n: int) -> str:
 def template_cost(text: str, html: bool = False) -> Size:
     """The size bound of what `text` writes; Refused or TemplateSyntaxError when it has none.
     In an HTML template, Alertmanager escapes what actions write: up to 6 bytes per byte."""
-    return _Checker(html).run(text)
+    found = _cost(text, html)
+    if isinstance(found, Size):
+        return found
+    if len(found) == 1:
+        raise TemplateSyntaxError(found[0])
+    raise Refused(*found)  # a new exception each time: a cached one would grow its traceback
+
+
+@lru_cache(maxsize=16384)  # rule sets repeat their templates: each is read once
+def _cost(text: str, html: bool) -> Size | tuple[str, ...]:
+    try:
+        return _Checker(html).run(text)
+    except Refused as exc:
+        return (exc.message, exc.hint)
+    except TemplateSyntaxError as exc:
+        return (str(exc),)
 
 
 def check_template_limits(templates: Sequence[tuple[str, str, bool]]) -> list[Problem]:
