@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..errors import Problem
@@ -37,7 +37,12 @@ MAX_COPIES = 1024  # times a template may copy the data it reads (k)
 MAX_OBJECT_OUTPUT = 1024 * 1024  # all the templates of one object together
 MAX_OBJECT_COPIES = 4096
 MAX_WIDTH = 200  # printf width or precision
-MAX_RANGE_DEPTH = 2  # Alertmanager's default.tmpl: range .Alerts / range .Labels.SortedPairs
+# A range multiplies its body by the elements of what it ranges over. Ranging over a part of
+# the enclosing range's element (`range .Alerts` / `range .Labels.SortedPairs`, as in
+# Alertmanager's default.tmpl) stays linear in the data; any other nested range (the same
+# query result again, `$.Alerts`) multiplies the data by itself.
+MAX_RANGE_DEPTH = 1  # ranges over whole collections, nested
+MAX_RANGE_NESTING = 3  # ranges of any kind, nested
 _CAP = 1 << 62  # sizes saturate here: the arithmetic stays cheap on any input
 
 # Worst output/input byte ratios: ToUpper of invalid UTF-8 (1 byte → U+FFFD, 3 bytes);
@@ -91,6 +96,9 @@ class _Scope:
     dot: Size
     variables: dict[str, Size]
     ranges: int  # ranges enclosing this body
+    big: int = 0  # of which over whole collections (not a part of the enclosing element)
+    dot_part: bool = False  # dot is (a part of) the enclosing range's element
+    parts: set[str] = field(default_factory=set)  # variables that are, too
 
 
 class _Checker:
@@ -98,7 +106,6 @@ class _Checker:
         self.html = html  # Alertmanager escapes what an HTML template's actions write
         self.scopes = [_Scope("root", DATA, {"$": DATA}, 0)]
         self.out = Size()
-        self.deepest = 0
 
     # -------------------------------------------------------------- structure
 
@@ -118,7 +125,11 @@ class _Checker:
                 closed = self.scopes.pop()
                 if word != "end":  # the else branch: same dot and depth as the block's parent
                     parent = self.scopes[-1]
-                    self.scopes.append(_Scope(closed.kind, parent.dot, {}, parent.ranges))
+                    self.scopes.append(
+                        _Scope(
+                            closed.kind, parent.dot, {}, parent.ranges, parent.big, parent.dot_part
+                        )
+                    )
                     if word.startswith("else "):
                         self.block(word.removeprefix("else "), act.pipelines, else_of=closed)
             return
@@ -128,11 +139,11 @@ class _Checker:
         if word == "template":  # a named template (Alertmanager's default.tmpl): ranges twice
             if act.pipelines:
                 self.pipeline(act.pipelines[0])
-            self.check_depth(scope.ranges + 2, "a {{ template }} call")
+            self.check_depth(scope.ranges + 2, scope.big + 1, "a {{ template }} call")
             self.emit(DATA)
             return
         if word in ("define", "block"):  # refused by fields.py; read on as a block
-            self.scopes.append(_Scope(word, DATA, {}, scope.ranges))
+            self.scopes.append(_Scope(word, DATA, {}, scope.ranges, scope.big))
             return
         if word:  # break, continue
             return
@@ -145,20 +156,43 @@ class _Checker:
         parent = self.scopes[-1]
         if else_of is not None:
             self.scopes.pop()
-        ranges = parent.ranges + (word == "range")
-        value = self.pipeline(pipes[0], inside=ranges if word == "range" else parent.ranges)
-        self.check_depth(ranges, "range")
+        part = self.is_part(pipes[0])
+        value = self.pipeline(pipes[0])
+        ranges, big = parent.ranges, parent.big
+        if word == "range":
+            ranges, big = ranges + 1, big + (not part)
+            self.check_depth(ranges, big, "range")
         dot = value if word in ("with", "range") else parent.dot
+        dot_part = word == "range" or (part if word == "with" else parent.dot_part)
         variables = dict.fromkeys(pipes[0].decl, value)
-        self.scopes.append(_Scope(word, dot, variables, ranges))
+        parts = set(pipes[0].decl) if word == "range" or part else set()
+        self.scopes.append(_Scope(word, dot, variables, ranges, big, dot_part, parts))
 
-    def check_depth(self, ranges: int, what: str) -> None:
-        self.deepest = max(self.deepest, ranges)
-        if ranges > MAX_RANGE_DEPTH:
+    def is_part(self, pipe: Pipeline) -> bool:
+        """Whether the pipeline is a part of the enclosing range's element: `.`, `.Labels`,
+        `$alert.Labels` for a variable bound to (a part of) the element."""
+        if len(pipe.commands) != 1 or len(pipe.commands[0].args) != 1:
+            return False
+        term = pipe.commands[0].args[0].term
+        if isinstance(term, Pipeline):
+            return False
+        if term.kind in ("dot", "field"):
+            return self.scopes[-1].dot_part
+        name = term.text.split(".", 1)[0]
+        return term.kind == "variable" and any(name in s.parts for s in self.scopes)
+
+    def check_depth(self, ranges: int, big: int, what: str) -> None:
+        if big > MAX_RANGE_DEPTH:
             raise Refused(
-                f"{what} nested in {ranges - 1 if what == 'range' else ranges - 2} range(s): "
-                f"more than {MAX_RANGE_DEPTH} nested ranges multiply the output per element",
-                f"nest at most {MAX_RANGE_DEPTH} ranges",
+                f"{what} inside a range over a whole collection: each multiplies the output by "
+                "the number of elements",
+                "range over a part of the element instead (range .Labels.SortedPairs), or "
+                "range once",
+            )
+        if ranges > MAX_RANGE_NESTING:
+            raise Refused(
+                f"{what} nested in {MAX_RANGE_NESTING} ranges (at most {MAX_RANGE_NESTING})",
+                f"nest at most {MAX_RANGE_NESTING} ranges",
             )
 
     def emit(self, value: Size, escaped: bool = True) -> None:
@@ -184,7 +218,7 @@ class _Checker:
 
     # -------------------------------------------------------------- values
 
-    def pipeline(self, pipe: Pipeline, inside: int | None = None) -> Size:
+    def pipeline(self, pipe: Pipeline) -> Size:
         value: Size | None = None
         for cmd in pipe.commands:
             args = [self.operand(a) for a in cmd.args[1:]]
@@ -192,8 +226,11 @@ class _Checker:
                 args.append(value)
             value = self.check(self.command(cmd.args, args), "builds")
         assert value is not None  # the parser refuses an empty pipeline
+        part = bool(pipe.decl) and self.is_part(pipe)
         for name in pipe.decl:
             self.bind(name, value, pipe.assign)
+            if part and not pipe.assign:
+                self.scopes[-1].parts.add(name)
         return value
 
     def bind(self, name: str, value: Size, assign: bool) -> None:
