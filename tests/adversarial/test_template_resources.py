@@ -362,3 +362,18 @@ def test_rest_api_answers_422_and_stores_nothing(api: ApiEnv) -> None:
     hook["slack"][0]["textTemplate"] = REAL[6]
     r = api.client.post("/customers/acme/receivers", json=hook, headers=ACME)
     assert r.status_code == 201, r.text
+
+
+PIECES = [
+    "{{", "}}", "{{- ", " -}}", "printf", '"%', "9999999", "*", ".", "d", '" ', "$a", " := ",
+    " = ", "range", "end", "else", "if", "with", "(", ")", "|", "reReplaceAll", '"x"', "`y`",
+    "query", "template", "define", " ", "\n", "٣", "\x00", "$", "join", "'c'", "1e9",
+]  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PIECES), max_size=30).map("".join))
+def test_any_text_gets_an_answer_never_an_exception(text: str) -> None:
+    spec = alert(annotations={"description": text}, labels={"x": text})
+    for problem in check_alert(CustomerAlert.model_validate(spec)):
+        assert problem.path.startswith("spec") and problem.message
