@@ -377,3 +377,16 @@ def test_any_text_gets_an_answer_never_an_exception(text: str) -> None:
     spec = alert(annotations={"description": text}, labels={"x": text})
     for problem in check_alert(CustomerAlert.model_validate(spec)):
         assert problem.path.startswith("spec") and problem.message
+
+
+def test_an_objects_templates_share_one_budget() -> None:
+    wide = '{{ printf "%200d" 1 }}' * 250  # 5.5 KB of template, 205 KB written: allowed
+    assert template_cost(wide).c < MAX_OUTPUT
+    spec = alert(annotations={f"a{i}": wide for i in range(6)})
+    problems = [p.text() for p in check_alert(CustomerAlert.model_validate(spec))]
+    assert problems == [
+        "spec: the templates of this object together write up to 1,401,091 bytes of their "
+        "own and 3 copies of the data they read on every evaluation (at most 1,048,576 and "
+        "4,096); shorten the templates, or split the object"
+    ]
+    assert check_alert(CustomerAlert.model_validate(alert(annotations={"a": wide}))) == []
