@@ -118,8 +118,8 @@ def test_the_shapes_are_refused_with_the_field() -> None:
 
 
 HINT_OUTPUT = (
-    "remove large printf widths, repeated reReplaceAll/printf that multiply a string, "
-    "and long repeated text"
+    "remove large printf widths, chains that multiply a string (repeated reReplaceAll, "
+    "printf, js, html) and long repeated text"
 )
 SCOPED = 'query "up{customer_id=\\"acme\\"}"'
 # (template, the start of the refusal) — every shape whose cost no bound holds.
@@ -390,3 +390,31 @@ def test_an_objects_templates_share_one_budget() -> None:
         "4,096); shorten the templates, or split the object"
     ]
     assert check_alert(CustomerAlert.model_validate(alert(annotations={"a": wide}))) == []
+
+
+# A valid e-mail address (and Slack channel) that Alertmanager expands as a template: each
+# `|js` doubles the backslashes, no spaces needed. 254 characters hold 80 stages: 2^80 bytes.
+JS = '{{"\\\\"' + "|js" * 16 + "|len}}@example.com"
+
+
+def test_recipients_and_channels_are_templates_too(tmp_path: Path) -> None:
+    (tmp_path / "empty.tmpl").write_text("")
+    out = subprocess.run(
+        ["prlimit", "--as=2000000000", "amtool", "template", "render",
+         f"--template.glob={tmp_path / 'empty.tmpl'}", f"--template.text={JS}"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.stdout.strip() == "65536@example.com", out  # 2^16 from 16 stages
+    many = JS.replace("|js" * 16, "|js" * 40)
+    spec = receiver(
+        email=[{"to": ["ops@example.com", many]}],
+        slack=[{"apiURL": "https://hooks.slack.com/services/x", "channel": many}],
+        pagerduty=[{"routingKey": many}],
+    )
+    problems = check_receiver(CustomerReceiver.model_validate(spec))
+    assert [p.path for p in problems] == [
+        "spec.email[0].to[1]",
+        "spec.slack[0].channel",
+        "spec.pagerduty[0].routingKey",
+    ]
+    assert all(p.message.startswith("the template builds up to") for p in problems)

@@ -127,6 +127,7 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
     templates = receiver_templates(obj)
     for path, text in templates:
         problems.extend(_no_define(path, text))
+    templates += _templated_values(obj)
     problems.extend(
         check_template_limits([(p, t, p.endswith("htmlTemplate")) for p, t in templates])
     )
@@ -154,6 +155,25 @@ def receiver_templates(obj: CustomerReceiver) -> list[tuple[str, str]]:
         add(f"spec.pagerduty[{i}].description", p.description)
         if p.severity is not None and "{{" in p.severity:
             add(f"spec.pagerduty[{i}].severity", p.severity)
+    return out
+
+
+def _templated_values(obj: CustomerReceiver) -> list[tuple[str, str]]:
+    """Plain-looking fields that Alertmanager also expands as templates on every
+    notification: e-mail recipients, the Slack channel, a PagerDuty routing key in clear.
+    `{{"\\"|js|js|...}}@example.com` is a valid address that doubles per `|js`."""
+    spec = obj.spec
+    out = [
+        (f"spec.email[{i}].to[{j}]", to)
+        for i, e in enumerate(spec.email)
+        for j, to in enumerate(e.to)
+    ]
+    out += [(f"spec.slack[{i}].channel", s.channel) for i, s in enumerate(spec.slack) if s.channel]
+    out += [
+        (f"spec.pagerduty[{i}].routingKey", p.routing_key)
+        for i, p in enumerate(spec.pagerduty)
+        if p.routing_key
+    ]
     return out
 
 

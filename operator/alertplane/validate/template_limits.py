@@ -204,8 +204,8 @@ class _Checker:
             raise Refused(
                 f"{subject} {verb} up to {_count(value.c)} bytes of its own on every "
                 f"evaluation (at most {_count(MAX_OUTPUT)})",
-                "remove large printf widths, repeated reReplaceAll/printf that multiply a "
-                "string, and long repeated text",
+                "remove large printf widths, chains that multiply a string (repeated "
+                "reReplaceAll, printf, js, html) and long repeated text",
             )
         if value.k > MAX_COPIES:
             raise Refused(
