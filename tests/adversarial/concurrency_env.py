@@ -24,14 +24,13 @@ T = Callable[[], Any]
 
 def at_once(calls: Sequence[T], workers: int | None = None) -> list[Any]:
     """Run `calls` from threads released together; their results in order."""
-    n = workers or len(calls)
-    gate = threading.Barrier(min(n, len(calls)))
+    n = min(workers or len(calls), len(calls))
+    opened = threading.Event()
+    gate = threading.Barrier(n, action=opened.set)
 
     def run(call: T) -> Any:
-        try:
-            gate.wait(timeout=60)
-        except threading.BrokenBarrierError:
-            pass  # more calls than workers: the later ones start as threads free up
+        if not opened.is_set():  # the first `n` start together, the rest as threads free up
+            gate.wait(timeout=120)
         return call()
 
     with ThreadPoolExecutor(max_workers=n) as pool:

@@ -67,10 +67,17 @@ def test_concurrent_puts_are_one_generation_each(api: ApiEnv) -> None:
     c = api.client
     assert c.post(BASE, json=spec("w-create"), headers=ACME).status_code == 201
     marks = [f"w{i}" for i in range(N)]
-    answers = at_once([lambda m=m: c.put(f"{BASE}/{NAME}", json=spec(m), headers=ACME) for m in marks])  # type: ignore[misc]
-    assert [r.status_code for r in answers] == [200] * N, [r.text for r in answers if r.status_code != 200]
+    answers = at_once(
+        [lambda m=m: c.put(f"{BASE}/{NAME}", json=spec(m), headers=ACME) for m in marks]
+    )  # type: ignore[misc]
+    assert [r.status_code for r in answers] == [200] * N, [
+        r.text for r in answers if r.status_code != 200
+    ]
     acks = [Ack("create", 1, "w-create")]
-    acks += [Ack("put", r.json()["metadata"]["generation"], m) for r, m in zip(answers, marks, strict=True)]
+    acks += [
+        Ack("put", r.json()["metadata"]["generation"], m)
+        for r, m in zip(answers, marks, strict=True)
+    ]
     assert sorted(a.generation for a in acks) == list(range(1, N + 2))
     rows = audit_of(api)
     check_chain(rows, acks)
@@ -87,9 +94,17 @@ def test_put_racing_patch_enabled_loses_nothing(api: ApiEnv) -> None:
     assert c.post(BASE, json=spec("w-create"), headers=ACME).status_code == 201
     calls = []
     for i in range(30):
-        calls.append(lambda i=i: ("put", f"p{i}", c.put(f"{BASE}/{NAME}", json=spec(f"p{i}"), headers=ACME)))  # type: ignore[misc]
+        calls.append(
+            lambda i=i: ("put", f"p{i}", c.put(f"{BASE}/{NAME}", json=spec(f"p{i}"), headers=ACME))
+        )  # type: ignore[misc]
         on = bool(i % 2)
-        calls.append(lambda on=on: ("patch", on, c.patch(f"{BASE}/{NAME}/enabled", json={"enabled": on}, headers=ACME)))  # type: ignore[misc]
+        calls.append(
+            lambda on=on: (
+                "patch",
+                on,
+                c.patch(f"{BASE}/{NAME}/enabled", json={"enabled": on}, headers=ACME),
+            )
+        )  # type: ignore[misc]
     answers = at_once(calls)
     acks = [Ack("create", 1, "w-create")]
     for op, what, r in answers:
@@ -150,7 +165,9 @@ def test_concurrent_if_match_one_wins(api: ApiEnv) -> None:
     c = api.client
     assert c.post(BASE, json=spec("w-create"), headers=ACME).status_code == 201
     hdr = {**ACME, "If-Match": '"1"'}
-    answers = at_once([lambda i=i: c.put(f"{BASE}/{NAME}", json=spec(f"w{i}"), headers=hdr) for i in range(30)])  # type: ignore[misc]
+    answers = at_once(
+        [lambda i=i: c.put(f"{BASE}/{NAME}", json=spec(f"w{i}"), headers=hdr) for i in range(30)]
+    )  # type: ignore[misc]
     codes = sorted(r.status_code for r in answers)
     assert codes == [200] + [412] * 29, codes
     (won,) = [i for i, r in enumerate(answers) if r.status_code == 200]
@@ -164,7 +181,9 @@ def test_concurrent_deletes_and_puts_never_resurrect(api: ApiEnv) -> None:
     assert c.post(BASE, json=spec("w-create"), headers=ACME).status_code == 201
     calls = []
     for i in range(20):
-        calls.append(lambda i=i: ("put", f"p{i}", c.put(f"{BASE}/{NAME}", json=spec(f"p{i}"), headers=ACME)))  # type: ignore[misc]
+        calls.append(
+            lambda i=i: ("put", f"p{i}", c.put(f"{BASE}/{NAME}", json=spec(f"p{i}"), headers=ACME))
+        )  # type: ignore[misc]
     for _ in range(5):
         calls.append(lambda: ("delete", None, c.delete(f"{BASE}/{NAME}", headers=ACME)))
     random.Random(7).shuffle(calls)
@@ -187,7 +206,12 @@ def test_concurrent_creates_are_all_synced(api: ApiEnv) -> None:
     c = api.client
     customers = [f"c{i:03d}" for i in range(100)]
     answers = at_once(
-        [lambda cu=cu: c.post(f"/customers/{cu}/alerts", json=alert_spec(NAME, cu), headers=ADMIN) for cu in customers],  # type: ignore[misc]
+        [
+            lambda cu=cu: c.post(
+                f"/customers/{cu}/alerts", json=alert_spec(NAME, cu), headers=ADMIN
+            )
+            for cu in customers
+        ],  # type: ignore[misc]
         workers=40,
     )
     assert [r.status_code for r in answers] == [201] * 100
@@ -228,9 +252,17 @@ def _run_schedule(api: ApiEnv, name: str, schedule: list[str], seed: int) -> Non
         if op == "put":
             return op, mark, c.put(item, json=spec(mark, name), headers=ACME)
         if op.startswith("patch"):
-            return op, mark, c.patch(f"{item}/enabled", json={"enabled": op == "patch-on"}, headers=ACME)
+            return (
+                op,
+                mark,
+                c.patch(f"{item}/enabled", json={"enabled": op == "patch-on"}, headers=ACME),
+            )
         if op == "rollback":
-            return op, mark, c.post(f"{item}/rollback", json={"version": rnd.randint(1, 3)}, headers=ACME)
+            return (
+                op,
+                mark,
+                c.post(f"{item}/rollback", json={"version": rnd.randint(1, 3)}, headers=ACME),
+            )
         if op == "delete":
             return op, mark, c.delete(item, headers=ACME)
         return op, mark, c.post(BASE, json=spec(mark, name), headers=ACME)

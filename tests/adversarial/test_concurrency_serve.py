@@ -65,9 +65,13 @@ def test_serve_concurrent_writers(db_url: str, tmp_path: Path) -> None:
             calls.append(lambda i=i: ("put", f"p{i}", call(item, "PUT", token, spec(f"p{i}"))))  # type: ignore[misc]
             if i % 4 == 0:
                 on = {"enabled": bool(i % 8)}
-                calls.append(lambda on=on: ("patch", None, call(f"{item}/enabled", "PATCH", token, on)))  # type: ignore[misc]
+                calls.append(
+                    lambda on=on: ("patch", None, call(f"{item}/enabled", "PATCH", token, on))
+                )  # type: ignore[misc]
             if i % 10 == 0:
-                calls.append(lambda: ("stale", None, call(item, "PUT", token, spec("stale"), '"1"')))
+                calls.append(
+                    lambda: ("stale", None, call(item, "PUT", token, spec("stale"), '"1"'))
+                )
         acks = [Ack("create", 1, "w-create"), Ack("put", 2, "w-first")]
         for op, mark, (status, body, tag) in at_once(calls, workers=16):
             if op == "stale":
@@ -86,7 +90,7 @@ def test_serve_concurrent_writers(db_url: str, tmp_path: Path) -> None:
         assert "stale" not in {marker(r.after) for r in rows}  # refused: left nothing
 
         def synced() -> Any:
-            status, body, tag = call(item, "GET", token)
+            _, body, tag = call(item, "GET", token)
             st = body.get("status") or {}
             gen = body["metadata"]["generation"]
             return body if st.get("observedGeneration") == gen and tag == f'"{gen}"' else None

@@ -165,9 +165,7 @@ def _store(
     return _outcome(ctx, obj, change, current)
 
 
-def delete(
-    ctx: Context, access: Access, kind: str, name: str, if_match: int | None = None
-) -> None:
+def delete(ctx: Context, access: Access, kind: str, name: str, if_match: int | None = None) -> None:
     current = ctx.lookup(kind, access, name)
     try:
         ctx.writer.delete(current.ref, access.actor, SOURCE, if_match)

@@ -228,9 +228,7 @@ class KubeWriter:
         action = "rolled-back" if change.action == "configured" else change.action
         return Change(ref, action, change.generation)
 
-    def delete(
-        self, ref: ObjectRef, actor: str, source: str, expected: int | None = None
-    ) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         live = self._call(ref, lambda: self.client.get(object_path(ref)))
         # The delete is preconditioned on the resourceVersion read (`_delete`).
         txn.check(ref, expected, generation_of(live))

@@ -158,9 +158,7 @@ def router(ctx: Context, k: Kind) -> APIRouter:
             )
             return tagged(out)
 
-    @api.delete(
-        item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 412)
-    )
+    @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 412))
     def delete(
         access: Access = customer, name: str = name_in_path, if_match: str | None = IF_MATCH
     ) -> Response:

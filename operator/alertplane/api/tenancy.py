@@ -197,9 +197,7 @@ class BoundWriter:
         self._check(objects)
         return self.inner.apply(objects, actor, source, expected)
 
-    def delete(
-        self, ref: ObjectRef, actor: str, source: str, expected: int | None = None
-    ) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         # Deleting writes no customer's data; which objects a token may find to delete
         # is the context's lookup (bound namespaces only).
         self.inner.delete(ref, actor, source, expected)

@@ -91,9 +91,7 @@ class StoreWriter:
         self._notify()
         return changes
 
-    def delete(
-        self, ref: ObjectRef, actor: str, source: str, expected: int | None = None
-    ) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         want = None if expected is None else {ref: expected}
         self.store.delete([ref], actor, source, missing_ok=True, expected=want)
         self._notify()
@@ -139,9 +137,7 @@ class SourcedWriter:
     ) -> list[Change]:
         return self.inner.apply(objects, actor, self.source, expected)
 
-    def delete(
-        self, ref: ObjectRef, actor: str, source: str, expected: int | None = None
-    ) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         self.inner.delete(ref, actor, self.source, expected)
 
     def rollback(
