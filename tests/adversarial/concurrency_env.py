@@ -59,7 +59,7 @@ def marker(spec: dict[str, Any] | None) -> str | None:
 class Ack:
     """One acknowledged write: what it was, the generation it answered, its marker."""
 
-    op: str  # create put patch rollback delete
+    op: str  # create put apply (the CLI: no generation answered) patch rollback delete
     generation: int
     mark: str | None = None
     enabled: bool | None = None
@@ -94,10 +94,10 @@ def check_chain(rows: Sequence[AuditRow], acks: Sequence[Ack]) -> None:
     # Every acknowledged PUT is exactly one row, an update at the generation it answered.
     written = [r for r in rows if r.action in ("create", "update")]
     for ack in acks:
-        if ack.op in ("put", "create"):
+        if ack.op in ("put", "create", "apply"):
             mine = [r for r in written if marker(r.after) == ack.mark]
             assert len(mine) == 1, f"{ack.op} {ack.mark}: {len(mine)} audit rows"
-            assert mine[0].generation == ack.generation, (
+            assert ack.op == "apply" or mine[0].generation == ack.generation, (
                 f"{ack.op} {ack.mark} answered generation {ack.generation}, "
                 f"recorded as {mine[0].generation}"
             )
@@ -107,7 +107,7 @@ def check_chain(rows: Sequence[AuditRow], acks: Sequence[Ack]) -> None:
         if row.action in ("enable", "disable") and row.before is not None:
             assert marker(row.before) == marker(row.after)
     # As many changes as acknowledged changes: nothing extra, nothing merged.
-    assert len(written) == sum(1 for a in acks if a.op in ("put", "create"))
+    assert len(written) == sum(1 for a in acks if a.op in ("put", "create", "apply"))
 
 
 def rules_text(out: Path, customer: str) -> str:

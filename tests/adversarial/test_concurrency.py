@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import itertools
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +32,7 @@ from tests.adversarial.concurrency_env import (
     rules_text,
 )
 from tests.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env
+from tests.factories import alert
 
 BASE = "/customers/acme/alerts"
 NAME = "HighErrorRate"
@@ -197,6 +201,62 @@ def test_concurrent_deletes_and_puts_never_resurrect(api: ApiEnv) -> None:
     assert [r.action for r in rows].count("delete") == 1
     assert c.get(f"{BASE}/{NAME}", headers=ACME).status_code == 404
     eventually(lambda: "HighErrorRate" not in rules_text(api.out, "acme"), what="rule removed")
+
+
+def test_cli_apply_racing_api_puts(api: ApiEnv, db_url: str, tmp_path: Path) -> None:
+    """`alertplane apply` (another process, the same store code) and API PUTs at once."""
+    c = api.client
+    assert c.post(BASE, json=spec("w-create"), headers=ACME).status_code == 201
+    files = []
+    for i in range(6):
+        manifest = alert(**spec(f"cli{i}"))
+        path = tmp_path / f"cli{i}.yaml"
+        path.write_text(yaml.safe_dump(manifest), encoding="utf-8")
+        files.append(path)
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(yaml.safe_dump({"secretsDir": str(api.secrets)}), encoding="utf-8")
+
+    def apply(path: Path) -> tuple[str, str, Any]:
+        argv = ["apply", "--db", db_url, "--platform-config", str(platform), "-f", str(path)]
+        done = subprocess.run(
+            [sys.executable, "-m", "alertplane.cli", *argv], capture_output=True, text=True
+        )
+        return "apply", path.stem, done
+
+    calls = [lambda p=p: apply(p) for p in files]
+    calls += [
+        lambda i=i: ("put", f"p{i}", c.put(f"{BASE}/{NAME}", json=spec(f"p{i}"), headers=ACME))
+        for i in range(20)
+    ]
+    acks = [Ack("create", 1, "w-create")]
+    for op, mark, r in at_once(calls):  # type: ignore[arg-type]
+        if op == "apply":
+            assert r.returncode == 0, r.stderr
+            assert r.stdout == "customeralert/acme-higherrorrate configured\n", r.stdout
+            acks.append(Ack("apply", 0, mark))
+        else:
+            assert r.status_code == 200, r.text
+            acks.append(Ack("put", r.json()["metadata"]["generation"], mark))
+    check_chain(audit_of(api), acks)
+    final = settled(api)
+    assert final["metadata"]["generation"] == 27
+
+
+def test_concurrent_creates_of_one_name_one_wins(api: ApiEnv) -> None:
+    c = api.client
+    answers = at_once(
+        [lambda i=i: c.post(BASE, json=spec(f"c{i}"), headers=ACME) for i in range(20)]  # type: ignore[misc]
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] + [409] * 19, codes
+    for r in answers:
+        if r.status_code == 409:
+            assert r.json() == {
+                "detail": "alert 'HighErrorRate' already exists; change it with PUT"
+            }
+    (won,) = [i for i, r in enumerate(answers) if r.status_code == 201]
+    rows = audit_of(api)
+    check_chain(rows, [Ack("create", 1, f"c{won}")])
 
 
 def test_concurrent_creates_are_all_synced(api: ApiEnv) -> None:

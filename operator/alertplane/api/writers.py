@@ -19,6 +19,7 @@ from ..store.repo import Change, Store, Stored
 from ..store.txn import ABSENT, Stale
 from ..sync import Reconciler
 from .errors import Conflict
+from .kube_answers import what_of
 
 # What each object must be for a write to happen (store/txn.py); None: anything.
 Expected = Mapping[ObjectRef, int] | None
@@ -81,7 +82,7 @@ class StoreWriter:
         try:
             (change,) = self.apply([obj], actor, source, {ref: ABSENT})
         except Stale:
-            raise Conflict(f"{obj.metadata.name} was created concurrently; retry") from None
+            raise Conflict(f"{what_of(obj)} already exists; change it with PUT") from None
         return change
 
     def apply(
