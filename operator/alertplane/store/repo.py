@@ -10,18 +10,20 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ObjectRef, UsageError
-from ..model import API_VERSION, Resource
+from ..model import Resource
 from ..model.common import dump_spec
 from . import txn, writes
-from .secrets import extract_secrets, redact, write_secret
+from .secrets import extract_secrets, write_secret
+from .stored import Stored, status_dict
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
+
+__all__ = ["Change", "Store", "Stored", "status_dict"]
 
 
 @dataclass(frozen=True)
@@ -32,51 +34,6 @@ class Change:
 
     def __str__(self) -> str:
         return f"{self.ref.kind.lower()}/{self.ref.name} {self.action}"
-
-
-@dataclass(frozen=True)
-class Stored:
-    """An object as stored, with its status: what `get` shows and the reconciler reads."""
-
-    row: ObjectRow
-    status: StatusRow | None
-
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef(self.row.kind, self.row.namespace, self.row.name)
-
-    def manifest(
-        self, spec: dict[str, Any] | None = None, with_status: bool = True
-    ) -> dict[str, Any]:
-        meta: dict[str, Any] = {"name": self.row.name, "namespace": self.row.namespace}
-        if self.row.labels:
-            meta["labels"] = self.row.labels
-        meta["generation"] = self.row.generation
-        out: dict[str, Any] = {
-            "apiVersion": API_VERSION,
-            "kind": self.row.kind,
-            "metadata": meta,
-            "spec": redact(spec if spec is not None else self.row.spec),
-        }
-        if with_status and self.status is not None:
-            out["status"] = status_dict(self.status)
-        return out
-
-
-def status_dict(st: StatusRow) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "observedGeneration": st.observed_generation,
-        "phase": st.phase,
-        "conditions": st.conditions,
-        "renderedTo": st.rendered_to,
-    }
-    if st.last_sync_time is not None:
-        out["lastSyncTime"] = _iso(st.last_sync_time)
-    return out
-
-
-def _iso(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
