@@ -35,6 +35,7 @@ EXISTS = -1  # expect: the object must exist, whatever its generation
 ATTEMPTS = 20  # of a transaction that raced (a safety net: the locks make it rare)
 # pg_advisory_xact_lock key of the audit feed ("alertpla" as a big-endian int64).
 FEED_LOCK = int.from_bytes(b"alertpla", "big") >> 1
+_LOCK_FEED = text(f"SELECT pg_advisory_xact_lock({FEED_LOCK})")  # built once
 # PostgreSQL serialization failure and deadlock (batch writes lock rows in their order).
 _RETRY_SQLSTATE = frozenset({"40001", "40P01"})
 
@@ -87,7 +88,7 @@ class Tx:
         if not self.audits:
             return
         if self.postgres:  # held until commit: audit ids are assigned in commit order
-            self.conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+            self.conn.execute(_LOCK_FEED)
         for row in self.audits:
             writes.audit(self.conn, *row)
 
