@@ -17,7 +17,7 @@ from ..model.common import dump_spec
 from ..store.repo import Change, Stored
 from ..store.secrets import extract_secrets
 from ..store.tables import ObjectRow
-from ..store.txn import EXISTS, Stale, check
+from ..store.txn import EXISTS, Stale
 from .auth import Access
 from .context import Context
 from .errors import Conflict, Invalid, NotFound, PreconditionFailed
@@ -141,11 +141,6 @@ def _store(
     semantic: bool = True,
 ) -> dict[str, Any]:
     ref = current.ref
-    what_ = what(ref.kind)
-    try:  # a stale If-Match costs no validation
-        check(ref, expected, current.row.generation)
-    except Stale as exc:
-        raise refusal(what_, path_name, exc) from None
     obj, problems = build(
         ref.kind,
         access.customer,
@@ -158,10 +153,10 @@ def _store(
     )
     if obj is None:
         raise Invalid(problems)
-    try:
+    try:  # the precondition is checked last, as HTTP orders it (after 404 and 422)
         (change,) = ctx.writer.apply([obj], access.actor, SOURCE, {ref: expected})
     except Stale as exc:
-        raise refusal(what_, path_name, exc) from None
+        raise refusal(what(ref.kind), path_name, exc) from None
     return _outcome(ctx, obj, change, current)
 
 
@@ -184,10 +179,6 @@ def rollback(
     current = ctx.lookup(kind, access, name)
     ref = current.ref
     expected = EXISTS if if_match is None else if_match
-    try:
-        check(ref, expected, current.row.generation)
-    except Stale as exc:
-        raise refusal(what(kind), name, exc) from None
     spec = ctx.store.version(ref, version)
     if spec is None:
         raise NotFound(f"{what(kind)} has no version {version}")

@@ -25,6 +25,7 @@ HINT = (
     "read it again (GET: its ETag header), apply your change to that version and send its "
     "ETag as If-Match; without If-Match a write applies to the newest generation"
 )
+MALFORMED = -2  # an If-Match that is no ETag of ours: matches no object
 _ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
 
 
@@ -33,7 +34,9 @@ def etag(generation: int) -> str:
 
 
 def expected_of(value: str | None) -> int | None:
-    """The generation an If-Match header asks for (txn.EXISTS for *), None without one."""
+    """The generation an If-Match header asks for (txn.EXISTS for *; MALFORMED, which no
+    object matches, for anything else), None without one. Checked after the request's
+    other checks, as HTTP orders them: an invalid body is 422 whatever If-Match says."""
     if value is None:
         return None
     value = value.strip()
@@ -41,17 +44,7 @@ def expected_of(value: str | None) -> int | None:
         return EXISTS
     found = _ETAG.match(value)
     if found is None or int(found.group(1)) < 1:
-        shown = value if len(value) <= 40 else value[:40] + "…"
-        raise PreconditionFailed(
-            "precondition failed",
-            [
-                Problem(
-                    HEADER,
-                    f"{shown!r} is not an ETag of this API (one generation, or *)",
-                    'send the ETag a GET answered, like "3", or *',
-                )
-            ],
-        )
+        return MALFORMED
     return int(found.group(1))
 
 
@@ -61,9 +54,14 @@ def refusal(what: str, name: str, exc: Stale) -> ApiError:
         return NotFound(f"{what} not found")
     if exc.expected == ABSENT:
         return Conflict(f"{what} {name!r} already exists; change it with PUT")
-    problem = Problem(
-        HEADER, f"{what} {name!r} is at generation {exc.actual}, not {exc.expected}", HINT
-    )
+    if exc.expected == MALFORMED:
+        message = (
+            f"not an ETag of this API (one generation, or *); {what} {name!r} is at "
+            f"generation {exc.actual}"
+        )
+    else:
+        message = f"{what} {name!r} is at generation {exc.actual}, not {exc.expected}"
+    problem = Problem(HEADER, message, HINT)
     return PreconditionFailed(
         "precondition failed: the object was changed meanwhile; nothing written",
         [problem],
