@@ -59,14 +59,21 @@ def marker(spec: dict[str, Any] | None) -> str | None:
 class Ack:
     """One acknowledged write: what it was, the generation it answered, its marker."""
 
-    op: str  # create put apply (the CLI: no generation answered) patch rollback delete
+    # create put apply (the CLI: no generation answered) route (POST …/routing) patch
+    # rollback delete
+    op: str
     generation: int
     mark: str | None = None
     enabled: bool | None = None
 
 
-def check_chain(rows: Sequence[AuditRow], acks: Sequence[Ack]) -> None:
-    """The audit trail of one object against the acknowledged writes (see module doc)."""
+def check_chain(
+    rows: Sequence[AuditRow],
+    acks: Sequence[Ack],
+    mark: Callable[[dict[str, Any] | None], str | None] = marker,
+) -> None:
+    """The audit trail of one object against the acknowledged writes (see module doc);
+    `mark` tells which write a spec came from."""
     assert rows, "no audit rows"
     incarnation: list[AuditRow] = []
     for row in rows:
@@ -82,8 +89,8 @@ def check_chain(rows: Sequence[AuditRow], acks: Sequence[Ack]) -> None:
             assert prev.action != "delete", f"{row.action} after a delete (a resurrection)"
             assert row.before == prev.after, (
                 f"lost update: generation {row.generation} ({row.action}) was computed from "
-                f"{marker(row.before)!r}, but generation {prev.generation} was "
-                f"{marker(prev.after)!r}"
+                f"{mark(row.before)!r}, but generation {prev.generation} was "
+                f"{mark(prev.after)!r}"
             )
         want = len(incarnation) + (0 if row.action == "delete" else 1)
         assert row.generation == want, (
@@ -91,11 +98,12 @@ def check_chain(rows: Sequence[AuditRow], acks: Sequence[Ack]) -> None:
             f"(generations so far: {[r.generation for r in incarnation]})"
         )
         incarnation.append(row)
-    # Every acknowledged PUT is exactly one row, an update at the generation it answered.
+    # Every acknowledged PUT is exactly one row (the one that brought its mark), an update
+    # at the generation it answered.
     written = [r for r in rows if r.action in ("create", "update")]
     for ack in acks:
         if ack.op in ("put", "create", "apply"):
-            mine = [r for r in written if marker(r.after) == ack.mark]
+            mine = [r for r in written if mark(r.after) == ack.mark != mark(r.before)]
             assert len(mine) == 1, f"{ack.op} {ack.mark}: {len(mine)} audit rows"
             assert ack.op == "apply" or mine[0].generation == ack.generation, (
                 f"{ack.op} {ack.mark} answered generation {ack.generation}, "
@@ -105,9 +113,9 @@ def check_chain(rows: Sequence[AuditRow], acks: Sequence[Ack]) -> None:
     # A PATCH of `enabled` changes nothing else.
     for row in rows:
         if row.action in ("enable", "disable") and row.before is not None:
-            assert marker(row.before) == marker(row.after)
+            assert mark(row.before) == mark(row.after)
     # As many changes as acknowledged changes: nothing extra, nothing merged.
-    assert len(written) == sum(1 for a in acks if a.op in ("put", "create", "apply"))
+    assert len(written) == sum(1 for a in acks if a.op in ("put", "create", "apply", "route"))
 
 
 def rules_text(out: Path, customer: str) -> str:

@@ -31,7 +31,7 @@ from tests.adversarial.concurrency_env import (
     marker,
     rules_text,
 )
-from tests.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env
+from tests.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
 from tests.factories import alert
 
 BASE = "/customers/acme/alerts"
@@ -257,6 +257,37 @@ def test_concurrent_creates_of_one_name_one_wins(api: ApiEnv) -> None:
     (won,) = [i for i, r in enumerate(answers) if r.status_code == 201]
     rows = audit_of(api)
     check_chain(rows, [Ack("create", 1, f"c{won}")])
+
+
+def test_routing_racing_receiver_puts(api: ApiEnv) -> None:
+    """POST …/routing rewrites receivers' specs it read: a PUT in between is not lost."""
+    c, item = api.client, "/customers/acme/receivers/oncall"
+
+    def url(spec: dict[str, Any] | None) -> str | None:
+        return None if spec is None else spec["webhook"][0]["url"]
+
+    def body(mark: str) -> dict[str, Any]:
+        return receiver_spec(webhook=[{"url": f"http://127.0.0.1:9097/{mark}"}])
+
+    assert c.post("/customers/acme/receivers", json=body("w0"), headers=ACME).status_code == 201
+    calls = []
+    for i in range(15):
+        calls.append(lambda i=i: ("put", f"p{i}", c.put(item, json=body(f"p{i}"), headers=ACME)))
+        routes = {"routes": {"oncall": {"priority": i + 1}}}
+        calls.append(
+            lambda r=routes: ("route", "", c.post("/customers/acme/routing", json=r, headers=ACME))
+        )
+    acks = [Ack("create", 1, "http://127.0.0.1:9097/w0")]
+    for op, mark, r in at_once(calls):  # type: ignore[arg-type]
+        assert r.status_code == 200, r.text
+        if op == "put":
+            gen = r.json()["metadata"]["generation"]
+            acks.append(Ack("put", gen, f"http://127.0.0.1:9097/{mark}"))
+        else:
+            acks.append(Ack("route", 0))
+    rows = api.store.history(name=object_name("acme", "oncall"), limit=100_000)
+    check_chain(rows, acks, url)
+    assert rows[-1].generation == 31
 
 
 def test_concurrent_creates_are_all_synced(api: ApiEnv) -> None:
