@@ -73,7 +73,7 @@ def test_concurrent_puts_are_one_generation_each(api: ApiEnv) -> None:
     marks = [f"w{i}" for i in range(N)]
     answers = at_once(
         [lambda m=m: c.put(f"{BASE}/{NAME}", json=spec(m), headers=ACME) for m in marks]
-    )  # type: ignore[misc]
+    )
     assert [r.status_code for r in answers] == [200] * N, [
         r.text for r in answers if r.status_code != 200
     ]
@@ -100,7 +100,7 @@ def test_put_racing_patch_enabled_loses_nothing(api: ApiEnv) -> None:
     for i in range(30):
         calls.append(
             lambda i=i: ("put", f"p{i}", c.put(f"{BASE}/{NAME}", json=spec(f"p{i}"), headers=ACME))
-        )  # type: ignore[misc]
+        )
         on = bool(i % 2)
         calls.append(
             lambda on=on: (
@@ -108,7 +108,7 @@ def test_put_racing_patch_enabled_loses_nothing(api: ApiEnv) -> None:
                 on,
                 c.patch(f"{BASE}/{NAME}/enabled", json={"enabled": on}, headers=ACME),
             )
-        )  # type: ignore[misc]
+        )
     answers = at_once(calls)
     acks = [Ack("create", 1, "w-create")]
     for op, what, r in answers:
@@ -171,7 +171,7 @@ def test_concurrent_if_match_one_wins(api: ApiEnv) -> None:
     hdr = {**ACME, "If-Match": '"1"'}
     answers = at_once(
         [lambda i=i: c.put(f"{BASE}/{NAME}", json=spec(f"w{i}"), headers=hdr) for i in range(30)]
-    )  # type: ignore[misc]
+    )
     codes = sorted(r.status_code for r in answers)
     assert codes == [200] + [412] * 29, codes
     (won,) = [i for i, r in enumerate(answers) if r.status_code == 200]
@@ -187,7 +187,7 @@ def test_concurrent_deletes_and_puts_never_resurrect(api: ApiEnv) -> None:
     for i in range(20):
         calls.append(
             lambda i=i: ("put", f"p{i}", c.put(f"{BASE}/{NAME}", json=spec(f"p{i}"), headers=ACME))
-        )  # type: ignore[misc]
+        )
     for _ in range(5):
         calls.append(lambda: ("delete", None, c.delete(f"{BASE}/{NAME}", headers=ACME)))
     random.Random(7).shuffle(calls)
@@ -229,7 +229,7 @@ def test_cli_apply_racing_api_puts(api: ApiEnv, db_url: str, tmp_path: Path) -> 
         for i in range(20)
     ]
     acks = [Ack("create", 1, "w-create")]
-    for op, mark, r in at_once(calls):  # type: ignore[arg-type]
+    for op, mark, r in at_once(calls):
         if op == "apply":
             assert r.returncode == 0, r.stderr
             assert r.stdout == "customeralert/acme-higherrorrate configured\n", r.stdout
@@ -245,7 +245,7 @@ def test_cli_apply_racing_api_puts(api: ApiEnv, db_url: str, tmp_path: Path) -> 
 def test_concurrent_creates_of_one_name_one_wins(api: ApiEnv) -> None:
     c = api.client
     answers = at_once(
-        [lambda i=i: c.post(BASE, json=spec(f"c{i}"), headers=ACME) for i in range(20)]  # type: ignore[misc]
+        [lambda i=i: c.post(BASE, json=spec(f"c{i}"), headers=ACME) for i in range(20)]
     )
     codes = sorted(r.status_code for r in answers)
     assert codes == [201] + [409] * 19, codes
@@ -278,7 +278,7 @@ def test_routing_racing_receiver_puts(api: ApiEnv) -> None:
             lambda r=routes: ("route", "", c.post("/customers/acme/routing", json=r, headers=ACME))
         )
     acks = [Ack("create", 1, "http://127.0.0.1:9097/w0")]
-    for op, mark, r in at_once(calls):  # type: ignore[arg-type]
+    for op, mark, r in at_once(calls):
         assert r.status_code == 200, r.text
         if op == "put":
             gen = r.json()["metadata"]["generation"]
@@ -302,7 +302,7 @@ def test_concurrent_creates_are_all_synced(api: ApiEnv) -> None:
                 f"/customers/{cu}/alerts", json=alert_spec(NAME, cu), headers=ADMIN
             )
             for cu in customers
-        ],  # type: ignore[misc]
+        ],
         workers=40,
     )
     assert [r.status_code for r in answers] == [201] * 100
@@ -359,7 +359,7 @@ def _run_schedule(api: ApiEnv, name: str, schedule: list[str], seed: int) -> Non
         return op, mark, c.post(BASE, json=spec(mark, name), headers=ACME)
 
     acks = [Ack("create", 1, "w-create")]
-    for op, mark, r in at_once([lambda i=i, op=op: call(i, op) for i, op in enumerate(schedule)]):  # type: ignore[misc]
+    for op, mark, r in at_once([lambda i=i, op=op: call(i, op) for i, op in enumerate(schedule)]):
         assert r.status_code < 500, r.text
         if op in ("put", "create") and r.status_code in (200, 201):
             acks.append(Ack(op, r.json()["metadata"]["generation"], mark))

@@ -99,7 +99,7 @@ def test_feed_under_concurrent_creates_misses_nothing(store: Store) -> None:
     reader = threading.Thread(target=poll)
     reader.start()
     try:
-        at_once([lambda c=c: store.apply([obj(c)], c, "cli") for c in customers], workers=30)  # type: ignore[misc]
+        at_once([lambda c=c: store.apply([obj(c)], c, "cli") for c in customers], workers=30)
     finally:
         stop.set()
         reader.join(60)

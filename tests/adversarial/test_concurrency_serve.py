@@ -62,12 +62,12 @@ def test_serve_concurrent_writers(db_url: str, tmp_path: Path) -> None:
         assert (status, tag) == (200, '"2"'), body
         calls = []
         for i in range(N):
-            calls.append(lambda i=i: ("put", f"p{i}", call(item, "PUT", token, spec(f"p{i}"))))  # type: ignore[misc]
+            calls.append(lambda i=i: ("put", f"p{i}", call(item, "PUT", token, spec(f"p{i}"))))
             if i % 4 == 0:
                 on = {"enabled": bool(i % 8)}
                 calls.append(
                     lambda on=on: ("patch", None, call(f"{item}/enabled", "PATCH", token, on))
-                )  # type: ignore[misc]
+                )
             if i % 10 == 0:
                 calls.append(
                     lambda: ("stale", None, call(item, "PUT", token, spec("stale"), '"1"'))
