@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from ..k8s.signing import SIGNATURE, sign, spec_digest
 from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
+from ..store import txn
 from ..store.repo import Change, Store, Stored
 from .errors import Conflict, Invalid
 from .kube_answers import (
@@ -56,6 +57,11 @@ log = logging.getLogger("alertplane.api.kube")
 
 MIRROR_WAIT_S = 5.0
 MERGE_PATCH = "application/merge-patch+json"
+
+
+def generation_of(live: dict[str, Any] | None) -> int | None:
+    """A custom resource's metadata.generation (None: it does not exist)."""
+    return None if live is None else int((live.get("metadata") or {}).get("generation") or 1)
 
 
 def object_path(ref: ObjectRef, collection: bool = False) -> str:
@@ -147,9 +153,17 @@ class KubeWriter:
             and theirs.get(field) == mine.get(field)
         )
 
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
+    def apply(
+        self,
+        objects: Sequence[Resource],
+        actor: str,
+        source: str,
+        expected: Mapping[ObjectRef, int] | None = None,
+    ) -> list[Change]:
         """Create or replace (import, updates): a replacement PUTs with the resourceVersion
-        just read, so a change made meanwhile is refused (409), never overwritten."""
+        just read, so a change made meanwhile is refused (409), never overwritten. So
+        `expected` (If-Match) is checked against the custom resource's metadata.generation
+        as read, and the resourceVersion makes that check hold until the write."""
         problems = [p for obj in objects for p in clear_secrets(obj)]
         if problems:
             raise Invalid(problems)
@@ -158,6 +172,7 @@ class KubeWriter:
         for obj in objects:
             ref = ref_of(obj)
             live: dict[str, Any] | None = self._get(ref)
+            txn.check(ref, (expected or {}).get(ref), generation_of(live))
             theirs = ((live or {}).get("spec") or {}).get("customerId")
             if live is not None and theirs != obj.spec.customer_id:
                 if not self.moves:
@@ -213,16 +228,25 @@ class KubeWriter:
         return changes
 
     def rollback(
-        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+        self,
+        ref: ObjectRef,
+        version: int,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None = None,
     ) -> Change:
         # The cluster keeps no history: the version's spec (from the mirror's audit, already
         # validated by crud.rollback) is written as a new generation.
-        (change,) = self.apply([obj], actor, source)
+        want = None if expected is None else {ref: expected}
+        (change,) = self.apply([obj], actor, source, want)
         action = "rolled-back" if change.action == "configured" else change.action
         return Change(ref, action, change.generation)
 
-    def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         live = self._call(ref, lambda: self.client.get(object_path(ref)))
+        # The delete is preconditioned on the resourceVersion read (`_delete`).
+        txn.check(ref, expected, generation_of(live))
         if live is not None:
             try:
                 self._delete(ref, live, actor, source)

@@ -36,7 +36,7 @@ from ..k8s.client import KubeClient, api_path
 from ..model import Resource
 from ..store.repo import Change, Stored
 from .errors import BadGateway, Invalid, Unavailable
-from .writers import Writer
+from .writers import Expected, Writer
 
 log = logging.getLogger("alertplane.api.tenancy")
 
@@ -191,20 +191,28 @@ class BoundWriter:
         self._check([obj])  # the salted fallback name is in the same namespace
         return self.inner.create(obj, actor, source, fallback)
 
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
+    def apply(
+        self, objects: Sequence[Resource], actor: str, source: str, expected: Expected = None
+    ) -> list[Change]:
         self._check(objects)
-        return self.inner.apply(objects, actor, source)
+        return self.inner.apply(objects, actor, source, expected)
 
-    def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         # Deleting writes no customer's data; which objects a token may find to delete
         # is the context's lookup (bound namespaces only).
-        self.inner.delete(ref, actor, source)
+        self.inner.delete(ref, actor, source, expected)
 
     def rollback(
-        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+        self,
+        ref: ObjectRef,
+        version: int,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None = None,
     ) -> Change:
         self._check([obj])
-        return self.inner.rollback(ref, version, obj, actor, source)
+        return self.inner.rollback(ref, version, obj, actor, source, expected)
 
     def current(self, ref: ObjectRef) -> Stored | None:
         return self.inner.current(ref)
