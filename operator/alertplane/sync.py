@@ -31,6 +31,7 @@ from .sinks.files import generated_rule_files, write_files
 from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
 from .store.repo import Stored
+from .store.secrets import secret_folder
 from .store.tables import utcnow
 from .validate import Parsed, parse_document, validate_all
 
@@ -166,7 +167,7 @@ class Reconciler:
                 files[rules_path(cid)] = render_rules(cid, alerts)
                 self.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
                 self.receivers[cid] = [
-                    (o.metadata.namespace, o.spec)
+                    (self.secret_folder(o), o.spec)
                     for o in live[cid]
                     if isinstance(o, CustomerReceiver)
                 ]
@@ -214,6 +215,14 @@ class Reconciler:
         else:
             self._retry_delay = 0.5
         return report
+
+    def secret_folder(self, obj: CustomerReceiver) -> str:
+        """The folder under `secretsDir` the receiver's secret references resolve in.
+        Standalone, the database is the truth and a namespace is only a name that several
+        customers' objects may share (`apply` without a namespace, imports, moves): the
+        folder is the customer's own, where the store also writes its clear secrets
+        (store/secrets.py), so no customer can read or overwrite another's."""
+        return secret_folder(obj.spec.customer_id)
 
     def _validate(
         self, stored: list[Stored]

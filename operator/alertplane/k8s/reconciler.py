@@ -73,6 +73,11 @@ class ClusterReconciler(Reconciler):
             listener(report, removed)
         return report
 
+    def secret_folder(self, obj: CustomerReceiver) -> str:
+        """In the cluster, Secrets live in namespaces, and the tenant binding decides whose
+        a namespace is: references resolve in the receiver's namespace."""
+        return obj.metadata.namespace
+
     def _validate(
         self, stored: list[Stored]
     ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:

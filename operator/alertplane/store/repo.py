@@ -20,7 +20,7 @@ from ..errors import ObjectRef, UsageError
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
 from . import writes
-from .secrets import extract_secrets, redact, write_secret
+from .secrets import extract_secrets, redact, secret_folder, write_secret
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
 
 
@@ -112,7 +112,9 @@ class Store:
 
     def _apply_one(self, conn: Connection, obj: Resource, actor: str, source: str) -> Change:
         ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-        spec, secrets = extract_secrets(obj.kind, obj.metadata.name, dump_spec(obj.spec))
+        spec, secrets = extract_secrets(
+            obj.kind, obj.metadata.name, dump_spec(obj.spec), obj.metadata.namespace
+        )
         secret_changed = False
         for (name, key), value in secrets.items():
             if self.secrets_dir is None:
@@ -121,7 +123,8 @@ class Store:
                     "set secretsDir in the platform config, or use apiURLSecretRef/"
                     "routingKeySecretRef",
                 )
-            secret_changed |= write_secret(self.secrets_dir, ref.namespace, name, key, value)
+            folder = secret_folder(obj.spec.customer_id)
+            secret_changed |= write_secret(self.secrets_dir, folder, name, key, value)
         customer, labels = obj.spec.customer_id, dict(obj.metadata.labels)
         found = writes.current(conn, ref)
         if found is None:
