@@ -162,3 +162,78 @@ def test_no_two_customers_share_a_secret_file(
                 writers.setdefault(path, set()).add(customer)
     assert all(len(who) == 1 for who in writers.values()), writers
     store.sessions.kw["bind"].dispose()
+
+
+# -- secret values never echoed ------------------------------------------------------------
+ROUTING_KEY = "0123456789abcdef0123456789abcdef"  # what a PagerDuty routing key looks like
+SLACK_URL = "https://hooks.slack.com/services/T0SECRET/B0SECRET/SECRETSECRET"
+
+
+def _pd(**cfg: Any) -> dict[str, Any]:
+    return receiver("acme", "chat", webhook=[], pagerduty=[cfg])
+
+
+def _sl(**cfg: Any) -> dict[str, Any]:
+    return receiver("acme", "chat", webhook=[], slack=[cfg])
+
+
+# A secret typed into the wrong place of a secret field: each is refused, naming the field.
+MISPLACED = [
+    ("key-as-ref", _pd(routingKeySecretRef=ROUTING_KEY), ROUTING_KEY),
+    ("url-as-ref", _sl(apiURLSecretRef=SLACK_URL), SLACK_URL),
+    ("key-as-ref-name", _pd(routingKeySecretRef={"name": ROUTING_KEY + "_", "key": "k"}), ROUTING_KEY),
+    ("url-as-ref-name", _sl(apiURLSecretRef={"name": SLACK_URL, "key": "url"}), SLACK_URL),
+    ("url-as-ref-key", _sl(apiURLSecretRef={"name": "s", "key": SLACK_URL}), SLACK_URL),
+    ("key-as-list", _pd(routingKey=[ROUTING_KEY]), ROUTING_KEY),
+    ("url-as-bool-ref", _sl(apiURLSecretRef={"name": "s", "key": "u", "url": SLACK_URL}), SLACK_URL),
+]
+
+
+def _pieces(secret: str) -> list[str]:
+    """Every 12-character piece of the secret: a shortened echo leaks too."""
+    return [secret[i : i + 12] for i in range(0, len(secret) - 11, 4)]
+
+
+def _leaks(text: str, secret: str) -> list[str]:
+    return [piece for piece in _pieces(secret) if piece in text]
+
+
+@pytest.mark.parametrize(("label", "manifest", "secret"), MISPLACED, ids=[m[0] for m in MISPLACED])
+def test_a_misplaced_secret_is_refused_without_echoing_it(
+    label: str, manifest: dict[str, Any], secret: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from alertplane.validate import parse_document
+
+    obj, problems = parse_document(manifest)
+    assert obj is None and problems, label
+    assert all(p.path.startswith(("spec.slack[0]", "spec.pagerduty[0]")) for p in problems)
+    assert not _leaks(" ".join(p.text() for p in problems), secret), problems
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    assert main(["validate", "--no-tools", "-f", str(path)]) == 1
+    out = capsys.readouterr()
+    assert not _leaks(out.out + out.err, secret), out
+
+
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
+    tmp = tmp_path_factory.mktemp("refusing")
+    with api_env(f"sqlite:///{tmp / 'a.db'}", tmp, run_reconciler=False) as env:
+        yield env
+
+
+@pytest.mark.parametrize(("label", "manifest", "secret"), MISPLACED, ids=[m[0] for m in MISPLACED])
+def test_the_api_refuses_a_misplaced_secret_without_echoing_it(
+    refusing: ApiEnv, label: str, manifest: dict[str, Any], secret: str
+) -> None:
+    spec = {k: v for k, v in manifest["spec"].items() if k != "customerId"}
+    r = refusing.client.post("/customers/acme/receivers", json=spec, headers=ACME)
+    assert r.status_code == 422 and not _leaks(r.text, secret), r.text
+    for door in ("/validate", "/import"):
+        r = refusing.client.post(
+            door, content=yaml.safe_dump(manifest), headers={**ACME, "content-type": "text/yaml"}
+        )
+        assert r.status_code in (200, 422) and not _leaks(r.text, secret), (door, r.text)
+    assert refusing.store.get() == []
+    assert not _leaks(refusing.db_dump(), secret)

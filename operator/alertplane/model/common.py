@@ -10,7 +10,7 @@ so its message, not pydantic's regex error, is what a user sees.)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -72,15 +72,32 @@ def shown(value: str) -> str:
     return f"{value[:40]!r}… ({len(value)} characters)"
 
 
+# The fields that hold a secret, or say where one is: a value found there is never quoted in
+# a message (a routing key pasted into `routingKeySecretRef`, a Slack URL into its `name`),
+# since messages reach responses, statuses, events and logs (validate/schema.py).
+SECRET_FIELD_NAMES = frozenset({"apiURL", "routingKey", "apiURLSecretRef", "routingKeySecretRef"})
+
+
+def in_secret_field(loc: Sequence[int | str]) -> bool:
+    """Whether the value at this field path is (part of) a secret field."""
+    return any(part in SECRET_FIELD_NAMES for part in loc)
+
+
+def unquoted(value: str) -> str:
+    """A value in a secret field, described without any of its characters."""
+    return f"a value of {len(value)} characters" if value else "an empty value"
+
+
 def _checker(
     ok: Callable[[str], bool],
     message: Callable[[str], str],
     hint: str,
     max_length: int | None = None,
+    echo: Callable[[str], str] = shown,
 ) -> AfterValidator:
     def check(value: str) -> str:
         if max_length is not None and len(value) > max_length:
-            raise fail(f"{shown(value)} is too long: at most {max_length} characters", hint)
+            raise fail(f"{echo(value)} is too long: at most {max_length} characters", hint)
         if not ok(value):
             raise fail(message(value), hint)
         return value
@@ -223,11 +240,12 @@ SecretName = Annotated[
     str,
     _checker(
         lambda v: _DNS_SUBDOMAIN.match(v) is not None,
-        lambda v: f"{shown(v)} is not a valid Secret name",
+        lambda v: f"{unquoted(v)} is not a valid Secret name",
         "name a Kubernetes Secret in the same namespace: lower-case letters, digits, '-' and "
         f"'.', starting and ending with a letter or digit, at most {MAX_NAME} characters "
         "(e.g. 'acme-slack')",
         max_length=MAX_NAME,
+        echo=unquoted,
     ),
     Field(
         pattern=DNS_SUBDOMAIN_RE,
@@ -241,10 +259,11 @@ SecretKey = Annotated[
     str,
     _checker(
         lambda v: _SECRET_KEY.match(v) is not None,
-        lambda v: f"{shown(v)} is not a valid Secret key",
+        lambda v: f"{unquoted(v)} is not a valid Secret key",
         "name a key of the Secret: letters, digits, '-', '_' and '.', no '/', not '.' or '..' "
         f"and not starting with '..', at most {MAX_NAME} characters (e.g. 'url')",
         max_length=MAX_NAME,
+        echo=unquoted,
     ),
     Field(
         pattern=SECRET_KEY_RE,
