@@ -237,3 +237,138 @@ def test_the_api_refuses_a_misplaced_secret_without_echoing_it(
         assert r.status_code in (200, 422) and not _leaks(r.text, secret), (door, r.text)
     assert refusing.store.get() == []
     assert not _leaks(refusing.db_dump(), secret)
+
+
+# -- clear URLs Alertmanager cannot parse ----------------------------------------------------
+# Each passed alertplane's check (Python's urlsplit) and failed amtool check-config, whose
+# message quotes the URL: `parse "https://hooks.slack.com/…%zz…": invalid URL escape "%zz"`.
+UNPARSABLE = [
+    "https://hooks.slack.com/services/T0/B0/%zzSECRETHOOK",
+    "https://hooks.slack.com/services/T0/B0/SECRETHOOK%",
+    "https://hooks.slack.com/services/T0/B0/SECRET\nHOOK",
+    "https://hooks.slack.com/services/T0/B0/SECRET\tHOOK",
+    "https://hooks.slack.com/services/T0/B0/SECRETHOOK#frag%z",
+    "https://hooks.slack.com:80x/services/T0/B0/SECRETHOOK",
+    "https://hooks slack.com/services/T0/B0/SECRETHOOK",
+    "https://hooks%41slack.com/services/T0/B0/SECRETHOOK",
+    "https://us{er}@hooks.slack.com/services/T0/B0/SECRETHOOK",
+]
+
+
+def _amtool_verdicts(urls: list[str], tmp: Path) -> list[bool]:
+    """amtool check-config's verdict on a config whose only Slack receiver has each URL."""
+    import subprocess
+
+    from alertplane.validate.tools import tool_path
+
+    names = []
+    for i, url in enumerate(urls):
+        config = {
+            "route": {"receiver": "r"},
+            "receivers": [{"name": "r", "slack_configs": [{"api_url": url, "channel": "#x"}]}],
+        }
+        (tmp / f"{i}.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+        names.append(f"{i}.yml")
+    proc = subprocess.run(
+        [tool_path("amtool"), "check-config", *names],
+        cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
+    )
+    verdict = {}
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if line.startswith("Checking '"):
+            name = line.split("'")[1]
+            verdict[name] = "SUCCESS" in line.split("'", 2)[2]
+    assert set(verdict) == set(names), proc.stdout + proc.stderr
+    return [verdict[n] for n in names]
+
+
+def test_the_listed_urls_are_refused_by_amtool_and_by_validation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alertplane.validate import parse_document, validate_all
+    from alertplane.validate.schema import Parsed
+
+    assert _amtool_verdicts(UNPARSABLE, tmp_path) == [False] * len(UNPARSABLE)
+    for url in UNPARSABLE:
+        obj, problems = parse_document(_sl(apiURL=url))
+        assert obj is not None, problems
+        found = validate_all([Parsed(obj)], _platform())
+        assert [p.path for p in found] == ["spec.slack[0].apiURL"], (url, found)
+        assert "SECRETHOOK" not in " ".join(p.text() for p in found)
+    # The CLI: validate and render refuse (exit 1, was: render exit 3 printing the URL).
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump_all([_sl(apiURL=u) for u in UNPARSABLE[:1]]))
+    assert main(["validate", "-f", str(path)]) == 1
+    assert main(["render", "-f", str(path), "--out", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr()
+    assert "spec.slack[0].apiURL" in out.out + out.err
+    assert "SECRETHOOK" not in out.out + out.err
+
+
+def _platform() -> Any:
+    from alertplane.render.platform import PlatformConfig
+
+    return PlatformConfig.model_validate({"secretsDir": "/s"})
+
+
+_url_chars = st.sampled_from(list("aZ09.-_~/:@?#%[]{} \t|\\^`\"'<>!$&()*+,;=") + ["%41", "%zz", "%e2%82", "é", "%25"])
+
+
+def _text(min_size: int = 0, max_size: int = 4) -> st.SearchStrategy[str]:
+    return st.lists(_url_chars, min_size=min_size, max_size=max_size).map("".join)
+
+
+_urls = st.builds(
+    lambda scheme, user, host, port, path: f"{scheme}://{user}{host}{port}{path}",
+    st.sampled_from(["http", "https", "HTTPS", "ftp"]),
+    st.sampled_from(["", "u@", "u:p@"]) | _text().map(lambda t: t + "@"),
+    st.sampled_from(["hooks.slack.com", "[::1]", "127.0.0.1"]) | _text(1, 8),
+    st.sampled_from(["", ":80", ":"]) | _text().map(lambda t: ":" + t),
+    _text(max_size=12),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=st.lists(_urls, min_size=20, max_size=20))
+def test_what_validation_accepts_amtool_accepts(
+    batch: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Property, against the real amtool: every Slack URL validation accepts, Alertmanager
+    accepts too (so no clear URL ever reaches amtool's quoting refusal)."""
+    from alertplane.validate.fields import _is_alertmanager_url
+
+    accepted = [u for u in batch if _is_alertmanager_url(u)]
+    if accepted:
+        verdicts = _amtool_verdicts(accepted, tmp_path_factory.mktemp("am"))
+        assert all(verdicts), [u for u, ok in zip(accepted, verdicts, strict=True) if not ok]
+
+
+def test_operator_refuses_an_unparsable_clear_url_without_echo_and_others_sync(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Kubernetes mode renders a clear `apiURL` into alertmanager.yml: amtool refused the
+    whole configuration (every customer's receivers stayed unsynced) and its message quoted
+    the URL. Now the receiver is Invalid naming the field, and globex syncs."""
+    import json
+
+    from alertplane.errors import ObjectRef
+    from alertplane.k8s.reconciler import ClusterReconciler
+    from alertplane.k8s.state import ClusterState
+    from alertplane.sync import SyncSettings
+
+    state = ClusterState()
+    for i, (customer, manifest) in enumerate(
+        [("acme", _sl(apiURL=UNPARSABLE[0])), ("globex", receiver("globex", "oncall"))]
+    ):
+        state.set_namespace(customer, {"labels": {"alertplane.io/customer": customer}})
+        manifest["metadata"].update(uid=f"u{i}", generation=1)
+        state.observe(manifest)
+    report = ClusterReconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
+    assert report.outcome == "invalid", report
+    acme = state.entry(ObjectRef("CustomerReceiver", "acme", "acme-chat"))
+    globex = state.entry(ObjectRef("CustomerReceiver", "globex", "globex-oncall"))
+    assert acme is not None and globex is not None
+    assert acme.status.phase == "Invalid" and globex.status.phase == "Synced"
+    shown = json.dumps(acme.status.conditions) + caplog.text
+    assert "spec.slack[0].apiURL" in shown and "SECRETHOOK" not in shown
+    assert "globex/oncall" in (tmp_path / "alertmanager.yml").read_text()
