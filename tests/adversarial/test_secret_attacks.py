@@ -372,3 +372,44 @@ def test_operator_refuses_an_unparsable_clear_url_without_echo_and_others_sync(
     shown = json.dumps(acme.status.conditions) + caplog.text
     assert "spec.slack[0].apiURL" in shown and "SECRETHOOK" not in shown
     assert "globex/oncall" in (tmp_path / "alertmanager.yml").read_text()
+
+
+# -- names: a trailing newline ---------------------------------------------------------------
+# Python's `$` also matches before a final newline: `acme\n` passed the name checks, so
+# `metadata.namespace: "acme\n"` and `metadata.name: "acme-chat\n"` were stored, and their
+# secret files went to folders named with a newline (`<secretsDir>/acme\n/…`).
+def _named(field: str, value: str) -> dict[str, Any]:
+    manifest = _sl(apiURL="https://hooks.slack.com/services/T/B/X")
+    if field.startswith("metadata."):
+        manifest["metadata"][field.split(".")[1]] = value
+    elif field == "spec.customerId":
+        manifest["spec"]["customerId"] = value
+    else:
+        manifest["spec"]["slack"] = [{"apiURLSecretRef": {"name": "s", "key": "k", **{field: value}}}]
+    return manifest
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "path", "message"),
+    [
+        ("metadata.namespace", "acme\n", "metadata.namespace", "'acme\\n' is not a valid namespace"),
+        ("metadata.name", "acme-chat\n", "metadata.name", "'acme-chat\\n' is not a valid object name"),
+        ("spec.customerId", "acme\n", "spec.customerId", "'acme\\n' is not a valid customer id"),
+        ("name", "s\n", "spec.slack[0].apiURLSecretRef.name", "a value of 2 characters is not a valid Secret name"),
+        ("key", "k\n", "spec.slack[0].apiURLSecretRef.key", "a value of 2 characters is not a valid Secret key"),
+    ],
+)
+def test_a_trailing_newline_is_no_name(field: str, value: str, path: str, message: str) -> None:
+    from alertplane.validate import parse_document
+
+    obj, problems = parse_document(_named(field, value))
+    assert obj is None
+    assert [(p.path, p.message) for p in problems if p.path == path] == [(path, message)], problems
+
+
+def test_the_path_function_refuses_a_trailing_newline() -> None:
+    from alertplane.render.secretfiles import SecretPathError, secret_file
+
+    for parts in (("acme\n", "s", "k"), ("acme", "s\n", "k"), ("acme", "s", "k\n")):
+        with pytest.raises(SecretPathError):
+            secret_file("/s", *parts)
