@@ -413,3 +413,131 @@ def test_the_path_function_refuses_a_trailing_newline() -> None:
     for parts in (("acme\n", "s", "k"), ("acme", "s\n", "k"), ("acme", "s", "k\n")):
         with pytest.raises(SecretPathError):
             secret_file("/s", *parts)
+
+
+# -- Kubernetes mode: a namespace bound to several customers ----------------------------------
+# `alerts` is bound to acme, acme-x and globex (e.g. the API's shared --customer-namespace):
+# its Secrets are all of theirs. acme's receiver there named `globex-slack`: the operator
+# rendered (and the prometheus-operator sink copied) globex's webhook for acme's alerts.
+SHARED = {"labels": {"alertplane.io/customer": "acme.acme-x.globex"}}
+STOLEN = [
+    ("globex-slack", False),
+    ("acme-x-slack", False),  # acme-x's, though it starts with "acme-"
+    ("slack", False),  # nobody's: a shared namespace has no common Secrets
+    ("acme-slack", True),
+    ("acme.slack", True),
+]
+SHARED_MESSAGE = (
+    'namespace "alerts" is shared by acme, acme-x, globex, so a Secret reference of '
+    'customer "acme" must name one of its Secrets, "acme-<name>"'
+)
+
+
+def _shared_state(secret: str) -> Any:
+    from alertplane.k8s.state import ClusterState
+
+    state = ClusterState()
+    state.set_namespace("alerts", SHARED)
+    for i, (customer, name) in enumerate([("globex", "globex-slack"), ("acme", secret)]):
+        manifest = _in("alerts", _slack_ref(customer, "oncall", name, "url"))
+        manifest["metadata"].update(uid=f"u{i}", generation=1)
+        state.observe(manifest)
+    return state
+
+
+@pytest.mark.parametrize(("secret", "allowed"), STOLEN)
+def test_operator_uses_no_secret_of_another_customer_in_a_shared_namespace(
+    secret: str, allowed: bool, tmp_path: Path
+) -> None:
+    from alertplane.errors import ObjectRef
+    from alertplane.k8s.reconciler import ClusterReconciler
+    from alertplane.sync import SyncSettings
+
+    looked_up: list[str] = []
+
+    def check_secrets(obj: Any) -> list[Any]:
+        looked_up.extend(c.api_url_secret_ref.name for c in obj.spec.slack)
+        return []
+
+    state = _shared_state(secret)
+    rec = ClusterReconciler(state, SyncSettings(out_dir=tmp_path), check_secrets=check_secrets)
+    rec.sync_all()
+    acme = state.entry(ObjectRef("CustomerReceiver", "alerts", "acme-oncall"))
+    globex = state.entry(ObjectRef("CustomerReceiver", "alerts", "globex-oncall"))
+    assert acme is not None and globex is not None
+    assert globex.status.phase == "Synced"
+    receivers = _am_receivers(tmp_path)
+    if allowed:
+        assert acme.status.phase == "Synced"
+        assert sorted(looked_up) == sorted(["globex-slack", secret])
+    else:
+        assert acme.status.phase == "Invalid"
+        message = " ".join(c["message"] for c in acme.status.conditions)
+        assert "spec.slack[0].apiURLSecretRef.name: " + SHARED_MESSAGE in message
+        assert "acme/oncall" not in receivers and looked_up == ["globex-slack"]
+
+
+@pytest.mark.parametrize(("secret", "allowed"), STOLEN)
+def test_the_webhook_denies_another_customers_secret_in_a_shared_namespace(
+    secret: str, allowed: bool
+) -> None:
+    import kopf
+
+    from alertplane.k8s.handlers import Handlers
+    from alertplane.render.platform import PlatformConfig
+
+    state = _shared_state("acme-slack")
+    handlers = Handlers(state, Any, PlatformConfig(), True, lambda: None)  # type: ignore[arg-type]
+    manifest = _in("alerts", _slack_ref("acme", "other", secret, "url"))
+    if allowed:
+        handlers.admit(manifest, {"username": "acme-dev"}, "CREATE")
+        return
+    with pytest.raises(kopf.AdmissionError) as denied:
+        handlers.admit(manifest, {"username": "acme-dev"}, "CREATE")
+    assert str(denied.value) == (
+        "CustomerReceiver alerts/acme-other: spec.slack[0].apiURLSecretRef.name: "
+        f"{SHARED_MESSAGE}; name the Secret acme-<name> in namespace alerts, or move the "
+        "receiver to a namespace bound to acme alone"
+    )
+
+
+@pytest.mark.parametrize(("secret", "allowed"), STOLEN)
+def test_the_api_writes_no_reference_to_another_customers_secret_in_a_shared_namespace(
+    secret: str, allowed: bool
+) -> None:
+    """Kubernetes mode: the API's writer checks the binding before anything is sent."""
+    from alertplane.api.errors import Invalid
+    from alertplane.api.tenancy import BoundWriter, NamespaceBindings
+    from alertplane.validate import parse_document
+
+    class Bindings(NamespaceBindings):
+        def __init__(self) -> None:
+            pass
+
+        def including(self, namespaces: Any) -> dict[str, str | None]:
+            return {"alerts": SHARED["labels"]["alertplane.io/customer"]}
+
+    class Sink:
+        written: list[Any] = []
+
+        def namespace_for(self, customer: str) -> str:
+            return "alerts"
+
+        def apply(self, objects: Any, actor: str, source: str) -> list[Any]:
+            self.written.extend(objects)
+            return []
+
+    obj, problems = parse_document(_in("alerts", _slack_ref("acme", "oncall", secret, "url")))
+    assert obj is not None, problems
+    sink = Sink()
+    writer = BoundWriter(sink, Bindings())  # type: ignore[arg-type]
+    if allowed:
+        writer.apply([obj], "acme-team", "api")
+        assert sink.written == [obj]
+        return
+    with pytest.raises(Invalid) as refused:
+        writer.apply([obj], "acme-team", "api")
+    assert [(p.path, p.message) for p in refused.value.problems] == [
+        ("spec.slack[0].apiURLSecretRef.name", SHARED_MESSAGE)
+    ]
+    assert sink.written == []

@@ -165,7 +165,7 @@ class Handlers:
         outcome = evaluate([*others, doc], self.platform)
         lines = [str(p) for p in outcome.problems if p.obj == ref or p.source == doc.source]
         if self.tenant_binding and isinstance(cid, str) and not lines:
-            violation = binding_problem(ns, cid, self.state.bindings.get(ns))
+            violation = binding_problem(ns, cid, self.state.bindings.get(ns), spec)
             if violation is not None:
                 lines.append(str(violation.at(ref)))
         return lines
