@@ -18,18 +18,33 @@ attacks what that leaves open:
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import kopf
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from alertplane.api.errors import Invalid
+from alertplane.api.tenancy import BoundWriter, NamespaceBindings
 from alertplane.cli import main
+from alertplane.errors import ObjectRef
+from alertplane.k8s.handlers import Handlers
+from alertplane.k8s.reconciler import ClusterReconciler
+from alertplane.k8s.state import ClusterState
+from alertplane.render.platform import PlatformConfig
+from alertplane.render.secretfiles import SecretPathError, secret_file
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
+from alertplane.sync import SyncSettings
+from alertplane.validate import Parsed, parse_document, validate_all
+from alertplane.validate.fields import _is_alertmanager_url
+from alertplane.validate.tools import tool_path
 from tests.api_env import ACME, ApiEnv, api_env
 from tests.factories import receiver
 
@@ -57,9 +72,7 @@ def _am_receivers(out: Path) -> dict[str, Any]:
 
 
 def _files(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 # -- standalone: one namespace, several customers --------------------------------------------
@@ -150,8 +163,6 @@ def test_no_two_customers_share_a_secret_file(
     for customer, namespace, name in owners:
         manifest = _in(namespace, _slack_url(customer, "r", f"https://h.example/{customer}"))
         manifest["metadata"]["name"] = name
-        from alertplane.validate import parse_document
-
         obj, problems = parse_document(manifest)
         assert obj is not None, problems
         before = _files(tmp / "s") if (tmp / "s").exists() else {}
@@ -181,11 +192,15 @@ def _sl(**cfg: Any) -> dict[str, Any]:
 MISPLACED = [
     ("key-as-ref", _pd(routingKeySecretRef=ROUTING_KEY), ROUTING_KEY),
     ("url-as-ref", _sl(apiURLSecretRef=SLACK_URL), SLACK_URL),
-    ("key-as-ref-name", _pd(routingKeySecretRef={"name": ROUTING_KEY + "_", "key": "k"}), ROUTING_KEY),
+    (
+        "key-as-ref-name",
+        _pd(routingKeySecretRef={"name": f"{ROUTING_KEY}_", "key": "k"}),
+        ROUTING_KEY,
+    ),
     ("url-as-ref-name", _sl(apiURLSecretRef={"name": SLACK_URL, "key": "url"}), SLACK_URL),
     ("url-as-ref-key", _sl(apiURLSecretRef={"name": "s", "key": SLACK_URL}), SLACK_URL),
     ("key-as-list", _pd(routingKey=[ROUTING_KEY]), ROUTING_KEY),
-    ("url-as-bool-ref", _sl(apiURLSecretRef={"name": "s", "key": "u", "url": SLACK_URL}), SLACK_URL),
+    ("url-as-extra", _sl(apiURLSecretRef={"name": "s", "key": "u", "url": SLACK_URL}), SLACK_URL),
 ]
 
 
@@ -200,11 +215,12 @@ def _leaks(text: str, secret: str) -> list[str]:
 
 @pytest.mark.parametrize(("label", "manifest", "secret"), MISPLACED, ids=[m[0] for m in MISPLACED])
 def test_a_misplaced_secret_is_refused_without_echoing_it(
-    label: str, manifest: dict[str, Any], secret: str, tmp_path: Path,
+    label: str,
+    manifest: dict[str, Any],
+    secret: str,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from alertplane.validate import parse_document
-
     obj, problems = parse_document(manifest)
     assert obj is None and problems, label
     assert all(p.path.startswith(("spec.slack[0]", "spec.pagerduty[0]")) for p in problems)
@@ -257,10 +273,6 @@ UNPARSABLE = [
 
 def _amtool_verdicts(urls: list[str], tmp: Path) -> list[bool]:
     """amtool check-config's verdict on a config whose only Slack receiver has each URL."""
-    import subprocess
-
-    from alertplane.validate.tools import tool_path
-
     names = []
     for i, url in enumerate(urls):
         config = {
@@ -271,7 +283,11 @@ def _amtool_verdicts(urls: list[str], tmp: Path) -> list[bool]:
         names.append(f"{i}.yml")
     proc = subprocess.run(
         [tool_path("amtool"), "check-config", *names],
-        cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     verdict = {}
     for line in (proc.stdout + proc.stderr).splitlines():
@@ -285,9 +301,6 @@ def _amtool_verdicts(urls: list[str], tmp: Path) -> list[bool]:
 def test_the_listed_urls_are_refused_by_amtool_and_by_validation(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from alertplane.validate import parse_document, validate_all
-    from alertplane.validate.schema import Parsed
-
     assert _amtool_verdicts(UNPARSABLE, tmp_path) == [False] * len(UNPARSABLE)
     for url in UNPARSABLE:
         obj, problems = parse_document(_sl(apiURL=url))
@@ -305,13 +318,13 @@ def test_the_listed_urls_are_refused_by_amtool_and_by_validation(
     assert "SECRETHOOK" not in out.out + out.err
 
 
-def _platform() -> Any:
-    from alertplane.render.platform import PlatformConfig
-
+def _platform() -> PlatformConfig:
     return PlatformConfig.model_validate({"secretsDir": "/s"})
 
 
-_url_chars = st.sampled_from(list("aZ09.-_~/:@?#%[]{} \t|\\^`\"'<>!$&()*+,;=") + ["%41", "%zz", "%e2%82", "é", "%25"])
+_url_chars = st.sampled_from(
+    [*"aZ09.-_~/:@?#%[]{} \t|\\^`\"'<>!$&()*+,;=", "%41", "%zz", "%e2%82", "é", "%25"]
+)
 
 
 def _text(min_size: int = 0, max_size: int = 4) -> st.SearchStrategy[str]:
@@ -335,8 +348,6 @@ def test_what_validation_accepts_amtool_accepts(
 ) -> None:
     """Property, against the real amtool: every Slack URL validation accepts, Alertmanager
     accepts too (so no clear URL ever reaches amtool's quoting refusal)."""
-    from alertplane.validate.fields import _is_alertmanager_url
-
     accepted = [u for u in batch if _is_alertmanager_url(u)]
     if accepted:
         verdicts = _amtool_verdicts(accepted, tmp_path_factory.mktemp("am"))
@@ -349,13 +360,6 @@ def test_operator_refuses_an_unparsable_clear_url_without_echo_and_others_sync(
     """Kubernetes mode renders a clear `apiURL` into alertmanager.yml: amtool refused the
     whole configuration (every customer's receivers stayed unsynced) and its message quoted
     the URL. Now the receiver is Invalid naming the field, and globex syncs."""
-    import json
-
-    from alertplane.errors import ObjectRef
-    from alertplane.k8s.reconciler import ClusterReconciler
-    from alertplane.k8s.state import ClusterState
-    from alertplane.sync import SyncSettings
-
     state = ClusterState()
     for i, (customer, manifest) in enumerate(
         [("acme", _sl(apiURL=UNPARSABLE[0])), ("globex", receiver("globex", "oncall"))]
@@ -385,31 +389,48 @@ def _named(field: str, value: str) -> dict[str, Any]:
     elif field == "spec.customerId":
         manifest["spec"]["customerId"] = value
     else:
-        manifest["spec"]["slack"] = [{"apiURLSecretRef": {"name": "s", "key": "k", **{field: value}}}]
+        ref = {"name": "s", "key": "k", field: value}
+        manifest["spec"]["slack"] = [{"apiURLSecretRef": ref}]
     return manifest
 
 
 @pytest.mark.parametrize(
     ("field", "value", "path", "message"),
     [
-        ("metadata.namespace", "acme\n", "metadata.namespace", "'acme\\n' is not a valid namespace"),
-        ("metadata.name", "acme-chat\n", "metadata.name", "'acme-chat\\n' is not a valid object name"),
+        (
+            "metadata.namespace",
+            "acme\n",
+            "metadata.namespace",
+            "'acme\\n' is not a valid namespace",
+        ),
+        (
+            "metadata.name",
+            "acme-chat\n",
+            "metadata.name",
+            "'acme-chat\\n' is not a valid object name",
+        ),
         ("spec.customerId", "acme\n", "spec.customerId", "'acme\\n' is not a valid customer id"),
-        ("name", "s\n", "spec.slack[0].apiURLSecretRef.name", "a value of 2 characters is not a valid Secret name"),
-        ("key", "k\n", "spec.slack[0].apiURLSecretRef.key", "a value of 2 characters is not a valid Secret key"),
+        (
+            "name",
+            "s\n",
+            "spec.slack[0].apiURLSecretRef.name",
+            "a value of 2 characters is not a valid Secret name",
+        ),
+        (
+            "key",
+            "k\n",
+            "spec.slack[0].apiURLSecretRef.key",
+            "a value of 2 characters is not a valid Secret key",
+        ),
     ],
 )
 def test_a_trailing_newline_is_no_name(field: str, value: str, path: str, message: str) -> None:
-    from alertplane.validate import parse_document
-
     obj, problems = parse_document(_named(field, value))
     assert obj is None
     assert [(p.path, p.message) for p in problems if p.path == path] == [(path, message)], problems
 
 
 def test_the_path_function_refuses_a_trailing_newline() -> None:
-    from alertplane.render.secretfiles import SecretPathError, secret_file
-
     for parts in (("acme\n", "s", "k"), ("acme", "s\n", "k"), ("acme", "s", "k\n")):
         with pytest.raises(SecretPathError):
             secret_file("/s", *parts)
@@ -434,8 +455,6 @@ SHARED_MESSAGE = (
 
 
 def _shared_state(secret: str) -> Any:
-    from alertplane.k8s.state import ClusterState
-
     state = ClusterState()
     state.set_namespace("alerts", SHARED)
     for i, (customer, name) in enumerate([("globex", "globex-slack"), ("acme", secret)]):
@@ -449,10 +468,6 @@ def _shared_state(secret: str) -> Any:
 def test_operator_uses_no_secret_of_another_customer_in_a_shared_namespace(
     secret: str, allowed: bool, tmp_path: Path
 ) -> None:
-    from alertplane.errors import ObjectRef
-    from alertplane.k8s.reconciler import ClusterReconciler
-    from alertplane.sync import SyncSettings
-
     looked_up: list[str] = []
 
     def check_secrets(obj: Any) -> list[Any]:
@@ -481,13 +496,8 @@ def test_operator_uses_no_secret_of_another_customer_in_a_shared_namespace(
 def test_the_webhook_denies_another_customers_secret_in_a_shared_namespace(
     secret: str, allowed: bool
 ) -> None:
-    import kopf
-
-    from alertplane.k8s.handlers import Handlers
-    from alertplane.render.platform import PlatformConfig
-
     state = _shared_state("acme-slack")
-    handlers = Handlers(state, Any, PlatformConfig(), True, lambda: None)  # type: ignore[arg-type]
+    handlers = Handlers(state, cast(Any, None), PlatformConfig(), True, lambda: None)
     manifest = _in("alerts", _slack_ref("acme", "other", secret, "url"))
     if allowed:
         handlers.admit(manifest, {"username": "acme-dev"}, "CREATE")
@@ -506,9 +516,6 @@ def test_the_api_writes_no_reference_to_another_customers_secret_in_a_shared_nam
     secret: str, allowed: bool
 ) -> None:
     """Kubernetes mode: the API's writer checks the binding before anything is sent."""
-    from alertplane.api.errors import Invalid
-    from alertplane.api.tenancy import BoundWriter, NamespaceBindings
-    from alertplane.validate import parse_document
 
     class Bindings(NamespaceBindings):
         def __init__(self) -> None:
@@ -518,7 +525,8 @@ def test_the_api_writes_no_reference_to_another_customers_secret_in_a_shared_nam
             return {"alerts": SHARED["labels"]["alertplane.io/customer"]}
 
     class Sink:
-        written: list[Any] = []
+        def __init__(self) -> None:
+            self.written: list[Any] = []
 
         def namespace_for(self, customer: str) -> str:
             return "alerts"
@@ -530,7 +538,7 @@ def test_the_api_writes_no_reference_to_another_customers_secret_in_a_shared_nam
     obj, problems = parse_document(_in("alerts", _slack_ref("acme", "oncall", secret, "url")))
     assert obj is not None, problems
     sink = Sink()
-    writer = BoundWriter(sink, Bindings())  # type: ignore[arg-type]
+    writer = BoundWriter(cast(Any, sink), Bindings())
     if allowed:
         writer.apply([obj], "acme-team", "api")
         assert sink.written == [obj]
