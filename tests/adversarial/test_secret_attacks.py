@@ -549,3 +549,35 @@ def test_the_api_writes_no_reference_to_another_customers_secret_in_a_shared_nam
         ("spec.slack[0].apiURLSecretRef.name", SHARED_MESSAGE)
     ]
     assert sink.written == []
+
+
+# -- symbolic links under secretsDir ---------------------------------------------------------
+def test_a_linked_secret_folder_is_never_written_through(tmp_path: Path) -> None:
+    """`secret_file` proves a path by its text (it is Alertmanager's path, perhaps on another
+    filesystem); the writer also resolves it: a folder that is a link to globex's is refused
+    and globex's file stays as it was. (A link at the file itself is replaced, never
+    followed: the write is a rename.) Customers cannot create links; this guards against
+    a platform team's mistake."""
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    with api_env(db, tmp_path, run_reconciler=False) as env:
+        theirs = env.secrets / "globex" / "globex-oncall"
+        theirs.mkdir(parents=True)
+        (theirs / "slack-api-url-0").write_text(GLOBEX_URL)
+        (env.secrets / "acme").mkdir()
+        (env.secrets / "acme" / "acme-oncall").symlink_to(theirs)
+        body = {"receiverName": "oncall", "slack": [{"apiURL": ACME_URL}]}
+        r = env.client.post("/customers/acme/receivers", json=body, headers=ACME)
+        assert r.status_code == 500 and "symbolic link" in r.text, r.text
+        assert ACME_URL not in r.text and str(env.secrets) not in r.text
+        assert (theirs / "slack-api-url-0").read_text() == GLOBEX_URL
+        assert env.store.get() == []
+        (env.secrets / "acme" / "acme-oncall").unlink()
+        (env.secrets / "acme" / "acme-oncall").mkdir()
+        (env.secrets / "acme" / "acme-oncall" / "slack-api-url-0").symlink_to(
+            theirs / "slack-api-url-0"
+        )
+        r = env.client.post("/customers/acme/receivers", json=body, headers=ACME)
+        assert r.status_code == 201, r.text
+        assert (theirs / "slack-api-url-0").read_text() == GLOBEX_URL
+        written = env.secrets / "acme" / "acme-oncall" / "slack-api-url-0"
+        assert not written.is_symlink() and written.read_text() == ACME_URL

@@ -8,9 +8,11 @@ and API responses only ever see `{name, key}`.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import AlertplaneError
 from ..render.secretfiles import secret_file
 from ..sinks.atomic import write_atomic
 
@@ -71,11 +73,26 @@ def write_secret(secrets_dir: str, folder: str, name: str, key: str, value: str)
     """Write one secret file (0600); True when its content changed. The path is the one
     Alertmanager is given (render/secretfiles.py), so it never leaves the folder."""
     path = Path(secret_file(secrets_dir, folder, name, key))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The path is proven by its text; a symbolic link someone put under secretsDir would
+    # still lead the write elsewhere (another customer's folder). alertplane creates only
+    # real folders there, so one that resolves elsewhere is refused. (Whoever can plant a
+    # link can write the files directly: this guards against mistakes, not against them.)
+    expected = os.path.join(os.path.realpath(secrets_dir or "."), folder, name)
+    if os.path.realpath(path.parent) != expected:
+        raise SecretFolderError(
+            f"the secret folder {folder}/{name} under secretsDir leads elsewhere (a symbolic "
+            "link); nothing written",
+            "remove the link: alertplane writes secret files only into real folders",
+        )
     try:
         if path.read_text(encoding="utf-8") == value:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomic(path, value, mode=0o600)
     return True
+
+
+class SecretFolderError(AlertplaneError):
+    """A secret folder that resolves outside its place under secretsDir."""
