@@ -202,6 +202,34 @@ class KubeEnv:
         items = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
         return self.kubectl("apply", "-f", "-", input=json.dumps(items))
 
+    def wait_established(self, *crds: str, timeout: float = 120) -> None:
+        """Until every named CRD (`customeralerts.alertplane.io`, with or without `crd/`)
+        reports Established=True. `kubectl wait --for=condition=Established` fails at once
+        (`.status.conditions accessor error: <nil>`) when it reads a CRD before the API
+        server wrote any condition, which a loaded machine makes likely; this polls the
+        objects and treats absent conditions as not yet."""
+        names = [c.removeprefix("crd/") for c in crds]
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.kubectl("get", "crd", *names, "-o", "json", check=False)
+            pending = set(names)
+            if found.returncode == 0:
+                data = json.loads(found.stdout)
+                for crd in data.get("items", [data]):
+                    conditions = (crd.get("status") or {}).get("conditions") or []
+                    if any(
+                        c.get("type") == "Established" and c.get("status") == "True"
+                        for c in conditions
+                    ):
+                        pending.discard(crd["metadata"]["name"])
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise KubeEnvError(
+                    f"CRDs not Established within {timeout:.0f}s: {', '.join(sorted(pending))}"
+                )
+            time.sleep(0.2)
+
     def create_token(
         self, namespace: str, serviceaccount: str, *, create: bool = True, duration: str = "1h"
     ) -> str:

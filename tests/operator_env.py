@@ -121,7 +121,7 @@ class Cluster:
         self.env.kubectl("apply", "--server-side", *[a for f in files for a in ("-f", f)])
         names = [f"crd/{p}.alertplane.io" for p in PLURAL.values()]
         names += [f"crd/{p}.monitoring.coreos.com" for p in PROMOP_CRDS]
-        self.env.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
+        self.env.wait_established(*names)
         # Established is not yet served by every storage: wait until a list answers.
         for plural in (*PLURAL.values(),):
             wait_for(lambda p=plural: self._lists(api_path(API, p)), 30, f"{plural} served")

@@ -57,9 +57,7 @@ RECEIVER: dict[str, Any] = {
 def kube() -> Iterator[KubeEnv]:
     with KubeEnv() as env:
         env.kubectl("apply", "-f", str(CRDS))
-        env.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{n}" for n in NAMES)
-        )
+        env.wait_established(*NAMES)
         for ns in NAMESPACES:
             env.kubectl("create", "namespace", ns)
         yield env

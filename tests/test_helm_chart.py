@@ -15,7 +15,6 @@ import base64
 import json
 import ssl
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -799,13 +798,12 @@ DRY_RUN_CASES: dict[str, Doc] = {
 NOT_SENT = {"Certificate", "Issuer"}
 
 
-def all_established(kube: KubeEnv) -> bool:
-    crds = json.loads(kube.kubectl("get", "crd", "-o", "json").stdout)["items"]
-    return len(crds) == 5 and all(
-        any(c["type"] == "Established" and c["status"] == "True"
-            for c in crd.get("status", {}).get("conditions") or [])
-        for crd in crds
-    )  # fmt: skip
+def all_crds(kube: KubeEnv) -> list[dict[str, Any]]:
+    crds: list[dict[str, Any]] = json.loads(kube.kubectl("get", "crd", "-o", "json").stdout)[
+        "items"
+    ]
+    assert len(crds) == 5, [c["metadata"]["name"] for c in crds]
+    return crds
 
 
 @pytest.fixture(scope="module")
@@ -819,10 +817,7 @@ def kube() -> Iterator[KubeEnv]:
             env.kubectl(
                 "apply", "--server-side", "-f", str(promop / f"monitoring.coreos.com_{crd}.yaml")
             )
-        deadline = time.monotonic() + 60
-        while not all_established(env):
-            assert time.monotonic() < deadline, "CRDs not Established within 60 s"
-            time.sleep(0.2)
+        env.wait_established(*(crd["metadata"]["name"] for crd in all_crds(env)))
         for ns in (NS, "monitoring", "team-a", "team-b", "team-c"):
             env.kubectl("create", "namespace", ns)
         # Pod Security Admission checks pod templates in workloads against the warn level.

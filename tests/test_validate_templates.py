@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from alertplane.validate.templates import _rule_problem
+from alertplane.validate.blame import rule_problem
 from tests.factories import alert, receiver
 from tests.problems import lines
 
@@ -96,7 +96,7 @@ def test_promtool_problems_are_pinned_on_their_objects() -> None:
 
 def test_an_unexplained_promtool_complaint_still_has_a_field_and_a_hint() -> None:
     # Unreachable with today's checks in front of promtool, but never a bare message.
-    assert str(_rule_problem("something new")) == (
+    assert str(rule_problem("something new")) == (
         "spec: Prometheus rejects the rule: something new; "
         "fix the alert so Prometheus 2.42 accepts it"
     )

@@ -14,27 +14,55 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
-from . import __version__, cli_store, cli_token
-from .core import Outcome, evaluate, render_valid
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import __version__, cli_store, cli_token, settings
+from .core import Outcome, claimed_customer, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
 from .k8s import command as k8s_command
-from .manifests import load_paths
+from .manifests import Document, load_paths
 from .render import ALERTMANAGER_PATH, Rendered, template_path
 from .render.keep import keep_customer_parts
+from .render.keep_rules import Wanted, present_receivers, prune_rules, wanted_alerts
 from .render.platform import load_platform_config
 from .render.rules import rules_path
-from .sinks.files import read_previous, write_rendered
+from .sinks.files import generated_rule_files, read_previous, write_rendered
+from .store.db import FIX_DOWN
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every parser and subparser: usage errors exit 2 with a hint, and a flag must be
+    spelled out (`--prometheus` is not taken for `--prometheus-url`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        unknown = message.partition("unrecognized arguments: ")[2].split()
+        meant = sorted(
+            {f for u in unknown if u.startswith("--") for f in self._flags() if f.startswith(u)}
+        )
+        if meant:
+            flags = " or ".join(meant)
+            raise UsageError(message, f"did you mean {flags}? Flags must be spelled out")
         raise UsageError(message, f"see '{self.prog} --help'")
+
+    def _flags(self) -> set[str]:
+        """Every long flag of this parser and its subcommands."""
+        found = {f for a in self._actions for f in a.option_strings if f.startswith("--")}
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    if isinstance(sub, _Parser):
+                        found |= sub._flags()
+        return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,11 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="PATH",
             help="manifest file or directory (recursive, .yaml/.yml); '-' reads stdin; repeatable",
         )
-        p.add_argument(
-            "--platform-config",
-            metavar="FILE",
-            help="platform settings (Alertmanager global, default receiver, route defaults)",
-        )
+        settings.add(p, "platform_config", metavar="FILE")
 
     val = sub.add_parser("validate", help="check manifests; one line per problem")
     manifests(val)
@@ -67,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ren = sub.add_parser("render", help="render valid manifests into rule files + alertmanager.yml")
     manifests(ren)
-    ren.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    settings.add(ren, "out", required=True, metavar="DIR", help="output directory")
     crd = sub.add_parser("crds", help="print the CustomResourceDefinitions (from the models)")
     crd.add_argument("--out", metavar="DIR", help="write one <name>.yaml per CRD into DIR instead")
     cli_store.add_commands(sub)
@@ -109,7 +133,10 @@ def cmd_render(args: argparse.Namespace) -> int:
     # edit. Only customers the input provably holds no alerts for lose their file.
     owners = outcome.invalid_alert_owners
     why = {rules_path(c): f"customer {c} has invalid alerts" for c in owners or ()}
-    rendered, am_kept = _keep_alertmanager_parts(out, render_valid(outcome, platform), outcome)
+    rendered, am_kept = _keep_alertmanager_parts(
+        out, render_valid(outcome, platform), outcome, loaded.documents
+    )
+    rendered = _prune_kept_rules(out, rendered, why, loaded.documents, owners is not None)
     why |= {template_path(c): reason for c, reason in am_kept.items()}
     result = write_rendered(out, rendered, owners is not None, set(why))
     for rel in result.kept:
@@ -128,8 +155,39 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK if outcome.ok else EXIT_INVALID
 
 
+def _prune_kept_rules(
+    out: Path, rendered: Rendered, why: dict[str, str], documents: list[Document], known: bool
+) -> Rendered:
+    """A rule file that would be kept loses the alerts the input disables or (when all
+    input was read) no longer holds: disabling and deleting take effect whatever else
+    the input says. Such a file is written instead of kept (and leaves `why`)."""
+    wanted = wanted_alerts((d.data for d in documents), claimed_customer)
+    rules = dict(rendered.rules)
+    for rel in generated_rule_files(out):
+        kept = rel in why or (rel not in rules and not known)
+        if not kept:
+            continue
+        cid = rel.removeprefix("rules/").removesuffix(".yml")
+        says = wanted.get(cid, Wanted())
+        says.complete = says.complete and known
+        text, dropped = prune_rules(read_previous(out / rel) or "", says)
+        if not dropped:
+            continue
+        reason = why.pop(rel, UNREAD)
+        if known and "rules:" not in text:
+            rules.pop(rel, None)  # nothing left: removed like any customer without alerts
+        else:
+            rules[rel] = text
+        print(
+            f"{out / rel}: kept without {', '.join(dropped)} (disabled or removed): "
+            f"{reason}; fix the problems above",
+            file=sys.stderr,
+        )
+    return replace(rendered, rules=rules)
+
+
 def _keep_alertmanager_parts(
-    out: Path, rendered: Rendered, outcome: Outcome
+    out: Path, rendered: Rendered, outcome: Outcome, documents: list[Document]
 ) -> tuple[Rendered, dict[str, str]]:
     """Like rule files, a customer with an invalid receiver keeps its part of
     alertmanager.yml (routes, receivers, template): rendering only its valid receivers
@@ -139,7 +197,8 @@ def _keep_alertmanager_parts(
     if owners is not None and not owners:
         return rendered, {}
     path = out / ALERTMANAGER_PATH
-    merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners)
+    present = None if owners is None else present_receivers(documents)
+    merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners, present)
     if merged.unusable is not None:
         print(
             f"{path}: nothing kept from the previous file: {merged.unusable}; "
@@ -147,6 +206,8 @@ def _keep_alertmanager_parts(
             file=sys.stderr,
         )
     reasons = {c: f"customer {c} has invalid receivers" if owners else UNREAD for c in merged.kept}
+    for cid, gone in merged.dropped.items():
+        reasons[cid] += f" (without {', '.join(gone)}: removed)"
     return replace(rendered, alertmanager=merged.text), reasons
 
 
@@ -178,7 +239,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = settings.resolve(build_parser().parse_args(argv))
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -195,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except SQLAlchemyError as exc:  # the database failed mid-command (e.g. it went down)
+        orig = getattr(exc, "orig", None) or exc
+        print(f"error: database error: {' '.join(str(orig).split())}; {FIX_DOWN}", file=sys.stderr)
+        return EXIT_FAILURE
     except OSError as exc:  # e.g. --out is not a writable directory: I/O, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -99,7 +99,7 @@ _CONDITION: Schema = {
         "reason": {
             "type": "string",
             "description": "Validated or Invalid (Valid); Reloaded, Written, Pending, "
-            "ReloadFailed, WriteFailed or Superseded (Synced).",
+            "ReloadFailed, WriteFailed, Superseded or Disabled (Synced).",
         },
         "message": {"type": "string", "description": "Why, with the field path and a fix."},
         "lastTransitionTime": {

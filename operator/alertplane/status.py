@@ -18,7 +18,8 @@ class Verdict:
     problems: str = ""  # "; "-joined field problems when invalid
     live_generation: int | None = None  # generation rendered (may be older when invalid)
     synced: bool = False
-    sync_reason: str = "Pending"  # Reloaded Pending ReloadFailed WriteFailed Superseded Written
+    # Reloaded Pending ReloadFailed WriteFailed Superseded Written Disabled
+    sync_reason: str = "Pending"
     sync_message: str = ""
     disabled: bool = False
     rendered_to: tuple[str, ...] = ()

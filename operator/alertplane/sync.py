@@ -16,29 +16,41 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import AlertplaneError, ObjectRef, Problem
-from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DURATION, SYNCS
+from .errors import AlertplaneError, ObjectRef, Problem, Source
+from .health import DB_DOWN, failure_kind, log_failure
+from .manifests import Document
+from .metrics import (
+    LAST_SUCCESS,
+    OBJECTS,
+    QUEUE_DEPTH,
+    RELOADS,
+    RULES,
+    SYNC_DURATION,
+    SYNC_FAILING_SINCE,
+    SYNCS,
+)
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
 from .render import ALERTMANAGER_PATH
-from .render.alertmanager import render_alertmanager
 from .render.platform import PlatformConfig
-from .render.rules import render_rules, rules_path
+from .render.rules import rules_path
 from .sinks.files import generated_rule_files, write_files
 from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
 from .store.repo import Stored
 from .store.secrets import secret_folder
 from .store.tables import utcnow
-from .validate import Parsed, parse_document, validate_all
+from .sync_assess import Assessment, assess, live_version
+from .sync_output import accepted_alertmanager, contained_admission, refused_rules
 
 log = logging.getLogger("alertplane.sync")
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 CHUNK = 50  # customers per validation/render batch
+STORED = "stored"  # the source name of stored objects in admission
 
 
 class ObjectSource(Protocol):
@@ -112,6 +124,20 @@ class Reconciler:
         self._retry_at = 0.0
         self._retry_delay = 0.5
         self._first = True
+        # Since when (Unix time) every sync has failed, and why in a few words (no paths,
+        # no customer: /readyz shows it to anyone); None while the last one succeeded.
+        self.failing_since: float | None = None
+        self.failure = ""
+
+    def failed(self, why: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.time()
+            SYNC_FAILING_SINCE.set(self.failing_since)
+        self.failure = why
+
+    def succeeded(self) -> None:
+        self.failing_since, self.failure = None, ""
+        SYNC_FAILING_SINCE.set(0)
 
     def notify(self) -> None:
         """A change was written in this process: skip the rest of the poll interval."""
@@ -125,11 +151,24 @@ class Reconciler:
     def sync(self, customers: Iterable[str] | None) -> SyncReport:
         with self._lock, SYNC_DURATION.time():
             start = time.monotonic()
-            report = self._sync(None if customers is None else set(customers))
+            try:
+                report = self._sync(None if customers is None else set(customers))
+            except Exception:
+                SYNCS.labels("error").inc()  # self-monitoring sees a pass that broke off
+                with contextlib.suppress(Exception):  # and what is stuck (best effort)
+                    self._refresh_gauges()
+                raise
             report.duration_s = time.monotonic() - start
         SYNCS.labels(report.outcome).inc()
         if report.outcome == "ok":
             LAST_SUCCESS.set_to_current_time()
+        if report.outcome == "write_failed":
+            self.failed("writing the output failed")
+        elif report.outcome == "reload_failed":
+            failed = sorted(t for t, r in report.reloads.items() if not r.ok)
+            self.failed(f"reload of {' and '.join(failed)} failed")
+        else:  # ok, or invalid objects: those are their owners' problem, not the process's
+            self.succeeded()
         self.store.record_sync(
             duration_s=report.duration_s,
             customers=report.customers,
@@ -151,27 +190,41 @@ class Reconciler:
         ordered = sorted(targets)
         # Customers are independent, so load, validate and render them in chunks: the
         # peak memory of a full sync stays that of one chunk, not of every object at once.
+        receiver_owner: dict[tuple[str, str], int] = {}  # → its index in `assessed`
         for i in range(0, len(ordered), CHUNK):
             chunk = ordered[i : i + CHUNK]
             stored = sorted(self.store.get(customers=chunk), key=lambda s: s.row.id)
             problems, parsed = self._validate(stored)
-            live: dict[str, list[Resource]] = {cid: [] for cid in chunk}
+            live: dict[str, list[tuple[Stored, Resource]]] = {cid: [] for cid in chunk}
             for item in stored:
                 valid = item.ref not in problems
-                obj = parsed.get(item.row.id) if valid else _live_version(item)
+                obj = parsed.get(item.row.id) if valid else live_version(item)
                 if obj is not None:
-                    live[obj.spec.customer_id].append(obj)
-                assessed.append(_assess(item, problems.get(item.ref), obj))
+                    live.setdefault(obj.spec.customer_id, []).append((item, obj))
+            # The rule files as they will be written: an alert promtool refuses in them
+            # leaves them (with its last valid version), and nobody else does.
+            refused, rule_texts = refused_rules(live)
+            rendered: dict[int, Resource] = {}
+            for cid in live:
+                live[cid] = [(st, o) for st, o in live[cid] if st.row.id not in refused]
+                rendered.update((st.row.id, o) for st, o in live[cid])
+            for item in stored:
+                found = problems.get(item.ref)
+                if item.row.id in refused:
+                    found = [*(found or []), *(p.at(item.ref) for p in refused[item.row.id])]
+                obj = rendered.get(item.row.id)
+                if isinstance(obj, CustomerReceiver):
+                    receiver_owner[(obj.spec.customer_id, obj.spec.receiver_name)] = len(assessed)
+                assessed.append(assess(item, found, obj))
             for cid in chunk:
-                alerts = [o.spec for o in live[cid] if isinstance(o, CustomerAlert)]
-                files[rules_path(cid)] = render_rules(cid, alerts)
+                objs = [o for _, o in live[cid]]
+                alerts = [o.spec for o in objs if isinstance(o, CustomerAlert)]
+                files[rules_path(cid)] = rule_texts.get(cid)
                 self.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
                 self.receivers[cid] = [
-                    (self.secret_folder(o), o.spec)
-                    for o in live[cid]
-                    if isinstance(o, CustomerReceiver)
+                    (self.secret_folder(o), o.spec) for o in objs if isinstance(o, CustomerReceiver)
                 ]
-                if not live[cid]:
+                if not objs:
                     self.rule_counts.pop(cid)
                     self.receivers.pop(cid)
         sink = self.settings.sink
@@ -183,7 +236,19 @@ class Reconciler:
             )
             for rel in existing:
                 files.setdefault(rel, None)
-        files[ALERTMANAGER_PATH] = render_alertmanager(self.receivers, self.settings.platform)
+        text, refused_receivers = accepted_alertmanager(self.receivers, self.settings.platform)
+        files[ALERTMANAGER_PATH] = text
+        for (cid, name), found in refused_receivers.items():
+            index = receiver_owner.get((cid, name))
+            if index is None:  # a customer not in this pass: its own sync will say why
+                self._retry.add(cid)
+                continue
+            a = assessed[index]
+            text_of = "; ".join(p.text() for p in found)
+            problems_text = text_of if a.problems is None else f"{a.problems}; {text_of}"
+            assessed[index] = replace(
+                a, problems=problems_text, spec=None, live_generation=None, rendered_to=()
+            )
 
         invalid = sum(1 for a in assessed if a.problems is not None)
         report = SyncReport(ordered, "ok", invalid=invalid)
@@ -227,19 +292,21 @@ class Reconciler:
     def _validate(
         self, stored: list[Stored]
     ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
+        """The one admission function (core.admit) with the RECONCILE policy: everything
+        it finds, the tools' findings included, marks the object Invalid."""
+        docs = [
+            Document(Source(STORED, n), st.manifest(with_status=False))
+            for n, st in enumerate(stored, 1)
+        ]
+        admission = contained_admission(docs, self.settings.platform)
         problems: dict[ObjectRef, list[Problem]] = {}
-        parsed: dict[int, Resource] = {}
-        items: list[Parsed] = []
-        for st in stored:
-            obj, found = parse_document(st.manifest(with_status=False))
-            if obj is None:
-                problems[st.ref] = [p.at(st.ref) for p in found]
-                continue
-            parsed[st.row.id] = obj
-            items.append(Parsed(obj))
-        for problem in validate_all(items, self.settings.platform):
-            if problem.obj is not None:
+        for problem in admission.problems:
+            n = problem.source.document if problem.source is not None else 0
+            if 0 < n <= len(stored):
+                problems.setdefault(stored[n - 1].ref, []).append(problem.at(stored[n - 1].ref))
+            elif problem.obj is not None:
                 problems.setdefault(problem.obj, []).append(problem)
+        parsed = {stored[p.source.document - 1].row.id: p.obj for p in admission.parsed if p.source}
         return problems, parsed
 
     def _reload(self) -> dict[str, ReloadOutcome]:
@@ -296,6 +363,10 @@ class Reconciler:
         gen = a.generation
         if a.problems is None:
             return Verdict(gen, True, "", gen, synced, reason, message, a.disabled, a.rendered_to)
+        if a.disabled:  # whatever else the spec says, nothing of the alert is rendered
+            if synced:
+                reason, message = "Disabled", f"nothing rendered; generation {gen} is invalid"
+            return Verdict(gen, False, a.problems, None, synced, reason, message, True)
         if a.live_generation is not None:
             return Verdict(
                 gen,
@@ -328,16 +399,18 @@ class Reconciler:
             try:
                 self.sync_all()
                 break
-            except Exception:
-                log.exception("initial sync failed; retrying")
+            except Exception as exc:
+                self.failed(failure_kind(exc))
+                log_failure(log, "initial sync failed; retrying in 2s", exc)
                 stop.wait(2.0)
         release_memory()
         self.ready.set()
         while not stop.is_set():
             try:
                 self._step(stop)
-            except Exception:  # a bad pass must never stop reconciliation
-                log.exception("sync failed; will retry")
+            except Exception as exc:  # a bad pass must never stop reconciliation
+                self.failed(failure_kind(exc))
+                log_failure(log, "sync failed; will retry", exc)
                 self._schedule_retry(set(self.receivers) | set(self.rule_counts))
                 stop.wait(1.0)
 
@@ -345,6 +418,8 @@ class Reconciler:
         self._wake.wait(self.settings.poll_s)
         self._wake.clear()
         touched, self.marker = self.store.changed_since(self.marker)
+        if self.failure == DB_DOWN:  # it answered: a retry, if one is due, says the rest
+            self.succeeded()
         retry_due = bool(self._retry) and time.monotonic() >= self._retry_at
         if not touched and not retry_due:
             return
@@ -378,51 +453,3 @@ def release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _live_version(st: Stored) -> Resource | None:
-    if st.status is None or st.status.live_spec is None:
-        return None
-    obj, _ = parse_document(st.manifest(spec=st.status.live_spec, with_status=False))
-    return obj
-
-
-@dataclass(frozen=True)
-class Assessment:
-    """What a sync concluded about one object before writing: all its status needs."""
-
-    object_id: int
-    kind: str
-    generation: int
-    conditions: list[Any]  # the previous conditions, to keep transition times
-    problems: str | None  # None when valid
-    spec: dict[str, Any] | None  # the spec that becomes live when valid
-    live_generation: int | None
-    rendered_to: tuple[str, ...]
-    disabled: bool
-
-
-def _assess(st: Stored, problems: list[Problem] | None, live: Resource | None) -> Assessment:
-    """`live` is the object rendered for `st`: its current spec, or its last valid one."""
-    disabled = isinstance(live, CustomerAlert) and not live.spec.enabled
-    return Assessment(
-        object_id=st.row.id,
-        kind=st.row.kind,
-        generation=st.row.generation,
-        conditions=st.status.conditions if st.status else [],
-        problems="; ".join(p.text() for p in problems) if problems else None,
-        spec=None if problems else st.row.spec,
-        live_generation=(st.status.live_generation if st.status else None)
-        if problems
-        else st.row.generation,
-        rendered_to=_rendered_to(live, st.row.customer_id),
-        disabled=disabled and not problems,
-    )
-
-
-def _rendered_to(obj: Resource | None, customer_id: str) -> tuple[str, ...]:
-    if obj is None:
-        return ()
-    if isinstance(obj, CustomerAlert):
-        return (rules_path(customer_id),) if obj.spec.enabled else ()
-    return (ALERTMANAGER_PATH,)

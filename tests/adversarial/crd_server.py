@@ -15,9 +15,7 @@ from tests.test_crds import CRDS, NAMES, RECEIVER, server_dry_run
 def crd_server() -> Iterator[KubeEnv]:
     with KubeEnv() as env:
         env.kubectl("apply", "-f", str(CRDS))
-        env.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{n}" for n in NAMES)
-        )
+        env.wait_established(*NAMES)
         env.kubectl("create", "namespace", "crd-test")
         yield env
 

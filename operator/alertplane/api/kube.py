@@ -50,6 +50,7 @@ from .kube_answers import (
     stored_of,
     what_of,
 )
+from .kube_moves import Moves
 
 log = logging.getLogger("alertplane.api.kube")
 
@@ -84,8 +85,9 @@ class KubeWriter:
         check_template(namespace_template)
 
     def moving(self) -> KubeWriter:
-        """This writer, allowed to replace an object of another customer: for the writes of
-        callers who may move objects between customers (admin imports), and only those.
+        """This writer, allowed to move an object of another customer to the object's own
+        (kube_moves.py: deleted, created afresh in its customer's namespace): for the writes
+        of callers who may move objects between customers (admin imports), and only those.
         The caller decides, not the door (`source`): a customer's import must not take
         another customer's object that the lagging mirror did not show it."""
         other = copy.copy(self)
@@ -152,21 +154,28 @@ class KubeWriter:
         if problems:
             raise Invalid(problems)
         plans = []
+        moves = Moves()
         for obj in objects:
             ref = ref_of(obj)
-            live = self._call(ref, lambda r=ref: self.client.get(object_path(r)))
+            live: dict[str, Any] | None = self._get(ref)
             theirs = ((live or {}).get("spec") or {}).get("customerId")
-            if live is not None and theirs != obj.spec.customer_id and not self.moves:
-                # The cluster has another customer's object there (deleted and created again,
-                # shared namespace), which the mirror the caller checked may not show yet.
-                raise Conflict(
-                    f"{ref.namespace}/{ref.name} is taken by an object of another customer "
-                    "(or was replaced meanwhile): not replaced; reload, or choose another name"
-                )
+            if live is not None and theirs != obj.spec.customer_id:
+                if not self.moves:
+                    # The cluster has another customer's object there (deleted and created
+                    # again, shared namespace), which the mirror the caller checked may not
+                    # show yet.
+                    raise Conflict(
+                        f"{ref.namespace}/{ref.name} is taken by an object of another customer "
+                        "(or was replaced meanwhile): not replaced; reload, or choose another name"
+                    )
+                home = self.namespace_for(obj.spec.customer_id)
+                obj, ref, live = moves.plan(obj, ref, live, home, self._get)
             plans.append((ref, live, self.body_of(obj, live, actor, source)))
         if len(plans) > 1:  # all or nothing: let the API server judge every one first
             refused: list[Problem] = []
             for ref, live, body in plans:
+                if moves.recreated(ref):
+                    continue  # the old object is still there: judged when it is written
                 try:
                     self._write(ref, live, body, dry_run=True)
                 except KubeError as exc:
@@ -176,6 +185,12 @@ class KubeWriter:
                     refused.extend(answer.problems)
             if refused:
                 raise Invalid(refused, "refused by the Kubernetes API server; nothing written")
+        try:
+            moves.delete_old(lambda ref, live: self._delete(ref, live, actor, source), self._get)
+        except KubeError as exc:
+            raise refusal(exc, moves.old[0][0]) from None
+        for ref, _ in moves.old:
+            self._await_mirror(ref, None)
         changes: list[Change] = []
         done: list[tuple[ObjectRef, dict[str, Any] | None, str]] = []
         for ref, live, body in plans:
@@ -361,6 +376,10 @@ class KubeWriter:
                 self.client.request("PUT", object_path(ref), restored, params)
             except KubeError as exc:
                 log.error("could not undo the import's change of %s: %s", ref, exc)
+
+    def _get(self, ref: ObjectRef) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._call(ref, lambda: self.client.get(object_path(ref)))
+        return found
 
     def _call(self, ref: ObjectRef, request: Any) -> Any:
         try:

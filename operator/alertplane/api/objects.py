@@ -3,22 +3,25 @@
 A body is a spec in the CRD's camelCase shape. The customer in the path wins (a body
 naming another one is an error), the object is named `<customerId>-<alertName lower,
 _→->` in the namespace of the customer unless it already exists elsewhere, and every
-object passes the same checks as `alertplane validate` (without the promtool/amtool
-template runs, which the reconciler does before anything goes live).
+object is admitted by `core.admit` like at every other door (WRITE: every schema and
+check problem refuses, 422; what only promtool/amtool find is left to the reconciler,
+which marks the object Invalid before anything goes live).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from typing import Any
 
-from ..errors import ObjectRef, Problem
+from ..core import DISABLE, WRITE, admit
+from ..errors import ObjectRef, Problem, Source
+from ..manifests import Document
 from ..model import API_VERSION, Resource
 from ..model.common import DNS_SUBDOMAIN_RE
 from ..render.platform import PlatformConfig
 from ..store.repo import Stored
-from ..validate import Parsed, parse_document, validate_objects
 
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
 NAME_KEY = {ALERT: "alertName", RECEIVER: "receiverName"}
@@ -80,7 +83,8 @@ def build(
     platform: PlatformConfig | None = None,
     semantic: bool = True,
 ) -> tuple[Resource | None, list[Problem]]:
-    """Parse and check one object; `path_name` is the alert/receiver name in the URL."""
+    """Admit one object; `path_name` is the alert/receiver name in the URL; without
+    `semantic` (switching an alert off) only the schema must hold (policy DISABLE)."""
     if not isinstance(body, dict):
         return None, [
             Problem(
@@ -122,13 +126,19 @@ def build(
         "metadata": {"name": ref.name, "namespace": ref.namespace, "labels": labels or {}},
         "spec": spec,
     }
-    obj, found = parse_document(manifest)
-    problems.extend(found)
-    if obj is None or problems:
-        return None, problems
-    if semantic:
-        problems = validate_objects([Parsed(obj)], platform)
-    return (obj if not problems else None), problems
+    policy = WRITE if semantic else DISABLE
+    admission = admit([Document(BODY, manifest)], policy, platform)
+    problems += [_plain(p, ref) for p in admission.refused]
+    admitted = admission.admitted
+    return (admitted[0] if admitted and not problems else None), problems
+
+
+BODY = Source("")
+
+
+def _plain(problem: Problem, ref: ObjectRef) -> Problem:
+    """A problem of the one body: named by the object, not by a source."""
+    return dataclasses.replace(problem, obj=problem.obj or ref, source=None)
 
 
 def spec_name(body: Any, kind: str) -> str | None:

@@ -8,14 +8,13 @@ with that label are ever listed, compared or deleted.
 from __future__ import annotations
 
 import copy
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import AlertplaneError, OutputRejected
 from ..render import ALERTMANAGER_PATH
-from ..validate import tools
+from ..validate.blame import check_configs
 from ..validate.rulecheck import check_rule_texts
 from .client import ApiError, KubeClient, api_path
 
@@ -125,12 +124,9 @@ def check_rendered(files: Mapping[str, str | None]) -> None:
             raise OutputRejected("promtool rejected the rendered rules", "\n".join(errors))
     am = files.get(ALERTMANAGER_PATH)
     if am is not None:
-        with tempfile.TemporaryDirectory(prefix="alertplane-am-") as tmp:
-            path = Path(tmp) / "alertmanager.yml"
-            path.write_text(am, encoding="utf-8")
-            checked = tools.check_config(path)
-        if not checked.ok:
-            raise OutputRejected("amtool rejected the rendered Alertmanager config", checked.output)
+        complaint = check_configs({"alertmanager.yml": am})["alertmanager.yml"]
+        if complaint:
+            raise OutputRejected("amtool rejected the rendered Alertmanager config", complaint)
 
 
 def customer_of_rules(rel: str) -> str | None:

@@ -11,7 +11,7 @@ customer's part, and the platform's settings, come from the new rendering.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,10 +27,15 @@ class Merged:
     kept: list[str] = field(default_factory=list)  # customers whose previous part was kept
     # Why the previous file could not be used (nothing kept), else None.
     unusable: str | None = None
+    # Per kept customer, the receivers left out because the input no longer holds them.
+    dropped: dict[str, list[str]] = field(default_factory=dict)
 
 
 def keep_customer_parts(
-    previous: str | None, rendered: str, customers: Collection[str] | None
+    previous: str | None,
+    rendered: str,
+    customers: Collection[str] | None,
+    present: Mapping[str, Collection[str]] | None = None,
 ) -> Merged:
     """The new config with `customers`' parts taken from `previous`.
 
@@ -55,9 +60,38 @@ def keep_customer_parts(
     kept = sorted(set(wanted))
     if not kept:
         return Merged(rendered)
+    dropped: dict[str, list[str]] = {}
     for cid in kept:
         new_parts[cid] = old_parts[cid]
-    return Merged(_assemble(new, new_parts), kept)
+        if present is not None and cid in present:
+            new_parts[cid], gone = _without_absent(cid, old_parts[cid], present[cid])
+            if gone:
+                dropped[cid] = gone
+    return Merged(_assemble(new, new_parts), kept, dropped=dropped)
+
+
+def _without_absent(cid: str, part: _Part, present: Collection[str]) -> tuple[_Part, list[str]]:
+    """A kept part without the receivers the input no longer holds (deleting takes
+    effect whatever else the input says), nor the routes to them."""
+    names = {f"{cid}/{n}" for n in present}
+    gone = sorted(r["name"].partition("/")[2] for r in part.receivers if r["name"] not in names)
+    if not gone:
+        return part, []
+    route = part.route
+    if route is not None and isinstance(route.get("routes"), list):
+        routes = [r for r in route["routes"] if not _to_absent(r, cid, names)]
+        route = (
+            {**route, "routes": routes}
+            if routes
+            else {k: v for k, v in route.items() if k != "routes"}
+        )
+    receivers = [r for r in part.receivers if r["name"] in names]
+    return _Part(route, receivers, part.inhibit_rules), gone
+
+
+def _to_absent(route: object, cid: str, names: set[str]) -> bool:
+    receiver = route.get("receiver") if isinstance(route, dict) else None
+    return isinstance(receiver, str) and receiver.startswith(f"{cid}/") and receiver not in names
 
 
 @dataclass

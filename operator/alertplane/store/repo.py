@@ -112,8 +112,12 @@ class Store:
 
     def _apply_one(self, conn: Connection, obj: Resource, actor: str, source: str) -> Change:
         ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
+        customer = obj.spec.customer_id
+        found = writes.current(conn, ref)
+        if found is not None and found.customer_id != customer:
+            ref = self._move(conn, found, ref, customer, actor, source)
         spec, secrets = extract_secrets(
-            obj.kind, obj.metadata.name, dump_spec(obj.spec), obj.metadata.namespace
+            obj.kind, obj.metadata.name, dump_spec(obj.spec), ref.namespace
         )
         secret_changed = False
         for (name, key), value in secrets.items():
@@ -123,9 +127,9 @@ class Store:
                     "set secretsDir in the platform config, or use apiURLSecretRef/"
                     "routingKeySecretRef",
                 )
-            folder = secret_folder(obj.spec.customer_id)
+            folder = secret_folder(customer)
             secret_changed |= write_secret(self.secrets_dir, folder, name, key, value)
-        customer, labels = obj.spec.customer_id, dict(obj.metadata.labels)
+        labels = dict(obj.metadata.labels)
         found = writes.current(conn, ref)
         if found is None:
             writes.insert_object(conn, ref, customer, labels, spec)
@@ -140,6 +144,28 @@ class Store:
         action = _action(found.spec, spec)
         writes.audit(conn, action, ref, customer, generation, found.spec, spec, actor, source)
         return Change(ref, "configured", generation)
+
+    def _move(
+        self, conn: Connection, found: Any, ref: ObjectRef, customer: str, actor: str, source: str
+    ) -> ObjectRef:
+        """An object given to another customer (apply/import of its identity with another
+        customerId) is not carried over: the old one is deleted (its history stays the old
+        customer's) and the new customer's starts afresh, generation 1, in that customer's
+        namespace (standalone: its id). The identity to write is returned."""
+        writes.audit(
+            conn, "delete", ref, found.customer_id, found.generation, found.spec, None,
+            actor, source,
+        )  # fmt: skip
+        conn.execute(delete(writes.STATUS).where(writes.STATUS.c.object_id == found.id))
+        conn.execute(delete(writes.OBJECTS).where(writes.OBJECTS.c.id == found.id))
+        home = ObjectRef(ref.kind, customer, ref.name)
+        there = writes.current(conn, home)
+        if there is not None and there.customer_id != customer:
+            raise UsageError(
+                f"{ref}: cannot move it to customer {customer}: {home} belongs to another customer",
+                "give the object another metadata.name",
+            )
+        return home
 
     def delete(
         self, refs: Iterable[ObjectRef], actor: str, source: str, missing_ok: bool = False

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    func,
     insert,
     select,
     update,
@@ -52,14 +53,26 @@ _INSERT_OBJECT = insert(OBJECTS)
 _INSERT_STATUS = insert(STATUS)
 _INSERT_AUDIT = insert(AUDIT)
 _UPDATE_OBJECT = update(OBJECTS).where(OBJECTS.c.id == bindparam("object_id_"))
+_AUDIT_REF = (
+    (AUDIT.c.kind == bindparam("kind"))
+    & (AUDIT.c.namespace == bindparam("namespace"))
+    & (AUDIT.c.name == bindparam("name"))
+)
+# Where the object's current life began: its newest create. An object deleted and created
+# again (also: moved to another customer, which is exactly that) has a fresh history;
+# the versions of its earlier life, maybe another customer's, are not its versions.
+_BORN = (
+    select(func.coalesce(func.max(AUDIT.c.id), 0))
+    .where(_AUDIT_REF, AUDIT.c.action == "create")
+    .scalar_subquery()
+)
 _VERSION = (
     select(AUDIT.c.after)
     .where(
-        AUDIT.c.kind == bindparam("kind"),
-        AUDIT.c.namespace == bindparam("namespace"),
-        AUDIT.c.name == bindparam("name"),
+        _AUDIT_REF,
         AUDIT.c.generation == bindparam("generation"),
         AUDIT.c.after.is_not(None),
+        AUDIT.c.id >= _BORN,
     )
     .order_by(AUDIT.c.id.desc())
     .limit(1)

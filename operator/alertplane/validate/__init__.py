@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import ObjectRef, Problem, Source
-from ..model import CustomerAlert
+from ..model import CustomerAlert, CustomerReceiver
 from ..render.platform import PlatformConfig
+from .blame import receiver_problems
 from .fields import check_alert, check_receiver
 from .schema import Parsed, parse_document, parse_documents, ref_of
 from .templates import check_receiver_templates, check_rule_templates
@@ -19,6 +20,7 @@ from .unique import check_unique
 
 __all__ = [
     "Parsed",
+    "check_receiver_configs",
     "check_with_tools",
     "flagged_index",
     "invalid_refs",
@@ -58,12 +60,40 @@ def validate_objects(
     return problems
 
 
-def check_with_tools(parsed: Sequence[Parsed]) -> list[Problem]:
-    """Template and expression checks by the real tools (both run concurrently)."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
+def check_with_tools(
+    parsed: Sequence[Parsed], platform: PlatformConfig | None = None
+) -> list[Problem]:
+    """Rules by promtool, receiver templates and configs by amtool (concurrently); every
+    refusal is pinned on its object (validate/blame.py)."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
         rules = pool.submit(check_rule_templates, parsed)
         receivers = pool.submit(check_receiver_templates, parsed)
-        return rules.result() + receivers.result()
+        configs = pool.submit(check_receiver_configs, parsed, platform)
+        return rules.result() + receivers.result() + configs.result()
+
+
+# Without the platform's settings, a placeholder SMTP server stands in for the platform's
+# (whether it has one is validate_objects' question, asked when the settings are known).
+_NEUTRAL = PlatformConfig.model_validate(
+    {"alertmanager": {"global": {"smtp_smarthost": "localhost:25", "smtp_from": "a@localhost"}}}
+)
+
+
+def check_receiver_configs(
+    parsed: Sequence[Parsed], platform: PlatformConfig | None = None
+) -> list[Problem]:
+    """amtool check-config over the Alertmanager config the receivers render to."""
+    items = [
+        (i, p.obj.metadata.namespace, p.obj.spec)
+        for i, p in enumerate(parsed)
+        if isinstance(p.obj, CustomerReceiver)
+    ]
+    found = receiver_problems(items, _NEUTRAL if platform is None else platform)
+    return [
+        problem.at(parsed[i].ref, parsed[i].source)
+        for i, problems in sorted(found.items())
+        for problem in problems
+    ]
 
 
 def validate_all(
@@ -72,7 +102,7 @@ def validate_all(
     problems = validate_objects(parsed, platform)
     if tools:
         index = flagged_index(problems)
-        problems += check_with_tools([p for p in parsed if not is_flagged(p, index)])
+        problems += check_with_tools([p for p in parsed if not is_flagged(p, index)], platform)
     return problems
 
 

@@ -47,6 +47,8 @@ def run(name: str, args: Sequence[str], cwd: str | Path | None = None) -> Result
         raise ToolError(f"{name} did not finish within {TIMEOUT_S:.0f}s") from exc
     except OSError as exc:
         raise ToolError(f"cannot run {name}: {exc.strerror}", _INSTALL_HINT.get(name, "")) from exc
+    except UnicodeEncodeError:  # an argument (e.g. a template) that no tool can be given
+        return Result(False, "the text is not valid Unicode (it holds a lone surrogate)")
     output = (proc.stdout + proc.stderr).strip()
     return Result(proc.returncode == 0, output, proc.stdout)
 

@@ -1,0 +1,122 @@
+"""A kept rule file keeps only alerts that still want to be live (pure).
+
+`alertplane render` keeps the previous rule file of a customer with an invalid alert (its
+last good output). Disabling and deleting must take effect whatever else the input says,
+so an alert the input disables, or no longer holds, leaves the kept file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .yamlout import GENERATED, dump
+
+
+@dataclass
+class Wanted:
+    """What the input says of one customer's alerts."""
+
+    disabled: set[str] = field(default_factory=set)
+    enabled: set[str] = field(default_factory=set)
+    # False when some alert document names no alert: an absent name may be that one.
+    complete: bool = True
+
+    def drops(self, name: str) -> bool:
+        if name in self.disabled and name not in self.enabled:
+            return True
+        return self.complete and name not in self.enabled and name not in self.disabled
+
+
+def wanted_alerts(
+    documents: Iterable[Any], customer_of: Callable[[dict[str, Any]], str | None]
+) -> dict[str, Wanted]:
+    """Per customer, from the raw documents (valid or not): the alert names disabled and
+    the names wanted live. `customer_of` says which customer a document claims."""
+    out: dict[str, Wanted] = {}
+    for data in documents:
+        if not isinstance(data, dict) or data.get("kind") != "CustomerAlert":
+            continue
+        cid = customer_of(data)
+        if cid is None:
+            continue
+        wanted = out.setdefault(cid, Wanted())
+        spec = data.get("spec")
+        name = spec.get("alertName") if isinstance(spec, dict) else None
+        if not isinstance(name, str):
+            wanted.complete = False
+        elif isinstance(spec, dict) and spec.get("enabled") is False:
+            wanted.disabled.add(name)
+        else:
+            wanted.enabled.add(name)
+    return out
+
+
+def prune_rules(previous: str, wanted: Wanted) -> tuple[str, list[str]]:
+    """`previous` without the rules `wanted` drops, and their names; the text is
+    `previous` itself when nothing is dropped or it is not a rule file alertplane wrote."""
+    if not previous.startswith(GENERATED):
+        return previous, []
+    try:
+        data = yaml.safe_load(previous)
+    except yaml.YAMLError:
+        return previous, []
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if not isinstance(groups, list) or not all(_is_group(g) for g in groups):
+        return previous, []
+    dropped: list[str] = []
+    kept_groups = []
+    for group in groups:
+        rules = []
+        for rule in group["rules"]:
+            name = rule.get("alert") if isinstance(rule, dict) else None
+            if isinstance(name, str) and wanted.drops(name):
+                dropped.append(name)
+            else:
+                rules.append(rule)
+        if rules:
+            kept_groups.append({**group, "rules": rules})
+    if not dropped:
+        return previous, []
+    header = previous[: _header_end(previous)]
+    return dump({"groups": kept_groups}, header), sorted(dropped)
+
+
+def _is_group(group: object) -> bool:
+    return isinstance(group, dict) and isinstance(group.get("rules"), list)
+
+
+def _header_end(text: str) -> int:
+    """Length of the leading comment lines (the generated header and the customer line)."""
+    end = 0
+    for line in text.splitlines(keepends=True):
+        if not line.startswith("#"):
+            break
+        end += len(line)
+    return end
+
+
+def present_receivers(documents: Iterable[Any]) -> dict[str, set[str]]:
+    """Per customer, the receiver names the input holds (valid or not); a customer with a
+    receiver document that names no receiver is left out (any name may be that one)."""
+    from ..core import claimed_customer  # core imports render: no cycle at import time
+
+    out: dict[str, set[str]] = {}
+    unnamed: set[str] = set()
+    for doc in documents:
+        data = getattr(doc, "data", doc)
+        if not isinstance(data, dict) or data.get("kind") != "CustomerReceiver":
+            continue
+        cid = claimed_customer(data)
+        if cid is None:
+            continue
+        spec = data.get("spec")
+        name = spec.get("receiverName") if isinstance(spec, dict) else None
+        if isinstance(name, str):
+            out.setdefault(cid, set()).add(name)
+        else:
+            unnamed.add(cid)
+    return {cid: names for cid, names in out.items() if cid not in unnamed}
