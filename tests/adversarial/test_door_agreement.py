@@ -97,7 +97,7 @@ CASES = [
         "bad name",
         {},
         "spec.alertName: 'bad name' is not a valid Prometheus alert name; use letters, digits "
-        "and '_', not starting with a digit (e.g. 'HighErrorRate')",
+        "and '_', not starting with a digit, at most 189 characters (e.g. 'HighErrorRate')",
         {"alertName": "bad name"},
         "alertName",
         put=False,
