@@ -41,6 +41,7 @@ from .sinks.files import generated_rule_files, write_files
 from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
 from .store.repo import Stored
+from .store.secrets import secret_folder
 from .store.tables import utcnow
 from .sync_assess import Assessment, assess, live_version
 from .sync_output import accepted_alertmanager, contained_admission, refused_rules
@@ -221,7 +222,7 @@ class Reconciler:
                 files[rules_path(cid)] = rule_texts.get(cid)
                 self.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
                 self.receivers[cid] = [
-                    (o.metadata.namespace, o.spec) for o in objs if isinstance(o, CustomerReceiver)
+                    (self.secret_folder(o), o.spec) for o in objs if isinstance(o, CustomerReceiver)
                 ]
                 if not objs:
                     self.rule_counts.pop(cid)
@@ -279,6 +280,14 @@ class Reconciler:
         else:
             self._retry_delay = 0.5
         return report
+
+    def secret_folder(self, obj: CustomerReceiver) -> str:
+        """The folder under `secretsDir` the receiver's secret references resolve in.
+        Standalone, the database is the truth and a namespace is only a name that several
+        customers' objects may share (`apply` without a namespace, imports, moves): the
+        folder is the customer's own, where the store also writes its clear secrets
+        (store/secrets.py), so no customer can read or overwrite another's."""
+        return secret_folder(obj.spec.customer_id)
 
     def _validate(
         self, stored: list[Stored]

@@ -82,7 +82,9 @@ def _outcome(ctx: Context, obj: Resource, change: Change, before: Stored | None)
     the reconciler looks at the new generation): a write costs no extra read."""
     if change.action not in ("created", "configured"):
         return _present(ctx.store.find(change.ref), change.ref)
-    spec, _ = extract_secrets(obj.kind, obj.metadata.name, dump_spec(obj.spec))
+    spec, _ = extract_secrets(
+        obj.kind, obj.metadata.name, dump_spec(obj.spec), obj.metadata.namespace
+    )
     row = ObjectRow(
         kind=obj.kind,
         namespace=obj.metadata.namespace,

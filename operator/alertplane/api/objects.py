@@ -35,7 +35,7 @@ def object_name(customer: str, spec_name: str, salted: bool = False) -> str:
     slug = _NOT_DNS.sub("-", spec_name.lower().replace("_", "-")).strip("-.") or "object"
     suffix = "-" + hashlib.sha256(spec_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     base = f"{customer}-{slug}"
-    if salted or len(base) > 253 or _DNS_SUBDOMAIN.match(base) is None:
+    if salted or len(base) > 253 or _DNS_SUBDOMAIN.fullmatch(base) is None:
         base = f"{customer}-{slug[: 253 - len(customer) - len(suffix) - 1]}".rstrip("-.")
         base += suffix
     return base

@@ -26,14 +26,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ObjectRef, Problem
 from ..k8s.binding import BINDING_KEY, binding_of, binding_problem, bound_customers
 from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
 from ..model import Resource
+from ..model.common import dump_spec
 from ..store.repo import Change, Stored
 from .errors import BadGateway, Invalid, Unavailable
 from .writers import Expected, Writer
@@ -137,6 +139,7 @@ class NamespaceBindings:
         customer: str,
         default_namespace: str,
         bindings: dict[str, str | None] | None = None,
+        spec: Mapping[str, Any] | None = None,
     ) -> Problem | None:
         """Why `customer`'s object may not be written at `ref` (None: it may). A namespace
         that does not exist is left to the API server, which says so."""
@@ -144,9 +147,11 @@ class NamespaceBindings:
             bindings = self.including([ref.namespace])
         if ref.namespace not in bindings:
             return None
-        found = binding_problem(ref.namespace, customer, bindings[ref.namespace])
+        found = binding_problem(ref.namespace, customer, bindings[ref.namespace], spec)
         if found is None:
             return None
+        if found.path != "spec.customerId":  # a Secret reference in a shared namespace
+            return found.at(ref)
         hint = found.hint
         if ref.namespace == default_namespace:
             hint = (
@@ -180,6 +185,7 @@ class BoundWriter:
                     obj.spec.customer_id,
                     self.namespace_for(obj.spec.customer_id),
                     bindings,
+                    dump_spec(obj.spec),
                 )
             )
             is not None

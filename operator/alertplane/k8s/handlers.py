@@ -20,7 +20,7 @@ from ..core import WRITE, Taken, admit, taken
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_GROUP
-from ..model.common import API_VERSION
+from ..model.common import API_VERSION, dump_spec
 from ..render.platform import PlatformConfig
 from ..validate import Parsed
 from .binding import binding_problem
@@ -167,5 +167,6 @@ class Handlers:
 
     def _binding(self, item: Parsed) -> list[Problem]:
         ns, cid = item.ref.namespace, item.obj.spec.customer_id
-        violation = binding_problem(ns, cid, self.state.bindings.get(ns))
+        spec = dump_spec(item.obj.spec)
+        violation = binding_problem(ns, cid, self.state.bindings.get(ns), spec)
         return [] if violation is None else [violation]

@@ -19,7 +19,7 @@ from ..errors import ObjectRef, UsageError
 from ..model import Resource
 from ..model.common import dump_spec
 from . import txn, writes
-from .secrets import extract_secrets, write_secret
+from .secrets import extract_secrets, secret_folder, write_secret
 from .stored import Stored, status_dict
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
 
@@ -94,7 +94,9 @@ class Store:
         if found is not None and found.customer_id != customer:
             ref = self._move(tx, found, ref, customer, actor, source)
             found = writes.current(tx.conn, ref)
-        spec, secrets = extract_secrets(obj.kind, obj.metadata.name, dump_spec(obj.spec))
+        spec, secrets = extract_secrets(
+            obj.kind, obj.metadata.name, dump_spec(obj.spec), ref.namespace
+        )
         secret_changed = False
         for (name, key), value in secrets.items():
             if self.secrets_dir is None:
@@ -103,7 +105,8 @@ class Store:
                     "set secretsDir in the platform config, or use apiURLSecretRef/"
                     "routingKeySecretRef",
                 )
-            secret_changed |= write_secret(self.secrets_dir, ref.namespace, name, key, value)
+            folder = secret_folder(customer)
+            secret_changed |= write_secret(self.secrets_dir, folder, name, key, value)
         labels = dict(obj.metadata.labels)
         if found is None:
             writes.insert_object(tx.conn, ref, customer, labels, spec)

@@ -15,6 +15,7 @@ from ..model import (
     SecretKeyRef,
 )
 from ..model.common import is_label_name
+from .amurl import alertmanager_accepts_url
 from .promql import check_expr
 from .schema import path_key
 from .template_limits import check_template_limits
@@ -95,7 +96,7 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
     for i, slack in enumerate(spec.slack):
         path = f"spec.slack[{i}]"
         problems.extend(_one_secret(path, "apiURL", slack.api_url, slack.api_url_secret_ref))
-        if slack.api_url is not None and not _is_http_url(slack.api_url):
+        if slack.api_url is not None and not _is_alertmanager_url(slack.api_url):
             problems.append(
                 Problem(
                     f"{path}.apiURL",
@@ -116,7 +117,7 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
                 )
             )
     for i, hook in enumerate(spec.webhook):
-        if not _is_http_url(hook.url):
+        if not _is_alertmanager_url(hook.url):
             problems.append(
                 Problem(
                     f"spec.webhook[{i}].url",
@@ -292,6 +293,16 @@ def _annotation_field(key: str) -> str:
 
 
 def _is_http_url(value: str) -> bool:
+    return _is_python_http_url(value)
+
+
+def _is_alertmanager_url(value: str) -> bool:
+    """An http(s) URL Alertmanager also parses (Slack api_url, webhook url): amtool's own
+    refusal would quote the URL, a secret for Slack (validate/amurl.py)."""
+    return _is_python_http_url(value) and alertmanager_accepts_url(value)
+
+
+def _is_python_http_url(value: str) -> bool:
     try:
         parts = urlsplit(value)
         return parts.scheme in ("http", "https") and bool(parts.hostname)
