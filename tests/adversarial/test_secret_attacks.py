@@ -535,7 +535,7 @@ def test_the_api_writes_no_reference_to_another_customers_secret_in_a_shared_nam
         def namespace_for(self, customer: str) -> str:
             return "alerts"
 
-        def apply(self, objects: Any, actor: str, source: str) -> list[Any]:
+        def apply(self, objects: Any, actor: str, source: str, *_: Any) -> list[Any]:
             self.written.extend(objects)
             return []
 
