@@ -131,7 +131,7 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
             index, line, problem = refused
             loaded.problems.append(problem.at(source=Source(name, index, line, order=order)))
             return
-        found = 0
+        found, before = 0, len(loaded.documents)
         for index, (line, data) in enumerate(_documents(text), start=1):
             if data is None:
                 continue  # an empty document, e.g. a trailing '---'
@@ -141,11 +141,12 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
                 loaded.problems.append(
                     Problem(
                         "",
-                        f"more than {MAX_DOCUMENTS} documents; the rest was not read",
+                        f"more than {MAX_DOCUMENTS} documents; none of them was read",
                         f"split the input into parts of at most {MAX_DOCUMENTS} objects",
                         source=Source(name, index, line, order=order),
                     )
                 )
+                del loaded.documents[before:]
                 return
             for item in items:
                 loaded.documents.append(Document(Source(name, index, line, order=order), item))
@@ -189,6 +190,23 @@ def _line_at(text: str, position: int) -> int:
     return text.encode("utf-8", "surrogatepass")[:position].count(b"\n") + 1
 
 
+def too_deep(data: Any) -> bool:
+    """Whether decoded data (JSON, an admission body) nests deeper than MAX_DEPTH: the
+    limit the YAML reading enforces, for data that was decoded elsewhere. Iterative."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            if level > MAX_DEPTH:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, level + 1) for item in items if isinstance(item, dict | list))
+    return False
+
+
+TOO_DEEP_HINT = "flatten the document; a manifest needs only a few levels"
+
+
 def _unreadable(node: yaml.Node, exc: Exception) -> str:
     value = node.value if isinstance(node.value, str) else ""
     if node.tag == "tag:yaml.org,2002:int":
@@ -204,11 +222,7 @@ _ALIAS = Problem(
     "write the value out where the alias is; an alias can make a small document expand "
     "without bound",
 )
-_TOO_DEEP = Problem(
-    "",
-    f"nesting deeper than {MAX_DEPTH} levels",
-    "flatten the document; a manifest needs only a few levels",
-)
+_TOO_DEEP = Problem("", f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
 
 
 def _refused(text: str) -> tuple[int, int, Problem] | None:

@@ -15,7 +15,15 @@ from typing import Any
 
 from ..core import Outcome, evaluate
 from ..errors import Problem, Source
-from ..manifests import MAX_DEPTH, MAX_DOCUMENTS, Document, Loaded, load_text
+from ..manifests import (
+    MAX_DEPTH,
+    MAX_DOCUMENTS,
+    TOO_DEEP_HINT,
+    Document,
+    Loaded,
+    load_text,
+    too_deep,
+)
 from ..model import CustomerAlert
 from ..store.repo import Stored
 from .context import Context
@@ -84,11 +92,11 @@ def _load_json(text: str) -> Loaded:
             line,
         )
     except RecursionError:
-        return _refused(f"nesting deeper than {MAX_DEPTH} levels", _FLATTEN)
+        return _refused(f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
     except ValueError as exc:
         return Loaded([], [Problem("", f"the body is not valid JSON: {exc}", "send JSON or YAML")])
-    if _json_depth(data, text) > MAX_DEPTH:
-        return _refused(f"nesting deeper than {MAX_DEPTH} levels", _FLATTEN)
+    if (text.count("[") + text.count("{") > MAX_DEPTH) and too_deep(data):
+        return _refused(f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
     if (
         isinstance(data, dict)
         and data.get("kind") == "List"
@@ -104,28 +112,8 @@ def _load_json(text: str) -> Loaded:
     return Loaded([Document(Source(SOURCE_NAME, i), d) for i, d in enumerate(items, 1)], [])
 
 
-_FLATTEN = "flatten the document; a manifest needs only a few levels"
-
-
 def _refused(message: str, hint: str, line: int = 0) -> Loaded:
     return Loaded([], [Problem("", message, hint, source=Source(SOURCE_NAME, 0, line))])
-
-
-def _json_depth(data: Any, text: str) -> int:
-    """How deep `data` nests, counted only up to MAX_DEPTH + 1."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return 0  # every level opens with one of them
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, level = stack.pop()
-        if isinstance(value, dict | list):
-            deepest = max(deepest, level)
-            if deepest > MAX_DEPTH:
-                break
-            items = value.values() if isinstance(value, dict) else value
-            stack.extend((item, level + 1) for item in items)
-    return deepest
 
 
 def _default_namespace(doc: Document, namespace_for: Callable[[str], str]) -> Document:
