@@ -30,10 +30,6 @@ MAX_DEPTH = 100
 # documents cannot make one request validate (and answer) millions of them.
 MAX_DOCUMENTS = 20_000
 _DOCUMENT_MARKER = re.compile(r"^(?=(?:---|\.\.\.)(?:[ \t\r]|$))", re.MULTILINE)
-# An anchor (`&name`) can only start a node: at the start, after blanks, or after a flow
-# indicator. Text with no such `&` has no anchor, so no alias can resolve (an alias to
-# an unknown anchor is a YAML error), and the (slower) event scan is skipped.
-_ANCHOR_CANDIDATE = re.compile(r"(?:^|[\s\[\]{},:?!|>'\"-])&[^\s\[\]{},]")
 
 
 class _Loader(_Base):  # type: ignore[misc, valid-type]
@@ -225,6 +221,21 @@ _ALIAS = Problem(
 _TOO_DEEP = Problem("", f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
 
 
+def _may_have_anchor(text: str) -> bool:
+    """Whether an `&` in `text` could start an anchor (`&name`), which can only begin a
+    node: at the start, after blanks, or after an indicator. Text with no such `&` has
+    no anchor, so no alias in it can resolve (an alias to an unknown anchor is a YAML
+    error). Most manifests have no `&` at all, or a few in URLs (`?a=1&b=2`)."""
+    at = text.find("&")
+    while at != -1:
+        before = text[at - 1] if at else " "
+        after = text[at + 1 : at + 2]
+        if (before.isspace() or before in "[]{},:?!|>'\"-") and after.strip("[]{}, \t\r\n"):
+            return True
+        at = text.find("&", at + 1)
+    return False
+
+
 def _refused(text: str) -> tuple[int, int, Problem] | None:
     """(document, line, problem) for the first alias or nesting deeper than MAX_DEPTH.
 
@@ -237,7 +248,7 @@ def _refused(text: str) -> tuple[int, int, Problem] | None:
     shallow = all(
         sum(chunk.count(c) for c in "[{-?:") <= MAX_DEPTH for chunk in _DOCUMENT_MARKER.split(text)
     )
-    if shallow and _ANCHOR_CANDIDATE.search(text) is None:
+    if shallow and not _may_have_anchor(text):
         return None
     loader = _Loader(text)
     depth = document = 0
