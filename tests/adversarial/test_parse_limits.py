@@ -30,6 +30,10 @@ from alertplane.validate.promql_limits import MAX_DEPTH, MAX_EXPR_CHARS, depth
 from tests.api_env import ACME, ApiEnv, api_env
 from tests.conftest import ROOT
 from tests.factories import alert
+from tests.operator_env import wait_for
+from tests.test_operator_webhook_e2e import NS, _kubectl_apply, hooked
+
+__all__ = ["hooked"]  # the real API server with the chart's webhook (module-scoped)
 
 SEL = 'up{customer_id="acme"}'
 OPERATOR = ROOT / "operator"
@@ -315,3 +319,71 @@ def test_promtool_takes_the_deepest_and_longest_allowed_rules_quickly(tmp_path: 
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+# -- the admission webhook and the operator on a real API server ---------------------------
+def _webhook_post(url: str, body: bytes) -> int:
+    """POST straight to the webhook port (as anything in the cluster network could)."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    req = urllib.request.Request(
+        url, data=body, headers={"content-type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=300, context=context) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_webhook_on_a_real_api_server_denies_and_survives(hooked: tuple[Any, str]) -> None:
+    cluster, _ = hooked
+    deep = alert(NS, name="Deep", expr=SHAPES["unary"](WORST["unary"]))
+
+    def refused() -> str | None:
+        out = _kubectl_apply(cluster, deep)
+        return out.stderr if out.returncode != 0 and "denied the request" in out.stderr else None
+
+    stderr = wait_for(refused, 60, "the webhook's refusal")
+    assert "spec.expr: expression nests 9000 levels deep; the limit is 64" in stderr
+    assert cluster.get("CustomerAlert", NS, f"{NS}-deep") is None
+
+    # Hostile admission reviews sent to the webhook port itself: each is answered.
+    config = json.loads(
+        cluster.env.kubectl("get", "validatingwebhookconfigurations", "-o", "json").stdout
+    )
+    url = next(
+        hook["clientConfig"]["url"]
+        for item in config["items"]
+        for hook in item["webhooks"]
+        if "customeralert" in hook["clientConfig"]["url"]
+    )
+
+    def review(obj: Any) -> bytes:
+        request = {
+            "uid": "u1", "operation": "CREATE", "userInfo": {"username": "mallory"},
+            "resource": {"group": "alertplane.io", "version": "v1alpha1",
+                         "resource": "customeralerts"},
+            "kind": {"group": "alertplane.io", "version": "v1alpha1", "kind": "CustomerAlert"},
+            "object": obj,
+        }  # fmt: skip
+        return json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                           "request": request}).encode()  # fmt: skip
+
+    nested = alert(NS, name="Nested")
+    nested["spec"]["labels"] = json.loads("[" * 900 + "]" * 900)
+    for body in (
+        review(deep),
+        review(nested),
+        b"[" * 100_000 + b"]" * 100_000,
+        review(alert(NS)).replace(b'"critical"', b"1" * 100_000),
+        b" " * (2 << 20),
+    ):
+        assert _webhook_post(url, body) in {200, 400, 413, 500}
+    # Still admitting (the operator process is alive) and still denying.
+    assert _kubectl_apply(cluster, alert(NS, name="After")).returncode == 0
+    assert "expression nests" in (refused() or "")
