@@ -32,22 +32,32 @@ MAX_DOCUMENTS = 20_000
 _DOCUMENT_MARKER = re.compile(r"^(?=(?:---|\.\.\.)(?:[ \t\r]|$))", re.MULTILINE)
 
 
+class _Unreadable(yaml.constructor.ConstructorError):
+    hint = "quote the value if it is text, or correct it"
+
+
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     """Any value PyYAML cannot construct is a YAMLError with its line, never a bare
     ValueError: an integer longer than Python converts (4300 digits), a date such as
-    2001-13-45."""
+    2001-13-45. Only the constructors of such tags are wrapped: strings, mappings and
+    sequences (nearly every node) keep their direct path."""
 
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+
+def _readable(construct: Any) -> Any:
+    def guarded(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         try:
-            return super().construct_object(node, deep)
+            return construct(loader, node)
         except (ValueError, OverflowError) as exc:
             if isinstance(exc, yaml.YAMLError):
                 raise
             raise _Unreadable(None, None, _unreadable(node, exc), node.start_mark) from None
 
+    return guarded
 
-class _Unreadable(yaml.constructor.ConstructorError):
-    hint = "quote the value if it is text, or correct it"
+
+for _tag, _construct in list(_Base.yaml_constructors.items()):
+    if _tag is not None and _tag.rsplit(":", 1)[-1] not in ("str", "map", "seq"):
+        _Loader.add_constructor(_tag, _readable(_construct))
 
 
 @dataclass(frozen=True)
