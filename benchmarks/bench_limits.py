@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import platform as host
 import statistics
@@ -76,6 +77,7 @@ def main() -> None:
     runs: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
     for rep in range(args.repeat + 1):
         for on in (True, False) if rep % 2 else (False, True):
+            gc.collect()  # each run starts from the same heap, not the other's garbage
             with guards(on):
                 timing = phases(text)
             if rep:  # the first round only warms up imports and caches
