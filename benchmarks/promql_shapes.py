@@ -6,7 +6,7 @@ Reads every `expr:` of Prometheus rule files, PrometheusRule objects and Custome
 manifests (YAML, directories walked), and prints the count, the longest expression and
 the deepest one as `alertplane.validate.promql_limits.depth` measures it, next to the
 limits. Used on the examples, the goldens, the benchmark workloads and upstream mixins
-(kube-prometheus' rendered rules): benchmarks/README.md, "PromQL limits".
+(kube-prometheus' rendered rules): benchmarks/README.md, "Adversarial limits".
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ _TOKEN = re.compile(
 
 # Defence in depth behind promql_limits: should its bound ever be wrong, the native parser
 # must still not overflow a stack. It needs at most ~1 KB of stack per character (a
-# unary sign per character, measured: benchmarks/README.md, "PromQL limits"), so up to
+# unary sign per character, measured: benchmarks/README.md, "Adversarial limits"), so up to
 # SMALL_EXPR characters fit any thread's stack; longer expressions are parsed, walked and
 # freed on a thread of their own with BIG_STACK bytes (virtual memory, touched only as used).
 SMALL_EXPR = 1024

@@ -6,7 +6,7 @@ stack and kill the whole process (SIGSEGV), and its time grows with the square o
 depth. So before any parse, one pass over the PromQL tokens measures an upper bound of
 the tree's depth, and expressions longer or deeper than any real rule needs are refused
 with a message instead. The numbers and how they were chosen: benchmarks/README.md
-("PromQL limits"), measured with benchmarks/promql_shapes.py.
+("Adversarial limits"), measured with benchmarks/promql_shapes.py.
 """
 
 from __future__ import annotations
