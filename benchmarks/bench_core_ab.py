@@ -61,11 +61,13 @@ def main() -> None:
             results[name].append(run(trees[name], bench))
             print(f"round {r + 1} {name}: load {load:.1f}", file=sys.stderr)
     print(f"# CPU seconds, median of {args.rounds} rounds (each best of {args.repeat})")
-    print(f"{'phase':68s} {'base':>8s} {'this':>8s} {'ratio':>6s}")
+    print(f"{'phase':60s} {'base':>8s} {'this':>8s} {'ratio':>6s}  base range / this range")
     for phase in results["base"][0]:
-        base = statistics.median(r[phase] for r in results["base"])
-        this = statistics.median(r[phase] for r in results["this"])
-        print(f"{phase:68s} {base:8.3f} {this:8.3f} {this / base:6.3f}")
+        b = [r[phase] for r in results["base"]]
+        t = [r[phase] for r in results["this"]]
+        base, this = statistics.median(b), statistics.median(t)
+        spread = f"{min(b):.2f}-{max(b):.2f} / {min(t):.2f}-{max(t):.2f}"
+        print(f"{phase[:60]:60s} {base:8.3f} {this:8.3f} {this / base:6.3f}  {spread}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 
