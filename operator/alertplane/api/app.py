@@ -26,6 +26,7 @@ from ..store.repo import Store
 from ..sync import Reconciler
 from . import docs, routes_admin, routes_customers, routes_objects
 from .auth import Auth
+from .bodylimit import BodyLimit
 from .context import ApiSettings, Context
 from .errors import ApiError, Forbidden, install_handlers
 from .schemas import spec_schemas
@@ -71,6 +72,7 @@ def create_app(
         docs_url=None,  # docs.install serves /docs without a CDN; no /redoc
         redoc_url=None,
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     docs.install(app)
     if store is None and reconciler is not None and isinstance(reconciler.store, Store):
         store = reconciler.store

@@ -15,7 +15,15 @@ from typing import Any
 
 from ..core import WRITE, Outcome, Taken, admit, evaluate, taken
 from ..errors import ObjectRef, Problem, Source
-from ..manifests import Document, Loaded, load_text
+from ..manifests import (
+    MAX_DEPTH,
+    MAX_DOCUMENTS,
+    TOO_DEEP_HINT,
+    Document,
+    Loaded,
+    load_text,
+    too_deep,
+)
 from .context import Context
 from .errors import Forbidden, Invalid
 from .objects import bad_text, text_problem
@@ -56,11 +64,37 @@ def load_body(raw: bytes, content_type: str, namespace_for: Callable[[str], str]
     return Loaded(docs, loaded.problems)
 
 
+class _LongInt(ValueError):
+    pass
+
+
+def _json_int(digits: str) -> int:
+    if len(digits) > _MAX_INT_DIGITS:
+        raise _LongInt(digits)
+    return int(digits)
+
+
+# Python refuses to convert longer digit strings (sys.get_int_max_str_digits()).
+_MAX_INT_DIGITS = 4300
+
+
 def _load_json(text: str) -> Loaded:
+    """The same limits as the YAML loader (manifests.py): nesting, documents, numbers."""
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return Loaded([], [Problem("", "the body is not valid JSON", "send JSON or YAML")])
+        data = json.loads(text, parse_int=_json_int)
+    except _LongInt as exc:
+        line = text.count("\n", 0, text.find(str(exc))) + 1
+        return _refused(
+            f"an integer with {len(str(exc))} digits is longer than can be read",
+            "quote the value if it is text, or correct it",
+            line,
+        )
+    except RecursionError:
+        return _refused(f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
+    except ValueError as exc:
+        return Loaded([], [Problem("", f"the body is not valid JSON: {exc}", "send JSON or YAML")])
+    if (text.count("[") + text.count("{") > MAX_DEPTH) and too_deep(data):
+        return _refused(f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
     if (
         isinstance(data, dict)
         and data.get("kind") == "List"
@@ -68,7 +102,16 @@ def _load_json(text: str) -> Loaded:
     ):
         data = data["items"]
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_DOCUMENTS:
+        return _refused(
+            f"more than {MAX_DOCUMENTS} documents",
+            f"split the body into parts of at most {MAX_DOCUMENTS} objects",
+        )
     return Loaded([Document(Source(SOURCE_NAME, i), d) for i, d in enumerate(items, 1)], [])
+
+
+def _refused(message: str, hint: str, line: int = 0) -> Loaded:
+    return Loaded([], [Problem("", message, hint, source=Source(SOURCE_NAME, 0, line))])
 
 
 def _default_namespace(doc: Document, namespace_for: Callable[[str], str]) -> Document:

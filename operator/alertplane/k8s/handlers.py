@@ -18,7 +18,7 @@ import kopf
 
 from ..core import WRITE, Taken, admit, taken
 from ..errors import ObjectRef, Problem, Source
-from ..manifests import Document
+from ..manifests import MAX_DEPTH, TOO_DEEP_HINT, Document, too_deep
 from ..model import API_GROUP
 from ..model.common import API_VERSION, dump_spec
 from ..render.platform import PlatformConfig
@@ -133,9 +133,13 @@ class Handlers:
         old: Mapping[str, Any] | None = None,
         **_: Any,
     ) -> None:
+        meta = body.get("metadata") or {}
+        ref = ObjectRef(str(body.get("kind", "")), meta.get("namespace", ""), meta.get("name", ""))
+        if too_deep(body):  # as the manifest readers refuse it; deepcopy would recurse
+            problem = Problem("", f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
+            raise kopf.AdmissionError(str(problem.at(ref)), code=422)
         obj = copy.deepcopy(dict(body))
         meta = obj.get("metadata") or {}
-        ref = ObjectRef(str(obj.get("kind", "")), meta.get("namespace", ""), meta.get("name", ""))
         user = str(userinfo.get("username") or "")
         if operation == "DELETE":
             if user:
