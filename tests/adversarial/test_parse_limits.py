@@ -252,10 +252,8 @@ def test_cli_doors_refuse_the_worst_inputs_in_a_real_process(
         capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(OPERATOR)},
     )  # fmt: skip
-    # apply's exit code for invalid objects is the door-agreement class (issue 10 item 14,
-    # tests/adversarial/test_doors*): here it must only answer, with the problems.
-    expected = (0, 1) if command == "apply" else (1,)
-    assert run.returncode in expected, (run.returncode, run.stdout[-1000:], run.stderr[-2000:])
+    # Every door refuses them (apply too: one admission, tests/adversarial/test_door_agreement.py).
+    assert run.returncode == 1, (run.returncode, run.stdout[-1000:], run.stderr[-2000:])
     assert "Traceback" not in run.stdout + run.stderr
     lines = _problem_lines(run.stdout + run.stderr)
     assert len(lines) == len(WORST), run.stdout + run.stderr

@@ -79,8 +79,10 @@ def create_app(
 
     database = database_probe(store.engine) if store is not None else None
 
+    # Liveness runs on the event loop, not in the worker threads, so slow requests that
+    # hold every worker (large bodies, a slow database) never make the process look dead.
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
