@@ -276,7 +276,8 @@ def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
         r = httpx.post(
             f"{base}/customers/acme/alerts?wait=true", json=alert_spec("Served"), headers=ACME
         )
-        assert (r.status_code, r.json()["status"]["phase"]) == (201, "Synced"), r.text
+        assert r.status_code == 201, r.text
+        assert r.json()["status"]["phase"] == "Synced", r.text
         assert env.cr(ALERT, "acme-served") is not None
         # Signed with the key file the operator has too: the token's.
         assert env.audit("acme-served") == [("create", 1, "acme-team", "api")]
@@ -459,11 +460,11 @@ def test_a_failed_delete_leaves_no_signed_notes(env: Env) -> None:
     assert r.status_code == 201, r.text
     path = api_path(*ALERTS, "acme", "acme-undeleted")
 
-    def label() -> None:  # lands between the API's notes (PATCH) and its DELETE
-        patch = {"metadata": {"labels": {"team": "x"}}}
+    def edit() -> None:  # lands between the API's notes (PATCH) and its DELETE
+        patch = {"spec": {"severity": "info"}}  # a real change (of the spec), not bookkeeping
         env.cluster.api.request("PATCH", path, patch, None, "application/merge-patch+json")
 
-    racing = _HookedClient(env, "DELETE", label)
+    racing = _HookedClient(env, "DELETE", edit)
     api = api_app(env.store, racing, env.tokens)
     r = api.delete("/customers/acme/alerts/Undeleted", headers=ACME)
     assert r.status_code == 409, r.text
@@ -475,7 +476,46 @@ def test_a_failed_delete_leaves_no_signed_notes(env: Env) -> None:
     got = wait_for(
         lambda: [a for a in env.audit("acme-undeleted") if a[0] == "delete"], 20, "the delete"
     )
-    assert got == [("delete", 1, "unknown", "kubernetes")]
+    assert got == [("delete", 2, "unknown", "kubernetes")]
+    racing.close()
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_bookkeeping_between_read_and_write_is_no_conflict(env: Env, method: str) -> None:
+    """The operator's status patch lands between the API's read and its PUT,
+    or between its delete notes (PATCH) and the DELETE: the object is read again and the
+    write made on it (same uid, generation and spec), not answered 409."""
+    c = env.client
+    name = f"Booked{method.title()}"
+    r = c.post("/customers/acme/alerts?wait=true", json=alert_spec(name), headers=ACME)
+    assert r.status_code == 201, r.text
+    cr_name = f"acme-{name.lower()}"
+    path = api_path(*ALERTS, "acme", cr_name)
+
+    def bookkeeping() -> None:  # as the operator's: a status patch moves the resourceVersion
+        status = {"status": {"lastSyncTime": "2026-01-01T00:00:00Z"}}
+        env.cluster.api.request(
+            "PATCH", f"{path}/status", status, None, "application/merge-patch+json"
+        )
+
+    racing = _HookedClient(env, method, bookkeeping)
+    api = api_app(env.store, racing, env.tokens)
+    if method == "PUT":
+        r = api.put(
+            f"/customers/acme/alerts/{name}", json=alert_spec(name, severity="info"), headers=ACME
+        )
+        assert r.status_code == 200, r.text
+        cr = env.cr(ALERT, cr_name)
+        assert cr is not None and cr["spec"]["severity"] == "info"
+        assert cr["metadata"].get("finalizers"), cr["metadata"]  # the operator's, kept
+    else:  # the delete's notes are the first PATCH
+        r = api.delete(f"/customers/acme/alerts/{name}", headers=ACME)
+        assert r.status_code == 204, r.text
+        got = wait_for(
+            lambda: [a for a in env.audit(cr_name) if a[0] == "delete"], 20, "the delete"
+        )
+        assert got == [("delete", 1, "acme-team", "api")]
+    assert racing.done
     racing.close()
 
 

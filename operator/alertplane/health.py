@@ -22,6 +22,7 @@ path: it answers anyone.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -58,12 +59,16 @@ def readiness(
     database: Probe | None = None,
     grace_s: float = READINESS_GRACE_S,
     mirror: Probe | None = None,
+    migrated: threading.Event | None = None,
 ) -> tuple[bool, dict[str, Any]]:
-    """(ready, body) as described above; `mirror` is reported, never decisive."""
+    """(ready, body) as described above; `mirror` is reported, never decisive;
+    `migrated`: not ready before it is set (the API answers 503 until then)."""
     reasons: list[str] = []
     body: dict[str, Any] = {}
     if database is not None and not database():
         reasons.append("database unreachable")
+    elif migrated is not None and not migrated.is_set():
+        reasons.append("database not migrated yet")
     if mirror is not None:
         body["mirror"] = "ok" if mirror() else "database unreachable; changes are queued"
     if reconciler is not None:

@@ -146,7 +146,9 @@ def serve(
                         migrated.set()
                         reconciler.run(stop)
 
-                app = create_app(reconciler, api, store, readiness_grace_s=readiness_grace_s)
+                app = create_app(
+                    reconciler, api, store, readiness_grace_s=readiness_grace_s, migrated=migrated
+                )
                 log.info("serving on http://%s:%d, writing to %s", host, port, out_dir)
                 _run_with_worker(_gated(app, migrated), sock, shutdown, work)
         finally:
@@ -232,6 +234,7 @@ def serve_kubernetes(
         platform=platform,
         bindings=bindings,
         readiness_grace_s=readiness_grace_s,
+        migrated=migrated,
     )
     log.info(
         "serving on http://%s:%d, writing custom resources to %s",

@@ -9,6 +9,7 @@ resources the operator reconciles; reads come from its database mirror (`writer`
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -52,11 +53,13 @@ def create_app(
     platform: PlatformConfig | None = None,
     bindings: NamespaceBindings | None = None,
     readiness_grace_s: float = READINESS_GRACE_S,
+    migrated: threading.Event | None = None,
 ) -> FastAPI:
     """The REST API is mounted when the objects can be read from a `Store`; the store
     defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
     `platform` config instead, and with tenant binding the namespaces' `bindings`
-    (api/tenancy.py). /healthz and /readyz: see health.py."""
+    (api/tenancy.py). /healthz and /readyz: see health.py; `migrated`: set once the
+    database is migrated (serve.py answers the API with 503 until then)."""
     settings = api or ApiSettings()
 
     @contextlib.asynccontextmanager
@@ -87,7 +90,7 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     def readyz(response: Response) -> dict[str, Any]:
-        ok, body = readiness(reconciler, database, readiness_grace_s)
+        ok, body = readiness(reconciler, database, readiness_grace_s, migrated=migrated)
         response.status_code = 200 if ok else 503
         return body
 

@@ -52,6 +52,7 @@ from .kube_answers import (
     what_of,
 )
 from .kube_moves import Moves
+from .kube_races import rebased, retrying
 
 log = logging.getLogger("alertplane.api.kube")
 
@@ -210,7 +211,7 @@ class KubeWriter:
         done: list[tuple[ObjectRef, dict[str, Any] | None, str]] = []
         for ref, live, body in plans:
             try:
-                out = self._write(ref, live, body)
+                out = self._write_racing(ref, live, body)
             except KubeError as exc:
                 self._undo(done, actor, source)
                 raise refusal(exc, ref) from None
@@ -255,6 +256,9 @@ class KubeWriter:
         self._await_mirror(ref, None)
 
     def _delete(self, ref: ObjectRef, live: dict[str, Any], actor: str, source: str) -> None:
+        retrying(ref, live, lambda now: self._delete_once(ref, now, actor, source), self._get)
+
+    def _delete_once(self, ref: ObjectRef, live: dict[str, Any], actor: str, source: str) -> None:
         """Say who deletes in a last update, then delete exactly that version: nobody's
         change can slip in between and be attributed to this token."""
         path = object_path(ref)
@@ -351,6 +355,19 @@ class KubeWriter:
         signed = self.notes(ref_of(obj), actor, source, generation, spec, uid=uid)
         meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
         return {"apiVersion": API_VERSION, "kind": obj.kind, "metadata": meta, "spec": spec}
+
+    def _write_racing(
+        self, ref: ObjectRef, live: dict[str, Any] | None, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """`_write`, made again on the object as it is now when only the operator's
+        bookkeeping raced it (kube_races)."""
+        if live is None:
+            return self._write(ref, None, body)
+
+        def attempt(now: dict[str, Any]) -> dict[str, Any]:
+            return self._write(ref, now, rebased(body, now))
+
+        return retrying(ref, live, attempt, self._get)
 
     def _write(
         self,
