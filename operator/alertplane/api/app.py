@@ -25,6 +25,7 @@ from ..sync import Reconciler
 from . import docs, routes_admin, routes_customers, routes_objects
 from .context import ApiSettings, Context
 from .errors import install_handlers
+from .responses import JSONResponse
 from .schemas import spec_schemas
 from .tenancy import NamespaceBindings
 from .writers import Writer
@@ -66,6 +67,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # docs.install serves /docs without a CDN; no /redoc
         redoc_url=None,
+        default_response_class=JSONResponse,
     )
     docs.install(app)
     if store is None and reconciler is not None and isinstance(reconciler.store, Store):

@@ -18,7 +18,7 @@ from .auth import Access
 from .context import Context
 from .crud import SOURCE
 from .errors import BadGateway, Invalid, Unavailable
-from .objects import RECEIVER, bad_text, build, text_problem, view
+from .objects import RECEIVER, bad_text, build, view
 from .tokens import Principal
 
 log = logging.getLogger("alertplane.api")
@@ -52,9 +52,9 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
         raise Invalid(
             [Problem("routes", "expected a mapping receiverName → route", 'send {"routes": {}}')]
         )
-    bad = bad_text(body)
-    if bad is not None:
-        raise Invalid([text_problem(bad)])
+    bad = bad_text(body, root="")
+    if bad:
+        raise Invalid(bad)
     problems = [
         Problem(key, "unknown field", "send only routes") for key in body if key != "routes"
     ]
@@ -100,8 +100,8 @@ def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str
     ones that pass validation), rendered like the reconciler renders them."""
     ctx.require_known(access)
     bad = bad_text(labels, root="labels")
-    if bad is not None:
-        raise Invalid([text_problem(bad)])
+    if bad:
+        raise Invalid(bad)
     if labels.get(TENANT_LABEL, access.customer) != access.customer:
         raise Invalid(
             [

@@ -20,7 +20,7 @@ from ..model import CustomerAlert
 from ..store.repo import Stored
 from .context import Context
 from .errors import Forbidden, Invalid
-from .objects import NAME_KEY, bad_text, text_problem
+from .objects import NAME_KEY, bad_text
 from .tokens import Principal
 
 SOURCE_NAME = "body"
@@ -51,8 +51,8 @@ def load_body(raw: bytes, content_type: str, namespace_for: Callable[[str], str]
     docs = []
     for doc in loaded.documents:
         bad = bad_text(doc.data, root="")
-        if bad is not None:
-            loaded.problems.append(text_problem(bad).at(source=doc.source))
+        if bad:
+            loaded.problems.extend(p.at(source=doc.source) for p in bad)
         else:
             docs.append(_default_namespace(doc, namespace_for))
     return Loaded(docs, loaded.problems)

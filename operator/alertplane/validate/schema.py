@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, KINDS, Resource
+from .unicode import path_key, text_problem, text_problems
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ def parse_document(
                 source=source,
             )
         ]
+    # Before the models: a string no database or tool can hold is refused with its code
+    # point and place wherever it is (pydantic refuses some, as "not a string", not all).
+    unstorable = text_problems(data)
+    if unstorable:
+        return None, [p.at(ref, source) for p in unstorable]
     try:
         # Manifest keys are the camelCase aliases only, as the generated CRDs enforce at
         # admission; the models' populate_by_name is for Python code building them.
@@ -119,12 +125,6 @@ def loc_path(loc: Sequence[int | str]) -> str:
         else:
             out += f".{path_key(part)}" if out else path_key(part)
     return out
-
-
-def path_key(key: str) -> str:
-    """A mapping key as a path segment; quoted when a newline or control character in it
-    would split or garble the one line per problem."""
-    return key if key.isprintable() else repr(key)
 
 
 def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
@@ -179,6 +179,10 @@ def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Pr
     limit = _limit(kind, value, ctx)
     if limit is not None:
         return Problem(path, *limit)
+    if kind == "string_unicode" and isinstance(value, str):
+        unstorable = text_problem(path, value)
+        if unstorable is not None:
+            return unstorable
     expected = _EXPECTED.get(kind)
     if expected is not None:
         scalar = value is not None and not isinstance(value, list | dict)
