@@ -23,6 +23,8 @@ the operator on a real API server.
 from __future__ import annotations
 
 import contextlib
+import copy
+import json
 import re
 import tempfile
 from collections.abc import Iterator
@@ -715,8 +717,6 @@ def test_a_lone_surrogate_is_named_where_it_is_at_every_door(
     """YAML and JSON files (libyaml refuses the escape: which one, and why), stdin, the
     models behind the reconciler, webhook and operator (the field, code point and place);
     the REST API is in test_api_a_malformed_object_is_invalid_and_the_customer_keeps_syncing."""
-    import json
-
     bad = alert("acme", "Bad", labels={"team": SURROGATE})
     for name, text in [
         ("m.json", json.dumps(bad)),
@@ -802,6 +802,7 @@ def _k8s_alerts(cluster: Any, sink: str, out: Path, cid: str) -> set[str]:
 def test_operator_malformed_disabled_and_deleted_objects(
     cluster: Any, sink: str, tmp_path: Path
 ) -> None:
+    from tests.k8s_env import KubeEnvError
     from tests.operator_env import OperatorProcess, running, wait_for
 
     ns = f"block-{sink[:5]}"
@@ -821,14 +822,18 @@ def test_operator_malformed_disabled_and_deleted_objects(
         cluster.kubectl_apply(*(alert(ns, n) for n in ("Keep", "Off", "Gone")), receiver(ns))
         for n in ("Keep", "Off", "Gone"):
             phase(n)
-        # A malformed alert the schema lets through (or, once bounded, refuses up front).
-        try:
-            cluster.kubectl_apply(alert(ns, "Broken", keepFiringFor=TOO_LONG))
-        except Exception:
-            pass
-        else:
-            st = phase("Broken", ("Invalid",))["status"]
-            assert "duration" in _valid_message(st), st
+        # A malformed alert: the CRD's schema refuses it up front, in the model's words...
+        broken = alert(ns, "Broken", keepFiringFor=TOO_LONG)
+        with pytest.raises(KubeEnvError) as refused:
+            cluster.kubectl_apply(broken)
+        field = f'spec.keepFiringFor: Invalid value: "{TOO_LONG}": {CRD_BOUND}'
+        assert str(refused.value).endswith(f'"{ns}-broken" is invalid: {field}\n'), refused.value
+        # ...but the API server keeps what the CRD before the bounds admitted: the operator
+        # finds it Invalid (today's model, exactly) and it blocks nobody.
+        with crd_before_the_bounds(cluster):
+            wait_for(lambda: _applied(cluster, broken), 60, "the old CRD admits the alert")
+        st = phase("Broken", ("Invalid",))["status"]
+        assert _valid_message(st) == f"spec.keepFiringFor: {BOUND}", st
         # Every later change of the customer syncs.
         cluster.kubectl_apply(alert(ns, "Keep", severity="warning"))
         assert phase("Keep")["spec"]["severity"] == "warning"
@@ -846,6 +851,36 @@ def test_operator_malformed_disabled_and_deleted_objects(
         assert st["renderedTo"] == []
         assert condition_message(st) == "nothing rendered; generation 3 is invalid"
         assert phase("Keep")["status"]["phase"] == "Synced"
+
+
+@contextlib.contextmanager
+def crd_before_the_bounds(cluster: Any) -> Iterator[None]:
+    """CustomerAlert's CRD as it was before durations were bounded (no maxLength, no CEL
+    rule on keepFiringFor), then upgraded back to today's: objects admitted meanwhile stay
+    stored as they are, as after a real upgrade."""
+    from tests.operator_env import crd_manifests, wait_for
+
+    crds = crd_manifests()
+    (current,) = [c for c in crds if c["spec"]["names"]["kind"] == "CustomerAlert"]
+    old = copy.deepcopy(current)
+    for version in old["spec"]["versions"]:
+        field = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+        field = field["keepFiringFor"]
+        field.pop("maxLength", None)
+        field.pop("x-kubernetes-validations", None)
+    cluster.env.apply(old)
+    try:
+        yield
+    finally:
+        cluster.env.apply(current)
+        probe = alert("default", "Probe", keepFiringFor=TOO_LONG)
+        wait_for(lambda: not _applied(cluster, probe, dry_run=True), 60, "today's CRD is served")
+
+
+def _applied(cluster: Any, manifest: dict[str, Any], dry_run: bool = False) -> bool:
+    items = json.dumps({"apiVersion": "v1", "kind": "List", "items": [manifest]})
+    args = ["apply", "-f", "-", *(["--dry-run=server"] if dry_run else [])]
+    return cluster.env.kubectl(*args, input=items, check=False).returncode == 0
 
 
 def condition_message(status: dict[str, Any]) -> str:
