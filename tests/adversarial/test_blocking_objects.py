@@ -48,7 +48,7 @@ from alertplane.store.repo import Store, _action
 from alertplane.store.secrets import extract_secrets
 from alertplane.sync import Reconciler, SyncSettings
 from alertplane.validate import parse_document
-from tests.api_env import ACME, GLOBEX, ApiEnv, alert_spec, api_env, receiver_spec
+from tests.api_env import ACME, ACME_TOKEN, GLOBEX, ApiEnv, alert_spec, api_env, receiver_spec
 from tests.factories import alert, receiver
 from tests.test_runtime_integration import eventually
 from tests.test_store import obj
@@ -633,6 +633,11 @@ def test_api_a_malformed_object_is_invalid_and_the_customer_keeps_syncing(api: A
     assert found["spec"]["labels"] == {"team": SURROGATE}
     assert _valid_message(found["status"]) == f"spec.labels.team: {UNPAIRED}"
     assert c.get(ALERTS, headers=ACME).status_code == 200
+    from tests.test_console_pages import C, assert_page, client
+
+    browser = client(api, ACME_TOKEN)  # the console shows it too (U+FFFD), never a 500
+    for page in ("", "/alerts/Broken", "/audit", "/status"):
+        assert "Broken" in assert_page(browser.get(f"{C}/customers/acme{page}"))
     # Every later change of acme syncs (item 8: they all stayed Pending); globex never notices.
     r = c.put(
         f"{ALERTS}/Aardvark?wait=true", json=alert_spec("Aardvark", severity="info"), headers=ACME
