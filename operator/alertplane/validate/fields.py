@@ -16,8 +16,8 @@ from ..model import (
 )
 from ..model.common import is_label_name
 from .promql import check_expr
-from .schema import path_key
 from .template_queries import check_template_queries
+from .unicode import path_key
 
 # A customer template is executed in Alertmanager's one global template namespace; a
 # `define` or `block` there could replace a template another customer relies on.
