@@ -77,9 +77,10 @@ def parse_document(
                 source=source,
             )
         ]
-    # Before the models: a string no database or tool can hold is refused with its code
-    # point and place wherever it is (pydantic refuses some, as "not a string", not all).
-    unstorable = text_problems(data)
+    # Before the models: a lone surrogate is no text any database or tool holds; refused
+    # with its code point and place wherever it is (pydantic refused it only in bounded
+    # fields, as "expected a string"). NUL is left to the models' own checks.
+    unstorable = text_problems(data, nul=False)
     if unstorable:
         return None, [p.at(ref, source) for p in unstorable]
     try:

@@ -3,8 +3,9 @@
 JSON (`"\\ud800"`), YAML (`"\\ud800"`) and undecodable stdin bytes (surrogateescape) can
 all put a lone surrogate into a Python string; PostgreSQL, UTF-8 encoders and the tools'
 YAML parsers refuse it later, far from the field that carried it. Every door parses
-through `parse_document`, which refuses such strings first, each with its field path,
-the code point, where it is in the value and what to do: one check, one message.
+through `parse_document`, which refuses surrogates first, each with its field path, the
+code point, where it is in the value and what to do: one check, one message. The REST
+API also refuses NUL in any body up front (PostgreSQL cannot store it) with the same words.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from typing import Any
 from ..errors import Problem
 
 _BAD = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_REPORTED = 10  # a body of a million bad strings is refused with a few lines, not all
 
 
-def text_problem(path: str, value: str, what: str = "") -> Problem | None:
-    """Why `value` (found at `path`; `what` e.g. "the key 'x'") is no storable text."""
-    found = _BAD.search(value)
+def text_problem(path: str, value: str, what: str = "", nul: bool = True) -> Problem | None:
+    """Why `value` (found at `path`; `what` e.g. "the key") is no storable text; with
+    `nul` False only surrogates count (the models refuse NUL with their own words)."""
+    found = (_BAD if nul else _SURROGATE).search(value)
     if found is None:
         return None
     at = found.start()
@@ -66,7 +69,7 @@ def path_key(key: str) -> str:
     return key if key.isprintable() else repr(key)
 
 
-def text_problems(data: Any, root: str = "") -> list[Problem]:
+def text_problems(data: Any, root: str = "", nul: bool = True) -> list[Problem]:
     """Every string (mapping keys included) in `data` that is no storable text, in
     document order, at most `MAX_REPORTED`; paths as `loc_path` writes them. Iterative:
     a deeply nested document is refused elsewhere, never by a RecursionError here."""
@@ -75,14 +78,14 @@ def text_problems(data: Any, root: str = "") -> list[Problem]:
     while stack and len(out) < MAX_REPORTED:
         path, value = stack.pop()
         if isinstance(value, str):
-            found = text_problem(path, value)
+            found = text_problem(path, value, nul=nul)
             if found is not None:
                 out.append(found)
         elif isinstance(value, dict):
             children: list[tuple[str, Any]] = []
             for key, item in value.items():
                 if isinstance(key, str):
-                    bad_key = text_problem(path, key, "the key")
+                    bad_key = text_problem(path, key, "the key", nul)
                     if bad_key is not None:  # no path through a key that cannot be shown
                         out.append(bad_key)
                         continue
