@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: install test lint golden-update bench deps run
+.PHONY: install test lint golden-update bench deps run run-ports
 
 # Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then the test API server
 # (kube-apiserver, etcd, kubectl) and helm, built from Go modules and cached.
@@ -11,8 +11,11 @@ deps:
 	bash hack/k8s/build.sh >/dev/null
 	bash hack/helm/build.sh >/dev/null
 
-run: deps install  ## the local stack: Prometheus, Alertmanager, demo exporter, capture, serve
+run: run-ports deps install  ## the local stack: Prometheus, Alertmanager, demo exporter, capture, serve
 	$(PYTHON) -m alertplane.stack.local --state .run
+
+run-ports:  ## the demo's fixed ports are free (before the slow steps; standard library only)
+	PYTHONPATH=operator $(PYTHON) -m alertplane.stack.ports
 
 install:  ## the package with its test extras, editable
 	$(PYTHON) -m pip install -q -e '.[test]'

@@ -1,6 +1,7 @@
 """REST API write throughput and latency: single-alert creates from concurrent clients.
 
     python3 benchmarks/bench_api.py [--requests 3000] [--clients 20] [--customers 50]
+    python3 benchmarks/bench_api.py --op update   # PUTs to the alerts the warm-up created
 
 A real `alertplane serve` (uvicorn, the reconciler in the same process writing rule
 files) on a real PostgreSQL (stack.processes.Postgres) with the audit trail on; each
@@ -48,14 +49,14 @@ class ApiServer(Process):
             return bool(resp.status == 200)
 
 
-def spec(customer: str, n: int) -> bytes:
+def spec(customer: str, n: int, threshold: int | None = None) -> bytes:
     return json.dumps(
         {
             "alertName": f"Alert{n}",
             "category": "application" if n % 2 else "infrastructure",
             "severity": ("critical", "warning", "info")[n % 3],
             "expr": f'sum by (service) (rate(http_requests_total{{customer_id="{customer}",'
-            f'code=~"5.."}}[5m])) > {n}',
+            f'code=~"5.."}}[5m])) > {n if threshold is None else threshold}',
             "for": "5m",
             "annotations": {"summary": "{{ $labels.service }} fails"},
         }
@@ -69,18 +70,23 @@ def client(
     latencies: list[float],
     errors: list[str],
     wait: bool,
+    update: int = 0,
 ) -> None:
+    """POST each job's alert; with `update`, PUT it (it exists) with that threshold."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
     suffix = "?wait=true" if wait else ""
     for customer, n in jobs:
-        body = spec(customer, n)
+        body = spec(customer, n, update or None)
         start = time.perf_counter()
-        conn.request("POST", f"/customers/{customer}/alerts{suffix}", body, headers)
+        if update:
+            conn.request("PUT", f"/customers/{customer}/alerts/Alert{n}{suffix}", body, headers)
+        else:
+            conn.request("POST", f"/customers/{customer}/alerts{suffix}", body, headers)
         resp = conn.getresponse()
         resp.read()
         latencies.append(time.perf_counter() - start)
-        if resp.status != 201:
+        if resp.status != (200 if update else 201):
             errors.append(f"{resp.status} for {customer}/Alert{n}")
     conn.close()
 
@@ -93,14 +99,29 @@ def run(
     customers: int,
     offset: int,
     wait: bool,
+    update: tuple[int, int] | None = None,
 ) -> tuple[list[float], list[str], float]:
-    jobs = [(f"c{i % customers:03d}", offset + i) for i in range(requests)]
+    """`update` (objects, threshold): PUT `requests` times round-robin over the alerts
+    numbered 0..objects-1 (the warm-up's) instead of creating new ones."""
+    if update is None:
+        jobs = [(f"c{i % customers:03d}", offset + i) for i in range(requests)]
+    else:
+        jobs = [(f"c{i % update[0] % customers:03d}", i % update[0]) for i in range(requests)]
     shares = [jobs[i::clients] for i in range(clients)]
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors: list[str] = []
     threads = [
         threading.Thread(
-            target=client, args=(server.port, token, shares[i], latencies[i], errors, wait)
+            target=client,
+            args=(
+                server.port,
+                token,
+                shares[i],
+                latencies[i],
+                errors,
+                wait,
+                update[1] if update else 0,
+            ),
         )
         for i in range(clients)
     ]
@@ -137,6 +158,12 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--wait-requests", type=int, default=200, help="also measure ?wait=true")
     ap.add_argument(
+        "--op",
+        choices=("create", "update"),
+        default="create",
+        help="update: PUT (a new threshold each round) to the alerts the warm-up created",
+    )
+    ap.add_argument(
         "--coalesce", type=float, default=0.2, help="serve --coalesce (the reconciler's window)"
     )
     args = ap.parse_args()
@@ -163,10 +190,24 @@ def main() -> None:
                     server, token, args.warmup, args.clients, args.customers, 0, False
                 )
                 report("warm-up", lat, errors, wall)
-                lat, errors, wall = run(
-                    server, token, args.requests, args.clients, args.customers, 100_000, False
-                )
-                report(f"create, {args.clients} clients", lat, errors, wall)
+                updates = 0
+                if args.op == "update":
+                    rounds = max(1, args.requests // args.warmup)
+                    lat, errors, wall = [], [], 0.0
+                    for r in range(rounds):  # each round PUTs every warm-up alert once
+                        part, err, took = run(
+                            server, token, args.warmup, args.clients, args.customers, 0, False,
+                            (args.warmup, 1_000 + r),
+                        )  # fmt: skip
+                        lat, errors, wall = lat + part, errors + err, wall + took
+                    report(f"update, {args.clients} clients", lat, errors, wall)
+                    updates, args.requests = rounds * args.warmup, 0  # nothing created
+                else:
+                    lat, errors, wall = run(
+                        server, token, args.requests, args.clients, args.customers, 100_000,
+                        False,
+                    )  # fmt: skip
+                    report(f"create, {args.clients} clients", lat, errors, wall)
                 if args.wait_requests:
                     lat, errors, wall = run(
                         server, token, args.wait_requests, args.clients, args.customers,
@@ -175,9 +216,10 @@ def main() -> None:
                     report(f"create?wait=true, {args.clients} clients", lat, errors, wall)
                 store = Store(open_db(url))
                 total = args.warmup + args.requests + args.wait_requests
+                audits = len(store.history(limit=10 * (total + updates)))
                 print(
-                    f"stored: {len(store.get(kind='CustomerAlert'))} alerts, "
-                    f"{len(store.history(limit=10 * total))} audit rows (expected {total} each)"
+                    f"stored: {len(store.get(kind='CustomerAlert'))} alerts (expected {total}), "
+                    f"{audits} audit rows (expected {total + updates})"
                 )
 
 

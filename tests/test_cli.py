@@ -142,7 +142,7 @@ USAGE = [
     ),
     (
         ["render", "-f", "examples/customers"],
-        "error: the following arguments are required: --out; see 'alertplane render --help'",
+        "error: --out is required; pass --out or set $ALERTPLANE_OUT",
     ),
 ]
 

@@ -103,9 +103,9 @@ SCHEMA = [
     (
         "secret-ref-empty-name",
         receiver(**NO_HOOK, slack=[{"apiURLSecretRef": {"name": "", "key": "k"}}]),
-        "spec.slack[0].apiURLSecretRef.name: '' is not a valid Secret name; name a Kubernetes "
-        "Secret in the same namespace: lower-case letters, digits, '-' and '.', starting and "
-        "ending with a letter or digit, at most 253 characters (e.g. 'acme-slack')",
+        "spec.slack[0].apiURLSecretRef.name: an empty value is not a valid Secret name; name a "
+        "Kubernetes Secret in the same namespace: lower-case letters, digits, '-' and '.', "
+        "starting and ending with a letter or digit, at most 253 characters (e.g. 'acme-slack')",
     ),
     (
         "secret-ref-key-missing",

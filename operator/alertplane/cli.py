@@ -14,9 +14,11 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
-from . import __version__, cli_store, cli_token
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import __version__, cli_store, cli_token, settings
 from .core import Outcome, claimed_customer, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
@@ -28,14 +30,39 @@ from .render.keep_rules import Wanted, present_receivers, prune_rules, wanted_al
 from .render.platform import load_platform_config
 from .render.rules import rules_path
 from .sinks.files import generated_rule_files, read_previous, write_rendered
+from .store.db import FIX_DOWN
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_FAILURE = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
+    """Every parser and subparser: usage errors exit 2 with a hint, and a flag must be
+    spelled out (`--prometheus` is not taken for `--prometheus-url`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
+        unknown = message.partition("unrecognized arguments: ")[2].split()
+        meant = sorted(
+            {f for u in unknown if u.startswith("--") for f in self._flags() if f.startswith(u)}
+        )
+        if meant:
+            flags = " or ".join(meant)
+            raise UsageError(message, f"did you mean {flags}? Flags must be spelled out")
         raise UsageError(message, f"see '{self.prog} --help'")
+
+    def _flags(self) -> set[str]:
+        """Every long flag of this parser and its subcommands."""
+        found = {f for a in self._actions for f in a.option_strings if f.startswith("--")}
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    if isinstance(sub, _Parser):
+                        found |= sub._flags()
+        return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,11 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="PATH",
             help="manifest file or directory (recursive, .yaml/.yml); '-' reads stdin; repeatable",
         )
-        p.add_argument(
-            "--platform-config",
-            metavar="FILE",
-            help="platform settings (Alertmanager global, default receiver, route defaults)",
-        )
+        settings.add(p, "platform_config", metavar="FILE")
 
     val = sub.add_parser("validate", help="check manifests; one line per problem")
     manifests(val)
@@ -68,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ren = sub.add_parser("render", help="render valid manifests into rule files + alertmanager.yml")
     manifests(ren)
-    ren.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    settings.add(ren, "out", required=True, metavar="DIR", help="output directory")
     crd = sub.add_parser("crds", help="print the CustomResourceDefinitions (from the models)")
     crd.add_argument("--out", metavar="DIR", help="write one <name>.yaml per CRD into DIR instead")
     cli_store.add_commands(sub)
@@ -216,7 +239,7 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = settings.resolve(build_parser().parse_args(argv))
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -233,6 +256,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except SQLAlchemyError as exc:  # the database failed mid-command (e.g. it went down)
+        orig = getattr(exc, "orig", None) or exc
+        print(f"error: database error: {' '.join(str(orig).split())}; {FIX_DOWN}", file=sys.stderr)
+        return EXIT_FAILURE
     except OSError as exc:  # e.g. --out is not a writable directory: I/O, not a bug
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import getpass
 import json
 import logging
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import ObjectRef, UsageError
-from .manifests import load_paths
+from . import settings
+from .core import WRITE, admit, taken
+from .errors import ObjectRef, Source, UsageError
+from .health import READINESS_GRACE_S
+from .manifests import Document, load_paths
 from .model import KINDS
+from .ports import bind
 from .render.platform import PlatformConfig, load_platform_config
 from .render.yamlout import dump
-from .store.db import open_db
+from .store.db import DEFAULT_DB, open_db
 from .store.repo import Store, Stored
-from .validate import parse_documents, validate_objects
+from .validate import parse_documents
 
 KIND_ALIASES = {
     "alert": "CustomerAlert",
@@ -37,23 +39,12 @@ KIND_ALIASES = {
 
 
 def add_commands(sub: Any) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db", help="database URL (default $ALERTPLANE_DB or sqlite:///alertplane.db)"
-        )
-        p.add_argument(
-            "--platform-config",
-            metavar="FILE",
-            default=os.environ.get("ALERTPLANE_PLATFORM_CONFIG"),
-            help="platform settings (default $ALERTPLANE_PLATFORM_CONFIG)",
-        )
+    def common(p: argparse.ArgumentParser, db_default: str | None = DEFAULT_DB) -> None:
+        settings.add(p, "db", metavar="URL", default=db_default)
+        settings.add(p, "platform_config", metavar="FILE")
 
     def actor(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--actor",
-            default=os.environ.get("ALERTPLANE_ACTOR") or _user(),
-            help="who makes the change, for the audit log (default: $USER)",
-        )
+        settings.add(p, "actor")
 
     p = sub.add_parser("apply", help="create or update objects from manifests")
     p.add_argument("-f", "--filename", dest="paths", action="append", required=True, metavar="PATH")
@@ -91,22 +82,27 @@ def add_commands(sub: Any) -> None:
     common(p)
     actor(p)
     p = sub.add_parser("serve", help="run the reconciler and the HTTP server")
-    common(p)
-    p.add_argument(
-        "--out",
-        default=os.environ.get("ALERTPLANE_OUT", "out"),
-        metavar="DIR",
-        help="where rules/ and alertmanager.yml are written",
-    )
-    p.add_argument("--prometheus-url", default=os.environ.get("ALERTPLANE_PROMETHEUS_URL"))
-    p.add_argument(
-        "--alertmanager-url",
-        default=os.environ.get("ALERTPLANE_ALERTMANAGER_URL"),
+    # No default here: --kubernetes needs the operator's database named, standalone mode
+    # falls back to sqlite:///alertplane.db (serve.py).
+    common(p, db_default=None)
+    settings.add(p, "out", metavar="DIR", default="out")
+    settings.add(p, "prometheus_url", metavar="URL")
+    settings.add(
+        p,
+        "alertmanager_url",
+        metavar="URL",
         help="reloaded after writes; its API v2 answers GET /customers/{id}/firing (also "
         "with --kubernetes)",
     )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="also serve /metrics on this port without a token, for Prometheus (on --port, "
+        "/metrics needs an admin token)",
+    )
     p.add_argument(
         "--coalesce",
         type=float,
@@ -114,12 +110,7 @@ def add_commands(sub: Any) -> None:
         metavar="SECONDS",
         help="changes within this window are synced together (default 0.2)",
     )
-    p.add_argument(
-        "--tokens",
-        default=os.environ.get("ALERTPLANE_TOKENS"),
-        metavar="FILE",
-        help="REST API tokens (name,role,sha256 lines or YAML; default $ALERTPLANE_TOKENS)",
-    )
+    settings.add(p, "tokens", metavar="FILE")
     p.add_argument(
         "--kubernetes",
         action="store_true",
@@ -131,20 +122,9 @@ def add_commands(sub: Any) -> None:
         help="with --kubernetes: kubeconfig to use (default: in-cluster, else $KUBECONFIG "
         "or ~/.kube/config)",
     )
-    p.add_argument(
-        "--customer-namespace",
-        default=os.environ.get("ALERTPLANE_CUSTOMER_NAMESPACE", "{customer}"),
-        metavar="TEMPLATE",
-        help="with --kubernetes: namespace of a customer's new objects, {customer} is its id "
-        "(default '{customer}'); existing objects keep theirs",
-    )
-    p.add_argument(
-        "--attribution-key-file",
-        default=os.environ.get("ALERTPLANE_ATTRIBUTION_KEY_FILE"),
-        metavar="FILE",
-        help="with --kubernetes: key shared with `alertplane operator --attribution-key-file`; "
-        "the audit annotations are signed with it so the operator can tell them from forged ones",
-    )
+    settings.add(p, "customer_namespace", metavar="TEMPLATE")
+    settings.add(p, "attribution_key_file", metavar="FILE")
+    readiness_grace(p)
     p.add_argument(
         "--tenant-binding",
         action=argparse.BooleanOptionalAction,
@@ -155,19 +135,37 @@ def add_commands(sub: Any) -> None:
     )
 
 
-def _user() -> str:
+def readiness_grace(p: argparse.ArgumentParser) -> None:
+    """`serve` and `operator`: how long syncs may fail before /readyz says 503."""
+    p.add_argument(
+        "--readiness-grace",
+        type=_seconds,
+        default=READINESS_GRACE_S,
+        metavar="SECONDS",
+        help="/readyz answers 503 once syncs (writing output, reloading Prometheus or "
+        f"Alertmanager, the database) have failed for this long (default {READINESS_GRACE_S:g})",
+    )
+
+
+def _seconds(text: str) -> float:
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:  # also NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds")
+    return value
 
 
 def _platform(args: argparse.Namespace) -> PlatformConfig:
     return load_platform_config(args.platform_config)
 
 
-def _store(args: argparse.Namespace) -> Store:
-    return Store(open_db(args.db), secrets_dir=_platform(args).secrets_dir)
+def _store(args: argparse.Namespace, create: bool = False) -> Store:
+    """Only `apply` (and `serve`) create the database; every other command refuses one
+    that does not exist instead of silently creating an empty ./alertplane.db."""
+    secrets_dir = _platform(args).secrets_dir  # every setting is checked before the database
+    return Store(open_db(args.db, create=create), secrets_dir=secrets_dir)
 
 
 def _kind(text: str) -> str:
@@ -178,30 +176,40 @@ def _kind(text: str) -> str:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    """Stores the objects admission takes (core.admit, WRITE: what `validate` reports,
+    except what only promtool/amtool find); the others are refused with `validate`'s
+    lines, exit 1."""
     loaded = load_paths(args.paths)
-    parsed, problems = parse_documents(loaded.documents)
-    problems = [*loaded.problems, *problems]
-    for p in problems:
+    store = _store(args, create=True)
+    customers = sorted({c for d in loaded.documents if (c := _customer_of(d.data))})
+    existing = taken(store.get(customers=customers))  # names they must not duplicate
+    admission = admit(
+        loaded.documents, WRITE, _platform(args), existing=existing, earlier=loaded.problems
+    )
+    for p in admission.refused:
         print(p, file=sys.stderr)
-    warnings = validate_objects(parsed, _platform(args))
-    for change in _store(args).apply([p.obj for p in parsed], args.actor, "cli"):
+    for change in store.apply(admission.admitted, args.actor, "cli"):
         print(change)
-    for w in warnings:  # stored anyway: the reconciler keeps the last valid version live
-        print(f"warning: {w}", file=sys.stderr)
-    return 1 if problems else 0
+    return 0 if admission.ok else 1
+
+
+def _customer_of(data: Any) -> str | None:
+    spec = data.get("spec") if isinstance(data, dict) else None
+    cid = spec.get("customerId") if isinstance(spec, dict) else None
+    return cid if isinstance(cid, str) else None
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    if not args.paths and not (args.kind and args.name):
+        raise UsageError("nothing to delete", "give -f PATH or KIND NAME")
     store = _store(args)
     if args.paths:
         parsed, problems = parse_documents(load_paths(args.paths).documents)
         for p in problems:
             print(p, file=sys.stderr)
         refs = [p.ref for p in parsed]
-    elif args.kind and args.name:
-        refs = [_resolve(store, _kind(args.kind), args.name, args.namespace)]
     else:
-        raise UsageError("nothing to delete", "give -f PATH or KIND NAME")
+        refs = [_resolve(store, _kind(args.kind), args.name, args.namespace)]
     missing = 0
     for change in store.delete(refs, args.actor, "cli", missing_ok=bool(args.paths)):
         if change.action == "not found":
@@ -321,11 +329,25 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     store = _store(args)
     ref = _resolve(store, _kind(args.kind), args.name, args.namespace)
+    current = store.find(ref)
+    spec = store.version(ref, args.version)
+    if current is not None and spec is not None:
+        # The restored version is a write like any other: admitted by the same checks.
+        manifest = current.manifest(spec=spec, with_status=False)
+        manifest["spec"] = spec  # as stored (references, not redacted)
+        others = taken(store.get(kind=ref.kind, customer=str(spec.get("customerId", ""))))
+        admission = admit([Document(Source("rollback"), manifest)], WRITE, _platform(args), others)
+        if not admission.ok:
+            for p in admission.refused:
+                print(p, file=sys.stderr)
+            print(f"error: version {args.version} is not valid any more", file=sys.stderr)
+            return 1
     print(store.rollback(ref, args.version, args.actor))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    sock = bind(args.host, args.port)  # first: a busy port is told before anything slow
     from .serve import serve  # uvicorn/fastapi only load for this command
 
     logging.basicConfig(
@@ -346,6 +368,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         customer_namespace=args.customer_namespace,
         attribution_key_file=args.attribution_key_file,
         tenant_binding=args.tenant_binding,
+        metrics_port=args.metrics_port,
+        readiness_grace_s=args.readiness_grace,
+        sock=sock,
     )
     return 0
 

@@ -1,4 +1,9 @@
-"""The one path from documents to a verdict that every door (CLI, API, operator) shares."""
+"""The one path from documents to a verdict that every door (CLI, API, operator) shares.
+
+`admit(documents, policy)` (admission.py) decides for every door whether a write is taken
+and what only marks the object Invalid; `evaluate` is its dry run (`validate`, `render`,
+`POST /validate`), with what `render` needs to keep a customer's last good output.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .admission import (
+    DISABLE,
+    DRY_RUN,
+    RECONCILE,
+    WRITE,
+    Admission,
+    Policy,
+    Taken,
+    admit,
+    taken,
+)
 from .errors import ObjectRef, Problem
 from .manifests import Document
 from .model import CustomerAlert, CustomerReceiver, Resource
 from .render import Rendered, render
 from .render.platform import PlatformConfig
-from .validate import Parsed, flagged_index, is_flagged, parse_documents, validate_all
+from .validate import Parsed, flagged_index, is_flagged
+
+__all__ = [
+    "DISABLE",
+    "DRY_RUN",
+    "RECONCILE",
+    "WRITE",
+    "Admission",
+    "Outcome",
+    "Policy",
+    "Taken",
+    "admit",
+    "evaluate",
+    "render_valid",
+    "taken",
+]
 
 
 @dataclass
@@ -40,13 +71,14 @@ def evaluate(
     platform: PlatformConfig | None = None,
     tools: bool = True,
     earlier: Sequence[Problem] = (),
+    existing: Sequence[Taken] = (),
 ) -> Outcome:
-    """Parse and validate; `earlier` carries problems found while loading (bad YAML)."""
-    rejected: list[Document] = []
-    parsed, problems = parse_documents(documents, rejected)
-    problems = [*earlier, *problems, *validate_all(parsed, platform, tools)]
+    """The dry run: every problem of every stage; `earlier` carries problems found while
+    loading (bad YAML)."""
+    admission = admit(documents, DRY_RUN.with_tools(tools), platform, existing, earlier)
+    parsed, rejected, problems = admission.parsed, admission.rejected, admission.problems
     invalid = {p.obj for p in problems if p.obj is not None}
-    ordered = _in_input_order(problems, parsed)
+    ordered = problems
     alerts = None if earlier else _invalid_owners(parsed, rejected, problems, CustomerAlert)
     receivers = None if earlier else _invalid_owners(parsed, rejected, problems, CustomerReceiver)
     return Outcome(parsed, ordered, invalid, alerts, receivers)
@@ -92,21 +124,3 @@ def claimed_customer(data: dict[str, Any]) -> str | None:
 
 def render_valid(outcome: Outcome, platform: PlatformConfig) -> Rendered:
     return render(outcome.valid, platform)
-
-
-def _in_input_order(problems: list[Problem], parsed: Sequence[Parsed]) -> list[Problem]:
-    """Problems in input order: by file as first seen, then document, then as found."""
-    seen: dict[str, tuple[int, int]] = {}
-    for src in [p.source for p in parsed] + [p.source for p in problems]:
-        if src is not None:
-            seen.setdefault(src.file, (src.order, len(seen)))
-    # Read order when the loader recorded it, else order of first appearance.
-    files = {name: n for n, name in enumerate(sorted(seen, key=seen.__getitem__))}
-    rank = {id(p): n for n, p in enumerate(problems)}
-
-    def key(p: Problem) -> tuple[int, int, int]:
-        if p.source is None:
-            return (len(files), 0, rank[id(p)])
-        return (files[p.source.file], p.source.document, rank[id(p)])
-
-    return sorted(problems, key=key)

@@ -17,15 +17,47 @@ import yaml
 from .errors import Problem, Source, UsageError
 
 try:  # libyaml is ~10x faster on large manifest sets; fall back when it is not built.
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 # libyaml's composer recurses in C once per nesting level: tens of thousands of levels
 # overflow the stack and kill the process. Manifests need well under ten levels.
 MAX_DEPTH = 100
+# Documents (and `kind: List` items) per file or request body: 2x the 10,000-rule
+# benchmark in one file. Beyond it the reading stops with a problem, so a body of tiny
+# documents cannot make one request validate (and answer) millions of them.
+MAX_DOCUMENTS = 20_000
 _DOCUMENT_MARKER = re.compile(r"^(?=(?:---|\.\.\.)(?:[ \t\r]|$))", re.MULTILINE)
+
+
+class _Unreadable(yaml.constructor.ConstructorError):
+    hint = "quote the value if it is text, or correct it"
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Any value PyYAML cannot construct is a YAMLError with its line, never a bare
+    ValueError: an integer longer than Python converts (4300 digits), a date such as
+    2001-13-45. Only the constructors of such tags are wrapped: strings, mappings and
+    sequences (nearly every node) keep their direct path."""
+
+
+def _readable(construct: Any) -> Any:
+    def guarded(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        try:
+            return construct(loader, node)
+        except (ValueError, OverflowError) as exc:
+            if isinstance(exc, yaml.YAMLError):
+                raise
+            raise _Unreadable(None, None, _unreadable(node, exc), node.start_mark) from None
+
+    return guarded
+
+
+for _tag, _construct in list(_Base.yaml_constructors.items()):
+    if _tag is not None and _tag.rsplit(":", 1)[-1] not in ("str", "map", "seq"):
+        _Loader.add_constructor(_tag, _readable(_construct))
 
 
 @dataclass(frozen=True)
@@ -100,22 +132,29 @@ def load_text(text: str, name: str = "<input>", lists: bool = True) -> Loaded:
 def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool = True) -> None:
     index = 0
     try:
-        too_deep = _too_deep(text)
-        if too_deep is not None:
-            index, line = too_deep
-            loaded.problems.append(
-                Problem(
-                    "",
-                    f"nesting deeper than {MAX_DEPTH} levels",
-                    "flatten the document; a manifest needs only a few levels",
-                    source=Source(name, index, line, order=order),
-                )
-            )
+        refused = _refused(text)
+        if refused is not None:
+            index, line, problem = refused
+            loaded.problems.append(problem.at(source=Source(name, index, line, order=order)))
             return
+        found, before = 0, len(loaded.documents)
         for index, (line, data) in enumerate(_documents(text), start=1):
             if data is None:
                 continue  # an empty document, e.g. a trailing '---'
-            for item in _expand_list(data) if lists else [data]:
+            items = _expand_list(data) if lists else [data]
+            found += len(items)
+            if found > MAX_DOCUMENTS:
+                loaded.problems.append(
+                    Problem(
+                        "",
+                        f"more than {MAX_DOCUMENTS} documents; none of them was read",
+                        f"split the input into parts of at most {MAX_DOCUMENTS} objects",
+                        source=Source(name, index, line, order=order),
+                    )
+                )
+                del loaded.documents[before:]
+                return
+            for item in items:
                 loaded.documents.append(Document(Source(name, index, line, order=order), item))
     except UnicodeEncodeError:  # lone surrogates: stdin's undecodable bytes
         loaded.problems.append(
@@ -136,7 +175,7 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
             Problem(
                 "",
                 f"invalid YAML{column}: {message}",
-                hint,
+                getattr(exc, "hint", hint),
                 source=Source(name, index + 1, line, order=order),
             )
         )
@@ -184,34 +223,90 @@ def _bad_escape(text: str, mark: yaml.Mark | None) -> tuple[str, str] | None:
 
 def _line_at(text: str, position: int) -> int:
     # libyaml reports a byte offset into the UTF-8 text, the pure-Python reader a character.
-    if _Loader is yaml.SafeLoader:
+    if _Base is yaml.SafeLoader:
         return text.count("\n", 0, position) + 1
     return text.encode("utf-8", "surrogatepass")[:position].count(b"\n") + 1
 
 
-def _too_deep(text: str) -> tuple[int, int] | None:
-    """(document, line) where nesting first exceeds MAX_DEPTH, if it does anywhere.
+def too_deep(data: Any) -> bool:
+    """Whether decoded data (JSON, an admission body) nests deeper than MAX_DEPTH: the
+    limit the YAML reading enforces, for data that was decoded elsewhere. Iterative."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            if level > MAX_DEPTH:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, level + 1) for item in items if isinstance(item, dict | list))
+    return False
 
-    Every nesting level starts at one of `[{-?:`, and no document spans a `---`/`...`
-    line, so a chunk with at most MAX_DEPTH of them cannot be too deep: the (slower)
-    event walk only runs for documents that could be.
+
+TOO_DEEP_HINT = "flatten the document; a manifest needs only a few levels"
+
+
+def _unreadable(node: yaml.Node, exc: Exception) -> str:
+    value = node.value if isinstance(node.value, str) else ""
+    if node.tag == "tag:yaml.org,2002:int":
+        digits = sum(c.isdigit() for c in value)
+        return f"an integer with {digits} digits is longer than can be read"
+    shown = value if len(value) <= 40 else value[:37] + "..."
+    return f"cannot read {shown!r}: {exc}"
+
+
+_ALIAS = Problem(
+    "",
+    "YAML aliases (*name) are not accepted",
+    "write the value out where the alias is; an alias can make a small document expand "
+    "without bound",
+)
+_TOO_DEEP = Problem("", f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
+
+
+def _may_have_anchor(text: str) -> bool:
+    """Whether an `&` in `text` could start an anchor (`&name`), which can only begin a
+    node: at the start, after blanks, or after an indicator. Text with no such `&` has
+    no anchor, so no alias in it can resolve (an alias to an unknown anchor is a YAML
+    error). Most manifests have no `&` at all, or a few in URLs (`?a=1&b=2`)."""
+    at = text.find("&")
+    while at != -1:
+        before = text[at - 1] if at else " "
+        after = text[at + 1 : at + 2]
+        if (before.isspace() or before in "[]{},:?!|>'\"-") and after.strip("[]{}, \t\r\n"):
+            return True
+        at = text.find("&", at + 1)
+    return False
+
+
+def _refused(text: str) -> tuple[int, int, Problem] | None:
+    """(document, line, problem) for the first alias or nesting deeper than MAX_DEPTH.
+
+    Both are found on the event stream, before anything is composed or constructed: an
+    alias (a self-reference, or "billion laughs") turns a few bytes into a structure
+    every later step walks forever. Every nesting level starts at one of `[{-?:`, and no
+    document spans a `---`/`...` line, so when no chunk has more than MAX_DEPTH of them
+    and no `&` can start an anchor, the (slower) event walk is skipped.
     """
-    if all(
+    shallow = all(
         sum(chunk.count(c) for c in "[{-?:") <= MAX_DEPTH for chunk in _DOCUMENT_MARKER.split(text)
-    ):
+    )
+    if shallow and not _may_have_anchor(text):
         return None
     loader = _Loader(text)
     depth = document = 0
     try:
         while loader.check_event():
-            event = loader.get_event()  # type: ignore[no-untyped-call]
+            event = loader.get_event()
+            mark = event.start_mark
+            line = mark.line + 1 if mark is not None else 0
             if isinstance(event, yaml.DocumentStartEvent):
                 document += 1
+            elif isinstance(event, yaml.AliasEvent):
+                return document, line, _ALIAS
             elif isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    return document, mark.line + 1 if mark is not None else 0
+                    return document, line, _TOO_DEEP
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:

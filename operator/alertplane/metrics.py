@@ -33,3 +33,10 @@ LAST_SUCCESS = Gauge(
     registry=REGISTRY,
 )
 RULES = Gauge("alertplane_rendered_rules", "Alerting rules currently rendered.", registry=REGISTRY)
+SYNC_FAILING_SINCE = Gauge(
+    "alertplane_sync_failing_since_seconds",
+    "Unix time since which every sync has failed (output not written, a reload failed, or "
+    "the database unavailable); 0 while the last sync succeeded. /readyz turns 503 once "
+    "this is older than the readiness grace period.",
+    registry=REGISTRY,
+)

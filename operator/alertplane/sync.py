@@ -20,8 +20,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import AlertplaneError, ObjectRef, Problem
-from .metrics import LAST_SUCCESS, OBJECTS, QUEUE_DEPTH, RELOADS, RULES, SYNC_DURATION, SYNCS
+from .errors import AlertplaneError, ObjectRef, Problem, Source
+from .health import DB_DOWN, failure_kind, log_failure
+from .manifests import Document
+from .metrics import (
+    LAST_SUCCESS,
+    OBJECTS,
+    QUEUE_DEPTH,
+    RELOADS,
+    RULES,
+    SYNC_DURATION,
+    SYNC_FAILING_SINCE,
+    SYNCS,
+)
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
 from .render import ALERTMANAGER_PATH
 from .render.platform import PlatformConfig
@@ -30,15 +41,16 @@ from .sinks.files import generated_rule_files, write_files
 from .sinks.reload import ReloadOutcome, reload
 from .status import Verdict, status_values
 from .store.repo import Stored
+from .store.secrets import secret_folder
 from .store.tables import utcnow
 from .sync_assess import Assessment, assess, live_version
-from .sync_output import accepted_alertmanager, contained_validation, refused_rules
-from .validate import Parsed, parse_document
+from .sync_output import accepted_alertmanager, contained_admission, refused_rules
 
 log = logging.getLogger("alertplane.sync")
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 CHUNK = 50  # customers per validation/render batch
+STORED = "stored"  # the source name of stored objects in admission
 
 
 class ObjectSource(Protocol):
@@ -112,6 +124,20 @@ class Reconciler:
         self._retry_at = 0.0
         self._retry_delay = 0.5
         self._first = True
+        # Since when (Unix time) every sync has failed, and why in a few words (no paths,
+        # no customer: /readyz shows it to anyone); None while the last one succeeded.
+        self.failing_since: float | None = None
+        self.failure = ""
+
+    def failed(self, why: str) -> None:
+        if self.failing_since is None:
+            self.failing_since = time.time()
+            SYNC_FAILING_SINCE.set(self.failing_since)
+        self.failure = why
+
+    def succeeded(self) -> None:
+        self.failing_since, self.failure = None, ""
+        SYNC_FAILING_SINCE.set(0)
 
     def notify(self) -> None:
         """A change was written in this process: skip the rest of the poll interval."""
@@ -136,6 +162,13 @@ class Reconciler:
         SYNCS.labels(report.outcome).inc()
         if report.outcome == "ok":
             LAST_SUCCESS.set_to_current_time()
+        if report.outcome == "write_failed":
+            self.failed("writing the output failed")
+        elif report.outcome == "reload_failed":
+            failed = sorted(t for t, r in report.reloads.items() if not r.ok)
+            self.failed(f"reload of {' and '.join(failed)} failed")
+        else:  # ok, or invalid objects: those are their owners' problem, not the process's
+            self.succeeded()
         self.store.record_sync(
             duration_s=report.duration_s,
             customers=report.customers,
@@ -189,7 +222,7 @@ class Reconciler:
                 files[rules_path(cid)] = rule_texts.get(cid)
                 self.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
                 self.receivers[cid] = [
-                    (o.metadata.namespace, o.spec) for o in objs if isinstance(o, CustomerReceiver)
+                    (self.secret_folder(o), o.spec) for o in objs if isinstance(o, CustomerReceiver)
                 ]
                 if not objs:
                     self.rule_counts.pop(cid)
@@ -248,22 +281,32 @@ class Reconciler:
             self._retry_delay = 0.5
         return report
 
+    def secret_folder(self, obj: CustomerReceiver) -> str:
+        """The folder under `secretsDir` the receiver's secret references resolve in.
+        Standalone, the database is the truth and a namespace is only a name that several
+        customers' objects may share (`apply` without a namespace, imports, moves): the
+        folder is the customer's own, where the store also writes its clear secrets
+        (store/secrets.py), so no customer can read or overwrite another's."""
+        return secret_folder(obj.spec.customer_id)
+
     def _validate(
         self, stored: list[Stored]
     ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
+        """The one admission function (core.admit) with the RECONCILE policy: everything
+        it finds, the tools' findings included, marks the object Invalid."""
+        docs = [
+            Document(Source(STORED, n), st.manifest(with_status=False))
+            for n, st in enumerate(stored, 1)
+        ]
+        admission = contained_admission(docs, self.settings.platform)
         problems: dict[ObjectRef, list[Problem]] = {}
-        parsed: dict[int, Resource] = {}
-        items: list[Parsed] = []
-        for st in stored:
-            obj, found = parse_document(st.manifest(with_status=False))
-            if obj is None:
-                problems[st.ref] = [p.at(st.ref) for p in found]
-                continue
-            parsed[st.row.id] = obj
-            items.append(Parsed(obj))
-        for problem in contained_validation(items, self.settings.platform):
-            if problem.obj is not None:
+        for problem in admission.problems:
+            n = problem.source.document if problem.source is not None else 0
+            if 0 < n <= len(stored):
+                problems.setdefault(stored[n - 1].ref, []).append(problem.at(stored[n - 1].ref))
+            elif problem.obj is not None:
                 problems.setdefault(problem.obj, []).append(problem)
+        parsed = {stored[p.source.document - 1].row.id: p.obj for p in admission.parsed if p.source}
         return problems, parsed
 
     def _reload(self) -> dict[str, ReloadOutcome]:
@@ -356,16 +399,18 @@ class Reconciler:
             try:
                 self.sync_all()
                 break
-            except Exception:
-                log.exception("initial sync failed; retrying")
+            except Exception as exc:
+                self.failed(failure_kind(exc))
+                log_failure(log, "initial sync failed; retrying in 2s", exc)
                 stop.wait(2.0)
         release_memory()
         self.ready.set()
         while not stop.is_set():
             try:
                 self._step(stop)
-            except Exception:  # a bad pass must never stop reconciliation
-                log.exception("sync failed; will retry")
+            except Exception as exc:  # a bad pass must never stop reconciliation
+                self.failed(failure_kind(exc))
+                log_failure(log, "sync failed; will retry", exc)
                 self._schedule_retry(set(self.receivers) | set(self.rule_counts))
                 stop.wait(1.0)
 
@@ -373,6 +418,8 @@ class Reconciler:
         self._wake.wait(self.settings.poll_s)
         self._wake.clear()
         touched, self.marker = self.store.changed_since(self.marker)
+        if self.failure == DB_DOWN:  # it answered: a retry, if one is due, says the rest
+            self.succeeded()
         retry_due = bool(self._retry) and time.monotonic() >= self._retry_at
         if not touched and not retry_due:
             return

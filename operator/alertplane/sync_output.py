@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
+from .admission import RECONCILE, Admission, admit
 from .errors import Problem, ToolError
+from .manifests import Document
 from .model import CustomerAlert, CustomerReceiverSpec, Resource
 from .render.alertmanager import render_alertmanager
 from .render.platform import PlatformConfig
 from .store.repo import Stored
-from .validate import Parsed, validate_all
 from .validate.blame import check_configs, receiver_problems, rule_problems
 
 log = logging.getLogger("alertplane.sync")
@@ -27,41 +28,44 @@ Live = Mapping[str, Sequence[tuple[Stored, Resource]]]
 ReceiverKey = tuple[str, str]  # customer id, receiver name
 
 
-def contained_validation(items: Sequence[Parsed], platform: PlatformConfig) -> list[Problem]:
-    """validate_all, where a check that breaks on some object (a bug: no check may raise
-    on any input) costs that object its validity, never the other objects their sync.
-    The objects it breaks on are found by halving; the rest are validated together."""
+def contained_admission(docs: Sequence[Document], platform: PlatformConfig) -> Admission:
+    """`admit(docs, RECONCILE)`, where a check that breaks on some document (a bug: no
+    check may raise on any input) costs that object its validity, never the other objects
+    their sync. The documents it breaks on are found by halving; the rest are admitted
+    together."""
     try:
-        return validate_all(items, platform)
+        return admit(docs, RECONCILE, platform)
     except ToolError:
         raise  # the tools themselves are missing or stuck: nobody's input explains it
     except Exception:
-        log.exception("checking %d object(s) failed; looking for the object at fault", len(items))
-    broken = _breaking(items, platform)
-    rest = [item for i, item in enumerate(items) if i not in broken]
-    problems = [
+        log.exception("checking %d object(s) failed; looking for the object at fault", len(docs))
+    broken = _breaking(docs, platform)
+    admission = admit([d for i, d in enumerate(docs) if i not in broken], RECONCILE, platform)
+    admission.marked += [
         Problem(
             "spec",
             f"alertplane could not check this object ({broken[i]}); this is a bug in alertplane",
             "please report it; meanwhile change or delete the object",
-        ).at(items[i].ref, items[i].source)
+        ).at(source=docs[i].source)
         for i in sorted(broken)
     ]
-    return problems + validate_all(rest, platform)
+    return admission
 
 
-def _breaking(items: Sequence[Parsed], platform: PlatformConfig, offset: int = 0) -> dict[int, str]:
-    """Index → what broke, for the objects whose check raises even alone."""
+def _breaking(
+    docs: Sequence[Document], platform: PlatformConfig, offset: int = 0
+) -> dict[int, str]:
+    """Index → what broke, for the documents whose check raises even alone."""
     try:
-        validate_all(items, platform)
+        admit(docs, RECONCILE, platform)
     except ToolError:
         raise
     except Exception as exc:
-        if len(items) == 1:
+        if len(docs) == 1:
             return {offset: type(exc).__name__}
-        half = len(items) // 2
-        return _breaking(items[:half], platform, offset) | _breaking(
-            items[half:], platform, offset + half
+        half = len(docs) // 2
+        return _breaking(docs[:half], platform, offset) | _breaking(
+            docs[half:], platform, offset + half
         )
     return {}
 

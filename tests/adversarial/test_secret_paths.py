@@ -108,7 +108,7 @@ def test_routing_keys_are_refused_the_same_way() -> None:
 def test_a_long_hostile_value_is_shortened_in_the_message() -> None:
     _, problems = parse_document(_slack("acme-slack", "x/" * 50_000))
     assert len(problems[0].text()) < 400, problems[0].text()
-    assert "(100000 characters)" in problems[0].message
+    assert problems[0].message.startswith("a value of 100000 characters is too long")
 
 
 # -- the path function: the root of the defence ---------------------------------------------

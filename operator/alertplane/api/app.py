@@ -13,18 +13,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__, console
+from ..health import READINESS_GRACE_S, database_probe, readiness
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
 from ..store.repo import Store
 from ..sync import Reconciler
 from . import docs, routes_admin, routes_customers, routes_objects
+from .auth import Auth
+from .bodylimit import BodyLimit
 from .context import ApiSettings, Context
-from .errors import install_handlers
+from .errors import ApiError, Forbidden, install_handlers
 from .responses import JSONResponse
 from .schemas import spec_schemas
 from .tenancy import NamespaceBindings
@@ -48,11 +51,12 @@ def create_app(
     writer: Writer | None = None,
     platform: PlatformConfig | None = None,
     bindings: NamespaceBindings | None = None,
+    readiness_grace_s: float = READINESS_GRACE_S,
 ) -> FastAPI:
     """The REST API is mounted when the objects can be read from a `Store`; the store
     defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
     `platform` config instead, and with tenant binding the namespaces' `bindings`
-    (api/tenancy.py)."""
+    (api/tenancy.py). /healthz and /readyz: see health.py."""
     settings = api or ApiSettings()
 
     @contextlib.asynccontextmanager
@@ -69,25 +73,40 @@ def create_app(
         redoc_url=None,
         default_response_class=JSONResponse,
     )
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     docs.install(app)
     if store is None and reconciler is not None and isinstance(reconciler.store, Store):
         store = reconciler.store
 
+    database = database_probe(store.engine) if store is not None else None
+
+    # Liveness runs on the event loop, not in the worker threads, so slow requests that
+    # hold every worker (large bodies, a slow database) never make the process look dead.
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    def readyz(response: Response) -> dict[str, str]:
-        # Ready once the first full sync from the store has finished (Kubernetes mode:
-        # the operator syncs; this process only answers).
-        if reconciler is not None and not reconciler.ready.is_set():
-            response.status_code = 503
-            return {"status": "starting: initial sync not finished"}
-        return {"status": "ready"}
+    def readyz(response: Response) -> dict[str, Any]:
+        ok, body = readiness(reconciler, database, readiness_grace_s)
+        response.status_code = 200 if ok else 503
+        return body
+
+    metrics_auth = Auth(settings.tokens)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        # The metrics count every customer's objects and syncs: on this port (the one
+        # customers reach) only for an admin token. A scrape without a token goes to
+        # `serve --metrics-port`, a listener of its own (README, "metrics").
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        try:
+            who = metrics_auth.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+            if not who.is_admin:
+                raise Forbidden("/metrics needs an admin token (or serve --metrics-port)")
+        except ApiError as refused:
+            return JSONResponse(refused.body(), refused.status, headers=refused.headers)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     if store is not None:

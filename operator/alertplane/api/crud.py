@@ -7,6 +7,8 @@ store and the reconciler, or the custom resources in Kubernetes mode: see writer
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 from ..errors import ObjectRef, Problem
@@ -15,12 +17,16 @@ from ..model.common import dump_spec
 from ..store.repo import Change, Stored
 from ..store.secrets import extract_secrets
 from ..store.tables import ObjectRow
+from ..store.txn import EXISTS, Stale
 from .auth import Access
 from .context import Context
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound, PreconditionFailed
+from .etags import refusal
 from .objects import ALERT, build, object_name, spec_name, view
 
 SOURCE = "api"
+# A PATCH without If-Match re-reads and retries this often when others wrote meanwhile.
+PATCH_ATTEMPTS = 30
 
 
 def what(kind: str) -> str:
@@ -76,7 +82,9 @@ def _outcome(ctx: Context, obj: Resource, change: Change, before: Stored | None)
     the reconciler looks at the new generation): a write costs no extra read."""
     if change.action not in ("created", "configured"):
         return _present(ctx.store.find(change.ref), change.ref)
-    spec, _ = extract_secrets(obj.kind, obj.metadata.name, dump_spec(obj.spec))
+    spec, _ = extract_secrets(
+        obj.kind, obj.metadata.name, dump_spec(obj.spec), obj.metadata.namespace
+    )
     row = ObjectRow(
         kind=obj.kind,
         namespace=obj.metadata.namespace,
@@ -94,16 +102,35 @@ def _renamed(obj: Resource, name: str) -> Resource:
     return obj.model_copy(update={"metadata": meta})
 
 
-def update(ctx: Context, access: Access, kind: str, name: str, body: Any) -> dict[str, Any]:
+def update(
+    ctx: Context, access: Access, kind: str, name: str, body: Any, if_match: int | None = None
+) -> dict[str, Any]:
     current = ctx.lookup(kind, access, name)
-    return _store(ctx, access, current, body, path_name=name)
+    # Without If-Match the new spec replaces whatever generation is newest (EXISTS).
+    return _store(ctx, access, current, body, name, EXISTS if if_match is None else if_match)
 
 
-def set_enabled(ctx: Context, access: Access, name: str, enabled: bool) -> dict[str, Any]:
-    current = ctx.lookup(ALERT, access, name)
-    spec = {**current.row.spec, "enabled": enabled}
-    # Disabling is always possible, even for an alert that became invalid.
-    return _store(ctx, access, current, spec, path_name=name, semantic=enabled)
+def set_enabled(
+    ctx: Context, access: Access, name: str, enabled: bool, if_match: int | None = None
+) -> dict[str, Any]:
+    """The read spec with `enabled` changed, written only at the generation read: a change
+    made meanwhile is never overwritten with the old spec. Without If-Match, read again
+    and retried; with it, 412."""
+    for attempt in range(PATCH_ATTEMPTS):
+        current = ctx.lookup(ALERT, access, name)
+        spec = {**current.row.spec, "enabled": enabled}
+        expected = current.row.generation if if_match is None else if_match
+        try:
+            # Disabling is always possible, even for an alert that became invalid.
+            return _store(ctx, access, current, spec, name, expected, semantic=enabled)
+        except PreconditionFailed:
+            if if_match is not None:
+                raise
+        time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
+    raise Conflict(
+        f"alert {name!r} was changed by other writers {PATCH_ATTEMPTS} times while this "
+        "change was made; retry"
+    )
 
 
 def _store(
@@ -112,6 +139,7 @@ def _store(
     current: Stored,
     spec: Any,
     path_name: str,
+    expected: int,
     semantic: bool = True,
 ) -> dict[str, Any]:
     ref = current.ref
@@ -127,18 +155,32 @@ def _store(
     )
     if obj is None:
         raise Invalid(problems)
-    (change,) = ctx.writer.apply([obj], access.actor, SOURCE)
+    try:  # the precondition is checked last, as HTTP orders it (after 404 and 422)
+        (change,) = ctx.writer.apply([obj], access.actor, SOURCE, {ref: expected})
+    except Stale as exc:
+        raise refusal(what(ref.kind), path_name, exc) from None
     return _outcome(ctx, obj, change, current)
 
 
-def delete(ctx: Context, access: Access, kind: str, name: str) -> None:
+def delete(ctx: Context, access: Access, kind: str, name: str, if_match: int | None = None) -> None:
     current = ctx.lookup(kind, access, name)
-    ctx.writer.delete(current.ref, access.actor, SOURCE)
+    try:
+        ctx.writer.delete(current.ref, access.actor, SOURCE, if_match)
+    except Stale as exc:
+        raise refusal(what(kind), name, exc) from None
 
 
-def rollback(ctx: Context, access: Access, kind: str, name: str, version: int) -> dict[str, Any]:
+def rollback(
+    ctx: Context,
+    access: Access,
+    kind: str,
+    name: str,
+    version: int,
+    if_match: int | None = None,
+) -> dict[str, Any]:
     current = ctx.lookup(kind, access, name)
     ref = current.ref
+    expected = EXISTS if if_match is None else if_match
     spec = ctx.store.version(ref, version)
     if spec is None:
         raise NotFound(f"{what(kind)} has no version {version}")
@@ -162,7 +204,10 @@ def rollback(ctx: Context, access: Access, kind: str, name: str, version: int) -
         other = ctx.bound(access.customer).find_named(kind, access.customer, restored)
         if other is not None and other.ref != ref:
             raise Conflict(f"version {version} is named {restored!r}, which another object has")
-    ctx.writer.rollback(ref, version, obj, access.actor, "rollback")
+    try:
+        ctx.writer.rollback(ref, version, obj, access.actor, "rollback", expected)
+    except Stale as exc:
+        raise refusal(what(kind), name, exc) from None
     return _present(ctx.store.find(ref), ref)
 
 
@@ -173,8 +218,8 @@ def audit(ctx: Context, access: Access, name: str | None, limit: int) -> list[di
     out = []
     for row in rows:
         before, after = (
-            # An object moved between customers (possible with apply) carries the other
-            # customer's spec on one side: that side is not this customer's to see.
+            # Moves start a fresh object (store.repo.Store._move), so no row should carry
+            # another customer's spec; kept as a second line of defence (older rows).
             spec if spec is None or spec.get("customerId") == access.customer else None
             for spec in (row.before, row.after)
         )

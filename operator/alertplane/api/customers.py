@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
 
-from ..errors import Problem
-from ..model import CustomerReceiver, CustomerReceiverSpec
+from ..errors import ObjectRef, Problem
+from ..model import CustomerReceiver, CustomerReceiverSpec, Resource
 from ..render.alertmanager import render_alertmanager
 from ..routing import receivers_for
+from ..store.txn import Stale
 from ..validate import Parsed, parse_document, validate_objects
 from .auth import Access
 from .context import Context
-from .crud import SOURCE
-from .errors import BadGateway, Invalid, Unavailable
+from .crud import PATCH_ATTEMPTS, SOURCE
+from .errors import BadGateway, Conflict, Invalid, Unavailable
 from .objects import RECEIVER, bad_text, build, view
 from .tokens import Principal
 
@@ -55,10 +58,38 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
     bad = bad_text(body, root="")
     if bad:
         raise Invalid(bad)
+    # Each receiver's spec as read with its route replaced, written only at the generation
+    # read: a change made meanwhile is never overwritten; read again and retried instead.
+    for attempt in range(PATCH_ATTEMPTS):
+        objects, expected = _routed(ctx, access, body, routes)
+        try:
+            ctx.writer.apply(objects, access.actor, SOURCE, expected)
+            break
+        except Stale:
+            time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
+    else:
+        raise Conflict(
+            f"the receivers were changed by other writers {PATCH_ATTEMPTS} times while this "
+            "change was made; retry"
+        )
+    out = []
+    for obj in objects:
+        ref = Parsed(obj).ref
+        stored = ctx.store.find(ref)
+        if stored is not None:
+            out.append(view(stored))
+    return out
+
+
+def _routed(
+    ctx: Context, access: Access, body: dict[str, Any], routes: dict[str, Any]
+) -> tuple[list[Resource], dict[ObjectRef, int]]:
+    """The receivers with their new routes, and the generation each was read at."""
     problems = [
         Problem(key, "unknown field", "send only routes") for key in body if key != "routes"
     ]
-    objects = []
+    objects: list[Resource] = []
+    expected: dict[ObjectRef, int] = {}
     for name, route in routes.items():
         current = ctx.bound(access.customer).find_named(RECEIVER, access.customer, name)
         if current is None:
@@ -83,16 +114,10 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
         problems.extend(found)
         if obj is not None:
             objects.append(obj)
+            expected[current.ref] = current.row.generation
     if problems:
         raise Invalid(problems)
-    ctx.writer.apply(objects, access.actor, SOURCE)
-    out = []
-    for obj in objects:
-        ref = Parsed(obj).ref
-        stored = ctx.store.find(ref)
-        if stored is not None:
-            out.append(view(stored))
-    return out
+    return objects, expected
 
 
 def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str, Any]:

@@ -63,6 +63,12 @@ class Conflict(ApiError):
     status = 409
 
 
+class PreconditionFailed(ApiError):
+    """If-Match named another generation than the object's: nothing was written."""
+
+    status = 412
+
+
 class Invalid(ApiError):
     status = 422
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from ..k8s.signing import SIGNATURE, sign, spec_digest
 from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
+from ..store import txn
 from ..store.repo import Change, Store, Stored
 from .errors import Conflict, Invalid
 from .kube_answers import (
@@ -50,11 +51,17 @@ from .kube_answers import (
     stored_of,
     what_of,
 )
+from .kube_moves import Moves
 
 log = logging.getLogger("alertplane.api.kube")
 
 MIRROR_WAIT_S = 5.0
 MERGE_PATCH = "application/merge-patch+json"
+
+
+def generation_of(live: dict[str, Any] | None) -> int | None:
+    """A custom resource's metadata.generation (None: it does not exist)."""
+    return None if live is None else int((live.get("metadata") or {}).get("generation") or 1)
 
 
 def object_path(ref: ObjectRef, collection: bool = False) -> str:
@@ -84,8 +91,9 @@ class KubeWriter:
         check_template(namespace_template)
 
     def moving(self) -> KubeWriter:
-        """This writer, allowed to replace an object of another customer: for the writes of
-        callers who may move objects between customers (admin imports), and only those.
+        """This writer, allowed to move an object of another customer to the object's own
+        (kube_moves.py: deleted, created afresh in its customer's namespace): for the writes
+        of callers who may move objects between customers (admin imports), and only those.
         The caller decides, not the door (`source`): a customer's import must not take
         another customer's object that the lagging mirror did not show it."""
         other = copy.copy(self)
@@ -145,28 +153,44 @@ class KubeWriter:
             and theirs.get(field) == mine.get(field)
         )
 
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
+    def apply(
+        self,
+        objects: Sequence[Resource],
+        actor: str,
+        source: str,
+        expected: Mapping[ObjectRef, int] | None = None,
+    ) -> list[Change]:
         """Create or replace (import, updates): a replacement PUTs with the resourceVersion
-        just read, so a change made meanwhile is refused (409), never overwritten."""
+        just read, so a change made meanwhile is refused (409), never overwritten. So
+        `expected` (If-Match) is checked against the custom resource's metadata.generation
+        as read, and the resourceVersion makes that check hold until the write."""
         problems = [p for obj in objects for p in clear_secrets(obj)]
         if problems:
             raise Invalid(problems)
         plans = []
+        moves = Moves()
         for obj in objects:
             ref = ref_of(obj)
-            live = self._call(ref, lambda r=ref: self.client.get(object_path(r)))
+            live: dict[str, Any] | None = self._get(ref)
+            txn.check(ref, (expected or {}).get(ref), generation_of(live))
             theirs = ((live or {}).get("spec") or {}).get("customerId")
-            if live is not None and theirs != obj.spec.customer_id and not self.moves:
-                # The cluster has another customer's object there (deleted and created again,
-                # shared namespace), which the mirror the caller checked may not show yet.
-                raise Conflict(
-                    f"{ref.namespace}/{ref.name} is taken by an object of another customer "
-                    "(or was replaced meanwhile): not replaced; reload, or choose another name"
-                )
+            if live is not None and theirs != obj.spec.customer_id:
+                if not self.moves:
+                    # The cluster has another customer's object there (deleted and created
+                    # again, shared namespace), which the mirror the caller checked may not
+                    # show yet.
+                    raise Conflict(
+                        f"{ref.namespace}/{ref.name} is taken by an object of another customer "
+                        "(or was replaced meanwhile): not replaced; reload, or choose another name"
+                    )
+                home = self.namespace_for(obj.spec.customer_id)
+                obj, ref, live = moves.plan(obj, ref, live, home, self._get)
             plans.append((ref, live, self.body_of(obj, live, actor, source)))
         if len(plans) > 1:  # all or nothing: let the API server judge every one first
             refused: list[Problem] = []
             for ref, live, body in plans:
+                if moves.recreated(ref):
+                    continue  # the old object is still there: judged when it is written
                 try:
                     self._write(ref, live, body, dry_run=True)
                 except KubeError as exc:
@@ -176,6 +200,12 @@ class KubeWriter:
                     refused.extend(answer.problems)
             if refused:
                 raise Invalid(refused, "refused by the Kubernetes API server; nothing written")
+        try:
+            moves.delete_old(lambda ref, live: self._delete(ref, live, actor, source), self._get)
+        except KubeError as exc:
+            raise refusal(exc, moves.old[0][0]) from None
+        for ref, _ in moves.old:
+            self._await_mirror(ref, None)
         changes: list[Change] = []
         done: list[tuple[ObjectRef, dict[str, Any] | None, str]] = []
         for ref, live, body in plans:
@@ -198,16 +228,25 @@ class KubeWriter:
         return changes
 
     def rollback(
-        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+        self,
+        ref: ObjectRef,
+        version: int,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None = None,
     ) -> Change:
         # The cluster keeps no history: the version's spec (from the mirror's audit, already
         # validated by crud.rollback) is written as a new generation.
-        (change,) = self.apply([obj], actor, source)
+        want = None if expected is None else {ref: expected}
+        (change,) = self.apply([obj], actor, source, want)
         action = "rolled-back" if change.action == "configured" else change.action
         return Change(ref, action, change.generation)
 
-    def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         live = self._call(ref, lambda: self.client.get(object_path(ref)))
+        # The delete is preconditioned on the resourceVersion read (`_delete`).
+        txn.check(ref, expected, generation_of(live))
         if live is not None:
             try:
                 self._delete(ref, live, actor, source)
@@ -361,6 +400,10 @@ class KubeWriter:
                 self.client.request("PUT", object_path(ref), restored, params)
             except KubeError as exc:
                 log.error("could not undo the import's change of %s: %s", ref, exc)
+
+    def _get(self, ref: ObjectRef) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self._call(ref, lambda: self.client.get(object_path(ref)))
+        return found
 
     def _call(self, ref: ObjectRef, request: Any) -> Any:
         try:

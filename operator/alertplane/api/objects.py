@@ -3,22 +3,25 @@
 A body is a spec in the CRD's camelCase shape. The customer in the path wins (a body
 naming another one is an error), the object is named `<customerId>-<alertName lower,
 _→->` in the namespace of the customer unless it already exists elsewhere, and every
-object passes the same checks as `alertplane validate` (without the promtool/amtool
-template runs, which the reconciler does before anything goes live).
+object is admitted by `core.admit` like at every other door (WRITE: every schema and
+check problem refuses, 422; what only promtool/amtool find is left to the reconciler,
+which marks the object Invalid before anything goes live).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from typing import Any
 
-from ..errors import ObjectRef, Problem
+from ..core import DISABLE, WRITE, admit
+from ..errors import ObjectRef, Problem, Source
+from ..manifests import Document
 from ..model import API_VERSION, Resource
 from ..model.common import DNS_SUBDOMAIN_RE
 from ..render.platform import PlatformConfig
 from ..store.repo import Stored
-from ..validate import Parsed, parse_document, validate_objects
 from ..validate.unicode import text_problems
 
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
@@ -33,7 +36,7 @@ def object_name(customer: str, spec_name: str, salted: bool = False) -> str:
     slug = _NOT_DNS.sub("-", spec_name.lower().replace("_", "-")).strip("-.") or "object"
     suffix = "-" + hashlib.sha256(spec_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     base = f"{customer}-{slug}"
-    if salted or len(base) > 253 or _DNS_SUBDOMAIN.match(base) is None:
+    if salted or len(base) > 253 or _DNS_SUBDOMAIN.fullmatch(base) is None:
         base = f"{customer}-{slug[: 253 - len(customer) - len(suffix) - 1]}".rstrip("-.")
         base += suffix
     return base
@@ -54,7 +57,8 @@ def build(
     platform: PlatformConfig | None = None,
     semantic: bool = True,
 ) -> tuple[Resource | None, list[Problem]]:
-    """Parse and check one object; `path_name` is the alert/receiver name in the URL."""
+    """Admit one object; `path_name` is the alert/receiver name in the URL; without
+    `semantic` (switching an alert off) only the schema must hold (policy DISABLE)."""
     if not isinstance(body, dict):
         return None, [
             Problem(
@@ -96,13 +100,19 @@ def build(
         "metadata": {"name": ref.name, "namespace": ref.namespace, "labels": labels or {}},
         "spec": spec,
     }
-    obj, found = parse_document(manifest)
-    problems.extend(found)
-    if obj is None or problems:
-        return None, problems
-    if semantic:
-        problems = validate_objects([Parsed(obj)], platform)
-    return (obj if not problems else None), problems
+    policy = WRITE if semantic else DISABLE
+    admission = admit([Document(BODY, manifest)], policy, platform)
+    problems += [_plain(p, ref) for p in admission.refused]
+    admitted = admission.admitted
+    return (admitted[0] if admitted and not problems else None), problems
+
+
+BODY = Source("")
+
+
+def _plain(problem: Problem, ref: ObjectRef) -> Problem:
+    """A problem of the one body: named by the object, not by a source."""
+    return dataclasses.replace(problem, obj=problem.obj or ref, source=None)
 
 
 def spec_name(body: Any, kind: str) -> str | None:

@@ -12,7 +12,7 @@ from ..model.common import is_dns_label
 from ..render.yamlout import dump
 from . import transfer
 from .context import Context
-from .errors import NOT_FOUND_CUSTOMER, NotFound, TooLarge, problem_list
+from .errors import NOT_FOUND_CUSTOMER, NotFound, problem_list
 from .responses import JSONResponse
 from .schemas import ImportFailed, ImportOut, ValidateOut, responses
 from .tokens import Principal
@@ -36,13 +36,7 @@ def router(ctx: Context) -> APIRouter:
     principal = Depends(ctx.auth.principal)
 
     async def body(request: Request) -> Loaded:
-        declared = request.headers.get("content-length", "")
-        limit = ctx.settings.max_body_bytes
-        if declared.isdigit() and int(declared) > limit:
-            raise TooLarge(f"the body is larger than {limit} bytes")
-        raw = await request.body()
-        if len(raw) > limit:
-            raise TooLarge(f"the body is larger than {limit} bytes")
+        raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
         content_type = request.headers.get("content-type", "application/yaml")
         return await run_in_threadpool(
             transfer.load_body, raw, content_type, ctx.writer.namespace_for

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from . import crud
+from . import crud, etags
 from .auth import Access
 from .context import Context
 from .objects import ALERT, NAME_KEY, RECEIVER
@@ -26,6 +26,13 @@ WAIT = Query(
     "(at most 10 s), then answer with the status it reached.",
 )
 SPEC = Body(None)  # parsed by the core, not by FastAPI: see objects.build
+IF_MATCH = Header(None, alias=etags.HEADER, description=etags.DESCRIPTION)
+
+
+def tagged(out: dict[str, Any], status_code: int = 200, **headers: str) -> JSONResponse:
+    """One object as the answer, with its generation as the ETag."""
+    headers["ETag"] = etags.etag(int(out["metadata"]["generation"]))
+    return JSONResponse(out, status_code=status_code, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,7 @@ def router(ctx: Context, k: Kind) -> APIRouter:
     ) -> JSONResponse:
         out = await written(ctx, wait, crud.create, ctx, access, kind, body)
         location = f"/customers/{access.customer}/{plural}/{out['spec'][key]}"
-        return JSONResponse(out, status_code=201, headers={"Location": location})
+        return tagged(out, 201, Location=location)
 
     @api.get(
         item,
@@ -107,20 +114,27 @@ def router(ctx: Context, k: Kind) -> APIRouter:
         responses=responses(401, 404),
     )
     def get(access: Access = customer, name: str = name_in_path) -> JSONResponse:
-        return JSONResponse(crud.get_object(ctx, access, kind, name))
+        return tagged(crud.get_object(ctx, access, kind, name))
 
     @api.put(
         item,
         name=f"update_{k.one}",
         description=f"Replace {'an' if k.one[0] in 'aeiou' else 'a'} {k.one}'s spec.",
         response_model=ObjectOut,
-        responses=responses(401, 404, 422),
+        responses=responses(401, 404, 412, 422),
         openapi_extra=spec_body(f"{k.schema}SpecUpdate", "The new spec (replaces the old one)."),
     )
     async def update(
-        access: Access = customer, name: str = name_in_path, body: Any = SPEC, wait: bool = WAIT
+        access: Access = customer,
+        name: str = name_in_path,
+        body: Any = SPEC,
+        wait: bool = WAIT,
+        if_match: str | None = IF_MATCH,
     ) -> JSONResponse:
-        return JSONResponse(await written(ctx, wait, crud.update, ctx, access, kind, name, body))
+        expected = etags.expected_of(if_match)
+        return tagged(
+            await written(ctx, wait, crud.update, ctx, access, kind, name, body, expected)
+        )
 
     if kind == ALERT:
 
@@ -129,20 +143,26 @@ def router(ctx: Context, k: Kind) -> APIRouter:
             name="set_enabled",
             description="Enable or disable an alert (disabled alerts are kept but not rendered).",
             response_model=ObjectOut,
-            responses=responses(401, 404, 422),
+            responses=responses(401, 404, 409, 412, 422),
         )
         async def set_enabled(
             change: EnabledIn,
             access: Access = customer,
             name: str = name_in_path,
             wait: bool = WAIT,
+            if_match: str | None = IF_MATCH,
         ) -> JSONResponse:
-            out = await written(ctx, wait, crud.set_enabled, ctx, access, name, change.enabled)
-            return JSONResponse(out)
+            expected = etags.expected_of(if_match)
+            out = await written(
+                ctx, wait, crud.set_enabled, ctx, access, name, change.enabled, expected
+            )
+            return tagged(out)
 
-    @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404))
-    def delete(access: Access = customer, name: str = name_in_path) -> Response:
-        crud.delete(ctx, access, kind, name)
+    @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 412))
+    def delete(
+        access: Access = customer, name: str = name_in_path, if_match: str | None = IF_MATCH
+    ) -> Response:
+        crud.delete(ctx, access, kind, name, etags.expected_of(if_match))
         return Response(status_code=204)
 
     @api.post(
@@ -150,14 +170,18 @@ def router(ctx: Context, k: Kind) -> APIRouter:
         name=f"rollback_{k.one}",
         description="Restore the spec of an earlier generation (see the audit) as a new change.",
         response_model=ObjectOut,
-        responses=responses(401, 404, 409, 422),
+        responses=responses(401, 404, 409, 412, 422),
     )
     async def rollback(
-        target: RollbackIn, access: Access = customer, name: str = name_in_path, wait: bool = WAIT
+        target: RollbackIn,
+        access: Access = customer,
+        name: str = name_in_path,
+        wait: bool = WAIT,
+        if_match: str | None = IF_MATCH,
     ) -> JSONResponse:
-        version = target.version
-        return JSONResponse(
-            await written(ctx, wait, crud.rollback, ctx, access, kind, name, version)
+        version, expected = target.version, etags.expected_of(if_match)
+        return tagged(
+            await written(ctx, wait, crud.rollback, ctx, access, kind, name, version, expected)
         )
 
     return api

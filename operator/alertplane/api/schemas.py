@@ -249,7 +249,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "No or unknown bearer token.",
         403: "The token may not do this (e.g. import objects of another customer).",
         404: "Not found; also every path of a customer the token may not see.",
-        409: "Already exists.",
+        409: "Already exists (or, for a PATCH, changed by other writers too often; retry).",
+        412: "If-Match names another generation than the object's: nothing was written.",
         413: "The body is too large.",
         422: "Invalid input: the problems, as `alertplane validate` reports them.",
         502: "Alertmanager did not answer.",
@@ -257,6 +258,6 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
     out: dict[int | str, dict[str, Any]] = {}
     for code in codes:
-        model = ProblemsOut if code in (403, 422) else ErrorOut
+        model = ProblemsOut if code in (403, 412, 422) else ErrorOut
         out[code] = {"model": model, "description": text[code]}
     return out

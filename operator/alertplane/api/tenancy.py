@@ -26,17 +26,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ObjectRef, Problem
 from ..k8s.binding import BINDING_KEY, binding_of, binding_problem, bound_customers
 from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
 from ..model import Resource
+from ..model.common import dump_spec
 from ..store.repo import Change, Stored
 from .errors import BadGateway, Invalid, Unavailable
-from .writers import Writer
+from .writers import Expected, Writer
 
 log = logging.getLogger("alertplane.api.tenancy")
 
@@ -137,6 +139,7 @@ class NamespaceBindings:
         customer: str,
         default_namespace: str,
         bindings: dict[str, str | None] | None = None,
+        spec: Mapping[str, Any] | None = None,
     ) -> Problem | None:
         """Why `customer`'s object may not be written at `ref` (None: it may). A namespace
         that does not exist is left to the API server, which says so."""
@@ -144,9 +147,11 @@ class NamespaceBindings:
             bindings = self.including([ref.namespace])
         if ref.namespace not in bindings:
             return None
-        found = binding_problem(ref.namespace, customer, bindings[ref.namespace])
+        found = binding_problem(ref.namespace, customer, bindings[ref.namespace], spec)
         if found is None:
             return None
+        if found.path != "spec.customerId":  # a Secret reference in a shared namespace
+            return found.at(ref)
         hint = found.hint
         if ref.namespace == default_namespace:
             hint = (
@@ -180,6 +185,7 @@ class BoundWriter:
                     obj.spec.customer_id,
                     self.namespace_for(obj.spec.customer_id),
                     bindings,
+                    dump_spec(obj.spec),
                 )
             )
             is not None
@@ -191,20 +197,28 @@ class BoundWriter:
         self._check([obj])  # the salted fallback name is in the same namespace
         return self.inner.create(obj, actor, source, fallback)
 
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
+    def apply(
+        self, objects: Sequence[Resource], actor: str, source: str, expected: Expected = None
+    ) -> list[Change]:
         self._check(objects)
-        return self.inner.apply(objects, actor, source)
+        return self.inner.apply(objects, actor, source, expected)
 
-    def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
         # Deleting writes no customer's data; which objects a token may find to delete
         # is the context's lookup (bound namespaces only).
-        self.inner.delete(ref, actor, source)
+        self.inner.delete(ref, actor, source, expected)
 
     def rollback(
-        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+        self,
+        ref: ObjectRef,
+        version: int,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None = None,
     ) -> Change:
         self._check([obj])
-        return self.inner.rollback(ref, version, obj, actor, source)
+        return self.inner.rollback(ref, version, obj, actor, source, expected)
 
     def current(self, ref: ObjectRef) -> Stored | None:
         return self.inner.current(ref)

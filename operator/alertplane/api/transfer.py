@@ -13,14 +13,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..core import Outcome, evaluate
-from ..errors import Problem, Source
-from ..manifests import Document, Loaded, load_text
-from ..model import CustomerAlert
-from ..store.repo import Stored
+from ..core import WRITE, Outcome, Taken, admit, evaluate, taken
+from ..errors import ObjectRef, Problem, Source
+from ..manifests import (
+    MAX_DEPTH,
+    MAX_DOCUMENTS,
+    TOO_DEEP_HINT,
+    Document,
+    Loaded,
+    load_text,
+    too_deep,
+)
 from .context import Context
 from .errors import Forbidden, Invalid
-from .objects import NAME_KEY, bad_text
+from .objects import bad_text
 from .tokens import Principal
 
 SOURCE_NAME = "body"
@@ -58,11 +64,37 @@ def load_body(raw: bytes, content_type: str, namespace_for: Callable[[str], str]
     return Loaded(docs, loaded.problems)
 
 
+class _LongInt(ValueError):
+    pass
+
+
+def _json_int(digits: str) -> int:
+    if len(digits) > _MAX_INT_DIGITS:
+        raise _LongInt(digits)
+    return int(digits)
+
+
+# Python refuses to convert longer digit strings (sys.get_int_max_str_digits()).
+_MAX_INT_DIGITS = 4300
+
+
 def _load_json(text: str) -> Loaded:
+    """The same limits as the YAML loader (manifests.py): nesting, documents, numbers."""
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return Loaded([], [Problem("", "the body is not valid JSON", "send JSON or YAML")])
+        data = json.loads(text, parse_int=_json_int)
+    except _LongInt as exc:
+        line = text.count("\n", 0, text.find(str(exc))) + 1
+        return _refused(
+            f"an integer with {len(str(exc))} digits is longer than can be read",
+            "quote the value if it is text, or correct it",
+            line,
+        )
+    except RecursionError:
+        return _refused(f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
+    except ValueError as exc:
+        return Loaded([], [Problem("", f"the body is not valid JSON: {exc}", "send JSON or YAML")])
+    if (text.count("[") + text.count("{") > MAX_DEPTH) and too_deep(data):
+        return _refused(f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
     if (
         isinstance(data, dict)
         and data.get("kind") == "List"
@@ -70,7 +102,16 @@ def _load_json(text: str) -> Loaded:
     ):
         data = data["items"]
     items = data if isinstance(data, list) else [data]
+    if len(items) > MAX_DOCUMENTS:
+        return _refused(
+            f"more than {MAX_DOCUMENTS} documents",
+            f"split the body into parts of at most {MAX_DOCUMENTS} objects",
+        )
     return Loaded([Document(Source(SOURCE_NAME, i), d) for i, d in enumerate(items, 1)], [])
+
+
+def _refused(message: str, hint: str, line: int = 0) -> Loaded:
+    return Loaded([], [Problem("", message, hint, source=Source(SOURCE_NAME, 0, line))])
 
 
 def _default_namespace(doc: Document, namespace_for: Callable[[str], str]) -> Document:
@@ -123,29 +164,43 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def check(ctx: Context, who: Principal, loaded: Loaded, tools: bool) -> Outcome:
-    """Validate like `alertplane validate`; 403 for documents of another customer."""
+    """Validate like `alertplane validate` (and against the names already stored, as
+    /import would); 403 for documents of another customer."""
     refused = foreign(ctx, who, loaded.documents)
     if refused:
         raise Forbidden("the body holds documents this token may not send", refused)
-    return evaluate(loaded.documents, ctx.platform, tools=tools, earlier=loaded.problems)
+    # What /import would say: the names the store already has count too.
+    existing = _taken(ctx, loaded.documents)
+    return evaluate(loaded.documents, ctx.platform, tools, loaded.problems, existing)
 
 
 def import_objects(ctx: Context, who: Principal, loaded: Loaded, tools: bool) -> Report:
-    outcome = check(ctx, who, loaded, tools)
-    problems = list(outcome.problems)
-    if not outcome.parsed and not problems:
+    """All or nothing, admitted like every write (core.admit, WRITE): any schema or check
+    problem refuses the whole body; with `tools`, what only promtool/amtool find is
+    reported in the answer but imported (the reconciler marks those objects Invalid)."""
+    refused = foreign(ctx, who, loaded.documents)
+    if refused:
+        raise Forbidden("the body holds documents this token may not send", refused)
+    _owned(ctx, who, loaded.documents)
+    admission = admit(
+        loaded.documents,
+        WRITE.with_tools(tools),
+        ctx.platform,
+        existing=_taken(ctx, loaded.documents),
+        earlier=loaded.problems,
+    )
+    problems = list(admission.refused)
+    if not admission.parsed and not problems:
         problems.append(Problem("", "no objects in the body", "send CustomerAlert/Receivers"))
-    if not problems:
-        problems = _against_store(ctx, who, outcome)
     if problems:
         return Report(False, [], problems)
     try:
         # Only an admin may move an object to another customer: a customer token's import
         # must not replace another customer's object (one the lagging mirror did not show).
         writer = ctx.mover if who.is_admin else ctx.writer
-        changes = writer.apply([p.obj for p in outcome.parsed], who.name, "import")
-    except Invalid as refused:  # Kubernetes mode: the API server refused one (nothing kept)
-        return Report(False, [], refused.problems)
+        changes = writer.apply(admission.admitted, who.name, "import")
+    except Invalid as refused_by_server:  # Kubernetes mode: the API server refused one
+        return Report(False, [], refused_by_server.problems)
     return Report(
         True,
         [
@@ -158,50 +213,54 @@ def import_objects(ctx: Context, who: Principal, loaded: Loaded, tools: bool) ->
             }
             for c in changes
         ],
-        [],
+        admission.marked,
     )
 
 
-def _against_store(ctx: Context, who: Principal, outcome: Outcome) -> list[Problem]:
-    """Names the import would duplicate, and (customer tokens) identities it may not take."""
-    refs = {p.ref for p in outcome.parsed}
-    problems: list[Problem] = []
-    if who.customer is not None:
-        owners = ctx.store.owners(refs)
-        for item in outcome.parsed:
-            if owners.get(item.ref, who.customer) != who.customer:
-                problems.append(
-                    Problem(
-                        "metadata.name",
-                        "the name is taken by an object this token cannot change",
-                        "choose another metadata.name",
-                        source=item.source,
-                    )
-                )
-        if problems:
-            raise Forbidden("the body holds documents this token may not send", problems)
-    customers = sorted({p.obj.spec.customer_id for p in outcome.parsed})
-    taken: dict[tuple[str, str, str], Stored] = {}
-    # Only objects in namespaces bound to their customer take its names (api/tenancy.py).
-    existing = [s for c in customers for s in ctx.bound(c).get(customer=c)]
-    for stored in existing:
-        key = NAME_KEY[stored.row.kind]
-        name = stored.row.spec.get(key)
-        if isinstance(name, str) and stored.ref not in refs:
-            taken.setdefault((stored.row.kind, stored.row.customer_id, name), stored)
-    for item in outcome.parsed:
-        obj = item.obj
-        name = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
-        other = taken.get((obj.kind, obj.spec.customer_id, name))
-        if other is not None:
-            problems.append(
-                Problem(
-                    f"spec.{NAME_KEY[obj.kind]}",
-                    f"customer {obj.spec.customer_id!r} already has {name!r} ({other.ref})",
-                    "choose another name, or import the existing object under its own name",
-                ).at(item.ref, item.source)
-            )
-    return problems
+def _owned(ctx: Context, who: Principal, docs: list[Document]) -> None:
+    """A customer token may not take an identity another customer's object has (403)."""
+    if who.customer is None:
+        return
+    refs: dict[Any, Document] = {}
+    for doc in docs:
+        ref = _ref_of(doc.data)
+        if ref is not None:
+            refs.setdefault(ref, doc)
+    owners = ctx.store.owners(refs)
+    problems = [
+        Problem(
+            "metadata.name",
+            "the name is taken by an object this token cannot change",
+            "choose another metadata.name",
+            source=doc.source,
+        )
+        for ref, doc in refs.items()
+        if owners.get(ref, who.customer) != who.customer
+    ]
+    if problems:
+        raise Forbidden("the body holds documents this token may not send", problems)
+
+
+def _ref_of(data: Any) -> ObjectRef | None:
+    data = _mapping(data)
+    meta = _mapping(data.get("metadata"))
+    kind, ns, name = data.get("kind"), meta.get("namespace", "default"), meta.get("name")
+    if isinstance(kind, str) and isinstance(ns, str) and isinstance(name, str):
+        return ObjectRef(kind, ns, name)
+    return None
+
+
+def _taken(ctx: Context, docs: list[Document]) -> list[Taken]:
+    """Names the body's customers already have (only objects in namespaces bound to
+    their customer take its names, api/tenancy.py)."""
+    customers = sorted(
+        {
+            c
+            for d in docs
+            if isinstance(c := _mapping(_mapping(d.data).get("spec")).get("customerId"), str)
+        }
+    )
+    return taken(s for c in customers for s in ctx.bound(c).get(customer=c))
 
 
 def export(ctx: Context, who: Principal, customer: str | None) -> list[dict[str, Any]]:

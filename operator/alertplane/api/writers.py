@@ -9,14 +9,20 @@ the custom resources (`kube.KubeWriter`), which the operator reconciles and mirr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import ObjectRef
 from ..model import Resource
 from ..store.repo import Change, Store, Stored
+from ..store.txn import ABSENT, Stale
 from ..sync import Reconciler
+from .errors import Conflict
+from .kube_answers import what_of
+
+# What each object must be for a write to happen (store/txn.py); None: anything.
+Expected = Mapping[ObjectRef, int] | None
 
 
 class Writer(Protocol):
@@ -30,14 +36,26 @@ class Writer(Protocol):
         ref says which name it got)."""
         ...
 
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
-        """Create or replace `objects`, all or none; afterwards reads see them."""
+    def apply(
+        self, objects: Sequence[Resource], actor: str, source: str, expected: Expected = None
+    ) -> list[Change]:
+        """Create or replace `objects`, all or none; afterwards reads see them. `expected`:
+        what each object must be for the write to happen (store/txn.py: ABSENT, EXISTS or
+        a generation); `Stale` and nothing written otherwise."""
         ...
 
-    def delete(self, ref: ObjectRef, actor: str, source: str) -> None: ...
+    def delete(
+        self, ref: ObjectRef, actor: str, source: str, expected: int | None = None
+    ) -> None: ...
 
     def rollback(
-        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+        self,
+        ref: ObjectRef,
+        version: int,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None = None,
     ) -> Change:
         """Restore `version` (already checked and built as `obj`) as a new change."""
         ...
@@ -58,24 +76,38 @@ class StoreWriter:
         return customer
 
     def create(self, obj: Resource, actor: str, source: str, fallback: str | None = None) -> Change:
-        # The database is the truth here and crud.create checked the name in it.
-        (change,) = self.apply([obj], actor, source)
+        # The database is the truth here and crud.create checked the name in it; a create
+        # racing another of the same name is refused by the store (ABSENT).
+        ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
+        try:
+            (change,) = self.apply([obj], actor, source, {ref: ABSENT})
+        except Stale:
+            raise Conflict(f"{what_of(obj)} already exists; change it with PUT") from None
         return change
 
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
-        changes = self.store.apply(objects, actor, source)
+    def apply(
+        self, objects: Sequence[Resource], actor: str, source: str, expected: Expected = None
+    ) -> list[Change]:
+        changes = self.store.apply(objects, actor, source, expected)
         self._notify()
         return changes
 
-    def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
-        self.store.delete([ref], actor, source, missing_ok=True)
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
+        want = None if expected is None else {ref: expected}
+        self.store.delete([ref], actor, source, missing_ok=True, expected=want)
         self._notify()
 
     def rollback(
-        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+        self,
+        ref: ObjectRef,
+        version: int,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None = None,
     ) -> Change:
         # The store restores the audited spec itself (exactly, in one transaction).
-        change = self.store.rollback(ref, version, actor, source)
+        change = self.store.rollback(ref, version, actor, source, expected)
         self._notify()
         return change
 
@@ -101,16 +133,24 @@ class SourcedWriter:
     def create(self, obj: Resource, actor: str, source: str, fallback: str | None = None) -> Change:
         return self.inner.create(obj, actor, self.source, fallback)
 
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
-        return self.inner.apply(objects, actor, self.source)
+    def apply(
+        self, objects: Sequence[Resource], actor: str, source: str, expected: Expected = None
+    ) -> list[Change]:
+        return self.inner.apply(objects, actor, self.source, expected)
 
-    def delete(self, ref: ObjectRef, actor: str, source: str) -> None:
-        self.inner.delete(ref, actor, self.source)
+    def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
+        self.inner.delete(ref, actor, self.source, expected)
 
     def rollback(
-        self, ref: ObjectRef, version: int, obj: Resource, actor: str, source: str
+        self,
+        ref: ObjectRef,
+        version: int,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None = None,
     ) -> Change:
-        return self.inner.rollback(ref, version, obj, actor, self.source)
+        return self.inner.rollback(ref, version, obj, actor, self.source, expected)
 
     def current(self, ref: ObjectRef) -> Stored | None:
         return self.inner.current(ref)

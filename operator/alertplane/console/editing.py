@@ -1,9 +1,12 @@
 """The edit forms of alerts and receivers: one flow for both kinds.
 
-new form → POST → CSRF → the form's fields reshaped into a spec → the core's checks and
-the real tools' (promtool/amtool) → the REST API's own write function (`api.crud`, audited
-with source "console") → a short wait for the reconciler's verdict. Any problem is shown
-on the field it is about, with what was typed (never a secret); nothing is stored then.
+new form → POST → CSRF → the form's fields reshaped into a spec → the REST API's own
+write function (`api.crud`, admitted by `core.admit` like every door, audited with source
+"console") → a short wait for the reconciler's verdict. A refused write is shown on the
+field it is about, with what was typed (never a secret); nothing is stored then. What
+only promtool/amtool find (templates) does not refuse a write (the one admission
+policy): the reconciler marks the object Invalid and the form opens again on it, the
+problem on its field.
 The kinds differ only in the data below (`FormKind`).
 """
 
@@ -21,9 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from ..api import crud
 from ..api.auth import Access
 from ..api.errors import Conflict, Invalid
-from ..api.objects import ALERT, NAME_KEY, RECEIVER, build, object_name, view
-from ..errors import ObjectRef, Problem, ToolError
-from ..validate import Parsed, check_with_tools
+from ..api.objects import ALERT, NAME_KEY, RECEIVER, object_name, view
+from ..errors import ObjectRef, Problem
 from . import forms, receiver_form, views
 from .render import curl, html, notice, redirect
 from .session import Session, check_csrf, read_form
@@ -93,20 +95,6 @@ def done(cid: str, code: str, what: str, *parts: str) -> Response:
     return redirect(f"{curl(cid, *parts)}?{query}")
 
 
-def precheck(
-    console: Console, access: Access, kind: str, spec: dict[str, Any], ref: ObjectRef
-) -> list[Problem]:
-    """The core's checks, then the real tools' (templates, expression), so a mistake is
-    shown on the form instead of being stored and found Invalid a moment later."""
-    obj, problems = build(kind, access.customer, spec, ref, platform=console.ctx.platform)
-    if obj is None:
-        return problems
-    try:
-        return check_with_tools([Parsed(obj)])
-    except ToolError:
-        return []  # the reconciler checks again before anything goes live
-
-
 def _write(
     console: Console, access: Access, fk: FormKind, spec: dict[str, Any], name: str | None
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -117,9 +105,6 @@ def _write(
         ref = ObjectRef(fk.kind, access.customer, object_name(access.customer, wanted or fk.noun))
     else:
         ref = console.ctx.lookup(fk.kind, access, name).ref
-    problems = precheck(console, access, fk.kind, spec, ref)
-    if problems:
-        return None, problems
     try:
         if name is None:
             return crud.create(writes, access, fk.kind, spec), []

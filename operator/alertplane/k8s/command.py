@@ -8,6 +8,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .. import settings
+from ..cli_store import readiness_grace
+from ..ports import bind
+
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
@@ -28,29 +32,17 @@ def add_parser(sub: Any) -> None:
         choices=("files", "configmap", "prometheus-operator"),
         help="where rendered output goes",
     )
-    p.add_argument(
-        "--sink-namespace",
-        default=os.environ.get("POD_NAMESPACE") or "monitoring",
-        metavar="NS",
-        help="namespace of generated ConfigMaps/PrometheusRules/AlertmanagerConfigs "
-        "(default: $POD_NAMESPACE or monitoring)",
-    )
-    p.add_argument("--out", metavar="DIR", help="output directory of the files sink")
-    p.add_argument(
-        "--db",
-        default=os.environ.get("ALERTPLANE_DB"),
+    settings.add(p, "sink_namespace", metavar="NS")
+    settings.add(p, "out", metavar="DIR", help="output directory of the files sink")
+    settings.add(
+        p,
+        "db",
         metavar="URL",
-        help="database mirroring every object with an audit row (PostgreSQL; default "
-        "$ALERTPLANE_DB; none: no mirror)",
+        help="database mirroring every object with an audit row (PostgreSQL; none: no mirror)",
     )
-    p.add_argument(
-        "--platform-config",
-        default=os.environ.get("ALERTPLANE_PLATFORM_CONFIG"),
-        metavar="FILE",
-        help="platform settings (default $ALERTPLANE_PLATFORM_CONFIG)",
-    )
-    p.add_argument("--prometheus-url", metavar="URL", help="POST /-/reload here after writes")
-    p.add_argument("--alertmanager-url", metavar="URL", help="POST /-/reload here after writes")
+    settings.add(p, "platform_config", metavar="FILE")
+    settings.add(p, "prometheus_url", metavar="URL")
+    settings.add(p, "alertmanager_url", metavar="URL")
     p.add_argument(
         "--tenant-binding",
         action=argparse.BooleanOptionalAction,
@@ -69,13 +61,7 @@ def add_parser(sub: Any) -> None:
         "audit actor its annotations name (the API token) is believed only for changes the "
         "webhook admitted for this account",
     )
-    p.add_argument(
-        "--attribution-key-file",
-        metavar="FILE",
-        help="key shared with `alertplane serve --kubernetes --attribution-key-file`: the "
-        "audit actor its annotations name is believed only when the API signed them with it "
-        "(without it, or the webhook's --api-service-account, anyone may forge them)",
-    )
+    settings.add(p, "attribution_key_file", metavar="FILE")
     p.add_argument(
         "--kubeconfig",
         metavar="FILE",
@@ -90,10 +76,19 @@ def add_parser(sub: Any) -> None:
         "what it should be and rewrite what differs: repairs hand edits and deletions, picks "
         "up rotated Secrets (default 300; 0: never)",
     )
+    readiness_grace(p)
     p.add_argument("--coalesce", type=float, default=0.2, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace) -> int:
+    # The ports before anything slow (kopf's import, the cluster): a busy one is told at
+    # once, naming it. The health server binds its own again; kopf the webhook's.
+    for port, flag in (
+        (args.metrics_port, "--metrics-port"),
+        (args.webhook_port, "--webhook-port"),
+    ):
+        if port is not None:
+            bind("0.0.0.0", port, flag).close()
     from .operator import OperatorOptions, run_operator
 
     logging.basicConfig(
@@ -122,5 +117,6 @@ def run(args: argparse.Namespace) -> int:
             kubeconfig=args.kubeconfig,
             coalesce_s=args.coalesce,
             resync_s=args.resync_interval,
+            readiness_grace_s=args.readiness_grace,
         )
     )

@@ -2,8 +2,9 @@
 
 Only `@kopf.on.event` handlers are used: they keep no progress or diff-base on the objects
 (no kopf annotations, no kopf finalizer), and the reconciler is level-triggered anyway.
-The optional validating webhook answers with the same problems `alertplane validate`
-prints, so `kubectl apply` of an invalid object is refused with those lines.
+The optional validating webhook admits like every other door (`core.admit`, WRITE), so
+`kubectl apply` of an object any door refuses is refused with the lines `alertplane
+validate` prints for it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any, Literal
 
 import kopf
 
-from ..core import evaluate
-from ..errors import ObjectRef, Source
-from ..manifests import Document
+from ..core import WRITE, Taken, admit, taken
+from ..errors import ObjectRef, Problem, Source
+from ..manifests import MAX_DEPTH, TOO_DEEP_HINT, Document, too_deep
 from ..model import API_GROUP
-from ..model.common import API_VERSION
+from ..model.common import API_VERSION, dump_spec
 from ..render.platform import PlatformConfig
+from ..validate import Parsed
 from .binding import binding_problem
 from .client import KubeClient
 from .publish import add_finalizer
@@ -131,9 +133,13 @@ class Handlers:
         old: Mapping[str, Any] | None = None,
         **_: Any,
     ) -> None:
+        meta = body.get("metadata") or {}
+        ref = ObjectRef(str(body.get("kind", "")), meta.get("namespace", ""), meta.get("name", ""))
+        if too_deep(body):  # as the manifest readers refuse it; deepcopy would recurse
+            problem = Problem("", f"nesting deeper than {MAX_DEPTH} levels", TOO_DEEP_HINT)
+            raise kopf.AdmissionError(str(problem.at(ref)), code=422)
         obj = copy.deepcopy(dict(body))
         meta = obj.get("metadata") or {}
-        ref = ObjectRef(str(obj.get("kind", "")), meta.get("namespace", ""), meta.get("name", ""))
         user = str(userinfo.get("username") or "")
         if operation == "DELETE":
             if user:
@@ -148,24 +154,23 @@ class Handlers:
             self.state.admitted(ref, int(meta.get("generation") or 1), user)
 
     def problems(self, obj: dict[str, Any]) -> list[str]:
-        """What `alertplane validate` says about this object, next to its customer's others."""
+        """Why admission refuses this object, next to its customer's others (as `alertplane
+        validate` words it)."""
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         meta = obj.get("metadata") or {}
         ns, name = meta.get("namespace", "default"), meta.get("name", "")
         cid = spec.get("customerId") if isinstance(spec, dict) else None
         ref = ObjectRef(str(obj.get("kind", "")), ns, name)
-        others = []
+        others: list[Taken] = []
         if isinstance(cid, str):
-            others = [
-                Document(Source("cluster"), s.manifest(with_status=False))
-                for s in self.state.get(customer=cid)
-                if s.ref != ref
-            ]
+            others = taken(s for s in self.state.get(customer=cid) if s.ref != ref)
         doc = Document(Source("admission"), obj)
-        outcome = evaluate([*others, doc], self.platform)
-        lines = [str(p) for p in outcome.problems if p.obj == ref or p.source == doc.source]
-        if self.tenant_binding and isinstance(cid, str) and not lines:
-            violation = binding_problem(ns, cid, self.state.bindings.get(ns))
-            if violation is not None:
-                lines.append(str(violation.at(ref)))
-        return lines
+        context = self._binding if self.tenant_binding else None
+        admission = admit([doc], WRITE, self.platform, existing=others, context=context)
+        return [str(p.at(ref) if p.obj is None else p) for p in admission.refused]
+
+    def _binding(self, item: Parsed) -> list[Problem]:
+        ns, cid = item.ref.namespace, item.obj.spec.customer_id
+        spec = dump_spec(item.obj.spec)
+        violation = binding_problem(ns, cid, self.state.bindings.get(ns), spec)
+        return [] if violation is None else [violation]

@@ -142,6 +142,12 @@ class Mirror:
             self._sessions = sessionmaker(engine, expire_on_commit=False)
         return self._sessions
 
+    def close(self) -> None:
+        """Close the database connections (an SQLite file is left without -wal and -shm)."""
+        sessions, self._sessions = self._sessions, None
+        if sessions is not None:
+            sessions.kw["bind"].dispose()
+
     # -- the writer thread ----------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         delay = 0.5

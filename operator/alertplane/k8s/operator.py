@@ -8,6 +8,7 @@ operator was down), then kopf's watches keep the state current.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -20,11 +21,15 @@ import kopf
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import UsageError
+from ..health import READINESS_GRACE_S, readiness
+from ..lifecycle import Shutdown
 from ..metrics import REGISTRY
 from ..model.common import API_VERSION, is_dns_label
-from ..render.platform import load_platform_config
+from ..ports import unavailable
+from ..render.platform import PlatformConfig, load_platform_config
 from ..sinks.configmap import ConfigMapSink
 from ..sinks.promop import PrometheusOperatorSink
+from ..store.db import parse_url
 from ..sync import OutputSink, SyncSettings, release_memory
 from .changes import service_account_user
 from .client import ApiError, KubeClient, api_path, login
@@ -60,6 +65,7 @@ class OperatorOptions:
     kubeconfig: str | None = None
     coalesce_s: float = 0.2
     resync_s: float = 300.0  # 0: no periodic resync
+    readiness_grace_s: float = READINESS_GRACE_S
 
 
 def run_operator(opts: OperatorOptions) -> int:
@@ -75,7 +81,28 @@ def run_operator(opts: OperatorOptions) -> int:
     api_user = None
     if opts.api_service_account is not None:
         api_user = _api_user(opts.api_service_account, opts.webhook_port is not None)
+    if opts.db_url:
+        parse_url(opts.db_url)  # a URL that can never work is a usage error, now
     platform = load_platform_config(opts.platform_config)
+    status = _Status(opts.readiness_grace_s)
+    server = serve_health(opts.metrics_port, status.readiness)
+    try:
+        with Shutdown().installed() as shutdown:
+            return _run(opts, platform, api_user, status, shutdown)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _run(
+    opts: OperatorOptions,
+    platform: PlatformConfig,
+    api_user: str | None,
+    status: _Status,
+    shutdown: Shutdown,
+) -> int:
+    stop = threading.Event()
+    shutdown.on_request(stop.set)
     client = KubeClient(lambda: login(opts.kubeconfig))
     key = None
     if opts.attribution_key_file is not None:
@@ -112,6 +139,9 @@ def run_operator(opts: OperatorOptions) -> int:
     initial_list(client, state, opts.namespaces, opts.tenant_binding)
     if mirror is not None:
         state.seed_live(mirror.load_live())
+    if stop.is_set():  # asked to stop while listing: nothing was started yet
+        client.close()
+        return 0
 
     settings = SyncSettings(
         out_dir=opts.out_dir or Path("."),
@@ -142,7 +172,9 @@ def run_operator(opts: OperatorOptions) -> int:
         state.on_status.append(lambda refs: _mirror_statuses(state, mirror, refs))
         mirror.on_created.append(lambda refs: _mirror_statuses(state, mirror, refs))
 
-    stop = threading.Event()
+    status.reconciler = reconciler
+    if mirror is not None:
+        status.mirror = mirror
     threads = [threading.Thread(target=reconciler.run, args=(stop,), name="reconciler")]
     if mirror is not None:
         threads.append(threading.Thread(target=mirror.run, args=(stop,), name="mirror"))
@@ -150,7 +182,6 @@ def run_operator(opts: OperatorOptions) -> int:
         t.daemon = True
         t.start()
     publisher.start(stop)
-    server = serve_health(opts.metrics_port, reconciler.ready)
 
     # kopf logs in again on a 401: re-reading the credentials picks up a rotated token.
     handlers = Handlers(
@@ -182,21 +213,60 @@ def run_operator(opts: OperatorOptions) -> int:
         "namespaces " + ",".join(opts.namespaces) if opts.namespaces else "cluster-wide",
         "on" if opts.tenant_binding else "off",
     )
+    failure: list[BaseException] = []
+
+    def run_kopf() -> None:
+        try:
+            kopf.run(
+                registry=handlers.registry(webhook=opts.webhook_port is not None),
+                settings=kopf_settings,
+                standalone=True,
+                clusterwide=not opts.namespaces,
+                namespaces=opts.namespaces,
+                stop_flag=stop,
+            )
+        except BaseException as exc:  # handed to the main thread
+            failure.append(exc)
+
+    # kopf runs in a thread, so that SIGTERM and SIGINT reach lifecycle.Shutdown in the
+    # main thread, as in `serve`: one way to stop, with one grace period.
+    logging.getLogger("kopf._core.reactor.running").addFilter(_no_signal_warning)
+    kopf_thread = threading.Thread(target=run_kopf, name="kopf", daemon=True)
+    kopf_thread.start()
     try:
-        kopf.run(
-            registry=handlers.registry(webhook=opts.webhook_port is not None),
-            settings=kopf_settings,
-            standalone=True,
-            clusterwide=not opts.namespaces,
-            namespaces=opts.namespaces,
-        )
+        while kopf_thread.is_alive():
+            kopf_thread.join(0.2)
+        if failure:
+            raise failure[0]
     finally:
         stop.set()
-        server.shutdown()
+        kopf_thread.join(timeout=shutdown.grace_s)
         for t in threads:
             t.join(timeout=10)
+        if mirror is not None:
+            mirror.close()
         client.close()
     return 0
+
+
+def _no_signal_warning(record: logging.LogRecord) -> bool:
+    return "OS signals are ignored" not in record.getMessage()
+
+
+class _Status:
+    """What /readyz answers (health.py); before the reconciler exists: starting."""
+
+    def __init__(self, grace_s: float) -> None:
+        self.grace_s = grace_s
+        self.reconciler: ClusterReconciler | None = None
+        self.mirror: Mirror | None = None
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        if self.reconciler is None:
+            return False, {"status": "not ready", "reasons": ["starting"]}
+        mirror = self.mirror
+        probe = None if mirror is None else (lambda: not mirror.error)
+        return readiness(self.reconciler, None, self.grace_s, mirror=probe)
 
 
 def _api_user(account: str, webhook: bool) -> str:
@@ -274,8 +344,10 @@ def _mirror_statuses(state: ClusterState, mirror: Mirror, refs: list[Any]) -> No
         )
 
 
-def serve_health(port: int, ready: threading.Event) -> ThreadingHTTPServer:
-    """/metrics, /healthz and /readyz (ready once the first full sync is done)."""
+def serve_health(
+    port: int, ready: Callable[[], tuple[bool, dict[str, Any]]]
+) -> ThreadingHTTPServer:
+    """/metrics, /healthz and /readyz (health.py says what they mean)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -285,8 +357,8 @@ def serve_health(port: int, ready: threading.Event) -> ThreadingHTTPServer:
             elif path == "/healthz":
                 self._send(200, b"ok\n")
             elif path == "/readyz":
-                ok = ready.is_set()
-                self._send(200 if ok else 503, b"ready\n" if ok else b"initial sync running\n")
+                ok, body = ready()
+                self._send(200 if ok else 503, json.dumps(body).encode(), "application/json")
             else:
                 self._send(404, b"not found\n")
 
@@ -300,6 +372,9 @@ def serve_health(port: int, ready: threading.Event) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    try:
+        server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    except OSError as exc:
+        raise unavailable("0.0.0.0", port, "--metrics-port", exc) from exc
     threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
     return server

@@ -73,6 +73,11 @@ class ClusterReconciler(Reconciler):
             listener(report, removed)
         return report
 
+    def secret_folder(self, obj: CustomerReceiver) -> str:
+        """In the cluster, Secrets live in namespaces, and the tenant binding decides whose
+        a namespace is: references resolve in the receiver's namespace."""
+        return obj.metadata.namespace
+
     def _validate(
         self, stored: list[Stored]
     ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
@@ -80,7 +85,7 @@ class ClusterReconciler(Reconciler):
         for st in stored:
             ns, cid = st.row.namespace, st.row.customer_id
             if self.tenant_binding and cid:
-                violation = binding_problem(ns, cid, self.state.bindings.get(ns))
+                violation = binding_problem(ns, cid, self.state.bindings.get(ns), st.row.spec)
                 if violation is not None:
                     violations[st.row.id] = violation
         # An object in a namespace not bound to its customer is not the customer's: it is

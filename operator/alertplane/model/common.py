@@ -10,7 +10,7 @@ so its message, not pydantic's regex error, is what a user sees.)
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -51,6 +51,7 @@ MAX_TEMPLATE = 64 * 1024  # a receiver template (an inlined HTML e-mail body is 
 MAX_URL = 2048
 MAX_CHANNELS = 32  # per channel kind of one receiver
 MAX_PRIORITY = 1_000_000
+# Checked with fullmatch: Python's `$` also matches before a final newline (`acme\n`).
 _UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
 _DNS_LABEL = re.compile(DNS_LABEL_RE)
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
@@ -72,15 +73,32 @@ def shown(value: str) -> str:
     return f"{value[:40]!r}… ({len(value)} characters)"
 
 
+# The fields that hold a secret, or say where one is: a value found there is never quoted in
+# a message (a routing key pasted into `routingKeySecretRef`, a Slack URL into its `name`),
+# since messages reach responses, statuses, events and logs (validate/schema.py).
+SECRET_FIELD_NAMES = frozenset({"apiURL", "routingKey", "apiURLSecretRef", "routingKeySecretRef"})
+
+
+def in_secret_field(loc: Sequence[int | str]) -> bool:
+    """Whether the value at this field path is (part of) a secret field."""
+    return any(part in SECRET_FIELD_NAMES for part in loc)
+
+
+def unquoted(value: str) -> str:
+    """A value in a secret field, described without any of its characters."""
+    return f"a value of {len(value)} characters" if value else "an empty value"
+
+
 def _checker(
     ok: Callable[[str], bool],
     message: Callable[[str], str],
     hint: str,
     max_length: int | None = None,
+    echo: Callable[[str], str] = shown,
 ) -> AfterValidator:
     def check(value: str) -> str:
         if max_length is not None and len(value) > max_length:
-            raise fail(f"{shown(value)} is too long: at most {max_length} characters", hint)
+            raise fail(f"{echo(value)} is too long: at most {max_length} characters", hint)
         if not ok(value):
             raise fail(message(value), hint)
         return value
@@ -89,32 +107,32 @@ def _checker(
 
 
 def is_dns_label(value: str) -> bool:
-    return len(value) <= 63 and _DNS_LABEL.match(value) is not None
+    return len(value) <= 63 and _DNS_LABEL.fullmatch(value) is not None
 
 
 def is_dns_subdomain(value: str) -> bool:
-    return len(value) <= MAX_NAME and _DNS_SUBDOMAIN.match(value) is not None
+    return len(value) <= MAX_NAME and _DNS_SUBDOMAIN.fullmatch(value) is not None
 
 
 def is_secret_key(value: str) -> bool:
-    return len(value) <= MAX_NAME and _SECRET_KEY.match(value) is not None
+    return len(value) <= MAX_NAME and _SECRET_KEY.fullmatch(value) is not None
 
 
 def is_label_name(value: str) -> bool:
     return (
         len(value) <= MAX_LABEL_NAME
-        and _LABEL_NAME.match(value) is not None
+        and _LABEL_NAME.fullmatch(value) is not None
         and not value.startswith("__")
     )
 
 
 def is_duration(value: str) -> bool:
-    return value != "" and _DURATION.match(value) is not None
+    return value != "" and _DURATION.fullmatch(value) is not None
 
 
 def duration_ms(value: str) -> int:
     """Milliseconds of a duration in Prometheus' syntax (`is_duration`)."""
-    found = _DURATION.match(value)
+    found = _DURATION.fullmatch(value)
     if found is None:
         raise ValueError(f"not a duration: {value!r}")
     numbers = found.group(3, 5, 7, 9, 11, 13, 15)
@@ -149,7 +167,7 @@ _DURATION_CEL = (
 CustomerId = Annotated[
     str,
     _checker(
-        lambda v: _DNS_LABEL.match(v) is not None,
+        lambda v: _DNS_LABEL.fullmatch(v) is not None,
         lambda v: f"{shown(v)} is not a valid customer id",
         "use lower-case letters, digits and '-', start and end with a letter or digit, "
         "at most 63 characters (e.g. 'acme')",
@@ -167,7 +185,7 @@ CustomerId = Annotated[
 AlertName = Annotated[
     str,
     _checker(
-        lambda v: _ALERT_NAME.match(v) is not None,
+        lambda v: _ALERT_NAME.fullmatch(v) is not None,
         lambda v: f"{shown(v)} is not a valid Prometheus alert name",
         "use letters, digits and '_', not starting with a digit, at most "
         f"{MAX_ALERT_NAME} characters (e.g. 'HighErrorRate')",
@@ -185,7 +203,7 @@ AlertName = Annotated[
 ReceiverName = Annotated[
     str,
     _checker(
-        lambda v: _DNS_LABEL.match(v) is not None,
+        lambda v: _DNS_LABEL.fullmatch(v) is not None,
         lambda v: f"{shown(v)} is not a valid receiver name",
         "use lower-case letters, digits and '-', at most 63 characters (e.g. 'oncall')",
         max_length=63,
@@ -222,12 +240,13 @@ Duration = Annotated[
 SecretName = Annotated[
     str,
     _checker(
-        lambda v: _DNS_SUBDOMAIN.match(v) is not None,
-        lambda v: f"{shown(v)} is not a valid Secret name",
+        lambda v: _DNS_SUBDOMAIN.fullmatch(v) is not None,
+        lambda v: f"{unquoted(v)} is not a valid Secret name",
         "name a Kubernetes Secret in the same namespace: lower-case letters, digits, '-' and "
         f"'.', starting and ending with a letter or digit, at most {MAX_NAME} characters "
         "(e.g. 'acme-slack')",
         max_length=MAX_NAME,
+        echo=unquoted,
     ),
     Field(
         pattern=DNS_SUBDOMAIN_RE,
@@ -240,11 +259,12 @@ SecretName = Annotated[
 SecretKey = Annotated[
     str,
     _checker(
-        lambda v: _SECRET_KEY.match(v) is not None,
-        lambda v: f"{shown(v)} is not a valid Secret key",
+        lambda v: _SECRET_KEY.fullmatch(v) is not None,
+        lambda v: f"{unquoted(v)} is not a valid Secret key",
         "name a key of the Secret: letters, digits, '-', '_' and '.', no '/', not '.' or '..' "
         f"and not starting with '..', at most {MAX_NAME} characters (e.g. 'url')",
         max_length=MAX_NAME,
+        echo=unquoted,
     ),
     Field(
         pattern=SECRET_KEY_RE,

@@ -136,7 +136,8 @@ def render_alertmanager(
 ) -> str:
     """The whole alertmanager.yml.
 
-    `customers` maps every known customer id to its receivers as (namespace, spec); a
+    `customers` maps every known customer id to its receivers as (secret folder, spec: the
+    receiver's namespace in the cluster, its customer id standalone, sync.py); a
     customer with no receivers still gets its subtree so its alerts never fall through
     to another customer.
     """

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,13 +20,17 @@ from typing import Any, Self
 import yaml
 
 from ..api.tokens import new_token, token_line
+from ..lifecycle import Shutdown
 from ..manifests import load_paths
 from ..render.yamlout import dump
 from .capture import Capture
 from .exporter import serve as serve_exporter
+from .ports import busy_ports
 from .processes import Alertmanager, Process, Prometheus, StartupError, free_port
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "customers"
+# Every child gets SIGTERM and stops within its own grace period (serve: 20 s).
+STOP_GRACE_S = 40.0
 # Secret keys the examples reference, and what the demo puts in them.
 DEMO_SECRETS = {
     ("acme", "acme-slack", "webhook-url"): "http://127.0.0.1:{http}/acme/slack",
@@ -213,17 +216,41 @@ def demo_tokens(path: Path) -> dict[str, str]:
     return tokens
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description="Run the local alertplane demo stack.")
+def main() -> int:
+    ap = argparse.ArgumentParser(
+        description="Run the local alertplane demo stack.", allow_abbrev=False
+    )
     ap.add_argument("--state", default=".run", help="state directory (default .run)")
     ap.add_argument("--healthy", action="store_true", help="demo metrics breach nothing")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with LocalStack(Path(args.state).resolve(), healthy=args.healthy) as stack:
+    busy = busy_ports()  # first: nothing slow starts when the demo cannot listen
+    for line in busy:
+        print(f"error: {line}", file=sys.stderr)
+    if busy:
+        return 3
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM stops the stack like Ctrl-C: every child is stopped, within the grace period.
+    with Shutdown(grace_s=STOP_GRACE_S).installed() as shutdown:
+        shutdown.on_request(interrupt)
+        try:
+            return _run(Path(args.state).resolve(), args.healthy)
+        except KeyboardInterrupt:
+            print("stopped", flush=True)
+            return 0
+        except StartupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 3
+
+
+def _run(state: Path, healthy: bool) -> int:
+    with LocalStack(state, healthy=healthy) as stack:
         print(
             f"""
 alertplane local stack is up (Ctrl-C stops everything):
-  alertplane    {stack.serve.url}/console   /docs   /metrics   /healthz   /readyz
+  alertplane    {stack.serve.url}/console   /docs   /healthz   /readyz   /metrics (admin token)
   tokens (sign in to the console, or `Authorization: Bearer ...`):
       admin            {stack.tokens["admin"]}
       customer:acme    {stack.tokens["acme"]}
@@ -241,7 +268,8 @@ alertplane local stack is up (Ctrl-C stops everything):
                 time.sleep(1)
         except KeyboardInterrupt:
             print("stopping…", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,20 +8,22 @@ reconciler polls.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, delete, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ObjectRef, UsageError
-from ..model import API_VERSION, Resource
+from ..model import Resource
 from ..model.common import dump_spec
-from . import writes
-from .secrets import extract_secrets, redact, write_secret
+from . import txn, writes
+from .secrets import extract_secrets, secret_folder, write_secret
+from .stored import Stored, status_dict
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
+
+__all__ = ["Change", "Store", "Stored", "status_dict"]
 
 
 @dataclass(frozen=True)
@@ -32,51 +34,6 @@ class Change:
 
     def __str__(self) -> str:
         return f"{self.ref.kind.lower()}/{self.ref.name} {self.action}"
-
-
-@dataclass(frozen=True)
-class Stored:
-    """An object as stored, with its status: what `get` shows and the reconciler reads."""
-
-    row: ObjectRow
-    status: StatusRow | None
-
-    @property
-    def ref(self) -> ObjectRef:
-        return ObjectRef(self.row.kind, self.row.namespace, self.row.name)
-
-    def manifest(
-        self, spec: dict[str, Any] | None = None, with_status: bool = True
-    ) -> dict[str, Any]:
-        meta: dict[str, Any] = {"name": self.row.name, "namespace": self.row.namespace}
-        if self.row.labels:
-            meta["labels"] = self.row.labels
-        meta["generation"] = self.row.generation
-        out: dict[str, Any] = {
-            "apiVersion": API_VERSION,
-            "kind": self.row.kind,
-            "metadata": meta,
-            "spec": redact(spec if spec is not None else self.row.spec),
-        }
-        if with_status and self.status is not None:
-            out["status"] = status_dict(self.status)
-        return out
-
-
-def status_dict(st: StatusRow) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "observedGeneration": st.observed_generation,
-        "phase": st.phase,
-        "conditions": st.conditions,
-        "renderedTo": st.rendered_to,
-    }
-    if st.last_sync_time is not None:
-        out["lastSyncTime"] = _iso(st.last_sync_time)
-    return out
-
-
-def _iso(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Store:
@@ -106,13 +63,40 @@ class Store:
         return q if self.scope is None else q.where(column.in_(sorted(self.scope)))
 
     # -- writes -----------------------------------------------------------------------
-    def apply(self, objects: Sequence[Resource], actor: str, source: str) -> list[Change]:
-        with self.engine.begin() as conn:
-            return [self._apply_one(conn, obj, actor, source) for obj in objects]
+    # Every write runs in txn.run: read under a write lock, change conditionally, audit
+    # rows last (in commit order). `expected` says what the caller expects an object to
+    # be (txn.ABSENT, txn.EXISTS or a generation, HTTP If-Match); `txn.Stale` otherwise.
+    def apply(
+        self,
+        objects: Sequence[Resource],
+        actor: str,
+        source: str,
+        expected: Mapping[ObjectRef, int] | None = None,
+    ) -> list[Change]:
+        want = expected or {}
 
-    def _apply_one(self, conn: Connection, obj: Resource, actor: str, source: str) -> Change:
+        def work(tx: txn.Tx) -> list[Change]:
+            out = []
+            for obj in objects:
+                ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
+                out.append(self._apply_one(tx, obj, actor, source, want.get(ref)))
+            return out
+
+        return txn.run(self.engine, work)
+
+    def _apply_one(
+        self, tx: txn.Tx, obj: Resource, actor: str, source: str, expected: int | None
+    ) -> Change:
         ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-        spec, secrets = extract_secrets(obj.kind, obj.metadata.name, dump_spec(obj.spec))
+        customer = obj.spec.customer_id
+        found = writes.current(tx.conn, ref)
+        txn.check(ref, expected, None if found is None else found.generation)
+        if found is not None and found.customer_id != customer:
+            ref = self._move(tx, found, ref, customer, actor, source)
+            found = writes.current(tx.conn, ref)
+        spec, secrets = extract_secrets(
+            obj.kind, obj.metadata.name, dump_spec(obj.spec), ref.namespace
+        )
         secret_changed = False
         for (name, key), value in secrets.items():
             if self.secrets_dir is None:
@@ -121,54 +105,93 @@ class Store:
                     "set secretsDir in the platform config, or use apiURLSecretRef/"
                     "routingKeySecretRef",
                 )
-            secret_changed |= write_secret(self.secrets_dir, ref.namespace, name, key, value)
-        customer, labels = obj.spec.customer_id, dict(obj.metadata.labels)
-        found = writes.current(conn, ref)
+            folder = secret_folder(customer)
+            secret_changed |= write_secret(self.secrets_dir, folder, name, key, value)
+        labels = dict(obj.metadata.labels)
         if found is None:
-            writes.insert_object(conn, ref, customer, labels, spec)
-            writes.audit(conn, "create", ref, customer, 1, None, spec, actor, source)
+            writes.insert_object(tx.conn, ref, customer, labels, spec)
+            tx.audit("create", ref, customer, 1, None, spec, actor, source)
             return Change(ref, "created", 1)
         if found.spec == spec and found.labels == labels and found.customer_id == customer:
             return Change(ref, "configured" if secret_changed else "unchanged", found.generation)
         generation = found.generation + 1
-        writes.update_object(
-            conn, found.id, spec=spec, labels=labels, customer_id=customer, generation=generation
-        )
+        if not writes.update_object(
+            tx.conn, found.id, found.generation,
+            spec=spec, labels=labels, customer_id=customer, generation=generation,
+        ):  # fmt: skip
+            raise txn.Raced
         action = _action(found.spec, spec)
-        writes.audit(conn, action, ref, customer, generation, found.spec, spec, actor, source)
+        tx.audit(action, ref, customer, generation, found.spec, spec, actor, source)
         return Change(ref, "configured", generation)
 
+    def _move(
+        self, tx: txn.Tx, found: Any, ref: ObjectRef, customer: str, actor: str, source: str
+    ) -> ObjectRef:
+        """An object given to another customer (apply/import of its identity with another
+        customerId) is not carried over: the old one is deleted (its history stays the old
+        customer's) and the new customer's starts afresh, generation 1, in that customer's
+        namespace (standalone: its id). The identity to write is returned."""
+        if not writes.delete_object(tx.conn, found.id, found.generation):
+            raise txn.Raced
+        tx.audit(
+            "delete", ref, found.customer_id, found.generation, found.spec, None, actor, source
+        )
+        home = ObjectRef(ref.kind, customer, ref.name)
+        there = writes.current(tx.conn, home)
+        if there is not None and there.customer_id != customer:
+            raise UsageError(
+                f"{ref}: cannot move it to customer {customer}: {home} belongs to another customer",
+                "give the object another metadata.name",
+            )
+        return home
+
     def delete(
-        self, refs: Iterable[ObjectRef], actor: str, source: str, missing_ok: bool = False
+        self,
+        refs: Iterable[ObjectRef],
+        actor: str,
+        source: str,
+        missing_ok: bool = False,
+        expected: Mapping[ObjectRef, int] | None = None,
     ) -> list[Change]:
         """Delete in one transaction; with `missing_ok`, absent objects are skipped (and
         returned as "not found" changes) instead of failing the whole batch, as kubectl does."""
-        changes = []
-        with self.engine.begin() as conn:
-            for ref in refs:
-                found = writes.current(conn, ref)
+        want, wanted = expected or {}, list(refs)
+
+        def work(tx: txn.Tx) -> list[Change]:
+            changes = []
+            for ref in wanted:
+                found = writes.current(tx.conn, ref)
+                txn.check(ref, want.get(ref), None if found is None else found.generation)
                 if found is None:
                     if missing_ok:
                         changes.append(Change(ref, "not found", 0))
                         continue
                     raise UsageError(f"{ref} not found", "list objects with 'alertplane get'")
-                writes.audit(
-                    conn, "delete", ref, found.customer_id, found.generation, found.spec, None,
+                if not writes.delete_object(tx.conn, found.id, found.generation):
+                    raise txn.Raced
+                tx.audit(
+                    "delete", ref, found.customer_id, found.generation, found.spec, None,
                     actor, source,
                 )  # fmt: skip
-                conn.execute(delete(writes.STATUS).where(writes.STATUS.c.object_id == found.id))
-                conn.execute(delete(writes.OBJECTS).where(writes.OBJECTS.c.id == found.id))
                 changes.append(Change(ref, "deleted", found.generation))
-        return changes
+            return changes
+
+        return txn.run(self.engine, work)
 
     def rollback(
-        self, ref: ObjectRef, generation: int, actor: str, source: str = "rollback"
+        self,
+        ref: ObjectRef,
+        generation: int,
+        actor: str,
+        source: str = "rollback",
+        expected: int | None = None,
     ) -> Change:
-        with self.engine.begin() as conn:
-            found = writes.current(conn, ref)
+        def work(tx: txn.Tx) -> Change:
+            found = writes.current(tx.conn, ref)
+            txn.check(ref, expected, None if found is None else found.generation)
             if found is None:
                 raise UsageError(f"{ref} not found", "deleted objects are re-created with apply")
-            target = writes.version(conn, ref, generation)
+            target = writes.version(tx.conn, ref, generation)
             if target is None:
                 raise UsageError(
                     f"{ref} has no version {generation}",
@@ -179,9 +202,15 @@ class Store:
             # A version may belong to another customer id (the id is part of the spec).
             customer = str(target.get("customerId", found.customer_id))
             new = found.generation + 1
-            writes.update_object(conn, found.id, spec=target, customer_id=customer, generation=new)
-            writes.audit(conn, "rollback", ref, customer, new, found.spec, target, actor, source)
+            if not writes.update_object(
+                tx.conn, found.id, found.generation,
+                spec=target, customer_id=customer, generation=new,
+            ):  # fmt: skip
+                raise txn.Raced
+            tx.audit("rollback", ref, customer, new, found.spec, target, actor, source)
             return Change(ref, "rolled-back", new)
+
+        return txn.run(self.engine, work)
 
     # -- reads ------------------------------------------------------------------------
     def get(

@@ -8,9 +8,11 @@ and API responses only ever see `{name, key}`.
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import AlertplaneError
 from ..render.secretfiles import secret_file
 from ..sinks.atomic import write_atomic
 
@@ -23,17 +25,25 @@ REDACTED = "<redacted>"
 
 
 def extract_secrets(
-    kind: str, name: str, spec: dict[str, Any]
+    kind: str, name: str, spec: dict[str, Any], namespace: str | None = None
 ) -> tuple[dict[str, Any], dict[tuple[str, str], str]]:
-    """(spec with references instead of values, {(secret name, key): value})."""
+    """(spec with references instead of values, {(secret name, key): value}).
+
+    The files go to the customer's folder (`secret_folder`), named after the object: an
+    object in a namespace other than its customer's id gets keys prefixed `<namespace>.`,
+    so two of one customer's objects of the same name in different namespaces never share
+    a file (generated keys have no dot otherwise)."""
     if kind != "CustomerReceiver":
         return spec, {}
     out = copy.deepcopy(spec)
     found: dict[tuple[str, str], str] = {}
+    qualifier = (
+        f"{namespace}." if namespace is not None and namespace != spec.get("customerId") else ""
+    )
     for channel, clear, ref, prefix in SECRET_FIELDS:
         for i, cfg in enumerate(out.get(channel) or []):
             if isinstance(cfg, dict) and isinstance(cfg.get(clear), str):
-                key = f"{prefix}-{i}"
+                key = f"{qualifier}{prefix}-{i}"
                 found[(name, key)] = cfg.pop(clear)
                 cfg[ref] = {"name": name, "key": key}
     return out, found
@@ -51,15 +61,38 @@ def redact(spec: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def write_secret(secrets_dir: str, namespace: str, name: str, key: str, value: str) -> bool:
+def secret_folder(customer_id: str) -> str:
+    """The folder under `secretsDir` of a customer's secrets in standalone mode: the
+    customer's id, whatever namespace its objects are in (a namespace is only a name there,
+    which several customers' objects may share); the reconciler renders references in it
+    (sync.Reconciler.secret_folder)."""
+    return customer_id
+
+
+def write_secret(secrets_dir: str, folder: str, name: str, key: str, value: str) -> bool:
     """Write one secret file (0600); True when its content changed. The path is the one
-    Alertmanager is given (render/secretfiles.py), so it never leaves the namespace's folder."""
-    path = Path(secret_file(secrets_dir, namespace, name, key))
+    Alertmanager is given (render/secretfiles.py), so it never leaves the folder."""
+    path = Path(secret_file(secrets_dir, folder, name, key))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The path is proven by its text; a symbolic link someone put under secretsDir would
+    # still lead the write elsewhere (another customer's folder). alertplane creates only
+    # real folders there, so one that resolves elsewhere is refused. (Whoever can plant a
+    # link can write the files directly: this guards against mistakes, not against them.)
+    expected = os.path.join(os.path.realpath(secrets_dir or "."), folder, name)
+    if os.path.realpath(path.parent) != expected:
+        raise SecretFolderError(
+            f"the secret folder {folder}/{name} under secretsDir leads elsewhere (a symbolic "
+            "link); nothing written",
+            "remove the link: alertplane writes secret files only into real folders",
+        )
     try:
         if path.read_text(encoding="utf-8") == value:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_atomic(path, value, mode=0o600)
     return True
+
+
+class SecretFolderError(AlertplaneError):
+    """A secret folder that resolves outside its place under secretsDir."""

@@ -19,6 +19,8 @@ from sqlalchemy import (
     Select,
     Table,
     bindparam,
+    delete,
+    func,
     insert,
     select,
     update,
@@ -48,18 +50,37 @@ _REF = (
 _CURRENT = select(
     OBJECTS.c.id, OBJECTS.c.generation, OBJECTS.c.customer_id, OBJECTS.c.labels, OBJECTS.c.spec
 ).where(_REF)
+# A write reads the object under its row lock (PostgreSQL; SQLite ignores FOR UPDATE and
+# holds the database's writer lock instead, see txn.py).
+_CURRENT_LOCKED = _CURRENT.with_for_update()
 _INSERT_OBJECT = insert(OBJECTS)
 _INSERT_STATUS = insert(STATUS)
 _INSERT_AUDIT = insert(AUDIT)
-_UPDATE_OBJECT = update(OBJECTS).where(OBJECTS.c.id == bindparam("object_id_"))
+# Conditional on the generation the writer read: a change is never made to another one.
+_AT = (OBJECTS.c.id == bindparam("object_id_")) & (OBJECTS.c.generation == bindparam("read_"))
+_UPDATE_OBJECT = update(OBJECTS).where(_AT)
+_DELETE_OBJECT = delete(OBJECTS).where(_AT)
+_DELETE_STATUS = delete(STATUS).where(STATUS.c.object_id == bindparam("object_id_"))
+_AUDIT_REF = (
+    (AUDIT.c.kind == bindparam("kind"))
+    & (AUDIT.c.namespace == bindparam("namespace"))
+    & (AUDIT.c.name == bindparam("name"))
+)
+# Where the object's current life began: its newest create. An object deleted and created
+# again (also: moved to another customer, which is exactly that) has a fresh history;
+# the versions of its earlier life, maybe another customer's, are not its versions.
+_BORN = (
+    select(func.coalesce(func.max(AUDIT.c.id), 0))
+    .where(_AUDIT_REF, AUDIT.c.action == "create")
+    .scalar_subquery()
+)
 _VERSION = (
     select(AUDIT.c.after)
     .where(
-        AUDIT.c.kind == bindparam("kind"),
-        AUDIT.c.namespace == bindparam("namespace"),
-        AUDIT.c.name == bindparam("name"),
+        _AUDIT_REF,
         AUDIT.c.generation == bindparam("generation"),
         AUDIT.c.after.is_not(None),
+        AUDIT.c.id >= _BORN,
     )
     .order_by(AUDIT.c.id.desc())
     .limit(1)
@@ -127,8 +148,8 @@ def rows_of(found: Row[Any]) -> tuple[ObjectRow, StatusRow | None]:
 
 def current(conn: Connection, ref: ObjectRef) -> Any:
     """The stored object's row (id, generation, customer_id, labels, spec: what a write
-    compares), or None."""
-    return conn.execute(_CURRENT, ref_params(ref)).first()
+    compares), or None; locked for the rest of the transaction (a write's read)."""
+    return conn.execute(_CURRENT_LOCKED, ref_params(ref)).first()
 
 
 def insert_object(
@@ -159,8 +180,19 @@ def insert_object(
     return object_id
 
 
-def update_object(conn: Connection, object_id: int, **values: Any) -> None:
-    conn.execute(_UPDATE_OBJECT, {**values, "updated_at": utcnow(), "object_id_": object_id})
+def update_object(conn: Connection, object_id: int, read: int, **values: Any) -> bool:
+    """Update the object if it is still at generation `read`; whether it was."""
+    params = {**values, "updated_at": utcnow(), "object_id_": object_id, "read_": read}
+    return conn.execute(_UPDATE_OBJECT, params).rowcount == 1
+
+
+def delete_object(conn: Connection, object_id: int, read: int) -> bool:
+    """Delete the object (and its status) if it is still at generation `read`; whether it
+    was."""
+    if conn.execute(_DELETE_OBJECT, {"object_id_": object_id, "read_": read}).rowcount != 1:
+        return False
+    conn.execute(_DELETE_STATUS, {"object_id_": object_id})
+    return True
 
 
 def audit(

@@ -15,12 +15,15 @@ from ..model import (
     SecretKeyRef,
 )
 from ..model.common import is_label_name
+from .amurl import alertmanager_accepts_url
 from .promql import check_expr
+from .template_limits import check_template_limits
 from .template_queries import check_template_queries
 from .unicode import path_key
 
 # A customer template is executed in Alertmanager's one global template namespace; a
-# `define` or `block` there could replace a template another customer relies on.
+# `define` or `block` there could replace a template another customer relies on. In an alert
+# label or annotation, a named template that calls itself twice runs for ever in Prometheus.
 _DEFINE = re.compile(r"\{\{-?\s*(define|block)\b")
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
@@ -38,6 +41,7 @@ def check_alert(obj: CustomerAlert) -> list[Problem]:
             )
         elif not is_label_name(key):
             problems.append(_bad_label_name(path, key))
+        problems.extend(_no_define(path, spec.labels[key]))
         problems.extend(check_template_queries(path, spec.labels[key], spec.customer_id))
     free = spec.annotations.__pydantic_extra__ or {}
     for key in free:
@@ -58,10 +62,13 @@ def check_alert(obj: CustomerAlert) -> list[Problem]:
                 "give an absolute URL such as https://runbooks.example.com/disk-full",
             )
         )
+    templates = [(f"spec.labels.{path_key(k)}", v, False) for k, v in spec.labels.items()]
     for key, value in spec.annotations.rendered().items():
         path = f"spec.annotations.{path_key(_annotation_field(key))}"
         problems.extend(_no_define(path, value))
         problems.extend(check_template_queries(path, value, spec.customer_id))
+        templates.append((path, value, False))
+    problems.extend(check_template_limits(templates))
     return problems
 
 
@@ -89,7 +96,7 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
     for i, slack in enumerate(spec.slack):
         path = f"spec.slack[{i}]"
         problems.extend(_one_secret(path, "apiURL", slack.api_url, slack.api_url_secret_ref))
-        if slack.api_url is not None and not _is_http_url(slack.api_url):
+        if slack.api_url is not None and not _is_alertmanager_url(slack.api_url):
             problems.append(
                 Problem(
                     f"{path}.apiURL",
@@ -110,7 +117,7 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
                 )
             )
     for i, hook in enumerate(spec.webhook):
-        if not _is_http_url(hook.url):
+        if not _is_alertmanager_url(hook.url):
             problems.append(
                 Problem(
                     f"spec.webhook[{i}].url",
@@ -118,8 +125,13 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
                     "give an absolute URL such as https://hooks.example.com/alerts",
                 )
             )
-    for path, text in receiver_templates(obj):
+    templates = receiver_templates(obj)
+    for path, text in templates:
         problems.extend(_no_define(path, text))
+    templates += _templated_values(obj)
+    problems.extend(
+        check_template_limits([(p, t, p.endswith("htmlTemplate")) for p, t in templates])
+    )
     problems.extend(_check_route(obj))
     return problems
 
@@ -144,6 +156,25 @@ def receiver_templates(obj: CustomerReceiver) -> list[tuple[str, str]]:
         add(f"spec.pagerduty[{i}].description", p.description)
         if p.severity is not None and "{{" in p.severity:
             add(f"spec.pagerduty[{i}].severity", p.severity)
+    return out
+
+
+def _templated_values(obj: CustomerReceiver) -> list[tuple[str, str]]:
+    """Plain-looking fields that Alertmanager also expands as templates on every
+    notification: e-mail recipients, the Slack channel, a PagerDuty routing key in clear.
+    `{{"\\"|js|js|...}}@example.com` is a valid address that doubles per `|js`."""
+    spec = obj.spec
+    out = [
+        (f"spec.email[{i}].to[{j}]", to)
+        for i, e in enumerate(spec.email)
+        for j, to in enumerate(e.to)
+    ]
+    out += [(f"spec.slack[{i}].channel", s.channel) for i, s in enumerate(spec.slack) if s.channel]
+    out += [
+        (f"spec.pagerduty[{i}].routingKey", p.routing_key)
+        for i, p in enumerate(spec.pagerduty)
+        if p.routing_key
+    ]
     return out
 
 
@@ -262,6 +293,16 @@ def _annotation_field(key: str) -> str:
 
 
 def _is_http_url(value: str) -> bool:
+    return _is_python_http_url(value)
+
+
+def _is_alertmanager_url(value: str) -> bool:
+    """An http(s) URL Alertmanager also parses (Slack api_url, webhook url): amtool's own
+    refusal would quote the URL, a secret for Slack (validate/amurl.py)."""
+    return _is_python_http_url(value) and alertmanager_accepts_url(value)
+
+
+def _is_python_http_url(value: str) -> bool:
     try:
         parts = urlsplit(value)
         return parts.scheme in ("http", "https") and bool(parts.hostname)

@@ -49,6 +49,17 @@ class Command:
 @dataclass
 class Pipeline:
     commands: list[Command] = field(default_factory=list)
+    decl: list[str] = field(default_factory=list)  # $x := / $i, $e := / $x = ...
+    assign: bool = False  # `=` (reassigns a declared variable) rather than `:=`
+
+
+@dataclass
+class Action:
+    """One action: `keyword` is None for a plain pipeline, else if, range, with, define,
+    block, template, else, else if, else with, end, break or continue."""
+
+    keyword: str | None
+    pipelines: list[Pipeline]
 
 
 @dataclass
@@ -63,12 +74,22 @@ def _is_alnum(ch: str) -> bool:
 
 def lex_actions(text: str) -> list[list[Token]]:
     """The tokens of every action (comments and text between actions dropped)."""
-    actions: list[list[Token]] = []
+    return [item for item in lex_items(text) if not isinstance(item, str)]
+
+
+def lex_items(text: str) -> list[str | list[Token]]:
+    """The text between actions (as written, before trimming) and the tokens of every
+    action, in order; comments dropped."""
+    actions: list[str | list[Token]] = []
     pos = 0
     while True:
         start = text.find("{{", pos)
         if start < 0:
+            if pos < len(text):
+                actions.append(text[pos:])
             return actions
+        if start > pos:
+            actions.append(text[pos:start])
         pos = start + 2
         if text[pos : pos + 1] == "-" and text[pos + 1 : pos + 2] in tuple(_SPACE):
             pos += 2
@@ -224,16 +245,18 @@ class _Parser:
         return token
 
     def action(self) -> list[Pipeline]:
+        self.keyword: str | None = None
         first = self.peek_non_space()
         if first.kind != "keyword":
             return [self.pipeline("end")]
         self.next_non_space()
-        word = first.text
+        word = self.keyword = first.text
         if word == "else":
             after = self.peek_non_space()
             if after.kind == "keyword" and after.text in ("if", "with"):
                 self.next_non_space()
                 word = after.text
+                self.keyword = f"else {word}"
         if word in ("template", "block", "define"):
             name = self.next_non_space()
             if name.kind not in ("string", "raw"):
@@ -252,9 +275,13 @@ class _Parser:
         saved = self.pos  # declarations: $x := / $x = / $i, $e :=
         first, second = self.next_non_space(), self.next_non_space()
         if first.kind == "variable" and second.kind == ",":
+            pipe.decl.append(first.text)
             first, second = self.next_non_space(), self.next_non_space()
         if first.kind != "variable" or second.kind not in (":=", "="):
-            self.pos = saved
+            self.pos, pipe.decl = saved, []
+        else:
+            pipe.decl.append(first.text)
+            pipe.assign = second.kind == "="
         while True:
             token = self.next_non_space()
             if token.kind == end:
@@ -299,13 +326,24 @@ class _Parser:
 
 def parse_actions(text: str) -> list[Pipeline]:
     """The pipelines of every action of `text`, in order."""
-    pipes: list[Pipeline] = []
-    for tokens in lex_actions(text):
+    items = parse_items(text)
+    return [pipe for item in items if isinstance(item, Action) for pipe in item.pipelines]
+
+
+def parse_items(text: str) -> list[str | Action]:
+    """The text between actions and every action of `text`, in order."""
+    items: list[str | Action] = []
+    for item in lex_items(text):
+        if isinstance(item, str):
+            items.append(item)
+            continue
+        parser = _Parser(item)
         try:
-            pipes += _Parser(tokens).action()
+            pipes = parser.action()
         except IndexError as exc:  # a shape the parser did not foresee: refuse, never crash
             raise TemplateSyntaxError("unexpected end of action") from exc
-    return pipes
+        items.append(Action(parser.keyword, pipes))
+    return items
 
 
 def unquote(literal: str) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import promql_parser as pp
 
 from ..errors import Problem
+from .promql_limits import check_size
 
 TENANT_LABEL = "customer_id"
 PATH = "spec.expr"
@@ -61,10 +63,35 @@ _TOKEN = re.compile(
 )
 
 
+# Defence in depth behind promql_limits: should its bound ever be wrong, the native parser
+# must still not overflow a stack. It needs at most ~1 KB of stack per character (a
+# unary sign per character, measured: benchmarks/README.md, "Adversarial limits"), so up to
+# SMALL_EXPR characters fit any thread's stack; longer expressions are parsed, walked and
+# freed on a thread of their own with BIG_STACK bytes (virtual memory, touched only as used).
+SMALL_EXPR = 1024
+BIG_STACK = 64 * 1024 * 1024
+_stack_size_lock = threading.Lock()
+_T = TypeVar("_T")
+
+
+class TooComplex(ValueError):
+    """The expression is longer or deeper than the parser is given; `hint` says what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
 def check_expr(expr: str, customer_id: str) -> list[Problem]:
     """Problems with `expr` for customer `customer_id`; empty when it is safe to render."""
+    return _on_enough_stack(_check_expr, expr, customer_id)
+
+
+def _check_expr(expr: str, customer_id: str) -> list[Problem]:
     try:
         tree = parse(expr)
+    except TooComplex as exc:
+        return [Problem(PATH, str(exc), exc.hint)]
     except ValueError as exc:
         return [
             Problem(
@@ -113,12 +140,28 @@ def check_expr(expr: str, customer_id: str) -> list[Problem]:
 
 def selectors_of(expr: str) -> list[str]:
     """Every vector selector of a valid expression, as text (for tests and messages)."""
+    return _on_enough_stack(_selectors_of, expr)
+
+
+def _selectors_of(expr: str) -> list[str]:
     return [str(n) for n in _walk(parse(expr)) if isinstance(n, pp.VectorSelector)]
 
 
 def parse(expr: str) -> Any:
     """The AST of `expr`, as the target Prometheus reads it; ValueError (one line) if
-    promql-parser rejects it."""
+    promql-parser rejects it, TooComplex if it is too long or deep to be given to it.
+
+    The one entry to promql-parser: nothing else may call it (tests/adversarial/
+    test_parse_limits.py checks). Callers that keep the tree go through check_expr or
+    selectors_of, which also parse long expressions on a thread with a large stack.
+    """
+    too_large = check_size(expr)
+    if too_large is not None:
+        raise TooComplex(too_large.message, too_large.hint)
+    return _on_enough_stack(_parse, expr)
+
+
+def _parse(expr: str) -> Any:
     renamed = _rename_calls(expr)
     try:
         return pp.parse(renamed)
@@ -129,6 +172,39 @@ def parse(expr: str) -> Any:
             if renamed != expr and new not in expr:
                 message = message.replace(f"'{new}'", f"'{old}'")
         raise ValueError(message) from exc
+
+
+def _on_enough_stack(fn: Callable[..., _T], expr: str, *args: Any) -> _T:
+    """`fn(expr, *args)`, on a thread with BIG_STACK bytes of stack when `expr` is long.
+
+    Nested calls (check_expr → parse) stay on the thread they are on. Exceptions are
+    re-raised without their traceback, which could hold on to a tree from that thread.
+    """
+    if len(expr) <= SMALL_EXPR or threading.current_thread().name == _THREAD_NAME:
+        return fn(expr, *args)
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, fn(expr, *args)))
+        except Exception as exc:
+            outcome.append((False, exc.with_traceback(None)))
+
+    with _stack_size_lock:  # the size applies to threads started while it is set
+        previous = threading.stack_size(BIG_STACK)
+        try:
+            thread = threading.Thread(target=run, name=_THREAD_NAME, daemon=True)
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+_THREAD_NAME = "alertplane-promql"
 
 
 def _rename_calls(expr: str) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, KINDS, Resource
+from ..model.common import in_secret_field
 from .unicode import path_key, text_problem, text_problems
 
 
@@ -188,7 +189,8 @@ def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Pr
     if expected is not None:
         scalar = value is not None and not isinstance(value, list | dict)
         hint = "quote it" if expected == "a string" and scalar else f"write {expected} here"
-        return Problem(path, f"expected {expected}, got {_type_name(value)}", hint)
+        got = _kind_name(value) if in_secret_field(loc) else _type_name(value)
+        return Problem(path, f"expected {expected}, got {got}", hint)
     return Problem(path, str(err.get("msg", "invalid value")), "fix this value")
 
 
@@ -250,6 +252,15 @@ def _type_name(value: object) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return type(value).__name__
+
+
+def _kind_name(value: object) -> str:
+    """What a value in a secret field is, without any of it."""
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return _type_name(value)
+    return "a number" if isinstance(value, int | float) else _type_name(value)
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
