@@ -167,11 +167,15 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
         line = mark.line + 1 if mark is not None else 0
         column = f", column {mark.column + 1}" if mark is not None else ""
         what = exc.problem or exc.context or "cannot parse"
+        message, hint = _bad_escape(text, mark) or (
+            what,
+            "fix the YAML syntax (indentation, quoting, ':' after keys)",
+        )
         loaded.problems.append(
             Problem(
                 "",
-                f"invalid YAML{column}: {what}",
-                getattr(exc, "hint", "fix the YAML syntax (indentation, quoting, ':' after keys)"),
+                f"invalid YAML{column}: {message}",
+                getattr(exc, "hint", hint),
                 source=Source(name, index + 1, line, order=order),
             )
         )
@@ -187,6 +191,34 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
                 source=Source(name, 0, line, order=order),
             )
         )
+
+
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+
+
+def _bad_escape(text: str, mark: yaml.Mark | None) -> tuple[str, str] | None:
+    """(message, hint) for libyaml's "found invalid Unicode character escape code": which
+    escape, and why (a UTF-16 surrogate such as \\ud800 is half a character, not one)."""
+    if mark is None:
+        return None
+    lines = text.split("\n")
+    if mark.line >= len(lines):
+        return None
+    # libyaml's mark is inside the escape it refuses: the last one starting at or before it.
+    found = [m for m in _ESCAPE.finditer(lines[mark.line]) if m.start() <= mark.column]
+    codes = [(m.group(0), int(m.group(1)[1:], 16)) for m in found[-1:]]
+    bad = [(e, c) for e, c in codes if 0xD800 <= c <= 0xDFFF or c > 0x10FFFF]
+    if not bad:
+        return None
+    escape, code = bad[-1]
+    if code > 0x10FFFF:
+        return f"the escape {escape} is beyond Unicode (at most \\U0010FFFF)", "fix the escape"
+    return (
+        f"the escape {escape} is a UTF-16 surrogate (U+{code:04X}), half of an encoded "
+        "character, not a character",
+        "remove it, or write the character itself (a \\U escape of 8 hex digits for one "
+        "beyond U+FFFF, e.g. \\U0001F600)",
+    )
 
 
 def _line_at(text: str, position: int) -> int:

@@ -16,7 +16,6 @@ from typing import Any
 import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__, console
@@ -30,6 +29,7 @@ from .auth import Auth
 from .bodylimit import BodyLimit
 from .context import ApiSettings, Context
 from .errors import ApiError, Forbidden, install_handlers
+from .responses import JSONResponse
 from .schemas import spec_schemas
 from .tenancy import NamespaceBindings
 from .writers import Writer
@@ -74,6 +74,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # docs.install serves /docs without a CDN; no /redoc
         redoc_url=None,
+        default_response_class=JSONResponse,
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     docs.install(app)

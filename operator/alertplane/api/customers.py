@@ -21,7 +21,7 @@ from .auth import Access
 from .context import Context
 from .crud import PATCH_ATTEMPTS, SOURCE
 from .errors import BadGateway, Conflict, Invalid, Unavailable
-from .objects import RECEIVER, bad_text, build, text_problem, view
+from .objects import RECEIVER, bad_text, build, view
 from .tokens import Principal
 
 log = logging.getLogger("alertplane.api")
@@ -55,9 +55,9 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
         raise Invalid(
             [Problem("routes", "expected a mapping receiverName → route", 'send {"routes": {}}')]
         )
-    bad = bad_text(body)
-    if bad is not None:
-        raise Invalid([text_problem(bad)])
+    bad = bad_text(body, root="")
+    if bad:
+        raise Invalid(bad)
     # Each receiver's spec as read with its route replaced, written only at the generation
     # read: a change made meanwhile is never overwritten; read again and retried instead.
     for attempt in range(PATCH_ATTEMPTS):
@@ -125,8 +125,8 @@ def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str
     ones that pass validation), rendered like the reconciler renders them."""
     ctx.require_known(access)
     bad = bad_text(labels, root="labels")
-    if bad is not None:
-        raise Invalid([text_problem(bad)])
+    if bad:
+        raise Invalid(bad)
     if labels.get(TENANT_LABEL, access.customer) != access.customer:
         raise Invalid(
             [

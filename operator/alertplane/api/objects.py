@@ -22,6 +22,7 @@ from ..model import API_VERSION, Resource
 from ..model.common import DNS_SUBDOMAIN_RE
 from ..render.platform import PlatformConfig
 from ..store.repo import Stored
+from ..validate.unicode import text_problems
 
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
 NAME_KEY = {ALERT: "alertName", RECEIVER: "receiverName"}
@@ -41,36 +42,9 @@ def object_name(customer: str, spec_name: str, salted: bool = False) -> str:
     return base
 
 
-def bad_text(data: Any, root: str = "spec") -> str | None:
-    """Path of the first string no database can hold (NUL, lone surrogates), if any."""
-    stack: list[tuple[str, Any]] = [(root, data)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                return path
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                return path
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(key, str):
-                    stack.append((path, key))
-                    stack.append((f"{path}.{key}" if path else key, item))
-                else:
-                    stack.append((path, item))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
-    return None
-
-
-def text_problem(path: str) -> Problem:
-    return Problem(
-        path if bad_text(path) is None else "spec",
-        "contains a NUL character or invalid Unicode",
-        "send UTF-8 text without NUL characters",
-    )
+def bad_text(data: Any, root: str = "spec") -> list[Problem]:
+    """Strings no database can hold (NUL, lone surrogates), each with its path and why."""
+    return text_problems(data, root)
 
 
 def build(
@@ -96,8 +70,8 @@ def build(
             ).at(ref)
         ]
     bad = bad_text(body)
-    if bad is not None:
-        return None, [text_problem(bad).at(ref)]
+    if bad:
+        return None, [p.at(ref) for p in bad]
     problems: list[Problem] = []
     spec = dict(body)
     if "customerId" in spec and spec["customerId"] != customer:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ..manifests import Loaded
@@ -14,6 +13,7 @@ from ..render.yamlout import dump
 from . import transfer
 from .context import Context
 from .errors import NOT_FOUND_CUSTOMER, NotFound, problem_list
+from .responses import JSONResponse
 from .schemas import ImportFailed, ImportOut, ValidateOut, responses
 from .tokens import Principal
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from . import crud, customers
 from .auth import Access
 from .context import Context, plausible
+from .responses import JSONResponse
 from .routes_objects import SPEC, WAIT
 from .schemas import (
     AuditList,

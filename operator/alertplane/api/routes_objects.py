@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
-from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from . import crud, etags
 from .auth import Access
 from .context import Context
 from .objects import ALERT, NAME_KEY, RECEIVER
+from .responses import JSONResponse
 from .schemas import EnabledIn, ObjectList, ObjectOut, RollbackIn, responses, spec_body
 
 WAIT = Query(

@@ -26,7 +26,7 @@ from ..manifests import (
 )
 from .context import Context
 from .errors import Forbidden, Invalid
-from .objects import bad_text, text_problem
+from .objects import bad_text
 from .tokens import Principal
 
 SOURCE_NAME = "body"
@@ -57,8 +57,8 @@ def load_body(raw: bytes, content_type: str, namespace_for: Callable[[str], str]
     docs = []
     for doc in loaded.documents:
         bad = bad_text(doc.data, root="")
-        if bad is not None:
-            loaded.problems.append(text_problem(bad).at(source=doc.source))
+        if bad:
+            loaded.problems.extend(p.at(source=doc.source) for p in bad)
         else:
             docs.append(_default_namespace(doc, namespace_for))
     return Loaded(docs, loaded.problems)

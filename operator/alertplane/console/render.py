@@ -97,7 +97,10 @@ def html(
     **values: Any,
 ) -> HTMLResponse:
     body = ENV.get_template(template).render(session=session, **values)
-    return HTMLResponse(body, status_code=status, headers={**HEADERS, **(headers or {})})
+    # A lone surrogate an older alertplane stored cannot be UTF-8: a character reference
+    # (shown as U+FFFD) instead of a failed page.
+    encoded = body.encode("utf-8", "xmlcharrefreplace")
+    return HTMLResponse(encoded, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
 def redirect(url: str) -> RedirectResponse:

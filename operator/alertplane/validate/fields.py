@@ -17,9 +17,9 @@ from ..model import (
 from ..model.common import is_label_name
 from .amurl import alertmanager_accepts_url
 from .promql import check_expr
-from .schema import path_key
 from .template_limits import check_template_limits
 from .template_queries import check_template_queries
+from .unicode import path_key
 
 # A customer template is executed in Alertmanager's one global template namespace; a
 # `define` or `block` there could replace a template another customer relies on. In an alert

@@ -15,6 +15,7 @@ from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, KINDS, Resource
 from ..model.common import in_secret_field
+from .unicode import path_key, text_problem, text_problems
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,12 @@ def parse_document(
                 source=source,
             )
         ]
+    # Before the models: a lone surrogate is no text any database or tool holds; refused
+    # with its code point and place wherever it is (pydantic refused it only in bounded
+    # fields, as "expected a string"). NUL is left to the models' own checks.
+    unstorable = text_problems(data, nul=False)
+    if unstorable:
+        return None, [p.at(ref, source) for p in unstorable]
     try:
         # Manifest keys are the camelCase aliases only, as the generated CRDs enforce at
         # admission; the models' populate_by_name is for Python code building them.
@@ -120,12 +127,6 @@ def loc_path(loc: Sequence[int | str]) -> str:
         else:
             out += f".{path_key(part)}" if out else path_key(part)
     return out
-
-
-def path_key(key: str) -> str:
-    """A mapping key as a path segment; quoted when a newline or control character in it
-    would split or garble the one line per problem."""
-    return key if key.isprintable() else repr(key)
 
 
 def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
@@ -180,6 +181,10 @@ def _problem(err: Any, loc: tuple[int | str, ...], model: type[BaseModel]) -> Pr
     limit = _limit(kind, value, ctx)
     if limit is not None:
         return Problem(path, *limit)
+    if kind == "string_unicode" and isinstance(value, str):
+        unstorable = text_problem(path, value)
+        if unstorable is not None:
+            return unstorable
     expected = _EXPECTED.get(kind)
     if expected is not None:
         scalar = value is not None and not isinstance(value, list | dict)
