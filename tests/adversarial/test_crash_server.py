@@ -14,8 +14,6 @@ import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -27,6 +25,9 @@ import pytest
 import yaml
 
 from alertplane.api.tokens import token_line
+from alertplane.store.db import open_db
+from alertplane.store.repo import Store
+from alertplane.validate import parse_document
 from tests.adversarial.test_parse_limits import SHAPES, WORST
 from tests.adversarial.test_yaml_bombs import BOMBS, GIANT, laughs
 from tests.api_env import alert_spec
@@ -125,16 +126,14 @@ def server(tmp_path: Path) -> Iterator[ApiServer]:
     platform = tmp_path / "platform.yaml"
     platform.write_text(f"secretsDir: {tmp_path / 'secrets'}\n")
     db = f"sqlite:///{tmp_path / 'serve.db'}"
-    # A stored expression too deep to parse (the operator or an older version let it in):
-    # the server's reconciler must judge it Invalid, not die on it.
-    stored = tmp_path / "stored.yaml"
-    stored.write_text(_dump(alert("acme", name="Stored", expr=SHAPES["unary"](9000))).decode())
-    subprocess.run(
-        [sys.executable, "-m", "alertplane.cli", "apply", "--db", db, "--actor", "mallory",
-         "--platform-config", str(platform), "-f", str(stored)],
-        capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "operator")},
-    )  # fmt: skip
+    # A stored expression too deep to parse, stored as an older alertplane or the operator
+    # let it in (every door refuses it now): the server's reconciler must judge it
+    # Invalid, not die on it. Straight into the store, past admission.
+    obj, problems = parse_document(alert("acme", name="Stored", expr=SHAPES["unary"](9000)))
+    assert obj is not None, problems
+    sessions = open_db(db)
+    Store(sessions, secrets_dir=str(tmp_path / "secrets")).apply([obj], "mallory", "cli")
+    sessions.kw["bind"].dispose()
     args = ["--db", db, "--out", str(tmp_path / "out"), "--platform-config", str(platform),
             "--tokens", str(tokens)]  # fmt: skip
     with ApiServer(tmp_path / "serve", args, {"PYTHONPATH": str(ROOT / "operator")}) as s:
