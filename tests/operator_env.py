@@ -378,3 +378,37 @@ def chart_operator(
     token = env.create_token(namespace, account, create=False)
     kubeconfig = env.write_kubeconfig(token, user=f"{namespace}-{account}")
     return ChartOperator(docs, namespace, account, kubeconfig)
+
+
+def self_signed(d: Path) -> tuple[Path, Path]:
+    cert, key = d / "tls.crt", d / "tls.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=alertplane-webhook", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def webhook_chart_operator(
+    env: KubeEnv, tmp: Path, namespace: str, release: str
+) -> tuple[ChartOperator, list[str]]:
+    """The chart's operator watching `namespace` with its admission webhook on (ConfigMap
+    sink, a self-signed certificate in `tmp`, a free port): its chart objects (RBAC
+    applied; `webhook_config()` to register the webhook) and its arguments."""
+    cert, key = self_signed(tmp)
+    values = {
+        "sink": {"type": "configmap", "namespace": "default"},
+        "watchNamespaces": [namespace],
+        "webhook": {
+            "enabled": True,
+            "port": free_port(),
+            "timeoutSeconds": 15,
+            "certManager": {"enabled": False},
+            "existingSecret": "alertplane-webhook-tls",
+            "caBundle": base64.b64encode(cert.read_bytes()).decode(),
+        },
+    }
+    chart = chart_operator(env, values, release)
+    return chart, chart.args(webhook_cert=str(cert), webhook_key=str(key))

@@ -10,7 +10,6 @@ every invalid object through, and the refusals below would not happen.
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,23 +20,12 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from alertplane.stack.processes import Postgres, free_port
+from alertplane.stack.processes import Postgres
 from tests.factories import alert, receiver
 from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, chart_operator, wait_for
+from tests.operator_env import Cluster, OperatorProcess, wait_for, webhook_chart_operator
 
 NS = "hook-co"
-
-
-def self_signed(d: Path) -> tuple[Path, Path]:
-    cert, key = d / "tls.crt", d / "tls.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
-         "-subj", "/CN=alertplane-webhook", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 @pytest.fixture(scope="module")
@@ -45,27 +33,16 @@ def hooked(
     postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Cluster, str]]:
     tmp = tmp_path_factory.mktemp("webhook")
-    cert, key = self_signed(tmp)
-    port = free_port()
-    db = postgres.create_database("operator_webhook")
+    # Per use: other modules import this fixture, and a test process may run several.
+    db = postgres.create_database(f"operator_{tmp.name}")
     with KubeEnv() as env:
         cluster = Cluster(env)
         cluster.install_crds()
         cluster.namespace(NS, NS)
-        values = {
-            "sink": {"type": "configmap", "namespace": "default"},
-            "watchNamespaces": [NS],
-            "webhook": {
-                "enabled": True,
-                "port": port,
-                "timeoutSeconds": 15,
-                "certManager": {"enabled": False},
-                "existingSecret": "alertplane-webhook-tls",
-                "caBundle": base64.b64encode(cert.read_bytes()).decode(),
-            },
-        }
-        chart = chart_operator(env, values, "hook")
-        args = chart.args(webhook_cert=str(cert), webhook_key=str(key))
+        chart, args = webhook_chart_operator(env, tmp, NS, "hook")
+        port = next(a.split("=", 1)[1] for a in args if a.startswith("--webhook-port="))
+        cert, key = tmp / "tls.crt", tmp / "tls.key"
+        assert port.isdigit()
         assert args == [
             f"--namespace={NS}", "--sink=configmap", "--sink-namespace=default",
             "--tenant-binding", "--resync-interval=300", f"--webhook-port={port}",

@@ -12,7 +12,6 @@ in-process doors. Nothing refused may be stored.
 
 from __future__ import annotations
 
-import base64
 import copy
 import itertools
 from collections.abc import Iterator
@@ -29,13 +28,12 @@ from alertplane.cli import main
 from alertplane.core import evaluate
 from alertplane.errors import Source
 from alertplane.manifests import Document
-from alertplane.stack.processes import Postgres, free_port
+from alertplane.stack.processes import Postgres
 from tests.api_env import ACME, ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env
 from tests.factories import alert
 from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, chart_operator, condition, wait_for
+from tests.operator_env import Cluster, OperatorProcess, condition, wait_for, webhook_chart_operator
 from tests.test_console_pages import alert_form, assert_page, client, field_errors, post
-from tests.test_operator_webhook_e2e import self_signed
 
 NS = "acme"
 EXISTING = "Existing"
@@ -289,27 +287,12 @@ def hooked(
     alertplane's own checks are created before the webhook is registered (as objects
     written past it would be), then the chart's webhook configuration is applied."""
     tmp = tmp_path_factory.mktemp("doors-webhook")
-    cert, key = self_signed(tmp)
-    port = free_port()
     db = postgres.create_database("door_agreement")
     with KubeEnv() as env:
         cluster = Cluster(env)
         cluster.install_crds()
         cluster.namespace(NS, NS)
-        values = {
-            "sink": {"type": "configmap", "namespace": "default"},
-            "watchNamespaces": [NS],
-            "webhook": {
-                "enabled": True,
-                "port": port,
-                "timeoutSeconds": 15,
-                "certManager": {"enabled": False},
-                "existingSecret": "alertplane-webhook-tls",
-                "caBundle": base64.b64encode(cert.read_bytes()).decode(),
-            },
-        }
-        chart = chart_operator(env, values, "doors")
-        args = chart.args(webhook_cert=str(cert), webhook_key=str(key))
+        chart, args = webhook_chart_operator(env, tmp, NS, "doors")
         op = OperatorProcess(env, [*args, f"--db={db}"], tmp / "operator.log", chart.kubeconfig)
         cluster.kubectl_apply(alert(name=EXISTING))
         past = [c for c in CASES if not c.crd]

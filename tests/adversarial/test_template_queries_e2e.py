@@ -6,7 +6,6 @@ the chart's flags and RBAC; the webhook configuration is the chart's.
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,11 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from alertplane.stack.processes import free_port
 from tests.factories import alert
 from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, chart_operator, condition, wait_for
-from tests.test_operator_webhook_e2e import self_signed
+from tests.operator_env import Cluster, OperatorProcess, condition, wait_for, webhook_chart_operator
 
 NS = "tq-co"
 LEAK = '{{ range query "up" }}{{ .Labels.instance }} {{ end }}'
@@ -32,26 +29,11 @@ def operated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster
     """The cluster and the operator (serving its webhook); the webhook configuration is
     returned, not yet registered, so a test sees the operator's own verdict first."""
     tmp = tmp_path_factory.mktemp("template-queries")
-    cert, key = self_signed(tmp)
-    port = free_port()
     with KubeEnv() as env:
         cluster = Cluster(env)
         cluster.install_crds()
         cluster.namespace(NS, NS)
-        values = {
-            "sink": {"type": "configmap", "namespace": "default"},
-            "watchNamespaces": [NS],
-            "webhook": {
-                "enabled": True,
-                "port": port,
-                "timeoutSeconds": 15,
-                "certManager": {"enabled": False},
-                "existingSecret": "alertplane-webhook-tls",
-                "caBundle": base64.b64encode(cert.read_bytes()).decode(),
-            },
-        }
-        chart = chart_operator(env, values, "tq")
-        args = chart.args(webhook_cert=str(cert), webhook_key=str(key))
+        chart, args = webhook_chart_operator(env, tmp, NS, "tq")
         op = OperatorProcess(env, args, tmp / "operator.log", chart.kubeconfig)
         op.start()
         try:
