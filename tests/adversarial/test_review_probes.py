@@ -1,0 +1,158 @@
+"""Review probes of the places where session 9's branches met (issue 10): the reconciler's
+crash containment under the RECONCILE policy, moves inside the write transaction, and a
+hostile `customer:acme` token against the merged defences.
+
+Each test names the mistake it would catch."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from alertplane.errors import ObjectRef
+from alertplane.store.db import open_db
+from alertplane.store.repo import Store
+from alertplane.store.txn import EXISTS, Stale
+from alertplane.sync import Reconciler, SyncSettings
+from tests.factories import alert, receiver
+from tests.test_store import obj
+
+GLOBEX_URL = "https://hooks.slack.com/services/TGLOBEX/BGLOBEX/globexsecret"
+ACME_URL = "https://hooks.slack.com/services/TACME/BACME/acmesecret"
+
+
+def _status(store: Store, name: str) -> dict[str, Any]:
+    (found,) = [s for s in store.get() if s.row.name == name]
+    status: dict[str, Any] = found.manifest()["status"]
+    return status
+
+
+# -- 1. crash containment maps each problem to its own stored object ----------------------
+def test_a_crashing_check_after_schema_failures_marks_the_right_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored objects that no longer parse come before the one whose check raises: the
+    crash must be pinned on that object (by its Source.document), not on a neighbour, and
+    the schema failures stay on their own objects."""
+    import alertplane.validate as validate
+
+    real = validate.check_alert
+
+    def broken_check(o: Any) -> Any:
+        if o.spec.alert_name == "Crashing":
+            raise ValueError("a check broke")
+        return real(o)
+
+    monkeypatch.setattr(validate, "check_alert", broken_check)
+    store = Store(open_db(f"sqlite:///{tmp_path / 'a.db'}"), secrets_dir=str(tmp_path / "s"))
+    names = ["First", "Unparsable1", "Unparsable2", "Crashing", "Last"]
+    store.apply([obj(alert("acme", n)) for n in names], "a", "test")
+    with store.engine.begin() as conn:  # stored before a check existed: no longer valid
+        for n in ("Unparsable1", "Unparsable2"):
+            row = conn.execute(
+                text("SELECT id, spec FROM objects WHERE name = :n"), {"n": f"acme-{n.lower()}"}
+            ).one()
+            conn.execute(
+                text("UPDATE objects SET spec = :s WHERE id = :i"),
+                {"s": '{"customerId": "acme", "alertName": "%s", "bogus": 1}' % n, "i": row.id},
+            )
+    out = tmp_path / "out"
+    report = Reconciler(store, SyncSettings(out_dir=out, coalesce_s=0.05, poll_s=0.02)).sync_all()
+    assert report.outcome == "invalid"
+    crashing = _status(store, "acme-crashing")
+    assert crashing["phase"] == "Invalid"
+    assert "could not check this object (ValueError)" in crashing["conditions"][0]["message"]
+    for n in ("unparsable1", "unparsable2"):
+        st = _status(store, f"acme-{n}")
+        assert st["phase"] == "Invalid", st
+        assert "could not check" not in st["conditions"][0]["message"], st
+    for n in ("first", "last"):
+        assert _status(store, f"acme-{n}")["phase"] == "Synced"
+    rules = (out / "rules" / "acme.yml").read_text()
+    assert "First" in rules and "Last" in rules and "Crashing" not in rules
+
+
+# -- 2. moves in the store's write transaction ----------------------------------------------
+def _hook(customer: str, url: str, namespace: str = "globex") -> Any:
+    m = receiver(customer, "hook", slack=[{"channel": "#x", "apiURL": url}])
+    m["metadata"] = {"name": "globex-hook", "namespace": namespace}
+    del m["spec"]["webhook"]
+    return obj(m)
+
+
+def test_a_moves_secret_lands_in_the_new_customers_folder(db_url: str, tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    store = Store(open_db(db_url), secrets_dir=str(secrets))
+    store.apply([_hook("globex", GLOBEX_URL)], "globex-token", "api")
+    globex_file = secrets / "globex" / "globex-hook" / "slack-api-url-0"
+    assert globex_file.read_text() == GLOBEX_URL
+    (change,) = store.apply([_hook("acme", ACME_URL)], "admin", "import")
+    assert change.ref == ObjectRef("CustomerReceiver", "acme", "globex-hook")
+    assert (change.action, change.generation) == ("created", 1)
+    # acme's value in acme's folder, under the key its stored reference names
+    (moved,) = [s for s in store.get() if s.row.customer_id == "acme"]
+    ref = moved.row.spec["slack"][0]["apiURLSecretRef"]
+    assert (secrets / "acme" / ref["name"] / ref["key"]).read_text() == ACME_URL
+    assert globex_file.read_text() == GLOBEX_URL  # globex's file untouched
+    assert not list((secrets / "globex").rglob("*acme*"))
+    rows = store.history(name="globex-hook")
+    assert [(r.action, r.namespace, r.customer_id, r.generation) for r in rows] == [
+        ("create", "globex", "globex", 1),
+        ("delete", "globex", "globex", 1),
+        ("create", "acme", "acme", 1),
+    ]
+    assert ACME_URL not in str([r.after for r in rows]) + str([r.before for r in rows])
+
+
+def test_a_move_racing_puts_keeps_one_audit_chain_per_life(db_url: str, tmp_path: Path) -> None:
+    """globex PUTs (If-Match: *) race the admin's move: every acknowledged PUT is one
+    generation and one audit row before the deletion; none is acknowledged after it (the
+    object is gone: Stale), and acme's life starts at 1."""
+    store = Store(open_db(db_url), secrets_dir=str(tmp_path / "secrets"))
+    store.apply([obj(alert("globex", "Moving"))], "g", "api")
+    ref = ObjectRef("CustomerAlert", "globex", "globex-moving")
+    acked: list[int] = []
+    stale: list[int] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(9)
+
+    def put(n: int) -> None:
+        start.wait()
+        try:
+            m = alert("globex", "Moving", severity="warning" if n % 2 else "critical")
+            m["spec"]["annotations"] = {"summary": f"put {n}"}
+            (c,) = store.apply([obj(m)], "g", "api", {ref: EXISTS})
+            acked.append(c.generation)
+        except Stale:
+            stale.append(n)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def move() -> None:
+        start.wait()
+        m = alert("acme", "Moving")
+        m["metadata"] = {"name": "globex-moving", "namespace": "globex"}
+        try:
+            store.apply([obj(m)], "admin", "import")
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put, args=(n,)) for n in range(8)]
+    threads.append(threading.Thread(target=move))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    rows = store.history(name="globex-moving")
+    globex = [(r.action, r.generation) for r in rows if r.namespace == "globex"]
+    acme = [(r.action, r.generation) for r in rows if r.namespace == "acme"]
+    assert acme == [("create", 1)]
+    n = len(acked)
+    assert sorted(acked) == list(range(2, n + 2))
+    assert globex == [("create", 1), *(("update", g) for g in range(2, n + 2)), ("delete", n + 1)]
+    assert len(stale) == 8 - n
