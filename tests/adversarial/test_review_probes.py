@@ -156,3 +156,34 @@ def test_a_move_racing_puts_keeps_one_audit_chain_per_life(db_url: str, tmp_path
     assert sorted(acked) == list(range(2, n + 2))
     assert globex == [("create", 1), *(("update", g) for g in range(2, n + 2)), ("delete", n + 1)]
     assert len(stale) == 8 - n
+
+
+# -- 3. moves in Kubernetes mode: a move that cannot be written deletes nothing -------------
+def test_kubernetes_move_that_cannot_be_written_keeps_the_old_object(kube_api: Any) -> None:
+    """The admin moves globex's object to acme, whose namespace (`--customer-namespace`)
+    does not exist: the write of acme's object is refused, so globex's must still be
+    there — a move deletes the old object only once the new one is known to be writable."""
+    from tests.api_env import ADMIN, alert_spec
+    from tests.api_k8s_env import api_app
+
+    env = kube_api
+    env.cluster.namespace("review-shared", "acme.globex")
+    api = api_app(env.store, env.kube, env.tokens, namespace_template="review-{customer}")
+    doc = {
+        "apiVersion": "alertplane.io/v1alpha1",
+        "kind": "CustomerAlert",
+        "metadata": {"name": "review-moved", "namespace": "review-shared"},
+        "spec": {**alert_spec("ReviewMoved", "globex"), "customerId": "globex"},
+    }
+    r = api.post("/import", json=[doc], headers=ADMIN)
+    assert r.status_code == 200, r.text
+    before = env.cluster.get("CustomerAlert", "review-shared", "review-moved")
+    assert before is not None
+    doc["spec"] = {**alert_spec("ReviewMoved", "acme"), "customerId": "acme"}
+    r = api.post("/import", json=[doc], headers=ADMIN)
+    assert r.status_code >= 400, r.text
+    assert "review-acme" in r.text, r.text
+    after = env.cluster.get("CustomerAlert", "review-shared", "review-moved")
+    assert after is not None, "the move deleted globex's object and wrote nothing"
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert after["spec"]["customerId"] == "globex"
