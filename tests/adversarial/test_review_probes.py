@@ -6,6 +6,7 @@ Each test names the mistake it would catch."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ def test_a_crashing_check_after_schema_failures_marks_the_right_object(
             ).one()
             conn.execute(
                 text("UPDATE objects SET spec = :s WHERE id = :i"),
-                {"s": '{"customerId": "acme", "alertName": "%s", "bogus": 1}' % n, "i": row.id},
+                {"s": json.dumps({"customerId": "acme", "alertName": n, "bogus": 1}), "i": row.id},
             )
     out = tmp_path / "out"
     report = Reconciler(store, SyncSettings(out_dir=out, coalesce_s=0.05, poll_s=0.02)).sync_all()
@@ -129,7 +130,7 @@ def test_a_move_racing_puts_keeps_one_audit_chain_per_life(db_url: str, tmp_path
             acked.append(c.generation)
         except Stale:
             stale.append(n)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     def move() -> None:
@@ -138,7 +139,7 @@ def test_a_move_racing_puts_keeps_one_audit_chain_per_life(db_url: str, tmp_path
         m["metadata"] = {"name": "globex-moving", "namespace": "globex"}
         try:
             store.apply([obj(m)], "admin", "import")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=put, args=(n,)) for n in range(8)]
@@ -187,3 +188,31 @@ def test_kubernetes_move_that_cannot_be_written_keeps_the_old_object(kube_api: A
     assert after is not None, "the move deleted globex's object and wrote nothing"
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
     assert after["spec"]["customerId"] == "globex"
+
+
+def test_a_refused_batch_changes_no_secret_file(db_url: str, tmp_path: Path) -> None:
+    """An import whose later object is refused inside the write transaction (a move into a
+    name another customer holds) writes nothing — acme's Slack webhook file included: the
+    files Alertmanager reads are written only once every row of the batch is."""
+    from alertplane.errors import UsageError
+
+    secrets = tmp_path / "secrets"
+    store = Store(open_db(db_url), secrets_dir=str(secrets))
+    hook = receiver("acme", "oncall", slack=[{"channel": "#x", "apiURL": ACME_URL}])
+    del hook["spec"]["webhook"]
+    store.apply([obj(hook)], "acme", "api")
+    acme_file = secrets / "acme" / "acme-oncall" / "slack-api-url-0"
+    assert acme_file.read_text() == ACME_URL
+    taken = alert("initech", "Taken")  # an admin put initech's object at (acme, shared)
+    taken["metadata"] = {"name": "shared", "namespace": "acme"}
+    moving = alert("globex", "Moving")
+    moving["metadata"] = {"name": "shared", "namespace": "globex"}
+    store.apply([obj(taken), obj(moving)], "admin", "import")
+    changed = receiver("acme", "oncall", slack=[{"channel": "#x", "apiURL": GLOBEX_URL}])
+    del changed["spec"]["webhook"]
+    moved = alert("acme", "Moving")
+    moved["metadata"] = {"name": "shared", "namespace": "globex"}
+    with pytest.raises(UsageError, match="belongs to another customer"):
+        store.apply([obj(changed), obj(moved)], "admin", "import")
+    assert acme_file.read_text() == ACME_URL, "a refused import changed acme's webhook"
+    assert [r.action for r in store.history(name="acme-oncall")] == ["create"]
