@@ -216,3 +216,72 @@ def test_a_refused_batch_changes_no_secret_file(db_url: str, tmp_path: Path) -> 
         store.apply([obj(changed), obj(moved)], "admin", "import")
     assert acme_file.read_text() == ACME_URL, "a refused import changed acme's webhook"
     assert [r.action for r in store.history(name="acme-oncall")] == ["create"]
+
+
+# -- 4. a hostile customer:acme token against a real `alertplane serve` ----------------------
+def test_a_real_serve_tells_acme_nothing_of_globex_and_survives_its_worst(tmp_path: Path) -> None:
+    """acme's view of every open or own endpoint (/healthz, /readyz, /metrics on the API
+    port, its lists, /export, another customer's paths) is the same before and after
+    globex creates objects (a receiver with a Slack secret included); acme's hostile
+    writes are refused with the field named, and the server still answers globex."""
+    from alertplane.api.tokens import token_line
+    from tests.api_env import alert_spec, receiver_spec
+    from tests.test_api_serve import ApiServer, call
+
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(
+        token_line("a", "customer:acme", "ap_acme") + "\n"
+        + token_line("g", "customer:globex", "ap_globex") + "\n"
+    )  # fmt: skip
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(f"secretsDir: {tmp_path / 'secrets'}\n")
+    args = [
+        f"--db=sqlite:///{tmp_path / 'a.db'}", f"--out={tmp_path / 'out'}",
+        f"--platform-config={platform}", f"--tokens={tokens}",
+    ]  # fmt: skip
+    views = [
+        "/healthz", "/readyz", "/metrics", "/customers", "/export", "/export?customer=globex",
+        "/customers/globex/alerts", "/customers/globex/alerts/Leak",
+        "/customers/globex/receivers/pager", "/customers/globex/audit",
+        "/customers/globex/firing", "/customers/acme/audit", "/customers/acme/alerts",
+    ]  # fmt: skip
+    with ApiServer(tmp_path / "serve", args, {}) as server:
+
+        def acme_view() -> list[tuple[str, int, Any]]:
+            return [(v, *call(f"{server.url}{v}", token="ap_acme")) for v in views]
+
+        before = acme_view()
+        g = f"{server.url}/customers/globex"
+        for name in ("Leak", "Other"):
+            status, _ = call(
+                f"{g}/alerts?wait=true", "POST", alert_spec(name, "globex"), "ap_globex"
+            )
+            assert status == 201
+        pager = receiver_spec("pager", slack=[{"channel": "#g", "apiURL": GLOBEX_URL}])
+        del pager["webhook"]
+        assert call(f"{g}/receivers?wait=true", "POST", pager, "ap_globex")[0] == 201
+        after = acme_view()
+        assert after == before
+        assert "globex" not in str([answer for _, *answer in after])
+
+        a = f"{server.url}/customers/acme"
+        hostile = alert_spec(
+            "Peek",
+            annotations={"description": '{{ range query "up" }}{{ .Labels.instance }}{{ end }}'},
+        )
+        status, body = call(f"{a}/alerts", "POST", hostile, "ap_acme")
+        assert status == 422 and body["problems"][0]["path"] == "spec.annotations.description"
+        climb = receiver_spec(
+            "climb", slack=[{"channel": "#x", "apiURLSecretRef": {"name": "..", "key": "k"}}]
+        )
+        del climb["webhook"]
+        status, body = call(f"{a}/receivers", "POST", climb, "ap_acme")
+        assert status == 422, body
+        assert any("apiURLSecretRef.name" in p["path"] for p in body["problems"]), body
+        deep = alert_spec("Deep", expr="-" * 9000 + 'up{customer_id="acme"}')
+        assert call(f"{a}/alerts", "POST", deep, "ap_acme")[0] == 422
+        assert call(f"{server.url}/healthz")[0] == 200
+        status, got = call(f"{g}/alerts/Leak", token="ap_globex")
+        assert status == 200 and got["status"]["phase"] == "Synced"
+        log = server.log.read_text(errors="replace")
+        assert "serving on" in log and GLOBEX_URL not in log
