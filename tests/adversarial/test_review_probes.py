@@ -285,3 +285,34 @@ def test_a_real_serve_tells_acme_nothing_of_globex_and_survives_its_worst(tmp_pa
         assert status == 200 and got["status"]["phase"] == "Synced"
         log = server.log.read_text(errors="replace")
         assert "serving on" in log and GLOBEX_URL not in log
+
+
+def test_a_customer_import_never_moves_another_customers_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Standalone, /import checks the owners of the body's names before writing; an admin
+    may put globex's object at that name in between (here: the check sees nothing, as it
+    would just before that write). acme's import must not move globex's object to acme —
+    only an admin's write moves (the store decides inside its write transaction)."""
+    from tests.api_env import ACME, ADMIN, alert_spec, api_env
+
+    with api_env(f"sqlite:///{tmp_path / 'a.db'}", tmp_path, run_reconciler=False) as env:
+        doc = {
+            "apiVersion": "alertplane.io/v1alpha1",
+            "kind": "CustomerAlert",
+            "metadata": {"name": "acme-raced", "namespace": "acme"},
+            "spec": {**alert_spec("GlobexRaced", "globex"), "customerId": "globex"},
+        }
+        assert env.client.post("/import", json=[doc], headers=ADMIN).status_code == 200
+        monkeypatch.setattr(Store, "owners", lambda self, refs: {})  # the check ran first
+        mine = {**doc, "spec": {**alert_spec("Raced"), "customerId": "acme"}}
+        r = env.client.post("/import", json=[mine], headers=ACME)
+        assert r.status_code == 409, r.text
+        assert "globex" not in r.text and "GlobexRaced" not in r.text
+        (kept,) = [s for s in env.store.get() if s.row.name == "acme-raced"]
+        assert (kept.row.customer_id, kept.row.generation) == ("globex", 1)
+        assert [h.action for h in env.store.history(name="acme-raced")] == ["create"]
+        # the admin's import still moves it
+        r = env.client.post("/import", json=[mine], headers=ADMIN)
+        assert r.status_code == 200, r.text
+        assert [(s.row.customer_id, s.ref.namespace) for s in env.store.get()] == [("acme", "acme")]

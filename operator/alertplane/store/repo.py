@@ -72,7 +72,10 @@ class Store:
         actor: str,
         source: str,
         expected: Mapping[ObjectRef, int] | None = None,
+        moves: bool = True,
     ) -> list[Change]:
+        """`moves`: an object of another customer at an identity is moved (`_move`; for
+        admins' writes), else `txn.Owned` and nothing written (customers' writes)."""
         want = expected or {}
 
         def work(tx: txn.Tx) -> list[Change]:
@@ -80,7 +83,7 @@ class Store:
             files: list[tuple[str, str, str, str]] = []
             for obj in objects:
                 ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-                out.append(self._apply_one(tx, obj, actor, source, want.get(ref), files))
+                out.append(self._apply_one(tx, obj, actor, source, want.get(ref), files, moves))
             # The files Alertmanager reads change only once every row of the batch is
             # written: a refused object (Stale, a move into a taken name) leaves them all.
             for folder, name, key, value in files:
@@ -97,6 +100,7 @@ class Store:
         source: str,
         expected: int | None,
         files: list[tuple[str, str, str, str]],
+        moves: bool = True,
     ) -> Change:
         """One object's rows; its secret files are added to `files` (folder, name, key,
         value) for the caller to write after every row."""
@@ -105,6 +109,8 @@ class Store:
         found = writes.current(tx.conn, ref)
         txn.check(ref, expected, None if found is None else found.generation)
         if found is not None and found.customer_id != customer:
+            if not moves:
+                raise txn.Owned(ref)
             ref = self._move(tx, found, ref, customer, actor, source)
             found = writes.current(tx.conn, ref)
         spec, secrets = extract_secrets(
