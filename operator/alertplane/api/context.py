@@ -64,8 +64,8 @@ class Context:
         base: Writer = writer or StoreWriter(store, reconciler)
         # For writes that may replace an object of another customer (admin imports move
         # objects): in Kubernetes mode a writer of its own, so nobody else's writes can.
-        # (Standalone, the store is the truth and import checks owners in it.)
-        mover: Writer = base.moving() if isinstance(base, KubeWriter) else base
+        # Standalone, the store refuses a move in its write transaction unless asked to.
+        mover: Writer = base.moving() if isinstance(base, KubeWriter | StoreWriter) else base
         if bindings is not None and not isinstance(base, BoundWriter):
             base, mover = BoundWriter(base, bindings), BoundWriter(mover, bindings)
         self.writer, self.mover = base, mover

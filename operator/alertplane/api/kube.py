@@ -187,7 +187,10 @@ class KubeWriter:
                 home = self.namespace_for(obj.spec.customer_id)
                 obj, ref, live = moves.plan(obj, ref, live, home, self._get)
             plans.append((ref, live, self.body_of(obj, live, actor, source)))
-        if len(plans) > 1:  # all or nothing: let the API server judge every one first
+        # All or nothing: the API server judges every write first when there are several,
+        # or when a move deletes an old object before its new one is written (a refused
+        # write would otherwise leave neither, e.g. the new customer's namespace missing).
+        if len(plans) > 1 or moves.old:
             refused: list[Problem] = []
             for ref, live, body in plans:
                 if moves.recreated(ref):

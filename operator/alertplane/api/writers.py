@@ -10,13 +10,13 @@ the custom resources (`kube.KubeWriter`), which the operator reconciles and mirr
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..errors import ObjectRef
 from ..model import Resource
 from ..store.repo import Change, Store, Stored
-from ..store.txn import ABSENT, Stale
+from ..store.txn import ABSENT, Owned, Stale
 from ..sync import Reconciler
 from .errors import Conflict
 from .kube_answers import what_of
@@ -71,6 +71,13 @@ class StoreWriter:
 
     store: Store
     reconciler: Reconciler | None
+    # Whether a write may move another customer's object (store.repo.Store._move): only
+    # the admin's writer (`moving`); a customer's write is refused in the transaction,
+    # whatever the API's earlier look at the owners saw.
+    moves: bool = False
+
+    def moving(self) -> StoreWriter:
+        return replace(self, moves=True)
 
     def namespace_for(self, customer: str) -> str:
         return customer
@@ -88,7 +95,13 @@ class StoreWriter:
     def apply(
         self, objects: Sequence[Resource], actor: str, source: str, expected: Expected = None
     ) -> list[Change]:
-        changes = self.store.apply(objects, actor, source, expected)
+        try:
+            changes = self.store.apply(objects, actor, source, expected, moves=self.moves)
+        except Owned:
+            raise Conflict(
+                "the name is taken by an object this token cannot change; choose another "
+                "metadata.name"
+            ) from None
         self._notify()
         return changes
 

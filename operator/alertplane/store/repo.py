@@ -19,7 +19,7 @@ from ..errors import ObjectRef, UsageError
 from ..model import Resource
 from ..model.common import dump_spec
 from . import txn, writes
-from .secrets import extract_secrets, secret_folder, write_secret
+from .secrets import extract_secrets, secret_differs, secret_folder, write_secret
 from .stored import Stored, status_dict
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
 
@@ -72,26 +72,45 @@ class Store:
         actor: str,
         source: str,
         expected: Mapping[ObjectRef, int] | None = None,
+        moves: bool = True,
     ) -> list[Change]:
+        """`moves`: an object of another customer at an identity is moved (`_move`; for
+        admins' writes), else `txn.Owned` and nothing written (customers' writes)."""
         want = expected or {}
 
         def work(tx: txn.Tx) -> list[Change]:
-            out = []
+            out: list[Change] = []
+            files: list[tuple[str, str, str, str]] = []
             for obj in objects:
                 ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-                out.append(self._apply_one(tx, obj, actor, source, want.get(ref)))
+                out.append(self._apply_one(tx, obj, actor, source, want.get(ref), files, moves))
+            # The files Alertmanager reads change only once every row of the batch is
+            # written: a refused object (Stale, a move into a taken name) leaves them all.
+            for folder, name, key, value in files:
+                write_secret(str(self.secrets_dir), folder, name, key, value)
             return out
 
         return txn.run(self.engine, work)
 
     def _apply_one(
-        self, tx: txn.Tx, obj: Resource, actor: str, source: str, expected: int | None
+        self,
+        tx: txn.Tx,
+        obj: Resource,
+        actor: str,
+        source: str,
+        expected: int | None,
+        files: list[tuple[str, str, str, str]],
+        moves: bool = True,
     ) -> Change:
+        """One object's rows; its secret files are added to `files` (folder, name, key,
+        value) for the caller to write after every row."""
         ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
         customer = obj.spec.customer_id
         found = writes.current(tx.conn, ref)
         txn.check(ref, expected, None if found is None else found.generation)
         if found is not None and found.customer_id != customer:
+            if not moves:
+                raise txn.Owned(ref)
             ref = self._move(tx, found, ref, customer, actor, source)
             found = writes.current(tx.conn, ref)
         spec, secrets = extract_secrets(
@@ -106,7 +125,8 @@ class Store:
                     "routingKeySecretRef",
                 )
             folder = secret_folder(customer)
-            secret_changed |= write_secret(self.secrets_dir, folder, name, key, value)
+            secret_changed |= secret_differs(self.secrets_dir, folder, name, key, value)
+            files.append((folder, name, key, value))
         labels = dict(obj.metadata.labels)
         if found is None:
             writes.insert_object(tx.conn, ref, customer, labels, spec)

@@ -72,6 +72,28 @@ def secret_folder(customer_id: str) -> str:
 def write_secret(secrets_dir: str, folder: str, name: str, key: str, value: str) -> bool:
     """Write one secret file (0600); True when its content changed. The path is the one
     Alertmanager is given (render/secretfiles.py), so it never leaves the folder."""
+    path = secret_target(secrets_dir, folder, name, key)
+    if _content(path) == value:
+        return False
+    write_atomic(path, value, mode=0o600)
+    return True
+
+
+def secret_differs(secrets_dir: str, folder: str, name: str, key: str, value: str) -> bool:
+    """Whether `write_secret` would change the file; checks its folder as that does, writes
+    no file (a write transaction asks first and writes once every row is written)."""
+    return _content(secret_target(secrets_dir, folder, name, key)) != value
+
+
+def _content(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def secret_target(secrets_dir: str, folder: str, name: str, key: str) -> Path:
+    """The secret file's path, its folder created (a real one, proven under secretsDir)."""
     path = Path(secret_file(secrets_dir, folder, name, key))
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     # The path is proven by its text; a symbolic link someone put under secretsDir would
@@ -85,13 +107,7 @@ def write_secret(secrets_dir: str, folder: str, name: str, key: str, value: str)
             "link); nothing written",
             "remove the link: alertplane writes secret files only into real folders",
         )
-    try:
-        if path.read_text(encoding="utf-8") == value:
-            return False
-    except OSError:
-        pass
-    write_atomic(path, value, mode=0o600)
-    return True
+    return path
 
 
 class SecretFolderError(AlertplaneError):

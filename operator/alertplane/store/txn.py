@@ -51,6 +51,15 @@ class Stale(AlertplaneError):
         super().__init__(f"{ref} {now} (expected {describe(expected)})")
 
 
+class Owned(AlertplaneError):
+    """The identity holds another customer's object and the writer may not move it (only
+    an admin's write moves objects between customers): nothing was written."""
+
+    def __init__(self, ref: ObjectRef) -> None:
+        self.ref = ref
+        super().__init__(f"{ref} is another customer's object", "choose another metadata.name")
+
+
 class Raced(Exception):
     """A conditional write matched no row: another writer got there first; retry."""
 
