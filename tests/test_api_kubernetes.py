@@ -272,7 +272,8 @@ def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: _up(base), 30, "serve --kubernetes answers")
-        assert httpx.get(f"{base}/readyz").status_code == 200
+        # Ready once its database is migrated (the API answers 503 until then).
+        wait_for(lambda: httpx.get(f"{base}/readyz").status_code == 200, 60, "serve ready")
         r = httpx.post(
             f"{base}/customers/acme/alerts?wait=true", json=alert_spec("Served"), headers=ACME
         )
