@@ -11,8 +11,16 @@ from alertplane.manifests import load_text
 from alertplane.render.platform import PlatformConfig
 
 
+class _NoAliases(yaml.SafeDumper):
+    """PyYAML writes an object used twice as an anchor and aliases, which alertplane
+    refuses (manifests.py); a test's documents may share one dict (a secret reference)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def lines(*docs: Any, tools: bool = False, platform: PlatformConfig | None = None) -> list[str]:
     """The documents as one multi-document file `t.yaml`, in this order."""
-    loaded = load_text(yaml.safe_dump_all(list(docs), sort_keys=False), "t.yaml")
+    loaded = load_text(yaml.dump_all(list(docs), Dumper=_NoAliases, sort_keys=False), "t.yaml")
     outcome = evaluate(loaded.documents, platform, tools=tools, earlier=loaded.problems)
     return [str(p) for p in outcome.problems]
