@@ -63,3 +63,17 @@ def test_yaml_escapes_that_name_no_character_say_which() -> None:
     )
     (other,) = load_text('a: "\\uzzzz"').problems
     assert other.message == "invalid YAML, column 7: did not find expected hexdecimal number"
+
+
+def test_the_fast_check_agrees_with_the_walk() -> None:
+    """`encodable` (json in C) only lets documents skip the walk that the walk would pass."""
+    from alertplane.validate.unicode import encodable, text_problems
+
+    clean = {"spec": {"labels": {"team": "ä€😀"}, "to": ["a@b.c"], "n": 1, "x": None}}
+    assert encodable(clean) and text_problems(clean, nul=False) == []
+    for bad in (
+        {"spec": {"labels": {"team": "x\ud800y"}}},
+        {"spec": {"x\udc00": "key"}},
+        {"spec": {"to": ["ok", "\udfff"]}},
+    ):
+        assert not encodable(bad) and text_problems(bad, nul=False)

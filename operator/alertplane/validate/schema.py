@@ -15,7 +15,7 @@ from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, KINDS, Resource
 from ..model.common import in_secret_field
-from .unicode import path_key, text_problem, text_problems
+from .unicode import encodable, path_key, text_problem, text_problems
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def parse_document(
     # Before the models: a lone surrogate is no text any database or tool holds; refused
     # with its code point and place wherever it is (pydantic refused it only in bounded
     # fields, as "expected a string"). NUL is left to the models' own checks.
-    unstorable = text_problems(data, nul=False)
+    unstorable = [] if encodable(data) else text_problems(data, nul=False)
     if unstorable:
         return None, [p.at(ref, source) for p in unstorable]
     try:

@@ -10,6 +10,7 @@ API also refuses NUL in any body up front (PostgreSQL cannot store it) with the 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -67,6 +68,18 @@ def path_key(key: str) -> str:
     """A mapping key as a path segment; quoted when a newline or control character in it
     would split or garble the one line per problem."""
     return key if key.isprintable() else repr(key)
+
+
+def encodable(data: Any) -> bool:
+    """True when every string in `data` (keys included) is valid UTF-8 text, i.e. holds no
+    lone surrogate: one pass in C (json), about twice as fast as `text_problems`' walk,
+    which then only runs for the rare document that fails it. False also when json cannot
+    say (odd types, depth): the walk decides those."""
+    try:
+        json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError, RecursionError):
+        return False
+    return True
 
 
 def text_problems(data: Any, root: str = "", nul: bool = True) -> list[Problem]:
