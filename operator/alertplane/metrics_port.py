@@ -19,25 +19,30 @@ from .errors import UsageError
 from .metrics import REGISTRY
 
 
+class PlainHandler(BaseHTTPRequestHandler):
+    """A small GET-only handler's answers (also the operator's health port): a body with
+    its length, and no access log (the scrapes would flood it)."""
+
+    def _send(self, code: int, body: bytes, ctype: str = "text/plain") -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
 def serve_metrics(host: str, port: int) -> ThreadingHTTPServer:
     """Start serving /metrics in a daemon thread; UsageError when the port is taken."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(PlainHandler):
         def do_GET(self) -> None:
             if self.path.split("?", 1)[0] == "/metrics":
                 self._send(200, generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
             else:
-                self._send(404, b"not found: this port only serves /metrics\n", "text/plain")
-
-        def _send(self, code: int, body: bytes, ctype: str) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+                self._send(404, b"not found: this port only serves /metrics\n")
 
     try:
         server = ThreadingHTTPServer((host, port), Handler)

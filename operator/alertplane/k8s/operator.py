@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from ..errors import UsageError
 from ..health import READINESS_GRACE_S, readiness
 from ..lifecycle import Shutdown
 from ..metrics import REGISTRY
+from ..metrics_port import PlainHandler
 from ..model.common import API_VERSION, is_dns_label
 from ..ports import unavailable
 from ..render.platform import PlatformConfig, load_platform_config
@@ -349,7 +350,7 @@ def serve_health(
 ) -> ThreadingHTTPServer:
     """/metrics, /healthz and /readyz (health.py says what they mean)."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(PlainHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
@@ -361,16 +362,6 @@ def serve_health(
                 self._send(200 if ok else 503, json.dumps(body).encode(), "application/json")
             else:
                 self._send(404, b"not found\n")
-
-        def _send(self, code: int, body: bytes, ctype: str = "text/plain") -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
 
     try:
         server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
