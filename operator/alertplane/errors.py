@@ -7,6 +7,7 @@ Exceptions are for I/O and for the external tools failing in ways input cannot e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -108,3 +109,67 @@ class OutputRejected(AlertplaneError):
     def __init__(self, message: str, details: str) -> None:
         super().__init__(message, "this is a bug in alertplane; please report it with the details")
         self.details = details
+
+
+class Refused(AlertplaneError):
+    """A request the domain refuses (what every door answers the same way).
+
+    `detail` says what was refused, `problems` why, field by field. The doors map each
+    class to their own answer: the REST API through one table of HTTP status codes
+    (api/errors.py `STATUS`), the console and the CLI through the same messages. `Refused`
+    never carries transport details (headers, exit codes); `current_generation` is what a
+    stale write needs to tell its client (an ETag, in HTTP)."""
+
+    def __init__(
+        self,
+        detail: str,
+        problems: Sequence[Problem] = (),
+        current_generation: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.problems = list(problems)
+        self.current_generation = current_generation
+
+
+class Unauthenticated(Refused):
+    """No credentials, or credentials nobody issued."""
+
+    def __init__(self, detail: str = "missing or invalid bearer token") -> None:
+        super().__init__(detail)
+
+
+class Forbidden(Refused):
+    """The caller is known but may not do this."""
+
+
+class NotFound(Refused):
+    """The object or customer does not exist (or is not the caller's to see)."""
+
+
+class Conflict(Refused):
+    """The write collides with what exists (a name taken, a concurrent create)."""
+
+
+class PreconditionFailed(Refused):
+    """The caller expected another generation of the object: nothing was written."""
+
+
+class Invalid(Refused):
+    """The input is wrong: every problem names the field and what to do."""
+
+    def __init__(self, problems: Sequence[Problem], detail: str = "") -> None:
+        n = len(problems)
+        super().__init__(detail or f"{n} problem{'s' if n != 1 else ''}", problems)
+
+
+class TooLarge(Refused):
+    """The input is larger than alertplane accepts."""
+
+
+class Unavailable(Refused):
+    """A system alertplane needs is down or not ready; retry later."""
+
+
+class UpstreamFailed(Refused):
+    """A system alertplane asked (Kubernetes API server, Alertmanager) answered badly."""

@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__, console
+from ..errors import Forbidden, Refused
 from ..health import READINESS_GRACE_S, database_probe, readiness
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
@@ -28,7 +29,7 @@ from . import docs, routes_admin, routes_customers, routes_objects
 from .auth import Auth
 from .bodylimit import BodyLimit
 from .context import ApiSettings, Context
-from .errors import ApiError, Forbidden, install_handlers
+from .errors import answer, install_handlers
 from .responses import JSONResponse
 from .schemas import spec_schemas
 from .tenancy import NamespaceBindings
@@ -108,8 +109,8 @@ def create_app(
             who = metrics_auth.authenticate(token.strip() if scheme.lower() == "bearer" else None)
             if not who.is_admin:
                 raise Forbidden("/metrics needs an admin token (or serve --metrics-port)")
-        except ApiError as refused:
-            return JSONResponse(refused.body(), refused.status, headers=refused.headers)
+        except Refused as refused:
+            return answer(refused)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     if store is not None:

@@ -13,9 +13,9 @@ from fastapi import Depends, Path, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..errors import Problem
+from ..errors import Invalid, NotFound, Problem, Unauthenticated
 from ..model.common import is_dns_label
-from .errors import NOT_FOUND_CUSTOMER, Invalid, NotFound, Unauthorized
+from .errors import NOT_FOUND_CUSTOMER
 from .tokens import Principal, TokenFile
 
 bearer = HTTPBearer(
@@ -106,7 +106,7 @@ class Auth:
     def authenticate(self, token: str | None) -> Principal:
         found = self.tokens.lookup(token) if token else None
         if found is None:
-            raise Unauthorized()
+            raise Unauthenticated()
         return found
 
     @staticmethod

@@ -13,8 +13,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import Problem
-from .errors import TooLarge
+from ..errors import Problem, TooLarge
+from .errors import body_of, status_of
 
 
 def too_large(limit: int) -> TooLarge:
@@ -57,11 +57,11 @@ class BodyLimit:
 
     async def _refuse(self, send: Send) -> None:
         error = too_large(self.limit)
-        payload = json.dumps(error.body()).encode("utf-8")
+        payload = json.dumps(body_of(error)).encode("utf-8")
         await send(
             {
                 "type": "http.response.start",
-                "status": error.status,
+                "status": status_of(error),
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(payload)).encode()),

@@ -12,12 +12,12 @@ from typing import Any
 import anyio
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import ObjectRef
+from ..errors import NotFound, ObjectRef
 from ..render.platform import PlatformConfig
 from ..store.repo import Store, Stored
 from ..sync import Reconciler
 from .auth import Access, Auth
-from .errors import NOT_FOUND_CUSTOMER, NotFound
+from .errors import NOT_FOUND_CUSTOMER
 from .kube import KubeWriter
 from .objects import settled, view
 from .tenancy import BoundWriter, NamespaceBindings

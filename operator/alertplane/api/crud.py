@@ -11,7 +11,7 @@ import random
 import time
 from typing import Any
 
-from ..errors import ObjectRef, Problem
+from ..errors import Conflict, Invalid, NotFound, ObjectRef, PreconditionFailed, Problem
 from ..model import CustomerAlert, Resource
 from ..model.common import dump_spec
 from ..store.repo import Change, Stored
@@ -20,7 +20,6 @@ from ..store.tables import ObjectRow
 from ..store.txn import EXISTS, Stale
 from .auth import Access
 from .context import Context
-from .errors import Conflict, Invalid, NotFound, PreconditionFailed
 from .etags import refusal
 from .objects import ALERT, build, object_name, spec_name, view
 

@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from ..errors import ObjectRef, Problem
+from ..errors import Conflict, Invalid, ObjectRef, Problem, Unavailable, UpstreamFailed
 from ..model import CustomerReceiver, CustomerReceiverSpec, Resource
 from ..render.alertmanager import render_alertmanager
 from ..routing import receivers_for
@@ -20,7 +20,6 @@ from ..validate import Parsed, parse_document, validate_objects
 from .auth import Access
 from .context import Context
 from .crud import PATCH_ATTEMPTS, SOURCE
-from .errors import BadGateway, Conflict, Invalid, Unavailable
 from .objects import RECEIVER, bad_text, build, view
 from .tokens import Principal
 
@@ -177,9 +176,9 @@ def firing(ctx: Context, access: Access, silenced: bool, inhibited: bool) -> lis
             data = json.loads(resp.read())
     except (OSError, ValueError) as exc:
         log.warning("Alertmanager query failed: %s", exc)
-        raise BadGateway("Alertmanager did not answer; retry later") from exc
+        raise UpstreamFailed("Alertmanager did not answer; retry later") from exc
     if not isinstance(data, list):
-        raise BadGateway("Alertmanager gave an unexpected answer")
+        raise UpstreamFailed("Alertmanager gave an unexpected answer")
     out = []
     for alert in data:
         if not isinstance(alert, dict):

@@ -17,7 +17,21 @@ from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import AlertplaneError, Problem, UsageError
+from ..errors import (
+    AlertplaneError,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    Problem,
+    Refused,
+    TooLarge,
+    Unauthenticated,
+    Unavailable,
+    UpstreamFailed,
+    UsageError,
+)
 from ..validate.schema import loc_path
 from .responses import JSONResponse
 
@@ -26,67 +40,50 @@ log = logging.getLogger("alertplane.api")
 NOT_FOUND_CUSTOMER = "customer not found"
 
 
-class ApiError(Exception):
-    status = 500
+# The domain's refusals (errors.py) are the API's errors: one tree for every door. Only
+# their HTTP status codes live here.
+ApiError = Refused
+Unauthorized = Unauthenticated
+BadGateway = UpstreamFailed
 
-    def __init__(
-        self, detail: str, problems: Sequence[Problem] = (), headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.problems = list(problems)
-        self.headers = headers
-
-    def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"detail": self.detail}
-        if self.problems or self.status == 422:
-            out["problems"] = problem_list(self.problems)
-        return out
-
-
-class Unauthorized(ApiError):
-    status = 401
-
-    def __init__(self) -> None:
-        super().__init__("missing or invalid bearer token", headers={"WWW-Authenticate": "Bearer"})
+STATUS: dict[type[Refused], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    PreconditionFailed: 412,
+    TooLarge: 413,
+    Invalid: 422,
+    UpstreamFailed: 502,
+    Unavailable: 503,
+}
 
 
-class Forbidden(ApiError):
-    status = 403
+def status_of(exc: Refused) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
 
 
-class NotFound(ApiError):
-    status = 404
+def headers_of(exc: Refused) -> dict[str, str] | None:
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, PreconditionFailed) and exc.current_generation is not None:
+        return {"ETag": f'"{exc.current_generation}"'}
+    return None
 
 
-class Conflict(ApiError):
-    status = 409
+def body_of(exc: Refused) -> dict[str, Any]:
+    out: dict[str, Any] = {"detail": exc.detail}
+    if exc.problems or isinstance(exc, Invalid):
+        out["problems"] = problem_list(exc.problems)
+    return out
 
 
-class PreconditionFailed(ApiError):
-    """If-Match named another generation than the object's: nothing was written."""
-
-    status = 412
-
-
-class Invalid(ApiError):
-    status = 422
-
-    def __init__(self, problems: Sequence[Problem], detail: str = "") -> None:
-        n = len(problems)
-        super().__init__(detail or f"{n} problem{'s' if n != 1 else ''}", problems)
-
-
-class TooLarge(ApiError):
-    status = 413
-
-
-class Unavailable(ApiError):
-    status = 503
-
-
-class BadGateway(ApiError):
-    status = 502
+def answer(exc: Refused) -> JSONResponse:
+    """The HTTP answer to a refusal: its status code, body and headers."""
+    return JSONResponse(body_of(exc), status_code=status_of(exc), headers=headers_of(exc))
 
 
 def problem_view(p: Problem) -> dict[str, str]:
@@ -123,17 +120,17 @@ def install_handlers(app: FastAPI, precheck: PreCheck) -> None:
     rejected before any dependency ran (a body that is not JSON), so an unauthenticated
     or foreign request still gets its 401/404 rather than a 422."""
 
-    @app.exception_handler(ApiError)
-    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+    @app.exception_handler(Refused)
+    async def api_error(_: Request, exc: Refused) -> JSONResponse:
+        return answer(exc)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         try:
             await precheck(request)
-        except ApiError as first:
-            return JSONResponse(first.body(), status_code=first.status, headers=first.headers)
-        return JSONResponse(Invalid(_request_problems(exc)).body(), status_code=422)
+        except Refused as first:
+            return answer(first)
+        return answer(Invalid(_request_problems(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -143,17 +140,16 @@ def install_handlers(app: FastAPI, precheck: PreCheck) -> None:
         # invalid input like any other, reported after authentication.
         try:
             await precheck(request)
-        except ApiError as first:
-            return JSONResponse(first.body(), status_code=first.status, headers=first.headers)
+        except Refused as first:
+            return answer(first)
         problem = Problem("", "the body could not be parsed", "send UTF-8 JSON")
-        return JSONResponse(Invalid([problem]).body(), status_code=422)
+        return answer(Invalid([problem]))
 
     @app.exception_handler(IntegrityError)
     async def integrity(_: Request, exc: IntegrityError) -> JSONResponse:
         # Two writers raced for the same object identity; the loser is told so.
         log.info("write conflict: %s", exc.orig)
-        body = Conflict("the object was created concurrently; retry").body()
-        return JSONResponse(body, status_code=409)
+        return answer(Conflict("the object was created concurrently; retry"))
 
     @app.exception_handler(OperationalError)
     async def db_down(_: Request, exc: OperationalError) -> JSONResponse:
@@ -162,7 +158,7 @@ def install_handlers(app: FastAPI, precheck: PreCheck) -> None:
 
     @app.exception_handler(UsageError)
     async def usage(_: Request, exc: UsageError) -> JSONResponse:
-        return JSONResponse(Invalid([Problem("", str(exc))]).body(), status_code=422)
+        return answer(Invalid([Problem("", str(exc))]))
 
     @app.exception_handler(AlertplaneError)
     async def failure(_: Request, exc: AlertplaneError) -> JSONResponse:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 
-from ..errors import Problem
+from ..errors import Conflict, NotFound, PreconditionFailed, Problem, Refused
 from ..store.txn import ABSENT, EXISTS, Stale
-from .errors import ApiError, Conflict, NotFound, PreconditionFailed
 
 HEADER = "If-Match"
 DESCRIPTION = (
@@ -48,7 +47,7 @@ def expected_of(value: str | None) -> int | None:
     return int(found.group(1))
 
 
-def refusal(what: str, name: str, exc: Stale) -> ApiError:
+def refusal(what: str, name: str, exc: Stale) -> Refused:
     """The answer to a write the store refused because the object was not as expected."""
     if exc.actual is None:
         return NotFound(f"{what} not found")
@@ -65,5 +64,5 @@ def refusal(what: str, name: str, exc: Stale) -> ApiError:
     return PreconditionFailed(
         "precondition failed: the object was changed meanwhile; nothing written",
         [problem],
-        headers={"ETag": etag(exc.actual)},
+        current_generation=exc.actual,
     )

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import ObjectRef, Problem
+from ..errors import Conflict, Invalid, ObjectRef, Problem
 from ..k8s.changes import API_MANAGER, CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
@@ -39,7 +39,6 @@ from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
 from ..store import txn
 from ..store.repo import Change, Store, Stored
-from .errors import Conflict, Invalid
 from .kube_answers import (
     NAME_FIELDS,
     check_template,

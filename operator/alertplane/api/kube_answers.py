@@ -7,14 +7,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import ObjectRef, Problem, UsageError
+from ..errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    ObjectRef,
+    Problem,
+    Refused,
+    Unavailable,
+    UpstreamFailed,
+    UsageError,
+)
 from ..k8s.client import ApiError as KubeError
 from ..model import Resource
 from ..model.common import dump_spec, is_dns_label
 from ..store.repo import Stored
 from ..store.secrets import SECRET_FIELDS
 from ..store.tables import ObjectRow, StatusRow
-from .errors import ApiError, BadGateway, Conflict, Invalid, NotFound, Unavailable
 
 
 def check_template(template: str) -> None:
@@ -61,7 +70,7 @@ def _time(value: object) -> datetime | None:
         return None
 
 
-def refusal(exc: KubeError, ref: ObjectRef) -> ApiError:
+def refusal(exc: KubeError, ref: ObjectRef) -> Refused:
     """The API server's answer as this API's: a clear status and message, never a 500."""
     status = exc.body
     message = str(status.get("message") or exc)
@@ -96,7 +105,7 @@ def refusal(exc: KubeError, ref: ObjectRef) -> ApiError:
             for c in causes
         ] or [Problem("", message, hint).at(ref)]
         return Invalid(problems, "refused by the Kubernetes API server")
-    return BadGateway(
+    return UpstreamFailed(
         f"the Kubernetes API server refused {what} (HTTP {exc.status}: {message}); "
         "check the API's ServiceAccount permissions (the chart's api RBAC)"
     )

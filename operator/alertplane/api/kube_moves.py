@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ObjectRef
+from ..errors import Conflict, ObjectRef, Unavailable
 from ..model import Resource
-from .errors import Conflict, Unavailable
 from .kube_answers import ref_of
 
 GONE_WAIT_S = 30.0

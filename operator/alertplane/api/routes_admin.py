@@ -7,12 +7,13 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import NotFound
 from ..manifests import Loaded
 from ..model.common import is_dns_label
 from ..render.yamlout import dump
 from . import transfer
 from .context import Context
-from .errors import NOT_FOUND_CUSTOMER, NotFound, problem_list
+from .errors import NOT_FOUND_CUSTOMER, problem_list
 from .responses import JSONResponse
 from .schemas import ImportFailed, ImportOut, ValidateOut, responses
 from .tokens import Principal

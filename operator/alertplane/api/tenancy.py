@@ -30,14 +30,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ObjectRef, Problem
+from ..errors import Invalid, ObjectRef, Problem, Unavailable, UpstreamFailed
 from ..k8s.binding import BINDING_KEY, binding_of, binding_problem, bound_customers
 from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
 from ..model import Resource
 from ..model.common import dump_spec
 from ..store.repo import Change, Stored
-from .errors import BadGateway, Invalid, Unavailable
 from .writers import Expected, Writer
 
 log = logging.getLogger("alertplane.api.tenancy")
@@ -105,7 +104,7 @@ class NamespaceBindings:
     def _usable(self) -> dict[str, str | None]:
         """The cached bindings while not too old, else why not (under the lock)."""
         if self._refused:
-            raise BadGateway(
+            raise UpstreamFailed(
                 f"the Kubernetes API server refused to list namespaces ({self._error}); "
                 "the API's ServiceAccount needs `list namespaces` with tenant "
                 "binding (the chart's api RBAC), or run with --no-tenant-binding"

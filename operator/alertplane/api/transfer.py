@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core import WRITE, Outcome, Taken, admit, evaluate, taken
-from ..errors import ObjectRef, Problem, Source
+from ..errors import Forbidden, Invalid, ObjectRef, Problem, Source
 from ..manifests import (
     MAX_DEPTH,
     MAX_DOCUMENTS,
@@ -25,7 +25,6 @@ from ..manifests import (
     too_deep,
 )
 from .context import Context
-from .errors import Forbidden, Invalid
 from .objects import bad_text
 from .tokens import Principal
 

@@ -13,12 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from ..errors import ObjectRef
+from ..errors import Conflict, ObjectRef
 from ..model import Resource
 from ..store.repo import Change, Store, Stored
 from ..store.txn import ABSENT, Owned, Stale
 from ..sync import Reconciler
-from .errors import Conflict
 from .kube_answers import what_of
 
 # What each object must be for a write to happen (store/txn.py); None: anything.

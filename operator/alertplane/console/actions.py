@@ -12,9 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..api import crud, customers
 from ..api.auth import Access
-from ..api.errors import Invalid, NotFound
 from ..api.objects import ALERT, RECEIVER, view
-from ..errors import ObjectRef, Problem
+from ..errors import Invalid, NotFound, ObjectRef, Problem
 from . import forms, preview, views
 from .editing import done
 from .render import html, redirect, wants_fragment

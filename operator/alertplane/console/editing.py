@@ -23,9 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..api import crud
 from ..api.auth import Access
-from ..api.errors import Conflict, Invalid
 from ..api.objects import ALERT, NAME_KEY, RECEIVER, object_name, view
-from ..errors import ObjectRef, Problem
+from ..errors import Conflict, Invalid, ObjectRef, Problem
 from . import forms, receiver_form, views
 from .render import curl, html, notice, redirect
 from .session import Session, check_csrf, read_form

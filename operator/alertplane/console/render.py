@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..api.errors import ApiError
-from ..errors import AlertplaneError, ToolError
+from ..api.errors import status_of
+from ..errors import AlertplaneError, Refused, ToolError
 from .session import PATH, BadForm, CsrfFailed, Session, SignedOut
 
 log = logging.getLogger("alertplane.console")
@@ -152,15 +152,16 @@ def failure_response(request: Request, exc: Exception) -> Response:
         return error_page(403, message, session, fragment)
     if isinstance(exc, BadForm):
         return error_page(400, str(exc), session, fragment)
-    if isinstance(exc, ApiError):
-        if exc.status == 401:
+    if isinstance(exc, Refused):
+        status = status_of(exc)
+        if status == 401:
             return _signin_redirect(request)
         # Details of 404s stay generic: a page of another customer reads exactly like
         # one that does not exist, and names nothing.
-        message = "There is nothing here, or it is not yours to see." if exc.status == 404 else ""
+        message = "There is nothing here, or it is not yours to see." if status == 404 else ""
         if not message:
             message = exc.detail + "".join(f" {p.text()}" for p in exc.problems)
-        return error_page(exc.status, message, session, fragment)
+        return error_page(status, message, session, fragment)
     if isinstance(exc, RequestValidationError):
         return error_page(404, "There is nothing here.", session, fragment)
     if isinstance(exc, StarletteHTTPException):

@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from ..api import crud, customers
 from ..api.auth import Access
-from ..api.errors import BadGateway, NotFound, Unavailable
 from ..api.objects import ALERT, RECEIVER, view
+from ..errors import NotFound, Unavailable, UpstreamFailed
 from ..model.common import is_dns_label
 from . import actions, editing, forms, views
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
@@ -42,7 +42,7 @@ def firing_state(console: Console, access: Access) -> tuple[list[dict[str, Any]]
         return customers.firing(console.ctx, access, silenced=True, inhibited=True), ""
     except Unavailable:
         return [], views.NOT_CONFIGURED
-    except BadGateway:
+    except UpstreamFailed:
         return [], views.UNREACHABLE
 
 
