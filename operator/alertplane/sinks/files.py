@@ -11,12 +11,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import commit, discard, fsync_dir, stage
 from ..errors import OutputRejected
 from ..render import ALERTMANAGER_PATH, Rendered
 from ..render.yamlout import GENERATED
 from ..validate.blame import check_configs
 from ..validate.rulecheck import check_rule_texts
-from .atomic import commit, discard, fsync_dir, stage
 
 
 @dataclass
