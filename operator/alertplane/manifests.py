@@ -338,3 +338,17 @@ def _expand_list(data: Any) -> list[Any]:
     ):
         return list(data["items"])
     return [data]
+
+
+def claimed_customer(data: dict[str, Any]) -> str | None:
+    """The customer a document that failed to parse was meant for, as far as it says:
+    its customer id however spelt, else its namespace (conventionally the customer's)."""
+    spec, meta = data.get("spec"), data.get("metadata")
+    for value in (
+        spec.get("customerId") if isinstance(spec, dict) else None,
+        spec.get("customer_id") if isinstance(spec, dict) else None,
+        meta.get("namespace") if isinstance(meta, dict) else None,
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return None
