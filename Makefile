@@ -20,10 +20,12 @@ run-ports:  ## the demo's fixed ports are free (before the slow steps; standard 
 install:  ## the package with its test extras, editable
 	$(PYTHON) -m pip install -q -e '.[test]'
 
-lint:
-	ruff check operator tests benchmarks
-	ruff format --check operator tests benchmarks
-	mypy
+lint:  ## style, types, the layering (pyproject.toml [tool.importlinter]) and the size limits
+	ruff check operator tests benchmarks hack/shape.py
+	ruff format --check operator tests benchmarks hack/shape.py
+	mypy && mypy hack/shape.py
+	PYTHONPATH=operator lint-imports
+	$(PYTHON) hack/shape.py
 
 test: lint  ## everything: lint, types, unit, golden, real promtool/amtool
 	$(PYTHON) -m pytest -n 2 $(PYTEST_ARGS)
