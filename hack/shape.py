@@ -50,7 +50,6 @@ ALLOWED = {
     "alertplane.k8s.operator._run": "sinks: run_operator's sink wiring becomes one factory",
     "alertplane.console.actions.add": "service: the console calls service/",
     "alertplane.api.app.create_app": "layers: splitting",
-    "alertplane.validate.template_limits": "layers: splitting",
 }
 
 
