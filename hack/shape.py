@@ -49,7 +49,6 @@ ALLOWED = {
     "alertplane.sync.Reconciler._sync": "sinks: public hooks replace the private pass",
     "alertplane.k8s.operator._run": "sinks: run_operator's sink wiring becomes one factory",
     "alertplane.console.actions.add": "service: the console calls service/",
-    "alertplane.api.app.create_app": "layers: splitting",
 }
 
 
