@@ -56,8 +56,9 @@ def missing(extras: list[str]) -> list[str]:
 
 def main() -> int:
     lines = missing(sys.argv[1:])
-    for line in lines:
-        print(f"install needed: {line}", file=sys.stderr)
+    if lines:  # one line, so a fresh clone's `make run` does not open with a page of these
+        more = f" and {len(lines) - 3} more" if len(lines) > 3 else ""
+        print(f"pip install -e needed: {'; '.join(lines[:3])}{more}", file=sys.stderr)
     return 1 if lines else 0
 
 
