@@ -153,9 +153,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("newcomer")
     log = state.parent / "make-run.log"
     argv = [*command.split(), f"RUN_STATE={state}", "RUN_ARGS=--free-ports"]
+    # A newcomer's shell, not the `make test` this may run under (its variables and flags).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     running = Stack(state, proc, log)
     try:
