@@ -24,6 +24,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,6 +107,20 @@ def test_readme_and_docs_links_resolve() -> None:
             if "://" not in target and not (page.parent / target).exists():
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert not broken
+
+
+def test_setup_skips_what_is_present() -> None:
+    """`make run`/`make test` must not reinstall: the package is present here (the suite
+    imports it), so `make install`'s check says so and pip is not run."""
+    for extra in ("demo", "test"):
+        got = subprocess.run(
+            [sys.executable, "hack/installed.py", extra],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert got.returncode == 0, got.stderr
 
 
 @dataclass
