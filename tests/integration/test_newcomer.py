@@ -97,15 +97,27 @@ def test_readme_tour_parses() -> None:
     assert any(step.exit_code != 0 for step in steps)
 
 
+def anchors(page: Path) -> set[str]:
+    """GitHub's anchors of a Markdown page: its headings, slugged, and explicit ids."""
+    text = page.read_text(encoding="utf-8")
+    headings = re.findall(r"(?m)^#+ (.*)$", re.sub(r"(?ms)^```.*?^```", "", text))
+    slugs = {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+    return slugs | set(re.findall(r'<a id="([^"]+)"', text))
+
+
 def test_readme_and_docs_links_resolve() -> None:
-    """Every relative link of README.md, CONTRIBUTING.md and docs/ names a file that exists."""
+    """Every relative link of README.md, CONTRIBUTING.md and docs/ names a file that exists,
+    and an anchor that file has."""
     pages = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
     broken = []
     for page in pages:
         text = re.sub(r"(?ms)^```.*?^```|`[^`\n]*`", "", page.read_text(encoding="utf-8"))
-        for target in re.findall(r"\]\(([^)#\s]+)", text):
-            if "://" not in target and not (page.parent / target).exists():
-                broken.append(f"{page.relative_to(ROOT)}: {target}")
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]+))?\)", text):
+            if "://" in target:
+                continue
+            path = page.parent / target if target else page
+            if not path.exists() or (anchor and anchor not in anchors(path)):
+                broken.append(f"{page.relative_to(ROOT)}: {target}#{anchor}")
     assert not broken
 
 
