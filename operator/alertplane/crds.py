@@ -2,7 +2,7 @@
 
 Pure: `crd_manifests()` turns each kind's spec model's JSON schema into a structural
 OpenAPI v3 schema (crd_schema.py; the only kind apiextensions.k8s.io/v1 accepts), adds the
-status schema of DESIGN.md, CEL rules for what a JSON schema cannot say, printer columns
+status schema of docs/architecture.md, CEL rules for what a JSON schema cannot say, printer columns
 and names. `alertplane crds --out crds` writes them; tests/test_crds_schema.py fails when
 the committed crds/ differ from what this module generates.
 
@@ -84,7 +84,7 @@ _ROUTE_LABELS = _rule(
     "FieldValueForbidden",
 )
 
-# -- status (DESIGN.md "Status"), written by alertplane through the status subresource ----
+# -- status (docs/architecture.md "Status"), written by alertplane through the status subresource
 
 _CONDITION: Schema = {
     "type": "object",
