@@ -8,14 +8,9 @@ with that label are ever listed, compared or deleted.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from ..errors import AlertplaneError, OutputRejected
-from ..render import ALERTMANAGER_PATH
-from ..validate.blame import check_configs
-from ..validate.rulecheck import check_rule_texts
+from ..errors import AlertplaneError
 from .client import ApiError, KubeClient, api_path
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -109,24 +104,6 @@ def _content(item: dict[str, Any]) -> dict[str, Any]:
         for k, v in item.items()
         if k not in ("apiVersion", "kind", "metadata", "status", "type", "immutable")
     }
-
-
-def check_rendered(files: Mapping[str, str | None]) -> None:
-    """The same gate as the files sink: promtool and amtool accept what is about to go out."""
-    rules = {
-        Path(rel).name: text
-        for rel, text in files.items()
-        if rel.startswith("rules/") and text is not None
-    }
-    if rules:
-        errors = [f"{n}: {e}" for n, es in check_rule_texts(rules).items() for e in es]
-        if errors:
-            raise OutputRejected("promtool rejected the rendered rules", "\n".join(errors))
-    am = files.get(ALERTMANAGER_PATH)
-    if am is not None:
-        complaint = check_configs({"alertmanager.yml": am})["alertmanager.yml"]
-        if complaint:
-            raise OutputRejected("amtool rejected the rendered Alertmanager config", complaint)
 
 
 def customer_of_rules(rel: str) -> str | None:

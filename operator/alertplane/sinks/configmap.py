@@ -19,12 +19,12 @@ from ..k8s.objects import (
     CUSTOMER_LABEL,
     RULES_LABEL,
     ManagedObjects,
-    check_rendered,
     customer_of_rules,
     labels,
 )
 from ..render import ALERTMANAGER_PATH
 from ..sync import Receivers
+from ..validate.output import check_output
 
 ALERTMANAGER_CONFIGMAP = "alertplane-alertmanager"
 
@@ -74,7 +74,7 @@ class ConfigMapSink:
                 planned.append((rel, name, object_labels, content))
         # Only what is about to be written needs promtool/amtool (a full resync of
         # unchanged output checks nothing).
-        check_rendered({rel: files[rel] for rel, _, lbl, _ in planned if lbl is not None})
+        check_output({rel: files[rel] for rel, _, lbl, _ in planned if lbl is not None})
         changed: list[str] = []
         for rel, name, planned_labels, content in planned:
             if planned_labels is None:

@@ -11,11 +11,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import OutputRejected
-from ..render import ALERTMANAGER_PATH, Rendered
+from ..render import Rendered
 from ..render.yamlout import GENERATED
-from ..validate.blame import check_configs
-from ..validate.rulecheck import check_rule_texts
+from ..validate.output import check_output
 from .atomic import commit, discard, fsync_dir, stage
 
 
@@ -67,7 +65,7 @@ def write_files(out_dir: Path, files: Mapping[str, str | None]) -> WriteResult:
                 result.unchanged.append(rel)
                 continue
             staged[rel] = stage(target, text)
-        _check(staged, texts)
+        check_output({rel: texts[rel] for rel in staged})
         for rel, tmp in staged.items():
             commit(tmp, out_dir / rel)
             result.written.append(rel)
@@ -81,22 +79,6 @@ def write_files(out_dir: Path, files: Mapping[str, str | None]) -> WriteResult:
     for directory in {(out_dir / rel).parent for rel in result.changed}:
         fsync_dir(directory)
     return result
-
-
-def _check(staged: dict[str, Path], texts: Mapping[str, str]) -> None:
-    rule_files = {Path(rel).name: texts[rel] for rel in staged if rel.startswith("rules/")}
-    if rule_files:
-        errors = [f"{n}: {e}" for n, es in check_rule_texts(rule_files).items() for e in es]
-        if errors:
-            raise OutputRejected("promtool rejected the rendered rules", "\n".join(errors))
-    if ALERTMANAGER_PATH in staged:
-        # By content (the config names no file relative to itself), so the reconciler's
-        # check of the same text (sync_output) answers this one from the cache.
-        complaint = check_configs({"alertmanager.yml": texts[ALERTMANAGER_PATH]})
-        if complaint["alertmanager.yml"]:
-            raise OutputRejected(
-                "amtool rejected the rendered Alertmanager config", complaint["alertmanager.yml"]
-            )
 
 
 def _same(target: Path, text: str) -> bool:

@@ -33,7 +33,6 @@ from ..k8s.objects import (
     RULES_LABEL,
     ManagedObjects,
     SinkError,
-    check_rendered,
     customer_of_rules,
     labels,
 )
@@ -44,6 +43,7 @@ from ..render.alertmanager import PLATFORM_RECEIVER, customer_route, receiver_of
 from ..render.platform import PlatformConfig
 from ..render.secretfiles import secret_ref_of
 from ..sync import Receivers
+from ..validate.output import check_output
 
 log = logging.getLogger("alertplane.sinks.promop")
 
@@ -118,7 +118,7 @@ class PrometheusOperatorSink:
                 planned[rel] = (cid, content)
         # promtool only for the rule files about to be written (a full resync of unchanged
         # output checks none of them); amtool always, on the whole configuration.
-        check_rendered(
+        check_output(
             {
                 rel: text
                 for rel, text in files.items()
