@@ -1,0 +1,208 @@
+"""prometheus-operator sink: one PrometheusRule and one AlertmanagerConfig per customer,
+and the customer's Secret, in the sink namespace.
+
+The objects are rendered by render/promop.py (pure); this module only reads what exists,
+copies the Secret keys receivers reference, writes what differs and removes what is no
+longer wanted. prometheus-operator loads the objects into Prometheus/Alertmanager itself;
+reload URLs, when given, are asked as for the other sinks.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Collection
+from typing import Any
+
+from ..errors import AlertplaneError, Problem
+from ..model import CustomerReceiver
+from ..render import ALERTMANAGER_PATH
+from ..render.platform import PlatformConfig
+from ..render.promop import (
+    SecretKeys,
+    alertmanager_config,
+    object_name,
+    prometheus_rule_spec,
+    secrets_platform,
+)
+from ..validate.output import check_output
+from .base import Files, KubeApi, Liveness, Receivers, ReloadOutcome, SinkError
+from .kubeobjects import (
+    ALERTMANAGER_LABEL,
+    CUSTOMER_LABEL,
+    RULES_LABEL,
+    ManagedObjects,
+    customer_of_rules,
+    labels,
+    object_path,
+)
+from .reload import Reloader
+
+log = logging.getLogger("alertplane.sinks.promop")
+
+MONITORING = "monitoring.coreos.com"
+
+
+def _rule_labels(customer_id: str) -> dict[str, str]:
+    return labels(customer_id, **{RULES_LABEL: "true"})
+
+
+class PrometheusOperatorSink:
+    name = "prometheus-operator"
+    written_message: str | None = (
+        "applied; prometheus-operator loads it into Prometheus/Alertmanager"
+    )
+
+    def __init__(
+        self, client: KubeApi, namespace: str, platform: PlatformConfig, reloader: Reloader
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.platform = secrets_platform(platform)
+        self.reloader = reloader
+        v1, v1alpha1 = f"{MONITORING}/v1", f"{MONITORING}/v1alpha1"
+        self.rules = ManagedObjects(client, v1, "PrometheusRule", "prometheusrules", namespace)
+        self.amconfigs = ManagedObjects(
+            client, v1alpha1, "AlertmanagerConfig", "alertmanagerconfigs", namespace
+        )
+        self.secrets = ManagedObjects(client, "v1", "Secret", "secrets", namespace)
+        self._secret_cache: dict[tuple[str, str], dict[str, str] | None] = {}
+
+    def start(self) -> None:
+        for objects in (self.rules, self.amconfigs, self.secrets):
+            objects.load()
+
+    def refresh(self) -> None:
+        """Re-read the generated objects that exist (the periodic resync compares with
+        them; the full sync that follows also re-reads the Secrets receivers reference)."""
+        self.start()
+
+    def generated_outputs(self) -> list[str]:
+        return sorted(
+            f"rules/{cid}.yml"
+            for name in self.rules.names()
+            if (cid := self.rules.labels_of(name).get(CUSTOMER_LABEL))
+        )
+
+    # -- writing ----------------------------------------------------------------------
+    def write(self, files: Files, receivers: Receivers) -> list[str]:
+        planned: dict[str, tuple[str, dict[str, Any] | None]] = {}  # rel → (customer, content)
+        for rel, text in sorted(files.items()):
+            cid = customer_of_rules(rel)
+            if cid is None:
+                continue
+            content = None if text is None else {"spec": prometheus_rule_spec(text)}
+            if content is None or self.rules.differs(object_name(cid), _rule_labels(cid), content):
+                planned[rel] = (cid, content)
+        # promtool only for the rule files about to be written (a full resync of unchanged
+        # output checks none of them); amtool always, on the whole configuration.
+        check_output(
+            {
+                rel: text
+                for rel, text in files.items()
+                if rel in planned or not rel.startswith("rules/")
+            }
+        )
+        changed: list[str] = []
+        dirty = {cid for rel in files if (cid := customer_of_rules(rel)) is not None}
+        try:
+            for rel, (cid, content) in planned.items():
+                if content is None:
+                    wrote = self.rules.remove(object_name(cid))
+                else:
+                    wrote = self.rules.put(object_name(cid), _rule_labels(cid), content)
+                if wrote:
+                    changed.append(rel)
+            if ALERTMANAGER_PATH in files and self._write_alertmanager(receivers, dirty):
+                changed.append(ALERTMANAGER_PATH)
+        finally:
+            self._secret_cache = {}
+        return changed
+
+    def _write_alertmanager(self, receivers: Receivers, dirty: set[str]) -> bool:
+        wrote = False
+        for cid in sorted(receivers):
+            spec, secret_keys = alertmanager_config(cid, receivers[cid], self.platform)
+            name = object_name(cid)
+            if cid in dirty or name not in self.secrets.known:
+                data = self._secret_data(secret_keys)
+                if data:
+                    wrote |= self.secrets.put(name, labels(cid), {"data": data})
+                else:
+                    wrote |= self.secrets.remove(name)
+            wrote |= self.amconfigs.put(
+                name, labels(cid, **{ALERTMANAGER_LABEL: "true"}), {"spec": spec}
+            )
+        live = {object_name(cid) for cid in receivers}
+        for objects in (self.amconfigs, self.secrets):
+            for name in objects.names():
+                if name not in live:
+                    wrote |= objects.remove(name)
+        return wrote
+
+    def _secret_data(self, keys: SecretKeys) -> dict[str, str]:
+        """Base64 data of the customer's Secret: copied keys as they are, clear values encoded."""
+        data: dict[str, str] = {}
+        for key, source in sorted(keys.items()):
+            if isinstance(source, str):
+                data[key] = base64.b64encode(source.encode()).decode()
+                continue
+            ns, secret, item = source
+            value = (self.read_secret(ns, secret) or {}).get(item)
+            if value is None:  # reported on the receiver by check_secrets
+                log.warning("Secret %s/%s has no key %s; left out", ns, secret, item)
+                continue
+            data[key] = value
+        return data
+
+    def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A Secret's data, base64 as the API returns it (None when absent), once per sync."""
+        key = (namespace, name)
+        if key not in self._secret_cache:
+            try:
+                found = self.client.get(object_path("v1", "secrets", namespace, name))
+            except AlertplaneError as exc:
+                raise SinkError(f"cannot read Secret {namespace}/{name}: {exc}") from exc
+            self._secret_cache[key] = None if found is None else dict(found.get("data") or {})
+        return self._secret_cache[key]
+
+    def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
+        """Every Secret key a receiver references exists (prometheus-operator needs it)."""
+        problems = []
+        ns = obj.metadata.namespace
+        spec = obj.spec
+        refs = [
+            (f"spec.slack[{i}].apiURLSecretRef", c.api_url_secret_ref)
+            for i, c in enumerate(spec.slack)
+        ]
+        refs += [
+            (f"spec.pagerduty[{i}].routingKeySecretRef", c.routing_key_secret_ref)
+            for i, c in enumerate(spec.pagerduty)
+        ]
+        for path, ref in refs:
+            if ref is None:
+                continue
+            data = self.read_secret(ns, ref.name)
+            if data is None:
+                problems.append(
+                    Problem(path, f"Secret {ns}/{ref.name} does not exist", "create it")
+                )
+            elif ref.key not in data:
+                problems.append(
+                    Problem(
+                        path,
+                        f"Secret {ns}/{ref.name} has no key {ref.key!r}",
+                        f"add the key or use one of {', '.join(sorted(data)) or '(none)'}",
+                    )
+                )
+        return problems
+
+    def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
+        return self.reloader.make_live(written)
+
+    def liveness(self, output: str) -> Liveness:
+        return self.reloader.liveness(output)
+
+    def location(self, output: str, customer_id: str) -> str:
+        objects = self.amconfigs if output == ALERTMANAGER_PATH else self.rules
+        return objects.location(object_name(customer_id))
