@@ -29,8 +29,8 @@ from alertplane.model import CustomerReceiver, CustomerReceiverSpec, SecretKeyRe
 from alertplane.model.common import DNS_SUBDOMAIN_RE, SECRET_KEY_RE
 from alertplane.render.alertmanager import receiver_of
 from alertplane.render.platform import PlatformConfig
-from alertplane.render.secretfiles import SecretPathError, secret_file, secret_ref_of
 from alertplane.render.promop import alertmanager_config
+from alertplane.render.secretfiles import SecretPathError, secret_file, secret_ref_of
 from alertplane.store.secrets import write_secret
 from alertplane.sync import SyncSettings
 from alertplane.validate import parse_document
