@@ -5,6 +5,11 @@ from the change that woke it, so a restart or a missed change heals on the next 
 Incremental: only dirty customers are validated and re-rendered; the Alertmanager config
 is assembled from every customer's live receivers, and unchanged files are not rewritten.
 An object whose newest spec is invalid keeps its last valid spec live and blocks nobody.
+
+A pass runs in phases: load, validate and render per chunk of customers (sync_chunk.py);
+assemble the output (sync_output.py); write it and make it live through the sink
+(sinks/base.py: the reconciler never asks which sink it has); statuses (sync_status.py).
+Doors add to it through `SyncHooks` (the operator: k8s/reconciler.py), never by subclassing.
 """
 
 from __future__ import annotations

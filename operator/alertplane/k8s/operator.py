@@ -183,6 +183,8 @@ def _wire(
     settings = SyncSettings(
         out_dir=opts.out_dir or Path("."),
         platform=platform,
+        prometheus_url=opts.prometheus_url,
+        alertmanager_url=opts.alertmanager_url,
         coalesce_s=opts.coalesce_s,
         sink=sink,
     )
