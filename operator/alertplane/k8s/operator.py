@@ -70,8 +70,7 @@ class OperatorOptions:
 
 
 def run_operator(opts: OperatorOptions) -> int:
-    if opts.sink == "files" and opts.out_dir is None:
-        raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+    SinkSettings(kind=opts.sink, out_dir=opts.out_dir).check()  # before anything starts
     if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
         raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
     if not opts.resync_s >= 0:  # also NaN; a negative value would silently mean "never"

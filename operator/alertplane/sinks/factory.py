@@ -28,6 +28,13 @@ class SinkSettings:
     prometheus_url: str | None = None  # None: nobody to reload; written counts as live
     alertmanager_url: str | None = None
 
+    def check(self) -> None:
+        """Raise UsageError when no sink can be built from these settings."""
+        if self.kind not in KINDS:
+            raise UsageError(f"unknown sink {self.kind!r}", f"use one of {', '.join(KINDS)}")
+        if self.kind == FILES and self.out_dir is None:
+            raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+
 
 def build_sink(
     settings: SinkSettings,
