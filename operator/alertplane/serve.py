@@ -135,6 +135,7 @@ def serve(
                     alertmanager_url=alertmanager_url,
                     coalesce_s=coalesce_s,
                 )
+                settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
                 reconciler = Reconciler(store, settings)
                 migrated = threading.Event()
 
