@@ -18,13 +18,13 @@ import kopf
 
 from ..core import WRITE, Taken, admit, taken
 from ..errors import ObjectRef, Problem, Source
+from ..kube.binding import binding_problem
+from ..kube.client import KubeClient
 from ..manifests import MAX_DEPTH, TOO_DEEP_HINT, Document, too_deep
 from ..model import API_GROUP
 from ..model.common import API_VERSION, dump_spec
 from ..render.platform import PlatformConfig
 from ..validate import Parsed
-from .binding import binding_problem
-from .client import KubeClient
 from .publish import add_finalizer
 from .state import DELETE, FINALIZER, PLURALS, ClusterState
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlertplaneError, OutputRejected
+from ..kube.client import ApiError, KubeClient, api_path
 from ..render import ALERTMANAGER_PATH
 from ..validate.blame import check_configs
 from ..validate.rulecheck import check_rule_texts
-from .client import ApiError, KubeClient, api_path
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 CUSTOMER_LABEL = "alertplane.io/customer"

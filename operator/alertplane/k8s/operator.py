@@ -22,6 +22,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import UsageError
 from ..health import READINESS_GRACE_S, readiness
+from ..kube.client import ApiError, KubeClient, api_path, login
+from ..kube.signing import load_key
 from ..lifecycle import Shutdown
 from ..metrics import REGISTRY
 from ..metrics_port import PlainHandler
@@ -33,12 +35,10 @@ from ..sinks.promop import PrometheusOperatorSink
 from ..store.db import parse_url
 from ..sync import OutputSink, SyncSettings, release_memory
 from .changes import service_account_user
-from .client import ApiError, KubeClient, api_path, login
 from .handlers import Handlers
 from .mirror import Mirror
 from .publish import Publisher
 from .reconciler import ClusterReconciler
-from .signing import load_key
 from .state import PLURALS, ClusterState
 
 log = logging.getLogger("alertplane.operator")
@@ -62,7 +62,7 @@ class OperatorOptions:
     webhook_cert: str | None = None
     webhook_key: str | None = None
     api_service_account: str | None = None  # NS/NAME of the REST API (webhook on)
-    attribution_key_file: str | None = None  # shared with the API: k8s/signing.py
+    attribution_key_file: str | None = None  # shared with the API: kube/signing.py
     kubeconfig: str | None = None
     coalesce_s: float = 0.2
     resync_s: float = 300.0  # 0: no periodic resync

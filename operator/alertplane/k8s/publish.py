@@ -20,9 +20,9 @@ from typing import Any
 from prometheus_client import Counter
 
 from ..errors import ObjectRef
+from ..kube.client import ApiError, KubeClient, api_path
 from ..metrics import REGISTRY
 from ..model import API_VERSION
-from .client import ApiError, KubeClient, api_path
 from .mirror import Mirror
 from .state import FINALIZER, PLURALS, ClusterState, Entry
 

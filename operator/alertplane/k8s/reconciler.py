@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterable
 from prometheus_client import Counter
 
 from ..errors import AlertplaneError, ObjectRef, Problem
+from ..kube.binding import binding_problem
 from ..metrics import REGISTRY
 from ..model import CustomerReceiver, Resource
 from ..store.repo import Stored
 from ..sync import Reconciler, SyncReport, SyncSettings
-from .binding import binding_problem
 from .state import ClusterState
 
 log = logging.getLogger("alertplane.resync")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ObjectRef
+from ..kube.binding import binding_of
 from ..model import API_GROUP
 from ..store.repo import Stored
 from ..store.tables import utcnow
-from .binding import binding_of
 from .changes import SOURCE, Change, attribute
 from .records import (
     NO_LABELS,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..k8s.client import KubeClient
 from ..k8s.objects import (
     ALERTMANAGER_LABEL,
     CUSTOMER_LABEL,
@@ -23,6 +22,7 @@ from ..k8s.objects import (
     customer_of_rules,
     labels,
 )
+from ..kube.client import KubeClient
 from ..render import ALERTMANAGER_PATH
 from ..sync import Receivers
 

@@ -26,7 +26,6 @@ from typing import Any
 import yaml
 
 from ..errors import Problem
-from ..k8s.client import ApiError, KubeClient, api_path
 from ..k8s.objects import (
     ALERTMANAGER_LABEL,
     CUSTOMER_LABEL,
@@ -37,6 +36,7 @@ from ..k8s.objects import (
     customer_of_rules,
     labels,
 )
+from ..kube.client import ApiError, KubeClient, api_path
 from ..model import CustomerReceiver, CustomerReceiverSpec
 from ..model.common import MAX_NAME
 from ..render import ALERTMANAGER_PATH

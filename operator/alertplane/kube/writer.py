@@ -30,16 +30,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import Conflict, Invalid, ObjectRef, Problem
-from ..k8s.changes import API_MANAGER, CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
-from ..k8s.client import ApiError as KubeError
-from ..k8s.client import KubeClient, api_path
-from ..k8s.signing import SIGNATURE, sign, spec_digest
 from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
 from ..store import txn
 from ..store.repo import Change, Store, Stored
-from .kube_answers import (
+from .answers import (
     NAME_FIELDS,
     check_template,
     clear_secrets,
@@ -50,10 +46,21 @@ from .kube_answers import (
     stored_of,
     what_of,
 )
-from .kube_moves import Moves
-from .kube_races import rebased, retrying
+from .client import ApiError as KubeError
+from .client import KubeClient, api_path
+from .moves import Moves
+from .races import rebased, retrying
+from .signing import (
+    API_MANAGER,
+    CHANGE_SOURCE,
+    CHANGED_AT,
+    CHANGED_BY,
+    SIGNATURE,
+    sign,
+    spec_digest,
+)
 
-log = logging.getLogger("alertplane.api.kube")
+log = logging.getLogger("alertplane.kube.writer")
 
 MIRROR_WAIT_S = 5.0
 MERGE_PATCH = "application/merge-patch+json"
@@ -92,7 +99,7 @@ class KubeWriter:
 
     def moving(self) -> KubeWriter:
         """This writer, allowed to move an object of another customer to the object's own
-        (kube_moves.py: deleted, created afresh in its customer's namespace): for the writes
+        (kube/moves.py: deleted, created afresh in its customer's namespace): for the writes
         of callers who may move objects between customers (admin imports), and only those.
         The caller decides, not the door (`source`): a customer's import must not take
         another customer's object that the lagging mirror did not show it."""
@@ -362,7 +369,7 @@ class KubeWriter:
         self, ref: ObjectRef, live: dict[str, Any] | None, body: dict[str, Any]
     ) -> dict[str, Any]:
         """`_write`, made again on the object as it is now when only the operator's
-        bookkeeping raced it (kube_races)."""
+        bookkeeping raced it (kube/races.py)."""
         if live is None:
             return self._write(ref, None, body)
 

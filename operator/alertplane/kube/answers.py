@@ -18,12 +18,12 @@ from ..errors import (
     UpstreamFailed,
     UsageError,
 )
-from ..k8s.client import ApiError as KubeError
 from ..model import Resource
 from ..model.common import dump_spec, is_dns_label
 from ..store.repo import Stored
 from ..store.secrets import SECRET_FIELDS
 from ..store.tables import ObjectRow, StatusRow
+from .client import ApiError as KubeError
 
 
 def check_template(template: str) -> None:
