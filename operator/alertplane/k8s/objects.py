@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlertplaneError, OutputRejected
-from ..kube.client import ApiError, KubeClient, api_path
+from ..kube.client import ApiError, KubeClient
+from ..kube.paths import api_path
 from ..render import ALERTMANAGER_PATH
 from ..validate.blame import check_configs
 from ..validate.rulecheck import check_rule_texts

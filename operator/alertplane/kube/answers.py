@@ -18,7 +18,7 @@ from ..errors import (
     UpstreamFailed,
     UsageError,
 )
-from ..model import Resource
+from ..model import NAME_FIELDS, Resource
 from ..model.common import dump_spec, is_dns_label
 from ..store.repo import Stored
 from ..store.secrets import SECRET_FIELDS
@@ -113,9 +113,6 @@ def refusal(exc: KubeError, ref: ObjectRef) -> Refused:
 
 def ref_of(obj: Resource) -> ObjectRef:
     return ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-
-
-NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
 
 
 def what_of(obj: Resource) -> str:

@@ -52,22 +52,6 @@ def login(kubeconfig: str | None = None) -> kopf.ConnectionInfo:
     return info
 
 
-def api_path(
-    api_version: str,
-    plural: str,
-    namespace: str | None = None,
-    name: str | None = None,
-    subresource: str | None = None,
-) -> str:
-    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-    path = f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
-    if name:
-        path += f"/{name}"
-    if subresource:
-        path += f"/{subresource}"
-    return path
-
-
 class KubeClient:
     def __init__(self, credentials: Callable[[], kopf.ConnectionInfo], timeout: float = 30.0):
         self._credentials = credentials

@@ -32,7 +32,9 @@ from typing import Any
 from ..errors import ObjectRef, Problem, Unavailable, UpstreamFailed
 from .binding import BINDING_KEY, binding_of, binding_problem, bound_customers
 from .client import ApiError as KubeError
-from .client import KubeClient, api_path
+from .client import KubeClient
+from .kinds import NAMESPACE
+from .paths import kind_path
 
 log = logging.getLogger("alertplane.kube.namespaces")
 
@@ -74,7 +76,7 @@ class NamespaceBindings:
         try:
             listed = {
                 str((ns.get("metadata") or {}).get("name")): binding_of(ns.get("metadata") or {})
-                for ns in self.client.list(api_path("v1", "namespaces"))
+                for ns in self.client.list(kind_path(NAMESPACE))
             }
         except KubeError as exc:
             with self._cv:

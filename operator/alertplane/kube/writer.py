@@ -30,13 +30,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import Conflict, Invalid, ObjectRef, Problem
-from ..k8s.state import PLURALS
-from ..model import API_VERSION, Resource
+from ..model import API_VERSION, NAME_FIELDS, Resource
 from ..model.common import dump_spec
 from ..store import txn
 from ..store.repo import Change, Store, Stored
 from .answers import (
-    NAME_FIELDS,
     check_template,
     clear_secrets,
     no_name,
@@ -47,8 +45,9 @@ from .answers import (
     what_of,
 )
 from .client import ApiError as KubeError
-from .client import KubeClient, api_path
+from .client import KubeClient
 from .moves import Moves
+from .paths import object_path
 from .races import rebased, retrying
 from .signing import (
     API_MANAGER,
@@ -69,11 +68,6 @@ MERGE_PATCH = "application/merge-patch+json"
 def generation_of(live: dict[str, Any] | None) -> int | None:
     """A custom resource's metadata.generation (None: it does not exist)."""
     return None if live is None else int((live.get("metadata") or {}).get("generation") or 1)
-
-
-def object_path(ref: ObjectRef, collection: bool = False) -> str:
-    name = None if collection else ref.name
-    return api_path(API_VERSION, PLURALS[ref.kind], ref.namespace, name)
 
 
 class KubeWriter:

@@ -36,7 +36,8 @@ from ..k8s.objects import (
     customer_of_rules,
     labels,
 )
-from ..kube.client import ApiError, KubeClient, api_path
+from ..kube.client import ApiError, KubeClient
+from ..kube.paths import api_path
 from ..model import CustomerReceiver, CustomerReceiverSpec
 from ..model.common import MAX_NAME
 from ..render import ALERTMANAGER_PATH
