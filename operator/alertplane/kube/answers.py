@@ -1,6 +1,8 @@
-"""Kubernetes mode's answers: the API server's refusals as this API's errors, a custom
-resource as the API's views take it, the namespace template's check, and what the API
-says about (and refuses to write into) an object it writes (api/kube.py)."""
+"""What the REST API's writer (kube/writer.py) says about the cluster's answers: the API
+server's refusals as the domain's errors (errors.py: Invalid, Conflict, NotFound,
+Unavailable, UpstreamFailed — api/errors.py maps them to HTTP), a custom resource as the
+API's views take it, the namespace template's check, and what the writer refuses to
+write into an object (secrets in clear)."""
 
 from __future__ import annotations
 
@@ -71,7 +73,7 @@ def _time(value: object) -> datetime | None:
 
 
 def refusal(exc: KubeError, ref: ObjectRef) -> Refused:
-    """The API server's answer as this API's: a clear status and message, never a 500."""
+    """The API server's answer as a domain error: a clear kind and message, never a 500."""
     status = exc.body
     message = str(status.get("message") or exc)
     raw = status.get("details")

@@ -26,11 +26,10 @@ import copy
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import Conflict, Invalid, ObjectRef, Problem
-from ..model import API_VERSION, NAME_FIELDS, Resource
+from ..model import NAME_FIELDS, Resource
 from ..model.common import dump_spec
 from ..store import txn
 from ..store.repo import Change, Store, Stored
@@ -47,27 +46,19 @@ from .answers import (
 from .client import ApiError as KubeError
 from .client import KubeClient
 from .moves import Moves
-from .paths import object_path
-from .races import rebased, retrying
-from .signing import (
-    API_MANAGER,
-    CHANGE_SOURCE,
-    CHANGED_AT,
-    CHANGED_BY,
-    SIGNATURE,
-    sign,
-    spec_digest,
-)
+from .resources import Done, Live, SignedRequests, generation_of
 
 log = logging.getLogger("alertplane.kube.writer")
 
 MIRROR_WAIT_S = 5.0
-MERGE_PATCH = "application/merge-patch+json"
 
 
-def generation_of(live: dict[str, Any] | None) -> int | None:
-    """A custom resource's metadata.generation (None: it does not exist)."""
-    return None if live is None else int((live.get("metadata") or {}).get("generation") or 1)
+class Plan(NamedTuple):
+    """One write of an apply: where, over what (None: a create), and the body."""
+
+    ref: ObjectRef
+    live: Live | None
+    body: Live
 
 
 class KubeWriter:
@@ -81,13 +72,13 @@ class KubeWriter:
         moves: bool = False,
     ) -> None:
         """`key`: shared with the operator (`--attribution-key-file`); the audit annotations
-        are signed with it (k8s/signing.py), else they are unverifiable. `moves`: `apply`
+        are signed with it (kube/signing.py), else they are unverifiable. `moves`: `apply`
         may replace an object of another customer (see `moving`)."""
         self.client = client
         self.store = store
         self.template = namespace_template
         self.mirror_wait_s = mirror_wait_s
-        self.key = key
+        self.requests = SignedRequests(client, key)
         self.moves = moves
         check_template(namespace_template)
 
@@ -116,7 +107,7 @@ class KubeWriter:
             raise Invalid(problems)
         ref = ref_of(obj)
         try:
-            out = self._post(ref, obj, actor, source)
+            out = self.requests.create(ref, obj, actor, source)
         except KubeError as exc:
             answer = refusal(exc, ref)
             if exc.status != 409 or not isinstance(answer, Conflict):
@@ -128,7 +119,7 @@ class KubeWriter:
             ref = ObjectRef(ref.kind, ref.namespace, fallback)
             obj = renamed(obj, fallback)
             try:
-                out = self._post(ref, obj, actor, source)
+                out = self.requests.create(ref, obj, actor, source)
             except KubeError as again:
                 if again.status == 409:
                     raise Conflict(no_name(obj, fallback)) from None
@@ -137,16 +128,10 @@ class KubeWriter:
         self._await_mirror(ref, generation)
         return Change(ref, "created", generation)
 
-    def _post(self, ref: ObjectRef, obj: Resource, actor: str, source: str) -> dict[str, Any]:
-        body = self.body_of(obj, None, actor, source)
-        return self.client.request(
-            "POST", object_path(ref, collection=True), body, {"fieldManager": API_MANAGER}
-        )
-
     def _same_named(self, ref: ObjectRef, obj: Resource) -> bool:
         """Whether the object in the way is this customer's of the same spec name (a create
         racing another one): then the answer is "exists", not a second object."""
-        there = self._call(ref, lambda: self.client.get(object_path(ref))) or {}
+        there = self.requests.get(ref) or {}
         mine, theirs = dump_spec(obj.spec), there.get("spec") or {}
         field = NAME_FIELDS.get(obj.kind, "")
         return bool(
@@ -168,67 +153,88 @@ class KubeWriter:
         problems = [p for obj in objects for p in clear_secrets(obj)]
         if problems:
             raise Invalid(problems)
-        plans = []
         moves = Moves()
-        for obj in objects:
-            ref = ref_of(obj)
-            live: dict[str, Any] | None = self._get(ref)
-            txn.check(ref, (expected or {}).get(ref), generation_of(live))
-            theirs = ((live or {}).get("spec") or {}).get("customerId")
-            if live is not None and theirs != obj.spec.customer_id:
-                if not self.moves:
-                    # The cluster has another customer's object there (deleted and created
-                    # again, shared namespace), which the mirror the caller checked may not
-                    # show yet.
-                    raise Conflict(
-                        f"{ref.namespace}/{ref.name} is taken by an object of another customer "
-                        "(or was replaced meanwhile): not replaced; reload, or choose another name"
-                    )
-                home = self.namespace_for(obj.spec.customer_id)
-                obj, ref, live = moves.plan(obj, ref, live, home, self._get)
-            plans.append((ref, live, self.body_of(obj, live, actor, source)))
+        plans = [self._plan(obj, expected or {}, moves, actor, source) for obj in objects]
         # All or nothing: the API server judges every write first when there are several,
         # or when a move deletes an old object before its new one is written (a refused
         # write would otherwise leave neither, e.g. the new customer's namespace missing).
         if len(plans) > 1 or moves.old:
-            refused: list[Problem] = []
-            for ref, live, body in plans:
-                if moves.recreated(ref):
-                    continue  # the old object is still there: judged when it is written
-                try:
-                    self._write(ref, live, body, dry_run=True)
-                except KubeError as exc:
-                    answer = refusal(exc, ref)
-                    if not isinstance(answer, Invalid):
-                        raise answer from None
-                    refused.extend(answer.problems)
-            if refused:
-                raise Invalid(refused, "refused by the Kubernetes API server; nothing written")
+            self._dry_run(plans, moves)
+        self._move_away(moves, actor, source)
+        changes = self._write_all(plans, actor, source)
+        for change in changes:
+            self._await_mirror(change.ref, change.generation)
+        return changes
+
+    def _plan(
+        self,
+        obj: Resource,
+        expected: Mapping[ObjectRef, int],
+        moves: Moves,
+        actor: str,
+        source: str,
+    ) -> Plan:
+        """What writing `obj` means given what the cluster has now (If-Match checked)."""
+        ref = ref_of(obj)
+        live = self.requests.get(ref)
+        txn.check(ref, expected.get(ref), generation_of(live))
+        theirs = ((live or {}).get("spec") or {}).get("customerId")
+        if live is not None and theirs != obj.spec.customer_id:
+            if not self.moves:
+                # The cluster has another customer's object there (deleted and created
+                # again, shared namespace), which the mirror the caller checked may not
+                # show yet.
+                raise Conflict(
+                    f"{ref.namespace}/{ref.name} is taken by an object of another customer "
+                    "(or was replaced meanwhile): not replaced; reload, or choose another name"
+                )
+            home = self.namespace_for(obj.spec.customer_id)
+            obj, ref, live = moves.plan(obj, ref, live, home, self.requests.get)
+        return Plan(ref, live, self.requests.body_of(obj, live, actor, source))
+
+    def _dry_run(self, plans: Sequence[Plan], moves: Moves) -> None:
+        """Every write judged by the API server (dryRun=All); refused: nothing written."""
+        refused: list[Problem] = []
+        for ref, live, body in plans:
+            if moves.recreated(ref):
+                continue  # the old object is still there: judged when it is written
+            try:
+                self.requests.write(ref, live, body, dry_run=True)
+            except KubeError as exc:
+                answer = refusal(exc, ref)
+                if not isinstance(answer, Invalid):
+                    raise answer from None
+                refused.extend(answer.problems)
+        if refused:
+            raise Invalid(refused, "refused by the Kubernetes API server; nothing written")
+
+    def _move_away(self, moves: Moves, actor: str, source: str) -> None:
+        """Delete the moved objects' old identities, until the mirror has them no more."""
         try:
-            moves.delete_old(lambda ref, live: self._delete(ref, live, actor, source), self._get)
+            moves.delete_old(
+                lambda ref, live: self.requests.delete(ref, live, actor, source),
+                self.requests.get,
+            )
         except KubeError as exc:
             raise refusal(exc, moves.old[0][0]) from None
         for ref, _ in moves.old:
             self._await_mirror(ref, None)
+
+    def _write_all(self, plans: Sequence[Plan], actor: str, source: str) -> list[Change]:
+        """The writes, in order; one refused: the earlier ones undone (best effort)."""
         changes: list[Change] = []
-        done: list[tuple[ObjectRef, dict[str, Any] | None, str]] = []
+        done: Done = []
         for ref, live, body in plans:
             try:
-                out = self._write_racing(ref, live, body)
+                out = self.requests.write_racing(ref, live, body)
             except KubeError as exc:
-                self._undo(done, actor, source)
+                self.requests.undo(done, actor, source)
                 raise refusal(exc, ref) from None
             # The uid written: the undo must not delete an object created by someone else
             # after this one was deleted meanwhile.
             done.append((ref, live, str(out.get("metadata", {}).get("uid") or "")))
             generation = int(out.get("metadata", {}).get("generation") or 1)
-            before = None if live is None else int(live["metadata"].get("generation") or 0)
-            action = (
-                "created" if live is None else "unchanged" if before == generation else "configured"
-            )
-            changes.append(Change(ref, action, generation))
-        for change in changes:
-            self._await_mirror(change.ref, change.generation)
+            changes.append(Change(ref, _action(live, generation), generation))
         return changes
 
     def rollback(
@@ -248,188 +254,19 @@ class KubeWriter:
         return Change(ref, action, change.generation)
 
     def delete(self, ref: ObjectRef, actor: str, source: str, expected: int | None = None) -> None:
-        live = self._call(ref, lambda: self.client.get(object_path(ref)))
-        # The delete is preconditioned on the resourceVersion read (`_delete`).
+        live = self.requests.get(ref)
+        # The delete is preconditioned on the resourceVersion read (resources.py).
         txn.check(ref, expected, generation_of(live))
         if live is not None:
             try:
-                self._delete(ref, live, actor, source)
+                self.requests.delete(ref, live, actor, source)
             except KubeError as exc:
                 raise refusal(exc, ref) from None
         self._await_mirror(ref, None)
 
-    def _delete(self, ref: ObjectRef, live: dict[str, Any], actor: str, source: str) -> None:
-        retrying(ref, live, lambda now: self._delete_once(ref, now, actor, source), self._get)
-
-    def _delete_once(self, ref: ObjectRef, live: dict[str, Any], actor: str, source: str) -> None:
-        """Say who deletes in a last update, then delete exactly that version: nobody's
-        change can slip in between and be attributed to this token."""
-        path = object_path(ref)
-        meta = live.get("metadata") or {}
-        generation = int(meta.get("generation") or 1)
-        uid = str(meta.get("uid") or "")
-        annotations = self.notes(
-            ref, actor, source, generation, live.get("spec"), deleting=True, uid=uid
-        )
-        note = {
-            "metadata": {"resourceVersion": meta.get("resourceVersion"), "annotations": annotations}
-        }
-        params = {"fieldManager": API_MANAGER}
-        noted = self.client.request("PATCH", path, note, params, MERGE_PATCH)
-        preconditions = {"resourceVersion": noted["metadata"]["resourceVersion"]}
-        if uid:  # (live objects have one) exactly the object the notes were signed for
-            preconditions["uid"] = uid
-        options = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": preconditions}
-        try:
-            self.client.request("DELETE", path, options)
-        except KubeError as exc:
-            if exc.status == 404:
-                return
-            # Left on the object, the signed delete notes would credit a later `kubectl
-            # delete` to this token (without a key: the notes alone would). The operator
-            # also refuses them once deletionTimestamp is far from changed-at.
-            self._unnote(ref, uid, annotations)
-            raise
-
-    def _unnote(self, ref: ObjectRef, uid: str, annotations: dict[str, str]) -> None:
-        """Best effort: remove the audit annotations of a delete that did not happen. The
-        uid makes the API server refuse (409) if the name is another object by now."""
-        meta: dict[str, Any] = {"annotations": dict.fromkeys(annotations)}
-        if uid:
-            meta["uid"] = uid
-        gone = {"metadata": meta}
-        params = {"fieldManager": API_MANAGER}
-        try:
-            self.client.request("PATCH", object_path(ref), gone, params, MERGE_PATCH)
-        except KubeError as exc:
-            if exc.status not in (404, 409):
-                log.error("%s: could not remove the notes of a failed delete: %s", ref, exc)
-
     def current(self, ref: ObjectRef) -> Stored | None:
-        found = self._call(ref, lambda: self.client.get(object_path(ref)))
+        found = self.requests.get(ref)
         return None if found is None else stored_of(found)
-
-    # -- helpers ------------------------------------------------------------------------
-    def notes(
-        self,
-        ref: ObjectRef,
-        actor: str,
-        source: str,
-        generation: int,
-        spec: Any,
-        deleting: bool = False,
-        uid: str = "",
-    ) -> dict[str, str]:
-        """The audit annotations of one write (signed with the key, if any: the operator
-        believes them only then). `uid`: the object's, "" for a create (none yet)."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        out = {CHANGED_BY: actor, CHANGE_SOURCE: source, CHANGED_AT: now}
-        if self.key is not None:
-            out[SIGNATURE] = sign(
-                self.key,
-                namespace=ref.namespace,
-                name=ref.name,
-                actor=actor,
-                source=source,
-                changed_at=now,
-                generation=generation,
-                spec=spec,
-                deleting=deleting,
-                uid=uid,
-            )
-        return out
-
-    def body_of(
-        self, obj: Resource, live: dict[str, Any] | None, actor: str, source: str
-    ) -> dict[str, Any]:
-        """The custom resource to write: a replaced object keeps its metadata (finalizers,
-        labels, resourceVersion for optimistic concurrency) and gets the new spec."""
-        meta: dict[str, Any] = {"name": obj.metadata.name, "namespace": obj.metadata.namespace}
-        spec = dump_spec(obj.spec)
-        generation = 1
-        if live is not None:
-            meta = {k: v for k, v in live.get("metadata", {}).items() if k != "managedFields"}
-            # The API server bumps a custom resource's generation on spec changes only.
-            generation = int(meta.get("generation") or 1)
-            if spec_digest(live.get("spec")) != spec_digest(spec):
-                generation += 1
-        meta["labels"] = {**(meta.get("labels") or {}), **obj.metadata.labels}
-        uid = str(meta.get("uid") or "")
-        signed = self.notes(ref_of(obj), actor, source, generation, spec, uid=uid)
-        meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
-        return {"apiVersion": API_VERSION, "kind": obj.kind, "metadata": meta, "spec": spec}
-
-    def _write_racing(
-        self, ref: ObjectRef, live: dict[str, Any] | None, body: dict[str, Any]
-    ) -> dict[str, Any]:
-        """`_write`, made again on the object as it is now when only the operator's
-        bookkeeping raced it (kube/races.py)."""
-        if live is None:
-            return self._write(ref, None, body)
-
-        def attempt(now: dict[str, Any]) -> dict[str, Any]:
-            return self._write(ref, now, rebased(body, now))
-
-        return retrying(ref, live, attempt, self._get)
-
-    def _write(
-        self,
-        ref: ObjectRef,
-        live: dict[str, Any] | None,
-        body: dict[str, Any],
-        dry_run: bool = False,
-    ) -> dict[str, Any]:
-        params = {"fieldManager": API_MANAGER}
-        if dry_run:
-            params["dryRun"] = "All"
-        if live is None:
-            return self.client.request("POST", object_path(ref, collection=True), body, params)
-        return self.client.request("PUT", object_path(ref), body, params)
-
-    def _undo(
-        self, done: list[tuple[ObjectRef, dict[str, Any] | None, str]], actor: str, source: str
-    ) -> None:
-        """Best effort after a write failed half-way through a batch (the dry run passed,
-        so only a race or an outage gets here): remove what it created, restore what it
-        replaced. Written like any of this token's writes (field manager, signed notes),
-        so the audit names the token, not an unknown client."""
-        for ref, live, written in reversed(done):
-            try:
-                current = self.client.get(object_path(ref))
-                if current is None:
-                    continue
-                if live is None:
-                    if (current.get("metadata") or {}).get("uid") != written:
-                        # Not the object this import created (it was deleted and someone
-                        # created another): theirs, not ours to remove.
-                        log.warning("%s was created again meanwhile; not deleted", ref)
-                        continue
-                    self._delete(ref, current, actor, source)  # uid precondition
-                    continue
-                meta = {k: v for k, v in current["metadata"].items() if k != "managedFields"}
-                spec = live.get("spec")
-                generation = int(meta.get("generation") or 1)
-                if spec_digest(current.get("spec")) != spec_digest(spec):
-                    generation += 1
-                uid = str(meta.get("uid") or "")
-                signed = self.notes(ref, actor, source, generation, spec, uid=uid)
-                meta["annotations"] = {**(meta.get("annotations") or {}), **signed}
-                restored = {**current, "metadata": meta, "spec": spec}
-                restored.pop("status", None)
-                params = {"fieldManager": API_MANAGER}
-                self.client.request("PUT", object_path(ref), restored, params)
-            except KubeError as exc:
-                log.error("could not undo the import's change of %s: %s", ref, exc)
-
-    def _get(self, ref: ObjectRef) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self._call(ref, lambda: self.client.get(object_path(ref)))
-        return found
-
-    def _call(self, ref: ObjectRef, request: Any) -> Any:
-        try:
-            return request()
-        except KubeError as exc:
-            raise refusal(exc, ref) from None
 
     def _await_mirror(self, ref: ObjectRef, generation: int | None) -> None:
         """Until the operator's mirror has `generation` of `ref` (None: has it no more)."""
@@ -450,3 +287,11 @@ class KubeWriter:
                 return
             time.sleep(pause)
             pause = min(pause * 1.5, 0.2)
+
+
+def _action(live: Any, generation: int) -> str:
+    """What a write did: created, configured, or unchanged (the generation stayed)."""
+    if live is None:
+        return "created"
+    before = int(live["metadata"].get("generation") or 0)
+    return "unchanged" if before == generation else "configured"
