@@ -18,13 +18,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
 from alertplane.errors import ObjectRef
-from alertplane.k8s.binding import binding_of, binding_problem, bound_customers
 from alertplane.k8s.changes import actor_of
 from alertplane.k8s.handlers import Handlers
 from alertplane.k8s.mirror import Mirror
 from alertplane.k8s.publish import ADD_FINALIZER, Publisher, object_path
 from alertplane.k8s.reconciler import cluster_reconciler
 from alertplane.k8s.state import FINALIZER, ClusterState
+from alertplane.kube.binding import binding_of, binding_problem, bound_customers
 from alertplane.model import CustomerReceiver
 from alertplane.render.platform import PlatformConfig
 from alertplane.render.promop import FALLBACK_RECEIVER, alertmanager_config

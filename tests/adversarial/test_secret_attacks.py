@@ -31,12 +31,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertplane.api.errors import Invalid
-from alertplane.api.tenancy import BoundWriter, NamespaceBindings
+from alertplane.api.tenancy import BoundWriter
 from alertplane.cli import main
 from alertplane.errors import ObjectRef, UsageError
 from alertplane.k8s.handlers import Handlers
 from alertplane.k8s.reconciler import cluster_reconciler
 from alertplane.k8s.state import ClusterState
+from alertplane.kube.namespaces import NamespaceBindings
 from alertplane.render.platform import PlatformConfig
 from alertplane.render.secretfiles import SecretPathError, secret_file
 from alertplane.store.db import open_db

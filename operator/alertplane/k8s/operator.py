@@ -22,10 +22,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import UsageError
 from ..health import READINESS_GRACE_S, readiness
+from ..kube.client import ApiError, KubeClient, login
+from ..kube.kinds import CUSTOM, NAMESPACE
+from ..kube.paths import kind_path
+from ..kube.signing import load_key
 from ..lifecycle import Shutdown
 from ..metrics import REGISTRY
 from ..metrics_port import PlainHandler
-from ..model.common import API_VERSION, is_dns_label
+from ..model.common import is_dns_label
 from ..ports import unavailable
 from ..render.platform import PlatformConfig, load_platform_config
 from ..sinks.base import Sink
@@ -33,13 +37,11 @@ from ..sinks.factory import KINDS, SinkSettings, build_sink
 from ..store.db import parse_url
 from ..sync import Reconciler, SyncSettings, release_memory
 from .changes import service_account_user
-from .client import ApiError, KubeClient, api_path, login
 from .handlers import Handlers
 from .mirror import Mirror
 from .publish import Publisher
 from .reconciler import ClusterHooks
-from .signing import load_key
-from .state import PLURALS, ClusterState
+from .state import ClusterState
 
 log = logging.getLogger("alertplane.operator")
 
@@ -62,7 +64,7 @@ class OperatorOptions:
     webhook_cert: str | None = None
     webhook_key: str | None = None
     api_service_account: str | None = None  # NS/NAME of the REST API (webhook on)
-    attribution_key_file: str | None = None  # shared with the API: k8s/signing.py
+    attribution_key_file: str | None = None  # shared with the API: kube/signing.py
     kubeconfig: str | None = None
     coalesce_s: float = 0.2
     resync_s: float = 300.0  # 0: no periodic resync
@@ -328,24 +330,22 @@ def initial_list(
     if binding:
         if namespaces:
             for name in namespaces:
-                ns = client.get(api_path("v1", "namespaces", name=name))
+                ns = client.get(kind_path(NAMESPACE, name=name))
                 state.set_namespace(name, None if ns is None else ns.get("metadata") or {})
         else:
-            for ns in client.list(api_path("v1", "namespaces")):
+            for ns in client.list(kind_path(NAMESPACE)):
                 meta = ns.get("metadata") or {}
                 state.set_namespace(meta["name"], meta)
-    for kind, plural in PLURALS.items():
-        paths = [api_path(API_VERSION, plural, ns) for ns in namespaces] or [
-            api_path(API_VERSION, plural)
-        ]
+    for kind in CUSTOM:
+        paths = [kind_path(kind, ns) for ns in namespaces] or [kind_path(kind)]
         for path in paths:
             try:  # page by page: only one page of full objects is held at a time
                 for item in client.list(path):
-                    state.observe({"apiVersion": API_VERSION, "kind": kind, **item})
+                    state.observe({"apiVersion": kind.api_version, "kind": kind.kind, **item})
             except ApiError as exc:
                 if exc.status == 404:
                     raise UsageError(
-                        f"the {plural}.alertplane.io CustomResourceDefinition is not installed",
+                        f"the {kind.crd_name} CustomResourceDefinition is not installed",
                         "kubectl apply -f crds/ (or install the Helm chart)",
                     ) from exc
                 raise

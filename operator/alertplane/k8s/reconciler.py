@@ -19,12 +19,12 @@ from collections.abc import Callable
 from prometheus_client import Counter
 
 from ..errors import AlertplaneError, ObjectRef, Problem
+from ..kube.binding import binding_problem
 from ..metrics import REGISTRY
 from ..model import CustomerReceiver, Resource
 from ..store.repo import Stored
 from ..sync import Reconciler, SyncHooks, SyncReport, SyncSettings
 from ..sync_chunk import Check, Checked
-from .binding import binding_problem
 from .state import ClusterState
 
 log = logging.getLogger("alertplane.resync")
