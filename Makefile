@@ -1,8 +1,13 @@
-# alertplane — the two commands a user needs are `make install` and `make test`.
+# alertplane — the two commands: `make run` (the demo stack) and `make test` (the suite).
+# Each installs what it needs first; every setup step is idempotent and skips what is present.
 PYTHON ?= python3
 PYTEST_ARGS ?=
+# make run's state directory: database, rendered config, logs, captured notifications, env
+RUN_STATE ?= .run
+# e.g. --free-ports: no fixed port, so several stacks can run at once (the newcomer test)
+RUN_ARGS ?=
 
-.PHONY: install test lint golden-update bench deps run run-ports
+.PHONY: install install-demo test lint golden-update bench deps deps-demo run run-ports
 
 # Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then the test API server
 # (kube-apiserver, etcd, kubectl) and helm, built from Go modules and cached.
@@ -11,14 +16,22 @@ deps:
 	bash hack/k8s/build.sh >/dev/null
 	bash hack/helm/build.sh >/dev/null
 
-run: run-ports deps install  ## the local stack: Prometheus, Alertmanager, demo exporter, capture, serve
-	$(PYTHON) -m alertplane.stack.local --state .run
+deps-demo:  ## what the demo needs: Debian prometheus + prometheus-alertmanager
+	bash .ci/install-deps --demo >/dev/null
+
+run: run-ports deps-demo install-demo  ## the local stack: Prometheus, Alertmanager, demo exporter, capture, serve
+	$(PYTHON) -m alertplane.stack.local --state $(RUN_STATE) $(RUN_ARGS)
 
 run-ports:  ## the demo's fixed ports are free (before the slow steps; standard library only)
-	PYTHONPATH=operator $(PYTHON) -m alertplane.stack.ports
+	PYTHONPATH=operator $(PYTHON) -m alertplane.stack.ports $(RUN_ARGS)
 
+# pip only when something is missing (hack/installed.py says what): `pip install -e` takes
+# seconds even when nothing changed.
 install:  ## the package with its test extras, editable
-	$(PYTHON) -m pip install -q -e '.[test]'
+	@$(PYTHON) hack/installed.py test || $(PYTHON) -m pip install -q -e '.[test]'
+
+install-demo:  ## the package with what the demo needs, editable
+	@$(PYTHON) hack/installed.py demo || $(PYTHON) -m pip install -q -e '.[demo]'
 
 lint:  ## style, types, the layering (pyproject.toml [tool.importlinter]) and the size limits
 	ruff check operator tests benchmarks hack/shape.py
@@ -27,7 +40,7 @@ lint:  ## style, types, the layering (pyproject.toml [tool.importlinter]) and th
 	PYTHONPATH=operator lint-imports
 	$(PYTHON) hack/shape.py
 
-test: lint  ## everything: lint, types, unit, golden, real promtool/amtool
+test: deps install lint  ## everything: lint, types, unit, golden, integration, e2e
 	$(PYTHON) -m pytest -n 2 $(PYTEST_ARGS)
 
 golden-update:  ## regenerate tests/golden/ (review the diff like code)

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from alertplane.api.app import create_app
 from alertplane.api.context import ApiSettings
-from alertplane.api.kube import KubeWriter
-from alertplane.api.tenancy import NamespaceBindings
 from alertplane.api.tokens import token_line
-from alertplane.k8s.client import KubeClient
+from alertplane.kube.client import KubeClient
+from alertplane.kube.namespaces import NamespaceBindings
+from alertplane.kube.writer import KubeWriter
 from alertplane.render.platform import load_platform_config
 from alertplane.stack.processes import Postgres
 from alertplane.store.db import open_db

@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 import kopf
 
-from alertplane.k8s.client import KubeClient, api_path
+from alertplane.kube.client import KubeClient
+from alertplane.kube.paths import api_path
 from alertplane.stack.processes import free_port
 from tests.chart_env import RBAC_KINDS, operator_args, render
 from tests.k8s_env import ROOT, KubeEnv

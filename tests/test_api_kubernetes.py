@@ -23,8 +23,9 @@ from fastapi.testclient import TestClient
 
 from alertplane.api.objects import object_name
 from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
-from alertplane.k8s.client import ApiError, KubeClient, api_path
-from alertplane.k8s.signing import SIGNATURE
+from alertplane.kube.client import ApiError, KubeClient
+from alertplane.kube.paths import api_path
+from alertplane.kube.signing import SIGNATURE
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
@@ -665,7 +666,7 @@ def test_a_create_signature_replayed_later_is_not_the_tokens(env: Env) -> None:
     API signs; a fresh one is, as a control)."""
     from datetime import UTC, datetime, timedelta
 
-    from alertplane.k8s.signing import sign
+    from alertplane.kube.signing import sign
     from tests.api_k8s_env import ATTRIBUTION_KEY
 
     c = env.client

@@ -1,4 +1,4 @@
-"""The API's cache of namespace bindings (api/tenancy.py) when the API server is slow or down.
+"""The API's cache of namespace bindings (kube/namespaces.py) when the API server is slow or down.
 
 The behaviour under test is the cache's concurrency (one list at a time, no list right
 after a failed one, stale answers while one runs), so the Kubernetes client is replaced by
@@ -18,8 +18,8 @@ from typing import Any, cast
 import pytest
 
 from alertplane.api.errors import BadGateway, Unavailable
-from alertplane.api.tenancy import NamespaceBindings
-from alertplane.k8s.client import ApiError, KubeClient
+from alertplane.kube.client import ApiError, KubeClient
+from alertplane.kube.namespaces import NamespaceBindings
 
 NAMESPACES = [{"metadata": {"name": "acme", "labels": {"alertplane.io/customer": "acme"}}}]
 

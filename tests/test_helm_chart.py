@@ -25,12 +25,13 @@ import pytest
 import yaml
 
 from alertplane.errors import ObjectRef
-from alertplane.k8s.client import ApiError, KubeClient, api_path
 from alertplane.k8s.handlers import WEBHOOK_OPERATIONS, Handlers, webhook_id
-from alertplane.k8s.objects import MANAGED_BY, ManagedObjects
 from alertplane.k8s.publish import add_finalizer, object_path, remove_finalizer
-from alertplane.k8s.state import PLURALS
+from alertplane.kube.client import ApiError, KubeClient
+from alertplane.kube.kinds import PLURALS
+from alertplane.kube.paths import api_path
 from alertplane.model.common import API_VERSION
+from alertplane.sinks.kubeobjects import MANAGED_BY, ManagedObjects
 from tests import chart_env
 from tests.chart_env import CHART
 from tests.k8s_env import KubeEnv

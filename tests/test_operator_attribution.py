@@ -14,8 +14,8 @@ import pytest
 
 from alertplane.errors import ObjectRef, UsageError
 from alertplane.k8s.changes import Change, api_change, attribute, service_account_user
-from alertplane.k8s.signing import SIGNATURE, load_key, sign
 from alertplane.k8s.state import DELETE, ClusterState
+from alertplane.kube.signing import SIGNATURE, load_key, sign
 from alertplane.stack.processes import free_port
 from tests.factories import alert
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from alertplane.k8s.client import api_path
+from alertplane.kube.paths import api_path
 from tests.conftest import EXAMPLES
 from tests.factories import DROP, alert, receiver
 from tests.operator_env import (

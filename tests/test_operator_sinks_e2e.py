@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from alertplane.k8s.client import api_path
+from alertplane.kube.paths import api_path
 from alertplane.render.yamlout import dump
 from alertplane.stack.processes import Alertmanager, Prometheus
 from tests.conftest import EXAMPLES

@@ -18,16 +18,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
 from alertplane.errors import ObjectRef
-from alertplane.k8s.binding import binding_of, binding_problem, bound_customers
 from alertplane.k8s.changes import actor_of
 from alertplane.k8s.handlers import Handlers
 from alertplane.k8s.mirror import Mirror
 from alertplane.k8s.publish import ADD_FINALIZER, Publisher, object_path
-from alertplane.k8s.reconciler import ClusterReconciler
+from alertplane.k8s.reconciler import cluster_reconciler
 from alertplane.k8s.state import FINALIZER, ClusterState
+from alertplane.kube.binding import binding_of, binding_problem, bound_customers
 from alertplane.model import CustomerReceiver
 from alertplane.render.platform import PlatformConfig
-from alertplane.sinks.promop import FALLBACK_RECEIVER, alertmanager_config
+from alertplane.render.promop import FALLBACK_RECEIVER, alertmanager_config
 from alertplane.store.tables import AuditRow, ObjectRow, StatusRow
 from alertplane.sync import SyncSettings
 from alertplane.validate import parse_document
@@ -154,7 +154,7 @@ def test_cluster_reconciler_enforces_binding_and_drops_the_live_version(tmp_path
     state.set_namespace("acme", {"labels": {"alertplane.io/customer": "acme"}})
     published: list[ObjectRef] = []
     state.on_status.append(published.extend)
-    rec = ClusterReconciler(state, SyncSettings(out_dir=tmp_path))
+    rec = cluster_reconciler(state, SyncSettings(out_dir=tmp_path))
     state.observe(body(alert("acme")))
     state.observe(body(receiver("acme")))
     rec.sync_all()
@@ -187,7 +187,7 @@ def test_an_object_in_an_unbound_namespace_takes_none_of_the_customers_names(
     squatter["metadata"]["namespace"] = "globex"
     state.observe(body(squatter))
     state.observe(body(receiver("acme")))
-    ClusterReconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
+    cluster_reconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
     own = state.entry(ObjectRef("CustomerReceiver", "acme", "acme-oncall"))
     other = state.entry(ObjectRef("CustomerReceiver", "globex", "acme-oncall"))
     assert own is not None and other is not None
@@ -204,7 +204,7 @@ def test_cluster_reconciler_keeps_last_valid_version_from_the_database(tmp_path:
     bad = alert("acme", expr="rate(errors_total[5m]) > 1")
     state.observe(body(bad, generation=2))
     state.seed_live({ObjectRef("CustomerAlert", "acme", "acme-higherrorrate"): (1, good["spec"])})
-    ClusterReconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
+    cluster_reconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
     entry = state.entry(ObjectRef("CustomerAlert", "acme", "acme-higherrorrate"))
     assert entry is not None and entry.status.phase == "Invalid"
     assert entry.status.conditions[1]["reason"] == "Superseded"

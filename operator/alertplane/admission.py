@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 from .errors import ObjectRef, Problem
 from .manifests import Document
-from .model import CustomerAlert, Resource
+from .model import NAME_FIELDS, CustomerAlert, Resource
 from .render.platform import PlatformConfig
 from .validate import (
     Parsed,
@@ -51,8 +51,6 @@ from .validate import (
     parse_documents,
     validate_objects,
 )
-
-NAME_KEYS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
 
 
 class Stage(Enum):
@@ -88,7 +86,7 @@ class Taken:
 
     @classmethod
     def of(cls, ref: ObjectRef, customer: str, spec: dict[str, Any]) -> Taken | None:
-        name = spec.get(NAME_KEYS.get(ref.kind, ""))
+        name = spec.get(NAME_FIELDS.get(ref.kind, ""))
         return cls(ref, customer, name) if isinstance(name, str) else None
 
 
@@ -194,7 +192,7 @@ def _duplicates(
         what = "alert" if isinstance(obj, CustomerAlert) else "receiver"
         problems.append(
             Problem(
-                f"spec.{NAME_KEYS[obj.kind]}",
+                f"spec.{NAME_FIELDS[obj.kind]}",
                 f"customer {first.customer!r} already has {what} {name!r} ({first.ref})",
                 "choose another name or remove one of the two",
             ).at(item.ref, item.source)

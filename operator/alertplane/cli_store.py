@@ -15,6 +15,7 @@ from . import settings
 from .core import WRITE, admit, taken
 from .errors import ObjectRef, Source, UsageError
 from .health import READINESS_GRACE_S
+from .kube.kinds import CUSTOM
 from .manifests import Document, load_paths
 from .model import KINDS
 from .ports import bind
@@ -27,14 +28,12 @@ from .validate import parse_documents
 KIND_ALIASES = {
     "alert": "CustomerAlert",
     "alerts": "CustomerAlert",
-    "customeralert": "CustomerAlert",
-    "customeralerts": "CustomerAlert",
     "ca": "CustomerAlert",
     "receiver": "CustomerReceiver",
     "receivers": "CustomerReceiver",
-    "customerreceiver": "CustomerReceiver",
-    "customerreceivers": "CustomerReceiver",
     "cr": "CustomerReceiver",
+    # kubectl's names: the singular and the plural (kube/kinds.py)
+    **{name: k.kind for k in CUSTOM for name in (k.kind.lower(), k.plural)},
 }
 
 

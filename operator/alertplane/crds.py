@@ -2,7 +2,7 @@
 
 Pure: `crd_manifests()` turns each kind's spec model's JSON schema into a structural
 OpenAPI v3 schema (crd_schema.py; the only kind apiextensions.k8s.io/v1 accepts), adds the
-status schema of DESIGN.md, CEL rules for what a JSON schema cannot say, printer columns
+status schema of docs/architecture.md, CEL rules for what a JSON schema cannot say, printer columns
 and names. `alertplane crds --out crds` writes them; tests/test_crds_schema.py fails when
 the committed crds/ differ from what this module generates.
 
@@ -20,11 +20,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from .crd_schema import Schema, at, ordered, structural
+from .kube import kinds
+from .kube.kinds import CUSTOMER_ALERT, CUSTOMER_RECEIVER
 from .model import RESERVED_LABELS, CustomerAlertSpec, CustomerReceiverSpec
-from .model.common import API_GROUP, LABEL_NAME_RE, MAX_LABEL_NAME
+from .model.common import LABEL_NAME_RE, MAX_LABEL_NAME
 from .render.yamlout import dump
 
-VERSION = "v1alpha1"
 CATEGORY = "alertplane"
 PHASES = ("Synced", "Pending", "Invalid", "Failed", "Disabled")
 HEADER = (
@@ -84,7 +85,7 @@ _ROUTE_LABELS = _rule(
     "FieldValueForbidden",
 )
 
-# -- status (DESIGN.md "Status"), written by alertplane through the status subresource ----
+# -- status (docs/architecture.md "Status"), written by alertplane through the status subresource
 
 _CONDITION: Schema = {
     "type": "object",
@@ -170,8 +171,7 @@ _AGE = _column("Age", ".metadata.creationTimestamp", "date")
 
 @dataclass(frozen=True)
 class Kind:
-    kind: str
-    plural: str
+    api: kinds.Kind  # kind, group, version, plural: the one table (kube/kinds.py)
     short_names: tuple[str, ...]
     spec_model: type[BaseModel]
     description: str
@@ -180,8 +180,16 @@ class Kind:
     rules: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # spec path → CEL
 
     @property
+    def kind(self) -> str:
+        return self.api.kind
+
+    @property
+    def plural(self) -> str:
+        return self.api.plural
+
+    @property
     def name(self) -> str:
-        return f"{self.plural}.{API_GROUP}"
+        return self.api.crd_name
 
     @property
     def filename(self) -> str:
@@ -190,8 +198,7 @@ class Kind:
 
 KINDS = (
     Kind(
-        kind="CustomerAlert",
-        plural="customeralerts",
+        api=CUSTOMER_ALERT,
         short_names=("calert", "calerts"),
         spec_model=CustomerAlertSpec,
         description="One Prometheus alerting rule owned by one customer. alertplane "
@@ -201,7 +208,7 @@ KINDS = (
         "urgency are set by alertplane from the fields of the same meaning.",
         columns=(
             _column("Customer", ".spec.customerId"),
-            _column("Alert", ".spec.alertName"),
+            _column("Alert", f".spec.{CUSTOMER_ALERT.name_field}"),
             _column("Severity", ".spec.severity"),
             _column("Category", ".spec.category", priority=1),
             _column("Enabled", ".spec.enabled", "boolean"),
@@ -212,8 +219,7 @@ KINDS = (
         rules={"labels": [_RESERVED, _LABEL_NAMES]},
     ),
     Kind(
-        kind="CustomerReceiver",
-        plural="customerreceivers",
+        api=CUSTOMER_RECEIVER,
         short_names=("crecv", "crecvs"),
         spec_model=CustomerReceiverSpec,
         description="A customer's notification targets (email, Slack, PagerDuty, webhook) "
@@ -222,7 +228,7 @@ KINDS = (
         "are referenced from Kubernetes Secrets in the same namespace.",
         columns=(
             _column("Customer", ".spec.customerId"),
-            _column("Receiver", ".spec.receiverName"),
+            _column("Receiver", f".spec.{CUSTOMER_RECEIVER.name_field}"),
             _column("Priority", ".spec.route.priority", "integer"),
             _column(
                 "Severity",
@@ -275,7 +281,7 @@ def crd_manifest(kind: Kind) -> dict[str, Any]:
         "kind": "CustomResourceDefinition",
         "metadata": {"name": kind.name, "labels": {"app.kubernetes.io/part-of": "alertplane"}},
         "spec": {
-            "group": API_GROUP,
+            "group": kind.api.group,
             "scope": "Namespaced",
             "names": {
                 "kind": kind.kind,
@@ -287,7 +293,7 @@ def crd_manifest(kind: Kind) -> dict[str, Any]:
             },
             "versions": [
                 {
-                    "name": VERSION,
+                    "name": kind.api.version,
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},

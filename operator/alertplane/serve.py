@@ -24,10 +24,10 @@ from sqlalchemy.orm import sessionmaker
 
 from .api.app import create_app
 from .api.context import ApiSettings
-from .api.kube import KubeWriter
-from .api.tenancy import NamespaceBindings
 from .errors import UsageError
 from .health import DB_DOWN, READINESS_GRACE_S
+from .kube.namespaces import NamespaceBindings
+from .kube.writer import KubeWriter
 from .lifecycle import Shutdown
 from .metrics_port import serve_metrics
 from .ports import bind
@@ -197,6 +197,7 @@ def serve_standalone(
 ) -> None:
     """The reconciler in a worker thread, once the database is there and migrated, beside
     the HTTP server (which answers 503 until then: `_gated`)."""
+    settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
     reconciler = Reconciler(store, settings)
     migrated = threading.Event()
 
@@ -227,8 +228,8 @@ def serve_kubernetes(
 ) -> None:
     """Reads from the operator's database mirror, writes custom resources; the operator
     (`alertplane operator --db` on the same database) does the rest."""
-    from .k8s.client import KubeClient, login  # kopf only loads in this mode
-    from .k8s.signing import load_key
+    from .kube.client import KubeClient, login  # kopf only loads in this mode
+    from .kube.signing import load_key
 
     key = None
     if attribution_key_file is not None:
@@ -242,7 +243,7 @@ def serve_kubernetes(
     client = KubeClient(lambda: login(kubeconfig), timeout=10.0)
     writer = KubeWriter(client, store, customer_namespace, key=key)
     # As the operator's --tenant-binding: a customer's reads and writes stay in the
-    # namespaces bound to it (api/tenancy.py).
+    # namespaces bound to it (kube/namespaces.py).
     bindings = NamespaceBindings(client) if tenant_binding else None
     migrated = threading.Event()
 

@@ -5,6 +5,11 @@ from the change that woke it, so a restart or a missed change heals on the next 
 Incremental: only dirty customers are validated and re-rendered; the Alertmanager config
 is assembled from every customer's live receivers, and unchanged files are not rewritten.
 An object whose newest spec is invalid keeps its last valid spec live and blocks nobody.
+
+A pass runs in phases: load, validate and render per chunk of customers (sync_chunk.py);
+assemble the output (sync_output.py); write it and make it live through the sink
+(sinks/base.py: the reconciler never asks which sink it has); statuses (sync_status.py).
+Doors add to it through `SyncHooks` (the operator: k8s/reconciler.py), never by subclassing.
 """
 
 from __future__ import annotations
@@ -15,14 +20,13 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import AlertplaneError, ObjectRef, Problem, Source
+from .errors import AlertplaneError
 from .health import DB_DOWN, failure_kind, log_failure
-from .manifests import Document
 from .metrics import (
     LAST_SUCCESS,
     OBJECTS,
@@ -33,24 +37,22 @@ from .metrics import (
     SYNC_FAILING_SINCE,
     SYNCS,
 )
-from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
-from .render import ALERTMANAGER_PATH
+from .model import CustomerReceiver
 from .render.platform import PlatformConfig
-from .render.rules import rules_path
-from .sinks.files import generated_rule_files, write_files
-from .sinks.reload import ReloadOutcome, reload
-from .status import Verdict, status_values
+from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink
+from .sinks.factory import SinkSettings, build_sink
 from .store.repo import Stored
 from .store.secrets import secret_folder
 from .store.tables import utcnow
-from .sync_assess import Assessment, assess, live_version
-from .sync_output import accepted_alertmanager, contained_admission, refused_rules
+from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
+from .sync_output import Pass, settle_alertmanager
+from .sync_status import status_updates
+
+__all__ = ["Receivers", "Reconciler", "SyncHooks", "SyncReport", "SyncSettings"]
 
 log = logging.getLogger("alertplane.sync")
 
-PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 CHUNK = 50  # customers per validation/render batch
-STORED = "stored"  # the source name of stored objects in admission
 
 
 class ObjectSource(Protocol):
@@ -71,20 +73,6 @@ class ObjectSource(Protocol):
     def phase_counts(self) -> dict[tuple[str, str], int]: ...
 
 
-Receivers = Mapping[str, list[tuple[str, CustomerReceiverSpec]]]
-
-
-class OutputSink(Protocol):
-    """Where rendered files go instead of `out_dir` (ConfigMaps, prometheus-operator objects).
-
-    `write` gets the changed files (None deletes) and every live customer's receivers, and
-    returns the relative paths whose output changed; `generated_rule_files` lists the rule
-    outputs that exist, so the first sync can drop those of vanished customers."""
-
-    def write(self, files: Mapping[str, str | None], receivers: Receivers) -> list[str]: ...
-    def generated_rule_files(self) -> list[str]: ...
-
-
 @dataclass
 class SyncSettings:
     out_dir: Path
@@ -94,7 +82,15 @@ class SyncSettings:
     coalesce_s: float = 0.2
     poll_s: float = 0.05
     retry_max_s: float = 30.0
-    sink: OutputSink | None = None  # None: files in out_dir
+    sink: Sink | None = None  # None: a files sink in out_dir, reloading at the URLs above
+
+    def files_sink(self) -> Sink:
+        """The files sink in `out_dir`, reloading at these settings' URLs as they are at
+        each pass (tests and the API's /firing set them on a running reconciler)."""
+        return build_sink(
+            SinkSettings(out_dir=self.out_dir, platform=self.platform),
+            urls=lambda: {PROMETHEUS: self.prometheus_url, ALERTMANAGER: self.alertmanager_url},
+        )
 
 
 @dataclass
@@ -107,15 +103,40 @@ class SyncReport:
     duration_s: float = 0.0
 
 
+AdmissionHook = Callable[[list[Stored], Check], Checked]
+
+
+def _own_folder(obj: CustomerReceiver) -> str:
+    """Standalone, the database is the truth and a namespace is only a name that several
+    customers' objects may share (`apply` without a namespace, imports, moves): the
+    folder is the customer's own, where the store also writes its clear secrets
+    (store/secrets.py), so no customer can read or overwrite another's."""
+    return secret_folder(obj.spec.customer_id)
+
+
+@dataclass
+class SyncHooks:
+    """Where a door adds to the reconciler without subclassing it (k8s/reconciler.py)."""
+
+    # Wraps the core's admission of a chunk's objects (which it may call on any subset):
+    # the cluster adds the tenant binding and the sink's checks of receivers.
+    admission: AdmissionHook | None = None
+    # The folder under `secretsDir` a receiver's secret references resolve in.
+    secret_folder: Callable[[CustomerReceiver], str] = _own_folder
+    before_sync: list[Callable[[set[str] | None], None]] = field(default_factory=list)
+    on_synced: list[Callable[[SyncReport], None]] = field(default_factory=list)
+    after_step: list[Callable[[], None]] = field(default_factory=list)
+
+
 class Reconciler:
-    def __init__(self, store: ObjectSource, settings: SyncSettings) -> None:
+    def __init__(
+        self, store: ObjectSource, settings: SyncSettings, hooks: SyncHooks | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
-        # What is live per customer: receivers (to assemble alertmanager.yml without
-        # reloading every customer) and the number of enabled rules (for the gauge).
-        self.receivers: dict[str, list[tuple[str, CustomerReceiverSpec]]] = {}
-        self.rule_counts: dict[str, int] = {}
-        self.pending_reload: set[str] = set()
+        self.sink: Sink = settings.sink if settings.sink is not None else settings.files_sink()
+        self.hooks = hooks or SyncHooks()
+        self.live = LiveState()
         self.marker = 0
         self.ready = threading.Event()
         self._wake = threading.Event()
@@ -149,10 +170,13 @@ class Reconciler:
         return self.sync(None)
 
     def sync(self, customers: Iterable[str] | None) -> SyncReport:
+        targets = None if customers is None else set(customers)
+        for before in self.hooks.before_sync:
+            before(targets)
         with self._lock, SYNC_DURATION.time():
             start = time.monotonic()
             try:
-                report = self._sync(None if customers is None else set(customers))
+                report = self._sync(targets)
             except Exception:
                 SYNCS.labels("error").inc()  # self-monitoring sees a pass that broke off
                 with contextlib.suppress(Exception):  # and what is stuck (best effort)
@@ -178,96 +202,31 @@ class Reconciler:
             message="; ".join(r.message for r in report.reloads.values() if not r.ok),
         )
         self._refresh_gauges()
+        for listener in self.hooks.on_synced:
+            listener(report)
         return report
 
     def _sync(self, customers: set[str] | None) -> SyncReport:
         if customers is None:
-            targets = set(self.store.customers()) | set(self.receivers) | set(self.rule_counts)
+            targets = set(self.store.customers()) | set(self.live.receivers)
+            targets |= set(self.live.rule_counts)
         else:
             targets = set(customers)
-        files: dict[str, str | None] = {}
-        assessed: list[Assessment] = []
         ordered = sorted(targets)
-        # Customers are independent, so load, validate and render them in chunks: the
-        # peak memory of a full sync stays that of one chunk, not of every object at once.
-        receiver_owner: dict[tuple[str, str], int] = {}  # → its index in `assessed`
+        out = Pass()
         for i in range(0, len(ordered), CHUNK):
             chunk = ordered[i : i + CHUNK]
-            stored = sorted(self.store.get(customers=chunk), key=lambda s: s.row.id)
-            problems, parsed = self._validate(stored)
-            live: dict[str, list[tuple[Stored, Resource]]] = {cid: [] for cid in chunk}
-            for item in stored:
-                valid = item.ref not in problems
-                obj = parsed.get(item.row.id) if valid else live_version(item)
-                if obj is not None:
-                    live.setdefault(obj.spec.customer_id, []).append((item, obj))
-            # The rule files as they will be written: an alert promtool refuses in them
-            # leaves them (with its last valid version), and nobody else does.
-            refused, rule_texts = refused_rules(live)
-            rendered: dict[int, Resource] = {}
-            for cid in live:
-                live[cid] = [(st, o) for st, o in live[cid] if st.row.id not in refused]
-                rendered.update((st.row.id, o) for st, o in live[cid])
-            for item in stored:
-                found = problems.get(item.ref)
-                if item.row.id in refused:
-                    found = [*(found or []), *(p.at(item.ref) for p in refused[item.row.id])]
-                obj = rendered.get(item.row.id)
-                if isinstance(obj, CustomerReceiver):
-                    receiver_owner[(obj.spec.customer_id, obj.spec.receiver_name)] = len(assessed)
-                assessed.append(assess(item, found, obj))
-            for cid in chunk:
-                objs = [o for _, o in live[cid]]
-                alerts = [o.spec for o in objs if isinstance(o, CustomerAlert)]
-                files[rules_path(cid)] = rule_texts.get(cid)
-                self.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
-                self.receivers[cid] = [
-                    (self.secret_folder(o), o.spec) for o in objs if isinstance(o, CustomerReceiver)
-                ]
-                if not objs:
-                    self.rule_counts.pop(cid)
-                    self.receivers.pop(cid)
-        sink = self.settings.sink
-        if self._first:  # on start, also drop files of customers that no longer exist
-            existing = (
-                sink.generated_rule_files()
-                if sink is not None
-                else generated_rule_files(self.settings.out_dir)
-            )
-            for rel in existing:
-                files.setdefault(rel, None)
-        text, refused_receivers = accepted_alertmanager(self.receivers, self.settings.platform)
-        files[ALERTMANAGER_PATH] = text
-        for (cid, name), found in refused_receivers.items():
-            index = receiver_owner.get((cid, name))
-            if index is None:  # a customer not in this pass: its own sync will say why
-                self._retry.add(cid)
-                continue
-            a = assessed[index]
-            text_of = "; ".join(p.text() for p in found)
-            problems_text = text_of if a.problems is None else f"{a.problems}; {text_of}"
-            assessed[index] = replace(
-                a, problems=problems_text, spec=None, live_generation=None, rendered_to=()
-            )
-
-        invalid = sum(1 for a in assessed if a.problems is not None)
+            stored = self.store.get(customers=chunk)
+            run_chunk(chunk, stored, self._check, self.hooks.secret_folder, out, self.live)
+        if self._first:  # on start, also drop output of customers that no longer exist
+            for rel in self.sink.generated_outputs():
+                out.files.setdefault(rel, None)
+        self._retry |= settle_alertmanager(out, self.live.receivers, self.settings.platform)
+        invalid = sum(1 for a in out.assessed if a.problems is not None)
         report = SyncReport(ordered, "ok", invalid=invalid)
-        write_error = ""
-        try:
-            if sink is not None:
-                report.written = sink.write(files, self.receivers)
-            else:
-                report.written = write_files(self.settings.out_dir, files).changed
-            self._first = False
-        except (AlertplaneError, OSError) as exc:
-            write_error = str(exc)
-            log.error("write failed: %s", exc)
-        if any(rel.startswith("rules/") for rel in report.written):
-            self.pending_reload.add(PROMETHEUS)
-        if ALERTMANAGER_PATH in report.written:
-            self.pending_reload.add(ALERTMANAGER)
-        report.reloads = self._reload()
-        self._save_statuses(assessed, report, write_error)
+        write_error = self._write(out.files, report)
+        report.reloads = self._make_live(report.written)
+        self.store.save_statuses(status_updates(out.assessed, self.sink, write_error, utcnow()))
         failed = [t for t, r in report.reloads.items() if not r.ok]
         if write_error:
             report.outcome = "write_failed"
@@ -281,106 +240,30 @@ class Reconciler:
             self._retry_delay = 0.5
         return report
 
-    def secret_folder(self, obj: CustomerReceiver) -> str:
-        """The folder under `secretsDir` the receiver's secret references resolve in.
-        Standalone, the database is the truth and a namespace is only a name that several
-        customers' objects may share (`apply` without a namespace, imports, moves): the
-        folder is the customer's own, where the store also writes its clear secrets
-        (store/secrets.py), so no customer can read or overwrite another's."""
-        return secret_folder(obj.spec.customer_id)
+    def _check(self, stored: list[Stored]) -> Checked:
+        def core(objects: list[Stored]) -> Checked:
+            return admit_stored(objects, self.settings.platform)
 
-    def _validate(
-        self, stored: list[Stored]
-    ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
-        """The one admission function (core.admit) with the RECONCILE policy: everything
-        it finds, the tools' findings included, marks the object Invalid."""
-        docs = [
-            Document(Source(STORED, n), st.manifest(with_status=False))
-            for n, st in enumerate(stored, 1)
-        ]
-        admission = contained_admission(docs, self.settings.platform)
-        problems: dict[ObjectRef, list[Problem]] = {}
-        for problem in admission.problems:
-            n = problem.source.document if problem.source is not None else 0
-            if 0 < n <= len(stored):
-                problems.setdefault(stored[n - 1].ref, []).append(problem.at(stored[n - 1].ref))
-            elif problem.obj is not None:
-                problems.setdefault(problem.obj, []).append(problem)
-        parsed = {stored[p.source.document - 1].row.id: p.obj for p in admission.parsed if p.source}
-        return problems, parsed
+        admission = self.hooks.admission
+        return core(stored) if admission is None else admission(stored, core)
 
-    def _reload(self) -> dict[str, ReloadOutcome]:
-        outcomes: dict[str, ReloadOutcome] = {}
-        urls = {
-            PROMETHEUS: self.settings.prometheus_url,
-            ALERTMANAGER: self.settings.alertmanager_url,
-        }
-        for target in sorted(self.pending_reload):
-            url = urls[target]
-            if url is None:
-                self.pending_reload.discard(target)
-                continue
-            outcome = reload(url)
+    def _write(self, files: dict[str, str | None], report: SyncReport) -> str:
+        """Hand the changed output to the sink; what went wrong, or ""."""
+        try:
+            report.written = self.sink.write(files, self.live.receivers)
+            self._first = False
+        except (AlertplaneError, OSError) as exc:
+            log.error("write failed: %s", exc)
+            return str(exc)
+        return ""
+
+    def _make_live(self, written: list[str]) -> dict[str, ReloadOutcome]:
+        outcomes = self.sink.make_live(written)
+        for target, outcome in sorted(outcomes.items()):
             RELOADS.labels(target, "ok" if outcome.ok else "error").inc()
-            outcomes[target] = outcome
-            if outcome.ok:
-                self.pending_reload.discard(target)
-            else:
+            if not outcome.ok:
                 log.warning("reload of %s failed: %s", target, outcome.message)
         return outcomes
-
-    def _save_statuses(
-        self, assessed: list[Assessment], report: SyncReport, write_error: str
-    ) -> None:
-        now = utcnow()
-        updates = {}
-        for a in assessed:
-            target = PROMETHEUS if a.kind == "CustomerAlert" else ALERTMANAGER
-            verdict = self._verdict(a, target, report.reloads.get(target), write_error)
-            values = status_values(verdict, a.conditions, now)
-            if a.problems is None:
-                values["live_generation"] = a.generation
-                values["live_spec"] = a.spec
-            updates[a.object_id] = values
-        self.store.save_statuses(updates)
-
-    def _verdict(
-        self, a: Assessment, target: str, outcome: ReloadOutcome | None, write_error: str
-    ) -> Verdict:
-        url = (
-            self.settings.prometheus_url if target == PROMETHEUS else self.settings.alertmanager_url
-        )
-        if write_error:
-            synced, reason, message = False, "WriteFailed", write_error
-        elif outcome is not None and not outcome.ok:
-            synced, reason, message = False, "ReloadFailed", outcome.message
-        elif target in self.pending_reload:
-            synced, reason, message = False, "Pending", "waiting for a successful reload"
-        elif url is None:
-            synced, reason, message = True, "Written", "written; no reload URL configured"
-        else:
-            synced, reason, message = True, "Reloaded", ""
-        gen = a.generation
-        if a.problems is None:
-            return Verdict(gen, True, "", gen, synced, reason, message, a.disabled, a.rendered_to)
-        if a.disabled:  # whatever else the spec says, nothing of the alert is rendered
-            if synced:
-                reason, message = "Disabled", f"nothing rendered; generation {gen} is invalid"
-            return Verdict(gen, False, a.problems, None, synced, reason, message, True)
-        if a.live_generation is not None:
-            return Verdict(
-                gen,
-                False,
-                a.problems,
-                a.live_generation,
-                False,
-                "Superseded",
-                f"generation {a.live_generation} stays live; generation {gen} is invalid",
-                rendered_to=a.rendered_to,
-            )
-        return Verdict(
-            gen, False, a.problems, None, False, "Pending", "not rendered: the spec is invalid"
-        )
 
     def _schedule_retry(self, customers: set[str]) -> None:
         self._retry |= customers
@@ -391,7 +274,7 @@ class Reconciler:
         OBJECTS.clear()
         for (kind, phase), count in self.store.phase_counts().items():
             OBJECTS.labels(kind, phase).set(count)
-        RULES.set(sum(self.rule_counts.values()))
+        RULES.set(sum(self.live.rule_counts.values()))
 
     # -- the loop ---------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -411,10 +294,16 @@ class Reconciler:
             except Exception as exc:  # a bad pass must never stop reconciliation
                 self.failed(failure_kind(exc))
                 log_failure(log, "sync failed; will retry", exc)
-                self._schedule_retry(set(self.receivers) | set(self.rule_counts))
+                self._schedule_retry(set(self.live.receivers) | set(self.live.rule_counts))
                 stop.wait(1.0)
 
     def _step(self, stop: threading.Event) -> None:
+        self._sync_changes(stop)
+        for after in self.hooks.after_step:
+            after()
+
+    def _sync_changes(self, stop: threading.Event) -> None:
+        """Wait for changes (or a retry that is due), coalesce them, sync them."""
         self._wake.wait(self.settings.poll_s)
         self._wake.clear()
         touched, self.marker = self.store.changed_since(self.marker)

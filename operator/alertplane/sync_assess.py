@@ -35,6 +35,7 @@ class Assessment:
 
     object_id: int
     kind: str
+    customer_id: str
     generation: int
     conditions: list[Any]  # the previous conditions, to keep transition times
     problems: str | None  # None when valid
@@ -59,6 +60,7 @@ def assess(st: Stored, problems: list[Problem] | None, live: Resource | None) ->
     return Assessment(
         object_id=st.row.id,
         kind=st.row.kind,
+        customer_id=st.row.customer_id,
         generation=st.row.generation,
         conditions=st.status.conditions if st.status else [],
         problems="; ".join(p.text() for p in problems) if problems else None,

@@ -12,20 +12,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from .admission import RECONCILE, Admission, admit
 from .errors import Problem, ToolError
 from .manifests import Document
 from .model import CustomerAlert, CustomerReceiverSpec, Resource
+from .render import ALERTMANAGER_PATH
 from .render.alertmanager import render_alertmanager
 from .render.platform import PlatformConfig
 from .store.repo import Stored
+from .sync_assess import Assessment
 from .validate.blame import check_configs, receiver_problems, rule_problems
 
 log = logging.getLogger("alertplane.sync")
 
 Live = Mapping[str, Sequence[tuple[Stored, Resource]]]
 ReceiverKey = tuple[str, str]  # customer id, receiver name
+
+
+@dataclass
+class Pass:
+    """The output one sync assembles before writing, and what it concluded per object."""
+
+    files: dict[str, str | None] = field(default_factory=dict)  # None: the output goes
+    assessed: list[Assessment] = field(default_factory=list)
+    receiver_owner: dict[ReceiverKey, int] = field(default_factory=dict)  # → `assessed`
 
 
 def contained_admission(docs: Sequence[Document], platform: PlatformConfig) -> Admission:
@@ -112,3 +124,28 @@ def accepted_alertmanager(
         for (cid, name), problems in found.items():
             receivers[cid] = [(ns, s) for ns, s in receivers[cid] if s.receiver_name != name]
             refused[(cid, name)] = problems
+
+
+def settle_alertmanager(
+    out: Pass,
+    receivers: dict[str, list[tuple[str, CustomerReceiverSpec]]],
+    platform: PlatformConfig,
+) -> set[str]:
+    """Put the alertmanager.yml amtool accepts into `out.files`; a receiver left out of it
+    is reported on its object. Returns the customers not in this pass whose receiver was
+    left out (their own sync says why)."""
+    text, refused_receivers = accepted_alertmanager(receivers, platform)
+    out.files[ALERTMANAGER_PATH] = text
+    elsewhere: set[str] = set()
+    for (cid, name), found in refused_receivers.items():
+        index = out.receiver_owner.get((cid, name))
+        if index is None:
+            elsewhere.add(cid)
+            continue
+        a = out.assessed[index]
+        text_of = "; ".join(p.text() for p in found)
+        problems_text = text_of if a.problems is None else f"{a.problems}; {text_of}"
+        out.assessed[index] = replace(
+            a, problems=problems_text, spec=None, live_generation=None, rendered_to=()
+        )
+    return elsewhere

@@ -31,12 +31,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertplane.api.errors import Invalid
-from alertplane.api.tenancy import BoundWriter, NamespaceBindings
+from alertplane.api.tenancy import BoundWriter
 from alertplane.cli import main
 from alertplane.errors import ObjectRef, UsageError
 from alertplane.k8s.handlers import Handlers
-from alertplane.k8s.reconciler import ClusterReconciler
+from alertplane.k8s.reconciler import cluster_reconciler
 from alertplane.k8s.state import ClusterState
+from alertplane.kube.namespaces import NamespaceBindings
 from alertplane.render.platform import PlatformConfig
 from alertplane.render.secretfiles import SecretPathError, secret_file
 from alertplane.store.db import open_db
@@ -371,7 +372,7 @@ def test_operator_refuses_an_unparsable_clear_url_without_echo_and_others_sync(
         state.set_namespace(customer, {"labels": {"alertplane.io/customer": customer}})
         manifest["metadata"].update(uid=f"u{i}", generation=1)
         state.observe(manifest)
-    report = ClusterReconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
+    report = cluster_reconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
     assert report.outcome == "invalid", report
     acme = state.entry(ObjectRef("CustomerReceiver", "acme", "acme-chat"))
     globex = state.entry(ObjectRef("CustomerReceiver", "globex", "globex-oncall"))
@@ -479,7 +480,7 @@ def test_operator_uses_no_secret_of_another_customer_in_a_shared_namespace(
         return []
 
     state = _shared_state(secret)
-    rec = ClusterReconciler(state, SyncSettings(out_dir=tmp_path), check_secrets=check_secrets)
+    rec = cluster_reconciler(state, SyncSettings(out_dir=tmp_path), check_secrets=check_secrets)
     rec.sync_all()
     acme = state.entry(ObjectRef("CustomerReceiver", "alerts", "acme-oncall"))
     globex = state.entry(ObjectRef("CustomerReceiver", "alerts", "globex-oncall"))

@@ -23,14 +23,14 @@ from hypothesis import strategies as st
 
 from alertplane.cli import main
 from alertplane.errors import ObjectRef, Problem
-from alertplane.k8s.reconciler import ClusterReconciler
+from alertplane.k8s.reconciler import cluster_reconciler
 from alertplane.k8s.state import ClusterState
 from alertplane.model import CustomerReceiver, CustomerReceiverSpec, SecretKeyRef
 from alertplane.model.common import DNS_SUBDOMAIN_RE, SECRET_KEY_RE
 from alertplane.render.alertmanager import receiver_of
 from alertplane.render.platform import PlatformConfig
+from alertplane.render.promop import alertmanager_config
 from alertplane.render.secretfiles import SecretPathError, secret_file, secret_ref_of
-from alertplane.sinks.promop import alertmanager_config
 from alertplane.store.secrets import write_secret
 from alertplane.sync import SyncSettings
 from alertplane.validate import parse_document
@@ -281,7 +281,7 @@ def test_operator_marks_a_hostile_receiver_invalid_and_renders_no_path(tmp_path:
     manifest = _slack("..", "globex/globex-slackhook/slack-api-url-0")
     manifest["metadata"].update(uid="u1", generation=1)
     state.observe(manifest)
-    ClusterReconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
+    cluster_reconciler(state, SyncSettings(out_dir=tmp_path)).sync_all()
     entry = state.entry(ObjectRef("CustomerReceiver", "acme", "acme-chat"))
     assert entry is not None and entry.status.phase == "Invalid"
     message = json.dumps(entry.status.conditions)
@@ -340,7 +340,7 @@ def test_a_receiver_in_another_customers_namespace_reads_no_secret_there(tmp_pat
     own["spec"]["receiverName"] = "own"
     state.observe(squatter)
     state.observe(own)
-    rec = ClusterReconciler(state, SyncSettings(out_dir=tmp_path), check_secrets=check_secrets)
+    rec = cluster_reconciler(state, SyncSettings(out_dir=tmp_path), check_secrets=check_secrets)
     rec.sync_all()
     entry = state.entry(ObjectRef("CustomerReceiver", "globex", "acme-chat"))
     assert entry is not None and entry.status.phase == "Invalid"

@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from .. import __version__, console
 from ..errors import Forbidden, Refused
 from ..health import READINESS_GRACE_S, Probe, database_probe, readiness
+from ..kube.namespaces import NamespaceBindings
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
 from ..store.repo import Store
@@ -32,7 +33,6 @@ from .context import ApiSettings, Context
 from .errors import answer, install_handlers
 from .responses import JSONResponse
 from .schemas import spec_schemas
-from .tenancy import NamespaceBindings
 from .writers import Writer
 
 DESCRIPTION = """Per-customer alerting: alerts, receivers and routing of each customer.
@@ -59,7 +59,7 @@ def create_app(
     """The REST API is mounted when the objects can be read from a `Store`; the store
     defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
     `platform` config instead, and with tenant binding the namespaces' `bindings`
-    (api/tenancy.py). /healthz and /readyz: see health.py; `migrated`: set once the
+    (kube/namespaces.py). /healthz and /readyz: see health.py; `migrated`: set once the
     database is migrated (serve.py answers the API with 503 until then)."""
     settings = api or ApiSettings()
 

@@ -13,14 +13,15 @@ import anyio
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFound, ObjectRef
+from ..kube.namespaces import NamespaceBindings
+from ..kube.writer import KubeWriter
 from ..render.platform import PlatformConfig
 from ..store.repo import Store, Stored
 from ..sync import Reconciler
 from .auth import Access, Auth
 from .errors import NOT_FOUND_CUSTOMER
-from .kube import KubeWriter
 from .objects import settled, view
-from .tenancy import BoundWriter, NamespaceBindings
+from .tenancy import BoundWriter
 from .tokens import Principal, TokenFile
 from .writers import SourcedWriter, StoreWriter, Writer
 
@@ -56,7 +57,7 @@ class Context:
     ) -> None:
         """`reconciler` is the in-process one (standalone mode), None in Kubernetes mode,
         where `writer` and `platform` are given, and `bindings` with tenant binding on
-        (api/tenancy.py): then a customer's reads and lookups see only objects in the
+        (kube/namespaces.py): then a customer's reads and lookups see only objects in the
         namespaces bound to it, and writes go only there."""
         self.reconciler = reconciler
         self.store = store

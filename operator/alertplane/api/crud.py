@@ -57,7 +57,7 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     if obj is None:
         raise Invalid(problems)
     spec_key = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
-    # Only objects in namespaces bound to the customer take its names (api/tenancy.py).
+    # Only objects in namespaces bound to the customer take its names (kube/namespaces.py).
     bound = ctx.bound(access.customer)
     named, taken = bound.find_named_or_at(kind, access.customer, spec_key, ref)
     if named is not None:

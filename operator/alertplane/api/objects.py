@@ -18,14 +18,14 @@ from typing import Any
 from ..core import DISABLE, WRITE, admit
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
-from ..model import API_VERSION, Resource
+from ..model import API_VERSION, NAME_FIELDS, Resource
 from ..model.common import DNS_SUBDOMAIN_RE
 from ..render.platform import PlatformConfig
 from ..store.repo import Stored
 from ..validate.unicode import text_problems
 
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
-NAME_KEY = {ALERT: "alertName", RECEIVER: "receiverName"}
+NAME_KEY = NAME_FIELDS
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
 _NOT_DNS = re.compile(r"[^a-z0-9.-]+")
 

@@ -251,7 +251,7 @@ def _ref_of(data: Any) -> ObjectRef | None:
 
 def _taken(ctx: Context, docs: list[Document]) -> list[Taken]:
     """Names the body's customers already have (only objects in namespaces bound to
-    their customer take its names, api/tenancy.py)."""
+    their customer take its names, kube/namespaces.py)."""
     customers = sorted(
         {
             c

@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..errors import Conflict, ObjectRef
+from ..kube.answers import what_of
 from ..model import Resource
 from ..store.repo import Change, Store, Stored
 from ..store.txn import ABSENT, Owned, Stale
 from ..sync import Reconciler
-from .kube_answers import what_of
 
 # What each object must be for a write to happen (store/txn.py); None: anything.
 Expected = Mapping[ObjectRef, int] | None

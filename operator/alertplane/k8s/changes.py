@@ -14,18 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from ..errors import ObjectRef
-from ..model import API_GROUP
-from .signing import verified
+from ..kube.signing import API_MANAGER, CHANGE_SOURCE, CHANGED_AT, CHANGED_BY, verified
 
 SOURCE = "kubernetes"
-# The REST API (Kubernetes mode) writes with this field manager and says on the object who
-# it writes for; see api_change.
-API_MANAGER = "alertplane-api"
-CHANGED_BY = f"{API_GROUP}/changed-by"
-CHANGE_SOURCE = f"{API_GROUP}/change-source"
-# Changes on every write, so a delete's last update is never a no-op: the operator can
-# then tell that `alertplane-api` made the last change (see api_change); also signed.
-CHANGED_AT = f"{API_GROUP}/changed-at"
 API_SOURCES = frozenset({"api", "rollback", "import", "console"})
 
 
@@ -76,7 +67,7 @@ def attribute(
     annotations also need the API's signature over this object (its uid, except a
     create's), generation and `spec` (its spec as of this change), which nobody without the
     key can make; a create's or a delete's only near the time the API server set for it
-    (creationTimestamp, deletionTimestamp), so a replay is not believed (k8s/signing.py).
+    (creationTimestamp, deletionTimestamp), so a replay is not believed (kube/signing.py).
     """
     by_api = api_change(meta, deleting)
     if by_api is not None and key is not None:

@@ -18,19 +18,18 @@ import kopf
 
 from ..core import WRITE, Taken, admit, taken
 from ..errors import ObjectRef, Problem, Source
+from ..kube.binding import binding_problem
+from ..kube.client import KubeClient
+from ..kube.kinds import CUSTOM, NAMESPACE
 from ..manifests import MAX_DEPTH, TOO_DEEP_HINT, Document, too_deep
-from ..model import API_GROUP
-from ..model.common import API_VERSION, dump_spec
+from ..model.common import dump_spec
 from ..render.platform import PlatformConfig
 from ..validate import Parsed
-from .binding import binding_problem
-from .client import KubeClient
 from .publish import add_finalizer
-from .state import DELETE, FINALIZER, PLURALS, ClusterState
+from .state import DELETE, FINALIZER, ClusterState
 
 log = logging.getLogger("alertplane.k8s")
 
-VERSION = API_VERSION.split("/", 1)[1]
 # Admission requests the webhook answers; DELETE only records who deleted (the audit actor).
 WEBHOOK_OPERATIONS: tuple[Literal["CREATE", "UPDATE", "DELETE"], ...] = (
     "CREATE",
@@ -73,21 +72,23 @@ class Handlers:
         # small thread pool, and during a burst (or the initial listing of 10,000 objects)
         # thousands of per-object workers each held a raw body while queueing for it.
         on_object = self.on_object if self.add_finalizer is None else self.on_object_async
-        for plural in PLURALS.values():
-            kopf.on.event(group=API_GROUP, version=VERSION, plural=plural, registry=registry)(
-                on_object
-            )
+        for kind in CUSTOM:
+            kopf.on.event(
+                group=kind.group, version=kind.version, plural=kind.plural, registry=registry
+            )(on_object)
             if webhook:
                 kopf.on.validate(
-                    group=API_GROUP,
-                    version=VERSION,
-                    plural=plural,
-                    id=webhook_id(plural),
+                    group=kind.group,
+                    version=kind.version,
+                    plural=kind.plural,
+                    id=webhook_id(kind.plural),
                     operations=list(WEBHOOK_OPERATIONS),
                     registry=registry,
                 )(self.admit)
         if self.tenant_binding:
-            kopf.on.event(version="v1", plural="namespaces", registry=registry)(self.on_namespace)
+            kopf.on.event(version=NAMESPACE.version, plural=NAMESPACE.plural, registry=registry)(
+                self.on_namespace
+            )
         return registry
 
     def on_login(self, **_: Any) -> kopf.ConnectionInfo:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,9 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import AlertplaneError, ObjectRef
 from ..metrics import REGISTRY
 from ..store.db import database_url, make_engine, migrate
-from ..store.repo import _action
-from ..store.secrets import REDACTED, redact
-from ..store.tables import AuditRow, ObjectRow, StatusRow
+from ..store.mirror import delete_others, load_live, write_changes, write_statuses
 from .changes import SOURCE, Change
 
 log = logging.getLogger("alertplane.mirror")
@@ -119,21 +116,10 @@ class Mirror:
         try:
             sessions = self._connect()
             with sessions() as s:
-                rows = s.execute(
-                    select(ObjectRow.kind, ObjectRow.namespace, ObjectRow.name, StatusRow)
-                    .join(StatusRow, StatusRow.object_id == ObjectRow.id)
-                    .where(StatusRow.live_spec.is_not(None))
-                ).all()
+                return load_live(s)
         except (SQLAlchemyError, OSError, AlertplaneError) as exc:
             log.warning("database unavailable at start, last valid versions unknown: %s", exc)
             return {}
-        return {
-            ObjectRef(kind, ns, name): (st.live_generation, st.live_spec)
-            for kind, ns, name, st in rows
-            if st.live_generation is not None
-            and st.live_spec is not None
-            and REDACTED not in repr(st.live_spec)  # a redacted secret cannot be rendered
-        }
 
     def _connect(self) -> sessionmaker[Session]:
         if self._sessions is None:
@@ -199,8 +185,7 @@ class Mirror:
                     break
                 change = self._queue[0]
             with sessions.begin() as s:
-                if _write(s, change):
-                    created.append(change.ref)
+                created += write_changes(s, [change], SOURCE)
             with self._lock:
                 self._queue.popleft()
                 left = self._pending.get(change.ref, 1) - 1
@@ -221,8 +206,7 @@ class Mirror:
             statuses, self._statuses = self._statuses, {}
         try:
             with sessions.begin() as s:
-                for ref, values in statuses.items():
-                    _write_status(s, ref, values)
+                write_statuses(s, statuses)
         except BaseException:
             with self._lock:  # keep them for the next attempt, unless newer ones came
                 self._statuses = {**statuses, **self._statuses}
@@ -251,13 +235,8 @@ class Mirror:
             return []
         keys = {(c.kind, c.namespace, c.name) for c in live}
         with sessions.begin() as s:
-            for change in live:
-                if _write(s, change):
-                    created.append(change.ref)
-            for row in s.scalars(select(ObjectRow)).all():
-                gone = (row.kind, row.namespace, row.name) not in keys
-                if gone and (not self.scope or row.namespace in self.scope):
-                    _delete(s, row, "unknown", None)
+            created += write_changes(s, live, SOURCE)
+            delete_others(s, keys, self.scope, SOURCE)
         self._compared, self._recompare = True, False
         return [] if again else refs + [c.ref for c in live]
 
@@ -266,101 +245,3 @@ class Mirror:
             MIRROR_PENDING.set(len(self._queue))
             oldest = self._queue[0].time.timestamp() if self._queue else None
         MIRROR_LAG.set(0 if oldest is None else max(0.0, time.time() - oldest))
-
-
-def _find(s: Session, kind: str, namespace: str, name: str) -> ObjectRow | None:
-    return s.scalars(
-        select(ObjectRow).where(
-            ObjectRow.kind == kind, ObjectRow.namespace == namespace, ObjectRow.name == name
-        )
-    ).first()
-
-
-def _write(s: Session, c: Change) -> bool:
-    """Idempotent: a change already in the database writes nothing (no duplicate audit).
-    True when it created the object's row."""
-    row = _find(s, c.kind, c.namespace, c.name)
-    if c.spec is None:
-        if row is not None:
-            _delete(s, row, c.actor, c)
-        return False
-    spec = redact(c.spec) or {}
-    if row is None:
-        row = ObjectRow(
-            kind=c.kind,
-            namespace=c.namespace,
-            name=c.name,
-            customer_id=c.customer_id,
-            generation=c.generation,
-            labels=c.labels,
-            spec=spec,
-            created_at=c.time,
-            updated_at=c.time,
-        )
-        s.add(row)
-        s.flush()
-        s.add(StatusRow(object_id=row.id, phase="Pending", conditions=[], rendered_to=[]))
-        _audit(s, "create", row, None, spec, c)
-        return True
-    if row.labels != c.labels:
-        row.labels = c.labels
-    if row.spec == spec and row.generation == c.generation and row.customer_id == c.customer_id:
-        return False
-    before = row.spec
-    row.spec, row.generation, row.customer_id, row.updated_at = (
-        spec,
-        c.generation,
-        c.customer_id,
-        c.time,
-    )
-    action = _action(before, spec) if before != spec else "update"
-    _audit(s, "rollback" if c.source == "rollback" else action, row, before, spec, c)
-    return False
-
-
-def _delete(s: Session, row: ObjectRow, actor: str, c: Change | None) -> None:
-    _audit(s, "delete", row, row.spec, None, c, actor)
-    st = s.get(StatusRow, row.id)
-    if st is not None:
-        s.delete(st)
-    s.delete(row)
-
-
-def _audit(
-    s: Session,
-    action: str,
-    row: ObjectRow,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    c: Change | None,
-    actor: str | None = None,
-) -> None:
-    """One audit row; without a change (a deletion found by the comparison at start) the
-    source is the cluster's and the time now."""
-    s.add(
-        AuditRow(
-            action=action,
-            kind=row.kind,
-            namespace=row.namespace,
-            name=row.name,
-            customer_id=row.customer_id,
-            generation=row.generation,
-            before=before,
-            after=after,
-            actor=actor if actor is not None else (c.actor if c is not None else "unknown"),
-            source=c.source if c is not None else SOURCE,
-            **({"time": c.time} if c is not None else {}),
-        )
-    )
-
-
-def _write_status(s: Session, ref: ObjectRef, values: dict[str, Any]) -> None:
-    row = _find(s, ref.kind, ref.namespace, ref.name)
-    if row is None:
-        return
-    st = s.get(StatusRow, row.id)
-    if st is None:
-        st = StatusRow(object_id=row.id)
-        s.add(st)
-    for key, value in values.items():
-        setattr(st, key, redact(value) if key == "live_spec" else value)

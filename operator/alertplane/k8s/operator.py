@@ -22,28 +22,30 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..errors import UsageError
 from ..health import READINESS_GRACE_S, readiness
+from ..kube.client import ApiError, KubeClient, login
+from ..kube.kinds import CUSTOM, NAMESPACE
+from ..kube.paths import kind_path
+from ..kube.signing import load_key
 from ..lifecycle import Shutdown
 from ..metrics import REGISTRY
 from ..metrics_port import PlainHandler
-from ..model.common import API_VERSION, is_dns_label
+from ..model.common import is_dns_label
 from ..ports import unavailable
 from ..render.platform import PlatformConfig, load_platform_config
-from ..sinks.configmap import ConfigMapSink
-from ..sinks.promop import PrometheusOperatorSink
+from ..sinks.base import Sink
+from ..sinks.factory import KINDS, SinkSettings, build_sink
 from ..store.db import parse_url
-from ..sync import OutputSink, SyncSettings, release_memory
+from ..sync import Reconciler, SyncSettings, release_memory
 from .changes import service_account_user
-from .client import ApiError, KubeClient, api_path, login
 from .handlers import Handlers
 from .mirror import Mirror
 from .publish import Publisher
-from .reconciler import ClusterReconciler
-from .signing import load_key
-from .state import PLURALS, ClusterState
+from .reconciler import ClusterHooks
+from .state import ClusterState
 
 log = logging.getLogger("alertplane.operator")
 
-SINKS = ("files", "configmap", "prometheus-operator")
+SINKS = KINDS
 
 
 @dataclass
@@ -62,7 +64,7 @@ class OperatorOptions:
     webhook_cert: str | None = None
     webhook_key: str | None = None
     api_service_account: str | None = None  # NS/NAME of the REST API (webhook on)
-    attribution_key_file: str | None = None  # shared with the API: k8s/signing.py
+    attribution_key_file: str | None = None  # shared with the API: kube/signing.py
     kubeconfig: str | None = None
     coalesce_s: float = 0.2
     resync_s: float = 300.0  # 0: no periodic resync
@@ -70,8 +72,7 @@ class OperatorOptions:
 
 
 def run_operator(opts: OperatorOptions) -> int:
-    if opts.sink == "files" and opts.out_dir is None:
-        raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+    SinkSettings(kind=opts.sink, out_dir=opts.out_dir).check()  # before anything starts
     if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
         raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
     if not opts.resync_s >= 0:  # also NaN; a negative value would silently mean "never"
@@ -105,33 +106,8 @@ def _run(
     stop = threading.Event()
     shutdown.on_request(stop.set)
     client = KubeClient(lambda: login(opts.kubeconfig))
-    key = None
-    if opts.attribution_key_file is not None:
-        key = load_key(opts.attribution_key_file)
-    elif api_user is None:
-        log.warning(
-            "no --attribution-key-file: the REST API's audit annotations are believed "
-            "unverified (anyone who may update these objects can claim to be a token); "
-            "share a key with `alertplane serve --kubernetes`, or run the admission webhook "
-            "with --api-service-account"
-        )
-    state = ClusterState(opts.namespaces, api_user, key)
-
-    sink: OutputSink | None = None
-    promop: PrometheusOperatorSink | None = None
-    locate: Callable[[str, str], str] = _relative
-    written_message = None
-    refresh: Callable[[], None] | None = None
-    if opts.sink == "configmap":
-        cm = ConfigMapSink(client, opts.sink_namespace)
-        cm.start()
-        sink, locate, written_message, refresh = cm, cm.location, cm.written_message, cm.refresh
-    elif opts.sink == "prometheus-operator":
-        promop = PrometheusOperatorSink(client, opts.sink_namespace, platform)
-        promop.start()
-        sink, locate, written_message = promop, promop.location, promop.written_message
-        refresh = promop.refresh
-
+    state = ClusterState(opts.namespaces, api_user, _attribution_key(opts, api_user))
+    sink = _start_sink(opts, platform, client)
     mirror = None
     if opts.db_url:
         mirror = Mirror(opts.db_url, state.snapshot, set(opts.namespaces))
@@ -144,35 +120,7 @@ def _run(
         client.close()
         return 0
 
-    settings = SyncSettings(
-        out_dir=opts.out_dir or Path("."),
-        platform=platform,
-        prometheus_url=opts.prometheus_url,
-        alertmanager_url=opts.alertmanager_url,
-        coalesce_s=opts.coalesce_s,
-        sink=sink,
-    )
-    reconciler = ClusterReconciler(
-        state,
-        settings,
-        opts.tenant_binding,
-        promop.check_secrets if promop else None,
-        resync_s=opts.resync_s,
-        refresh=refresh,
-    )
-    publisher = Publisher(client, state, locate, written_message, mirror)
-    state.on_touch.append(reconciler.notify)
-    state.on_status.append(publisher.enqueue)
-    # Statuses are compared then, not rewritten: this repairs hand-edited ones and
-    # patches that failed, and writes nothing for the others.
-    reconciler.on_resync.append(lambda: publisher.enqueue(state.refs()))
-    reconciler.on_synced.append(lambda _report, removed: publisher.finalize(removed))
-    reconciler.on_synced.append(lambda _report, _removed: publisher.synced())
-    if mirror is not None:
-        mirror.on_mirrored.append(publisher.enqueue_after_first_sync)
-        state.on_status.append(lambda refs: _mirror_statuses(state, mirror, refs))
-        mirror.on_created.append(lambda refs: _mirror_statuses(state, mirror, refs))
-
+    reconciler, publisher = _wire(opts, platform, client, state, sink, mirror)
     status.reconciler = reconciler
     if mirror is not None:
         status.mirror = mirror
@@ -183,16 +131,84 @@ def _run(
         t.daemon = True
         t.start()
     publisher.start(stop)
+    try:
+        _run_kopf(opts, platform, client, state, publisher, stop, shutdown.grace_s)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+        if mirror is not None:
+            mirror.close()
+        client.close()
+    return 0
 
-    # kopf logs in again on a 401: re-reading the credentials picks up a rotated token.
-    handlers = Handlers(
-        state,
-        client,
-        platform,
-        opts.tenant_binding,
-        lambda: login(opts.kubeconfig),
-        add_finalizer=publisher.add_finalizer,
+
+def _attribution_key(opts: OperatorOptions, api_user: str | None) -> bytes | None:
+    if opts.attribution_key_file is not None:
+        return load_key(opts.attribution_key_file)
+    if api_user is None:
+        log.warning(
+            "no --attribution-key-file: the REST API's audit annotations are believed "
+            "unverified (anyone who may update these objects can claim to be a token); "
+            "share a key with `alertplane serve --kubernetes`, or run the admission webhook "
+            "with --api-service-account"
+        )
+    return None
+
+
+def _start_sink(opts: OperatorOptions, platform: PlatformConfig, client: KubeClient) -> Sink:
+    """The sink `--sink` names, having read what it wrote before (the one factory)."""
+    settings = SinkSettings(
+        kind=opts.sink,
+        out_dir=opts.out_dir,
+        namespace=opts.sink_namespace,
+        platform=platform,
+        prometheus_url=opts.prometheus_url,
+        alertmanager_url=opts.alertmanager_url,
     )
+    sink = build_sink(settings, client)
+    sink.start()
+    return sink
+
+
+def _wire(
+    opts: OperatorOptions,
+    platform: PlatformConfig,
+    client: KubeClient,
+    state: ClusterState,
+    sink: Sink,
+    mirror: Mirror | None,
+) -> tuple[Reconciler, Publisher]:
+    """The reconciler (the core one, with the cluster's hooks) and the status publisher,
+    listening to the state, to each other and to the mirror."""
+    settings = SyncSettings(
+        out_dir=opts.out_dir or Path("."),
+        platform=platform,
+        prometheus_url=opts.prometheus_url,
+        alertmanager_url=opts.alertmanager_url,
+        coalesce_s=opts.coalesce_s,
+        sink=sink,
+    )
+    hooks = ClusterHooks(
+        state, opts.tenant_binding, sink.check_receiver, opts.resync_s, sink.refresh
+    )
+    reconciler = hooks.attach(settings)
+    publisher = Publisher(client, state, sink.location, sink.written_message, mirror)
+    state.on_touch.append(reconciler.notify)
+    state.on_status.append(publisher.enqueue)
+    # Statuses are compared then, not rewritten: this repairs hand-edited ones and
+    # patches that failed, and writes nothing for the others.
+    hooks.on_resync.append(lambda: publisher.enqueue(state.refs()))
+    hooks.on_synced.append(lambda _report, removed: publisher.finalize(removed))
+    hooks.on_synced.append(lambda _report, _removed: publisher.synced())
+    if mirror is not None:
+        mirror.on_mirrored.append(publisher.enqueue_after_first_sync)
+        state.on_status.append(lambda refs: _mirror_statuses(state, mirror, refs))
+        mirror.on_created.append(lambda refs: _mirror_statuses(state, mirror, refs))
+    return reconciler, publisher
+
+
+def _kopf_settings(opts: OperatorOptions) -> kopf.OperatorSettings:
     kopf_settings = kopf.OperatorSettings()
     kopf_settings.peering.standalone = True  # one replica; no peering objects to read/write
     kopf_settings.scanning.disabled = True  # no cluster-wide CRD/namespace list & watch
@@ -208,6 +224,29 @@ def _run(
             certfile=opts.webhook_cert,
             pkeyfile=opts.webhook_key,
         )
+    return kopf_settings
+
+
+def _run_kopf(
+    opts: OperatorOptions,
+    platform: PlatformConfig,
+    client: KubeClient,
+    state: ClusterState,
+    publisher: Publisher,
+    stop: threading.Event,
+    grace_s: float,
+) -> None:
+    """kopf's watches (and the webhook) until stopped; kopf's failure is raised here."""
+    # kopf logs in again on a 401: re-reading the credentials picks up a rotated token.
+    handlers = Handlers(
+        state,
+        client,
+        platform,
+        opts.tenant_binding,
+        lambda: login(opts.kubeconfig),
+        add_finalizer=publisher.add_finalizer,
+    )
+    kopf_settings = _kopf_settings(opts)
     log.info(
         "operator started: sink=%s, %s, tenant binding %s",
         opts.sink,
@@ -241,13 +280,7 @@ def _run(
             raise failure[0]
     finally:
         stop.set()
-        kopf_thread.join(timeout=shutdown.grace_s)
-        for t in threads:
-            t.join(timeout=10)
-        if mirror is not None:
-            mirror.close()
-        client.close()
-    return 0
+        kopf_thread.join(timeout=grace_s)
 
 
 def _no_signal_warning(record: logging.LogRecord) -> bool:
@@ -259,7 +292,7 @@ class _Status:
 
     def __init__(self, grace_s: float) -> None:
         self.grace_s = grace_s
-        self.reconciler: ClusterReconciler | None = None
+        self.reconciler: Reconciler | None = None
         self.mirror: Mirror | None = None
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
@@ -290,10 +323,6 @@ def _api_user(account: str, webhook: bool) -> str:
     return service_account_user(account)
 
 
-def _relative(rel: str, _customer_id: str) -> str:
-    return rel  # files sink: the path below --out, as in standalone mode
-
-
 def initial_list(
     client: KubeClient, state: ClusterState, namespaces: list[str], binding: bool
 ) -> None:
@@ -301,24 +330,22 @@ def initial_list(
     if binding:
         if namespaces:
             for name in namespaces:
-                ns = client.get(api_path("v1", "namespaces", name=name))
+                ns = client.get(kind_path(NAMESPACE, name=name))
                 state.set_namespace(name, None if ns is None else ns.get("metadata") or {})
         else:
-            for ns in client.list(api_path("v1", "namespaces")):
+            for ns in client.list(kind_path(NAMESPACE)):
                 meta = ns.get("metadata") or {}
                 state.set_namespace(meta["name"], meta)
-    for kind, plural in PLURALS.items():
-        paths = [api_path(API_VERSION, plural, ns) for ns in namespaces] or [
-            api_path(API_VERSION, plural)
-        ]
+    for kind in CUSTOM:
+        paths = [kind_path(kind, ns) for ns in namespaces] or [kind_path(kind)]
         for path in paths:
             try:  # page by page: only one page of full objects is held at a time
                 for item in client.list(path):
-                    state.observe({"apiVersion": API_VERSION, "kind": kind, **item})
+                    state.observe({"apiVersion": kind.api_version, "kind": kind.kind, **item})
             except ApiError as exc:
                 if exc.status == 404:
                     raise UsageError(
-                        f"the {plural}.alertplane.io CustomResourceDefinition is not installed",
+                        f"the {kind.crd_name} CustomResourceDefinition is not installed",
                         "kubectl apply -f crds/ (or install the Helm chart)",
                     ) from exc
                 raise

@@ -20,11 +20,13 @@ from typing import Any
 from prometheus_client import Counter
 
 from ..errors import ObjectRef
+from ..kube.client import ApiError, KubeClient
+from ..kube.kinds import EVENT
+from ..kube.paths import kind_path, object_path
 from ..metrics import REGISTRY
 from ..model import API_VERSION
-from .client import ApiError, KubeClient, api_path
 from .mirror import Mirror
-from .state import FINALIZER, PLURALS, ClusterState, Entry
+from .state import FINALIZER, ClusterState, Entry
 
 log = logging.getLogger("alertplane.publish")
 
@@ -42,10 +44,6 @@ EVENTS = Counter(
 )
 
 STATUS, FINALIZE, ADD_FINALIZER = "status", "finalize", "add-finalizer"
-
-
-def object_path(ref: ObjectRef, subresource: str | None = None) -> str:
-    return api_path(API_VERSION, PLURALS[ref.kind], ref.namespace, ref.name, subresource)
 
 
 def _stamp(ts: datetime | None = None) -> str:
@@ -233,7 +231,7 @@ class Publisher:
         reason = "Invalid" if phase == "Invalid" else "SyncFailed"
         now = _stamp()
         event = {
-            "apiVersion": "v1",
+            "apiVersion": EVENT.api_version,
             "kind": "Event",
             "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
             "involvedObject": {
@@ -254,7 +252,7 @@ class Publisher:
             "count": 1,
         }
         try:
-            self.client.create(api_path("v1", "events", ref.namespace), event)
+            self.client.create(kind_path(EVENT, ref.namespace), event)
             EVENTS.labels(reason).inc()
         except ApiError as exc:
             log.warning("event for %s not posted: %s", ref, exc)

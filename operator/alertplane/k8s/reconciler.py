@@ -1,7 +1,8 @@
 """The core reconciler, fed from the cluster: adds the checks only Kubernetes mode has.
 
-Validation and rendering stay the core's (sync.Reconciler); this adds tenant binding and,
-for the prometheus-operator sink, that referenced Secret keys exist, tells the operator
+Validation and rendering stay the core's (sync.Reconciler); through its public hooks
+(sync.SyncHooks), this adds tenant binding and the sink's own checks of receivers (for the
+prometheus-operator sink, that referenced Secret keys exist), tells the operator
 after each successful sync which deleted objects' output is now gone, and resyncs
 periodically: generated objects someone edited or deleted, and Secrets rotated since
 they were copied, are not watched, so every `resync_s` the sink re-reads what is there
@@ -12,18 +13,18 @@ objects are compared, not rewritten).
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from prometheus_client import Counter
 
 from ..errors import AlertplaneError, ObjectRef, Problem
+from ..kube.binding import binding_problem
 from ..metrics import REGISTRY
 from ..model import CustomerReceiver, Resource
 from ..store.repo import Stored
-from ..sync import Reconciler, SyncReport, SyncSettings
-from .binding import binding_problem
+from ..sync import Reconciler, SyncHooks, SyncReport, SyncSettings
+from ..sync_chunk import Check, Checked
 from .state import ClusterState
 
 log = logging.getLogger("alertplane.resync")
@@ -39,11 +40,14 @@ RESYNC_REPAIRS = Counter(
 )
 
 
-class ClusterReconciler(Reconciler):
+class ClusterHooks:
+    """What the cluster adds to the core reconciler, as its hooks: admission with the
+    tenant binding and the sink's receiver checks, Secrets resolved in the receiver's
+    namespace, finalizing deleted objects after a sync, the periodic resync."""
+
     def __init__(
         self,
         state: ClusterState,
-        settings: SyncSettings,
         tenant_binding: bool = True,
         check_secrets: Callable[[CustomerReceiver], list[Problem]] | None = None,
         resync_s: float = 0.0,
@@ -51,36 +55,48 @@ class ClusterReconciler(Reconciler):
     ) -> None:
         """`resync_s` 0 turns the periodic resync off; `refresh` makes the sink re-read the
         generated objects that exist (the files sink compares with the files themselves)."""
-        super().__init__(state, settings)
         self.state = state
         self.tenant_binding = tenant_binding
         self.check_secrets = check_secrets
         # (report, deleted objects whose output this sync removed)
         self.on_synced: list[Callable[[SyncReport, list[ObjectRef]], None]] = []
+        self._deleting: list[ObjectRef] = []
         self._secret_wait: set[str] = set()
         self._secret_check_at = 0.0
         self.resync_s = resync_s
         self.refresh = refresh
         self.on_resync: list[Callable[[], None]] = []
         self._resync_at = time.monotonic() + resync_s
+        self.reconciler: Reconciler | None = None
 
-    def sync(self, customers: Iterable[str] | None) -> SyncReport:
-        targets = None if customers is None else set(customers)
-        deleting = self.state.deleting(targets)
-        report = super().sync(targets)
-        removed = deleting if report.outcome in ("ok", "invalid") else []
+    def attach(self, settings: SyncSettings) -> Reconciler:
+        """The core reconciler over the cluster's state, with these hooks."""
+        hooks = SyncHooks(
+            admission=self.admit,
+            secret_folder=self.secret_folder,
+            before_sync=[self._before_sync],
+            on_synced=[self._synced],
+            after_step=[self.after_step],
+        )
+        self.reconciler = Reconciler(self.state, settings, hooks)
+        return self.reconciler
+
+    def _before_sync(self, targets: set[str] | None) -> None:
+        self._deleting = self.state.deleting(targets)
+
+    def _synced(self, report: SyncReport) -> None:
+        removed = self._deleting if report.outcome in ("ok", "invalid") else []
+        self._deleting = []
         for listener in self.on_synced:
             listener(report, removed)
-        return report
 
-    def secret_folder(self, obj: CustomerReceiver) -> str:
+    @staticmethod
+    def secret_folder(obj: CustomerReceiver) -> str:
         """In the cluster, Secrets live in namespaces, and the tenant binding decides whose
         a namespace is: references resolve in the receiver's namespace."""
         return obj.metadata.namespace
 
-    def _validate(
-        self, stored: list[Stored]
-    ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
+    def admit(self, stored: list[Stored], core: Check) -> Checked:
         violations: dict[int, Problem] = {}
         for st in stored:
             ns, cid = st.row.namespace, st.row.customer_id
@@ -91,42 +107,51 @@ class ClusterReconciler(Reconciler):
         # An object in a namespace not bound to its customer is not the customer's: it is
         # validated on its own, so it takes none of the customer's names (otherwise anyone
         # who may write in some namespace could make the customer's own objects duplicates).
-        problems, parsed = super()._validate([s for s in stored if s.row.id not in violations])
+        problems, parsed = core([s for s in stored if s.row.id not in violations])
         for st in stored:
             if st.row.id in violations:
-                alone, alone_parsed = super()._validate([st])
+                alone, alone_parsed = core([st])
                 problems.update(alone)
                 parsed.update(alone_parsed)
         for st in stored:
-            found: list[Problem] = []
-            cid = st.row.customer_id
-            violation = violations.get(st.row.id)
-            if violation is not None:
-                found.append(violation)
-                if st.status is not None:  # a copy: no last valid version may stay live
-                    st.status.live_spec = None
-                    st.status.live_generation = None
-            obj = parsed.get(st.row.id)
-            # Secrets are read only for a receiver its namespace may hold: one in a namespace
-            # bound to another customer never gets to probe (or copy) that namespace's Secrets.
-            if (
-                violation is None
-                and self.check_secrets
-                and isinstance(obj, CustomerReceiver)
-                and st.ref not in problems
-            ):
-                missing = self.check_secrets(obj)
-                if missing:
-                    if not self._secret_wait:
-                        self._secret_check_at = time.monotonic() + SECRET_RECHECK_S
-                    self._secret_wait.add(cid)
-                found += missing
+            found = self._found(st, violations.get(st.row.id), parsed, problems)
             if found:
                 problems.setdefault(st.ref, []).extend(p.at(st.ref) for p in found)
         return problems, parsed
 
-    def _step(self, stop: threading.Event) -> None:
-        super()._step(stop)
+    def _found(
+        self,
+        st: Stored,
+        violation: Problem | None,
+        parsed: dict[int, Resource],
+        problems: dict[ObjectRef, list[Problem]],
+    ) -> list[Problem]:
+        """The cluster's own findings on one object: its binding violation, or what the
+        sink finds wrong with a valid receiver."""
+        found: list[Problem] = []
+        if violation is not None:
+            found.append(violation)
+            if st.status is not None:  # a copy: no last valid version may stay live
+                st.status.live_spec = None
+                st.status.live_generation = None
+        obj = parsed.get(st.row.id)
+        # Secrets are read only for a receiver its namespace may hold: one in a namespace
+        # bound to another customer never gets to probe (or copy) that namespace's Secrets.
+        if (
+            violation is None
+            and self.check_secrets
+            and isinstance(obj, CustomerReceiver)
+            and st.ref not in problems
+        ):
+            missing = self.check_secrets(obj)
+            if missing:
+                if not self._secret_wait:
+                    self._secret_check_at = time.monotonic() + SECRET_RECHECK_S
+                self._secret_wait.add(st.row.customer_id)
+            found += missing
+        return found
+
+    def after_step(self) -> None:
         if self._secret_wait and time.monotonic() >= self._secret_check_at:
             waiting, self._secret_wait = self._secret_wait, set()
             self.state.touch(waiting)
@@ -136,6 +161,7 @@ class ClusterReconciler(Reconciler):
 
     def resync(self) -> SyncReport | None:
         """Re-apply the desired output wherever what exists differs from it."""
+        assert self.reconciler is not None, "attach() first"
         try:
             if self.refresh is not None:
                 self.refresh()
@@ -143,7 +169,7 @@ class ClusterReconciler(Reconciler):
             RESYNCS.labels("error").inc()
             log.warning("resync skipped: %s", exc)
             return None
-        report = self.sync(None)
+        report = self.reconciler.sync(None)
         RESYNCS.labels("ok" if report.outcome in ("ok", "invalid") else "error").inc()
         RESYNC_REPAIRS.inc(len(report.written))
         if report.written:
@@ -153,3 +179,16 @@ class ClusterReconciler(Reconciler):
         for listener in self.on_resync:  # e.g. statuses someone edited, patches that failed
             listener()
         return report
+
+
+def cluster_reconciler(
+    state: ClusterState,
+    settings: SyncSettings,
+    tenant_binding: bool = True,
+    check_secrets: Callable[[CustomerReceiver], list[Problem]] | None = None,
+    resync_s: float = 0.0,
+    refresh: Callable[[], None] | None = None,
+) -> Reconciler:
+    """The core reconciler with the cluster's hooks (`ClusterHooks`)."""
+    hooks = ClusterHooks(state, tenant_binding, check_secrets, resync_s, refresh)
+    return hooks.attach(settings)

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ObjectRef
+from ..kube.binding import binding_of
+from ..kube.kinds import PLURALS
 from ..model import API_GROUP
 from ..store.repo import Stored
 from ..store.tables import utcnow
-from .binding import binding_of
 from .changes import SOURCE, Change, attribute
 from .records import (
     NO_LABELS,
@@ -37,7 +38,6 @@ from .records import (
 
 FINALIZER = f"{API_GROUP}/finalizer"
 DELETE = -1  # the generation key of a deletion in the admission users
-PLURALS = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
 
 
 @dataclass(slots=True)

@@ -28,12 +28,15 @@ KINDS: dict[str, type[CustomerAlert] | type[CustomerReceiver]] = {
     "CustomerAlert": CustomerAlert,
     "CustomerReceiver": CustomerReceiver,
 }
+# The spec field that names an object within its customer (unique per customer and kind).
+NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
 
 __all__ = [
     "API_GROUP",
     "API_VERSION",
     "KINDS",
     "KNOWN_ANNOTATIONS",
+    "NAME_FIELDS",
     "RESERVED_LABELS",
     "Annotations",
     "Category",

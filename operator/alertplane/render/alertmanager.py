@@ -27,23 +27,30 @@ def matcher(name: str, value: str, op: str = "=") -> str:
     return f'{name}{op}"{escaped}"'
 
 
-def _any_of(name: str, values: list[str]) -> list[str]:
+Matcher = tuple[str, str, str]  # label name, operator (= != =~ !~), value (unescaped)
+
+
+def _any_of(name: str, values: list[str]) -> list[Matcher]:
     if not values:
         return []
     if len(values) == 1:
-        return [matcher(name, values[0])]
+        return [(name, "=", values[0])]
     # Alertmanager anchors regex matchers, so "a|b" matches exactly a or b.
-    return [matcher(name, "|".join(sorted(set(values))), "=~")]
+    return [(name, "=~", "|".join(sorted(set(values))))]
 
 
-def route_of(spec: CustomerReceiverSpec) -> dict[str, Any]:
-    route: Route = spec.route
-    out: dict[str, Any] = {"receiver": receiver_name(spec.customer_id, spec.receiver_name)}
+def route_matchers(route: Route) -> list[Matcher]:
+    """A receiver route's matchers as data: Alertmanager's text form (`route_of`) and the
+    AlertmanagerConfig translation (render/promop.py) are both written from these."""
     matchers = _any_of("severity", [s.value for s in route.match.severity])
     matchers += _any_of("category", [c.value for c in route.match.category])
-    matchers += [matcher(k, v) for k, v in sorted(route.match.labels.items())]
-    if matchers:
-        out["matchers"] = matchers
+    matchers += [(k, "=", v) for k, v in sorted(route.match.labels.items())]
+    return matchers
+
+
+def route_options(route: Route) -> dict[str, Any]:
+    """The route's grouping and timing settings that are set, by Alertmanager's names."""
+    out: dict[str, Any] = {}
     if route.group_by is not None:
         out["group_by"] = list(route.group_by)
     for key, value in (
@@ -53,18 +60,35 @@ def route_of(spec: CustomerReceiverSpec) -> dict[str, Any]:
     ):
         if value is not None:
             out[key] = value
+    return out
+
+
+def route_of(spec: CustomerReceiverSpec) -> dict[str, Any]:
+    route: Route = spec.route
+    out: dict[str, Any] = {"receiver": receiver_name(spec.customer_id, spec.receiver_name)}
+    matchers = [matcher(name, value, op) for name, op, value in route_matchers(route)]
+    if matchers:
+        out["matchers"] = matchers
+    out.update(route_options(route))
     out["continue"] = route.continue_
     return out
 
 
-def customer_route(customer_id: str, receivers: Iterable[CustomerReceiverSpec]) -> dict[str, Any]:
+def ordered_routes(
+    customer_id: str, receivers: Iterable[CustomerReceiverSpec]
+) -> list[CustomerReceiverSpec]:
+    """The customer's receivers in the order their routes are tried."""
     ordered = sorted(receivers, key=lambda r: (r.route.priority, r.receiver_name))
+    return [r for r in ordered if r.customer_id == customer_id]
+
+
+def customer_route(customer_id: str, receivers: Iterable[CustomerReceiverSpec]) -> dict[str, Any]:
     subtree: dict[str, Any] = {
         "receiver": PLATFORM_RECEIVER,
         "matchers": [matcher(TENANT_LABEL, customer_id)],
         "continue": False,
     }
-    routes = [route_of(r) for r in ordered if r.customer_id == customer_id]
+    routes = [route_of(r) for r in ordered_routes(customer_id, receivers)]
     if routes:
         subtree["routes"] = routes
     return subtree

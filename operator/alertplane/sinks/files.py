@@ -1,4 +1,4 @@
-"""Write rendered output into a directory, gated by the real promtool and amtool.
+"""The files sink: rendered output in a directory, gated by the real promtool and amtool.
 
 Every changed file is staged beside its target, the staged files are checked, and only
 then renamed into place; if a check fails nothing is renamed, so the directory keeps the
@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import commit, discard, fsync_dir, stage
-from ..errors import OutputRejected
-from ..render import ALERTMANAGER_PATH, Rendered
+from ..errors import Problem
+from ..model import CustomerReceiver
+from ..render import Rendered
 from ..render.yamlout import GENERATED
-from ..validate.blame import check_configs
-from ..validate.rulecheck import check_rule_texts
+from ..validate.output import check_output
+from .base import Files, Liveness, Receivers, ReloadOutcome
+from .reload import Reloader
 
 
 @dataclass
@@ -67,7 +69,7 @@ def write_files(out_dir: Path, files: Mapping[str, str | None]) -> WriteResult:
                 result.unchanged.append(rel)
                 continue
             staged[rel] = stage(target, text)
-        _check(staged, texts)
+        check_output({rel: texts[rel] for rel in staged})
         for rel, tmp in staged.items():
             commit(tmp, out_dir / rel)
             result.written.append(rel)
@@ -81,22 +83,6 @@ def write_files(out_dir: Path, files: Mapping[str, str | None]) -> WriteResult:
     for directory in {(out_dir / rel).parent for rel in result.changed}:
         fsync_dir(directory)
     return result
-
-
-def _check(staged: dict[str, Path], texts: Mapping[str, str]) -> None:
-    rule_files = {Path(rel).name: texts[rel] for rel in staged if rel.startswith("rules/")}
-    if rule_files:
-        errors = [f"{n}: {e}" for n, es in check_rule_texts(rule_files).items() for e in es]
-        if errors:
-            raise OutputRejected("promtool rejected the rendered rules", "\n".join(errors))
-    if ALERTMANAGER_PATH in staged:
-        # By content (the config names no file relative to itself), so the reconciler's
-        # check of the same text (sync_output) answers this one from the cache.
-        complaint = check_configs({"alertmanager.yml": texts[ALERTMANAGER_PATH]})
-        if complaint["alertmanager.yml"]:
-            raise OutputRejected(
-                "amtool rejected the rendered Alertmanager config", complaint["alertmanager.yml"]
-            )
 
 
 def _same(target: Path, text: str) -> bool:
@@ -132,3 +118,39 @@ def generated_rule_files(out_dir: Path) -> list[str]:
         if ours:
             found.append(f"rules/{path.name}")
     return found
+
+
+class FileSink:
+    """Rule files and alertmanager.yml in a directory Prometheus and Alertmanager read;
+    made live by `POST /-/reload` where URLs are given."""
+
+    name = "files"
+    written_message: str | None = None  # the default: "written; no reload URL configured"
+
+    def __init__(self, out_dir: Path, reloader: Reloader) -> None:
+        self.out_dir = out_dir
+        self.reloader = reloader
+
+    def start(self) -> None:
+        """Nothing to read ahead: the files themselves are compared on every write."""
+
+    def refresh(self) -> None:
+        """Nothing cached: a resync compares with the files as they are."""
+
+    def generated_outputs(self) -> list[str]:
+        return generated_rule_files(self.out_dir)
+
+    def write(self, files: Files, receivers: Receivers) -> list[str]:
+        return write_files(self.out_dir, files).changed
+
+    def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
+        return self.reloader.make_live(written)
+
+    def liveness(self, output: str) -> Liveness:
+        return self.reloader.liveness(output)
+
+    def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
+        return []  # secret references resolve in files the store or the platform writes
+
+    def location(self, output: str, customer_id: str) -> str:
+        return output  # the path below the output directory, as in standalone mode

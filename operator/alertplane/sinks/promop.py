@@ -1,74 +1,46 @@
-"""prometheus-operator sink: one PrometheusRule and one AlertmanagerConfig per customer.
+"""prometheus-operator sink: one PrometheusRule and one AlertmanagerConfig per customer,
+and the customer's Secret, in the sink namespace.
 
-Both are translations of the core's output, never a second renderer: the PrometheusRule
-spec is the customer's rendered rule file, and the AlertmanagerConfig is the customer's
-rendered route subtree and receivers (render/alertmanager.py) in the CRD's shape.
-
-Isolation with prometheus-operator: the AlertmanagerConfig's top route matches
-`customer_id="<id>"`; the Alertmanager resource must use
-`alertmanagerConfigMatcherStrategy: {type: None}` (otherwise prometheus-operator adds a
-`namespace="<sink namespace>"` matcher no customer alert carries) and select
-`alertplane.io/alertmanager: "true"`; Prometheus selects `alertplane.io/rules: "true"`.
-Secrets: AlertmanagerConfig can only reference Secrets in its own namespace, so the keys a
-customer's receivers reference (and clear-text apiURL/routingKey values) are copied into
-one Secret `alertplane-<customerId>` in the sink namespace, referenced by key.
+The objects are rendered by render/promop.py (pure); this module only reads what exists,
+copies the Secret keys receivers reference, writes what differs and removes what is no
+longer wanted. prometheus-operator loads the objects into Prometheus/Alertmanager itself;
+reload URLs, when given, are asked as for the other sinks.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
-import re
-from collections.abc import Mapping
+from collections.abc import Collection
 from typing import Any
 
-import yaml
-
-from ..errors import Problem
-from ..k8s.client import ApiError, KubeClient, api_path
-from ..k8s.objects import (
+from ..errors import AlertplaneError, Problem
+from ..model import CustomerReceiver
+from ..render import ALERTMANAGER_PATH
+from ..render.platform import PlatformConfig
+from ..render.promop import (
+    SecretKeys,
+    alertmanager_config,
+    object_name,
+    prometheus_rule_spec,
+    secrets_platform,
+)
+from ..validate.output import check_output
+from .base import Files, KubeApi, Liveness, Receivers, ReloadOutcome, SinkError
+from .kubeobjects import (
     ALERTMANAGER_LABEL,
     CUSTOMER_LABEL,
     RULES_LABEL,
     ManagedObjects,
-    SinkError,
-    check_rendered,
     customer_of_rules,
     labels,
+    object_path,
 )
-from ..model import CustomerReceiver, CustomerReceiverSpec
-from ..model.common import MAX_NAME
-from ..render import ALERTMANAGER_PATH
-from ..render.alertmanager import PLATFORM_RECEIVER, customer_route, receiver_of
-from ..render.platform import PlatformConfig
-from ..render.secretfiles import secret_ref_of
-from ..sync import Receivers
+from .reload import Reloader
 
 log = logging.getLogger("alertplane.sinks.promop")
 
 MONITORING = "monitoring.coreos.com"
-FALLBACK_RECEIVER = "platform_default"  # not a DNS label: never a customer's receiver name
-_REF = "@"  # secret paths are rendered as @/<namespace>/<secret>/<key> and turned into refs
-_MATCHER = re.compile(r'^([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"$')
-_CAMEL = {
-    "send_resolved": "sendResolved",
-    "group_by": "groupBy",
-    "group_wait": "groupWait",
-    "group_interval": "groupInterval",
-    "repeat_interval": "repeatInterval",
-}
-_CHANNELS = {
-    "email_configs": "emailConfigs",
-    "slack_configs": "slackConfigs",
-    "pagerduty_configs": "pagerdutyConfigs",
-    "webhook_configs": "webhookConfigs",
-}
-_SECRETS = {"api_url": "apiURL", "routing_key": "routingKey"}
-
-
-def object_name(customer_id: str) -> str:
-    return f"alertplane-{customer_id}"
 
 
 def _rule_labels(customer_id: str) -> dict[str, str]:
@@ -76,12 +48,18 @@ def _rule_labels(customer_id: str) -> dict[str, str]:
 
 
 class PrometheusOperatorSink:
-    written_message = "applied; prometheus-operator loads it into Prometheus/Alertmanager"
+    name = "prometheus-operator"
+    written_message: str | None = (
+        "applied; prometheus-operator loads it into Prometheus/Alertmanager"
+    )
 
-    def __init__(self, client: KubeClient, namespace: str, platform: PlatformConfig) -> None:
+    def __init__(
+        self, client: KubeApi, namespace: str, platform: PlatformConfig, reloader: Reloader
+    ) -> None:
         self.client = client
         self.namespace = namespace
-        self.platform = platform.model_copy(update={"secrets_dir": _REF})
+        self.platform = secrets_platform(platform)
+        self.reloader = reloader
         v1, v1alpha1 = f"{MONITORING}/v1", f"{MONITORING}/v1alpha1"
         self.rules = ManagedObjects(client, v1, "PrometheusRule", "prometheusrules", namespace)
         self.amconfigs = ManagedObjects(
@@ -99,7 +77,7 @@ class PrometheusOperatorSink:
         them; the full sync that follows also re-reads the Secrets receivers reference)."""
         self.start()
 
-    def generated_rule_files(self) -> list[str]:
+    def generated_outputs(self) -> list[str]:
         return sorted(
             f"rules/{cid}.yml"
             for name in self.rules.names()
@@ -107,18 +85,18 @@ class PrometheusOperatorSink:
         )
 
     # -- writing ----------------------------------------------------------------------
-    def write(self, files: Mapping[str, str | None], receivers: Receivers) -> list[str]:
+    def write(self, files: Files, receivers: Receivers) -> list[str]:
         planned: dict[str, tuple[str, dict[str, Any] | None]] = {}  # rel → (customer, content)
         for rel, text in sorted(files.items()):
             cid = customer_of_rules(rel)
             if cid is None:
                 continue
-            content = None if text is None else {"spec": yaml.safe_load(text)}
+            content = None if text is None else {"spec": prometheus_rule_spec(text)}
             if content is None or self.rules.differs(object_name(cid), _rule_labels(cid), content):
                 planned[rel] = (cid, content)
         # promtool only for the rule files about to be written (a full resync of unchanged
         # output checks none of them); amtool always, on the whole configuration.
-        check_rendered(
+        check_output(
             {
                 rel: text
                 for rel, text in files.items()
@@ -162,7 +140,7 @@ class PrometheusOperatorSink:
                     wrote |= objects.remove(name)
         return wrote
 
-    def _secret_data(self, keys: dict[str, tuple[str, str, str] | str]) -> dict[str, str]:
+    def _secret_data(self, keys: SecretKeys) -> dict[str, str]:
         """Base64 data of the customer's Secret: copied keys as they are, clear values encoded."""
         data: dict[str, str] = {}
         for key, source in sorted(keys.items()):
@@ -182,13 +160,13 @@ class PrometheusOperatorSink:
         key = (namespace, name)
         if key not in self._secret_cache:
             try:
-                found = self.client.get(api_path("v1", "secrets", namespace, name))
-            except ApiError as exc:
+                found = self.client.get(object_path("v1", "secrets", namespace, name))
+            except AlertplaneError as exc:
                 raise SinkError(f"cannot read Secret {namespace}/{name}: {exc}") from exc
             self._secret_cache[key] = None if found is None else dict(found.get("data") or {})
         return self._secret_cache[key]
 
-    def check_secrets(self, obj: CustomerReceiver) -> list[Problem]:
+    def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
         """Every Secret key a receiver references exists (prometheus-operator needs it)."""
         problems = []
         ns = obj.metadata.namespace
@@ -219,126 +197,12 @@ class PrometheusOperatorSink:
                 )
         return problems
 
-    def location(self, rel: str, customer_id: str) -> str:
-        objects = self.amconfigs if rel == ALERTMANAGER_PATH else self.rules
+    def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
+        return self.reloader.make_live(written)
+
+    def liveness(self, output: str) -> Liveness:
+        return self.reloader.liveness(output)
+
+    def location(self, output: str, customer_id: str) -> str:
+        objects = self.amconfigs if output == ALERTMANAGER_PATH else self.rules
         return objects.location(object_name(customer_id))
-
-
-# -- translation of the core's rendered Alertmanager pieces -----------------------------
-def alertmanager_config(
-    customer_id: str, receivers: list[tuple[str, CustomerReceiverSpec]], platform: PlatformConfig
-) -> tuple[dict[str, Any], dict[str, tuple[str, str, str] | str]]:
-    """The AlertmanagerConfig spec of one customer, and the keys of its Secret.
-
-    `platform` must render secret paths under `_REF`. Secret keys map to the referenced
-    (namespace, Secret, key) or to a clear-text value given in the spec.
-    """
-    secrets: dict[str, tuple[str, str, str] | str] = {}
-    specs = [spec for _, spec in receivers]
-    route = _route(customer_route(customer_id, specs), customer_id)
-    route.pop("continue", None)  # prometheus-operator forces continue: true up here
-    out_receivers = [_fallback(platform, customer_id, secrets)]
-    for namespace, spec in sorted(receivers, key=lambda item: item[1].receiver_name):
-        rendered = receiver_of(spec, namespace, platform)
-        out_receivers.append(
-            _receiver(rendered, spec.receiver_name, customer_id, secrets, f"_{spec.receiver_name}")
-        )
-    return {"route": route, "receivers": out_receivers}, secrets
-
-
-def _fallback(
-    platform: PlatformConfig, customer_id: str, secrets: dict[str, tuple[str, str, str] | str]
-) -> dict[str, Any]:
-    """The customer's unrouted alerts go where file mode sends them: the platform default."""
-    body = dict(platform.alertmanager.default_receiver)
-    if any(key not in _CHANNELS for key in body):
-        log.warning("platform default receiver has channels AlertmanagerConfig cannot express")
-        return {"name": FALLBACK_RECEIVER}
-    return _receiver(
-        {"name": PLATFORM_RECEIVER, **body}, FALLBACK_RECEIVER, customer_id, secrets, "_platform"
-    )
-
-
-def _route(r: Mapping[str, Any], customer_id: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"receiver": _local(r["receiver"], customer_id)}
-    if r.get("matchers"):
-        out["matchers"] = [_matcher(m) for m in r["matchers"]]
-    for key, value in r.items():
-        if key in _CAMEL:
-            out[_CAMEL[key]] = value
-    if "continue" in r:
-        out["continue"] = r["continue"]
-    if r.get("routes"):
-        out["routes"] = [_route(child, customer_id) for child in r["routes"]]
-    return out
-
-
-def _local(name: str, customer_id: str) -> str:
-    if name == PLATFORM_RECEIVER:
-        return FALLBACK_RECEIVER
-    return name.removeprefix(f"{customer_id}/")
-
-
-def _matcher(text: str) -> dict[str, str]:
-    found = _MATCHER.match(text)
-    if found is None:
-        raise SinkError(f"cannot translate matcher {text!r}", "this is a bug in alertplane")
-    value = re.sub(r"\\(.)", lambda m: "\n" if m.group(1) == "n" else m.group(1), found.group(3))
-    return {"name": found.group(1), "value": value, "matchType": found.group(2)}
-
-
-def _receiver(
-    rendered: Mapping[str, Any],
-    name: str,
-    customer_id: str,
-    secrets: dict[str, tuple[str, str, str] | str],
-    prefix: str,
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": name}
-    for channel, configs in rendered.items():
-        if channel == "name":
-            continue
-        field = _CHANNELS[channel]
-        out[field] = [
-            _channel(cfg, customer_id, secrets, f"{prefix}.{field}-{i}")
-            for i, cfg in enumerate(configs)
-        ]
-    return out
-
-
-def _copied_key(
-    namespace: str, secret: str, key: str, taken: Mapping[str, object] | None = None
-) -> str:
-    """The key a referenced Secret key gets in the customer's Secret: readable, unless that
-    is longer than a key may be (253) or already names another reference (`a.b` + `c` and
-    `a` + `b.c` read alike): then a digest of the reference."""
-    readable = f"{namespace}.{secret}.{key}"
-    other = (taken or {}).get(readable)
-    if len(readable) <= MAX_NAME and other in (None, (namespace, secret, key)):
-        return readable
-    digest = hashlib.sha256(f"{namespace}/{secret}/{key}".encode()).hexdigest()[:32]
-    return f"{namespace}.{digest}"
-
-
-def _channel(
-    cfg: Mapping[str, Any],
-    customer_id: str,
-    secrets: dict[str, tuple[str, str, str] | str],
-    key_prefix: str,
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in cfg.items():
-        if key.endswith("_file") and key[: -len("_file")] in _SECRETS:
-            ns, secret, item = secret_ref_of(_REF, str(value))  # "@/<ns>/<secret>/<key>"
-            skey = _copied_key(ns, secret, item, secrets)
-            secrets[skey] = (ns, secret, item)
-            out[_SECRETS[key[: -len("_file")]]] = {"name": object_name(customer_id), "key": skey}
-        elif key in _SECRETS:  # clear text in the spec: still only ever in a Secret
-            skey = f"{key_prefix}.{key.replace('_', '-')}"
-            secrets[skey] = str(value)
-            out[_SECRETS[key]] = {"name": object_name(customer_id), "key": skey}
-        elif key == "headers":
-            out["headers"] = [{"key": k, "value": v} for k, v in sorted(value.items())]
-        else:
-            out[_CAMEL.get(key, key)] = value
-    return out

@@ -2,6 +2,8 @@
 
 Both answer `POST /-/reload` only after the new configuration is loaded (or rejected), so
 a 200 means the written files are live; a 5xx means the old configuration stays live.
+`Reloader` is how the files and ConfigMap sinks (and the prometheus-operator sink, when
+URLs are given) make output live and say whether it is.
 """
 
 from __future__ import annotations
@@ -9,14 +11,12 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
 
+from ..render import ALERTMANAGER_PATH
+from .base import ALERTMANAGER, PROMETHEUS, Liveness, ReloadOutcome
 
-@dataclass(frozen=True)
-class ReloadOutcome:
-    ok: bool
-    attempts: int
-    message: str = ""
+__all__ = ["ReloadOutcome", "Reloader", "reload", "target_of"]
 
 
 def reload(
@@ -41,3 +41,54 @@ def reload(
         if attempt < attempts:
             time.sleep(backoff_s * 2 ** (attempt - 1))
     return ReloadOutcome(False, attempts, message)
+
+
+def target_of(output: str) -> str:
+    """The running system an output is loaded by: rule files by Prometheus, the rest
+    (alertmanager.yml) by Alertmanager."""
+    return ALERTMANAGER if output == ALERTMANAGER_PATH else PROMETHEUS
+
+
+def _loaded(output: str) -> bool:
+    """Whether a target loads the output (rule files and the Alertmanager config do)."""
+    return output.startswith("rules/") or output == ALERTMANAGER_PATH
+
+
+class Reloader:
+    """Reloads the targets whose output changed, until each has answered 200.
+
+    A target without a URL has nobody to ask: its output counts as live once written. A
+    target whose reload failed stays pending and is asked again on the next pass."""
+
+    def __init__(self, urls: Callable[[], Mapping[str, str | None]]) -> None:
+        """`urls`: target → reload URL (None: nobody to ask), read on every pass (the
+        standalone reconciler's settings may be given URLs after it is built)."""
+        self.urls = urls
+        self.pending: set[str] = set()
+        self.outcomes: dict[str, ReloadOutcome] = {}  # of the last pass
+
+    def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
+        self.pending |= {target_of(rel) for rel in written if _loaded(rel)}
+        self.outcomes = {}
+        urls = self.urls()
+        for target in sorted(self.pending):
+            url = urls.get(target)
+            if url is None:
+                self.pending.discard(target)
+                continue
+            outcome = reload(url)
+            self.outcomes[target] = outcome
+            if outcome.ok:
+                self.pending.discard(target)
+        return dict(self.outcomes)
+
+    def liveness(self, output: str) -> Liveness:
+        target = target_of(output)
+        outcome = self.outcomes.get(target)
+        if outcome is not None and not outcome.ok:
+            return Liveness(False, "ReloadFailed", outcome.message)
+        if target in self.pending:
+            return Liveness(False, "Pending", "waiting for a successful reload")
+        if self.urls().get(target) is None:
+            return Liveness(True, "Written", "written; no reload URL configured")
+        return Liveness(True, "Reloaded", "")

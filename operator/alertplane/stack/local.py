@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -72,18 +73,31 @@ class Serve(Process):
 
 
 class LocalStack:
-    """`fast` (tests): `for:` becomes 0s, timings shrink, and capture ports are free ones
-    (the examples' 127.0.0.1:9097 URLs are rewritten); otherwise the ports the examples
-    and examples/platform.yaml name: HTTP capture 9097, SMTP 2525."""
+    """`fast` (tests): `for:` becomes 0s and timings shrink. `free_ports` (default: as
+    `fast`): the capture and exporter ports are free ones (the examples' 127.0.0.1:9097
+    URLs are rewritten); otherwise the ports the examples and examples/platform.yaml name:
+    HTTP capture 9097, SMTP 2525, exporter 9101."""
 
     def __init__(
-        self, state: Path, manifests: Path = EXAMPLES, fast: bool = False, healthy: bool = False
+        self,
+        state: Path,
+        manifests: Path = EXAMPLES,
+        fast: bool = False,
+        healthy: bool = False,
+        free_ports: bool | None = None,
     ) -> None:
         self.state, self.manifests, self.fast, self.healthy = state, manifests, fast, healthy
+        self.free_ports = fast if free_ports is None else free_ports
         self.out = state / "out"
         self.platform = state / "platform.yaml"
-        self.smtp_port, self.http_port = (free_port(), free_port()) if fast else (2525, 9097)
-        self.exporter_port = free_port() if fast else 9101
+        if self.free_ports:
+            self.smtp_port, self.http_port, self.exporter_port = (
+                free_port(),
+                free_port(),
+                free_port(),
+            )
+        else:
+            self.smtp_port, self.http_port, self.exporter_port = 2525, 9097, 9101
         self._stack = contextlib.ExitStack()
         self.capture: Capture
         self.prometheus: Prometheus
@@ -162,10 +176,29 @@ class LocalStack:
                 )
             )
             self.apply(self.manifests)
+            self._write_env()
         except BaseException:
             self.close()
             raise
         return self
+
+    def _write_env(self) -> None:
+        """`<state>/env`: the stack's settings for a shell (`. .run/env`), so the README's
+        tour reaches this stack whatever ports it got. It holds the demo's tokens: 0600."""
+        settings = {
+            "ALERTPLANE_DB": f"sqlite:///{self.state / 'alertplane.db'}",
+            "ALERTPLANE_PLATFORM_CONFIG": str(self.platform),
+            "ALERTPLANE_URL": self.serve.url,
+            "ADMIN_TOKEN": self.tokens["admin"],
+            "ACME_TOKEN": self.tokens["acme"],
+            "PROMETHEUS_URL": self.prometheus.url,
+            "ALERTMANAGER_URL": self.alertmanager.url,
+        }
+        env = self.state / "env"
+        env.touch(mode=0o600)
+        env.chmod(0o600)
+        lines = [f"export {k}={shlex.quote(v)}\n" for k, v in settings.items()]
+        env.write_text("# the demo stack's settings: `. .run/env`\n" + "".join(lines))
 
     def apply(self, path: Path) -> str:
         env = {
@@ -175,12 +208,13 @@ class LocalStack:
             "ALERTPLANE_ACTOR": "demo",
         }
         docs = path
-        if self.fast:  # tests cannot wait minutes for `for:` to elapse
+        if self.fast or self.free_ports:
             docs = self.state / "manifests-fast.yaml"
             loaded = load_paths([str(path)])
             for doc in loaded.documents:
                 spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
-                if isinstance(spec, dict) and "for" in spec:
+                # tests cannot wait minutes for `for:` to elapse
+                if self.fast and isinstance(spec, dict) and "for" in spec:
                     spec["for"] = "0s"
             text = yaml.safe_dump_all([d.data for d in loaded.documents])
             docs.write_text(text.replace("127.0.0.1:9097", f"127.0.0.1:{self.http_port}"))
@@ -222,8 +256,13 @@ def main() -> int:
     )
     ap.add_argument("--state", default=".run", help="state directory (default .run)")
     ap.add_argument("--healthy", action="store_true", help="demo metrics breach nothing")
+    ap.add_argument(
+        "--free-ports",
+        action="store_true",
+        help="free ports for the capture receivers and the exporter instead of 2525/9097/9101",
+    )
     args = ap.parse_args()
-    busy = busy_ports()  # first: nothing slow starts when the demo cannot listen
+    busy = [] if args.free_ports else busy_ports()  # first: nothing slow starts if it cannot listen
     for line in busy:
         print(f"error: {line}", file=sys.stderr)
     if busy:
@@ -236,7 +275,7 @@ def main() -> int:
     with Shutdown(grace_s=STOP_GRACE_S).installed() as shutdown:
         shutdown.on_request(interrupt)
         try:
-            return _run(Path(args.state).resolve(), args.healthy)
+            return _run(Path(args.state).resolve(), args.healthy, args.free_ports)
         except KeyboardInterrupt:
             print("stopped", flush=True)
             return 0
@@ -245,8 +284,8 @@ def main() -> int:
             return 3
 
 
-def _run(state: Path, healthy: bool) -> int:
-    with LocalStack(state, healthy=healthy) as stack:
+def _run(state: Path, healthy: bool, free_ports: bool) -> int:
+    with LocalStack(state, healthy=healthy, free_ports=free_ports) as stack:
         print(
             f"""
 alertplane local stack is up (Ctrl-C stops everything):
@@ -259,7 +298,7 @@ alertplane local stack is up (Ctrl-C stops everything):
   captured notifications   {stack.capture.out}/
       (SMTP 127.0.0.1:{stack.smtp_port}, HTTP 127.0.0.1:{stack.http_port})
   rendered config          {stack.out}/
-  try:  ALERTPLANE_DB=sqlite:///{stack.state}/alertplane.db alertplane get alerts
+  shell settings           . {stack.state}/env    (then: alertplane get alerts)
 """,
             flush=True,
         )

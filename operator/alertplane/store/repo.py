@@ -16,7 +16,7 @@ from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ObjectRef, UsageError
-from ..model import Resource
+from ..model import NAME_FIELDS, Resource
 from ..model.common import dump_spec
 from . import txn, writes
 from .secrets import extract_secrets, secret_differs, secret_folder, write_secret
@@ -311,7 +311,7 @@ class Store:
         When several carry the name (possible through apply, never through the API), the
         oldest wins: validation marks the later ones as the duplicates.
         """
-        key = "alertName" if kind == "CustomerAlert" else "receiverName"
+        key = NAME_FIELDS[kind]
         q = writes.with_status().where(
             ObjectRow.kind == kind,
             ObjectRow.customer_id == customer,
@@ -325,7 +325,7 @@ class Store:
     ) -> tuple[Stored | None, Stored | None]:
         """(`find_named(kind, customer, spec_name)`, `find(ref)`) in one query: what a
         create must check before it takes a name."""
-        key = "alertName" if kind == "CustomerAlert" else "receiverName"
+        key = NAME_FIELDS[kind]
         params = {**writes.ref_params(ref), "kind": kind, "customer": customer}
         found = self._stored(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
         found = [f for f in found if self._in_scope(f.row.namespace)]

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from ..errors import ObjectRef
+from ..model import NAME_FIELDS
 from .secrets import redact
 from .tables import AuditRow, ObjectRow, StatusRow, utcnow
 
@@ -127,10 +128,7 @@ def _named_or_at(key: str) -> Select[Any]:
 
 # kind → objects of a customer with that spec name, or at that identity (see
 # Store.find_named_or_at).
-NAMED_OR_AT = {
-    "CustomerAlert": _named_or_at("alertName"),
-    "CustomerReceiver": _named_or_at("receiverName"),
-}
+NAMED_OR_AT = {kind: _named_or_at(field) for kind, field in NAME_FIELDS.items()}
 
 
 def rows_of(found: Row[Any]) -> tuple[ObjectRow, StatusRow | None]:

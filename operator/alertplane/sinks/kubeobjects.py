@@ -8,25 +8,16 @@ with that label are ever listed, compared or deleted.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from ..errors import AlertplaneError, OutputRejected
-from ..render import ALERTMANAGER_PATH
-from ..validate.blame import check_configs
-from ..validate.rulecheck import check_rule_texts
-from .client import ApiError, KubeClient, api_path
+from ..errors import AlertplaneError
+from .base import KubeApi, SinkError
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 CUSTOMER_LABEL = "alertplane.io/customer"
 RULES_LABEL = "alertplane.io/rules"
 ALERTMANAGER_LABEL = "alertplane.io/alertmanager"
 SELECTOR = f"{MANAGED_BY}=alertplane"
-
-
-class SinkError(AlertplaneError):
-    """Writing to the cluster failed (the reconciler marks the sync WriteFailed, retries)."""
 
 
 def labels(customer: str | None = None, **extra: str) -> dict[str, str]:
@@ -41,7 +32,7 @@ class ManagedObjects:
     """One kind of object in one namespace, cached after one list at start."""
 
     def __init__(
-        self, client: KubeClient, api_version: str, kind: str, plural: str, namespace: str
+        self, client: KubeApi, api_version: str, kind: str, plural: str, namespace: str
     ) -> None:
         self.client = client
         self.api_version, self.kind, self.plural = api_version, kind, plural
@@ -54,7 +45,7 @@ class ManagedObjects:
         self.known = {}
         try:
             items = list(self.client.list(self._path(), SELECTOR))
-        except ApiError as exc:
+        except AlertplaneError as exc:  # the client's ApiError, or its login failing
             raise SinkError(f"cannot list {self.kind}s in {self.namespace}: {exc}") from exc
         for item in items:
             meta = item.get("metadata") or {}
@@ -84,7 +75,7 @@ class ManagedObjects:
         }
         try:
             self.client.apply(self._path(name), body)
-        except ApiError as exc:
+        except AlertplaneError as exc:  # the client's ApiError, or its login failing
             raise SinkError(f"cannot write {self.location(name)}: {exc}") from exc
         self.known[name] = (dict(object_labels), copy.deepcopy(content))
         return True
@@ -94,13 +85,13 @@ class ManagedObjects:
             return False
         try:
             self.client.delete(self._path(name))
-        except ApiError as exc:
+        except AlertplaneError as exc:  # the client's ApiError, or its login failing
             raise SinkError(f"cannot delete {self.location(name)}: {exc}") from exc
         del self.known[name]
         return True
 
     def _path(self, name: str | None = None) -> str:
-        return api_path(self.api_version, self.plural, self.namespace, name)
+        return object_path(self.api_version, self.plural, self.namespace, name)
 
 
 def _content(item: dict[str, Any]) -> dict[str, Any]:
@@ -111,25 +102,16 @@ def _content(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_rendered(files: Mapping[str, str | None]) -> None:
-    """The same gate as the files sink: promtool and amtool accept what is about to go out."""
-    rules = {
-        Path(rel).name: text
-        for rel, text in files.items()
-        if rel.startswith("rules/") and text is not None
-    }
-    if rules:
-        errors = [f"{n}: {e}" for n, es in check_rule_texts(rules).items() for e in es]
-        if errors:
-            raise OutputRejected("promtool rejected the rendered rules", "\n".join(errors))
-    am = files.get(ALERTMANAGER_PATH)
-    if am is not None:
-        complaint = check_configs({"alertmanager.yml": am})["alertmanager.yml"]
-        if complaint:
-            raise OutputRejected("amtool rejected the rendered Alertmanager config", complaint)
-
-
 def customer_of_rules(rel: str) -> str | None:
     if rel.startswith("rules/") and rel.endswith(".yml"):
         return rel[len("rules/") : -len(".yml")]
     return None
+
+
+def object_path(api_version: str, plural: str, namespace: str, name: str | None = None) -> str:
+    """The API path of a namespaced object (or of its collection). The same as the
+    operator's client builds; written here so that sinks need nothing from k8s/ (the
+    Kubernetes package, once it is one, is where both take it from)."""
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    path = f"{base}/namespaces/{namespace}/{plural}"
+    return f"{path}/{name}" if name else path

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..errors import ObjectRef
-from ..k8s.client import ApiError as KubeError
-from ..k8s.signing import spec_digest
+from .client import ApiError as KubeError
+from .signing import spec_digest
 
 RETRIES = 5
 T = TypeVar("T")

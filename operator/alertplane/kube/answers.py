@@ -1,6 +1,8 @@
-"""Kubernetes mode's answers: the API server's refusals as this API's errors, a custom
-resource as the API's views take it, the namespace template's check, and what the API
-says about (and refuses to write into) an object it writes (api/kube.py)."""
+"""What the REST API's writer (kube/writer.py) says about the cluster's answers: the API
+server's refusals as the domain's errors (errors.py: Invalid, Conflict, NotFound,
+Unavailable, UpstreamFailed — api/errors.py maps them to HTTP), a custom resource as the
+API's views take it, the namespace template's check, and what the writer refuses to
+write into an object (secrets in clear)."""
 
 from __future__ import annotations
 
@@ -18,12 +20,12 @@ from ..errors import (
     UpstreamFailed,
     UsageError,
 )
-from ..k8s.client import ApiError as KubeError
-from ..model import Resource
+from ..model import NAME_FIELDS, Resource
 from ..model.common import dump_spec, is_dns_label
 from ..store.repo import Stored
 from ..store.secrets import SECRET_FIELDS
 from ..store.tables import ObjectRow, StatusRow
+from .client import ApiError as KubeError
 
 
 def check_template(template: str) -> None:
@@ -71,7 +73,7 @@ def _time(value: object) -> datetime | None:
 
 
 def refusal(exc: KubeError, ref: ObjectRef) -> Refused:
-    """The API server's answer as this API's: a clear status and message, never a 500."""
+    """The API server's answer as a domain error: a clear kind and message, never a 500."""
     status = exc.body
     message = str(status.get("message") or exc)
     raw = status.get("details")
@@ -113,9 +115,6 @@ def refusal(exc: KubeError, ref: ObjectRef) -> Refused:
 
 def ref_of(obj: Resource) -> ObjectRef:
     return ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-
-
-NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
 
 
 def what_of(obj: Resource) -> str:

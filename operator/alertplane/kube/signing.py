@@ -33,6 +33,14 @@ from typing import Any
 from ..errors import UsageError
 from ..model import API_GROUP
 
+# The REST API (Kubernetes mode) writes with this field manager and says on the object who
+# it writes for (kube/writer.py); the operator reads it back (k8s/changes.py api_change).
+API_MANAGER = "alertplane-api"
+CHANGED_BY = f"{API_GROUP}/changed-by"
+CHANGE_SOURCE = f"{API_GROUP}/change-source"
+# Changes on every write, so a delete's last update is never a no-op: the operator can
+# then tell that `alertplane-api` made the last change (see api_change); also signed.
+CHANGED_AT = f"{API_GROUP}/changed-at"
 SIGNATURE = f"{API_GROUP}/signature"
 # One version of what is signed, so it can change without old signatures verifying wrongly.
 SCHEME = "v2"

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import Conflict, ObjectRef, Unavailable
 from ..model import Resource
-from .kube_answers import ref_of
+from .answers import ref_of
 
 GONE_WAIT_S = 30.0
 

@@ -1,0 +1,59 @@
+"""The one place a sink is built from settings (`serve`, the operator, the reconciler's
+default): callers name the kind, never construct a sink class themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from ..render.platform import PlatformConfig
+from .base import ALERTMANAGER, PROMETHEUS, KubeApi, Sink
+from .configmap import ConfigMapSink
+from .files import FileSink
+from .promop import PrometheusOperatorSink
+from .reload import Reloader
+
+FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
+KINDS = (FILES, CONFIGMAP, PROMETHEUS_OPERATOR)
+
+
+@dataclass(frozen=True)
+class SinkSettings:
+    kind: str = FILES
+    out_dir: Path | None = None  # files: the rule/Alertmanager directory
+    namespace: str = "monitoring"  # the cluster sinks: where their objects go
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
+    prometheus_url: str | None = None  # None: nobody to reload; written counts as live
+    alertmanager_url: str | None = None
+
+    def check(self) -> None:
+        """Raise UsageError when no sink can be built from these settings."""
+        if self.kind not in KINDS:
+            raise UsageError(f"unknown sink {self.kind!r}", f"use one of {', '.join(KINDS)}")
+        if self.kind == FILES and self.out_dir is None:
+            raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+
+
+def build_sink(
+    settings: SinkSettings,
+    client: KubeApi | None = None,
+    urls: Callable[[], Mapping[str, str | None]] | None = None,
+) -> Sink:
+    """The sink `settings` name; the cluster sinks need the operator's `client`. Builds,
+    reads nothing: the caller starts it (`Sink.start`). `urls` reads the reload URLs on
+    every pass instead of taking them from `settings` once."""
+    fixed = {PROMETHEUS: settings.prometheus_url, ALERTMANAGER: settings.alertmanager_url}
+    reloader = Reloader(urls or (lambda: fixed))
+    if settings.kind == FILES:
+        if settings.out_dir is None:
+            raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+        return FileSink(settings.out_dir, reloader)
+    if settings.kind not in KINDS:
+        raise UsageError(f"unknown sink {settings.kind!r}", f"use one of {', '.join(KINDS)}")
+    if client is None:
+        raise UsageError(f"the {settings.kind} sink writes to a cluster: it needs a client")
+    if settings.kind == CONFIGMAP:
+        return ConfigMapSink(client, settings.namespace, reloader)
+    return PrometheusOperatorSink(client, settings.namespace, settings.platform, reloader)

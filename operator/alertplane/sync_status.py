@@ -1,0 +1,66 @@
+"""A sync's last phase: every assessed object's status, from what the sink says is live.
+
+Synced follows the sink's word on the object's output (`Sink.liveness`): Reloaded when the
+running system loaded it, Written when there is nobody to ask, Pending or ReloadFailed
+otherwise, and WriteFailed when the write itself failed. An invalid object's status says
+which generation stays live, if any.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .render import ALERTMANAGER_PATH
+from .render.rules import rules_path
+from .sinks.base import Liveness, Sink
+from .status import Verdict, status_values
+from .sync_assess import Assessment
+
+
+def output_of(a: Assessment) -> str:
+    """The output an object's rendering goes to (whether or not it is rendered now)."""
+    return rules_path(a.customer_id) if a.kind == "CustomerAlert" else ALERTMANAGER_PATH
+
+
+def status_updates(
+    assessed: list[Assessment], sink: Sink, write_error: str, now: datetime
+) -> dict[int, dict[str, Any]]:
+    """Object id → its new status values."""
+    updates = {}
+    for a in assessed:
+        live = sink.liveness(output_of(a))
+        values = status_values(verdict(a, live, write_error), a.conditions, now)
+        if a.problems is None:
+            values["live_generation"] = a.generation
+            values["live_spec"] = a.spec
+        updates[a.object_id] = values
+    return updates
+
+
+def verdict(a: Assessment, live: Liveness, write_error: str) -> Verdict:
+    if write_error:
+        synced, reason, message = False, "WriteFailed", write_error
+    else:
+        synced, reason, message = live.synced, live.reason, live.message
+    gen = a.generation
+    if a.problems is None:
+        return Verdict(gen, True, "", gen, synced, reason, message, a.disabled, a.rendered_to)
+    if a.disabled:  # whatever else the spec says, nothing of the alert is rendered
+        if synced:
+            reason, message = "Disabled", f"nothing rendered; generation {gen} is invalid"
+        return Verdict(gen, False, a.problems, None, synced, reason, message, True)
+    if a.live_generation is not None:
+        return Verdict(
+            gen,
+            False,
+            a.problems,
+            a.live_generation,
+            False,
+            "Superseded",
+            f"generation {a.live_generation} stays live; generation {gen} is invalid",
+            rendered_to=a.rendered_to,
+        )
+    return Verdict(
+        gen, False, a.problems, None, False, "Pending", "not rendered: the spec is invalid"
+    )
