@@ -33,10 +33,12 @@ install:  ## the package with its test extras, editable
 install-demo:  ## the package with what the demo needs, editable
 	@$(PYTHON) hack/installed.py demo || $(PYTHON) -m pip install -q -e '.[demo]'
 
-lint:
-	ruff check operator tests benchmarks
-	ruff format --check operator tests benchmarks
-	mypy
+lint:  ## style, types, the layering (pyproject.toml [tool.importlinter]) and the size limits
+	ruff check operator tests benchmarks hack/shape.py
+	ruff format --check operator tests benchmarks hack/shape.py
+	mypy && mypy hack/shape.py
+	PYTHONPATH=operator lint-imports
+	$(PYTHON) hack/shape.py
 
 test: deps install lint  ## everything: lint, types, unit, golden, integration, e2e
 	$(PYTHON) -m pytest -n 2 $(PYTEST_ARGS)

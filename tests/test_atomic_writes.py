@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     """
     import os, sys
     from pathlib import Path
-    from alertplane.sinks import atomic
+    from alertplane import atomic
 
     target = Path(sys.argv[1])
     where = sys.argv[2]

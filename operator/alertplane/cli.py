@@ -19,11 +19,11 @@ from typing import Any, NoReturn, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import __version__, cli_store, cli_token, settings
-from .core import Outcome, claimed_customer, evaluate, render_valid
+from .core import Outcome, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
 from .k8s import command as k8s_command
-from .manifests import Document, load_paths
+from .manifests import Document, claimed_customer, load_paths
 from .render import ALERTMANAGER_PATH, Rendered, template_path
 from .render.keep import keep_customer_parts
 from .render.keep_rules import Wanted, present_receivers, prune_rules, wanted_alerts

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from .admission import (
     DISABLE,
@@ -23,7 +22,7 @@ from .admission import (
     taken,
 )
 from .errors import ObjectRef, Problem
-from .manifests import Document
+from .manifests import Document, claimed_customer
 from .model import CustomerAlert, CustomerReceiver, Resource
 from .render import Rendered, render
 from .render.platform import PlatformConfig
@@ -106,20 +105,6 @@ def _invalid_owners(
             return None
         owners.add(owner)
     return owners
-
-
-def claimed_customer(data: dict[str, Any]) -> str | None:
-    """The customer a document that failed to parse was meant for, as far as it says:
-    its customer id however spelt, else its namespace (conventionally the customer's)."""
-    spec, meta = data.get("spec"), data.get("metadata")
-    for value in (
-        spec.get("customerId") if isinstance(spec, dict) else None,
-        spec.get("customer_id") if isinstance(spec, dict) else None,
-        meta.get("namespace") if isinstance(meta, dict) else None,
-    ):
-        if isinstance(value, str) and value:
-            return value
-    return None
 
 
 def render_valid(outcome: Outcome, platform: PlatformConfig) -> Rendered:

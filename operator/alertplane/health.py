@@ -26,18 +26,24 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
-
-if TYPE_CHECKING:
-    from .sync import Reconciler
 
 READINESS_GRACE_S = 60.0
 DB_DOWN = "database unavailable"
 
 Probe = Callable[[], bool]
+
+
+class SyncState(Protocol):
+    """What readiness reads from the reconciler (`sync.Reconciler`); a protocol because this
+    module sits below `sync` in the layering (sync imports it to report failures)."""
+
+    ready: threading.Event
+    failing_since: float | None
+    failure: str
 
 
 def database_probe(engine: Engine) -> Probe:
@@ -55,7 +61,7 @@ def database_probe(engine: Engine) -> Probe:
 
 
 def readiness(
-    reconciler: Reconciler | None,
+    reconciler: SyncState | None,
     database: Probe | None = None,
     grace_s: float = READINESS_GRACE_S,
     mirror: Probe | None = None,

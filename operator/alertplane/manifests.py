@@ -163,22 +163,7 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
             )
         )
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        column = f", column {mark.column + 1}" if mark is not None else ""
-        what = exc.problem or exc.context or "cannot parse"
-        message, hint = _bad_escape(text, mark) or (
-            what,
-            "fix the YAML syntax (indentation, quoting, ':' after keys)",
-        )
-        loaded.problems.append(
-            Problem(
-                "",
-                f"invalid YAML{column}: {message}",
-                getattr(exc, "hint", hint),
-                source=Source(name, index + 1, line, order=order),
-            )
-        )
+        loaded.problems.append(_marked_problem(text, exc, name, index + 1, order))
     except yaml.YAMLError as exc:
         line = 0
         if isinstance(exc, yaml.reader.ReaderError):  # e.g. a control character
@@ -191,6 +176,26 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
                 source=Source(name, 0, line, order=order),
             )
         )
+
+
+def _marked_problem(
+    text: str, exc: yaml.MarkedYAMLError, name: str, index: int, order: int
+) -> Problem:
+    """The problem for a YAML error that knows where it is (document `index`, 1-based)."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else 0
+    column = f", column {mark.column + 1}" if mark is not None else ""
+    what = exc.problem or exc.context or "cannot parse"
+    message, hint = _bad_escape(text, mark) or (
+        what,
+        "fix the YAML syntax (indentation, quoting, ':' after keys)",
+    )
+    return Problem(
+        "",
+        f"invalid YAML{column}: {message}",
+        getattr(exc, "hint", hint),
+        source=Source(name, index, line, order=order),
+    )
 
 
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
@@ -338,3 +343,17 @@ def _expand_list(data: Any) -> list[Any]:
     ):
         return list(data["items"])
     return [data]
+
+
+def claimed_customer(data: dict[str, Any]) -> str | None:
+    """The customer a document that failed to parse was meant for, as far as it says:
+    its customer id however spelt, else its namespace (conventionally the customer's)."""
+    spec, meta = data.get("spec"), data.get("metadata")
+    for value in (
+        spec.get("customerId") if isinstance(spec, dict) else None,
+        spec.get("customer_id") if isinstance(spec, dict) else None,
+        meta.get("namespace") if isinstance(meta, dict) else None,
+    ):
+        if isinstance(value, str) and value:
+            return value
+    return None

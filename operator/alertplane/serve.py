@@ -19,6 +19,7 @@ from typing import Any
 
 import uvicorn
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .api.app import create_app
@@ -97,18 +98,7 @@ def serve(
         api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
         if metrics_port is not None:
             serve_metrics(host, metrics_port)
-        if kubernetes and not db_url:
-            raise UsageError(
-                "--kubernetes needs --db: the database the operator mirrors the cluster into",
-                "pass the operator's --db URL (PostgreSQL)",
-            )
-        engine = make_engine(database_url(db_url))  # a URL that cannot work stops here
-        if tokens is None:
-            log.warning(
-                "no tokens file (--tokens, $ALERTPLANE_TOKENS): the REST API refuses every call"
-            )
-        secrets_dir = None if kubernetes else platform.secrets_dir  # the cluster has Secrets
-        store = Store(sessionmaker(engine, expire_on_commit=False), secrets_dir)
+        engine, store = _open_store(db_url, kubernetes, tokens, platform)
         try:
             with Shutdown().installed() as shutdown:
                 if kubernetes:
@@ -135,25 +125,30 @@ def serve(
                     alertmanager_url=alertmanager_url,
                     coalesce_s=coalesce_s,
                 )
-                settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
-                reconciler = Reconciler(store, settings)
-                migrated = threading.Event()
-
-                def work(stop: threading.Event) -> None:
-                    def waiting() -> None:
-                        reconciler.failed(DB_DOWN)
-
-                    if wait_for_database(engine, stop, on_retry=waiting):
-                        migrated.set()
-                        reconciler.run(stop)
-
-                app = create_app(
-                    reconciler, api, store, readiness_grace_s=readiness_grace_s, migrated=migrated
+                where = (host, port)  # as given: the log names the address asked for
+                serve_standalone(
+                    store, engine, settings, api, sock, shutdown, readiness_grace_s, where
                 )
-                log.info("serving on http://%s:%d, writing to %s", host, port, out_dir)
-                _run_with_worker(_gated(app, migrated), sock, shutdown, work)
         finally:
             engine.dispose()  # SQLite: closing the last connection removes -wal and -shm
+
+
+def _open_store(
+    db_url: str | None, kubernetes: bool, tokens: str | None, platform: PlatformConfig
+) -> tuple[Engine, Store]:
+    """The engine and the store, after the checks that need no database."""
+    if kubernetes and not db_url:
+        raise UsageError(
+            "--kubernetes needs --db: the database the operator mirrors the cluster into",
+            "pass the operator's --db URL (PostgreSQL)",
+        )
+    engine = make_engine(database_url(db_url))  # a URL that cannot work stops here
+    if tokens is None:
+        log.warning(
+            "no tokens file (--tokens, $ALERTPLANE_TOKENS): the REST API refuses every call"
+        )
+    secrets_dir = None if kubernetes else platform.secrets_dir  # the cluster has Secrets
+    return engine, Store(sessionmaker(engine, expire_on_commit=False), secrets_dir)
 
 
 def _run_with_worker(
@@ -188,6 +183,35 @@ def _gated(app: Asgi, ready: threading.Event) -> Asgi:
         await app(scope, receive, send)
 
     return gated
+
+
+def serve_standalone(
+    store: Store,
+    engine: Engine,
+    settings: SyncSettings,
+    api: ApiSettings,
+    sock: socket.socket,
+    shutdown: Shutdown,
+    readiness_grace_s: float,
+    where: tuple[str, int],
+) -> None:
+    """The reconciler in a worker thread, once the database is there and migrated, beside
+    the HTTP server (which answers 503 until then: `_gated`)."""
+    settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
+    reconciler = Reconciler(store, settings)
+    migrated = threading.Event()
+
+    def work(stop: threading.Event) -> None:
+        def waiting() -> None:
+            reconciler.failed(DB_DOWN)
+
+        if wait_for_database(engine, stop, on_retry=waiting):
+            migrated.set()
+            reconciler.run(stop)
+
+    app = create_app(reconciler, api, store, readiness_grace_s=readiness_grace_s, migrated=migrated)
+    log.info("serving on http://%s:%d, writing to %s", *where, settings.out_dir)
+    _run_with_worker(_gated(app, migrated), sock, shutdown, work)
 
 
 def serve_kubernetes(

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .. import __version__, console
 from ..errors import Forbidden, Refused
-from ..health import READINESS_GRACE_S, database_probe, readiness
+from ..health import READINESS_GRACE_S, Probe, database_probe, readiness
 from ..kube.namespaces import NamespaceBindings
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
@@ -84,6 +84,31 @@ def create_app(
 
     database = database_probe(store.engine) if store is not None else None
 
+    _install_probes(app, settings, reconciler, database, readiness_grace_s, migrated)
+
+    if store is not None:
+        ctx = Context(reconciler, store, settings, writer, platform, bindings)
+        install_handlers(app, ctx.auth.precheck)
+        app.include_router(routes_customers.router(ctx))
+        for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
+            app.include_router(routes_objects.router(ctx, kind))
+        app.include_router(routes_admin.router(ctx))
+        console.install(app, ctx)  # the web console at /console (and / → /console/)
+
+    _install_openapi(app)
+    return app
+
+
+def _install_probes(
+    app: FastAPI,
+    settings: ApiSettings,
+    reconciler: Reconciler | None,
+    database: Probe | None,
+    readiness_grace_s: float,
+    migrated: threading.Event | None,
+) -> None:
+    """/healthz, /readyz and the admin-only /metrics."""
+
     # Liveness runs on the event loop, not in the worker threads, so slow requests that
     # hold every worker (large bodies, a slow database) never make the process look dead.
     @app.get("/healthz", include_in_schema=False)
@@ -113,14 +138,9 @@ def create_app(
             return answer(refused)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    if store is not None:
-        ctx = Context(reconciler, store, settings, writer, platform, bindings)
-        install_handlers(app, ctx.auth.precheck)
-        app.include_router(routes_customers.router(ctx))
-        for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
-            app.include_router(routes_objects.router(ctx, kind))
-        app.include_router(routes_admin.router(ctx))
-        console.install(app, ctx)  # the web console at /console (and / → /console/)
+
+def _install_openapi(app: FastAPI) -> None:
+    """The OpenAPI document with the objects' schemas and the problems body of every 422."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -137,7 +157,6 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 def _problems_for_422(schema: dict[str, Any]) -> None:

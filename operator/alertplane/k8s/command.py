@@ -51,17 +51,7 @@ def add_parser(sub: Any) -> None:
         "label (default on)",
     )
     p.add_argument("--metrics-port", type=int, default=8080, help="/metrics /healthz /readyz")
-    p.add_argument("--webhook-port", type=int, metavar="PORT", help="serve the admission webhook")
-    p.add_argument("--webhook-cert", metavar="FILE", help="TLS certificate of the webhook")
-    p.add_argument("--webhook-key", metavar="FILE", help="TLS key of the webhook")
-    p.add_argument(
-        "--api-service-account",
-        metavar="NS/NAME",
-        help="with the webhook: the ServiceAccount of `alertplane serve --kubernetes`; the "
-        "audit actor its annotations name (the API token) is believed only for changes the "
-        "webhook admitted for this account",
-    )
-    settings.add(p, "attribution_key_file", metavar="FILE")
+    _add_webhook(p)
     p.add_argument(
         "--kubeconfig",
         metavar="FILE",
@@ -78,6 +68,21 @@ def add_parser(sub: Any) -> None:
     )
     readiness_grace(p)
     p.add_argument("--coalesce", type=float, default=0.2, help=argparse.SUPPRESS)
+
+
+def _add_webhook(p: argparse.ArgumentParser) -> None:
+    """The admission webhook's arguments and the audit attribution it checks."""
+    p.add_argument("--webhook-port", type=int, metavar="PORT", help="serve the admission webhook")
+    p.add_argument("--webhook-cert", metavar="FILE", help="TLS certificate of the webhook")
+    p.add_argument("--webhook-key", metavar="FILE", help="TLS key of the webhook")
+    p.add_argument(
+        "--api-service-account",
+        metavar="NS/NAME",
+        help="with the webhook: the ServiceAccount of `alertplane serve --kubernetes`; the "
+        "audit actor its annotations name (the API token) is believed only for changes the "
+        "webhook admitted for this account",
+    )
+    settings.add(p, "attribution_key_file", metavar="FILE")
 
 
 def run(args: argparse.Namespace) -> int:

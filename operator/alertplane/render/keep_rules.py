@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ..manifests import claimed_customer
 from .yamlout import GENERATED, dump
 
 
@@ -102,8 +103,6 @@ def _header_end(text: str) -> int:
 def present_receivers(documents: Iterable[Any]) -> dict[str, set[str]]:
     """Per customer, the receiver names the input holds (valid or not); a customer with a
     receiver document that names no receiver is left out (any name may be that one)."""
-    from ..core import claimed_customer  # core imports render: no cycle at import time
-
     out: dict[str, set[str]] = {}
     unnamed: set[str] = set()
     for doc in documents:

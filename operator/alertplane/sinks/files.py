@@ -11,12 +11,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import commit, discard, fsync_dir, stage
 from ..errors import Problem
 from ..model import CustomerReceiver
 from ..render import Rendered
 from ..render.yamlout import GENERATED
 from ..validate.output import check_output
-from .atomic import commit, discard, fsync_dir, stage
 from .base import Files, Liveness, Receivers, ReloadOutcome
 from .reload import Reloader
 

@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..errors import AlertplaneError
 from ..render.secretfiles import secret_file
-from ..sinks.atomic import write_atomic
 
 # (channel list, clear field, reference field, key prefix)
 SECRET_FIELDS = (

@@ -12,6 +12,7 @@ from ..model import (
     RESERVED_LABELS,
     CustomerAlert,
     CustomerReceiver,
+    CustomerReceiverSpec,
     SecretKeyRef,
 )
 from ..model.common import is_label_name
@@ -83,6 +84,21 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
                 "add at least one of spec.email, spec.slack, spec.pagerduty, spec.webhook",
             )
         )
+    problems.extend(_check_channels(spec))
+    templates = receiver_templates(obj)
+    for path, text in templates:
+        problems.extend(_no_define(path, text))
+    templates += _templated_values(obj)
+    problems.extend(
+        check_template_limits([(p, t, p.endswith("htmlTemplate")) for p, t in templates])
+    )
+    problems.extend(_check_route(obj))
+    return problems
+
+
+def _check_channels(spec: CustomerReceiverSpec) -> list[Problem]:
+    """The addresses, URLs, secrets and severities of each notification channel."""
+    problems: list[Problem] = []
     for i, email in enumerate(spec.email):
         for j, address in enumerate(email.to):
             if not _EMAIL.match(address):
@@ -125,14 +141,6 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
                     "give an absolute URL such as https://hooks.example.com/alerts",
                 )
             )
-    templates = receiver_templates(obj)
-    for path, text in templates:
-        problems.extend(_no_define(path, text))
-    templates += _templated_values(obj)
-    problems.extend(
-        check_template_limits([(p, t, p.endswith("htmlTemplate")) for p, t in templates])
-    )
-    problems.extend(_check_route(obj))
     return problems
 
 

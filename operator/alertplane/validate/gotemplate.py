@@ -139,42 +139,7 @@ def _lex_action(text: str, pos: int) -> tuple[list[Token], int]:
             if pos > start:
                 tokens.append(Token("space", text[start:pos]))
             continue
-        if ch == "=":
-            tokens.append(Token("=", ch))
-            pos += 1
-        elif ch == ":":
-            if not text.startswith(":=", pos):
-                raise TemplateSyntaxError("expected :=")
-            tokens.append(Token(":=", ":="))
-            pos += 2
-        elif ch in "|,":
-            tokens.append(Token(ch, ch))
-            pos += 1
-        elif ch in "\"'":
-            pos = _lex_quote(text, pos, ch)
-            tokens.append(Token("string" if ch == '"' else "char", text[start:pos]))
-        elif ch == "`":
-            end = text.find("`", pos + 1)
-            if end < 0:
-                raise TemplateSyntaxError("unterminated raw quoted string")
-            pos = end + 1
-            tokens.append(Token("raw", text[start:pos]))
-        elif ch == "$":
-            pos = _lex_word(text, pos + 1)
-            tokens.append(Token("variable", text[start:pos]))
-        elif ch == "." and not "0" <= text[pos + 1 : pos + 2] <= "9":
-            pos = _lex_word(text, pos + 1)
-            tokens.append(Token("field" if pos > start + 1 else "dot", text[start:pos]))
-        elif ch in "+-." or "0" <= ch <= "9":
-            pos = _lex_number(text, pos)
-            tokens.append(Token("number", text[start:pos]))
-        elif _is_alnum(ch):
-            pos = _lex_word(text, pos)
-            word = text[start:pos]
-            kind = "keyword" if word in _KEYWORDS else "ident"
-            kind = "bool" if word in ("true", "false") else "nil" if word == "nil" else kind
-            tokens.append(Token(kind, word))
-        elif ch in "()":
+        if ch in "()":
             depth += 1 if ch == "(" else -1
             if depth < 0:
                 raise TemplateSyntaxError("unexpected right paren")
@@ -182,8 +147,47 @@ def _lex_action(text: str, pos: int) -> tuple[list[Token], int]:
                 raise TemplateSyntaxError(f"parentheses nested deeper than {MAX_PAREN_DEPTH}")
             tokens.append(Token(ch, ch))
             pos += 1
-        else:
-            raise TemplateSyntaxError(f"unexpected {ch!r} in action")
+            continue
+        token, pos = _lex_token(text, pos, ch)
+        tokens.append(token)
+
+
+def _lex_token(text: str, pos: int, ch: str) -> tuple[Token, int]:
+    """The token at `pos` (starting with `ch`; neither a blank nor a parenthesis) and the
+    position after it."""
+    start = pos
+    if ch == "=":
+        return Token("=", ch), pos + 1
+    if ch == ":":
+        if not text.startswith(":=", pos):
+            raise TemplateSyntaxError("expected :=")
+        return Token(":=", ":="), pos + 2
+    if ch in "|,":
+        return Token(ch, ch), pos + 1
+    if ch in "\"'":
+        pos = _lex_quote(text, pos, ch)
+        return Token("string" if ch == '"' else "char", text[start:pos]), pos
+    if ch == "`":
+        end = text.find("`", pos + 1)
+        if end < 0:
+            raise TemplateSyntaxError("unterminated raw quoted string")
+        return Token("raw", text[start : end + 1]), end + 1
+    if ch == "$":
+        pos = _lex_word(text, pos + 1)
+        return Token("variable", text[start:pos]), pos
+    if ch == "." and not "0" <= text[pos + 1 : pos + 2] <= "9":
+        pos = _lex_word(text, pos + 1)
+        return Token("field" if pos > start + 1 else "dot", text[start:pos]), pos
+    if ch in "+-." or "0" <= ch <= "9":
+        pos = _lex_number(text, pos)
+        return Token("number", text[start:pos]), pos
+    if _is_alnum(ch):
+        pos = _lex_word(text, pos)
+        word = text[start:pos]
+        kind = "keyword" if word in _KEYWORDS else "ident"
+        kind = "bool" if word in ("true", "false") else "nil" if word == "nil" else kind
+        return Token(kind, word), pos
+    raise TemplateSyntaxError(f"unexpected {ch!r} in action")
 
 
 def _lex_quote(text: str, pos: int, quote: str) -> int:

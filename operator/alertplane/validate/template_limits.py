@@ -22,6 +22,9 @@ collection inside another (N² elements; a range over a part of the element is l
 fields.py. Soundness is tested against Go's own text/template (tests/adversarial/
 test_template_resources.py). The bounds are far above what real templates reach:
 Alertmanager's default.tmpl and the upstream shapes in the tests stay below a tenth of each.
+
+This module walks a template's structure (blocks, ranges, variables, pipelines); the size
+algebra and what each function costs (printf, reReplaceAll, join, ...) are template_costs.py.
 """
 
 from __future__ import annotations
@@ -32,64 +35,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..errors import Problem
-from .gotemplate import Action, Operand, Pipeline, TemplateSyntaxError, parse_items, unquote
+from .gotemplate import Action, Operand, Pipeline, TemplateSyntaxError, parse_items
+from .template_costs import DATA, Refused, Size, count, function_cost
 
 MAX_OUTPUT = 256 * 1024  # bytes a template adds itself, per value and in total
 MAX_COPIES = 1024  # times a template may copy the data it reads (k)
 MAX_OBJECT_OUTPUT = 1024 * 1024  # all the templates of one object together
 MAX_OBJECT_COPIES = 4096
-MAX_WIDTH = 200  # printf width or precision
 # A range multiplies its body by the elements of what it ranges over. Ranging over a part of
 # the enclosing range's element (`range .Alerts` / `range .Labels.SortedPairs`, as in
 # Alertmanager's default.tmpl) stays linear in the data; any other nested range (the same
 # query result again, `$.Alerts`) multiplies the data by itself.
 MAX_RANGE_DEPTH = 1  # ranges over whole collections, nested
 MAX_RANGE_NESTING = 3  # ranges of any kind, nested
-_CAP = 1 << 62  # sizes saturate here: the arithmetic stays cheap on any input
-
-# Worst output/input byte ratios: ToUpper of invalid UTF-8 (1 byte → U+FFFD, 3 bytes);
-# js escapes one byte as \u003C (6 bytes).
-_SCALE = {"toUpper": 3, "toLower": 3, "title": 3, "html": 6, "js": 6, "urlquery": 3}
-_SCALE |= {"graphLink": 3, "tableLink": 3}
-# Results that never grow with their arguments.
-_SMALL = {"len", "not", "eq", "ne", "lt", "le", "gt", "ge", "match", "toTime"}
-_SMALL |= {"humanize", "humanize1024", "humanizeDuration", "humanizePercentage"}
-_SMALL |= {"humanizeTimestamp", "externalURL", "pathPrefix"}
-# One of the arguments (or a part of one).
-_PART = {"and", "or", "index", "slice", "first", "label", "value", "strvalue", "sortByLabel"}
-_PART |= {"safeHtml"}
-# Go's fmt: %, flags, [index], width or *, .[index] precision or *, [index], verb.
-_VERB = re.compile(r"%[-+# 0]*(\[\d*\])?(\*|\d*)(?:\.(\[\d*\])?(\*|\d*))?(\[\d*\])?.?", re.S)
-
-
-@dataclass(frozen=True)
-class Size:
-    """At most `k`·X + `c` bytes, X the size of the data the template reads."""
-
-    k: int = 0
-    c: int = 0
-
-    def __add__(self, other: Size) -> Size:
-        return Size(min(self.k + other.k, _CAP), min(self.c + other.c, _CAP))
-
-    def times(self, n: int) -> Size:
-        return Size(min(self.k * n, _CAP), min(self.c * n, _CAP))
-
-    def join(self, other: Size) -> Size:
-        return Size(max(self.k, other.k), max(self.c, other.c))
-
-
-DATA = Size(1, 0)
-SMALL = Size(0, 64)
-_PLATFORM = Size(0, 2048)  # externalURL and the like: the platform's own, short
-
-
-class Refused(Exception):
-    """The template's cost cannot be bounded, or its bound is too high."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 @dataclass
@@ -204,15 +162,15 @@ class _Checker:
     def check(self, value: Size, verb: str, subject: str = "the template") -> Size:
         if value.c > MAX_OUTPUT:
             raise Refused(
-                f"{subject} {verb} up to {_count(value.c)} bytes of its own on every "
-                f"evaluation (at most {_count(MAX_OUTPUT)})",
+                f"{subject} {verb} up to {count(value.c)} bytes of its own on every "
+                f"evaluation (at most {count(MAX_OUTPUT)})",
                 "remove large printf widths, chains that multiply a string (repeated "
                 "reReplaceAll, printf, js, html) and long repeated text",
             )
         if value.k > MAX_COPIES:
             raise Refused(
-                f"{subject} {verb} {_count(value.k)} copies of the data it reads on every "
-                f"evaluation (at most {_count(MAX_COPIES)})",
+                f"{subject} {verb} {count(value.k)} copies of the data it reads on every "
+                f"evaluation (at most {count(MAX_COPIES)})",
                 "print each label or value a few times, without doubling it through "
                 "variables, printf or reReplaceAll",
             )
@@ -291,116 +249,7 @@ class _Checker:
                     "run one query that returns everything needed and range over its result",
                 )
             return DATA
-        if name == "printf":
-            return self.printf(operands[1:], args)
-        if name == "reReplaceAll":
-            return self.replace(operands[1:], args)
-        if name == "join":
-            return self.join_(args)
-        if name in _SMALL:
-            return SMALL if name not in ("externalURL", "pathPrefix") else _PLATFORM
-        if name in _PART:
-            return _max(args)
-        if name in _SCALE:
-            extra = _PLATFORM if name in ("graphLink", "tableLink") else Size()
-            return _max(args).times(_SCALE[name]) + extra
-        # print, println, args, stringSlice, call and anything else: all the arguments.
-        total = Size(0, 16 * (len(args) + 1))
-        for arg in args:
-            total = total + arg
-        return total
-
-    def printf(self, operands: list[Operand], args: list[Size]) -> Size:
-        fmt = _literal(operands[0] if operands else None)
-        if fmt is None:
-            raise Refused(
-                "printf's format is not a literal string",
-                'write the format in quotes, e.g. {{ printf "%.2f" $value }}',
-            )
-        values = args[1:]
-        total = Size(0, len(fmt.encode("utf-8", "surrogatepass")))
-        used = 0
-        for m in _VERB.finditer(fmt):
-            if m.group(0) == "%%":
-                continue
-            spec, width, precision = m.group(0), m.group(2) or "0", m.group(4) or "0"
-            if "*" in (width, precision):
-                raise Refused(
-                    f"printf {spec!r} takes its width or precision from an argument",
-                    f"write the width as a number up to {MAX_WIDTH}",
-                )
-            wide = _number(width) + _number(precision)
-            if max(_number(width), _number(precision)) > MAX_WIDTH:
-                raise Refused(
-                    f"printf {_short(spec)!r} has a width or precision above {MAX_WIDTH}",
-                    f"use a width and precision up to {MAX_WIDTH}",
-                )
-            index = m.group(1) or m.group(3) or m.group(5)
-            if index:
-                used = _number(index[1:-1]) - 1
-            arg = values[used] if 0 <= used < len(values) else Size()
-            used += 1
-            # %q, %x, %#v quote or hex-encode: at most 8 bytes per byte; a float's %f has
-            # up to 309 digits before its point.
-            total = total + arg.times(8) + Size(0, wide + 400)
-        for arg in values:  # %!(EXTRA ...) prints the arguments no verb took
-            total = total + arg + Size(0, 32)
-        return total
-
-    def replace(self, operands: list[Operand], args: list[Size]) -> Size:
-        repl = _literal(operands[1]) if len(operands) >= 2 else None
-        if repl is None:
-            raise Refused(
-                "reReplaceAll's replacement is not a literal string",
-                'write the replacement in quotes, e.g. reReplaceAll ":.*" "" $labels.instance',
-            )
-        # Every match (at most X + 1 of them) becomes the replacement, each $-reference
-        # copying at most the whole input.
-        size = len(repl.encode("utf-8", "surrogatepass"))
-        return args[-1].times(1 + repl.count("$") + size) + Size(0, size)
-
-    def join_(self, args: list[Size]) -> Size:
-        if len(args) != 2:
-            return _max(args)
-        sep, items = args
-        if sep.k:
-            raise Refused(
-                "join's separator is not a literal string",
-                'write the separator in quotes, e.g. {{ join ", " .Values }}',
-            )
-        return items.times(1 + sep.c)  # at most one separator per byte of the items
-
-
-def _literal(operand: Operand | None) -> str | None:
-    """The value of a string literal operand, else None."""
-    if operand is None or operand.fields or isinstance(operand.term, Pipeline):
-        return None
-    if operand.term.kind not in ("string", "raw"):
-        return None
-    try:
-        return unquote(operand.term.text)
-    except TemplateSyntaxError:
-        return None  # a byte escape: not read here, so not trusted
-
-
-def _number(digits: str) -> int:
-    """Go's fmt reads at most 7 digits of a width (parsenum); more means too large here."""
-    return int(digits) if digits and len(digits) <= 7 else (0 if not digits else _CAP)
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 20 else text[:17] + "..."
-
-
-def _max(args: list[Size]) -> Size:
-    out = Size()
-    for arg in args:
-        out = out.join(arg)
-    return out
-
-
-def _count(n: int) -> str:
-    return f"{n:,}" if n < _CAP else "unbounded"
+        return function_cost(name, operands[1:], args)
 
 
 def template_cost(text: str, html: bool = False) -> Size:
@@ -458,10 +307,10 @@ def check_template_limits(templates: Sequence[tuple[str, str, bool]]) -> list[Pr
         problems.append(
             Problem(
                 "spec",
-                f"the templates of this object together write up to {_count(own)} bytes "
-                f"of their own and {_count(copies)} copies of the data they read on every "
-                f"evaluation (at most {_count(MAX_OBJECT_OUTPUT)} and "
-                f"{_count(MAX_OBJECT_COPIES)})",
+                f"the templates of this object together write up to {count(own)} bytes "
+                f"of their own and {count(copies)} copies of the data they read on every "
+                f"evaluation (at most {count(MAX_OBJECT_OUTPUT)} and "
+                f"{count(MAX_OBJECT_COPIES)})",
                 "shorten the templates, or split the object",
             )
         )
