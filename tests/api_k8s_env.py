@@ -19,12 +19,12 @@ import kopf
 from fastapi.testclient import TestClient
 
 from alertplane.api.app import create_app
-from alertplane.api.context import ApiSettings
 from alertplane.api.kube import KubeWriter
 from alertplane.api.tenancy import NamespaceBindings
-from alertplane.api.tokens import token_line
 from alertplane.k8s.client import KubeClient
 from alertplane.render.platform import load_platform_config
+from alertplane.service.context import ApiSettings
+from alertplane.service.tokens import token_line
 from alertplane.stack.processes import Postgres
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store

@@ -21,10 +21,10 @@ import kopf
 import pytest
 from fastapi.testclient import TestClient
 
-from alertplane.api.objects import object_name
 from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from alertplane.k8s.client import ApiError, KubeClient, api_path
 from alertplane.k8s.signing import SIGNATURE
+from alertplane.service.objects import object_name
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store

@@ -17,8 +17,9 @@ from typing import Any, cast
 
 import pytest
 
-from alertplane.api.errors import BadGateway, Unavailable
+from alertplane.api.errors import BadGateway
 from alertplane.api.tenancy import NamespaceBindings
+from alertplane.errors import Unavailable
 from alertplane.k8s.client import ApiError, KubeClient
 
 NAMESPACES = [{"metadata": {"name": "acme", "labels": {"alertplane.io/customer": "acme"}}}]

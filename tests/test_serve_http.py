@@ -9,9 +9,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from alertplane.api.app import create_app
-from alertplane.api.context import ApiSettings
-from alertplane.api.tokens import token_line
 from alertplane.metrics_port import serve_metrics
+from alertplane.service.context import ApiSettings
+from alertplane.service.tokens import token_line
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store

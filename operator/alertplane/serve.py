@@ -22,7 +22,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 
 from .api.app import create_app
-from .api.context import ApiSettings
 from .api.kube import KubeWriter
 from .api.tenancy import NamespaceBindings
 from .errors import UsageError
@@ -31,6 +30,7 @@ from .lifecycle import Shutdown
 from .metrics_port import serve_metrics
 from .ports import bind
 from .render.platform import PlatformConfig
+from .service.context import ApiSettings
 from .store.db import database_url, make_engine, wait_for_database
 from .store.repo import Store
 from .sync import Reconciler, SyncSettings

@@ -23,17 +23,17 @@ from ..errors import Forbidden, Refused
 from ..health import READINESS_GRACE_S, database_probe, readiness
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
+from ..service.context import ApiSettings, Context
+from ..service.writers import Writer
 from ..store.repo import Store
 from ..sync import Reconciler
 from . import docs, routes_admin, routes_customers, routes_objects
 from .auth import Auth
 from .bodylimit import BodyLimit
-from .context import ApiSettings, Context
 from .errors import answer, install_handlers
 from .responses import JSONResponse
 from .schemas import spec_schemas
 from .tenancy import NamespaceBindings
-from .writers import Writer
 
 DESCRIPTION = """Per-customer alerting: alerts, receivers and routing of each customer.
 
@@ -115,11 +115,12 @@ def create_app(
 
     if store is not None:
         ctx = Context(reconciler, store, settings, writer, platform, bindings)
-        install_handlers(app, ctx.auth.precheck)
-        app.include_router(routes_customers.router(ctx))
+        auth = Auth(settings.tokens)
+        install_handlers(app, auth.precheck)
+        app.include_router(routes_customers.router(ctx, auth))
         for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
-            app.include_router(routes_objects.router(ctx, kind))
-        app.include_router(routes_admin.router(ctx))
+            app.include_router(routes_objects.router(ctx, auth, kind))
+        app.include_router(routes_admin.router(ctx, auth))
         console.install(app, ctx)  # the web console at /console (and / → /console/)
 
     def openapi() -> dict[str, Any]:

@@ -11,12 +11,14 @@ from ..errors import NotFound
 from ..manifests import Loaded
 from ..model.common import is_dns_label
 from ..render.yamlout import dump
-from . import transfer
-from .context import Context
-from .errors import NOT_FOUND_CUSTOMER, problem_list
+from ..service import transfer
+from ..service.access import NOT_FOUND_CUSTOMER
+from ..service.context import Context
+from ..service.tokens import Principal
+from .auth import Auth
+from .errors import problem_list
 from .responses import JSONResponse
 from .schemas import ImportFailed, ImportOut, ValidateOut, responses
-from .tokens import Principal
 
 MANIFESTS_BODY: dict[str, Any] = {
     "requestBody": {
@@ -32,9 +34,9 @@ MANIFESTS_BODY: dict[str, Any] = {
 }
 
 
-def router(ctx: Context) -> APIRouter:
+def router(ctx: Context, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["manifests"])
-    principal = Depends(ctx.auth.principal)
+    principal = Depends(auth.principal)
 
     async def body(request: Request) -> Loaded:
         raw = await request.body()  # at most max_body_bytes: api/bodylimit.py

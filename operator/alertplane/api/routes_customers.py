@@ -7,9 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 
-from . import crud, customers
-from .auth import Access
-from .context import Context, plausible
+from ..service import crud, customers
+from ..service.access import Access
+from ..service.context import Context, plausible
+from ..service.tokens import Principal
+from .auth import Auth
 from .responses import JSONResponse
 from .routes_objects import SPEC, WAIT
 from .schemas import (
@@ -22,13 +24,12 @@ from .schemas import (
     responses,
     spec_body,
 )
-from .tokens import Principal
 
 
-def router(ctx: Context) -> APIRouter:
+def router(ctx: Context, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["customers"])
-    customer = Depends(ctx.auth.customer)
-    principal = Depends(ctx.auth.principal)
+    customer = Depends(auth.customer)
+    principal = Depends(auth.principal)
 
     @api.get("/customers", response_model=CustomerList, responses=responses(401))
     def list_customers(who: Principal = principal) -> JSONResponse:

@@ -13,10 +13,12 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from . import crud, etags
-from .auth import Access
-from .context import Context
-from .objects import ALERT, NAME_KEY, RECEIVER
+from ..service import crud
+from ..service.access import Access
+from ..service.context import Context
+from ..service.objects import ALERT, NAME_KEY, RECEIVER
+from . import etags
+from .auth import Auth
 from .responses import JSONResponse
 from .schemas import EnabledIn, ObjectList, ObjectOut, RollbackIn, responses, spec_body
 
@@ -25,7 +27,7 @@ WAIT = Query(
     description="Block until the reconciler has synced the change or found it invalid "
     "(at most 10 s), then answer with the status it reached.",
 )
-SPEC = Body(None)  # parsed by the core, not by FastAPI: see objects.build
+SPEC = Body(None)  # parsed by the core, not by FastAPI: see service/objects.build
 IF_MATCH = Header(None, alias=etags.HEADER, description=etags.DESCRIPTION)
 
 
@@ -73,10 +75,10 @@ async def written(
     return await ctx.settle(out) if wait else out
 
 
-def router(ctx: Context, k: Kind) -> APIRouter:
+def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
     key, kind, plural = NAME_KEY[k.kind], k.kind, f"{k.one}s"
     api = APIRouter(prefix=f"/customers/{{customerId}}/{plural}", tags=[plural])
-    customer = Depends(ctx.auth.customer)
+    customer = Depends(auth.customer)
     name_in_path = Path(alias=key, description=f"spec.{key} of the {k.one}.")
     item = f"/{{{key}}}"
 

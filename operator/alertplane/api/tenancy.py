@@ -36,8 +36,8 @@ from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
 from ..model import Resource
 from ..model.common import dump_spec
+from ..service.writers import Expected, Writer
 from ..store.repo import Change, Stored
-from .writers import Expected, Writer
 
 log = logging.getLogger("alertplane.api.tenancy")
 

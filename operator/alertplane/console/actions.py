@@ -1,5 +1,5 @@
 """The console's forms (POST). Each checks the session's CSRF token, then calls the same
-write functions as the REST API (`api.crud`, `api.customers`), audited with the token's
+write functions as the REST API (`service.crud`, `service.customers`), audited with the token's
 name as actor and source "console"."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..api import crud, customers
-from ..api.auth import Access
-from ..api.objects import ALERT, RECEIVER, view
 from ..errors import Invalid, NotFound, ObjectRef, Problem
+from ..service import crud, customers
+from ..service.access import Access
+from ..service.objects import ALERT, RECEIVER, view
 from . import forms, preview, views
 from .editing import done
 from .render import html, redirect, wants_fragment

@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..api import crud, customers
-from ..api.auth import Access
-from ..api.objects import ALERT, RECEIVER, view
 from ..errors import NotFound, Unavailable, UpstreamFailed
 from ..model.common import is_dns_label
+from ..service import crud, customers
+from ..service.access import Access
+from ..service.objects import ALERT, RECEIVER, view
 from . import actions, editing, forms, views
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie

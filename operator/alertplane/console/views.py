@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from ..api.context import Context
-from ..api.customers import TENANT_LABEL
-from ..api.objects import ALERT, NAME_KEY
+from ..service.context import Context
+from ..service.customers import TENANT_LABEL
+from ..service.objects import ALERT, NAME_KEY
 
 log = logging.getLogger("alertplane.console")
 PHASES = ("Synced", "Pending", "Invalid", "Failed", "Disabled")

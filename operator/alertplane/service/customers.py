@@ -17,13 +17,13 @@ from ..render.alertmanager import render_alertmanager
 from ..routing import receivers_for
 from ..store.txn import Stale
 from ..validate import Parsed, parse_document, validate_objects
-from .auth import Access
+from .access import Access
 from .context import Context
 from .crud import PATCH_ATTEMPTS, SOURCE
 from .objects import RECEIVER, bad_text, build, view
 from .tokens import Principal
 
-log = logging.getLogger("alertplane.api")
+log = logging.getLogger("alertplane.service")
 TENANT_LABEL = "customer_id"
 
 

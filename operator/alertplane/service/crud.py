@@ -18,10 +18,10 @@ from ..store.repo import Change, Stored
 from ..store.secrets import extract_secrets
 from ..store.tables import ObjectRow
 from ..store.txn import EXISTS, Stale
-from .auth import Access
+from .access import Access
 from .context import Context
-from .etags import refusal
 from .objects import ALERT, build, object_name, spec_name, view
+from .preconditions import refusal
 
 SOURCE = "api"
 # A PATCH without If-Match re-reads and retries this often when others wrote meanwhile.
