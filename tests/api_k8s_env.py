@@ -18,7 +18,6 @@ from typing import Any
 import kopf
 from fastapi.testclient import TestClient
 
-from alertplane.api.app import create_app
 from alertplane.api.kube import KubeWriter
 from alertplane.api.tenancy import NamespaceBindings
 from alertplane.k8s.client import KubeClient
@@ -28,6 +27,7 @@ from alertplane.service.tokens import token_line
 from alertplane.stack.processes import Postgres
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
+from alertplane.web import create_app
 from tests.api_env import ACME, TOKENS
 from tests.chart_env import RBAC_KINDS, render
 from tests.conftest import EXAMPLES

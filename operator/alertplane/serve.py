@@ -21,7 +21,6 @@ import uvicorn
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 
-from .api.app import create_app
 from .api.kube import KubeWriter
 from .api.tenancy import NamespaceBindings
 from .errors import UsageError
@@ -34,6 +33,7 @@ from .service.context import ApiSettings
 from .store.db import database_url, make_engine, wait_for_database
 from .store.repo import Store
 from .sync import Reconciler, SyncSettings
+from .web import create_app
 
 log = logging.getLogger("alertplane.serve")
 

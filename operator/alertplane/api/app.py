@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -18,9 +18,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .. import __version__, console
+from .. import __version__
 from ..errors import Forbidden, Refused
-from ..health import READINESS_GRACE_S, database_probe, readiness
+from ..health import READINESS_GRACE_S, Probe, database_probe, readiness
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
 from ..service.context import ApiSettings, Context
@@ -46,6 +46,11 @@ until the change is live (Synced) or found Invalid.
 """
 
 
+# Another door served by the same app (the console): mounted beside the API's routes
+# with the API's context. Given by the caller (web.py), so the API imports no other door.
+Mount = Callable[[FastAPI, Context], None]
+
+
 def create_app(
     reconciler: Reconciler | None,
     api: ApiSettings | None = None,
@@ -55,14 +60,31 @@ def create_app(
     bindings: NamespaceBindings | None = None,
     readiness_grace_s: float = READINESS_GRACE_S,
     migrated: threading.Event | None = None,
+    mounts: Sequence[Mount] = (),
 ) -> FastAPI:
     """The REST API is mounted when the objects can be read from a `Store`; the store
     defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
     `platform` config instead, and with tenant binding the namespaces' `bindings`
     (api/tenancy.py). /healthz and /readyz: see health.py; `migrated`: set once the
-    database is migrated (serve.py answers the API with 503 until then)."""
+    database is migrated (serve.py answers the API with 503 until then). `mounts`: the
+    other doors served beside the API (web.py adds the console)."""
     settings = api or ApiSettings()
+    app = _app(settings)
+    if store is None and reconciler is not None and isinstance(reconciler.store, Store):
+        store = reconciler.store
+    database = database_probe(store.engine) if store is not None else None
+    _health(app, reconciler, database, readiness_grace_s, migrated)
+    _metrics(app, Auth(settings.tokens))
+    if store is not None:
+        ctx = Context(reconciler, store, settings, writer, platform, bindings)
+        _routes(app, ctx, Auth(settings.tokens))
+        for mount in mounts:
+            mount(app, ctx)
+    _openapi(app)
+    return app
 
+
+def _app(settings: ApiSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
@@ -79,11 +101,16 @@ def create_app(
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     docs.install(app)
-    if store is None and reconciler is not None and isinstance(reconciler.store, Store):
-        store = reconciler.store
+    return app
 
-    database = database_probe(store.engine) if store is not None else None
 
+def _health(
+    app: FastAPI,
+    reconciler: Reconciler | None,
+    database: Probe | None,
+    grace_s: float,
+    migrated: threading.Event | None,
+) -> None:
     # Liveness runs on the event loop, not in the worker threads, so slow requests that
     # hold every worker (large bodies, a slow database) never make the process look dead.
     @app.get("/healthz", include_in_schema=False)
@@ -92,36 +119,35 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     def readyz(response: Response) -> dict[str, Any]:
-        ok, body = readiness(reconciler, database, readiness_grace_s, migrated=migrated)
+        ok, body = readiness(reconciler, database, grace_s, migrated=migrated)
         response.status_code = 200 if ok else 503
         return body
 
-    metrics_auth = Auth(settings.tokens)
 
+def _metrics(app: FastAPI, auth: Auth) -> None:
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
         # The metrics count every customer's objects and syncs: on this port (the one
         # customers reach) only for an admin token. A scrape without a token goes to
         # `serve --metrics-port`, a listener of its own (README, "metrics").
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
         try:
-            who = metrics_auth.authenticate(token.strip() if scheme.lower() == "bearer" else None)
-            if not who.is_admin:
+            if not auth.bearer(request).is_admin:
                 raise Forbidden("/metrics needs an admin token (or serve --metrics-port)")
         except Refused as refused:
             return answer(refused)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    if store is not None:
-        ctx = Context(reconciler, store, settings, writer, platform, bindings)
-        auth = Auth(settings.tokens)
-        install_handlers(app, auth.precheck)
-        app.include_router(routes_customers.router(ctx, auth))
-        for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
-            app.include_router(routes_objects.router(ctx, auth, kind))
-        app.include_router(routes_admin.router(ctx, auth))
-        console.install(app, ctx)  # the web console at /console (and / → /console/)
+
+def _routes(app: FastAPI, ctx: Context, auth: Auth) -> None:
+    install_handlers(app, auth.precheck)
+    app.include_router(routes_customers.router(ctx, auth))
+    for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
+        app.include_router(routes_objects.router(ctx, auth, kind))
+    app.include_router(routes_admin.router(ctx, auth))
+
+
+def _openapi(app: FastAPI) -> None:
+    """The schema FastAPI makes, with the specs' JSON schemas and the problems body."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -138,7 +164,6 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    return app
 
 
 def _problems_for_422(schema: dict[str, Any]) -> None:

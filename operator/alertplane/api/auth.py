@@ -92,12 +92,17 @@ class Auth:
     def access(who: Principal, customer_id: str) -> Access:
         return access(who, customer_id)
 
+    def bearer(self, request: Request) -> Principal:
+        """The principal of the request's `Authorization: Bearer` header (outside the
+        dependencies: routes FastAPI does not authenticate, requests it rejected)."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        return self.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+
     async def precheck(self, request: Request) -> None:
         """Authentication and customer access for a request rejected before its
         dependencies ran; raises the error those would have raised."""
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        who = self.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+        who = self.bearer(request)
         customer_id = request.path_params.get("customerId")
         if isinstance(customer_id, str):
             self.access(who, customer_id)

@@ -42,6 +42,17 @@ def authenticate(tokens: TokenFile, token: str | None) -> Principal:
     return found
 
 
+def export_scope(who: Principal, customer: str | None) -> str | None:
+    """The one customer whose objects `who` asks for (None: every customer, admins
+    only); another customer's, or a name no customer can have, is NotFound."""
+    if customer is not None and (who.customer not in (None, customer)):
+        raise NotFound(NOT_FOUND_CUSTOMER)
+    scope = who.customer or customer
+    if scope is not None and not is_dns_label(scope):
+        raise NotFound(NOT_FOUND_CUSTOMER)
+    return scope
+
+
 def access(who: Principal, customer_id: str) -> Access:
     """`who` acting on `customer_id`, or NotFound as for a customer that does not exist."""
     if not is_dns_label(customer_id) or not who.may(customer_id):

@@ -19,7 +19,7 @@ from ..store.secrets import extract_secrets
 from ..store.tables import ObjectRow
 from ..store.txn import EXISTS, Stale
 from .access import Access
-from .context import Context
+from .context import Context, plausible
 from .objects import ALERT, build, object_name, spec_name, view
 from .preconditions import refusal
 
@@ -211,6 +211,10 @@ def rollback(
 
 
 def audit(ctx: Context, access: Access, name: str | None, limit: int) -> list[dict[str, Any]]:
+    """The customer's changes, oldest first (only object `name`'s when given)."""
+    if name is not None and not plausible(name):  # no such name can be stored
+        ctx.require_known(access)
+        return []
     rows = ctx.reads(access).history(customer=access.customer, name=name, limit=limit)
     if not rows:
         ctx.require_known(access)
