@@ -34,7 +34,12 @@ MANIFESTS_BODY: dict[str, Any] = {
 def router(ctx: Context, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["manifests"])
     principal = Depends(auth.principal)
+    _add_validate_import(api, ctx, principal)
+    _add_export(api, ctx, principal)
+    return api
 
+
+def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
     async def body(request: Request) -> Loaded:
         raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
         content_type = request.headers.get("content-type", "application/yaml")
@@ -92,6 +97,8 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
             out["detail"] = f"nothing imported: {n} problem{'s' if n != 1 else ''}"
         return JSONResponse(out, status_code=200 if report.applied else 422)
 
+
+def _add_export(api: APIRouter, ctx: Context, principal: Any) -> None:
     @api.get(
         "/export",
         responses={
@@ -115,5 +122,3 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
         if format == "yaml":
             return Response(dump(listed), media_type="application/yaml")
         return JSONResponse(listed)
-
-    return api

@@ -51,6 +51,12 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
         actor (the token name) and source. Secret values never appear."""
         return JSONResponse({"items": crud.audit(ctx, access, name, limit)})
 
+    _add_routing(api, ctx, customer)
+    _add_firing(api, ctx, customer)
+    return api
+
+
+def _add_routing(api: APIRouter, ctx: Context, customer: Any) -> None:
     @api.post(
         "/customers/{customerId}/routing",
         response_model=ObjectList,
@@ -77,6 +83,8 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
         """Which of the customer's receivers an alert with these labels reaches."""
         return JSONResponse(customers.route_test(ctx, access, dict(request.labels)))
 
+
+def _add_firing(api: APIRouter, ctx: Context, customer: Any) -> None:
     @api.get(
         "/customers/{customerId}/firing",
         response_model=FiringList,
@@ -89,5 +97,3 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
     ) -> JSONResponse:
         """The customer's active alerts, from Alertmanager (API v2)."""
         return JSONResponse({"items": customers.firing(ctx, access, silenced, inhibited)})
-
-    return api

@@ -46,6 +46,18 @@ class Kind:
     created: str  # the create route's description
     body: str  # the create body's description
 
+    @property
+    def key(self) -> str:
+        return NAME_KEY[self.kind]
+
+    @property
+    def plural(self) -> str:
+        return f"{self.one}s"
+
+    @property
+    def item(self) -> str:
+        return f"/{{{self.key}}}"  # the path of one object under the list's
+
 
 ALERTS = Kind(
     ALERT,
@@ -76,11 +88,17 @@ async def written(
 
 
 def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
-    key, kind, plural = NAME_KEY[k.kind], k.kind, f"{k.one}s"
-    api = APIRouter(prefix=f"/customers/{{customerId}}/{plural}", tags=[plural])
+    api = APIRouter(prefix=f"/customers/{{customerId}}/{k.plural}", tags=[k.plural])
     customer = Depends(auth.customer)
-    name_in_path = Path(alias=key, description=f"spec.{key} of the {k.one}.")
-    item = f"/{{{key}}}"
+    name_in_path = Path(alias=k.key, description=f"spec.{k.key} of the {k.one}.")
+    _add_collection(api, ctx, k, customer)
+    _add_item(api, ctx, k, customer, name_in_path)
+    _add_removal(api, ctx, k, customer, name_in_path)
+    return api
+
+
+def _add_collection(api: APIRouter, ctx: Context, k: Kind, customer: Any) -> None:
+    key, kind, plural = k.key, k.kind, k.plural
 
     @api.get(
         "",
@@ -107,6 +125,10 @@ def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
         out = await written(ctx, wait, crud.create, ctx, access, kind, body)
         location = f"/customers/{access.customer}/{plural}/{out['spec'][key]}"
         return tagged(out, 201, Location=location)
+
+
+def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
+    kind, item = k.kind, k.item
 
     @api.get(
         item,
@@ -160,6 +182,10 @@ def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
             )
             return tagged(out)
 
+
+def _add_removal(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
+    kind, item = k.kind, k.item
+
     @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 412))
     def delete(
         access: Access = customer, name: str = name_in_path, if_match: str | None = IF_MATCH
@@ -185,5 +211,3 @@ def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
         return tagged(
             await written(ctx, wait, crud.rollback, ctx, access, kind, name, version, expected)
         )
-
-    return api
