@@ -26,7 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from alertplane.api.tokens import new_token, token_line
+from alertplane.service.tokens import new_token, token_line
 from alertplane.stack.processes import Postgres, Process, free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store

@@ -28,8 +28,8 @@ from pathlib import Path
 from bench_api import ApiServer, pct
 from workload import alert_manifest
 
-from alertplane.api.tokens import new_token, token_line
 from alertplane.console.session import COOKIE
+from alertplane.service.tokens import new_token, token_line
 from alertplane.stack.processes import Postgres
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store

@@ -13,13 +13,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from alertplane.api.app import create_app
-from alertplane.api.context import ApiSettings
-from alertplane.api.tokens import token_line
 from alertplane.render.platform import PlatformConfig
+from alertplane.service.context import ApiSettings
+from alertplane.service.tokens import token_line
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.sync import Reconciler, SyncSettings
+from alertplane.web import create_app
 
 ADMIN_TOKEN = "ap_admin-test-token"
 ACME_TOKEN = "ap_acme-test-token"

@@ -18,16 +18,16 @@ from typing import Any
 import kopf
 from fastapi.testclient import TestClient
 
-from alertplane.api.app import create_app
-from alertplane.api.context import ApiSettings
-from alertplane.api.tokens import token_line
 from alertplane.kube.client import KubeClient
 from alertplane.kube.namespaces import NamespaceBindings
 from alertplane.kube.writer import KubeWriter
 from alertplane.render.platform import load_platform_config
+from alertplane.service.context import ApiSettings
+from alertplane.service.tokens import token_line
 from alertplane.stack.processes import Postgres
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
+from alertplane.web import create_app
 from tests.api_env import ACME, TOKENS
 from tests.chart_env import RBAC_KINDS, render
 from tests.conftest import EXAMPLES

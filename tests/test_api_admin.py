@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alertplane.api.tokens import Principal, TokenFile, parse_tokens, token_hash
 from alertplane.cli import main
 from alertplane.errors import UsageError
+from alertplane.service.tokens import Principal, TokenFile, parse_tokens, token_hash
 from tests.api_env import ACME, ADMIN, GLOBEX, ApiEnv, alert_spec, api_env, receiver_spec
 from tests.conftest import EXAMPLES
 

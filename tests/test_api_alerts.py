@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alertplane.api.objects import object_name
 from alertplane.cli import main
+from alertplane.service.objects import object_name
 from tests.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env
 from tests.test_runtime_integration import eventually
 

@@ -21,11 +21,11 @@ import kopf
 import pytest
 from fastapi.testclient import TestClient
 
-from alertplane.api.objects import object_name
 from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from alertplane.kube.client import ApiError, KubeClient
 from alertplane.kube.paths import api_path
 from alertplane.kube.signing import SIGNATURE
+from alertplane.service.objects import object_name
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store

@@ -17,7 +17,8 @@ from typing import Any, cast
 
 import pytest
 
-from alertplane.api.errors import BadGateway, Unavailable
+from alertplane.api.errors import BadGateway
+from alertplane.errors import Unavailable
 from alertplane.kube.client import ApiError, KubeClient
 from alertplane.kube.namespaces import NamespaceBindings
 

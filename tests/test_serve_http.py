@@ -8,14 +8,14 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from alertplane.api.app import create_app
-from alertplane.api.context import ApiSettings
-from alertplane.api.tokens import token_line
 from alertplane.metrics_port import serve_metrics
+from alertplane.service.context import ApiSettings
+from alertplane.service.tokens import token_line
 from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.sync import Reconciler, SyncSettings
+from alertplane.web import create_app
 from tests.factories import alert
 from tests.test_store import obj
 

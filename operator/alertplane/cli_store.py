@@ -38,13 +38,22 @@ KIND_ALIASES = {
 
 
 def add_commands(sub: Any) -> None:
-    def common(p: argparse.ArgumentParser, db_default: str | None = DEFAULT_DB) -> None:
-        settings.add(p, "db", metavar="URL", default=db_default)
-        settings.add(p, "platform_config", metavar="FILE")
+    _add_store_commands(sub)
+    _add_serve(sub.add_parser("serve", help="run the reconciler and the HTTP server"))
 
-    def actor(p: argparse.ArgumentParser) -> None:
-        settings.add(p, "actor")
 
+def _common(p: argparse.ArgumentParser, db_default: str | None = DEFAULT_DB) -> None:
+    settings.add(p, "db", metavar="URL", default=db_default)
+    settings.add(p, "platform_config", metavar="FILE")
+
+
+def _actor(p: argparse.ArgumentParser) -> None:
+    settings.add(p, "actor")
+
+
+def _add_store_commands(sub: Any) -> None:
+    """apply, delete, get, history, rollback: the commands on the store."""
+    common, actor = _common, _actor
     p = sub.add_parser("apply", help="create or update objects from manifests")
     p.add_argument("-f", "--filename", dest="paths", action="append", required=True, metavar="PATH")
     common(p)
@@ -80,10 +89,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument("-n", "--namespace")
     common(p)
     actor(p)
-    p = sub.add_parser("serve", help="run the reconciler and the HTTP server")
+
+
+def _add_serve(p: argparse.ArgumentParser) -> None:
     # No default here: --kubernetes needs the operator's database named, standalone mode
     # falls back to sqlite:///alertplane.db (serve.py).
-    common(p, db_default=None)
+    _common(p, db_default=None)
     settings.add(p, "out", metavar="DIR", default="out")
     settings.add(p, "prometheus_url", metavar="URL")
     settings.add(

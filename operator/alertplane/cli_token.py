@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .api.tokens import new_token, token_line
 from .errors import AlertplaneError
+from .service.tokens import new_token, token_line
 
 
 def add_commands(sub: Any) -> None:

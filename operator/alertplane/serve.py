@@ -22,8 +22,6 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
-from .api.app import create_app
-from .api.context import ApiSettings
 from .errors import UsageError
 from .health import DB_DOWN, READINESS_GRACE_S
 from .kube.namespaces import NamespaceBindings
@@ -32,9 +30,11 @@ from .lifecycle import Shutdown
 from .metrics_port import serve_metrics
 from .ports import bind
 from .render.platform import PlatformConfig
+from .service.context import ApiSettings
 from .store.db import database_url, make_engine, wait_for_database
 from .store.repo import Store
 from .sync import Reconciler, SyncSettings
+from .web import create_app
 
 log = logging.getLogger("alertplane.serve")
 

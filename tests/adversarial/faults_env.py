@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import yaml
 
-from alertplane.api.tokens import new_token, token_line
+from alertplane.service.tokens import new_token, token_line
 from alertplane.stack.processes import free_port
 from tests.factories import alert
 

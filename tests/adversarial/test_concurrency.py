@@ -22,7 +22,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alertplane.api.objects import object_name
+from alertplane.service.objects import object_name
 from tests.adversarial.concurrency_env import (
     Ack,
     at_once,

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from alertplane.api.objects import object_name
+from alertplane.service.objects import object_name
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from tests.adversarial.concurrency_env import Ack, at_once, check_chain, eventually, marker

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from alertplane.api.tokens import token_line
+from alertplane.service.tokens import token_line
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.validate import parse_document

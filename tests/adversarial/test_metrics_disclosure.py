@@ -26,7 +26,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from alertplane.api.tokens import token_line
+from alertplane.service.tokens import token_line
 from alertplane.stack.processes import free_port
 from tests.api_env import ACME, ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
 from tests.test_console_pages import client

@@ -21,7 +21,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alertplane.api.objects import object_name
 from alertplane.model.common import (
     MAX_ALERT_NAME,
     MAX_DURATION,
@@ -29,6 +28,7 @@ from alertplane.model.common import (
     duration_ms,
     is_dns_subdomain,
 )
+from alertplane.service.objects import object_name
 from alertplane.validate import parse_document
 from tests.adversarial.crd_server import crd_server, dry_run, receiver_with
 from tests.api_env import ADMIN, ApiEnv, alert_spec, api_env, receiver_spec

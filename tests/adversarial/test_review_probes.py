@@ -224,7 +224,7 @@ def test_a_real_serve_tells_acme_nothing_of_globex_and_survives_its_worst(tmp_pa
     port, its lists, /export, another customer's paths) is the same before and after
     globex creates objects (a receiver with a Slack secret included); acme's hostile
     writes are refused with the field named, and the server still answers globex."""
-    from alertplane.api.tokens import token_line
+    from alertplane.service.tokens import token_line
     from tests.api_env import alert_spec, receiver_spec
     from tests.test_api_serve import ApiServer, call
 

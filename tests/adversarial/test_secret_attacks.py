@@ -31,7 +31,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertplane.api.errors import Invalid
-from alertplane.api.tenancy import BoundWriter
 from alertplane.cli import main
 from alertplane.errors import ObjectRef, UsageError
 from alertplane.k8s.handlers import Handlers
@@ -40,6 +39,7 @@ from alertplane.k8s.state import ClusterState
 from alertplane.kube.namespaces import NamespaceBindings
 from alertplane.render.platform import PlatformConfig
 from alertplane.render.secretfiles import SecretPathError, secret_file
+from alertplane.service.tenancy import BoundWriter
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.sync import SyncSettings

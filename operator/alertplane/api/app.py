@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -18,22 +18,22 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from .. import __version__, console
+from .. import __version__
 from ..errors import Forbidden, Refused
 from ..health import READINESS_GRACE_S, Probe, database_probe, readiness
 from ..kube.namespaces import NamespaceBindings
 from ..metrics import REGISTRY
 from ..render.platform import PlatformConfig
+from ..service.context import ApiSettings, Context
+from ..service.writers import Writer
 from ..store.repo import Store
 from ..sync import Reconciler
 from . import docs, routes_admin, routes_customers, routes_objects
 from .auth import Auth
 from .bodylimit import BodyLimit
-from .context import ApiSettings, Context
 from .errors import answer, install_handlers
 from .responses import JSONResponse
 from .schemas import spec_schemas
-from .writers import Writer
 
 DESCRIPTION = """Per-customer alerting: alerts, receivers and routing of each customer.
 
@@ -46,6 +46,11 @@ until the change is live (Synced) or found Invalid.
 """
 
 
+# Another door served by the same app (the console): mounted beside the API's routes
+# with the API's context. Given by the caller (web.py), so the API imports no other door.
+Mount = Callable[[FastAPI, Context], None]
+
+
 def create_app(
     reconciler: Reconciler | None,
     api: ApiSettings | None = None,
@@ -55,14 +60,31 @@ def create_app(
     bindings: NamespaceBindings | None = None,
     readiness_grace_s: float = READINESS_GRACE_S,
     migrated: threading.Event | None = None,
+    mounts: Sequence[Mount] = (),
 ) -> FastAPI:
     """The REST API is mounted when the objects can be read from a `Store`; the store
     defaults to the reconciler's. Kubernetes mode: no reconciler, a `writer` and the
     `platform` config instead, and with tenant binding the namespaces' `bindings`
     (kube/namespaces.py). /healthz and /readyz: see health.py; `migrated`: set once the
-    database is migrated (serve.py answers the API with 503 until then)."""
+    database is migrated (serve.py answers the API with 503 until then). `mounts`: the
+    other doors served beside the API (web.py adds the console)."""
     settings = api or ApiSettings()
+    app = _app(settings)
+    if store is None and reconciler is not None and isinstance(reconciler.store, Store):
+        store = reconciler.store
+    database = database_probe(store.engine) if store is not None else None
+    _health(app, reconciler, database, readiness_grace_s, migrated)
+    _metrics(app, Auth(settings.tokens))
+    if store is not None:
+        ctx = Context(reconciler, store, settings, writer, platform, bindings)
+        _routes(app, ctx, Auth(settings.tokens))
+        for mount in mounts:
+            mount(app, ctx)
+    _openapi(app)
+    return app
 
+
+def _app(settings: ApiSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
@@ -79,36 +101,16 @@ def create_app(
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     docs.install(app)
-    if store is None and reconciler is not None and isinstance(reconciler.store, Store):
-        store = reconciler.store
-
-    database = database_probe(store.engine) if store is not None else None
-
-    _install_probes(app, settings, reconciler, database, readiness_grace_s, migrated)
-
-    if store is not None:
-        ctx = Context(reconciler, store, settings, writer, platform, bindings)
-        install_handlers(app, ctx.auth.precheck)
-        app.include_router(routes_customers.router(ctx))
-        for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
-            app.include_router(routes_objects.router(ctx, kind))
-        app.include_router(routes_admin.router(ctx))
-        console.install(app, ctx)  # the web console at /console (and / → /console/)
-
-    _install_openapi(app)
     return app
 
 
-def _install_probes(
+def _health(
     app: FastAPI,
-    settings: ApiSettings,
     reconciler: Reconciler | None,
     database: Probe | None,
-    readiness_grace_s: float,
+    grace_s: float,
     migrated: threading.Event | None,
 ) -> None:
-    """/healthz, /readyz and the admin-only /metrics."""
-
     # Liveness runs on the event loop, not in the worker threads, so slow requests that
     # hold every worker (large bodies, a slow database) never make the process look dead.
     @app.get("/healthz", include_in_schema=False)
@@ -117,30 +119,35 @@ def _install_probes(
 
     @app.get("/readyz", include_in_schema=False)
     def readyz(response: Response) -> dict[str, Any]:
-        ok, body = readiness(reconciler, database, readiness_grace_s, migrated=migrated)
+        ok, body = readiness(reconciler, database, grace_s, migrated=migrated)
         response.status_code = 200 if ok else 503
         return body
 
-    metrics_auth = Auth(settings.tokens)
 
+def _metrics(app: FastAPI, auth: Auth) -> None:
     @app.get("/metrics", include_in_schema=False)
     def metrics(request: Request) -> Response:
         # The metrics count every customer's objects and syncs: on this port (the one
         # customers reach) only for an admin token. A scrape without a token goes to
         # `serve --metrics-port`, a listener of its own (README, "metrics").
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
         try:
-            who = metrics_auth.authenticate(token.strip() if scheme.lower() == "bearer" else None)
-            if not who.is_admin:
+            if not auth.bearer(request).is_admin:
                 raise Forbidden("/metrics needs an admin token (or serve --metrics-port)")
         except Refused as refused:
             return answer(refused)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-def _install_openapi(app: FastAPI) -> None:
-    """The OpenAPI document with the objects' schemas and the problems body of every 422."""
+def _routes(app: FastAPI, ctx: Context, auth: Auth) -> None:
+    install_handlers(app, auth.precheck)
+    app.include_router(routes_customers.router(ctx, auth))
+    for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
+        app.include_router(routes_objects.router(ctx, auth, kind))
+    app.include_router(routes_admin.router(ctx, auth))
+
+
+def _openapi(app: FastAPI) -> None:
+    """The schema FastAPI makes, with the specs' JSON schemas and the problems body."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,22 +1,21 @@
-"""Bearer-token authentication and the per-customer access rule.
+"""Bearer tokens in HTTP: FastAPI's dependencies that read them and check the customer.
 
-A scoped token asking for another customer gets exactly the answer a customer that does
-not exist gets (404 "customer not found"), so it cannot even learn which customers exist.
+The decisions themselves (who a token is, which customers it may see) are the service's
+(service/access.py), shared with the console; this module only reads the Authorization
+header and the path's customer id, and refuses unknown query parameters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Depends, Path, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ..errors import Invalid, NotFound, Problem, Unauthenticated
-from ..model.common import is_dns_label
-from .errors import NOT_FOUND_CUSTOMER
-from .tokens import Principal, TokenFile
+from ..errors import Invalid, Problem
+from ..service.access import Access, access, authenticate
+from ..service.tokens import Principal, TokenFile
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -64,23 +63,6 @@ def _query_names(route: APIRoute) -> frozenset[str]:
     return names
 
 
-@dataclass(frozen=True)
-class Access:
-    """An authenticated caller allowed to act on `customer`."""
-
-    principal: Principal
-    customer: str
-
-    @property
-    def own(self) -> bool:
-        """A scoped token on its own customer: that customer always exists for it."""
-        return self.principal.customer == self.customer
-
-    @property
-    def actor(self) -> str:
-        return self.principal.name
-
-
 class Auth:
     def __init__(self, tokens: TokenFile) -> None:
         self.tokens = tokens
@@ -104,23 +86,23 @@ class Auth:
         self.customer = customer
 
     def authenticate(self, token: str | None) -> Principal:
-        found = self.tokens.lookup(token) if token else None
-        if found is None:
-            raise Unauthenticated()
-        return found
+        return authenticate(self.tokens, token)
 
     @staticmethod
     def access(who: Principal, customer_id: str) -> Access:
-        if not is_dns_label(customer_id) or not who.may(customer_id):
-            raise NotFound(NOT_FOUND_CUSTOMER)
-        return Access(who, customer_id)
+        return access(who, customer_id)
+
+    def bearer(self, request: Request) -> Principal:
+        """The principal of the request's `Authorization: Bearer` header (outside the
+        dependencies: routes FastAPI does not authenticate, requests it rejected)."""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        return self.authenticate(token.strip() if scheme.lower() == "bearer" else None)
 
     async def precheck(self, request: Request) -> None:
         """Authentication and customer access for a request rejected before its
         dependencies ran; raises the error those would have raised."""
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        who = self.authenticate(token.strip() if scheme.lower() == "bearer" else None)
+        who = self.bearer(request)
         customer_id = request.path_params.get("customerId")
         if isinstance(customer_id, str):
             self.access(who, customer_id)

@@ -14,7 +14,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import Problem, TooLarge
-from .errors import body_of, status_of
+from ..http_status import status_of
+from .errors import body_of
 
 
 def too_large(limit: int) -> TooLarge:

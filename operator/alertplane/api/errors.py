@@ -20,58 +20,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import (
     AlertplaneError,
     Conflict,
-    Forbidden,
     Invalid,
-    NotFound,
-    PreconditionFailed,
     Problem,
     Refused,
-    TooLarge,
     Unauthenticated,
-    Unavailable,
     UpstreamFailed,
     UsageError,
 )
+from ..http_status import STATUS as STATUS  # re-exported: the API's table, shared
+from ..http_status import headers_of, status_of
 from ..validate.schema import loc_path
 from .responses import JSONResponse
 
 log = logging.getLogger("alertplane.api")
 
-NOT_FOUND_CUSTOMER = "customer not found"
-
-
-# The domain's refusals (errors.py) are the API's errors: one tree for every door. Only
-# their HTTP status codes live here.
+# The domain's refusals (errors.py) are the API's errors: one tree for every door. Their
+# HTTP status codes are one table (http_status.py) that the console shares; re-exported.
 ApiError = Refused
 Unauthorized = Unauthenticated
 BadGateway = UpstreamFailed
-
-STATUS: dict[type[Refused], int] = {
-    Unauthenticated: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    PreconditionFailed: 412,
-    TooLarge: 413,
-    Invalid: 422,
-    UpstreamFailed: 502,
-    Unavailable: 503,
-}
-
-
-def status_of(exc: Refused) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS:
-            return STATUS[cls]
-    return 500
-
-
-def headers_of(exc: Refused) -> dict[str, str] | None:
-    if isinstance(exc, Unauthenticated):
-        return {"WWW-Authenticate": "Bearer"}
-    if isinstance(exc, PreconditionFailed) and exc.current_generation is not None:
-        return {"ETag": f'"{exc.current_generation}"'}
-    return None
 
 
 def body_of(exc: Refused) -> dict[str, Any]:

@@ -7,16 +7,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import NotFound
 from ..manifests import Loaded
-from ..model.common import is_dns_label
 from ..render.yamlout import dump
-from . import transfer
-from .context import Context
-from .errors import NOT_FOUND_CUSTOMER, problem_list
+from ..service import transfer
+from ..service.context import Context
+from ..service.tokens import Principal
+from .auth import Auth
+from .errors import problem_list
 from .responses import JSONResponse
 from .schemas import ImportFailed, ImportOut, ValidateOut, responses
-from .tokens import Principal
 
 MANIFESTS_BODY: dict[str, Any] = {
     "requestBody": {
@@ -32,10 +31,15 @@ MANIFESTS_BODY: dict[str, Any] = {
 }
 
 
-def router(ctx: Context) -> APIRouter:
+def router(ctx: Context, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["manifests"])
-    principal = Depends(ctx.auth.principal)
+    principal = Depends(auth.principal)
+    _add_validate_import(api, ctx, principal)
+    _add_export(api, ctx, principal)
+    return api
 
+
+def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
     async def body(request: Request) -> Loaded:
         raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
         content_type = request.headers.get("content-type", "application/yaml")
@@ -93,6 +97,8 @@ def router(ctx: Context) -> APIRouter:
             out["detail"] = f"nothing imported: {n} problem{'s' if n != 1 else ''}"
         return JSONResponse(out, status_code=200 if report.applied else 422)
 
+
+def _add_export(api: APIRouter, ctx: Context, principal: Any) -> None:
     @api.get(
         "/export",
         responses={
@@ -112,14 +118,7 @@ def router(ctx: Context) -> APIRouter:
         customer: str | None = Query(None, description="Only this customer (admin tokens)."),
     ) -> Response:
         """Every object the token may see, as manifests without status."""
-        if customer is not None and (who.customer not in (None, customer)):
-            raise NotFound(NOT_FOUND_CUSTOMER)
-        scope = who.customer or customer
-        if scope is not None and not is_dns_label(scope):
-            raise NotFound(NOT_FOUND_CUSTOMER)
-        listed = {"apiVersion": "v1", "kind": "List", "items": transfer.export(ctx, who, scope)}
+        listed = {"apiVersion": "v1", "kind": "List", "items": transfer.export(ctx, who, customer)}
         if format == "yaml":
             return Response(dump(listed), media_type="application/yaml")
         return JSONResponse(listed)
-
-    return api

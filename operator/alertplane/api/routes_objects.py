@@ -13,10 +13,12 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from . import crud, etags
-from .auth import Access
-from .context import Context
-from .objects import ALERT, NAME_KEY, RECEIVER
+from ..service import crud
+from ..service.access import Access
+from ..service.context import Context
+from ..service.objects import ALERT, NAME_KEY, RECEIVER
+from . import etags
+from .auth import Auth
 from .responses import JSONResponse
 from .schemas import EnabledIn, ObjectList, ObjectOut, RollbackIn, responses, spec_body
 
@@ -25,7 +27,7 @@ WAIT = Query(
     description="Block until the reconciler has synced the change or found it invalid "
     "(at most 10 s), then answer with the status it reached.",
 )
-SPEC = Body(None)  # parsed by the core, not by FastAPI: see objects.build
+SPEC = Body(None)  # parsed by the core, not by FastAPI: see service/objects.build
 IF_MATCH = Header(None, alias=etags.HEADER, description=etags.DESCRIPTION)
 
 
@@ -43,6 +45,18 @@ class Kind:
     listed: str  # the list route's description
     created: str  # the create route's description
     body: str  # the create body's description
+
+    @property
+    def key(self) -> str:
+        return NAME_KEY[self.kind]
+
+    @property
+    def plural(self) -> str:
+        return f"{self.one}s"
+
+    @property
+    def item(self) -> str:
+        return f"/{{{self.key}}}"  # the path of one object under the list's
 
 
 ALERTS = Kind(
@@ -73,12 +87,18 @@ async def written(
     return await ctx.settle(out) if wait else out
 
 
-def router(ctx: Context, k: Kind) -> APIRouter:
-    key, kind, plural = NAME_KEY[k.kind], k.kind, f"{k.one}s"
-    api = APIRouter(prefix=f"/customers/{{customerId}}/{plural}", tags=[plural])
-    customer = Depends(ctx.auth.customer)
-    name_in_path = Path(alias=key, description=f"spec.{key} of the {k.one}.")
-    item = f"/{{{key}}}"
+def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
+    api = APIRouter(prefix=f"/customers/{{customerId}}/{k.plural}", tags=[k.plural])
+    customer = Depends(auth.customer)
+    name_in_path = Path(alias=k.key, description=f"spec.{k.key} of the {k.one}.")
+    _add_collection(api, ctx, k, customer)
+    _add_item(api, ctx, k, customer, name_in_path)
+    _add_removal(api, ctx, k, customer, name_in_path)
+    return api
+
+
+def _add_collection(api: APIRouter, ctx: Context, k: Kind, customer: Any) -> None:
+    key, kind, plural = k.key, k.kind, k.plural
 
     @api.get(
         "",
@@ -105,6 +125,10 @@ def router(ctx: Context, k: Kind) -> APIRouter:
         out = await written(ctx, wait, crud.create, ctx, access, kind, body)
         location = f"/customers/{access.customer}/{plural}/{out['spec'][key]}"
         return tagged(out, 201, Location=location)
+
+
+def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
+    kind, item = k.kind, k.item
 
     @api.get(
         item,
@@ -158,6 +182,10 @@ def router(ctx: Context, k: Kind) -> APIRouter:
             )
             return tagged(out)
 
+
+def _add_removal(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
+    kind, item = k.kind, k.item
+
     @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 412))
     def delete(
         access: Access = customer, name: str = name_in_path, if_match: str | None = IF_MATCH
@@ -183,5 +211,3 @@ def router(ctx: Context, k: Kind) -> APIRouter:
         return tagged(
             await written(ctx, wait, crud.rollback, ctx, access, kind, name, version, expected)
         )
-
-    return api

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from ..api.context import Context
+from ..service.context import Context
 
 
 def install(app: FastAPI, ctx: Context) -> None:

@@ -1,5 +1,5 @@
 """The console's forms (POST). Each checks the session's CSRF token, then calls the same
-write functions as the REST API (`api.crud`, `api.customers`), audited with the token's
+write functions as the REST API (`service.crud`, `service.customers`), audited with the token's
 name as actor and source "console"."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..api import crud, customers
-from ..api.auth import Access
-from ..api.objects import ALERT, RECEIVER, view
 from ..errors import Invalid, NotFound, ObjectRef, Problem
+from ..service import crud, customers
+from ..service.access import Access
+from ..service.objects import ALERT, RECEIVER, view
 from . import forms, preview, views
 from .editing import done
 from .render import html, redirect, wants_fragment
@@ -77,8 +77,13 @@ def preview_response(
 
 
 def add(api: APIRouter, console: Console) -> None:
-    ctx, writes = console.ctx, console.writes
+    _add_session(api, console)
+    _add_writes(api, console)
+    _add_route_test(api, console)
+    _add_preview(api, console)
 
+
+def _add_session(api: APIRouter, console: Console) -> None:
     @api.post("/signin")
     async def signin(request: Request) -> Response:
         form = await read_form(request)
@@ -105,6 +110,10 @@ def add(api: APIRouter, console: Console) -> None:
         response = redirect(f"{PATH}/signin?signedout=1")
         sign_out(response)
         return response
+
+
+def _add_writes(api: APIRouter, console: Console) -> None:
+    ctx, writes = console.ctx, console.writes
 
     @api.post("/customers/{cid}/alerts/{name}/enabled")
     async def toggle(request: Request, cid: str, name: str) -> Response:
@@ -136,6 +145,10 @@ def add(api: APIRouter, console: Console) -> None:
         what = f"{'Alert' if kind == ALERT else 'Receiver'} {spec_name} (to version {version})"
         return done(cid, "rolledback", what, "audit")
 
+
+def _add_route_test(api: APIRouter, console: Console) -> None:
+    ctx = console.ctx
+
     @api.post("/customers/{cid}/routing/test")
     async def route_test(request: Request, cid: str) -> Response:
         session, access = await run_in_threadpool(console.access, request, cid)
@@ -166,6 +179,10 @@ def add(api: APIRouter, console: Console) -> None:
             test_values=values,
             choices=forms.CHOICES,
         )
+
+
+def _add_preview(api: APIRouter, console: Console) -> None:
+    ctx = console.ctx
 
     @api.post("/customers/{cid}/preview")
     async def preview_render(request: Request, cid: str) -> Response:

@@ -1,7 +1,7 @@
 """The edit forms of alerts and receivers: one flow for both kinds.
 
 new form → POST → CSRF → the form's fields reshaped into a spec → the REST API's own
-write function (`api.crud`, admitted by `core.admit` like every door, audited with source
+write function (`service.crud`, admitted by `core.admit` like every door, audited with source
 "console") → a short wait for the reconciler's verdict. A refused write is shown on the
 field it is about, with what was typed (never a secret); nothing is stored then. What
 only promtool/amtool find (templates) does not refuse a write (the one admission
@@ -21,10 +21,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..api import crud
-from ..api.auth import Access
-from ..api.objects import ALERT, NAME_KEY, RECEIVER, object_name, view
 from ..errors import Conflict, Invalid, ObjectRef, Problem
+from ..service import crud
+from ..service.access import Access
+from ..service.objects import ALERT, NAME_KEY, RECEIVER, object_name, view
 from . import forms, receiver_form, views
 from .render import curl, html, notice, redirect
 from .session import Session, check_csrf, read_form

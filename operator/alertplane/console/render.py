@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..api.errors import status_of
 from ..errors import AlertplaneError, Refused, ToolError
+from ..http_status import status_of
 from .session import PATH, BadForm, CsrfFailed, Session, SignedOut
 
 log = logging.getLogger("alertplane.console")

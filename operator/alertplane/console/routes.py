@@ -9,11 +9,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..api import crud, customers
-from ..api.auth import Access
-from ..api.objects import ALERT, RECEIVER, view
 from ..errors import NotFound, Unavailable, UpstreamFailed
 from ..model.common import is_dns_label
+from ..service import crud, customers
+from ..service.access import Access
+from ..service.objects import ALERT, RECEIVER, view
 from . import actions, editing, forms, views
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
@@ -48,6 +48,22 @@ def firing_state(console: Console, access: Access) -> tuple[list[dict[str, Any]]
 
 def router(console: Console) -> APIRouter:
     api = APIRouter(prefix=PATH, route_class=ConsoleRoute, include_in_schema=False)
+    _add_front(api, console)
+    _add_object_pages(api, console)
+    _add_customer_pages(api, console)
+    editing.add(api, console)
+    actions.add(api, console)
+
+    @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
+    def not_found(request: Request, rest: str) -> Response:
+        # Unknown console pages, and known ones asked with the wrong method.
+        raise NotFound("no such page")
+
+    return api
+
+
+def _add_front(api: APIRouter, console: Console) -> None:
+    """The pages before a customer is chosen: overview, sign-in, static files, start."""
     ctx = console.ctx
 
     @api.get("")
@@ -55,7 +71,7 @@ def router(console: Console) -> APIRouter:
     def overview(request: Request) -> Response:
         session = console.session(request)
         who = session.principal
-        known = ctx.store.known_customers() if who.customer is None else [who.customer]
+        known = customers.visible(ctx, who)
         items = customers.overview(ctx, who, known)
         for item in items:
             item["phaseList"] = views.phase_list(item["phases"])
@@ -106,6 +122,11 @@ def router(console: Console) -> APIRouter:
             )
         return redirect(curl(cid, "new-alert"))
 
+
+def _add_object_pages(api: APIRouter, console: Console) -> None:
+    """A customer's alerts and receivers, and the fragments that refresh them."""
+    ctx = console.ctx
+
     @api.get("/customers/{cid}")
     def alerts_page(request: Request, cid: str) -> Response:
         session, access = console.access(request, cid)
@@ -144,6 +165,11 @@ def router(console: Console) -> APIRouter:
         return customer_page(
             "_receivers_table.html", session, access, "receivers", receivers=receivers, views=views
         )
+
+
+def _add_customer_pages(api: APIRouter, console: Console) -> None:
+    """A customer's firing alerts, status, audit trail and e-mail preview."""
+    ctx = console.ctx
 
     @api.get("/customers/{cid}/firing")
     def firing_page(request: Request, cid: str) -> Response:
@@ -193,13 +219,3 @@ def router(console: Console) -> APIRouter:
         session, access = console.access(request, cid)
         values = actions.preview_defaults(console, access, request.query_params.get("alert"))
         return actions.preview_response(console, session, access, values, None, [])
-
-    editing.add(api, console)
-    actions.add(api, console)
-
-    @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
-    def not_found(request: Request, rest: str) -> Response:
-        # Unknown console pages, and known ones asked with the wrong method.
-        raise NotFound("no such page")
-
-    return api

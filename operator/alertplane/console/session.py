@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.responses import Response
 
-from ..api.tokens import Principal, TokenFile
+from ..service.tokens import Principal, TokenFile
 
 COOKIE = "alertplane_console"
 SIGNIN_COOKIE = "alertplane_signin"

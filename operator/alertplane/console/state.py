@@ -11,10 +11,10 @@ import anyio
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from ..api.auth import Access, Auth
-from ..api.context import Context
-from ..api.objects import settled, view
 from ..errors import ObjectRef
+from ..service.access import Access, access
+from ..service.context import Context
+from ..service.objects import settled, view
 from .session import Session, require
 
 SOURCE = "console"
@@ -41,10 +41,10 @@ class Console:
         like a customer that does not exist (`known`: admins too get 404 for customers
         without objects or history)."""
         found = self.session(request)
-        access = Auth.access(found.principal, customer)
+        allowed = access(found.principal, customer)
         if known:
-            self.ctx.require_known(access)
-        return found, access
+            self.ctx.require_known(allowed)
+        return found, allowed
 
     async def settle(self, out: dict[str, Any]) -> dict[str, Any]:
         """The written object once the reconciler concluded (Synced, Invalid, ...), or as

@@ -1,21 +1,21 @@
 """Data shaped for the templates: object rows, ordered routes, audit entries with diffs,
-firing counts. Pure apart from `firing_counts` (one Alertmanager request)."""
+firing counts. Pure apart from `firing_counts` (one Alertmanager request, by the service)."""
 
 from __future__ import annotations
 
 import difflib
 import json
 import logging
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
-from ..api.context import Context
-from ..api.customers import TENANT_LABEL
-from ..api.objects import ALERT, NAME_KEY
+from ..errors import Unavailable, UpstreamFailed
+from ..service.context import Context
+from ..service.customers import TENANT_LABEL
+from ..service.customers import firing_counts as firing_count
+from ..service.objects import ALERT, NAME_KEY
 
 log = logging.getLogger("alertplane.console")
 PHASES = ("Synced", "Pending", "Invalid", "Failed", "Disabled")
@@ -204,30 +204,15 @@ UNREACHABLE = "Alertmanager unreachable"
 
 
 def firing_counts(ctx: Context, customers: list[str], scoped: str | None) -> Firing:
-    """Active (not silenced or inhibited) alerts per customer, in one request. A scoped
-    token's request is filtered to its customer by Alertmanager already."""
-    base = ctx.alertmanager_url
-    if not base:
-        return Firing(None, NOT_CONFIGURED)
-    query: dict[str, str] = {"active": "true", "silenced": "false", "inhibited": "false"}
-    if scoped is not None:
-        query["filter"] = f'{TENANT_LABEL}="{scoped}"'
-    url = f"{base.rstrip('/')}/api/v2/alerts?{urllib.parse.urlencode(query)}"
+    """Active alerts per customer (service.customers.firing_counts), or why not known."""
     try:
-        with urllib.request.urlopen(url, timeout=FIRING_TIMEOUT_S) as resp:
-            data = json.loads(resp.read())
-    except (OSError, ValueError) as exc:
-        log.warning("Alertmanager query failed: %s", exc)
+        return Firing(firing_count(ctx, customers, scoped, FIRING_TIMEOUT_S), "")
+    except Unavailable:
+        return Firing(None, NOT_CONFIGURED)
+    except UpstreamFailed as exc:
+        if exc.__cause__ is not None:
+            log.warning("Alertmanager query failed: %s", exc.__cause__)
         return Firing(None, UNREACHABLE)
-    if not isinstance(data, list):
-        return Firing(None, UNREACHABLE)
-    counts = dict.fromkeys(customers, 0)
-    for alert in data:
-        labels = alert.get("labels") if isinstance(alert, dict) else None
-        cid = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
-        if isinstance(cid, str) and cid in counts:
-            counts[cid] += 1
-    return Firing(counts, "")
 
 
 def alert_samples(alerts: list[Row]) -> dict[str, tuple[dict[str, str], dict[str, str]]]:

@@ -33,7 +33,7 @@ DURATION_RE = (
 SECRET_KEY_RE = r"^\.?[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
 MAX_NAME = 253  # a Kubernetes object name (DNS subdomain) and a Secret key
 # The API names an alert's object `<customerId>-<alertName lower, _→->`: with a customer id of
-# at most 63 characters this keeps it a Kubernetes name of at most 253 (api/objects.py).
+# at most 63 characters this keeps it a Kubernetes name of at most 253 (service/objects.py).
 MAX_ALERT_NAME = MAX_NAME - 63 - 1
 MAX_LABEL_NAME = 128
 # Prometheus/Alertmanager parse durations into Go's time.Duration (int64 nanoseconds) and

@@ -20,10 +20,10 @@ from typing import Any, Self
 
 import yaml
 
-from ..api.tokens import new_token, token_line
 from ..lifecycle import Shutdown
 from ..manifests import load_paths
 from ..render.yamlout import dump
+from ..service.tokens import new_token, token_line
 from .capture import Capture
 from .exporter import serve as serve_exporter
 from .ports import busy_ports

@@ -24,6 +24,7 @@ from ..manifests import (
     load_text,
     too_deep,
 )
+from .access import export_scope
 from .context import Context
 from .objects import bad_text
 from .tokens import Principal
@@ -263,7 +264,9 @@ def _taken(ctx: Context, docs: list[Document]) -> list[Taken]:
 
 
 def export(ctx: Context, who: Principal, customer: str | None) -> list[dict[str, Any]]:
-    items = ctx.reads(who).get(customer=customer)
+    """Every object `who` may see (only `customer`'s when given), as manifests without
+    status, ready for /import."""
+    items = ctx.reads(who).get(customer=export_scope(who, customer))
     out = []
     for stored in items:
         manifest = stored.manifest(with_status=False)

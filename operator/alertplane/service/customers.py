@@ -1,4 +1,5 @@
-"""Customer-wide operations: overview, routing of all receivers, route test, firing alerts."""
+"""Customer-wide operations: overview, routing of all receivers, route test, firing alerts
+(one customer's, or the count per customer)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..render.alertmanager import render_alertmanager
 from ..routing import receivers_for
 from ..store.txn import Stale
 from ..validate import Parsed, parse_document, validate_objects
-from .auth import Access
+from .access import Access
 from .context import Context
 from .crud import PATCH_ATTEMPTS, SOURCE
 from .objects import RECEIVER, bad_text, build, view
@@ -25,6 +26,11 @@ from .tokens import Principal
 
 log = logging.getLogger("alertplane.api")
 TENANT_LABEL = "customer_id"
+
+
+def visible(ctx: Context, who: Principal) -> list[str]:
+    """The customers `who` may see: an admin every customer known, a customer token its own."""
+    return ctx.store.known_customers() if who.customer is None else [who.customer]
 
 
 def overview(ctx: Context, who: Principal, customers: list[str]) -> list[dict[str, Any]]:
@@ -156,29 +162,56 @@ def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str
     }
 
 
-def firing(ctx: Context, access: Access, silenced: bool, inhibited: bool) -> list[dict[str, Any]]:
-    """The customer's active alerts, as Alertmanager's API v2 has them."""
-    ctx.require_known(access)
+def alertmanager_alerts(ctx: Context, query: dict[str, str], timeout_s: float) -> list[Any]:
+    """Alertmanager's API v2 /alerts asked with `query`: `Unavailable` when no
+    Alertmanager is configured, `UpstreamFailed` when it does not answer (caused by the
+    I/O error) or answers something else than a list."""
     base = ctx.alertmanager_url
     if not base:
         raise Unavailable("no Alertmanager URL configured (alertplane serve --alertmanager-url)")
-    query = urllib.parse.urlencode(
-        {
-            "filter": f'{TENANT_LABEL}="{access.customer}"',
-            "active": "true",
-            "silenced": str(silenced).lower(),
-            "inhibited": str(inhibited).lower(),
-        }
-    )
-    url = f"{base.rstrip('/')}/api/v2/alerts?{query}"
+    url = f"{base.rstrip('/')}/api/v2/alerts?{urllib.parse.urlencode(query)}"
     try:
-        with urllib.request.urlopen(url, timeout=ctx.settings.firing_timeout_s) as resp:
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
             data = json.loads(resp.read())
     except (OSError, ValueError) as exc:
-        log.warning("Alertmanager query failed: %s", exc)
         raise UpstreamFailed("Alertmanager did not answer; retry later") from exc
     if not isinstance(data, list):
         raise UpstreamFailed("Alertmanager gave an unexpected answer")
+    return data
+
+
+def firing_counts(
+    ctx: Context, customers: list[str], scoped: str | None, timeout_s: float
+) -> dict[str, int]:
+    """Active (not silenced or inhibited) alerts per customer, in one request. A scoped
+    token's request is filtered to its customer by Alertmanager already."""
+    query: dict[str, str] = {"active": "true", "silenced": "false", "inhibited": "false"}
+    if scoped is not None:
+        query["filter"] = f'{TENANT_LABEL}="{scoped}"'
+    counts = dict.fromkeys(customers, 0)
+    for alert in alertmanager_alerts(ctx, query, timeout_s):
+        labels = alert.get("labels") if isinstance(alert, dict) else None
+        cid = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
+        if isinstance(cid, str) and cid in counts:
+            counts[cid] += 1
+    return counts
+
+
+def firing(ctx: Context, access: Access, silenced: bool, inhibited: bool) -> list[dict[str, Any]]:
+    """The customer's active alerts, as Alertmanager's API v2 has them."""
+    ctx.require_known(access)
+    query = {
+        "filter": f'{TENANT_LABEL}="{access.customer}"',
+        "active": "true",
+        "silenced": str(silenced).lower(),
+        "inhibited": str(inhibited).lower(),
+    }
+    try:
+        data = alertmanager_alerts(ctx, query, ctx.settings.firing_timeout_s)
+    except UpstreamFailed as exc:
+        if exc.__cause__ is not None:
+            log.warning("Alertmanager query failed: %s", exc.__cause__)
+        raise
     out = []
     for alert in data:
         if not isinstance(alert, dict):

@@ -18,10 +18,10 @@ from ..store.repo import Change, Stored
 from ..store.secrets import extract_secrets
 from ..store.tables import ObjectRow
 from ..store.txn import EXISTS, Stale
-from .auth import Access
-from .context import Context
-from .etags import refusal
+from .access import Access
+from .context import Context, plausible
 from .objects import ALERT, build, object_name, spec_name, view
+from .preconditions import refusal
 
 SOURCE = "api"
 # A PATCH without If-Match re-reads and retries this often when others wrote meanwhile.
@@ -211,6 +211,10 @@ def rollback(
 
 
 def audit(ctx: Context, access: Access, name: str | None, limit: int) -> list[dict[str, Any]]:
+    """The customer's changes, oldest first (only object `name`'s when given)."""
+    if name is not None and not plausible(name):  # no such name can be stored
+        ctx.require_known(access)
+        return []
     rows = ctx.reads(access).history(customer=access.customer, name=name, limit=limit)
     if not rows:
         ctx.require_known(access)

@@ -19,7 +19,7 @@ from ..core import DISABLE, WRITE, admit
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, NAME_FIELDS, Resource
-from ..model.common import DNS_SUBDOMAIN_RE
+from ..model.common import DNS_SUBDOMAIN_RE, dump_spec
 from ..render.platform import PlatformConfig
 from ..store.repo import Stored
 from ..validate.unicode import text_problems
@@ -113,6 +113,12 @@ BODY = Source("")
 def _plain(problem: Problem, ref: ObjectRef) -> Problem:
     """A problem of the one body: named by the object, not by a source."""
     return dataclasses.replace(problem, obj=problem.obj or ref, source=None)
+
+
+def what_of(obj: Resource) -> str:
+    """`alert 'HighErrorRate'`: an object as a refusal names it."""
+    what = "alert" if obj.kind == ALERT else "receiver"
+    return f"{what} {spec_name(dump_spec(obj.spec), obj.kind)!r}"
 
 
 def spec_name(body: Any, kind: str) -> str | None:

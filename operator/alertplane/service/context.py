@@ -1,6 +1,8 @@
-"""What every route needs: the store (reads), the writer (standalone: the store and the
-in-process reconciler; Kubernetes mode: the custom resources), settings, and the few steps
-all writes share (existence checks, wait for the outcome)."""
+"""What every service call needs: the store (reads), the writer (standalone: the store and
+the in-process reconciler; Kubernetes mode: the custom resources), settings, and the few
+steps all writes share (what a caller may see, existence checks, wait for the outcome).
+One `Context` serves both doors (REST API, console); the console's twin records its
+writes with its own source (`sourced`)."""
 
 from __future__ import annotations
 
@@ -10,20 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from starlette.concurrency import run_in_threadpool
+import anyio.to_thread
 
 from ..errors import NotFound, ObjectRef
 from ..kube.namespaces import NamespaceBindings
-from ..kube.writer import KubeWriter
 from ..render.platform import PlatformConfig
 from ..store.repo import Store, Stored
 from ..sync import Reconciler
-from .auth import Access, Auth
-from .errors import NOT_FOUND_CUSTOMER
+from .access import NOT_FOUND_CUSTOMER, Access
 from .objects import settled, view
 from .tenancy import BoundWriter
 from .tokens import Principal, TokenFile
-from .writers import SourcedWriter, StoreWriter, Writer
+from .writers import Moving, SourcedWriter, StoreWriter, Writer
 
 MAX_WAIT_S = 10.0
 
@@ -66,13 +66,12 @@ class Context:
         # For writes that may replace an object of another customer (admin imports move
         # objects): in Kubernetes mode a writer of its own, so nobody else's writes can.
         # Standalone, the store refuses a move in its write transaction unless asked to.
-        mover: Writer = base.moving() if isinstance(base, KubeWriter | StoreWriter) else base
+        mover: Writer = base.moving() if isinstance(base, Moving) else base
         if bindings is not None and not isinstance(base, BoundWriter):
             base, mover = BoundWriter(base, bindings), BoundWriter(mover, bindings)
         self.writer, self.mover = base, mover
         self.bindings = bindings
         self._platform = platform
-        self.auth = Auth(settings.tokens)
 
     def sourced(self, source: str) -> Context:
         """The same context, its writes recorded with `source` (another door)."""
@@ -140,7 +139,7 @@ class Context:
         deadline = time.monotonic() + min(self.settings.wait_timeout_s, MAX_WAIT_S)
         pause = self.settings.wait_poll_s
         while True:
-            current = await run_in_threadpool(self.writer.current, ref)
+            current = await anyio.to_thread.run_sync(self.writer.current, ref)
             if current is None:
                 raise NotFound("deleted while waiting")
             left = deadline - time.monotonic()

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..errors import Conflict, ObjectRef
-from ..kube.answers import what_of
 from ..model import Resource
 from ..store.repo import Change, Store, Stored
 from ..store.txn import ABSENT, Owned, Stale
 from ..sync import Reconciler
+from .objects import what_of
 
 # What each object must be for a write to happen (store/txn.py); None: anything.
 Expected = Mapping[ObjectRef, int] | None
@@ -62,6 +62,14 @@ class Writer(Protocol):
     def current(self, ref: ObjectRef) -> Stored | None:
         """The object with its freshest status (what `?wait=true` polls)."""
         ...
+
+
+@runtime_checkable
+class Moving(Protocol):
+    """A writer that can give a twin allowed to move objects between customers (admin
+    imports): the store's and the custom resources' writers."""
+
+    def moving(self) -> Writer: ...
 
 
 @dataclass
