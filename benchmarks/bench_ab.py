@@ -160,6 +160,8 @@ def main() -> None:
                         for rev in revs if rnd % 2 == 0 else revs[::-1]:
                             t0 = time.monotonic()
                             results[rev.name][rnd] |= run(rev, rnd)
+                            if args.json:  # after every run: a run cut short keeps its numbers
+                                args.json.write_text(json.dumps(results, indent=1))
                             print(f"round {rnd + 1} {name} {rev.name}: "
                                   f"{time.monotonic() - t0:.0f} s, load {load()}",
                                   file=sys.stderr, flush=True)  # fmt: skip
@@ -167,8 +169,6 @@ def main() -> None:
                 close()
             print(report(results, revs))
             print(f"# load at the end {load()}")
-            if args.json:
-                args.json.write_text(json.dumps(results, indent=1))
         finally:
             for rev in revs:
                 git("worktree", "remove", "--force", str(rev.tree))
