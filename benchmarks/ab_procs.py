@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -45,10 +46,13 @@ class Rev:
         self.env = {**base, "PYTHONPATH": str(self.tree / "operator"), "PYTHONHASHSEED": "0"}
 
     def cli(self, *args: str) -> list[str]:
-        """`alertplane ARGS` of this revision (`python -m alertplane` if it has a
-        __main__, else the `alertplane.cli` module the console script points at)."""
-        main = self.tree / "operator" / "alertplane" / "__main__.py"
-        return [PYTHON, "-m", "alertplane" if main.exists() else "alertplane.cli", *args]
+        """`alertplane ARGS` of this revision: the function its pyproject.toml names as the
+        `alertplane` console script, wherever the redesign put it."""
+        with (self.tree / "pyproject.toml").open("rb") as f:
+            target = tomllib.load(f)["project"]["scripts"]["alertplane"]
+        module, func = target.split(":")
+        code = f"import sys; from {module} import {func}; sys.argv[0] = 'alertplane'; "
+        return [PYTHON, "-c", code + f"sys.exit({func}())", *args]
 
 
 @dataclass
