@@ -16,8 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from workload import alert_manifest
+from workload import core_manifests
 
 from alertplane.core import evaluate
 from alertplane.manifests import load_text
@@ -27,49 +26,6 @@ from alertplane.sinks.files import write_rendered
 from alertplane.validate import check_with_tools, validate_objects
 from alertplane.validate.rulecheck import forget_accepted
 from alertplane.validate.schema import parse_documents
-
-
-def manifests(customers: int, alerts: int) -> str:
-    docs: list[dict[str, Any]] = []
-    for c in range(customers):
-        cid = f"customer-{c:04d}"
-        for a in range(alerts):
-            doc = alert_manifest(cid, a, threshold=0)
-            # Heavier than the runtime benchmarks' alert: two selectors, a label, templates.
-            doc["spec"].update(
-                expr=(
-                    f'sum by (service) (rate(http_requests_total{{customer_id="{cid}",'
-                    f'code=~"5.."}}[5m])) / sum by (service) (rate(http_requests_total'
-                    f'{{customer_id="{cid}"}}[5m])) > 0.0{a % 9 + 1}'
-                ),
-                labels={"team": f"team-{a % 4}"},
-                annotations={
-                    "summary": "{{ $labels.service }} error ratio {{ $value | humanize }}",
-                    "runbookUrl": f"https://runbooks.example/{a}",
-                },
-            )
-            docs.append(doc)
-        for r, sev in enumerate(("critical", "warning")):
-            docs.append(
-                {
-                    "apiVersion": "alertplane.io/v1alpha1",
-                    "kind": "CustomerReceiver",
-                    "metadata": {"name": f"{cid}-r{r}", "namespace": cid},
-                    "spec": {
-                        "customerId": cid,
-                        "receiverName": f"r{r}",
-                        "webhook": [{"url": f"http://127.0.0.1:9097/{cid}/{r}"}],
-                        "slack": [
-                            {
-                                "apiURLSecretRef": {"name": "slack", "key": "url"},
-                                "titleTemplate": "[" + cid + "] {{ .CommonLabels.alertname }}",
-                            }
-                        ],
-                        "route": {"priority": r, "match": {"severity": [sev]}, "continue": r == 0},
-                    },
-                }
-            )
-    return yaml.safe_dump_all(docs, sort_keys=False)
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -88,7 +44,7 @@ def main() -> None:
     ap.add_argument("--alerts", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    text = manifests(args.customers, args.alerts)
+    text = core_manifests(args.customers, args.alerts)
     platform = PlatformConfig()
     n_rules = args.customers * args.alerts
     print(
