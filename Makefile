@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PYTEST_ARGS ?=
 
-.PHONY: install test lint golden-update bench deps run run-ports
+.PHONY: install test test-fast lint golden-update bench deps run run-ports
 
 # Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then the test API server
 # (kube-apiserver, etcd, kubectl) and helm, built from Go modules and cached.
@@ -25,11 +25,14 @@ lint:
 	ruff format --check operator tests benchmarks
 	mypy
 
-test: lint  ## everything: lint, types, unit, golden, real promtool/amtool
+test: lint  ## everything (CI): lint, types, then every tier (tests/unit, golden, integration, e2e, adversarial)
 	$(PYTHON) -m pytest -n 2 $(PYTEST_ARGS)
 
+test-fast:  ## the in-process tier and the goldens (tests/unit, tests/golden): about a minute
+	$(PYTHON) -m pytest -n 2 tests/unit tests/golden $(PYTEST_ARGS)
+
 golden-update:  ## regenerate tests/golden/ (review the diff like code)
-	$(PYTHON) -m pytest tests/test_golden.py --update-golden
+	$(PYTHON) -m pytest tests/golden/test_golden.py --update-golden
 
 bench:
 	$(PYTHON) benchmarks/bench_core.py

@@ -3,7 +3,7 @@
     python3 benchmarks/bench_operator.py [--sizes 1000,10000] [--per-customer 20]
         [--sink files|configmap] [--clients 8] [--order customer|interleaved] [--restart]
 
-Per size: a fresh etcd + kube-apiserver (tests/k8s_env.py) with an audit policy that logs
+Per size: a fresh etcd + kube-apiserver (tests/support/k8s_env.py) with an audit policy that logs
 every request of the operator's ServiceAccount at Metadata level, our CRDs, one namespace
 per customer (labelled for tenant binding, which stays on), and `alertplane operator` as
 a subprocess with exactly the README's RBAC and no reload URLs (`--sink files` into a
@@ -52,8 +52,8 @@ from alertplane.crds import crd_manifests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.k8s_env import KubeEnv  # noqa: E402
-from tests.operator_env import OperatorProcess  # noqa: E402
+from tests.support.k8s_env import KubeEnv  # noqa: E402
+from tests.support.operator_env import OperatorProcess  # noqa: E402
 from workload import API, alert_manifest  # noqa: E402
 
 SINK_NS = "monitoring"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Smoke test of tests/k8s_env.py: a real API server serves our CRD, the prometheus-operator
+"""Smoke test of tests/support/k8s_env.py: a real API server serves our CRD, the prometheus-operator
 CRDs and ServiceAccount RBAC. Run: python3 hack/k8s/smoke.py (exit 0 = works)."""
 
 from __future__ import annotations

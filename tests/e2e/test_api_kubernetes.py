@@ -2,7 +2,7 @@
 real kube-apiserver, the operator (a process, files sink, tenant binding, mirroring into a
 real PostgreSQL) syncs it, and the API reads the mirror.
 
-The cluster, operator and API are tests/api_k8s_env.py's, shared with the console's tests
+The cluster, operator and API are tests/support/api_k8s_env.py's, shared with the console's tests
 (test_console_kubernetes.py); each test uses its own objects. The API talks to the cluster
 with the ServiceAccount and RBAC the Helm chart renders for it (`api.enabled`), so a missing
 permission fails here.
@@ -25,13 +25,13 @@ from alertplane.api.objects import object_name
 from alertplane.k8s.changes import CHANGE_SOURCE, CHANGED_AT, CHANGED_BY
 from alertplane.k8s.client import ApiError, KubeClient, api_path
 from alertplane.k8s.signing import SIGNATURE
-from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
-from tests.api_env import ACME, ACME_TOKEN, ADMIN, GLOBEX, alert_spec, receiver_spec
-from tests.api_k8s_env import Env, api_app, write_tokens
-from tests.conftest import EXAMPLES
-from tests.operator_env import wait_for
+from tests.support.api_env import ACME, ACME_TOKEN, ADMIN, GLOBEX, alert_spec, receiver_spec
+from tests.support.api_k8s_env import Env, api_app, write_tokens
+from tests.support.operator_env import wait_for
+from tests.support.paths import EXAMPLES
+from tests.support.processes import free_port
 
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
 
@@ -666,7 +666,7 @@ def test_a_create_signature_replayed_later_is_not_the_tokens(env: Env) -> None:
     from datetime import UTC, datetime, timedelta
 
     from alertplane.k8s.signing import sign
-    from tests.api_k8s_env import ATTRIBUTION_KEY
+    from tests.support.api_k8s_env import ATTRIBUTION_KEY
 
     c = env.client
     r = c.post("/customers/acme/alerts?wait=true", json=alert_spec("Recreated"), headers=ACME)
@@ -714,7 +714,7 @@ def _ref(name: str) -> Any:
 
 
 def test_objects_in_namespaces_not_bound_to_the_customer_are_not_its(env: Env) -> None:
-    from tests.test_console_kubernetes import browser
+    from tests.support.console import browser
 
     c = env.client
     _squat(env, "oncall")

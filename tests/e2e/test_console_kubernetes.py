@@ -1,6 +1,6 @@
 """The web console and GET /customers/{id}/firing with `alertplane serve --kubernetes`: on
 the same real cluster, operator and PostgreSQL mirror as the API's tests
-(tests/api_k8s_env.py). A console form becomes a custom resource written by
+(tests/support/api_k8s_env.py). A console form becomes a custom resource written by
 `alertplane-api` with the console's annotations, its pages read the mirror, and the wait for
 the verdict after a write ends on the operator's status."""
 
@@ -9,15 +9,21 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from alertplane.stack.processes import Alertmanager
-from tests.api_env import ACME, ACME_TOKEN, ADMIN_TOKEN, GLOBEX, alert_spec, receiver_spec
-from tests.api_k8s_env import Env
-from tests.operator_env import wait_for
-from tests.test_api_firing import firing, post_alerts
-from tests.test_console_pages import alert_form, assert_page, csrf_of, field_errors, phases, post
-from tests.test_console_pages import sign_in as console_sign_in
+from tests.support.api_env import ACME, ACME_TOKEN, ADMIN_TOKEN, GLOBEX, alert_spec, receiver_spec
+from tests.support.api_k8s_env import Env
+from tests.support.console import (
+    alert_form,
+    assert_page,
+    browser,
+    csrf_of,
+    field_errors,
+    phases,
+    post,
+)
+from tests.support.firing import firing, post_alerts
+from tests.support.operator_env import wait_for
+from tests.support.processes import Alertmanager
 
 C = "/console"
 ALERT = "CustomerAlert"
@@ -26,14 +32,6 @@ ALERT = "CustomerAlert"
 @pytest.fixture
 def env(kube_api: Env) -> Env:
     return kube_api
-
-
-def browser(app: TestClient, token: str) -> TestClient:
-    """A browser of its own (own cookie jar), signed in with `token`."""
-    c = TestClient(app.app, raise_server_exceptions=False)
-    r = console_sign_in(c, token)
-    assert (r.status_code, r.headers.get("location")) == (303, f"{C}/"), r.text
-    return c
 
 
 def test_console_form_writes_a_custom_resource_that_reaches_synced(env: Env) -> None:
@@ -158,7 +156,7 @@ def test_console_receiver_with_a_clear_secret_is_refused_on_its_field(env: Env) 
     # In Kubernetes mode a clear Slack URL has nowhere safe to go (the custom resource is
     # readable by everyone who can read the namespace): refused, said on the field, never
     # echoed back, and nothing reaches the cluster.
-    from tests.test_console_receivers import SECRET, receiver_form_data
+    from tests.support.console import SECRET, receiver_form_data
 
     c = browser(env.client, ACME_TOKEN)
     new = f"{C}/customers/acme/new-receiver"

@@ -1,6 +1,7 @@
-"""The committed CRDs (crds/) against a real kube-apiserver + etcd (tests/k8s_env.py).
+"""The committed CRDs (crds/) against a real kube-apiserver + etcd (tests/support/k8s_env.py).
 
-One API server for the module. Objects the server refuses are sent with
+One API server per test process (conftest's `crd_kube`, shared with the adversarial schema
+tests, which only dry-run). Objects the server refuses are sent with
 `--dry-run=server --validate=strict`, so they are checked exactly as a real create would
 be (schema, CEL, unknown fields) without leaving anything behind.
 """
@@ -11,56 +12,22 @@ import copy
 import json
 import ssl
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from alertplane.validate import parse_document
-from tests.k8s_env import KubeEnv
+from tests.support.crds import ALERT, NAMES, RECEIVER, server_dry_run
+from tests.support.k8s_env import KubeEnv
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-CRDS = ROOT / "crds"
 EXAMPLES = ROOT / "examples" / "customers"
-NAMES = ("customeralerts.alertplane.io", "customerreceivers.alertplane.io")
-NAMESPACES = ("acme", "globex", "initech", "crd-test")
-
-ALERT: dict[str, Any] = {
-    "apiVersion": "alertplane.io/v1alpha1",
-    "kind": "CustomerAlert",
-    "metadata": {"name": "acme-probe", "namespace": "crd-test"},
-    "spec": {
-        "customerId": "acme",
-        "alertName": "ProbeFailed",
-        "category": "infrastructure",
-        "severity": "warning",
-        "expr": 'probe_success{customer_id="acme"} == 0',
-        "for": "2m",
-        "labels": {"team": "web"},
-    },
-}
-RECEIVER: dict[str, Any] = {
-    "apiVersion": "alertplane.io/v1alpha1",
-    "kind": "CustomerReceiver",
-    "metadata": {"name": "acme-chat", "namespace": "crd-test"},
-    "spec": {
-        "customerId": "acme",
-        "receiverName": "chat",
-        "slack": [{"apiURLSecretRef": {"name": "acme-slack", "key": "url"}}],
-    },
-}
 
 
-@pytest.fixture(scope="module")
-def kube() -> Iterator[KubeEnv]:
-    with KubeEnv() as env:
-        env.kubectl("apply", "-f", str(CRDS))
-        env.wait_established(*NAMES)
-        for ns in NAMESPACES:
-            env.kubectl("create", "namespace", ns)
-        yield env
+@pytest.fixture
+def kube(crd_kube: KubeEnv) -> KubeEnv:
+    return crd_kube
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +49,6 @@ def with_spec(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
         else:
             obj["spec"][key] = value
     return obj
-
-
-def server_dry_run(kube: KubeEnv, obj: dict[str, Any]) -> tuple[int, str]:
-    proc = kube.kubectl(
-        "create", "--dry-run=server", "--validate=strict", "-f", "-",
-        input=json.dumps(obj), check=False,
-    )  # fmt: skip
-    return proc.returncode, proc.stderr + proc.stdout
 
 
 def get(kube: KubeEnv, kind: str, name: str, ns: str = "crd-test") -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """The Helm chart (charts/alertplane): lint, render, schema, and a real API server.
 
-helm is built from its Go module by hack/helm/build.sh (tests/chart_env.py). Rendered
-manifests are checked in Python, then sent to a real kube-apiserver (tests/k8s_env.py) with
+helm is built from its Go module by hack/helm/build.sh (tests/support/chart_env.py). Rendered
+manifests are checked in Python, then sent to a real kube-apiserver (tests/support/k8s_env.py) with
 `kubectl apply --dry-run=server`, and one release per sink layout is installed for real so
 its ServiceAccount's token can be tested against the RBAC it got. The RBAC expected here is
 what the operator calls (grep k8s/ and sinks/ for KubeClient calls); the operator e2e tests
-(tests/test_operator_*e2e.py) run the operator with RBAC rendered from this chart and fail
+(tests/e2e/test_operator*.py) run the operator with RBAC rendered from this chart and fail
 on any 403, so the rules are proven enough there and exact here.
 """
 
@@ -31,11 +31,11 @@ from alertplane.k8s.objects import MANAGED_BY, ManagedObjects
 from alertplane.k8s.publish import add_finalizer, object_path, remove_finalizer
 from alertplane.k8s.state import PLURALS
 from alertplane.model.common import API_VERSION
-from tests import chart_env
-from tests.chart_env import CHART
-from tests.k8s_env import KubeEnv
+from tests.support import chart_env
+from tests.support.chart_env import CHART
+from tests.support.k8s_env import KubeEnv
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PROMOP_CRDS = ROOT / "hack" / "k8s" / "promop-crds.sh"
 SYNC = "hack/helm/sync-chart-files.sh"
 

@@ -26,10 +26,8 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from alertplane.render.yamlout import dump
-from alertplane.stack.processes import Postgres
-from tests.conftest import EXAMPLES
-from tests.factories import alert, receiver
-from tests.operator_env import (
+from tests.support.factories import alert, receiver
+from tests.support.operator_env import (
     EXAMPLE_CUSTOMERS,
     Cluster,
     OperatorProcess,
@@ -37,18 +35,13 @@ from tests.operator_env import (
     compare_golden,
     condition,
     setup_examples,
-    started_cluster,
     wait_for,
 )
+from tests.support.paths import EXAMPLES
+from tests.support.processes import Postgres
 
 SINK_NS = "monitoring"
 _dbs = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with started_cluster(SINK_NS) as c:
-        yield c
 
 
 @pytest.fixture(scope="module")

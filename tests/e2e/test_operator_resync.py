@@ -12,32 +12,24 @@ from __future__ import annotations
 
 import base64
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from alertplane.k8s.client import api_path
-from tests.conftest import EXAMPLES
-from tests.factories import DROP, alert, receiver
-from tests.operator_env import (
+from tests.support.factories import DROP, alert, receiver
+from tests.support.operator_env import (
     Cluster,
     OperatorProcess,
     chart_operator,
     running,
-    started_cluster,
     wait_for,
 )
+from tests.support.paths import EXAMPLES
 
 SINK_NS = "monitoring"
 PROMOP_V1 = "monitoring.coreos.com/v1"
 PROMOP_V1ALPHA1 = "monitoring.coreos.com/v1alpha1"
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with started_cluster(SINK_NS) as c:
-        yield c
 
 
 def series(op: OperatorProcess, sample: str) -> float:

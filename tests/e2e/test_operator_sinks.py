@@ -10,17 +10,12 @@ refused (403) request in its log.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from alertplane.k8s.client import api_path
 from alertplane.render.yamlout import dump
-from alertplane.stack.processes import Alertmanager, Prometheus
-from tests.conftest import EXAMPLES
-from tests.factories import DROP, alert, receiver
-from tests.operator_env import (
+from tests.support.factories import DROP, alert, receiver
+from tests.support.operator_env import (
     EXAMPLE_CUSTOMERS,
     Cluster,
     OperatorProcess,
@@ -29,17 +24,12 @@ from tests.operator_env import (
     condition,
     running,
     setup_examples,
-    started_cluster,
     wait_for,
 )
+from tests.support.paths import EXAMPLES
+from tests.support.processes import Alertmanager, Prometheus
 
 SINK_NS = "monitoring"
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    with started_cluster(SINK_NS) as c:
-        yield c
 
 
 def test_files_sink_rules_are_live_in_prometheus(cluster: Cluster, tmp_path: Path) -> None:

@@ -12,54 +12,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from alertplane.stack.processes import Postgres
-from tests.factories import alert, receiver
-from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, wait_for, webhook_chart_operator
-
-NS = "hook-co"
-
-
-@pytest.fixture(scope="module")
-def hooked(
-    postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Cluster, str]]:
-    tmp = tmp_path_factory.mktemp("webhook")
-    # Per use: other modules import this fixture, and a test process may run several.
-    db = postgres.create_database(f"operator_{tmp.name}")
-    with KubeEnv() as env:
-        cluster = Cluster(env)
-        cluster.install_crds()
-        cluster.namespace(NS, NS)
-        chart, args = webhook_chart_operator(env, tmp, NS, "hook")
-        port = next(a.split("=", 1)[1] for a in args if a.startswith("--webhook-port="))
-        cert, key = tmp / "tls.crt", tmp / "tls.key"
-        assert port.isdigit()
-        assert args == [
-            f"--namespace={NS}", "--sink=configmap", "--sink-namespace=default",
-            "--tenant-binding", "--resync-interval=300", f"--webhook-port={port}",
-            f"--webhook-cert={cert}", f"--webhook-key={key}",
-        ]  # fmt: skip
-        op = OperatorProcess(env, [*args, f"--db={db}"], tmp / "operator.log", chart.kubeconfig)
-        op.start()
-        try:
-            env.apply(chart.webhook_config())
-            yield cluster, db
-        finally:
-            op.stop()
-        op.assert_no_forbidden()
-
-
-def _kubectl_apply(cluster: Cluster, doc: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-    return cluster.env.kubectl("apply", "-f", "-", input=yaml.safe_dump(doc), check=False)
+from tests.support.factories import alert, receiver
+from tests.support.operator_env import Cluster, wait_for
+from tests.support.webhook import NS, kubectl_apply
 
 
 def test_invalid_apply_is_refused_with_the_validate_messages(
@@ -80,7 +41,7 @@ def test_invalid_apply_is_refused_with_the_validate_messages(
     # Until the webhook answers (it starts with the operator), kubectl may see a refused
     # connection; what counts is the answer once it is up.
     def refused() -> str | None:
-        out = _kubectl_apply(cluster, bad)
+        out = kubectl_apply(cluster, bad)
         return out.stderr if out.returncode != 0 and "denied the request" in out.stderr else None
 
     stderr = wait_for(refused, 30, "the webhook's refusal")
@@ -89,8 +50,8 @@ def test_invalid_apply_is_refused_with_the_validate_messages(
     assert cluster.get("CustomerAlert", NS, f"{NS}-higherrorrate") is None
 
     duplicate = receiver(NS, name="pager") | {"metadata": {"name": "dup", "namespace": NS}}
-    assert _kubectl_apply(cluster, receiver(NS, name="pager")).returncode == 0
-    out = _kubectl_apply(cluster, duplicate)
+    assert kubectl_apply(cluster, receiver(NS, name="pager")).returncode == 0
+    out = kubectl_apply(cluster, duplicate)
     assert out.returncode != 0
     assert "spec.receiverName: customer 'hook-co' already has receiver 'pager'" in out.stderr
 
@@ -98,11 +59,11 @@ def test_invalid_apply_is_refused_with_the_validate_messages(
 def test_valid_apply_passes_and_is_audited_with_the_user(hooked: tuple[Cluster, str]) -> None:
     cluster, db = hooked
     good = alert(NS, name="Fine")
-    out = _kubectl_apply(cluster, good)
+    out = kubectl_apply(cluster, good)
     assert out.returncode == 0, out.stderr
     cluster.wait_phase("CustomerAlert", NS, f"{NS}-fine")
     edited = alert(NS, name="Fine", severity="warning")
-    assert _kubectl_apply(cluster, edited).returncode == 0
+    assert kubectl_apply(cluster, edited).returncode == 0
     cluster.wait_phase("CustomerAlert", NS, f"{NS}-fine")
 
     expected = 2
@@ -123,7 +84,7 @@ def test_valid_apply_passes_and_is_audited_with_the_user(hooked: tuple[Cluster, 
 
     created, updated = wait_for(rows, 20, "two audit rows")
     assert (created["action"], updated["action"]) == ("create", "update")
-    # The token file names this user (tests/k8s_env.py); the webhook saw it.
+    # The token file names this user (tests/support/k8s_env.py); the webhook saw it.
     assert created["actor"] == updated["actor"] == "kubeenv-admin"
 
     cluster.env.kubectl("delete", "customeralert", f"{NS}-fine", "-n", NS)

@@ -14,8 +14,8 @@ import yaml
 from alertplane.api.tokens import Principal, TokenFile, parse_tokens, token_hash
 from alertplane.cli import main
 from alertplane.errors import UsageError
-from tests.api_env import ACME, ADMIN, GLOBEX, ApiEnv, alert_spec, api_env, receiver_spec
-from tests.conftest import EXAMPLES
+from tests.support.api_env import ACME, ADMIN, GLOBEX, ApiEnv, alert_spec, api_env, receiver_spec
+from tests.support.paths import EXAMPLES
 
 CUSTOMERS = EXAMPLES / "customers"
 YAML = {"content-type": "application/yaml"}

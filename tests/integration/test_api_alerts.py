@@ -13,8 +13,8 @@ import yaml
 
 from alertplane.api.objects import object_name
 from alertplane.cli import main
-from tests.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env
-from tests.test_runtime_integration import eventually
+from tests.support.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
@@ -240,7 +240,7 @@ def test_audit_and_rollback(api: ApiEnv) -> None:
 def test_rollback_to_a_version_that_is_invalid_now_is_refused(api: ApiEnv) -> None:
     # Stored through the CLI door (which keeps semantically invalid specs), then fixed.
     from alertplane.validate import parse_document
-    from tests.factories import alert
+    from tests.support.factories import alert
 
     bad, _ = parse_document(alert("acme", expr="rate(errors_total[5m]) > 1"))
     assert bad is not None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
+from tests.support.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
 
 BASE = "/customers/acme/receivers"
 SLACK_URL = "https://hooks.slack.com/services/T0000/B0000/VERYSECRETSLACKTOKEN"

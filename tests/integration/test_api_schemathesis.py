@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode, checks
 from schemathesis.openapi import from_asgi
 
-from alertplane.stack.processes import Alertmanager
-from tests.api_env import ADMIN, api_env
-from tests.test_api_authz import reset
+from tests.support.api_env import ADMIN, api_env
+from tests.support.api_seed import reset
+from tests.support.processes import Alertmanager
 
 # Half of the generated ids are replaced by ones that exist, so the runs reach past 404.
 KNOWN = {"customerId": "acme", "alertName": "HighErrorRate", "receiverName": "oncall"}

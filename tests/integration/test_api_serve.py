@@ -3,59 +3,12 @@ docs served, a write that waits until its rules are on disk."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
 
-from alertplane.stack.processes import Process, free_port
-from tests.api_env import alert_spec
-
-
-class ApiServer(Process):
-    name = "alertplane-serve"
-
-    def __init__(self, workdir: Path, args: list[str], env: dict[str, str]) -> None:
-        super().__init__(workdir)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.args = [*args, "--port", str(self.port)]
-        self.env = env
-
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "alertplane.cli", "serve", *self.args]
-
-    def preexec(self) -> None:
-        os.setsid()
-        os.environ.update(self.env)  # runs in the child before exec
-
-    def ready(self) -> bool:
-        with urllib.request.urlopen(f"{self.url}/readyz", timeout=2) as resp:
-            return bool(resp.status == 200)
-
-
-def call(
-    url: str, method: str = "GET", body: Any = None, token: str | None = None
-) -> tuple[int, Any]:
-    headers = {"content-type": "application/json"}
-    if token:
-        headers["authorization"] = f"Bearer {token}"
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            raw = resp.read()
-            status = resp.status
-    except urllib.error.HTTPError as exc:
-        raw, status = exc.read(), exc.code
-    try:
-        return status, json.loads(raw)
-    except ValueError:
-        return status, raw.decode()
+from tests.support.api_env import alert_spec
+from tests.support.api_serve import ApiServer, call
 
 
 def test_serve_process(db_url: str, tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ Most runs call `alertplane.cli.main` in-process; a few run the real command in a
 subprocess (stdin, the installed script). The examples/invalid/ catalogue is checked
 here: each file's exact output is in `<file>.expected`, and examples/invalid/README.md
 is generated from the files' leading comments and those outputs
-(`pytest tests/test_cli.py --update-golden` rewrites both; review the diff).
+(`pytest tests/integration/test_cli.py --update-golden` rewrites both; review the diff).
 """
 
 from __future__ import annotations
@@ -13,19 +13,18 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from alertplane.cli import main
-from tests.conftest import EXAMPLES, ROOT
-from tests.factories import alert, receiver
+from tests.support.cli import Run, write
+from tests.support.factories import alert, receiver
+from tests.support.paths import EXAMPLES, ROOT
 
 INVALID = EXAMPLES / "invalid"
 PLATFORM = str(EXAMPLES / "platform.yaml")
-Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
@@ -37,11 +36,6 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Run:
         return code, out, err
 
     return run
-
-
-def write(path: Path, *docs: object) -> str:
-    path.write_text(yaml.safe_dump_all(list(docs), sort_keys=False))
-    return str(path)
 
 
 # --- validate
@@ -390,7 +384,8 @@ def readme() -> str:
         "# Invalid examples\n\n"
         "One typical mistake per file. `alertplane validate -f examples/invalid/<file>` exits 1\n"
         "and prints exactly the lines shown (`<file>.expected`; generated and checked by\n"
-        "`tests/test_cli.py`, rewritten with `pytest tests/test_cli.py --update-golden`).\n"
+        "`tests/integration/test_cli.py`, rewritten with\n"
+        "`pytest tests/integration/test_cli.py --update-golden`).\n"
     ]
     for path in _invalid_files():
         out = path.with_suffix(".expected").read_text()

@@ -20,8 +20,8 @@ import yaml
 
 from alertplane.cli import main
 from alertplane.validate.tools import routes_test
-from tests.factories import DROP, alert, receiver
-from tests.test_cli import Run, write
+from tests.support.cli import Run, write
+from tests.support.factories import DROP, alert, receiver
 
 KEPT = "kept as it was: {}; fix the problems above"
 KEPT_ACME = KEPT.format("customer acme has invalid alerts")

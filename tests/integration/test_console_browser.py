@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from alertplane.stack.local import LocalStack
-from tests.browser.harness import (
+from tests.support.browser import (
     VIEWPORT,
     chromium,
     console_stack,

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,100 +13,37 @@ from sqlalchemy.exc import OperationalError
 
 from alertplane.manifests import load_paths
 from alertplane.model import CustomerAlert
-from alertplane.stack.processes import Alertmanager
 from alertplane.store.repo import Store
 from alertplane.validate import parse_document, parse_documents
-from tests.api_env import (
+from tests.support.api_env import (
     ACME,
     ACME_TOKEN,
     ADMIN_TOKEN,
     GLOBEX_TOKEN,
     ApiEnv,
     alert_spec,
-    api_env,
     receiver_spec,
 )
-from tests.conftest import EXAMPLES
-from tests.test_api_firing import firing, post_alerts
-from tests.test_runtime_integration import eventually
+from tests.support.console import (
+    C,
+    alert_form,
+    assert_page,
+    client,
+    csrf_of,
+    env,
+    examples,
+    field_errors,
+    phases,
+    post,
+    sign_in,
+)
+from tests.support.firing import firing, post_alerts
+from tests.support.paths import EXAMPLES
+from tests.support.processes import Alertmanager
+from tests.support.waiting import eventually
 
-C = "/console"
-SETTLED = ("Synced", "Disabled")
+__all__ = ["env", "examples"]  # fixtures (tests/support/console.py)
 OTHERS = ("globex", "initech")  # customers an acme token must never see
-
-
-def apply_examples(env: ApiEnv) -> None:
-    loaded = load_paths([str(EXAMPLES / "customers")])
-    parsed, problems = parse_documents(loaded.documents)
-    assert not problems and not loaded.problems
-    env.store.apply([p.obj for p in parsed], "demo", "import")
-    env.reconciler.notify()
-    eventually(lambda: all(s.status and s.status.phase in SETTLED for s in env.store.get()))
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Iterator[ApiEnv]:
-    with api_env(f"sqlite:///{tmp_path / 'console.db'}", tmp_path) as found:
-        yield found
-
-
-@pytest.fixture
-def examples(env: ApiEnv) -> ApiEnv:
-    apply_examples(env)
-    return env
-
-
-def client(env: ApiEnv, token: str | None) -> TestClient:
-    """A browser of its own (own cookie jar), signed in with `token`."""
-    c = TestClient(env.client.app, raise_server_exceptions=False)
-    if token is not None:
-        r = sign_in(c, token)
-        assert r.status_code == 303 and r.headers["location"] == f"{C}/", r.text
-    return c
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, "no CSRF field on the page"
-    return found.group(1)
-
-
-def sign_in(c: TestClient, token: str, next_page: str = "") -> Any:
-    form = c.get(f"{C}/signin")
-    assert form.status_code == 200
-    data = {"csrf": csrf_of(form.text), "token": token, "next": next_page}
-    return c.post(f"{C}/signin", data=data, follow_redirects=False)
-
-
-def post(c: TestClient, page: str, action: str, data: dict[str, str]) -> Any:
-    """Submit a form as a browser would: with the CSRF token of the page it is on."""
-    token = csrf_of(c.get(page).text)
-    return c.post(action, data={"csrf": token, **data}, follow_redirects=False)
-
-
-def phases(page: str) -> list[str]:
-    return re.findall(r'data-phase="(\w+)"', page)
-
-
-def field_errors(page: str, field: str) -> list[str]:
-    """Messages shown next to a form field (tied to it by aria-describedby)."""
-    found = re.search(rf'<(?:input|textarea|select)[^>]*id="f-{field}"[^>]*>', page, re.S)
-    assert found, f"no field {field}"
-    ids = re.search(r'aria-describedby="([^"]*)"', found.group(0))
-    out = []
-    for ident in ids.group(1).split() if ids else []:
-        msg = re.search(rf'<p class="field-error" id="{ident}">(.*?)</p>', page, re.S)
-        if msg:
-            out.append(html.unescape(msg.group(1)))
-    return out
-
-
-def assert_page(r: Any, status: int = 200) -> str:
-    assert r.status_code == status, (r.status_code, r.text[:500])
-    assert r.headers["content-type"].startswith("text/html")
-    assert "Traceback" not in r.text and "Internal error" not in r.text
-    assert "default-src 'self'" in r.headers["content-security-policy"]
-    return str(r.text)
 
 
 CUSTOMER_PAGES = (
@@ -281,28 +215,6 @@ def test_csrf_is_required_for_every_form(examples: ApiEnv) -> None:
             assert "did not come from this console" in assert_page(r, 403), (action, token)
     assert [(s.ref, s.row.generation) for s in examples.store.get()] == before
     assert len(examples.store.history(customer="acme")) == 6
-
-
-def alert_form(name: str = "CpuHot", customer: str = "acme", **over: str) -> dict[str, str]:
-    form = {
-        "alertName": name,
-        "severity": "warning",
-        "category": "infrastructure",
-        "urgency": "",
-        "expr": f'node_cpu_busy_ratio{{customer_id="{customer}"}} > 0.9',
-        "for": "5m",
-        "keepFiringFor": "",
-        "enabled": "on",
-        "labels": "team=ops",
-        "summary": "{{ $labels.instance }} is busy",
-        "description": "",
-        "impact": "",
-        "action": "",
-        "runbookUrl": "",
-        "annotations": "",
-    }
-    form.update(over)
-    return form
 
 
 def test_create_with_a_mistake_shows_the_message_then_fix(env: ApiEnv) -> None:

@@ -10,8 +10,9 @@ import re
 from typing import Any
 
 from alertplane.console import receiver_form
-from tests.api_env import ACME, ACME_TOKEN, ADMIN_TOKEN, ApiEnv, receiver_spec
-from tests.test_console_pages import (
+from tests.support.api_env import ACME, ACME_TOKEN, ADMIN_TOKEN, ApiEnv, receiver_spec
+from tests.support.console import (
+    SECRET,
     C,
     assert_page,
     client,
@@ -21,13 +22,13 @@ from tests.test_console_pages import (
     field_errors,
     phases,
     post,
+    receiver_form_data,
 )
-from tests.test_runtime_integration import eventually
+from tests.support.waiting import eventually
 
 __all__ = ["env", "examples"]  # fixtures
 BASE = f"{C}/customers/acme"
 NEW = f"{BASE}/new-receiver"
-SECRET = "https://hooks.slack.com/services/T000/B000/s3cr3t-value"
 
 
 def flat(values: dict[str, Any]) -> dict[str, str]:
@@ -42,23 +43,6 @@ def flat(values: dict[str, Any]) -> dict[str, str]:
         elif value:
             out[key] = value
     return out
-
-
-def receiver_form_data(name: str = "pager", **over: str) -> dict[str, str]:
-    form = {
-        "receiverName": name,
-        "email-0-to": "ops@acme.example\nsre@acme.example",
-        "email-0-subjectTemplate": "[acme] {{ .CommonLabels.alertname }}",
-        "email-0-sendResolved": "true",
-        "webhook-0-url": "",
-        "route-priority": "30",
-        "route-severity-critical": "on",
-        "route-labels": "team=checkout",
-        "route-groupBy": "alertname, service",
-        "route-groupWait": "30s",
-    }
-    form.update(over)
-    return {k: v for k, v in form.items() if v is not None}
 
 
 def test_create_with_mistakes_then_fix(env: ApiEnv) -> None:

@@ -28,10 +28,9 @@ from alertplane.manifests import Document, load_paths
 from alertplane.model import CustomerReceiver, CustomerReceiverSpec
 from alertplane.render.platform import PlatformConfig, load_platform_config
 from alertplane.validate import tools
-
-from .conftest import EXAMPLES
-from .factories import alert, receiver
-from .routes_util import (
+from tests.support.factories import alert, receiver
+from tests.support.paths import EXAMPLES
+from tests.support.routes_util import (
     PLATFORM,
     TENANT,
     Labels,

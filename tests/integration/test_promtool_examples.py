@@ -24,7 +24,7 @@ from alertplane.manifests import load_paths
 from alertplane.render.platform import load_platform_config
 from alertplane.render.yamlout import dump
 from alertplane.sinks.files import write_rendered
-from tests.conftest import EXAMPLES, ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 SPEC = ROOT / "tests" / "promtool" / "examples_test.yml"
 

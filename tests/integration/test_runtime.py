@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,12 +12,12 @@ import pytest
 
 from alertplane.errors import ObjectRef
 from alertplane.render.platform import PlatformConfig
-from alertplane.stack.processes import Alertmanager, Prometheus
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.sync import Reconciler, SyncSettings
-from tests.factories import alert, receiver
-from tests.test_store import obj
+from tests.support.factories import alert, obj, receiver
+from tests.support.processes import Alertmanager, Prometheus
+from tests.support.waiting import eventually
 
 PLATFORM = PlatformConfig.model_validate(
     {"alertmanager": {"route": {"group_wait": "1s", "group_interval": "1s"}}}
@@ -44,20 +43,6 @@ class Stack:
             for r in self.prometheus.rules()
             if r["group"].startswith(f"{customer}-")
         }
-
-
-def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-            if last:
-                return last
-        except AssertionError as exc:
-            last = exc
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout}s; last: {last!r}")
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 RULES = ROOT / "deploy" / "alertplane-self.rules.yml"
 SELFMON_TEST = ROOT / "tests" / "promtool" / "selfmon_test.yml"

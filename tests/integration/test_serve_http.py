@@ -12,12 +12,11 @@ from alertplane.api.app import create_app
 from alertplane.api.context import ApiSettings
 from alertplane.api.tokens import token_line
 from alertplane.metrics_port import serve_metrics
-from alertplane.stack.processes import free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.sync import Reconciler, SyncSettings
-from tests.factories import alert
-from tests.test_store import obj
+from tests.support.factories import alert, obj
+from tests.support.processes import free_port
 
 
 def test_health_ready_metrics(tmp_path: Path) -> None:

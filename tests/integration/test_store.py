@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from alertplane.errors import ObjectRef, UsageError
-from alertplane.model import Resource
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
-from alertplane.validate import parse_document
-from tests.factories import alert, receiver
+from tests.support.factories import alert, obj, receiver
 
 SECRET_URL = "https://hooks.slack.example/services/T000/B000/SUPERSECRET"
 SECRET_KEY = "pd-routing-key-SUPERSECRET"
-
-
-def obj(manifest: dict[str, Any]) -> Resource:
-    parsed, problems = parse_document(manifest)
-    assert parsed is not None, problems
-    return parsed
 
 
 def make_store(url: str, tmp_path: Path) -> Store:

@@ -17,8 +17,7 @@ from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.store.tables import SyncRunRow
 from alertplane.sync import Reconciler, SyncSettings
-from tests.factories import alert, receiver
-from tests.test_store import obj
+from tests.support.factories import alert, obj, receiver
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from alertplane.validate.blame import rule_problem
-from tests.factories import alert, receiver
-from tests.problems import lines
+from tests.support.factories import alert, receiver
+from tests.support.problems import lines
 
 A = "CustomerAlert acme/acme-higherrorrate: "
 R = "CustomerReceiver acme/acme-oncall: "

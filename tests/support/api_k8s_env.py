@@ -25,14 +25,14 @@ from alertplane.api.tenancy import NamespaceBindings
 from alertplane.api.tokens import token_line
 from alertplane.k8s.client import KubeClient
 from alertplane.render.platform import load_platform_config
-from alertplane.stack.processes import Postgres
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
-from tests.api_env import ACME, TOKENS
-from tests.chart_env import RBAC_KINDS, render
-from tests.conftest import EXAMPLES
-from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess
+from tests.support.api_env import ACME, TOKENS
+from tests.support.chart_env import RBAC_KINDS, render
+from tests.support.k8s_env import KubeEnv
+from tests.support.operator_env import Cluster, OperatorProcess
+from tests.support.paths import EXAMPLES
+from tests.support.processes import Postgres
 
 API_NS = "alertplane-system"
 # Shared by the operator (--attribution-key-file) and the API (KubeWriter key), as the

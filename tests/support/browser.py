@@ -18,7 +18,7 @@ import pytest
 
 from alertplane.stack import local
 from alertplane.stack.local import LocalStack
-from alertplane.stack.processes import Prometheus
+from tests.support.processes import Prometheus
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "console"

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tests.k8s_env import ROOT
+from tests.support.k8s_env import ROOT
 
 CHART = ROOT / "charts" / "alertplane"
 HELM_BUILD = ROOT / "hack" / "helm" / "build.sh"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from alertplane.model import Resource
+from alertplane.validate import parse_document
+
 API = "alertplane.io/v1alpha1"
 
 
@@ -57,3 +60,9 @@ def receiver(customer: str = "acme", name: str = "oncall", **spec: Any) -> dict[
         },
     }
     return _merge(base, {"spec": spec})
+
+
+def obj(manifest: dict[str, Any]) -> Resource:
+    parsed, problems = parse_document(manifest)
+    assert parsed is not None, problems
+    return parsed

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUILD_SH = ROOT / "hack" / "k8s" / "build.sh"
 ADMIN_TOKEN = "kubeenv-admin-token"  # only ever valid on a loopback server that lives for one run
 

@@ -26,9 +26,9 @@ from typing import Any, TypeVar
 import kopf
 
 from alertplane.k8s.client import KubeClient, api_path
-from alertplane.stack.processes import free_port
-from tests.chart_env import RBAC_KINDS, operator_args, render
-from tests.k8s_env import ROOT, KubeEnv
+from tests.support.chart_env import RBAC_KINDS, operator_args, render
+from tests.support.k8s_env import ROOT, KubeEnv
+from tests.support.processes import free_port
 
 T = TypeVar("T")
 API = "alertplane.io/v1alpha1"

@@ -6,7 +6,7 @@ mappings, lists, strings, numbers, booleans and null. A scalar is written plain 
 every YAML 1.1 reader (PyYAML, Go's yaml.v2/v3 in Prometheus and Alertmanager) is certain
 to read it back as the same string; otherwise it is double-quoted with JSON escapes,
 which are valid YAML. Multi-line text becomes a literal block, so PromQL and templates
-read as written. tests/test_yamlout.py round-trips arbitrary data to keep this honest.
+read as written. tests/unit/render/test_yamlout.py round-trips arbitrary data to keep this honest.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The behaviour under test is the cache's concurrency (one list at a time, no list
 after a failed one, stale answers while one runs), so the Kubernetes client is replaced by
 a small stand-in that answers a namespace list slowly or fails: a real API server cannot be
 made to hang for exactly one list on demand. The real listing and filtering are covered
-against a real kube-apiserver in tests/test_api_kubernetes.py.
+against a real kube-apiserver in tests/e2e/test_api_kubernetes.py.
 """
 
 from __future__ import annotations

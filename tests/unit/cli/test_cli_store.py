@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from alertplane.cli import main
-from tests.conftest import EXAMPLES
-from tests.factories import alert, receiver
+from tests.support.factories import alert, receiver
+from tests.support.paths import EXAMPLES
 
 Run = tuple[int, str, str]
 

@@ -27,7 +27,7 @@ from alertplane.manifests import Document, load_text
 from alertplane.render import render
 from alertplane.render.platform import PlatformConfig
 from alertplane.validate import parse_documents
-from tests.factories import alert, receiver
+from tests.support.factories import alert, receiver
 
 EXAMPLES = int(os.environ.get("ALERTPLANE_FUZZ_EXAMPLES", "200"))  # raise it to hunt locally
 FUZZ = settings(

@@ -1,6 +1,6 @@
 """The CRD generator without an API server: conversion rules, structural shape, drift.
 
-tests/test_crds.py proves the same CRDs against a real kube-apiserver.
+tests/e2e/test_crds.py proves the same CRDs against a real kube-apiserver.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from alertplane.cli import main
 from alertplane.crd_schema import SchemaError, at, structural
 from alertplane.crds import KINDS, STATUS, crd_manifests, crd_yaml, spec_schema
 from alertplane.status import Verdict, phase_of
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CRDS = ROOT / "crds"
 REGENERATE = "run `alertplane crds --out crds` and commit the result"
 

@@ -7,13 +7,13 @@ with `status` and `message`. lupa's lua51 module runs the same language.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 from lupa import lua51
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 ARGOCD = ROOT / "deploy" / "argocd"
 SCRIPT = (ARGOCD / "health.lua").read_text()
 KINDS = ("CustomerAlert", "CustomerReceiver")

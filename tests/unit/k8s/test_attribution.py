@@ -16,8 +16,8 @@ from alertplane.errors import ObjectRef, UsageError
 from alertplane.k8s.changes import Change, api_change, attribute, service_account_user
 from alertplane.k8s.signing import SIGNATURE, load_key, sign
 from alertplane.k8s.state import DELETE, ClusterState
-from alertplane.stack.processes import free_port
-from tests.factories import alert
+from tests.support.factories import alert
+from tests.support.processes import free_port
 
 ALERT = "CustomerAlert"
 

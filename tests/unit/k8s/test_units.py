@@ -31,7 +31,7 @@ from alertplane.sinks.promop import FALLBACK_RECEIVER, alertmanager_config
 from alertplane.store.tables import AuditRow, ObjectRow, StatusRow
 from alertplane.sync import SyncSettings
 from alertplane.validate import parse_document
-from tests.factories import alert, receiver
+from tests.support.factories import alert, receiver
 
 _uids = iter(range(1, 10_000))
 

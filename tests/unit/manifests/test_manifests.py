@@ -13,7 +13,7 @@ import yaml
 from alertplane.core import evaluate
 from alertplane.errors import Source, UsageError
 from alertplane.manifests import MAX_DEPTH, expand_paths, load_paths, load_text
-from tests.factories import alert, receiver
+from tests.support.factories import alert, receiver
 
 ALERT_LINES = len(yaml.safe_dump(alert(), sort_keys=False).splitlines())
 YAML_HINT = "fix the YAML syntax (indentation, quoting, ':' after keys)"

@@ -11,8 +11,8 @@ import yaml
 
 from alertplane.render.keep import keep_customer_parts
 from alertplane.render.yamlout import GENERATED, dump
-from tests.factories import alert, receiver
-from tests.test_render import do_render
+from tests.support.factories import alert, receiver
+from tests.support.render import do_render
 
 
 def am(*manifests: dict[str, Any]) -> str:

@@ -17,33 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-from alertplane.model import Resource
-from alertplane.render import ALERTMANAGER_PATH, Rendered, render
+from alertplane.render import ALERTMANAGER_PATH, render
 from alertplane.render.platform import PlatformConfig
-from alertplane.validate import parse_document, validate_objects
-from alertplane.validate.schema import Parsed
 from alertplane.validate.tools import routes_test
-from tests.factories import DROP, alert, receiver
-
-SMTP = {"smtp_smarthost": "mail.example:25", "smtp_from": "alerts@platform.example"}
-
-
-def objects(*manifests: dict[str, Any]) -> list[Resource]:
-    """Models of valid manifests (a test input that does not validate is a test bug)."""
-    parsed: list[Parsed] = []
-    for manifest in manifests:
-        obj, problems = parse_document(manifest)
-        assert obj is not None and not problems, [p.text() for p in problems]
-        parsed.append(Parsed(obj))
-    problems = validate_objects(
-        parsed, PlatformConfig.model_validate({"alertmanager": {"global": SMTP}})
-    )
-    assert not problems, [f"{p.obj}: {p.text()}" for p in problems]
-    return [p.obj for p in parsed]
-
-
-def do_render(*manifests: dict[str, Any], platform: dict[str, Any] | None = None) -> Rendered:
-    return render(objects(*manifests), PlatformConfig.model_validate(platform or {}))
+from tests.support.factories import DROP, alert, receiver
+from tests.support.render import SMTP, do_render, objects
 
 
 def rules_of(*manifests: dict[str, Any], customer: str = "acme") -> dict[str, Any]:

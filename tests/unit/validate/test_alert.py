@@ -4,7 +4,7 @@ Sources of the messages (each has a row below): `validate.schema` (kind, apiVers
 pydantic errors: missing, unknown field, enum, type, empty, the custom field checks of
 `model.common`), `validate.fields.check_alert` (reserved and malformed labels,
 annotation names, runbook URL, `{{ define }}`), `validate.promql` (parse errors; the
-isolation rules themselves are proven in tests/test_isolation*.py), `validate.unique`
+isolation rules themselves are proven in tests/*/test_isolation*.py), `validate.unique`
 and `validate.templates` are in test_validate_unique.py and test_validate_templates.py.
 """
 
@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from alertplane.model import CustomerAlert
 from alertplane.validate.schema import _problem, problems_from
-from tests.factories import DROP, alert
-from tests.problems import lines
+from tests.support.factories import DROP, alert
+from tests.support.problems import lines
 
 A = "CustomerAlert acme/acme-higherrorrate: "
 LABEL_HINT = "use letters, digits and '_', not starting with a digit or '__'"

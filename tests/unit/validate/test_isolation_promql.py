@@ -25,8 +25,7 @@ from alertplane.errors import Source
 from alertplane.manifests import Document
 from alertplane.validate import tools
 from alertplane.validate.promql import check_expr, selectors_of
-
-from .factories import alert
+from tests.support.factories import alert
 
 OWN = "acme"
 HINT_MISSING = 'add customer_id="acme" inside its braces'

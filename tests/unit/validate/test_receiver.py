@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from alertplane.render.platform import PlatformConfig
-from tests.factories import DROP, receiver
-from tests.problems import lines
+from tests.support.factories import DROP, receiver
+from tests.support.problems import lines
 
 R = "CustomerReceiver acme/acme-oncall: "
 LABEL_HINT = "use letters, digits and '_', not starting with a digit or '__'"

@@ -13,8 +13,8 @@ import yaml
 from alertplane.cli import main
 from alertplane.core import evaluate
 from alertplane.manifests import load_text
-from tests.factories import alert, receiver
-from tests.problems import lines
+from tests.support.factories import alert, receiver
+from tests.support.problems import lines
 
 A = "CustomerAlert acme/acme-higherrorrate: "
 R = "CustomerReceiver acme/acme-oncall: "
