@@ -243,8 +243,8 @@ def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with KubeEnv(apiserver_args=server_args) as env:
         api = Api(env)
         env.apply(*crd_manifests())
-        crds = ["crd/customeralerts.alertplane.io", "crd/customerreceivers.alertplane.io"]
-        env.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+        # Not `kubectl wait`: it fails at once on a CRD with no conditions yet (KubeEnv's doc).
+        env.wait_established("customeralerts.alertplane.io", "customerreceivers.alertplane.io")
         namespaces = [
             {"apiVersion": "v1", "kind": "Namespace",
              "metadata": {"name": cid, "labels": {"alertplane.io/customer": cid}}}

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from alertplane.model import Resource
+from alertplane.render.platform import PlatformConfig
 from alertplane.validate import parse_document
 
 API = "alertplane.io/v1alpha1"
@@ -66,3 +67,23 @@ def obj(manifest: dict[str, Any]) -> Resource:
     parsed, problems = parse_document(manifest)
     assert parsed is not None, problems
     return parsed
+
+
+def body(manifest: dict[str, Any], generation: int = 1, **meta: Any) -> dict[str, Any]:
+    """A manifest as the API server returns it."""
+    out = copy.deepcopy(manifest)
+    out["metadata"].setdefault("uid", f"uid-{out['metadata']['name']}")
+    out["metadata"]["generation"] = generation
+    out["metadata"].update(meta)
+    return out
+
+
+REF = {"name": "s", "key": "k"}  # a Secret reference
+
+
+MAIL: dict[str, Any] = {"email": [{"to": ["ops@acme.example"]}]}
+
+
+def platform_global(**glob: str) -> PlatformConfig:
+    """A platform config with these Alertmanager `global` settings (e.g. SMTP)."""
+    return PlatformConfig.model_validate({"alertmanager": {"global": glob}})

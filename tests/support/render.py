@@ -30,3 +30,11 @@ def objects(*manifests: dict[str, Any]) -> list[Resource]:
 
 
 SMTP = {"smtp_smarthost": "mail.example:25", "smtp_from": "alerts@platform.example"}
+
+
+def customer_routes(config: dict[str, Any], customer: str = "acme") -> list[dict[str, Any]]:
+    (subtree,) = [
+        r for r in config["route"]["routes"] if r["matchers"] == [f'customer_id="{customer}"']
+    ]
+    routes: list[dict[str, Any]] = subtree.get("routes", [])
+    return routes

@@ -5,8 +5,6 @@ change for the API's ServiceAccount."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,6 @@ from alertplane.k8s.changes import Change, api_change, attribute, service_accoun
 from alertplane.k8s.signing import SIGNATURE, load_key, sign
 from alertplane.k8s.state import DELETE, ClusterState
 from tests.support.factories import alert
-from tests.support.processes import free_port
 
 ALERT = "CustomerAlert"
 
@@ -110,25 +107,6 @@ def test_api_annotations_need_the_apis_account_when_known(
     state.forget(ALERT, "acme", "acme-trust", gone)
     deleter = ("unknown", "kubernetes") if expected[0] == "alertplane-api" else expected
     assert [(c.actor, c.source, c.spec) for c in seen[1:]] == [(*deleter, None)]
-
-
-def test_api_service_account_flag_needs_the_webhook(tmp_path: Path) -> None:
-    def operator(*args: str) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "alertplane.cli", "operator", "--sink=configmap", *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-
-    done = operator("--api-service-account=alertplane-system/alertplane-api")
-    assert done.returncode != 0
-    assert "--api-service-account needs the admission webhook" in done.stderr
-    assert "Traceback" not in done.stderr
-    cert = tmp_path / "x"
-    cert.write_text("")
-    hook = [f"--webhook-port={free_port()}", f"--webhook-cert={cert}", f"--webhook-key={cert}"]
-    done = operator("--api-service-account=alertplane-api", *hook)
-    assert done.returncode != 0 and "not NAMESPACE/NAME" in done.stderr
-    done = operator("--resync-interval=-5")
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "--resync-interval -5 is not a number of seconds" in done.stderr
 
 
 # -- the API's signature (--attribution-key-file): forgeries without the key -------------
