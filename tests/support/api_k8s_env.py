@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import kopf
 from fastapi.testclient import TestClient
 
@@ -27,12 +28,14 @@ from alertplane.k8s.client import KubeClient
 from alertplane.render.platform import load_platform_config
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
-from tests.support.api_env import ACME, TOKENS
+from tests.support.api_env import ACME, TOKENS, alert_spec, receiver_spec
 from tests.support.chart_env import RBAC_KINDS, render
 from tests.support.k8s_env import KubeEnv
-from tests.support.operator_env import Cluster, OperatorProcess
+from tests.support.operator_env import Cluster, OperatorProcess, wait_for
 from tests.support.paths import EXAMPLES
 from tests.support.processes import Postgres
+
+ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
 
 API_NS = "alertplane-system"
 # Shared by the operator (--attribution-key-file) and the API (KubeWriter key), as the
@@ -156,3 +159,49 @@ def kube_api_env(postgres: Postgres, tmp: Path, db_name: str) -> Iterator[Env]:
             op.stop()
             store.sessions.kw["bind"].dispose()
         op.assert_no_forbidden()
+
+
+def answers(base: str) -> bool:
+    """`alertplane serve` at `base` answers /healthz."""
+    try:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def alert_doc(name: str, cid: str = "globex", namespace: str | None = None) -> dict[str, Any]:
+    """A CustomerAlert manifest for /import (`namespace` only when given)."""
+    meta: dict[str, Any] = {"name": f"{cid}-{name.lower()}"}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    return {
+        "apiVersion": "alertplane.io/v1alpha1",
+        "kind": ALERT,
+        "metadata": meta,
+        "spec": {**alert_spec(name, customer=cid), "customerId": cid},
+    }
+
+
+ALERTS = "alertplane.io/v1alpha1", "customeralerts"
+
+
+def squat(env: Env, name: str) -> dict[str, Any]:
+    """What anyone with ordinary RBAC in namespace globex can do: a receiver claiming to
+    be acme's, in globex's namespace (bound to globex only). The operator marks it Invalid."""
+    doc = {
+        "apiVersion": "alertplane.io/v1alpha1",
+        "kind": RECEIVER,
+        "metadata": {"name": f"acme-{name}", "namespace": "globex"},
+        "spec": {**receiver_spec(name), "customerId": "acme"},
+    }
+    env.cluster.kubectl_apply(doc)
+    env.cluster.wait_phase(RECEIVER, "globex", f"acme-{name}", ("Invalid",))
+    # ... and the operator mirrors it (customer_id acme, namespace globex).
+    wait_for(lambda: env.store.find(_ref(name)), 20, "the squatter in the mirror")
+    return doc
+
+
+def _ref(name: str) -> Any:
+    from alertplane.errors import ObjectRef
+
+    return ObjectRef(RECEIVER, "globex", f"acme-{name}")

@@ -1,16 +1,11 @@
-"""Rendering contract, asserted on the parsed YAML of the rendered files.
-
-Rule files: one group per non-empty category, each rule exactly `alert`, `expr` (as
-written), `for`, `keep_firing_for`, labels and annotations as contracted, nothing else.
-alertmanager.yml: a platform-default root, one isolated subtree per customer, receiver
-routes in (priority, receiverName) order, channel configs with templates and *_file
-secrets, platform settings passed through. Rendering is pure and deterministic.
+"""Rendering contract for alertmanager.yml, asserted on the parsed YAML: a platform-default
+root, one isolated subtree per customer, receiver routes in (priority, receiverName)
+order, channel configs with templates and *_file secrets, platform settings passed
+through. Rule files are in test_rules.py, purity and determinism in test_purity.py.
 """
 
 from __future__ import annotations
 
-import copy
-import random
 from typing import Any
 
 import pytest
@@ -18,169 +13,14 @@ import yaml
 
 from alertplane.render import ALERTMANAGER_PATH, render
 from alertplane.render.platform import PlatformConfig
-from tests.support.factories import DROP, alert, receiver
-from tests.support.render import SMTP, customer_routes, do_render, objects
-
-
-def rules_of(*manifests: dict[str, Any], customer: str = "acme") -> dict[str, Any]:
-    rendered = do_render(*manifests)
-    data = yaml.safe_load(rendered.rules[f"rules/{customer}.yml"])
-    assert isinstance(data, dict)
-    return data
-
-
-def one_rule(**spec: Any) -> dict[str, Any]:
-    groups = rules_of(alert(**spec))["groups"]
-    assert len(groups) == 1 and len(groups[0]["rules"]) == 1
-    rule: dict[str, Any] = groups[0]["rules"][0]
-    return rule
-
-
-def am_of(*manifests: dict[str, Any], platform: dict[str, Any] | None = None) -> dict[str, Any]:
-    data = yaml.safe_load(do_render(*manifests, platform=platform).alertmanager)
-    assert isinstance(data, dict)
-    return data
-
-
-def receiver_config(config: dict[str, Any], name: str) -> dict[str, Any]:
-    (found,) = [r for r in config["receivers"] if r["name"] == name]
-    assert isinstance(found, dict)
-    return found
-
-
-# -- rules/<customerId>.yml ----------------------------------------------------------
-
-
-def test_one_file_per_customer_with_its_alerts_only() -> None:
-    rendered = do_render(
-        alert("acme", "HighErrorRate"), alert("globex", "HighErrorRate"), receiver("initech")
-    )
-    assert sorted(rendered.rules) == ["rules/acme.yml", "rules/globex.yml"]
-    for cid in ("acme", "globex"):
-        data = yaml.safe_load(rendered.rules[f"rules/{cid}.yml"])
-        rules = [r for g in data["groups"] for r in g["rules"]]
-        assert [r["labels"]["customer_id"] for r in rules] == [cid]
-        assert [r["expr"] for r in rules] == [f'rate(errors_total{{customer_id="{cid}"}}[5m]) > 1']
-
-
-def test_one_group_per_non_empty_category_in_a_fixed_order() -> None:
-    data = rules_of(
-        alert(name="DiskFull", category="infrastructure"),
-        alert(name="HighErrorRate", category="application"),
-        alert(name="HostDown", category="infrastructure"),
-    )
-    assert list(data) == ["groups"]
-    assert [list(g) for g in data["groups"]] == [["name", "rules"], ["name", "rules"]]
-    assert [g["name"] for g in data["groups"]] == ["acme-application", "acme-infrastructure"]
-    assert [[r["alert"] for r in g["rules"]] for g in data["groups"]] == [
-        ["HighErrorRate"],
-        ["DiskFull", "HostDown"],
-    ]
-
-
-@pytest.mark.parametrize("category", ["application", "infrastructure"])
-def test_only_one_category_gives_only_its_group(category: str) -> None:
-    data = rules_of(alert(name="A", category=category), alert(name="B", category=category))
-    assert [g["name"] for g in data["groups"]] == [f"acme-{category}"]
-
-
-def test_rules_are_sorted_by_alert_name() -> None:
-    manifests = [alert(name=n) for n in ["Zeta", "alpha", "Beta", "Alpha"]]
-    for i, manifest in enumerate(manifests):
-        manifest["metadata"]["name"] = f"acme-{i}"
-    data = rules_of(*manifests)
-    assert [r["alert"] for r in data["groups"][0]["rules"]] == ["Alpha", "Beta", "Zeta", "alpha"]
-
-
-def test_rule_has_exactly_the_contracted_keys() -> None:
-    rule = one_rule(**{"for": "5m"}, keepFiringFor="10m")
-    assert list(rule) == ["alert", "expr", "for", "keep_firing_for", "labels", "annotations"]
-    assert rule["for"] == "5m" and rule["keep_firing_for"] == "10m"
-
-
-def test_optional_rule_keys_are_left_out_when_not_set() -> None:
-    rule = one_rule(annotations=DROP)
-    assert list(rule) == ["alert", "expr", "labels"]
-
-
-@pytest.mark.parametrize(
-    "expr",
-    [
-        'up{customer_id="acme"} == 0',
-        'up{customer_id="acme",job="a: b #c"}   ==   0',
-        'sum by (job) (rate(errors_total{customer_id="acme", code=~"5.."}[5m])) > 0.10',
-        '(\n  up{customer_id="acme"} == 0\n)\n',
-        'up{customer_id="acme"}\n  == 0',
-        '# why: the exporter reports 0 when unreachable\nup{customer_id="acme"} == 0\n',
-        'absent(up{customer_id="acme", job="\\"quoted\\""})',
-        "up{customer_id='acme'} > bool 0",
-    ],
+from tests.support.factories import alert, receiver
+from tests.support.render import (
+    SMTP,
+    am_of,
+    customer_routes,
+    do_render,
+    receiver_config,
 )
-def test_expr_is_rendered_exactly_as_written(expr: str) -> None:
-    assert one_rule(expr=expr)["expr"] == expr
-
-
-def test_labels_are_exactly_the_reserved_ones_plus_spec_labels() -> None:
-    rule = one_rule(
-        severity="warning", urgency="low", labels={"team": "checkout", "tier": "1", "on": "yes"}
-    )
-    assert rule["labels"] == {
-        "customer_id": "acme",
-        "severity": "warning",
-        "category": "application",
-        "urgency": "low",
-        "team": "checkout",
-        "tier": "1",
-        "on": "yes",
-    }
-
-
-def test_urgency_label_only_when_set() -> None:
-    assert one_rule(category="infrastructure", severity="info")["labels"] == {
-        "customer_id": "acme",
-        "severity": "info",
-        "category": "infrastructure",
-    }
-
-
-def test_annotations_are_exactly_the_spec_annotations_with_runbook_url() -> None:
-    annotations = {
-        "summary": "{{ $labels.service }} fails",
-        "description": "Line one.\nLine two: {{ $value }}\n",
-        "impact": "Shoppers cannot pay.",
-        "action": "Roll back.",
-        "runbookUrl": "https://runbooks.example/errors",
-        "dashboard": "https://grafana.example/d/1",
-        "on": "off",
-    }
-    rule = one_rule(annotations=annotations)
-    expected = {k: v for k, v in annotations.items() if k != "runbookUrl"}
-    expected["runbook_url"] = "https://runbooks.example/errors"
-    assert rule["annotations"] == expected
-
-
-def test_disabled_alerts_are_not_rendered() -> None:
-    data = rules_of(
-        alert(name="Enabled"),
-        alert(name="Disabled", enabled=False),
-        alert(name="DisabledInfra", enabled=False, category="infrastructure"),
-    )
-    assert [[r["alert"] for r in g["rules"]] for g in data["groups"]] == [["Enabled"]]
-
-
-def test_a_customer_with_only_disabled_alerts_gets_no_rule_file_but_keeps_its_route() -> None:
-    rendered = do_render(alert("dormant", "A", enabled=False), alert("acme", "B"))
-    assert list(rendered.rules) == ["rules/acme.yml"]
-    config = yaml.safe_load(rendered.alertmanager)
-    customers = [r["matchers"] for r in config["route"]["routes"]]
-    assert customers == [['customer_id="acme"'], ['customer_id="dormant"']]
-
-
-def test_rule_files_start_with_the_generated_header() -> None:
-    text = do_render(alert()).rules["rules/acme.yml"]
-    assert text.startswith("# Generated by alertplane; do not edit:")
-    assert "# customer: acme\n" in text
-
 
 # -- alertmanager.yml ----------------------------------------------------------------
 
@@ -494,77 +334,3 @@ def test_nothing_renders_to_an_empty_but_valid_config() -> None:
         "route": {"receiver": "platform-default", "routes": []},
         "receivers": [{"name": "platform-default"}],
     }
-
-
-# -- purity and determinism ----------------------------------------------------------
-
-
-def _mixed_customers() -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for cid in ("acme", "globex", "initech"):
-        out += [
-            alert(cid, "HighErrorRate", labels={"team": "a", "svc": "b"}),
-            alert(
-                cid, "HostDown", category="infrastructure", expr=f'up{{customer_id="{cid}"}} == 0'
-            ),
-            alert(cid, "Quiet", enabled=False),
-            receiver(cid, "oncall", route={"priority": 1, "match": {"severity": ["critical"]}}),
-            receiver(cid, "team", route={"match": {"labels": {"team": "a", "env": "p"}}}),
-            receiver(cid, "all", slack=[{"apiURLSecretRef": {"name": "s", "key": "k"}}]),
-        ]
-    return out
-
-
-PLATFORM = {
-    "alertmanager": {
-        "global": SMTP,
-        "defaultReceiver": {"webhook_configs": [{"url": "http://platform.example/"}]},
-        "route": {"group_by": ["customer_id"]},
-    }
-}
-
-
-def test_rendering_is_byte_identical_for_the_same_input() -> None:
-    first = do_render(*_mixed_customers(), platform=PLATFORM).files()
-    again = do_render(*_mixed_customers(), platform=PLATFORM).files()
-    assert first == again
-    assert set(first) == {
-        "rules/acme.yml",
-        "rules/globex.yml",
-        "rules/initech.yml",
-        ALERTMANAGER_PATH,
-    }
-
-
-@pytest.mark.parametrize("seed", range(8))
-def test_rendering_does_not_depend_on_input_order(seed: int) -> None:
-    manifests = _mixed_customers()
-    expected = do_render(*manifests, platform=PLATFORM).files()
-    shuffled = manifests[:]
-    random.Random(seed).shuffle(shuffled)
-    assert do_render(*shuffled, platform=PLATFORM).files() == expected
-
-
-def test_rendering_does_not_depend_on_mapping_order_inside_specs() -> None:
-    manifests = _mixed_customers()
-    expected = do_render(*manifests, platform=PLATFORM).files()
-
-    def reverse_dicts(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: reverse_dicts(value[k]) for k in reversed(list(value))}
-        if isinstance(value, list):
-            return [reverse_dicts(v) for v in value]
-        return value
-
-    assert do_render(*map(reverse_dicts, manifests), platform=PLATFORM).files() == expected
-
-
-def test_rendering_does_not_change_its_input() -> None:
-    objs = objects(*_mixed_customers())
-    before = [copy.deepcopy(o.model_dump()) for o in objs]
-    platform = PlatformConfig.model_validate(PLATFORM)
-    platform_before = platform.model_dump()
-    render(objs, platform)
-    render(objs, platform)
-    assert [o.model_dump() for o in objs] == before
-    assert platform.model_dump() == platform_before
