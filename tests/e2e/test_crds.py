@@ -25,14 +25,16 @@ from tests.support.paths import ROOT
 EXAMPLES = ROOT / "examples" / "customers"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # `examples` (module-scoped) creates objects with it
 def kube(crd_kube: KubeEnv) -> KubeEnv:
     return crd_kube
 
 
 @pytest.fixture(scope="module")
 def examples(kube: KubeEnv) -> list[dict[str, Any]]:
-    """Every example object, created for real."""
+    """Every example object, created for real. The API server outlives the module (a test
+    process may set this fixture up again), so earlier copies go first."""
+    kube.kubectl("delete", "--ignore-not-found", "--wait", "-f", str(EXAMPLES))
     kube.kubectl("create", "--validate=strict", "-f", str(EXAMPLES))
     return [
         doc
