@@ -7,7 +7,7 @@ RUN_STATE ?= .run
 # e.g. --free-ports: no fixed port, so several stacks can run at once (the newcomer test)
 RUN_ARGS ?=
 
-.PHONY: install install-demo test lint golden-update bench deps deps-demo run run-ports
+.PHONY: install install-demo test test-fast lint golden-update bench deps deps-demo run run-ports
 
 # Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then the test API server
 # (kube-apiserver, etcd, kubectl) and helm, built from Go modules and cached.
@@ -43,8 +43,11 @@ lint:  ## style, types, the layering (pyproject.toml [tool.importlinter]) and th
 test: deps install lint  ## everything: lint, types, unit, golden, integration, e2e
 	$(PYTHON) -m pytest -n 2 $(PYTEST_ARGS)
 
+test-fast:  ## the in-process tier and the goldens (tests/unit, tests/golden): about a minute
+	$(PYTHON) -m pytest -n 2 tests/unit tests/golden $(PYTEST_ARGS)
+
 golden-update:  ## regenerate tests/golden/ (review the diff like code)
-	$(PYTHON) -m pytest tests/test_golden.py --update-golden
+	$(PYTHON) -m pytest tests/golden/test_golden.py --update-golden
 
 bench:
 	$(PYTHON) benchmarks/bench_core.py

@@ -27,10 +27,7 @@ from workload import API, alert_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-try:  # the test support modules' home after issue 13, then before it
-    from tests.support.k8s_env import KubeEnv
-except ImportError:
-    from tests.k8s_env import KubeEnv  # type: ignore[no-redef]
+from tests.support.k8s_env import KubeEnv  # this checkout's, whichever revisions it compares
 
 
 class Operator:

@@ -4,7 +4,7 @@
     python3 benchmarks/bench_api.py --op update   # PUTs to the alerts the warm-up created
 
 A real `alertplane serve` (uvicorn, the reconciler in the same process writing rule
-files) on a real PostgreSQL (stack.processes.Postgres) with the audit trail on; each
+files) on a real PostgreSQL (tests/support/processes.py) with the audit trail on; each
 client keeps one HTTP connection and POSTs new alerts (`/customers/{id}/alerts`, admin
 token), spread over `--customers` customers. Reports throughput and p50/p90/p99/max
 latency as the clients see them; the target is p99 ≤ 50 ms at 20 clients. Results go
@@ -27,9 +27,13 @@ import urllib.request
 from pathlib import Path
 
 from alertplane.service.tokens import new_token, token_line
-from alertplane.stack.processes import Postgres, Process, free_port
+from alertplane.stack.processes import Process, free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
+
+# PostgreSQL is test infrastructure (tests/support/processes.py), not part of the product.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.processes import Postgres
 
 
 class ApiServer(Process):

@@ -3,7 +3,7 @@
     python3 benchmarks/bench_console.py [--customers 500] [--alerts 20] [--repeat 20]
 
 A real `alertplane serve` (uvicorn, the reconciler in the same process writing rule
-files) on a real PostgreSQL (stack.processes.Postgres). The store is seeded through
+files) on a real PostgreSQL (tests/support/processes.py). The store is seeded through
 `Store.apply` (the path every door uses) with `--alerts` alerts and one receiver per
 customer, each alert then changed once so the audit timeline has two entries per alert;
 the server is started and waited for until its first full sync is done (/readyz). Then
@@ -26,11 +26,11 @@ import time
 from pathlib import Path
 
 from bench_api import ApiServer, pct
+from tests.support.processes import Postgres  # bench_api put the repository on sys.path
 from workload import alert_manifest
 
 from alertplane.console.session import COOKIE
 from alertplane.service.tokens import new_token, token_line
-from alertplane.stack.processes import Postgres
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.validate import parse_document

@@ -261,7 +261,7 @@ def main() -> None:
         print(json.dumps(child(args.child, args.kubeconfig, args.libs, args.requests)))
         return
     sys.path.insert(0, str(ROOT))
-    from tests.k8s_env import KubeEnv
+    from tests.support.k8s_env import KubeEnv
 
     with KubeEnv() as env:
         t = time.perf_counter()

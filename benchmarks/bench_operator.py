@@ -3,7 +3,7 @@
     python3 benchmarks/bench_operator.py [--sizes 1000,10000] [--per-customer 20]
         [--sink files|configmap] [--clients 8] [--order customer|interleaved] [--restart]
 
-Per size: a fresh etcd + kube-apiserver (tests/k8s_env.py) with an audit policy that logs
+Per size: a fresh etcd + kube-apiserver (tests/support/k8s_env.py) with an audit policy that logs
 every request of the operator's ServiceAccount at Metadata level, our CRDs, one namespace
 per customer (labelled for tenant binding, which stays on), and `alertplane operator` as
 a subprocess with exactly the README's RBAC and no reload URLs (`--sink files` into a
@@ -52,8 +52,8 @@ from alertplane.crds import crd_manifests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.k8s_env import KubeEnv  # noqa: E402
-from tests.operator_env import OperatorProcess  # noqa: E402
+from tests.support.k8s_env import KubeEnv  # noqa: E402
+from tests.support.operator_env import OperatorProcess  # noqa: E402
 from workload import API, alert_manifest  # noqa: E402
 
 SINK_NS = "monitoring"
@@ -243,8 +243,8 @@ def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     with KubeEnv(apiserver_args=server_args) as env:
         api = Api(env)
         env.apply(*crd_manifests())
-        crds = ["crd/customeralerts.alertplane.io", "crd/customerreceivers.alertplane.io"]
-        env.kubectl("wait", "--for=condition=Established", "--timeout=60s", *crds)
+        # Not `kubectl wait`: it fails at once on a CRD with no conditions yet (KubeEnv's doc).
+        env.wait_established("customeralerts.alertplane.io", "customerreceivers.alertplane.io")
         namespaces = [
             {"apiVersion": "v1", "kind": "Namespace",
              "metadata": {"name": cid, "labels": {"alertplane.io/customer": cid}}}

@@ -1,6 +1,6 @@
 -- Argo CD health check for alertplane.io CustomerAlert and CustomerReceiver (one script
 -- for both kinds). Reads the status alertplane writes: phase, observedGeneration and the
--- Valid / Synced conditions. Embedded in README.md; tests/test_argocd_health.py keeps the
+-- Valid / Synced conditions. Embedded in README.md; tests/unit/deploy/test_argocd_health.py keeps the
 -- two equal and runs this file on every phase.
 local hs = {}
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the helm CLI from its upstream Go module (helm.sh/helm/v3) with the local Go, for
-# the chart tests (tests/test_helm_chart.py). No binaries are downloaded: the sources come
+# the chart tests (tests/e2e/test_helm_chart.py). No binaries are downloaded: the sources come
 # through the Go module proxy, like hack/k8s/build.sh does for kube-apiserver.
 #
 # Idempotent: if helm is already cached it exits at once. The last line printed is always

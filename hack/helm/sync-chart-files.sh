@@ -2,7 +2,7 @@
 # Copy the files the chart ships from their source of truth into charts/alertplane/:
 #   crds/*.yaml                        -> charts/alertplane/crds/   (generated from model/)
 #   deploy/alertplane-self.rules.yml   -> charts/alertplane/files/  (the PrometheusRule's groups)
-# Helm can only package files inside the chart directory, hence copies; tests/test_helm_chart.py
+# Helm can only package files inside the chart directory, hence copies; tests/e2e/test_helm_chart.py
 # fails when a copy drifts from its source. Run after regenerating the CRDs or editing the rules.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)

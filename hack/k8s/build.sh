@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build kube-apiserver, kubectl (and a matching etcd) from the k8s.io/kubernetes Go module,
-# for tests against a real API server (tests/k8s_env.py). No Docker/kind here, and the only
+# for tests against a real API server (tests/support/k8s_env.py). No Docker/kind here, and the only
 # network is the Go module proxy, so we compile the upstream sources with the local Go.
 #
 # Idempotent: if the binaries are already cached it exits at once. The last line printed is

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Smoke test of tests/k8s_env.py: a real API server serves our CRD, the prometheus-operator
-CRDs and ServiceAccount RBAC. Run: python3 hack/k8s/smoke.py (exit 0 = works)."""
+"""Smoke test of tests/support/k8s_env.py: a real API server serves our CRD, the
+prometheus-operator CRDs and ServiceAccount RBAC.
+
+Run: python3 hack/k8s/smoke.py (exit 0 = works)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.k8s_env import KubeEnv, find_bin_dir  # noqa: E402
+from tests.support.k8s_env import KubeEnv, find_bin_dir  # noqa: E402
 
 CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
@@ -86,8 +88,7 @@ def main() -> None:
         print(f"smoke: KubeEnv up at {env.server} in {time.monotonic() - t0:.1f}s")
 
         env.apply(CRD)
-        env.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                    "crd/customeralerts.alertplane.io")  # fmt: skip
+        env.wait_established("customeralerts.alertplane.io")
         env.kubectl("create", "namespace", "smoke")
         env.kubectl("create", "-f", "-", input=json.dumps(ALERT))
         got = json.loads(env.kubectl("get", "customeralert", "high-error-rate", "-n", "smoke",
@@ -108,9 +109,9 @@ def main() -> None:
         env.kubectl("apply", "--server-side",
                     "-f", f"{crds}/monitoring.coreos.com_prometheusrules.yaml",
                     "-f", f"{crds}/monitoring.coreos.com_alertmanagerconfigs.yaml")  # fmt: skip
-        env.kubectl("wait", "--for=condition=Established", "--timeout=60s",
-                    "crd/prometheusrules.monitoring.coreos.com",
-                    "crd/alertmanagerconfigs.monitoring.coreos.com")  # fmt: skip
+        env.wait_established(
+            "prometheusrules.monitoring.coreos.com", "alertmanagerconfigs.monitoring.coreos.com"
+        )
         env.apply(RULE, AMCONFIG)
         names = env.kubectl("get", "prometheusrules,alertmanagerconfigs", "-n", "smoke",
                             "-o", "name").stdout.split()  # fmt: skip

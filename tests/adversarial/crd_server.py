@@ -1,23 +1,13 @@
-"""A real kube-apiserver with the committed CRDs, for the limits modules' schema tests."""
+"""Dry-runs against the real kube-apiserver with the committed CRDs (conftest's `crd_kube`),
+for the limits modules' schema tests."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from tests.k8s_env import KubeEnv
-from tests.test_crds import CRDS, NAMES, RECEIVER, server_dry_run
-
-
-@contextmanager
-def crd_server() -> Iterator[KubeEnv]:
-    with KubeEnv() as env:
-        env.kubectl("apply", "-f", str(CRDS))
-        env.wait_established(*NAMES)
-        env.kubectl("create", "namespace", "crd-test")
-        yield env
+from tests.support.crds import RECEIVER, server_dry_run
+from tests.support.k8s_env import KubeEnv
 
 
 def dry_run(kube: KubeEnv, obj: dict[str, Any]) -> tuple[int, str]:

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import yaml
 
 from alertplane.service.tokens import new_token, token_line
-from alertplane.stack.processes import free_port
-from tests.factories import alert
+from tests.support.factories import alert
+from tests.support.processes import free_port
 
 T = TypeVar("T")
 WAIT_S = 120.0  # generous: seven helpers share two cores

@@ -49,10 +49,17 @@ from alertplane.store.repo import Store, _action
 from alertplane.store.secrets import extract_secrets
 from alertplane.sync import Reconciler, SyncSettings
 from alertplane.validate import parse_document
-from tests.api_env import ACME, ACME_TOKEN, GLOBEX, ApiEnv, alert_spec, api_env, receiver_spec
-from tests.factories import alert, receiver
-from tests.test_runtime_integration import eventually
-from tests.test_store import obj
+from tests.support.api_env import (
+    ACME,
+    ACME_TOKEN,
+    GLOBEX,
+    ApiEnv,
+    alert_spec,
+    api_env,
+    receiver_spec,
+)
+from tests.support.factories import alert, obj, receiver
+from tests.support.waiting import eventually
 
 SURROGATE = "x\ud800y"
 TOO_LONG = "99999999999999y"  # out of Prometheus' range (refused by the model once bounded)
@@ -644,7 +651,7 @@ def test_api_a_malformed_object_is_invalid_and_the_customer_keeps_syncing(api: A
     assert found["spec"]["labels"] == {"team": SURROGATE}
     assert _valid_message(found["status"]) == f"spec.labels.team: {UNPAIRED}"
     assert c.get(ALERTS, headers=ACME).status_code == 200
-    from tests.test_console_pages import C, assert_page, client
+    from tests.support.console import C, assert_page, client
 
     browser = client(api, ACME_TOKEN)  # the console shows it too (U+FFFD), never a 500
     for page in ("", "/alerts/Broken", "/audit", "/status"):
@@ -806,13 +813,6 @@ def test_webhook_a_stored_malformed_object_does_not_block_admission_of_others() 
 SINK_NS = "monitoring"
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    operator_env = pytest.importorskip("tests.operator_env")
-    with operator_env.started_cluster(SINK_NS) as c:
-        yield c
-
-
 def _k8s_alerts(cluster: Any, sink: str, out: Path, cid: str) -> set[str]:
     if sink == "files":
         return set(_alerts_in(out, cid))
@@ -827,8 +827,8 @@ def _k8s_alerts(cluster: Any, sink: str, out: Path, cid: str) -> set[str]:
 def test_operator_malformed_disabled_and_deleted_objects(
     cluster: Any, sink: str, tmp_path: Path
 ) -> None:
-    from tests.k8s_env import KubeEnvError
-    from tests.operator_env import OperatorProcess, running, wait_for
+    from tests.support.k8s_env import KubeEnvError
+    from tests.support.operator_env import OperatorProcess, running, wait_for
 
     ns = f"block-{sink[:5]}"
     cluster.namespace(ns, ns)
@@ -883,7 +883,7 @@ def crd_before_the_bounds(cluster: Any) -> Iterator[None]:
     """CustomerAlert's CRD as it was before durations were bounded (no maxLength, no CEL
     rule on keepFiringFor), then upgraded back to today's: objects admitted meanwhile stay
     stored as they are, as after a real upgrade."""
-    from tests.operator_env import crd_manifests, wait_for
+    from tests.support.operator_env import crd_manifests, wait_for
 
     crds = crd_manifests()
     (current,) = [c for c in crds if c["spec"]["names"]["kind"] == "CustomerAlert"]

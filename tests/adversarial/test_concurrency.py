@@ -31,8 +31,8 @@ from tests.adversarial.concurrency_env import (
     marker,
     rules_text,
 )
-from tests.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
-from tests.factories import alert
+from tests.support.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
+from tests.support.factories import alert
 
 BASE = "/customers/acme/alerts"
 NAME = "HighErrorRate"

@@ -23,7 +23,7 @@ from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.validate import parse_document
 from tests.adversarial.concurrency_env import at_once, eventually
-from tests.factories import alert
+from tests.support.factories import alert
 
 
 def obj(customer: str, name: str = "HighErrorRate") -> Resource:

@@ -1,7 +1,7 @@
 """Kubernetes mode: If-Match is the custom resource's metadata.generation, checked against
 the object read from the API server and held until the write by its resourceVersion; a
 write without If-Match that raced another is refused (409), never applied to a stale read.
-The API, operator and cluster are tests/api_k8s_env.py's (shared, session-scoped)."""
+The API, operator and cluster are tests/support/api_k8s_env.py's (shared, session-scoped)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from tests.adversarial.concurrency_env import at_once
-from tests.api_env import ACME, alert_spec
-from tests.api_k8s_env import Env
+from tests.support.api_env import ACME, alert_spec
+from tests.support.api_k8s_env import Env
 
 ALERT = "CustomerAlert"
 BASE = "/customers/acme/alerts"

@@ -15,8 +15,8 @@ from alertplane.service.objects import object_name
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from tests.adversarial.concurrency_env import Ack, at_once, check_chain, eventually, marker
-from tests.api_env import alert_spec
-from tests.test_api_serve import ApiServer
+from tests.support.api_env import alert_spec
+from tests.support.api_serve import ApiServer
 
 N = 40
 

@@ -30,10 +30,10 @@ from alertplane.store.repo import Store
 from alertplane.validate import parse_document
 from tests.adversarial.test_parse_limits import SHAPES, WORST
 from tests.adversarial.test_yaml_bombs import BOMBS, GIANT, laughs
-from tests.api_env import alert_spec
-from tests.conftest import ROOT
-from tests.factories import alert
-from tests.test_api_serve import ApiServer
+from tests.support.api_env import alert_spec
+from tests.support.api_serve import ApiServer
+from tests.support.factories import alert
+from tests.support.paths import ROOT
 
 ACME = "ap_crash-acme-token"  # the attacker
 GLOBEX = "ap_crash-globex-token"  # the customer who must not notice

@@ -28,12 +28,18 @@ from alertplane.cli import main
 from alertplane.core import evaluate
 from alertplane.errors import Source
 from alertplane.manifests import Document
-from alertplane.stack.processes import Postgres
-from tests.api_env import ACME, ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env
-from tests.factories import alert
-from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, condition, wait_for, webhook_chart_operator
-from tests.test_console_pages import alert_form, assert_page, client, field_errors, post
+from tests.support.api_env import ACME, ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env
+from tests.support.console import alert_form, assert_page, client, field_errors, post
+from tests.support.factories import alert
+from tests.support.k8s_env import KubeEnv
+from tests.support.operator_env import (
+    Cluster,
+    OperatorProcess,
+    condition,
+    wait_for,
+    webhook_chart_operator,
+)
+from tests.support.processes import Postgres
 
 NS = "acme"
 EXISTING = "Existing"

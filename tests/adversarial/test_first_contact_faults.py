@@ -21,7 +21,6 @@ from alertplane.cli import build_parser, main
 from alertplane.errors import UsageError
 from alertplane.lifecycle import GRACE_S
 from alertplane.stack.ports import DEMO_PORTS
-from alertplane.stack.processes import Postgres, free_port
 from alertplane.store.db import FIX_DOWN
 from tests.adversarial.faults_env import (
     SIGNALS,
@@ -33,6 +32,7 @@ from tests.adversarial.faults_env import (
     wait_for,
     write_manifest,
 )
+from tests.support.processes import Postgres, free_port
 
 SECRET = "hunter2"
 SUPPORTED = "use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DB"
@@ -446,7 +446,7 @@ def _failing(serve: Serve) -> dict[str, Any] | None:
 def test_operator_stops_cleanly_on_sigterm_and_sigint(
     sig: str, cluster: object, tmp_path: Path
 ) -> None:
-    from tests.operator_env import Cluster, OperatorProcess
+    from tests.support.operator_env import Cluster, OperatorProcess
 
     assert isinstance(cluster, Cluster)
     db = tmp_path / "mirror.db"
@@ -460,11 +460,3 @@ def test_operator_stops_cleanly_on_sigterm_and_sigint(
     assert code == 0, op.tail()
     assert sorted(p.name for p in tmp_path.glob("mirror.db*")) == ["mirror.db"]
     assert "Traceback" not in op.tail(400)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[object]:
-    from tests.operator_env import started_cluster
-
-    with started_cluster() as c:
-        yield c

@@ -8,7 +8,7 @@ The answers must be identical (up to the clock: ages and timestamps of acme's ow
 
 `/metrics` counts every customer's objects, so on the API port it answers only admin
 tokens (401 without a token, 403 for a customer token); the platform's scrape uses
-`serve --metrics-port` (tests/test_serve_http.py).
+`serve --metrics-port` (tests/integration/test_serve_http.py).
 """
 
 from __future__ import annotations
@@ -27,10 +27,18 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from alertplane.service.tokens import token_line
-from alertplane.stack.processes import free_port
-from tests.api_env import ACME, ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
-from tests.test_console_pages import client
-from tests.test_runtime_integration import eventually
+from tests.support.api_env import (
+    ACME,
+    ACME_TOKEN,
+    ADMIN,
+    ApiEnv,
+    alert_spec,
+    api_env,
+    receiver_spec,
+)
+from tests.support.console import client
+from tests.support.processes import free_port
+from tests.support.waiting import eventually
 
 # Values for every path parameter: acme's own, globex's, and ones nobody has.
 PARAMS = {

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from alertplane.cli import main
-from tests.api_env import ACME, ADMIN, GLOBEX, ApiEnv, alert_spec, api_env
+from tests.support.api_env import ACME, ADMIN, GLOBEX, ApiEnv, alert_spec, api_env
 
 GLOBEX_ALERTS = "/customers/globex/alerts"
 ACME_ALERTS = "/customers/acme/alerts"
@@ -119,7 +119,7 @@ def test_kubernetes_mode_moves_without_history(kube_api: Any) -> None:
     """Kubernetes mode (a real API server, the operator, its mirror): the admin's import
     deletes globex's custom resource and creates acme's afresh (generation 1, a new uid),
     so the mirror's history of the name is globex's up to the deletion, acme's after."""
-    from tests.api_k8s_env import api_app
+    from tests.support.api_k8s_env import api_app
 
     env = kube_api
     env.cluster.namespace("shared-move", "acme.globex")

@@ -30,11 +30,11 @@ from alertplane.model.common import (
 )
 from alertplane.service.objects import object_name
 from alertplane.validate import parse_document
-from tests.adversarial.crd_server import crd_server, dry_run, receiver_with
-from tests.api_env import ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
-from tests.factories import alert, receiver
-from tests.k8s_env import KubeEnv
-from tests.test_crds import ALERT
+from tests.adversarial.crd_server import dry_run, receiver_with
+from tests.support.api_env import ADMIN, ApiEnv, alert_spec, api_env, receiver_spec
+from tests.support.crds import ALERT
+from tests.support.factories import alert, receiver
+from tests.support.k8s_env import KubeEnv
 
 BASE = "/customers/acme/alerts"
 LONGEST_CUSTOMER = "c" * 63
@@ -313,10 +313,9 @@ def test_unbounded_fields_are_bounded(
 
 
 # -- CRD schema on a real API server ---------------------------------------------------------
-@pytest.fixture(scope="module")
-def kube_crds() -> Iterator[KubeEnv]:
-    with crd_server() as env:
-        yield env
+@pytest.fixture
+def kube_crds(crd_kube: KubeEnv) -> KubeEnv:
+    return crd_kube  # one per test process, shared with tests/e2e/test_crds.py
 
 
 def _alert_with(**spec: Any) -> dict[str, Any]:

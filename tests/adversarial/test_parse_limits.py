@@ -27,13 +27,11 @@ from hypothesis import strategies as st
 
 from alertplane.validate.promql import check_expr
 from alertplane.validate.promql_limits import MAX_DEPTH, MAX_EXPR_CHARS, depth
-from tests.api_env import ACME, ApiEnv, api_env
-from tests.conftest import ROOT
-from tests.factories import alert
-from tests.operator_env import wait_for
-from tests.test_operator_webhook_e2e import NS, _kubectl_apply, hooked
-
-__all__ = ["hooked"]  # the real API server with the chart's webhook (module-scoped)
+from tests.support.api_env import ACME, ApiEnv, api_env
+from tests.support.factories import alert
+from tests.support.operator_env import wait_for
+from tests.support.paths import ROOT
+from tests.support.webhook import NS, kubectl_apply
 
 SEL = 'up{customer_id="acme"}'
 OPERATOR = ROOT / "operator"
@@ -343,7 +341,7 @@ def test_webhook_on_a_real_api_server_denies_and_survives(hooked: tuple[Any, str
     deep = alert(NS, name="Deep", expr=SHAPES["unary"](WORST["unary"]))
 
     def refused() -> str | None:
-        out = _kubectl_apply(cluster, deep)
+        out = kubectl_apply(cluster, deep)
         return out.stderr if out.returncode != 0 and "denied the request" in out.stderr else None
 
     stderr = wait_for(refused, 60, "the webhook's refusal")
@@ -383,5 +381,5 @@ def test_webhook_on_a_real_api_server_denies_and_survives(hooked: tuple[Any, str
     ):
         assert _webhook_post(url, body) in {200, 400, 413, 500}
     # Still admitting (the operator process is alive) and still denying.
-    assert _kubectl_apply(cluster, alert(NS, name="After")).returncode == 0
+    assert kubectl_apply(cluster, alert(NS, name="After")).returncode == 0
     assert "expression nests" in (refused() or "")

@@ -19,8 +19,7 @@ from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.store.txn import EXISTS, Stale
 from alertplane.sync import Reconciler, SyncSettings
-from tests.factories import alert, receiver
-from tests.test_store import obj
+from tests.support.factories import alert, obj, receiver
 
 GLOBEX_URL = "https://hooks.slack.com/services/TGLOBEX/BGLOBEX/globexsecret"
 ACME_URL = "https://hooks.slack.com/services/TACME/BACME/acmesecret"
@@ -164,8 +163,8 @@ def test_kubernetes_move_that_cannot_be_written_keeps_the_old_object(kube_api: A
     """The admin moves globex's object to acme, whose namespace (`--customer-namespace`)
     does not exist: the write of acme's object is refused, so globex's must still be
     there — a move deletes the old object only once the new one is known to be writable."""
-    from tests.api_env import ADMIN, alert_spec
-    from tests.api_k8s_env import api_app
+    from tests.support.api_env import ADMIN, alert_spec
+    from tests.support.api_k8s_env import api_app
 
     env = kube_api
     env.cluster.namespace("review-shared", "acme.globex")
@@ -225,8 +224,8 @@ def test_a_real_serve_tells_acme_nothing_of_globex_and_survives_its_worst(tmp_pa
     globex creates objects (a receiver with a Slack secret included); acme's hostile
     writes are refused with the field named, and the server still answers globex."""
     from alertplane.service.tokens import token_line
-    from tests.api_env import alert_spec, receiver_spec
-    from tests.test_api_serve import ApiServer, call
+    from tests.support.api_env import alert_spec, receiver_spec
+    from tests.support.api_serve import ApiServer, call
 
     tokens = tmp_path / "tokens.csv"
     tokens.write_text(
@@ -294,7 +293,7 @@ def test_a_customer_import_never_moves_another_customers_object(
     may put globex's object at that name in between (here: the check sees nothing, as it
     would just before that write). acme's import must not move globex's object to acme —
     only an admin's write moves (the store decides inside its write transaction)."""
-    from tests.api_env import ACME, ADMIN, alert_spec, api_env
+    from tests.support.api_env import ACME, ADMIN, alert_spec, api_env
 
     with api_env(f"sqlite:///{tmp_path / 'a.db'}", tmp_path, run_reconciler=False) as env:
         doc = {

@@ -46,8 +46,8 @@ from alertplane.sync import SyncSettings
 from alertplane.validate import Parsed, parse_document, validate_all
 from alertplane.validate.fields import _is_alertmanager_url
 from alertplane.validate.tools import tool_path
-from tests.api_env import ACME, ApiEnv, api_env
-from tests.factories import receiver
+from tests.support.api_env import ACME, ApiEnv, api_env
+from tests.support.factories import receiver
 
 GLOBEX_URL = "https://hooks.slack.com/services/GLOBEX/SECRET/GLOBEXHOOK"
 ACME_URL = "https://hooks.slack.com/services/ACME/ATTACKER/ACMEHOOK"

@@ -34,10 +34,10 @@ from alertplane.render.secretfiles import SecretPathError, secret_file, secret_r
 from alertplane.store.secrets import write_secret
 from alertplane.sync import SyncSettings
 from alertplane.validate import parse_document
-from tests.adversarial.crd_server import crd_server, dry_run, receiver_with
-from tests.api_env import ACME, ApiEnv, api_env
-from tests.factories import receiver
-from tests.k8s_env import KubeEnv
+from tests.adversarial.crd_server import dry_run, receiver_with
+from tests.support.api_env import ACME, ApiEnv, api_env
+from tests.support.factories import receiver
+from tests.support.k8s_env import KubeEnv
 
 SECRETS = "/etc/alertplane/secrets"
 
@@ -291,10 +291,9 @@ def test_operator_marks_a_hostile_receiver_invalid_and_renders_no_path(tmp_path:
 
 
 # -- CRD schema on a real API server ---------------------------------------------------------
-@pytest.fixture(scope="module")
-def kube_crds() -> Iterator[KubeEnv]:
-    with crd_server() as env:
-        yield env
+@pytest.fixture
+def kube_crds(crd_kube: KubeEnv) -> KubeEnv:
+    return crd_kube  # one per test process, shared with tests/e2e/test_crds.py
 
 
 @pytest.mark.parametrize(

@@ -34,9 +34,9 @@ from alertplane.render.rules import render_rules
 from alertplane.validate.fields import check_alert
 from alertplane.validate.rulecheck import check_rule_texts
 from alertplane.validate.template_queries import check_template_queries, query_calls
-from tests.api_env import ACME, ACME_TOKEN, ApiEnv, alert_spec, api_env
-from tests.factories import DROP, alert
-from tests.test_template_queries_unit import CALLS, UNREADABLE
+from tests.support.api_env import ACME, ACME_TOKEN, ApiEnv, alert_spec, api_env
+from tests.support.factories import DROP, alert
+from tests.support.template_queries import CALLS, UNREADABLE
 
 HERE = Path(__file__).parent
 PATH = "spec.annotations.description"
@@ -389,7 +389,7 @@ def test_rest_api_create_and_put_answer_422(api: ApiEnv) -> None:
 
 
 def test_console_form_shows_the_refusal_on_the_field(api: ApiEnv) -> None:
-    from tests.test_console_pages import C, alert_form, assert_page, client, field_errors, post
+    from tests.support.console import C, alert_form, assert_page, client, field_errors, post
 
     c = client(api, ACME_TOKEN)
     new = f"{C}/customers/acme/new-alert"

@@ -15,9 +15,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.factories import alert
-from tests.k8s_env import KubeEnv
-from tests.operator_env import Cluster, OperatorProcess, condition, wait_for, webhook_chart_operator
+from tests.support.factories import alert
+from tests.support.k8s_env import KubeEnv
+from tests.support.operator_env import (
+    Cluster,
+    OperatorProcess,
+    condition,
+    wait_for,
+    webhook_chart_operator,
+)
 
 NS = "tq-co"
 LEAK = '{{ range query "up" }}{{ .Labels.instance }} {{ end }}'

@@ -42,8 +42,8 @@ from alertplane.validate.template_limits import (
     Size,
     template_cost,
 )
-from tests.api_env import ACME, ApiEnv, alert_spec, api_env, receiver_spec
-from tests.factories import DROP, alert, receiver
+from tests.support.api_env import ACME, ApiEnv, alert_spec, api_env, receiver_spec
+from tests.support.factories import DROP, alert, receiver
 
 HERE = Path(__file__).parent
 WIDE = '{{ printf "%09999999d" 1 }}'  # Go's fmt caps a width at 7 digits: 10 MB

@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alertplane.manifests import MAX_DEPTH, MAX_DOCUMENTS, load_text
-from tests.api_env import ACME, ApiEnv, api_env
-from tests.conftest import ROOT
-from tests.factories import alert
+from tests.support.api_env import ACME, ApiEnv, api_env
+from tests.support.factories import alert
+from tests.support.paths import ROOT
 
 T = TypeVar("T")
 OPERATOR = ROOT / "operator"

@@ -5,7 +5,7 @@ booleans and null. A scalar is written plain only when every YAML 1.1 reader (Py
 Go's yaml.v2/v3 in Prometheus and Alertmanager) is certain to read it back as the same
 string; otherwise it is double-quoted with JSON escapes, which are valid YAML. Multi-line
 text becomes a literal block, so PromQL and templates read as written.
-tests/test_yamlout.py round-trips arbitrary data to keep this honest.
+tests/unit/render/test_yamlout.py round-trips arbitrary data to keep this honest.
 
 Why not a library (benchmarks/bench_yaml.py, 2026-12-07, PyYAML 6.0.3 with libyaml,
 ruamel.yaml 0.19.1; CPU seconds to write the 501 files of 10,000 rendered alerts, and

@@ -25,7 +25,7 @@ from alertplane.render.promop import (
     secrets_platform,
 )
 from alertplane.render.rules import render_rules
-from tests.conftest import EXAMPLES, ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 GOLDEN = ROOT / "tests" / "golden" / "operator" / "prometheus-operator"
 

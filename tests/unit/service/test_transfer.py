@@ -9,7 +9,7 @@ import pytest
 from alertplane.errors import Forbidden
 from alertplane.service import transfer
 from alertplane.service.context import Context
-from tests.factories import alert
+from tests.support.factories import alert
 from tests.unit.service.conftest import ACME, ADMIN
 
 JSON = "application/json"

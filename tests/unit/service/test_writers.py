@@ -8,7 +8,7 @@ from alertplane.errors import Conflict
 from alertplane.service.context import Context
 from alertplane.service.writers import Moving, SourcedWriter, StoreWriter
 from alertplane.validate import parse_document
-from tests.factories import alert
+from tests.support.factories import alert
 
 
 def test_a_create_never_replaces_and_the_source_is_the_door_s(ctx: Context) -> None:

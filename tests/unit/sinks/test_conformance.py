@@ -24,7 +24,7 @@ from alertplane.sinks import configmap, files, promop
 from alertplane.sinks import reload as reload_module
 from alertplane.sinks.base import Files, Liveness, ReloadOutcome, Sink
 from alertplane.sinks.factory import KINDS, SinkSettings, build_sink
-from tests.factories import alert, receiver
+from tests.support.factories import alert, receiver
 
 PLATFORM = PlatformConfig()
 RULES = "rules/acme.yml"

@@ -1,0 +1,172 @@
+"""The Helm chart in tests: a `helm` runner (the binary hack/helm/build.sh builds), the
+RBAC the operator needs, and small readers of rendered manifests."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.support.chart_env import CHART
+from tests.support.paths import ROOT
+
+PROMOP_CRDS = ROOT / "hack" / "k8s" / "promop-crds.sh"
+SYNC = "hack/helm/sync-chart-files.sh"
+
+RELEASE = "ap"
+NS = "alertplane-system"
+FULLNAME = "ap-alertplane"
+
+Doc = dict[str, Any]
+Rules = set[tuple[str, str, str]]  # (apiGroup, resource, verb)
+
+# What the operator calls (charts/alertplane/README.md "Permissions"), expanded.
+# Tenant binding, cluster-wide (kopf watches cluster-scoped kinds cluster-wide even in
+# namespace mode); `get` only in namespace mode, where the watched namespaces are read by name.
+NAMESPACE_RULES: Rules = {("", "namespaces", "list"), ("", "namespaces", "watch")}
+NAMESPACE_GET: Rules = {("", "namespaces", "get")}
+# In every watched namespace (a ClusterRole when cluster-wide): watch, finalizer (get +
+# patch), status, Warning Events.
+CR_RULES: Rules = {
+    (g, r, v)
+    for g, r, verbs in [
+        ("alertplane.io", "customeralerts", "get list watch patch"),
+        ("alertplane.io", "customerreceivers", "get list watch patch"),
+        ("alertplane.io", "customeralerts/status", "patch"),
+        ("alertplane.io", "customerreceivers/status", "patch"),
+        ("", "events", "create"),
+    ]
+    for v in verbs.split()
+}
+# prometheus-operator sink: the Secrets receivers reference, read by name to be copied.
+SECRET_READ: Rules = {("", "secrets", "get")}
+# The sink namespace: one list at start, server-side apply (create or patch), delete.
+WRITE = ["list", "create", "patch", "delete"]
+SINK_RULES: dict[str, Rules] = {
+    "files": set(),
+    "configmap": {("", "configmaps", v) for v in WRITE},
+    "prometheus-operator": {
+        (g, r, v)
+        for g, r in [
+            ("monitoring.coreos.com", "prometheusrules"),
+            ("monitoring.coreos.com", "alertmanagerconfigs"),
+            ("", "secrets"),
+        ]
+        for v in WRITE
+    },
+}
+
+
+def watched_rules(sink: str) -> Rules:
+    return CR_RULES | (SECRET_READ if sink == "prometheus-operator" else set())
+
+
+class Helm:
+    def __init__(self, binary: Path, env: dict[str, str], tmp: Path) -> None:
+        self.binary, self.env, self.tmp = binary, env, tmp
+        self._n = 0
+
+    def run(
+        self, *args: str, values: Doc | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        cmd = [str(self.binary), *args]
+        if values is not None:
+            self._n += 1
+            path = self.tmp / f"values-{self._n}.yaml"
+            path.write_text(yaml.safe_dump(values))
+            cmd += ["-f", str(path)]
+        return subprocess.run(
+            cmd, capture_output=True, text=True, timeout=120, env={**self.env, **(env or {})}
+        )
+
+    def template_text(self, values: Doc | None = None, namespace: str = NS) -> str:
+        proc = self.run("template", RELEASE, str(CHART), "-n", namespace, values=values)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    def template(self, values: Doc | None = None, namespace: str = NS) -> list[Doc]:
+        return [d for d in yaml.safe_load_all(self.template_text(values, namespace)) if d]
+
+    def template_error(self, values: Doc) -> str:
+        proc = self.run("template", RELEASE, str(CHART), "-n", NS, values=values)
+        assert proc.returncode != 0, f"rendered although it should not:\n{proc.stdout[:2000]}"
+        return proc.stderr
+
+
+def one(docs: list[Doc], kind: str, name: str | None = None, namespace: str | None = None) -> Doc:
+    found = [
+        d
+        for d in docs
+        if d["kind"] == kind
+        and (name is None or d["metadata"]["name"] == name)
+        and (namespace is None or d["metadata"].get("namespace") == namespace)
+    ]
+    assert len(found) == 1, f"{len(found)} {kind} {name or ''} in {[d['kind'] for d in docs]}"
+    return found[0]
+
+
+def kinds(docs: list[Doc]) -> list[str]:
+    return sorted(d["kind"] for d in docs)
+
+
+def container(docs: list[Doc]) -> Doc:
+    pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["containers"]] == ["operator"]
+    result: Doc = pod["containers"][0]
+    return result
+
+
+def argv(docs: list[Doc]) -> list[str]:
+    c = container(docs)
+    return [*c["command"], *c["args"]]
+
+
+def rules(role: Doc) -> Rules:
+    return {
+        (g, r, v)
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+
+
+def flat(rules_: Rules) -> list[str]:
+    return sorted(f"{g or 'core'}/{r}:{v}" for g, r, v in rules_)
+
+
+ALL_ON: Doc = {
+    "watchNamespaces": ["team-a", "team-b"],
+    "sink": {"type": "configmap", "namespace": "monitoring"},
+    "database": {"existingSecret": "alertplane-db"},
+    "webhook": {"enabled": True},
+    "serviceMonitor": {"enabled": True},
+    "prometheusRule": {"enabled": True},
+    "platform": {"alertmanager": {"route": {"group_by": ["customer_id", "alertname"]}}},
+}
+
+
+# `alertplane serve --kubernetes`: read one object, create, replace, annotate before a
+# delete, delete. No list/watch (it reads the operator's database), no status, no Secrets.
+API_RULES: Rules = {
+    ("alertplane.io", r, v)
+    for r in ("customeralerts", "customerreceivers")
+    for v in ("get", "create", "update", "patch", "delete")
+}
+
+
+# Tenant binding: the namespaces' alertplane.io/customer label (one list, cached briefly),
+# cluster-wide in every mode (its own ClusterRole).
+API_NAMESPACE_RULES: Rules = {("", "namespaces", "list")}
+
+
+API_ON: Doc = {"api": {"enabled": True, "tokensSecret": "api-tokens"},
+               "database": {"existingSecret": "alertplane-db"}}  # fmt: skip
+
+
+def operator_args(docs: list[Doc]) -> list[str]:
+    pod = one(docs, "Deployment", FULLNAME, NS)["spec"]["template"]["spec"]
+    args: list[str] = pod["containers"][0]["args"]
+    return args

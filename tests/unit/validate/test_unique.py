@@ -1,0 +1,100 @@
+"""Names that must be unique: the later object by input order is the duplicate.
+
+So appending a file never changes which of the existing objects stays valid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alertplane.cli import main
+from alertplane.core import evaluate
+from alertplane.manifests import load_text
+from tests.support.factories import alert, receiver
+from tests.support.problems import lines
+
+A = "CustomerAlert acme/acme-higherrorrate: "
+R = "CustomerReceiver acme/acme-oncall: "
+CHOOSE = "choose another name or remove one of the two"
+
+
+def test_duplicate_alert_name_reports_the_later_object() -> None:
+    first = alert(name="HighErrorRate")
+    second = alert(name="Other", alertName="HighErrorRate")
+    assert lines(first, second) == [
+        "CustomerAlert acme/acme-other: spec.alertName: customer 'acme' already has alert "
+        f"'HighErrorRate' (CustomerAlert acme/acme-higherrorrate); {CHOOSE}"
+    ]
+    assert lines(second, first) == [
+        A + "spec.alertName: customer 'acme' already has alert 'HighErrorRate' "
+        f"(CustomerAlert acme/acme-other); {CHOOSE}"
+    ]
+
+
+def test_duplicate_receiver_name_reports_the_later_object() -> None:
+    first = receiver(name="oncall")
+    second = receiver(name="pager", receiverName="oncall")
+    assert lines(first, second) == [
+        "CustomerReceiver acme/acme-pager: spec.receiverName: customer 'acme' already has "
+        f"receiver 'oncall' (CustomerReceiver acme/acme-oncall); {CHOOSE}"
+    ]
+    assert lines(second, first) == [
+        R + "spec.receiverName: customer 'acme' already has receiver 'oncall' "
+        f"(CustomerReceiver acme/acme-pager); {CHOOSE}"
+    ]
+
+
+def test_duplicates_across_files_follow_the_order_of_the_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(alert(name="Other", alertName="X")))
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(alert(name="Mine", alertName="X")))
+    assert main(["validate", "--no-tools", "-f", str(tmp_path)]) == 1
+    assert capsys.readouterr().out == (
+        "CustomerAlert acme/acme-mine: spec.alertName: customer 'acme' already has alert 'X' "
+        f"(CustomerAlert acme/acme-other); {CHOOSE}\n"
+    )
+    order = ["-f", str(tmp_path / "b.yaml"), "-f", str(tmp_path / "a.yaml")]
+    assert main(["validate", "--no-tools", *order]) == 1
+    assert "CustomerAlert acme/acme-other: spec.alertName:" in capsys.readouterr().out
+
+
+def test_a_duplicate_counts_even_when_disabled() -> None:
+    second = alert(name="Other", alertName="HighErrorRate", enabled=False)
+    assert len(lines(alert(), second)) == 1
+
+
+def test_the_same_names_in_two_customers_are_fine() -> None:
+    docs = [alert("acme"), alert("globex"), receiver("acme"), receiver("globex")]
+    assert lines(*docs) == []
+
+
+def test_an_alert_and_a_receiver_may_share_a_name() -> None:
+    assert lines(alert(name="oncall"), receiver(name="oncall")) == []
+
+
+def test_the_same_object_twice_is_named_with_where_it_was_first() -> None:
+    assert lines(alert(), alert(severity="info")) == [
+        A + "metadata.name: CustomerAlert acme/acme-higherrorrate is defined twice (first at "
+        "t.yaml:1 (document 1)); give each object its own metadata.name"
+    ]
+    assert lines(receiver(), receiver()) == [
+        R + "metadata.name: CustomerReceiver acme/acme-oncall is defined twice (first at "
+        "t.yaml:1 (document 1)); give each object its own metadata.name"
+    ]
+
+
+def test_the_same_name_in_two_namespaces_is_two_objects() -> None:
+    other = alert(name="Other")
+    other["metadata"] = {"name": "acme-higherrorrate", "namespace": "team-b"}
+    assert lines(alert(), other) == []
+
+
+def test_the_first_of_two_same_named_objects_is_still_rendered() -> None:
+    loaded = load_text(yaml.safe_dump_all([alert(), alert(severity="info")]))
+    outcome = evaluate(loaded.documents, tools=False)
+    assert len(outcome.problems) == 1
+    assert [obj.metadata.name for obj in outcome.valid] == ["acme-higherrorrate"]
