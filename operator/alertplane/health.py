@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .model.records import format_time
+
 if TYPE_CHECKING:
     from .sync import Reconciler
 
@@ -101,4 +103,4 @@ def log_failure(log: logging.Logger, what: str, exc: Exception) -> None:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.fromtimestamp(ts, UTC))

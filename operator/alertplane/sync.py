@@ -34,15 +34,14 @@ from .metrics import (
     SYNCS,
 )
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
+from .model.records import ObjectRecord, utcnow
 from .render import ALERTMANAGER_PATH
 from .render.platform import PlatformConfig
 from .render.rules import rules_path
+from .render.secretfiles import secret_folder
 from .sinks.files import generated_rule_files, write_files
 from .sinks.reload import ReloadOutcome, reload
-from .status import Verdict, status_values
-from .store.repo import Stored
-from .store.secrets import secret_folder
-from .store.tables import utcnow
+from .status import Verdict, concluded
 from .sync_assess import Assessment, assess, live_version
 from .sync_output import accepted_alertmanager, contained_admission, refused_rules
 
@@ -62,11 +61,11 @@ class ObjectSource(Protocol):
         kind: str | None = None,
         customer: str | None = None,
         customers: Iterable[str] | None = None,
-    ) -> list[Stored]: ...
+    ) -> list[ObjectRecord]: ...
     def customers(self) -> list[str]: ...
     def change_marker(self) -> int: ...
     def changed_since(self, marker: int) -> tuple[set[str], int]: ...
-    def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None: ...
+    def save_statuses(self, records: Iterable[ObjectRecord]) -> None: ...
     def record_sync(self, **values: Any) -> None: ...
     def phase_counts(self) -> dict[tuple[str, str], int]: ...
 
@@ -193,26 +192,26 @@ class Reconciler:
         receiver_owner: dict[tuple[str, str], int] = {}  # → its index in `assessed`
         for i in range(0, len(ordered), CHUNK):
             chunk = ordered[i : i + CHUNK]
-            stored = sorted(self.store.get(customers=chunk), key=lambda s: s.row.id)
+            stored = sorted(self.store.get(customers=chunk), key=lambda s: s.serial)
             problems, parsed = self._validate(stored)
-            live: dict[str, list[tuple[Stored, Resource]]] = {cid: [] for cid in chunk}
+            live: dict[str, list[tuple[ObjectRecord, Resource]]] = {cid: [] for cid in chunk}
             for item in stored:
                 valid = item.ref not in problems
-                obj = parsed.get(item.row.id) if valid else live_version(item)
+                obj = parsed.get(item.ref) if valid else self.live_version(item)
                 if obj is not None:
                     live.setdefault(obj.spec.customer_id, []).append((item, obj))
             # The rule files as they will be written: an alert promtool refuses in them
             # leaves them (with its last valid version), and nobody else does.
             refused, rule_texts = refused_rules(live)
-            rendered: dict[int, Resource] = {}
+            rendered: dict[ObjectRef, Resource] = {}
             for cid in live:
-                live[cid] = [(st, o) for st, o in live[cid] if st.row.id not in refused]
-                rendered.update((st.row.id, o) for st, o in live[cid])
+                live[cid] = [(st, o) for st, o in live[cid] if st.ref not in refused]
+                rendered.update((st.ref, o) for st, o in live[cid])
             for item in stored:
                 found = problems.get(item.ref)
-                if item.row.id in refused:
-                    found = [*(found or []), *(p.at(item.ref) for p in refused[item.row.id])]
-                obj = rendered.get(item.row.id)
+                if item.ref in refused:
+                    found = [*(found or []), *(p.at(item.ref) for p in refused[item.ref])]
+                obj = rendered.get(item.ref)
                 if isinstance(obj, CustomerReceiver):
                     receiver_owner[(obj.spec.customer_id, obj.spec.receiver_name)] = len(assessed)
                 assessed.append(assess(item, found, obj))
@@ -289,13 +288,17 @@ class Reconciler:
         (store/secrets.py), so no customer can read or overwrite another's."""
         return secret_folder(obj.spec.customer_id)
 
+    def live_version(self, record: ObjectRecord) -> Resource | None:
+        """What of an object whose newest spec is invalid stays live (sync_assess)."""
+        return live_version(record)
+
     def _validate(
-        self, stored: list[Stored]
-    ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
+        self, stored: list[ObjectRecord]
+    ) -> tuple[dict[ObjectRef, list[Problem]], dict[ObjectRef, Resource]]:
         """The one admission function (core.admit) with the RECONCILE policy: everything
         it finds, the tools' findings included, marks the object Invalid."""
         docs = [
-            Document(Source(STORED, n), st.manifest(with_status=False))
+            Document(Source(STORED, n), st.manifest(with_status=False, redacted=False))
             for n, st in enumerate(stored, 1)
         ]
         admission = contained_admission(docs, self.settings.platform)
@@ -306,7 +309,7 @@ class Reconciler:
                 problems.setdefault(stored[n - 1].ref, []).append(problem.at(stored[n - 1].ref))
             elif problem.obj is not None:
                 problems.setdefault(problem.obj, []).append(problem)
-        parsed = {stored[p.source.document - 1].row.id: p.obj for p in admission.parsed if p.source}
+        parsed = {stored[p.source.document - 1].ref: p.obj for p in admission.parsed if p.source}
         return problems, parsed
 
     def _reload(self) -> dict[str, ReloadOutcome]:
@@ -333,15 +336,13 @@ class Reconciler:
         self, assessed: list[Assessment], report: SyncReport, write_error: str
     ) -> None:
         now = utcnow()
-        updates = {}
+        updates = []
         for a in assessed:
             target = PROMETHEUS if a.kind == "CustomerAlert" else ALERTMANAGER
             verdict = self._verdict(a, target, report.reloads.get(target), write_error)
-            values = status_values(verdict, a.conditions, now)
-            if a.problems is None:
-                values["live_generation"] = a.generation
-                values["live_spec"] = a.spec
-            updates[a.object_id] = values
+            live = (a.generation, a.spec) if a.problems is None and a.spec is not None else None
+            status = concluded(verdict, a.record.status, now, live)
+            updates.append(a.record.concluded(status))
         self.store.save_statuses(updates)
 
     def _verdict(

@@ -13,8 +13,9 @@ import anyio
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFound, ObjectRef
+from ..model.records import ObjectRecord
 from ..render.platform import PlatformConfig
-from ..store.repo import Store, Stored
+from ..store.repo import Store
 from ..sync import Reconciler
 from .auth import Access, Auth
 from .errors import NOT_FOUND_CUSTOMER
@@ -117,7 +118,7 @@ class Context:
         if not access.own and not self.reads(access).customer_known(access.customer):
             raise NotFound(NOT_FOUND_CUSTOMER)
 
-    def lookup(self, kind: str, access: Access, name: str, read: bool = False) -> Stored:
+    def lookup(self, kind: str, access: Access, name: str, read: bool = False) -> ObjectRecord:
         """The customer's object named `name` in a namespace bound to it (what a write
         may change); with `read`, an admin also finds an unbound one."""
         found = None

@@ -37,8 +37,9 @@ from ..k8s.signing import SIGNATURE, sign, spec_digest
 from ..k8s.state import PLURALS
 from ..model import API_VERSION, Resource
 from ..model.common import dump_spec
+from ..model.records import ObjectRecord
 from ..store import txn
-from ..store.repo import Change, Store, Stored
+from ..store.repo import Change, Store
 from .kube_answers import (
     NAME_FIELDS,
     check_template,
@@ -47,7 +48,6 @@ from .kube_answers import (
     ref_of,
     refusal,
     renamed,
-    stored_of,
     what_of,
 )
 from .kube_moves import Moves
@@ -304,9 +304,9 @@ class KubeWriter:
             if exc.status not in (404, 409):
                 log.error("%s: could not remove the notes of a failed delete: %s", ref, exc)
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         found = self._call(ref, lambda: self.client.get(object_path(ref)))
-        return None if found is None else stored_of(found)
+        return None if found is None else ObjectRecord.from_manifest(found)
 
     # -- helpers ------------------------------------------------------------------------
     def notes(
@@ -438,7 +438,7 @@ class KubeWriter:
             found = self.store.find(ref)
             if generation is None and found is None:
                 return
-            if generation is not None and found is not None and found.row.generation >= generation:
+            if generation is not None and found is not None and found.generation >= generation:
                 return
             if time.monotonic() >= deadline:
                 log.warning(

@@ -36,7 +36,8 @@ from ..k8s.client import ApiError as KubeError
 from ..k8s.client import KubeClient, api_path
 from ..model import Resource
 from ..model.common import dump_spec
-from ..store.repo import Change, Stored
+from ..model.records import ObjectRecord
+from ..store.repo import Change
 from .writers import Expected, Writer
 
 log = logging.getLogger("alertplane.api.tenancy")
@@ -219,5 +220,5 @@ class BoundWriter:
         self._check([obj])
         return self.inner.rollback(ref, version, obj, actor, source, expected)
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         return self.inner.current(ref)

@@ -15,7 +15,8 @@ from typing import Protocol
 
 from ..errors import Conflict, ObjectRef
 from ..model import Resource
-from ..store.repo import Change, Store, Stored
+from ..model.records import ObjectRecord
+from ..store.repo import Change, Store
 from ..store.txn import ABSENT, Owned, Stale
 from ..sync import Reconciler
 from .kube_answers import what_of
@@ -59,7 +60,7 @@ class Writer(Protocol):
         """Restore `version` (already checked and built as `obj`) as a new change."""
         ...
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         """The object with its freshest status (what `?wait=true` polls)."""
         ...
 
@@ -123,7 +124,7 @@ class StoreWriter:
         self._notify()
         return change
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         return self.store.find(ref)
 
     def _notify(self) -> None:
@@ -164,5 +165,5 @@ class SourcedWriter:
     ) -> Change:
         return self.inner.rollback(ref, version, obj, actor, self.source, expected)
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         return self.inner.current(ref)

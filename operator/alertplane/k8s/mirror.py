@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import AlertplaneError, ObjectRef
 from ..metrics import REGISTRY
+from ..model.records import ObjectStatus
+from ..model.secrets import REDACTED, redact
 from ..store.db import database_url, make_engine, migrate
-from ..store.repo import _action
-from ..store.secrets import REDACTED, redact
+from ..store.mapping import status_columns
 from ..store.tables import AuditRow, ObjectRow, StatusRow
+from ..store.writes import audit_action
 from .changes import SOURCE, Change
 
 log = logging.getLogger("alertplane.mirror")
@@ -73,7 +75,7 @@ class Mirror:
         self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
         self._queue: deque[Change] = deque()
-        self._statuses: dict[ObjectRef, dict[str, Any]] = {}
+        self._statuses: dict[ObjectRef, ObjectStatus] = {}
         self._pending: dict[ObjectRef, int] = {}  # ref → queued changes
         self._compared = False  # the full comparison after start has been written
         self._recompare = False  # a write failed: compare again once the queue is written
@@ -92,9 +94,9 @@ class Mirror:
             self._pending[change.ref] = self._pending.get(change.ref, 0) + 1
         self._wake.set()
 
-    def record_status(self, ref: ObjectRef, values: dict[str, Any]) -> None:
+    def record_status(self, ref: ObjectRef, status: ObjectStatus) -> None:
         with self._lock:
-            self._statuses[ref] = values
+            self._statuses[ref] = status
         self._wake.set()
 
     def mirrored(self, ref: ObjectRef) -> tuple[bool | None, str]:
@@ -221,8 +223,8 @@ class Mirror:
             statuses, self._statuses = self._statuses, {}
         try:
             with sessions.begin() as s:
-                for ref, values in statuses.items():
-                    _write_status(s, ref, values)
+                for ref, status in statuses.items():
+                    _write_status(s, ref, status)
         except BaseException:
             with self._lock:  # keep them for the next attempt, unless newer ones came
                 self._statuses = {**statuses, **self._statuses}
@@ -313,7 +315,7 @@ def _write(s: Session, c: Change) -> bool:
         c.customer_id,
         c.time,
     )
-    action = _action(before, spec) if before != spec else "update"
+    action = audit_action(before, spec) if before != spec else "update"
     _audit(s, "rollback" if c.source == "rollback" else action, row, before, spec, c)
     return False
 
@@ -354,7 +356,7 @@ def _audit(
     )
 
 
-def _write_status(s: Session, ref: ObjectRef, values: dict[str, Any]) -> None:
+def _write_status(s: Session, ref: ObjectRef, status: ObjectStatus) -> None:
     row = _find(s, ref.kind, ref.namespace, ref.name)
     if row is None:
         return
@@ -362,5 +364,5 @@ def _write_status(s: Session, ref: ObjectRef, values: dict[str, Any]) -> None:
     if st is None:
         st = StatusRow(object_id=row.id)
         s.add(st)
-    for key, value in values.items():
+    for key, value in status_columns(status).items():
         setattr(st, key, redact(value) if key == "live_spec" else value)

@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
@@ -22,6 +21,7 @@ from prometheus_client import Counter
 from ..errors import ObjectRef
 from ..metrics import REGISTRY
 from ..model import API_VERSION
+from ..model.records import format_time
 from .client import ApiError, KubeClient, api_path
 from .mirror import Mirror
 from .state import FINALIZER, PLURALS, ClusterState, Entry
@@ -46,10 +46,6 @@ STATUS, FINALIZE, ADD_FINALIZER = "status", "finalize", "add-finalizer"
 
 def object_path(ref: ObjectRef, subresource: str | None = None) -> str:
     return api_path(API_VERSION, PLURALS[ref.kind], ref.namespace, ref.name, subresource)
-
-
-def _stamp(ts: datetime | None = None) -> str:
-    return (ts or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Publisher:
@@ -182,12 +178,12 @@ class Publisher:
         st = entry.status
         if not st.observed_generation:
             return None  # not assessed yet
-        conditions: list[dict[str, Any]] = []
-        for cond in st.conditions:
-            cond = dict(cond)
+        cid = entry.record.customer_id
+        status = st.to_design(lambda rel: self.locate(rel, cid))
+        conditions: list[dict[str, Any]] = status["conditions"]
+        for cond in conditions:
             if cond.get("reason") == "Written" and self.written_message:
                 cond["message"] = self.written_message
-            conditions.append(cond)
         if self.mirror is not None:
             ok, message = self.mirror.mirrored(ref)
             if ok is None:  # not compared since start: keep showing what the object shows
@@ -195,13 +191,9 @@ class Publisher:
                 ok = shown is not None and shown[0] == "True"
                 message = "" if ok else message
             conditions.append(self._mirrored(entry, ok, message))
-        return {
-            "observedGeneration": st.observed_generation,
-            "phase": st.phase,
-            "conditions": conditions,
-            "renderedTo": [self.locate(rel, entry.row.customer_id) for rel in st.rendered_to],
-            "lastSyncTime": _stamp(st.last_sync_time) if st.last_sync_time else None,
-        }
+        # A merge patch removes what is null: a status without a sync shows no stale time.
+        status.setdefault("lastSyncTime", None)
+        return status
 
     @staticmethod
     def _mirrored(entry: Entry, ok: bool, message: str) -> dict[str, Any]:
@@ -213,7 +205,7 @@ class Publisher:
             "status": status,
             "reason": "Mirrored" if ok else "MirrorPending",
             "message": message,
-            "lastTransitionTime": since or _stamp(),
+            "lastTransitionTime": since or format_time(),
         }
 
     # -- events and finalizers ------------------------------------------------------------
@@ -231,7 +223,7 @@ class Publisher:
             return
         entry.last_event = key
         reason = "Invalid" if phase == "Invalid" else "SyncFailed"
-        now = _stamp()
+        now = format_time()
         event = {
             "apiVersion": "v1",
             "kind": "Event",

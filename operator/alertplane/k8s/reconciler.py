@@ -21,7 +21,7 @@ from prometheus_client import Counter
 from ..errors import AlertplaneError, ObjectRef, Problem
 from ..metrics import REGISTRY
 from ..model import CustomerReceiver, Resource
-from ..store.repo import Stored
+from ..model.records import ObjectRecord
 from ..sync import Reconciler, SyncReport, SyncSettings
 from .binding import binding_problem
 from .state import ClusterState
@@ -63,6 +63,8 @@ class ClusterReconciler(Reconciler):
         self.refresh = refresh
         self.on_resync: list[Callable[[], None]] = []
         self._resync_at = time.monotonic() + resync_s
+        # Objects of the chunk being synced in a namespace not bound to their customer.
+        self._unbound: set[ObjectRef] = set()
 
     def sync(self, customers: Iterable[str] | None) -> SyncReport:
         targets = None if customers is None else set(customers)
@@ -78,35 +80,38 @@ class ClusterReconciler(Reconciler):
         a namespace is: references resolve in the receiver's namespace."""
         return obj.metadata.namespace
 
+    def live_version(self, record: ObjectRecord) -> Resource | None:
+        """An object in a namespace not bound to its customer keeps nothing live (its
+        remembered last valid version stays in the state for when it is bound again)."""
+        return None if record.ref in self._unbound else super().live_version(record)
+
     def _validate(
-        self, stored: list[Stored]
-    ) -> tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]:
-        violations: dict[int, Problem] = {}
+        self, stored: list[ObjectRecord]
+    ) -> tuple[dict[ObjectRef, list[Problem]], dict[ObjectRef, Resource]]:
+        violations: dict[ObjectRef, Problem] = {}
         for st in stored:
-            ns, cid = st.row.namespace, st.row.customer_id
+            ns, cid = st.namespace, st.customer_id
             if self.tenant_binding and cid:
-                violation = binding_problem(ns, cid, self.state.bindings.get(ns), st.row.spec)
+                violation = binding_problem(ns, cid, self.state.bindings.get(ns), st.spec)
                 if violation is not None:
-                    violations[st.row.id] = violation
+                    violations[st.ref] = violation
+        self._unbound = set(violations)
         # An object in a namespace not bound to its customer is not the customer's: it is
         # validated on its own, so it takes none of the customer's names (otherwise anyone
         # who may write in some namespace could make the customer's own objects duplicates).
-        problems, parsed = super()._validate([s for s in stored if s.row.id not in violations])
+        problems, parsed = super()._validate([s for s in stored if s.ref not in violations])
         for st in stored:
-            if st.row.id in violations:
+            if st.ref in violations:
                 alone, alone_parsed = super()._validate([st])
                 problems.update(alone)
                 parsed.update(alone_parsed)
         for st in stored:
             found: list[Problem] = []
-            cid = st.row.customer_id
-            violation = violations.get(st.row.id)
+            cid = st.customer_id
+            violation = violations.get(st.ref)
             if violation is not None:
                 found.append(violation)
-                if st.status is not None:  # a copy: no last valid version may stay live
-                    st.status.live_spec = None
-                    st.status.live_generation = None
-            obj = parsed.get(st.row.id)
+            obj = parsed.get(st.ref)
             # Secrets are read only for a receiver its namespace may hold: one in a namespace
             # bound to another customer never gets to probe (or copy) that namespace's Secrets.
             if (

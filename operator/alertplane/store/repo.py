@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import ObjectRef, UsageError
 from ..model import Resource
 from ..model.common import dump_spec
+from ..model.records import ObjectRecord
+from ..render.secretfiles import secret_folder
 from . import txn, writes
-from .secrets import extract_secrets, secret_differs, secret_folder, write_secret
-from .stored import Stored, status_dict
+from .mapping import record_of, status_columns
+from .secrets import extract_secrets, secret_differs, write_secret
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
 
-__all__ = ["Change", "Store", "Stored", "status_dict"]
+__all__ = ["Change", "Store"]
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class Store:
             spec=spec, labels=labels, customer_id=customer, generation=generation,
         ):  # fmt: skip
             raise txn.Raced
-        action = _action(found.spec, spec)
+        action = writes.audit_action(found.spec, spec)
         tx.audit(action, ref, customer, generation, found.spec, spec, actor, source)
         return Change(ref, "configured", generation)
 
@@ -238,7 +240,7 @@ class Store:
         kind: str | None = None,
         customer: str | None = None,
         customers: Iterable[str] | None = None,
-    ) -> list[Stored]:
+    ) -> list[ObjectRecord]:
         q = writes.with_status()
         if kind is not None:
             q = q.where(ObjectRow.kind == kind)
@@ -247,7 +249,7 @@ class Store:
         if customers is not None:
             q = q.where(ObjectRow.customer_id.in_(list(customers)))
         q = q.order_by(ObjectRow.customer_id, ObjectRow.kind, ObjectRow.namespace, ObjectRow.name)
-        return self._stored(self._scoped(q))
+        return self._records(self._scoped(q))
 
     def history(
         self, customer: str | None = None, name: str | None = None, limit: int = 200
@@ -298,14 +300,14 @@ class Store:
         return touched, marker
 
     # -- lookups for the REST API ------------------------------------------------------
-    def find(self, ref: ObjectRef) -> Stored | None:
+    def find(self, ref: ObjectRef) -> ObjectRecord | None:
         """One object with its status, by identity."""
         if not self._in_scope(ref.namespace):
             return None
-        found = self._stored(writes.with_status().where(writes.identity(ref)))
+        found = self._records(writes.with_status().where(writes.identity(ref)))
         return found[0] if found else None
 
-    def find_named(self, kind: str, customer: str, spec_name: str) -> Stored | None:
+    def find_named(self, kind: str, customer: str, spec_name: str) -> ObjectRecord | None:
         """The object of a customer whose spec.alertName/receiverName is `spec_name`.
 
         When several carry the name (possible through apply, never through the API), the
@@ -317,20 +319,20 @@ class Store:
             ObjectRow.customer_id == customer,
             ObjectRow.spec[key].as_string() == spec_name,
         )
-        found = self._stored(self._scoped(q).order_by(ObjectRow.id).limit(1))
+        found = self._records(self._scoped(q).order_by(ObjectRow.id).limit(1))
         return found[0] if found else None
 
     def find_named_or_at(
         self, kind: str, customer: str, spec_name: str, ref: ObjectRef
-    ) -> tuple[Stored | None, Stored | None]:
+    ) -> tuple[ObjectRecord | None, ObjectRecord | None]:
         """(`find_named(kind, customer, spec_name)`, `find(ref)`) in one query: what a
         create must check before it takes a name."""
         key = "alertName" if kind == "CustomerAlert" else "receiverName"
         params = {**writes.ref_params(ref), "kind": kind, "customer": customer}
-        found = self._stored(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
-        found = [f for f in found if self._in_scope(f.row.namespace)]
-        named = [f for f in found if f.row.customer_id == customer]
-        named = [f for f in named if f.row.spec.get(key) == spec_name]
+        found = self._records(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
+        found = [f for f in found if self._in_scope(f.namespace)]
+        named = [f for f in found if f.customer_id == customer]
+        named = [f for f in named if f.spec.get(key) == spec_name]
         return (named[0] if named else None), next((f for f in found if f.ref == ref), None)
 
     def owners(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, str]:
@@ -408,33 +410,31 @@ class Store:
             )
 
     # -- reconciler bookkeeping -------------------------------------------------------
-    def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None:
+    def save_statuses(self, records: Iterable[ObjectRecord]) -> None:
+        """Keep the status each record carries (what a sync concluded), for the object at
+        its ref while that is still the one assessed (`serial`): an object deleted, or
+        deleted and created again, while the sync ran gets no stale status."""
         with self.sessions.begin() as s:
-            for object_id, values in updates.items():
-                st = s.get(StatusRow, object_id)
+            for record in records:
+                if record.status is None:
+                    continue
+                st = s.get(StatusRow, record.serial)
                 if st is None:
-                    if s.get(ObjectRow, object_id) is None:
+                    if s.get(ObjectRow, record.serial) is None:
                         continue  # deleted while we were syncing
-                    st = StatusRow(object_id=object_id)
+                    st = StatusRow(object_id=record.serial)
                     s.add(st)
-                for key, value in values.items():
+                for key, value in status_columns(record.status).items():
                     setattr(st, key, value)
 
     def record_sync(self, **values: Any) -> None:
         with self.sessions.begin() as s:
             s.add(SyncRunRow(**values))
 
-    def _stored(self, query: Select[Any], params: dict[str, Any] | None = None) -> list[Stored]:
-        """Objects with their status, read with Core: plain row objects, no ORM loading
-        (the identity map and instrumentation cost more than the query)."""
+    def _records(
+        self, query: Select[Any], params: dict[str, Any] | None = None
+    ) -> list[ObjectRecord]:
+        """Objects with their status, read with Core: plain rows, no ORM loading (the
+        identity map and instrumentation cost more than the query)."""
         with self.engine.connect() as conn:
-            return [Stored(*writes.rows_of(found)) for found in conn.execute(query, params)]
-
-
-def _action(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """enable/disable when that is the only change, else update: the audit reads naturally."""
-    if {k: v for k, v in before.items() if k != "enabled"} == {
-        k: v for k, v in after.items() if k != "enabled"
-    } and before.get("enabled", True) != after.get("enabled", True):
-        return "enable" if after.get("enabled", True) else "disable"
-    return "update"
+            return [record_of(found) for found in conn.execute(query, params)]
