@@ -219,7 +219,7 @@ def audit(ctx: Context, access: Access, name: str | None, limit: int) -> list[di
     out = []
     for row in rows:
         before, after = (
-            # Moves start a fresh object (store.repo.Store._move), so no row should carry
+            # Moves start a fresh object (store.changes.Changes._move), so no row should carry
             # another customer's spec; kept as a second line of defence (older rows).
             spec if spec is None or spec.get("customerId") == access.customer else None
             for spec in (row.before, row.after)

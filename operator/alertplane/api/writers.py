@@ -71,7 +71,7 @@ class StoreWriter:
 
     store: Store
     reconciler: Reconciler | None
-    # Whether a write may move another customer's object (store.repo.Store._move): only
+    # Whether a write may move another customer's object (store.changes.Changes._move): only
     # the admin's writer (`moving`); a customer's write is refused in the transaction,
     # whatever the API's earlier look at the owners saw.
     moves: bool = False
