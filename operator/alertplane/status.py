@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .model.records import ObjectStatus, format_time
+from .model.records import Condition, ObjectStatus, format_time
 
 
 @dataclass(frozen=True)
@@ -62,21 +62,23 @@ def conditions(v: Verdict, previous: list[dict[str, Any]], now: datetime) -> lis
 
 def concluded(
     v: Verdict,
-    previous: ObjectStatus | None,
+    previous: tuple[Condition, ...],
+    last_sync_time: datetime | None,
     now: datetime,
     live: tuple[int, dict[str, Any]] | None,
 ) -> ObjectStatus:
-    """The status after a sync. `live` (generation, spec) becomes the live version; None
-    keeps the previous one (an invalid spec). The time of the last successful sync is
-    kept unless this one synced."""
-    before = previous or ObjectStatus()
-    live_generation, live_spec = live or (before.live_generation, before.live_spec)
+    """The status after a sync, from the previous conditions (their transition times are
+    kept) and time of the last successful sync (kept unless this one synced). `live`
+    (generation, spec) becomes the live version; None: the source keeps the one it has
+    (model.records.Concluded)."""
+    before = ObjectStatus(packed_conditions=previous).conditions
+    live_generation, live_spec = live or (None, None)
     return ObjectStatus.of(
         phase=phase_of(v),
         observed_generation=v.generation,
-        conditions=conditions(v, before.conditions, now),
+        conditions=conditions(v, before, now),
         rendered_to=v.rendered_to,
-        last_sync_time=now if v.synced else before.last_sync_time,
+        last_sync_time=now if v.synced else last_sync_time,
         live_generation=live_generation,
         live_spec=live_spec,
     )

@@ -34,7 +34,7 @@ from .metrics import (
     SYNCS,
 )
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
-from .model.records import ObjectRecord, utcnow
+from .model.records import Concluded, ObjectRecord, utcnow
 from .render import ALERTMANAGER_PATH
 from .render.platform import PlatformConfig
 from .render.rules import rules_path
@@ -65,7 +65,7 @@ class ObjectSource(Protocol):
     def customers(self) -> list[str]: ...
     def change_marker(self) -> int: ...
     def changed_since(self, marker: int) -> tuple[set[str], int]: ...
-    def save_statuses(self, records: Iterable[ObjectRecord]) -> None: ...
+    def save_statuses(self, updates: Mapping[ObjectRef, Concluded]) -> None: ...
     def record_sync(self, **values: Any) -> None: ...
     def phase_counts(self) -> dict[tuple[str, str], int]: ...
 
@@ -336,13 +336,13 @@ class Reconciler:
         self, assessed: list[Assessment], report: SyncReport, write_error: str
     ) -> None:
         now = utcnow()
-        updates = []
+        updates: dict[ObjectRef, Concluded] = {}
         for a in assessed:
             target = PROMETHEUS if a.kind == "CustomerAlert" else ALERTMANAGER
             verdict = self._verdict(a, target, report.reloads.get(target), write_error)
             live = (a.generation, a.spec) if a.problems is None and a.spec is not None else None
-            status = concluded(verdict, a.record.status, now, live)
-            updates.append(a.record.concluded(status))
+            status = concluded(verdict, a.conditions, a.last_sync_time, now, live)
+            updates[a.ref] = Concluded(a.serial, status)
         self.store.save_statuses(updates)
 
     def _verdict(

@@ -9,11 +9,12 @@ rest of that spec is (disabling must take effect).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from .errors import Problem
+from .errors import ObjectRef, Problem
 from .model import CustomerAlert, Resource
-from .model.records import ObjectRecord
+from .model.records import Condition, ObjectRecord
 from .render import ALERTMANAGER_PATH
 from .render.rules import rules_path
 from .validate import parse_document
@@ -34,9 +35,14 @@ def live_version(st: ObjectRecord) -> Resource | None:
 class Assessment:
     """What a sync concluded about one object before writing: all its status needs."""
 
-    record: ObjectRecord  # as the sync read it (its status: the previous one)
+    ref: ObjectRef
+    serial: int
     kind: str
     generation: int
+    # Of the previous status only what the new one takes over (not the whole record: a
+    # full sync holds every object's assessment at once).
+    conditions: tuple[Condition, ...]
+    last_sync_time: datetime | None
     problems: str | None  # None when valid
     spec: dict[str, Any] | None  # the spec that becomes live when valid
     live_generation: int | None
@@ -57,9 +63,12 @@ def assess(st: ObjectRecord, problems: list[Problem] | None, live: Resource | No
     else:
         rendered = st.generation
     return Assessment(
-        record=st,
+        ref=st.ref,
+        serial=st.serial,
         kind=st.kind,
         generation=st.generation,
+        conditions=st.status.packed_conditions if st.status else (),
+        last_sync_time=st.status.last_sync_time if st.status else None,
         problems="; ".join(p.text() for p in problems) if problems else None,
         spec=None if problems else st.spec,
         live_generation=rendered,

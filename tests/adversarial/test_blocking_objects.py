@@ -43,6 +43,7 @@ from hypothesis import strategies as st
 from alertplane.cli import main
 from alertplane.errors import ObjectRef, ToolError
 from alertplane.model import CustomerAlertSpec, CustomerReceiverSpec, Resource
+from alertplane.model.records import Concluded
 from alertplane.render.platform import PlatformConfig
 from alertplane.store import writes
 from alertplane.store.db import open_db
@@ -452,7 +453,7 @@ def _seed_live(store: Store, name: str, spec: dict[str, Any]) -> None:
     (found,) = [s for s in store.get() if s.name == name]
     assert found.status is not None
     status = replace(found.status, live_generation=1, live_spec=spec)
-    store.save_statuses([found.concluded(status)])
+    store.save_statuses({found.ref: Concluded(found.serial, status)})
 
 
 @pytest.mark.parametrize("era", ERAS)

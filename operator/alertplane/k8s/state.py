@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import ObjectRef
 from ..model import API_GROUP
-from ..model.records import ObjectRecord, ObjectStatus, intern, parse_time, utcnow
+from ..model.records import Concluded, ObjectRecord, ObjectStatus, intern, parse_time, utcnow
 from .binding import binding_of
 from .changes import SOURCE, Change, attribute
 from .records import NO_LABELS, compact, mirrored_condition, status_digest
@@ -332,10 +332,9 @@ class ClusterState:
             self._feed = [(s, c) for s, c in self._feed if s > marker]  # one consumer
             return touched, self._seq
 
-    def save_statuses(self, records: Iterable[ObjectRecord]) -> None:
-        """Keep what a sync concluded (each record's status, for the object at its ref
-        while that is still the one assessed: same serial); listeners hear only of
-        statuses that changed.
+    def save_statuses(self, updates: Mapping[ObjectRef, Concluded]) -> None:
+        """Keep what a sync concluded, for the object at each ref while that is still the
+        one assessed (same serial); listeners hear only of statuses that changed.
 
         A sync that concludes what was already known (a restart, a periodic resync, a
         sibling object's edit) keeps the earlier lastSyncTime: it means the last time the
@@ -344,15 +343,17 @@ class ClusterState:
         """
         refs: list[ObjectRef] = []
         with self._lock:
-            for record in records:
-                entry = self._entries.get(record.ref)
-                if entry is None or entry.record.serial != record.serial or record.status is None:
+            for ref, (serial, new) in updates.items():
+                entry = self._entries.get(ref)
+                if entry is None or entry.record.serial != serial:
                     continue  # deleted (maybe created again) while syncing
-                old, new = entry.status, record.status
+                old = entry.status
+                if new.live_generation is None:  # keeps the last valid version it has
+                    new = replace(new, live_generation=old.live_generation, live_spec=old.live_spec)
                 if old.last_sync_time is not None and new.stamped(old.last_sync_time) == old:
                     continue
                 entry.record = entry.record.concluded(new)
-                refs.append(record.ref)
+                refs.append(ref)
         for listener in self.on_status:
             listener(refs)
 

@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import ObjectRef
 from .common import API_VERSION
@@ -137,6 +137,15 @@ class ObjectStatus:
         return replace(self, live_generation=None, live_spec=None)
 
 
+class Concluded(NamedTuple):
+    """What a sync concluded about the incarnation `serial` of an object (see
+    ObjectRecord.serial): its new status. A status without a live version keeps the one
+    the source has: only a valid spec replaces the last valid version, nothing forgets it."""
+
+    serial: int
+    status: ObjectStatus
+
+
 @dataclass(slots=True)
 class ObjectRecord:
     """One object (CustomerAlert or CustomerReceiver) as its source holds it.
@@ -183,7 +192,7 @@ class ObjectRecord:
         return self.ref.name
 
     def concluded(self, status: ObjectStatus) -> ObjectRecord:
-        """This record with the status a sync concluded (what `save_statuses` keeps)."""
+        """This record with another status (the same object, the same incarnation)."""
         return replace(self, status=status)
 
     def manifest(

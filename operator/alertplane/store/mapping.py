@@ -45,13 +45,15 @@ def record_of(found: Row[Any]) -> ObjectRecord:
 
 
 def status_columns(status: ObjectStatus) -> dict[str, Any]:
-    """The status table's columns (but its key) of a status."""
-    return {
+    """The status table's columns (but its key) of a status; without a live version,
+    none: the row keeps the one it has (model.records.Concluded)."""
+    columns: dict[str, Any] = {
         "phase": status.phase,
         "observed_generation": status.observed_generation,
         "conditions": status.conditions,
         "rendered_to": list(status.rendered_to),
         "last_sync_time": status.last_sync_time,
-        "live_generation": status.live_generation,
-        "live_spec": status.live_spec,
     }
+    if status.live_generation is not None:
+        columns.update(live_generation=status.live_generation, live_spec=status.live_spec)
+    return columns

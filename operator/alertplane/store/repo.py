@@ -9,14 +9,14 @@ reconciler polls.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ObjectRef
-from ..model.records import ObjectRecord
+from ..model.records import Concluded, ObjectRecord
 from . import writes
 from .changes import Change, Changes
 from .mapping import record_of, status_columns
@@ -227,21 +227,19 @@ class Store(Changes):
             )
 
     # -- reconciler bookkeeping -------------------------------------------------------
-    def save_statuses(self, records: Iterable[ObjectRecord]) -> None:
-        """Keep the status each record carries (what a sync concluded), for the object at
-        its ref while that is still the one assessed (`serial`): an object deleted, or
-        deleted and created again, while the sync ran gets no stale status."""
+    def save_statuses(self, updates: Mapping[ObjectRef, Concluded]) -> None:
+        """Keep what a sync concluded, for the object at each ref while that is still the
+        one assessed (`serial`: the row's key): an object deleted, or deleted and created
+        again, while the sync ran gets no stale status."""
         with self.sessions.begin() as s:
-            for record in records:
-                if record.status is None:
-                    continue
-                st = s.get(StatusRow, record.serial)
+            for serial, status in updates.values():
+                st = s.get(StatusRow, serial)
                 if st is None:
-                    if s.get(ObjectRow, record.serial) is None:
+                    if s.get(ObjectRow, serial) is None:
                         continue  # deleted while we were syncing
-                    st = StatusRow(object_id=record.serial)
+                    st = StatusRow(object_id=serial)
                     s.add(st)
-                for key, value in status_columns(record.status).items():
+                for key, value in status_columns(status).items():
                     setattr(st, key, value)
 
     def record_sync(self, **values: Any) -> None:
