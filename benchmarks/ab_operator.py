@@ -27,7 +27,7 @@ from workload import API, alert_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.support.k8s_env import KubeEnv  # this checkout's, whichever revisions it compares
+from tests.support.k8s_env import KubeEnv  # noqa: E402  (this checkout's, for both revisions)
 
 
 class Operator:

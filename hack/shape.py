@@ -36,7 +36,6 @@ ALLOWED = {
     "alertplane.store.migrations.versions.0001_initial_schema.upgrade": (
         "a shipped migration: splitting it risks changing what it creates"
     ),
-    "alertplane.store.repo": "records: only store maps rows; the status shape leaves repo.py",
 }
 
 

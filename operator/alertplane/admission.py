@@ -91,21 +91,27 @@ class Taken:
 
 
 class StoredObject(Protocol):
-    """What `taken` reads of a stored object (store.repo.Stored)."""
+    """What `taken` reads of a stored object (model.records.ObjectRecord)."""
 
     @property
     def ref(self) -> ObjectRef: ...
 
     @property
-    def row(self) -> Any: ...
+    def serial(self) -> int: ...
+
+    @property
+    def customer_id(self) -> str: ...
+
+    @property
+    def spec(self) -> dict[str, Any]: ...
 
 
 def taken(stored: Iterable[StoredObject]) -> list[Taken]:
     """The names stored objects hold, oldest first: of two objects with one name, the later
     is the duplicate (as the reconciler decides)."""
     out = []
-    for s in sorted(stored, key=lambda s: int(s.row.id)):
-        found = Taken.of(s.ref, s.row.customer_id, s.row.spec)
+    for s in sorted(stored, key=lambda s: s.serial):
+        found = Taken.of(s.ref, s.customer_id, s.spec)
         if found is not None:
             out.append(found)
     return out

@@ -18,11 +18,12 @@ from .health import READINESS_GRACE_S
 from .kube.kinds import CUSTOM
 from .manifests import Document, load_paths
 from .model import KINDS
+from .model.records import ObjectRecord
 from .ports import bind
 from .render.platform import PlatformConfig, load_platform_config
 from .render.yamlout import dump
 from .store.db import DEFAULT_DB, open_db
-from .store.repo import Store, Stored
+from .store.repo import Store
 from .validate import parse_documents
 
 KIND_ALIASES = {
@@ -234,7 +235,7 @@ def _resolve(store: Store, kind: str, name: str, namespace: str | None) -> Objec
     found = [
         s.ref
         for s in store.get(kind=kind)
-        if s.row.name == name and (namespace is None or s.row.namespace == namespace)
+        if s.name == name and (namespace is None or s.namespace == namespace)
     ]
     if len(found) == 1:
         return found[0]
@@ -266,7 +267,7 @@ def cmd_get(args: argparse.Namespace) -> int:
     return 0
 
 
-def _table(kind: str, items: list[Stored]) -> None:
+def _table(kind: str, items: list[ObjectRecord]) -> None:
     name_col = "ALERT" if kind == "CustomerAlert" else "RECEIVER"
     rows = [
         [
@@ -284,7 +285,7 @@ def _table(kind: str, items: list[Stored]) -> None:
     ]
     now = datetime.now(UTC)
     for s in items:
-        spec, st = s.row.spec, s.status
+        spec, st = s.spec, s.status
         message = ""
         if st is not None:
             message = next(
@@ -297,15 +298,15 @@ def _table(kind: str, items: list[Stored]) -> None:
             )
         rows.append(
             [
-                s.row.namespace,
-                s.row.name,
-                s.row.customer_id,
+                s.namespace,
+                s.name,
+                s.customer_id,
                 spec.get("alertName") or spec.get("receiverName", ""),
                 spec.get("severity", "-"),
                 str(spec.get("enabled", True)).lower() if kind == "CustomerAlert" else "-",
-                str(s.row.generation),
+                str(s.generation),
                 st.phase if st else "Pending",
-                _age(now, s.row.created_at),
+                _age(now, s.created_at),
                 message,
             ]
         )
@@ -314,7 +315,9 @@ def _table(kind: str, items: list[Stored]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
 
 
-def _age(now: datetime, then: datetime) -> str:
+def _age(now: datetime, then: datetime | None) -> str:
+    if then is None:  # a record no store wrote
+        return "-"
     seconds = int((now - (then if then.tzinfo else then.replace(tzinfo=UTC))).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:

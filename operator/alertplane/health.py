@@ -31,6 +31,8 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .model.records import format_time
+
 READINESS_GRACE_S = 60.0
 DB_DOWN = "database unavailable"
 
@@ -107,4 +109,4 @@ def log_failure(log: logging.Logger, what: str, exc: Exception) -> None:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.fromtimestamp(ts, UTC))

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .model.records import Condition, ObjectStatus, format_time
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -36,7 +38,7 @@ def phase_of(v: Verdict) -> str:
 
 
 def conditions(v: Verdict, previous: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = format_time(now)
     before = {c.get("type"): c for c in previous if isinstance(c, dict)}
     valid = ("True", "Validated", "") if v.valid else ("False", "Invalid", v.problems)
     synced = ("True" if v.synced else "False", v.sync_reason, v.sync_message)
@@ -58,14 +60,25 @@ def conditions(v: Verdict, previous: list[dict[str, Any]], now: datetime) -> lis
     return out
 
 
-def status_values(v: Verdict, previous: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """Column values for the status table."""
-    values: dict[str, Any] = {
-        "phase": phase_of(v),
-        "observed_generation": v.generation,
-        "conditions": conditions(v, previous, now),
-        "rendered_to": list(v.rendered_to),
-    }
-    if v.synced:  # keep the time of the last successful sync otherwise
-        values["last_sync_time"] = now
-    return values
+def concluded(
+    v: Verdict,
+    previous: tuple[Condition, ...],
+    last_sync_time: datetime | None,
+    now: datetime,
+    live: tuple[int, dict[str, Any]] | None,
+) -> ObjectStatus:
+    """The status after a sync, from the previous conditions (their transition times are
+    kept) and time of the last successful sync (kept unless this one synced). `live`
+    (generation, spec) becomes the live version; None: the source keeps the one it has
+    (model.records.Concluded)."""
+    before = ObjectStatus(packed_conditions=previous).conditions
+    live_generation, live_spec = live or (None, None)
+    return ObjectStatus.of(
+        phase=phase_of(v),
+        observed_generation=v.generation,
+        conditions=conditions(v, before, now),
+        rendered_to=v.rendered_to,
+        last_sync_time=now if v.synced else last_sync_time,
+        live_generation=live_generation,
+        live_spec=live_spec,
+    )

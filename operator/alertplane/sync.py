@@ -20,12 +20,12 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import AlertplaneError
+from .errors import AlertplaneError, ObjectRef
 from .health import DB_DOWN, failure_kind, log_failure
 from .metrics import (
     LAST_SUCCESS,
@@ -37,13 +37,13 @@ from .metrics import (
     SYNC_FAILING_SINCE,
     SYNCS,
 )
-from .model import CustomerReceiver
+from .model import CustomerReceiver, Resource
+from .model.records import Concluded, ObjectRecord, utcnow
 from .render.platform import PlatformConfig
+from .render.secretfiles import secret_folder
 from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink
 from .sinks.factory import SinkSettings, build_sink
-from .store.repo import Stored
-from .store.secrets import secret_folder
-from .store.tables import utcnow
+from .sync_assess import live_version
 from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
 from .sync_output import Pass, settle_alertmanager
 from .sync_status import status_updates
@@ -64,11 +64,11 @@ class ObjectSource(Protocol):
         kind: str | None = None,
         customer: str | None = None,
         customers: Iterable[str] | None = None,
-    ) -> list[Stored]: ...
+    ) -> list[ObjectRecord]: ...
     def customers(self) -> list[str]: ...
     def change_marker(self) -> int: ...
     def changed_since(self, marker: int) -> tuple[set[str], int]: ...
-    def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None: ...
+    def save_statuses(self, updates: Mapping[ObjectRef, Concluded]) -> None: ...
     def record_sync(self, **values: Any) -> None: ...
     def phase_counts(self) -> dict[tuple[str, str], int]: ...
 
@@ -103,7 +103,7 @@ class SyncReport:
     duration_s: float = 0.0
 
 
-AdmissionHook = Callable[[list[Stored], Check], Checked]
+AdmissionHook = Callable[[list[ObjectRecord], Check], Checked]
 
 
 def _own_folder(obj: CustomerReceiver) -> str:
@@ -123,6 +123,8 @@ class SyncHooks:
     admission: AdmissionHook | None = None
     # The folder under `secretsDir` a receiver's secret references resolve in.
     secret_folder: Callable[[CustomerReceiver], str] = _own_folder
+    # What of an object whose newest spec is invalid stays live (sync_assess.live_version).
+    live_version: Callable[[ObjectRecord], Resource | None] = live_version
     before_sync: list[Callable[[set[str] | None], None]] = field(default_factory=list)
     on_synced: list[Callable[[SyncReport], None]] = field(default_factory=list)
     after_step: list[Callable[[], None]] = field(default_factory=list)
@@ -217,7 +219,15 @@ class Reconciler:
         for i in range(0, len(ordered), CHUNK):
             chunk = ordered[i : i + CHUNK]
             stored = self.store.get(customers=chunk)
-            run_chunk(chunk, stored, self._check, self.hooks.secret_folder, out, self.live)
+            run_chunk(
+                chunk,
+                stored,
+                self._check,
+                self.hooks.live_version,
+                self.hooks.secret_folder,
+                out,
+                self.live,
+            )
         if self._first:  # on start, also drop output of customers that no longer exist
             for rel in self.sink.generated_outputs():
                 out.files.setdefault(rel, None)
@@ -240,8 +250,8 @@ class Reconciler:
             self._retry_delay = 0.5
         return report
 
-    def _check(self, stored: list[Stored]) -> Checked:
-        def core(objects: list[Stored]) -> Checked:
+    def _check(self, stored: list[ObjectRecord]) -> Checked:
+        def core(objects: list[ObjectRecord]) -> Checked:
             return admit_stored(objects, self.settings.platform)
 
         admission = self.hooks.admission

@@ -9,23 +9,25 @@ rest of that spec is (disabling must take effect).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from .errors import Problem
+from .errors import ObjectRef, Problem
 from .model import CustomerAlert, Resource
+from .model.records import Condition, ObjectRecord
 from .render import ALERTMANAGER_PATH
 from .render.rules import rules_path
-from .store.repo import Stored
 from .validate import parse_document
 
 
-def live_version(st: Stored) -> Resource | None:
+def live_version(st: ObjectRecord) -> Resource | None:
     """The last valid version of an object whose newest spec is invalid, while the
     object wants to be live: an alert disabled by its newest spec has none, however
     invalid the rest of that spec is (disabling must take effect)."""
     if st.status is None or st.status.live_spec is None or _disabled(st):
         return None
-    obj, _ = parse_document(st.manifest(spec=st.status.live_spec, with_status=False))
+    manifest = st.manifest(spec=st.status.live_spec, with_status=False, redacted=False)
+    obj, _ = parse_document(manifest)
     return obj
 
 
@@ -33,11 +35,15 @@ def live_version(st: Stored) -> Resource | None:
 class Assessment:
     """What a sync concluded about one object before writing: all its status needs."""
 
-    object_id: int
+    ref: ObjectRef
+    serial: int
     kind: str
     customer_id: str
     generation: int
-    conditions: list[Any]  # the previous conditions, to keep transition times
+    # Of the previous status only what the new one takes over (not the whole record: a
+    # full sync holds every object's assessment at once).
+    conditions: tuple[Condition, ...]
+    last_sync_time: datetime | None
     problems: str | None  # None when valid
     spec: dict[str, Any] | None  # the spec that becomes live when valid
     live_generation: int | None
@@ -45,28 +51,30 @@ class Assessment:
     disabled: bool
 
 
-def _disabled(st: Stored) -> bool:
+def _disabled(st: ObjectRecord) -> bool:
     """Whether the newest spec disables the alert, valid or not (receivers have no switch)."""
-    return st.row.kind == "CustomerAlert" and st.row.spec.get("enabled") is False
+    return st.kind == "CustomerAlert" and st.spec.get("enabled") is False
 
 
-def assess(st: Stored, problems: list[Problem] | None, live: Resource | None) -> Assessment:
+def assess(st: ObjectRecord, problems: list[Problem] | None, live: Resource | None) -> Assessment:
     """`live` is the object rendered for `st`: its current spec, its last valid one, or
     None (nothing of it is rendered)."""
     if problems:
         rendered = st.status.live_generation if st.status and live is not None else None
     else:
-        rendered = st.row.generation
+        rendered = st.generation
     return Assessment(
-        object_id=st.row.id,
-        kind=st.row.kind,
-        customer_id=st.row.customer_id,
-        generation=st.row.generation,
-        conditions=st.status.conditions if st.status else [],
+        ref=st.ref,
+        serial=st.serial,
+        kind=st.kind,
+        customer_id=st.customer_id,
+        generation=st.generation,
+        conditions=st.status.packed_conditions if st.status else (),
+        last_sync_time=st.status.last_sync_time if st.status else None,
         problems="; ".join(p.text() for p in problems) if problems else None,
-        spec=None if problems else st.row.spec,
+        spec=None if problems else st.spec,
         live_generation=rendered,
-        rendered_to=_rendered_to(live, st.row.customer_id),
+        rendered_to=_rendered_to(live, st.customer_id),
         disabled=_disabled(st),
     )
 

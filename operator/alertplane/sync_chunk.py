@@ -14,17 +14,20 @@ from dataclasses import dataclass, field
 from .errors import ObjectRef, Problem, Source
 from .manifests import Document
 from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
+from .model.records import ObjectRecord
 from .render.platform import PlatformConfig
 from .render.rules import rules_path
-from .store.repo import Stored
-from .sync_assess import assess, live_version
+from .sync_assess import assess
 from .sync_output import Pass, contained_admission, refused_rules
 
 STORED = "stored"  # the source name of stored objects in admission
 
 # What admission says of stored objects: their problems, and the valid ones parsed.
-Checked = tuple[dict[ObjectRef, list[Problem]], dict[int, Resource]]
-Check = Callable[[list[Stored]], Checked]
+Checked = tuple[dict[ObjectRef, list[Problem]], dict[ObjectRef, Resource]]
+Check = Callable[[list[ObjectRecord]], Checked]
+# The last valid version of an object whose newest spec is invalid (sync_assess.live_version;
+# the cluster keeps none for an object in a namespace not bound to its customer).
+LiveVersion = Callable[[ObjectRecord], Resource | None]
 
 
 @dataclass
@@ -36,11 +39,11 @@ class LiveState:
     rule_counts: dict[str, int] = field(default_factory=dict)
 
 
-def admit_stored(stored: list[Stored], platform: PlatformConfig) -> Checked:
+def admit_stored(stored: list[ObjectRecord], platform: PlatformConfig) -> Checked:
     """The one admission function (core.admit) with the RECONCILE policy: everything
     it finds, the tools' findings included, marks the object Invalid."""
     docs = [
-        Document(Source(STORED, n), st.manifest(with_status=False))
+        Document(Source(STORED, n), st.manifest(with_status=False, redacted=False))
         for n, st in enumerate(stored, 1)
     ]
     admission = contained_admission(docs, platform)
@@ -51,39 +54,40 @@ def admit_stored(stored: list[Stored], platform: PlatformConfig) -> Checked:
             problems.setdefault(stored[n - 1].ref, []).append(problem.at(stored[n - 1].ref))
         elif problem.obj is not None:
             problems.setdefault(problem.obj, []).append(problem)
-    parsed = {stored[p.source.document - 1].row.id: p.obj for p in admission.parsed if p.source}
+    parsed = {stored[p.source.document - 1].ref: p.obj for p in admission.parsed if p.source}
     return problems, parsed
 
 
 def run_chunk(
     chunk: list[str],
-    stored: Iterable[Stored],
+    stored: Iterable[ObjectRecord],
     check: Check,
+    live_version: LiveVersion,
     secret_folder: Callable[[CustomerReceiver], str],
     out: Pass,
     state: LiveState,
 ) -> None:
     """Validate and render one chunk of customers into `out` and `state`."""
-    stored = sorted(stored, key=lambda s: s.row.id)
+    stored = sorted(stored, key=lambda s: s.serial)
     problems, parsed = check(stored)
-    live: dict[str, list[tuple[Stored, Resource]]] = {cid: [] for cid in chunk}
+    live: dict[str, list[tuple[ObjectRecord, Resource]]] = {cid: [] for cid in chunk}
     for item in stored:
         valid = item.ref not in problems
-        obj = parsed.get(item.row.id) if valid else live_version(item)
+        obj = parsed.get(item.ref) if valid else live_version(item)
         if obj is not None:
             live.setdefault(obj.spec.customer_id, []).append((item, obj))
     # The rule files as they will be written: an alert promtool refuses in them
     # leaves them (with its last valid version), and nobody else does.
     refused, rule_texts = refused_rules(live)
-    rendered: dict[int, Resource] = {}
+    rendered: dict[ObjectRef, Resource] = {}
     for cid in live:
-        live[cid] = [(st, o) for st, o in live[cid] if st.row.id not in refused]
-        rendered.update((st.row.id, o) for st, o in live[cid])
+        live[cid] = [(st, o) for st, o in live[cid] if st.ref not in refused]
+        rendered.update((st.ref, o) for st, o in live[cid])
     for item in stored:
         found = problems.get(item.ref)
-        if item.row.id in refused:
-            found = [*(found or []), *(p.at(item.ref) for p in refused[item.row.id])]
-        obj = rendered.get(item.row.id)
+        if item.ref in refused:
+            found = [*(found or []), *(p.at(item.ref) for p in refused[item.ref])]
+        obj = rendered.get(item.ref)
         if isinstance(obj, CustomerReceiver):
             out.receiver_owner[(obj.spec.customer_id, obj.spec.receiver_name)] = len(out.assessed)
         out.assessed.append(assess(item, found, obj))

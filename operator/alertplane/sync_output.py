@@ -15,19 +15,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .admission import RECONCILE, Admission, admit
-from .errors import Problem, ToolError
+from .errors import ObjectRef, Problem, ToolError
 from .manifests import Document
 from .model import CustomerAlert, CustomerReceiverSpec, Resource
+from .model.records import ObjectRecord
 from .render import ALERTMANAGER_PATH
 from .render.alertmanager import render_alertmanager
 from .render.platform import PlatformConfig
-from .store.repo import Stored
 from .sync_assess import Assessment
 from .validate.blame import check_configs, receiver_problems, rule_problems
 
 log = logging.getLogger("alertplane.sync")
 
-Live = Mapping[str, Sequence[tuple[Stored, Resource]]]
+Live = Mapping[str, Sequence[tuple[ObjectRecord, Resource]]]
 ReceiverKey = tuple[str, str]  # customer id, receiver name
 
 
@@ -82,16 +82,16 @@ def _breaking(
     return {}
 
 
-def refused_rules(live: Live) -> tuple[dict[int, list[Problem]], dict[str, str | None]]:
-    """Object id → why promtool refuses the rule it would put in its customer's file; and
+def refused_rules(live: Live) -> tuple[dict[ObjectRef, list[Problem]], dict[str, str | None]]:
+    """Object → why promtool refuses the rule it would put in its customer's file; and
     each customer's rule file without those (None: no file)."""
-    refused: dict[int, list[Problem]] = {}
+    refused: dict[ObjectRef, list[Problem]] = {}
     while True:  # each round drops at least one alert, or ends
         sets = {
             cid: [
-                (st.row.id, obj.spec)
+                (st.ref, obj.spec)
                 for st, obj in entries
-                if isinstance(obj, CustomerAlert) and st.row.id not in refused
+                if isinstance(obj, CustomerAlert) and st.ref not in refused
             ]
             for cid, entries in live.items()
         }

@@ -9,12 +9,13 @@ which generation stays live, if any.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from .errors import ObjectRef
+from .model.records import Concluded
 from .render import ALERTMANAGER_PATH
 from .render.rules import rules_path
 from .sinks.base import Liveness, Sink
-from .status import Verdict, status_values
+from .status import Verdict, concluded
 from .sync_assess import Assessment
 
 
@@ -25,16 +26,14 @@ def output_of(a: Assessment) -> str:
 
 def status_updates(
     assessed: list[Assessment], sink: Sink, write_error: str, now: datetime
-) -> dict[int, dict[str, Any]]:
-    """Object id → its new status values."""
-    updates = {}
+) -> dict[ObjectRef, Concluded]:
+    """Each object's new status (with the serial of the object it was concluded for)."""
+    updates: dict[ObjectRef, Concluded] = {}
     for a in assessed:
-        live = sink.liveness(output_of(a))
-        values = status_values(verdict(a, live, write_error), a.conditions, now)
-        if a.problems is None:
-            values["live_generation"] = a.generation
-            values["live_spec"] = a.spec
-        updates[a.object_id] = values
+        v = verdict(a, sink.liveness(output_of(a)), write_error)
+        live = (a.generation, a.spec) if a.problems is None and a.spec is not None else None
+        status = concluded(v, a.conditions, a.last_sync_time, now, live)
+        updates[a.ref] = Concluded(a.serial, status)
     return updates
 
 

@@ -30,6 +30,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -42,11 +43,13 @@ from hypothesis import strategies as st
 from alertplane.cli import main
 from alertplane.errors import ObjectRef, ToolError
 from alertplane.model import CustomerAlertSpec, CustomerReceiverSpec, Resource
+from alertplane.model.records import Concluded
 from alertplane.render.platform import PlatformConfig
 from alertplane.store import writes
 from alertplane.store.db import open_db
-from alertplane.store.repo import Store, _action
+from alertplane.store.repo import Store
 from alertplane.store.secrets import extract_secrets
+from alertplane.store.writes import audit_action
 from alertplane.sync import Reconciler, SyncSettings
 from alertplane.validate import parse_document
 from tests.support.api_env import (
@@ -100,7 +103,7 @@ def store_as_an_older_version_did(
                 writes.insert_object(conn, ref, customer, labels, spec)
                 writes.audit(conn, "create", ref, customer, 1, None, spec, actor, source)
             elif (found.spec, found.labels, found.customer_id) != (spec, labels, customer):
-                gen, action = found.generation + 1, _action(found.spec, spec)
+                gen, action = found.generation + 1, audit_action(found.spec, spec)
                 # Guarded by the generation read where the store has that (optimistic writes).
                 read = (found.generation,) if "read" in _UPDATE_PARAMS else ()
                 assert writes.update_object(
@@ -127,13 +130,13 @@ def test_a_row_stored_past_the_model_is_what_an_older_version_stored(tmp_path: P
     store_as_an_older_version_did(store, [bad])  # unchanged: no new generation
     ref = ObjectRef("CustomerAlert", "acme", "acme-broken")
     (found,) = store.get()
-    assert found.row.generation == 2 and found.row.spec == bad["spec"]
+    assert found.generation == 2 and found.spec == bad["spec"]
     assert store.changed_since(marker) == ({"acme"}, marker + 1)
     assert [(a.action, a.generation) for a in store.history()] == [("create", 1), ("update", 2)]
     assert store.version(ref, 2) == bad["spec"]
     assert (store.version(ref, 1) or {}).get("labels") == {}  # generation 1 as apply wrote it
     store.rollback(ref, 1, "a")  # the way back from it is the ordinary one
-    assert [s.row.generation for s in store.get()] == [3]
+    assert [s.generation for s in store.get()] == [3]
 
 
 _UPDATE_PARAMS = inspect.signature(writes.update_object).parameters
@@ -280,7 +283,7 @@ def _reconciler(store: Store, out: Path) -> Reconciler:
 
 
 def _status(store: Store, name: str) -> dict[str, Any]:
-    (found,) = [s for s in store.get() if s.row.name == name]
+    (found,) = [s for s in store.get() if s.name == name]
     status: dict[str, Any] = found.manifest()["status"]
     return status
 
@@ -454,8 +457,10 @@ def test_no_malformed_object_keeps_another_from_synced(
 
 def _seed_live(store: Store, name: str, spec: dict[str, Any]) -> None:
     """A last valid version an older check let through (the output check must catch it)."""
-    (found,) = [s for s in store.get() if s.row.name == name]
-    store.save_statuses({found.row.id: {"live_generation": 1, "live_spec": spec}})
+    (found,) = [s for s in store.get() if s.name == name]
+    assert found.status is not None
+    status = replace(found.status, live_generation=1, live_spec=spec)
+    store.save_statuses({found.ref: Concluded(found.serial, status)})
 
 
 @pytest.mark.parametrize("era", ERAS)

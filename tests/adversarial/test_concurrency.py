@@ -308,7 +308,7 @@ def test_concurrent_creates_are_all_synced(api: ApiEnv) -> None:
     assert [r.status_code for r in answers] == [201] * 100
 
     def all_synced() -> bool:
-        phases = {s.row.customer_id: s.status.phase if s.status else None for s in api.store.get()}
+        phases = {s.customer_id: s.status.phase if s.status else None for s in api.store.get()}
         return all(phases.get(cu) == "Synced" for cu in customers)
 
     eventually(all_synced, what="every create Synced")

@@ -163,7 +163,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiEnv]:
 
 
 def stored_names(env: ApiEnv) -> list[str]:
-    return sorted(s.row.name for s in env.store.get())
+    return sorted(s.name for s in env.store.get())
 
 
 # -- the CLI ------------------------------------------------------------------------------

@@ -69,9 +69,7 @@ def _assert_fresh_in_acme(env: ApiEnv, old_name: str) -> None:
     spec = alert_spec("Shared", "acme", severity="warning")
     r = env.client.put(f"{ACME_ALERTS}/Shared", json=spec, headers=ACME)
     assert r.status_code == 200 and r.json()["metadata"]["namespace"] == "acme", r.text
-    assert all(
-        s.row.customer_id == "globex" for s in env.store.get() if s.ref.namespace == "globex"
-    )
+    assert all(s.customer_id == "globex" for s in env.store.get() if s.ref.namespace == "globex")
     # globex keeps its history, the deletion included; none of acme's rows.
     rows = env.client.get("/customers/globex/audit", headers=GLOBEX).json()["items"]
     assert [(r["action"], r["generation"]) for r in rows] == [

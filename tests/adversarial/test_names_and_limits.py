@@ -132,7 +132,7 @@ def test_every_accepted_alert_name_round_trips(api: ApiEnv, name: str) -> None:
         r = api.client.post(BASE, json=alert_spec(n), headers=ADMIN)
         assert r.status_code == 201, (n, r.text)
         assert r.headers["location"].endswith(f"/alerts/{n}")
-    objects = {s.row.name for s in api.store.get(kind="CustomerAlert")}
+    objects = {s.name for s in api.store.get(kind="CustomerAlert")}
     assert len(objects) == len(names)  # distinct object names, each a Kubernetes name
     assert all(is_dns_subdomain(o) and len(o) <= 253 for o in objects)
     for n in names:

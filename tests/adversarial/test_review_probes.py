@@ -26,7 +26,7 @@ ACME_URL = "https://hooks.slack.com/services/TACME/BACME/acmesecret"
 
 
 def _status(store: Store, name: str) -> dict[str, Any]:
-    (found,) = [s for s in store.get() if s.row.name == name]
+    (found,) = [s for s in store.get() if s.name == name]
     status: dict[str, Any] = found.manifest()["status"]
     return status
 
@@ -94,8 +94,8 @@ def test_a_moves_secret_lands_in_the_new_customers_folder(db_url: str, tmp_path:
     assert change.ref == ObjectRef("CustomerReceiver", "acme", "globex-hook")
     assert (change.action, change.generation) == ("created", 1)
     # acme's value in acme's folder, under the key its stored reference names
-    (moved,) = [s for s in store.get() if s.row.customer_id == "acme"]
-    ref = moved.row.spec["slack"][0]["apiURLSecretRef"]
+    (moved,) = [s for s in store.get() if s.customer_id == "acme"]
+    ref = moved.spec["slack"][0]["apiURLSecretRef"]
     assert (secrets / "acme" / ref["name"] / ref["key"]).read_text() == ACME_URL
     assert globex_file.read_text() == GLOBEX_URL  # globex's file untouched
     assert not list((secrets / "globex").rglob("*acme*"))
@@ -308,10 +308,10 @@ def test_a_customer_import_never_moves_another_customers_object(
         r = env.client.post("/import", json=[mine], headers=ACME)
         assert r.status_code == 409, r.text
         assert "globex" not in r.text and "GlobexRaced" not in r.text
-        (kept,) = [s for s in env.store.get() if s.row.name == "acme-raced"]
-        assert (kept.row.customer_id, kept.row.generation) == ("globex", 1)
+        (kept,) = [s for s in env.store.get() if s.name == "acme-raced"]
+        assert (kept.customer_id, kept.generation) == ("globex", 1)
         assert [h.action for h in env.store.history(name="acme-raced")] == ["create"]
         # the admin's import still moves it
         r = env.client.post("/import", json=[mine], headers=ADMIN)
         assert r.status_code == 200, r.text
-        assert [(s.row.customer_id, s.ref.namespace) for s in env.store.get()] == [("acme", "acme")]
+        assert [(s.customer_id, s.ref.namespace) for s in env.store.get()] == [("acme", "acme")]

@@ -268,7 +268,7 @@ def test_api_refuses_a_traversing_name_on_update_too(api: ApiEnv) -> None:
         "spec.slack[0].apiURLSecretRef.name",
         "spec.slack[0].apiURLSecretRef.key",
     ]
-    stored = api.store.get(kind="CustomerReceiver")[0].row.spec
+    stored = api.store.get(kind="CustomerReceiver")[0].spec
     assert stored["slack"][0]["apiURLSecretRef"] == {"name": "s", "key": "url"}
 
 

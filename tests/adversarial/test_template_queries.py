@@ -383,9 +383,7 @@ def test_rest_api_create_and_put_answer_422(api: ApiEnv) -> None:
     assert [p["path"] for p in r.json()["problems"]] == ["spec.annotations.x"]
     assert r.json()["problems"][0]["message"].startswith('template runs query "up": selector up{}')
     (stored,) = api.store.get()
-    assert (
-        stored.row.generation == 1 and stored.row.spec["annotations"]["description"] == SCOPED_LEAK
-    )
+    assert stored.generation == 1 and stored.spec["annotations"]["description"] == SCOPED_LEAK
 
 
 def test_console_form_shows_the_refusal_on_the_field(api: ApiEnv) -> None:

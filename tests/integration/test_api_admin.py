@@ -145,7 +145,7 @@ def test_customer_token_import_refuses_foreign_documents(api: ApiEnv) -> None:
     # Only where the offending documents are, nothing of what they hold or what exists.
     assert all(p["text"].startswith("body:") for p in problems)
     assert "globex" not in r.text and "initech" not in r.text
-    assert [s.row.customer_id for s in api.store.get()] == ["globex"]
+    assert [s.customer_id for s in api.store.get()] == ["globex"]
     # Own objects, but in a namespace the token does not own: refused as well.
     doc = {
         "apiVersion": "alertplane.io/v1alpha1",

@@ -166,7 +166,7 @@ def test_customer_token_sees_only_its_customer(examples: ApiEnv) -> None:
     # Another customer's pages read exactly like a customer that does not exist.
     missing = assert_page(c.get(f"{C}/customers/nobody"), 404)
     token = csrf_of(bodies[0])
-    before = [(s.ref, s.row.generation) for s in examples.store.get()]
+    before = [(s.ref, s.generation) for s in examples.store.get()]
     for p in CUSTOMER_PAGES:
         r = c.get(f"{C}/customers/globex{p.replace('HighErrorRate', 'QueueBacklog')}")
         assert assert_page(r, 404) == missing
@@ -189,7 +189,7 @@ def test_customer_token_sees_only_its_customer(examples: ApiEnv) -> None:
               "object": "globex-queue-backlog", "version": "1"},
     )  # fmt: skip
     assert "globex" not in assert_page(r, 404)
-    assert [(s.ref, s.row.generation) for s in examples.store.get()] == before
+    assert [(s.ref, s.generation) for s in examples.store.get()] == before
 
 
 def test_csrf_is_required_for_every_form(examples: ApiEnv) -> None:
@@ -207,13 +207,13 @@ def test_csrf_is_required_for_every_form(examples: ApiEnv) -> None:
         ("/routing/test", {"severity": "critical"}),
         ("/preview", {"email": "team:0"}),
     )  # fmt: skip
-    before = [(s.ref, s.row.generation) for s in examples.store.get()]
+    before = [(s.ref, s.generation) for s in examples.store.get()]
     for action, data in forms:
         for token in (None, "", "0" * 64, admin_token):  # another session's token is no good
             body = dict(data) if token is None else {**data, "csrf": token}
             r = acme.post(base + action, data=body)
             assert "did not come from this console" in assert_page(r, 403), (action, token)
-    assert [(s.ref, s.row.generation) for s in examples.store.get()] == before
+    assert [(s.ref, s.generation) for s in examples.store.get()] == before
     assert len(examples.store.history(customer="acme")) == 6
 
 
@@ -258,8 +258,8 @@ def test_create_with_a_mistake_shows_the_message_then_fix(env: ApiEnv) -> None:
     page = assert_page(c.get(r.headers["location"]))
     assert "Alert CpuHot created." in page and phases(page) == ["Synced"]
     ((stored,),) = [env.store.get(kind="CustomerAlert")]
-    assert stored.row.spec["labels"] == {"team": "ops"}
-    assert stored.row.spec["for"] == "5m"
+    assert stored.spec["labels"] == {"team": "ops"}
+    assert stored.spec["for"] == "5m"
     (entry,) = env.store.history(customer="acme")
     assert (entry.actor, entry.source, entry.action) == ("acme-team", "console", "create")
     # The same name again: refused on the name field.
@@ -306,8 +306,8 @@ def test_edit_toggle_delete_and_rollback(env: ApiEnv) -> None:
     page = assert_page(c.get(r.headers["location"]))
     assert "Alert HighErrorRate (to version 1) rolled back." in page
     stored = env.store.get(kind="CustomerAlert")[0]
-    assert stored.row.spec == env.store.version(stored.ref, 1)
-    assert stored.row.spec["severity"] == "critical" and stored.row.spec["enabled"] is True
+    assert stored.spec == env.store.version(stored.ref, 1)
+    assert stored.spec["severity"] == "critical" and stored.spec["enabled"] is True
     assert env.store.history()[-1].source == "console"
     # A version that does not exist: a clean 404 page.
     r = post(c, f"{base}/audit", f"{base}/audit/rollback",
@@ -419,11 +419,11 @@ def test_template_preview_renders_with_amtool(examples: ApiEnv) -> None:
     assert "Not set: Alertmanager sends no text body." in page
     # A template Alertmanager cannot execute (stored by apply, which only warns).
     bad = examples.store.get(kind="CustomerReceiver", customer="acme")[0]
-    spec = {**bad.row.spec, "email": [{"to": ["x@acme.example"], "subjectTemplate": "{{ .Nope }}"}]}
+    spec = {**bad.spec, "email": [{"to": ["x@acme.example"], "subjectTemplate": "{{ .Nope }}"}]}
     obj, problems = parse_document({**bad.manifest(with_status=False), "spec": spec})
     assert obj is not None and not problems
     examples.store.apply([obj], "cli-user", "cli")
-    chosen = f"{bad.row.spec['receiverName']}:0"
+    chosen = f"{bad.spec['receiverName']}:0"
     page = html.unescape(assert_page(post(c, preview, preview, {**form, "email": chosen})))
     assert "Alertmanager cannot render this template" in page and "Nope" in page
     r = post(c, preview, preview, {**form, "email": "nobody:0"})

@@ -89,7 +89,7 @@ def test_create_with_mistakes_then_fix(env: ApiEnv) -> None:
     page = assert_page(c.get(r.headers["location"]))
     assert "Receiver pager created." in page and phases(page) == ["Synced"]
     (stored,) = env.store.get(kind="CustomerReceiver")
-    spec = stored.row.spec
+    spec = stored.spec
     assert spec["email"] == [
         {
             "to": ["ops@acme.example", "sre@acme.example"],
@@ -130,17 +130,17 @@ def test_edit_keeps_every_field_then_delete(examples: ApiEnv) -> None:
         assert stored is not None
         # The form holds every field of the spec: sent back as shown, nothing changes
         # (the store sees the same spec: no new generation, no audit row).
-        form = flat(receiver_form.values_of(stored.row.spec))
+        form = flat(receiver_form.values_of(stored.spec))
         before = len(examples.store.history(customer="acme"))
         r = post(c, edit, edit, form)
         assert r.headers["location"] == f"{BASE}/receivers?notice=receiver-saved&what={name}"
         assert len(examples.store.history(customer="acme")) == before
         again = examples.store.find_named("CustomerReceiver", "acme", name)
-        assert again is not None and again.row.generation == stored.row.generation
+        assert again is not None and again.generation == stored.generation
     edit = f"{BASE}/receivers/team"
     stored = examples.store.find_named("CustomerReceiver", "acme", "team")
     assert stored is not None
-    form = flat(receiver_form.values_of(stored.row.spec))
+    form = flat(receiver_form.values_of(stored.spec))
     # Clear the Slack entry (removed), fill the blank webhook entry (added), move it first.
     form = {k: ("" if k.startswith("slack-0-") else v) for k, v in form.items()}
     form.update({"webhook-0-url": "https://hooks.acme.example/a", "route-priority": "5"})
@@ -148,9 +148,9 @@ def test_edit_keeps_every_field_then_delete(examples: ApiEnv) -> None:
     assert r.status_code == 303
     stored = examples.store.find_named("CustomerReceiver", "acme", "team")
     assert stored is not None
-    assert stored.row.spec["slack"] == []
-    assert stored.row.spec["webhook"] == [{"url": "https://hooks.acme.example/a"}]
-    assert stored.row.spec["email"][0]["textTemplate"].endswith("{{ end }}\n")
+    assert stored.spec["slack"] == []
+    assert stored.spec["webhook"] == [{"url": "https://hooks.acme.example/a"}]
+    assert stored.spec["email"][0]["textTemplate"].endswith("{{ end }}\n")
     page = assert_page(c.get(f"{BASE}/receivers"))
     assert page.index('data-receiver="team"') < page.index('data-receiver="oncall"')
     assert examples.store.history(customer="acme")[-1].source == "console"
@@ -166,7 +166,7 @@ def test_other_customers_receivers_and_csrf(examples: ApiEnv) -> None:
     acme, admin = client(examples, ACME_TOKEN), client(examples, ADMIN_TOKEN)
     missing = assert_page(acme.get(f"{C}/customers/nobody"), 404)
     token = csrf_of(acme.get(f"{C}/").text)
-    before = [(s.ref, s.row.generation) for s in examples.store.get()]
+    before = [(s.ref, s.generation) for s in examples.store.get()]
     for path in ("/receivers/dispatch-hook", "/new-receiver"):
         assert assert_page(acme.get(f"{C}/customers/globex{path}"), 404) == missing
     for action, data in (
@@ -191,7 +191,7 @@ def test_other_customers_receivers_and_csrf(examples: ApiEnv) -> None:
             body = dict(data) if bad is None else {**data, "csrf": bad}
             r = acme.post(BASE + action, data=body)
             assert "did not come from this console" in assert_page(r, 403), (action, bad)
-    assert [(s.ref, s.row.generation) for s in examples.store.get()] == before
+    assert [(s.ref, s.generation) for s in examples.store.get()] == before
 
 
 def test_a_template_only_amtool_rejects_is_stored_then_shown_invalid(env: ApiEnv) -> None:
@@ -202,7 +202,7 @@ def test_a_template_only_amtool_rejects_is_stored_then_shown_invalid(env: ApiEnv
     form = receiver_form_data(**{"email-0-subjectTemplate": "{{ .Nope "})
     assert post(c, NEW, NEW, form).status_code == 303
     (stored,) = env.store.get()
-    item = f"{BASE}/receivers/{stored.row.spec['receiverName']}"
+    item = f"{BASE}/receivers/{stored.spec['receiverName']}"
 
     def pinned() -> list[str] | None:
         return field_errors(assert_page(c.get(item)), "email-0-subjectTemplate") or None

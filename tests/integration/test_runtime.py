@@ -33,7 +33,7 @@ class Stack:
     out: Path
 
     def status(self, name: str) -> dict[str, Any]:
-        (found,) = [s for s in self.store.get() if s.row.name == name]
+        (found,) = [s for s in self.store.get() if s.name == name]
         return found.manifest()["status"]
 
     def live_exprs(self, customer: str = "acme") -> dict[str, str]:

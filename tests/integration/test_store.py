@@ -69,7 +69,7 @@ def test_rollback_restores_a_version_as_a_new_change(store: Store) -> None:
     change = store.rollback(ref, 1, "carol")
     assert (change.action, change.generation) == ("rolled-back", 3)
     (stored,) = store.get()
-    assert stored.row.spec["severity"] == "warning"
+    assert stored.spec["severity"] == "warning"
     last = store.history()[-1]
     assert (last.action, last.actor, last.source) == ("rollback", "carol", "rollback")
     with pytest.raises(UsageError, match="has no version 9"):
@@ -83,7 +83,7 @@ def test_clear_secrets_never_reach_the_database(store: Store, db_url: str, tmp_p
     )
     store.apply([obj(r)], "a", "cli")
     (stored,) = store.get()
-    assert stored.row.spec["slack"][0] == {
+    assert stored.spec["slack"][0] == {
         "apiURLSecretRef": {"name": "acme-oncall", "key": "slack-api-url-0"},
         "channel": "#a",
     }

@@ -35,7 +35,7 @@ def reconciler(store: Store, out: Path) -> Reconciler:
 
 
 def status(store: Store, name: str) -> dict[str, Any]:
-    (found,) = [s for s in store.get() if s.row.name == name]
+    (found,) = [s for s in store.get() if s.name == name]
     return found.manifest()["status"]
 
 

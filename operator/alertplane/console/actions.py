@@ -137,9 +137,9 @@ def _add_writes(api: APIRouter, console: Console) -> None:
         ref = ObjectRef(kind, form.get("namespace", ""), form.get("object", ""))
         # (ctx.bound may ask the API server for the namespaces: not in the event loop)
         stored = await run_in_threadpool(lambda: ctx.bound(access.customer).find(ref))
-        if stored is None or stored.row.customer_id != access.customer:
+        if stored is None or stored.customer_id != access.customer:
             raise NotFound("no such object")
-        spec_name = str(stored.row.spec.get("alertName" if kind == ALERT else "receiverName"))
+        spec_name = str(stored.spec.get("alertName" if kind == ALERT else "receiverName"))
         await run_in_threadpool(crud.rollback, writes, access, kind, spec_name, int(version))
         await console.settle(view(stored))
         what = f"{'Alert' if kind == ALERT else 'Receiver'} {spec_name} (to version {version})"
@@ -201,12 +201,12 @@ def _add_preview(api: APIRouter, console: Console) -> None:
             found = await run_in_threadpool(
                 lambda: ctx.reads(access).find_named(RECEIVER, cid, receiver_name)
             )
-        emails = (found.row.spec.get("email") or []) if found is not None else []
+        emails = (found.spec.get("email") or []) if found is not None else []
         if found is None or int(index) >= len(emails):
             problems.append(Problem("email", "choose one of the e-mail configurations", ""))
         parts = None
         if not problems and found is not None:
-            route = found.row.spec.get("route") or {}
+            route = found.spec.get("route") or {}
             group_by = route.get("groupBy") or ctx.platform.alertmanager.route.group_by or []
             data = preview.sample_data(
                 receiver=f"{access.customer}/{receiver_name}",

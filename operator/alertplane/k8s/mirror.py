@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import AlertplaneError, ObjectRef
 from ..metrics import REGISTRY
+from ..model.records import ObjectStatus
 from ..store.db import database_url, make_engine, migrate
 from ..store.mirror import delete_others, load_live, write_changes, write_statuses
 from .changes import SOURCE, Change
@@ -70,7 +71,7 @@ class Mirror:
         self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
         self._queue: deque[Change] = deque()
-        self._statuses: dict[ObjectRef, dict[str, Any]] = {}
+        self._statuses: dict[ObjectRef, ObjectStatus] = {}
         self._pending: dict[ObjectRef, int] = {}  # ref → queued changes
         self._compared = False  # the full comparison after start has been written
         self._recompare = False  # a write failed: compare again once the queue is written
@@ -89,9 +90,9 @@ class Mirror:
             self._pending[change.ref] = self._pending.get(change.ref, 0) + 1
         self._wake.set()
 
-    def record_status(self, ref: ObjectRef, values: dict[str, Any]) -> None:
+    def record_status(self, ref: ObjectRef, status: ObjectStatus) -> None:
         with self._lock:
-            self._statuses[ref] = values
+            self._statuses[ref] = status
         self._wake.set()
 
     def mirrored(self, ref: ObjectRef) -> tuple[bool | None, str]:

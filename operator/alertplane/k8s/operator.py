@@ -357,19 +357,7 @@ def _mirror_statuses(state: ClusterState, mirror: Mirror, refs: list[Any]) -> No
         entry = state.entry(ref)
         if entry is None:
             continue
-        st = entry.status
-        mirror.record_status(
-            ref,
-            {
-                "phase": st.phase,
-                "observed_generation": st.observed_generation,
-                "conditions": st.conditions,
-                "rendered_to": list(st.rendered_to),
-                "last_sync_time": st.last_sync_time,
-                "live_generation": st.live_generation,
-                "live_spec": st.live_spec,
-            },
-        )
+        mirror.record_status(ref, entry.status)
 
 
 def serve_health(

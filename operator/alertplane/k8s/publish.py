@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
@@ -25,6 +24,7 @@ from ..kube.kinds import EVENT
 from ..kube.paths import kind_path, object_path
 from ..metrics import REGISTRY
 from ..model import API_VERSION
+from ..model.records import format_time
 from .mirror import Mirror
 from .state import FINALIZER, ClusterState, Entry
 
@@ -44,10 +44,6 @@ EVENTS = Counter(
 )
 
 STATUS, FINALIZE, ADD_FINALIZER = "status", "finalize", "add-finalizer"
-
-
-def _stamp(ts: datetime | None = None) -> str:
-    return (ts or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Publisher:
@@ -180,12 +176,12 @@ class Publisher:
         st = entry.status
         if not st.observed_generation:
             return None  # not assessed yet
-        conditions: list[dict[str, Any]] = []
-        for cond in st.conditions:
-            cond = dict(cond)
+        cid = entry.record.customer_id
+        status = st.to_design(lambda rel: self.locate(rel, cid))
+        conditions: list[dict[str, Any]] = status["conditions"]
+        for cond in conditions:
             if cond.get("reason") == "Written" and self.written_message:
                 cond["message"] = self.written_message
-            conditions.append(cond)
         if self.mirror is not None:
             ok, message = self.mirror.mirrored(ref)
             if ok is None:  # not compared since start: keep showing what the object shows
@@ -193,13 +189,9 @@ class Publisher:
                 ok = shown is not None and shown[0] == "True"
                 message = "" if ok else message
             conditions.append(self._mirrored(entry, ok, message))
-        return {
-            "observedGeneration": st.observed_generation,
-            "phase": st.phase,
-            "conditions": conditions,
-            "renderedTo": [self.locate(rel, entry.row.customer_id) for rel in st.rendered_to],
-            "lastSyncTime": _stamp(st.last_sync_time) if st.last_sync_time else None,
-        }
+        # A merge patch removes what is null: a status without a sync shows no stale time.
+        status.setdefault("lastSyncTime", None)
+        return status
 
     @staticmethod
     def _mirrored(entry: Entry, ok: bool, message: str) -> dict[str, Any]:
@@ -211,7 +203,7 @@ class Publisher:
             "status": status,
             "reason": "Mirrored" if ok else "MirrorPending",
             "message": message,
-            "lastTransitionTime": since or _stamp(),
+            "lastTransitionTime": since or format_time(),
         }
 
     # -- events and finalizers ------------------------------------------------------------
@@ -229,7 +221,7 @@ class Publisher:
             return
         entry.last_event = key
         reason = "Invalid" if phase == "Invalid" else "SyncFailed"
-        now = _stamp()
+        now = format_time()
         event = {
             "apiVersion": EVENT.api_version,
             "kind": "Event",

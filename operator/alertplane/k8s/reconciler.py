@@ -22,8 +22,9 @@ from ..errors import AlertplaneError, ObjectRef, Problem
 from ..kube.binding import binding_problem
 from ..metrics import REGISTRY
 from ..model import CustomerReceiver, Resource
-from ..store.repo import Stored
+from ..model.records import ObjectRecord
 from ..sync import Reconciler, SyncHooks, SyncReport, SyncSettings
+from ..sync_assess import live_version
 from ..sync_chunk import Check, Checked
 from .state import ClusterState
 
@@ -68,11 +69,14 @@ class ClusterHooks:
         self.on_resync: list[Callable[[], None]] = []
         self._resync_at = time.monotonic() + resync_s
         self.reconciler: Reconciler | None = None
+        # Objects of the chunk being synced in a namespace not bound to their customer.
+        self._unbound: set[ObjectRef] = set()
 
     def attach(self, settings: SyncSettings) -> Reconciler:
         """The core reconciler over the cluster's state, with these hooks."""
         hooks = SyncHooks(
             admission=self.admit,
+            live_version=self.live_version,
             secret_folder=self.secret_folder,
             before_sync=[self._before_sync],
             on_synced=[self._synced],
@@ -96,34 +100,40 @@ class ClusterHooks:
         a namespace is: references resolve in the receiver's namespace."""
         return obj.metadata.namespace
 
-    def admit(self, stored: list[Stored], core: Check) -> Checked:
-        violations: dict[int, Problem] = {}
+    def live_version(self, record: ObjectRecord) -> Resource | None:
+        """An object in a namespace not bound to its customer keeps nothing live (its
+        remembered last valid version stays in the state for when it is bound again)."""
+        return None if record.ref in self._unbound else live_version(record)
+
+    def admit(self, stored: list[ObjectRecord], core: Check) -> Checked:
+        violations: dict[ObjectRef, Problem] = {}
         for st in stored:
-            ns, cid = st.row.namespace, st.row.customer_id
+            ns, cid = st.namespace, st.customer_id
             if self.tenant_binding and cid:
-                violation = binding_problem(ns, cid, self.state.bindings.get(ns), st.row.spec)
+                violation = binding_problem(ns, cid, self.state.bindings.get(ns), st.spec)
                 if violation is not None:
-                    violations[st.row.id] = violation
+                    violations[st.ref] = violation
+        self._unbound = set(violations)
         # An object in a namespace not bound to its customer is not the customer's: it is
         # validated on its own, so it takes none of the customer's names (otherwise anyone
         # who may write in some namespace could make the customer's own objects duplicates).
-        problems, parsed = core([s for s in stored if s.row.id not in violations])
+        problems, parsed = core([s for s in stored if s.ref not in violations])
         for st in stored:
-            if st.row.id in violations:
+            if st.ref in violations:
                 alone, alone_parsed = core([st])
                 problems.update(alone)
                 parsed.update(alone_parsed)
         for st in stored:
-            found = self._found(st, violations.get(st.row.id), parsed, problems)
+            found = self._found(st, violations.get(st.ref), parsed, problems)
             if found:
                 problems.setdefault(st.ref, []).extend(p.at(st.ref) for p in found)
         return problems, parsed
 
     def _found(
         self,
-        st: Stored,
+        st: ObjectRecord,
         violation: Problem | None,
-        parsed: dict[int, Resource],
+        parsed: dict[ObjectRef, Resource],
         problems: dict[ObjectRef, list[Problem]],
     ) -> list[Problem]:
         """The cluster's own findings on one object: its binding violation, or what the
@@ -131,10 +141,7 @@ class ClusterHooks:
         found: list[Problem] = []
         if violation is not None:
             found.append(violation)
-            if st.status is not None:  # a copy: no last valid version may stay live
-                st.status.live_spec = None
-                st.status.live_generation = None
-        obj = parsed.get(st.row.id)
+        obj = parsed.get(st.ref)
         # Secrets are read only for a receiver its namespace may hold: one in a namespace
         # bound to another customer never gets to probe (or copy) that namespace's Secrets.
         if (
@@ -147,7 +154,7 @@ class ClusterHooks:
             if missing:
                 if not self._secret_wait:
                     self._secret_check_at = time.monotonic() + SECRET_RECHECK_S
-                self._secret_wait.add(st.row.customer_id)
+                self._secret_wait.add(st.customer_id)
             found += missing
         return found
 

@@ -13,28 +13,16 @@ import copy
 import itertools
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ObjectRef
 from ..kube.binding import binding_of
 from ..kube.kinds import PLURALS
 from ..model import API_GROUP
-from ..store.repo import Stored
-from ..store.tables import utcnow
+from ..model.records import Concluded, ObjectRecord, ObjectStatus, intern, parse_time, utcnow
 from .changes import SOURCE, Change, attribute
-from .records import (
-    NO_LABELS,
-    Row,
-    Status,
-    compact,
-    intern,
-    mirrored_condition,
-    pack_conditions,
-    parse_time,
-    status_digest,
-    stored_view,
-)
+from .records import NO_LABELS, compact, mirrored_condition, status_digest
 
 FINALIZER = f"{API_GROUP}/finalizer"
 DELETE = -1  # the generation key of a deletion in the admission users
@@ -42,9 +30,7 @@ DELETE = -1  # the generation key of a deletion in the admission users
 
 @dataclass(slots=True)
 class Entry:
-    id: int
-    row: Row
-    status: Status
+    record: ObjectRecord  # replaced, never changed in place: get() hands it out
     uid: str
     finalizers: tuple[str, ...]
     deleting: bool
@@ -56,6 +42,10 @@ class Entry:
     last_event: tuple[str, str] | None = None
     resource_version: str = ""  # of the version `finalizers` were read from
     source: str = SOURCE  # of the last change (see changes.attribute)
+
+    @property
+    def status(self) -> ObjectStatus:
+        return self.record.status or ObjectStatus()
 
     def saw_status(self, status: Mapping[str, Any]) -> None:
         """The cluster shows this status (listed, watched, or the answer to our patch)."""
@@ -82,8 +72,8 @@ class ClusterState:
         self.attribution_key = attribution_key
         self._lock = threading.RLock()
         self._entries: dict[ObjectRef, Entry] = {}
-        self._by_id: dict[int, ObjectRef] = {}
-        self._ids = itertools.count(1)
+        # Records' serials: the order objects were first seen (see ObjectRecord.serial).
+        self._serials = itertools.count(1)
         self._seq = 0
         self._feed: list[tuple[int, frozenset[str]]] = []
         self.bindings: dict[str, str | None] = {}  # namespace → its tenant binding
@@ -124,12 +114,12 @@ class ClusterState:
                 before_cid: str | None = None
                 changed = True
             else:
-                row = entry.row
-                before_cid = row.customer_id
+                rec = entry.record
+                before_cid = rec.customer_id
                 changed = (
-                    row.generation != generation
-                    or row.spec != spec
-                    or row.customer_id != cid
+                    rec.generation != generation
+                    or rec.spec != spec
+                    or rec.customer_id != cid
                     or entry.deleting != deleting
                 )
             entry.finalizers = tuple(intern(str(f)) for f in meta.get("finalizers") or ())
@@ -137,10 +127,10 @@ class ClusterState:
             raw_status = body.get("status")
             entry.saw_status(raw_status if isinstance(raw_status, dict) else {})
             if not changed:
-                if entry.row.labels != labels:
-                    entry.row = _row(entry.id, ref, cid, generation, labels, spec)
+                if entry.record.labels != labels:
+                    entry.record = _changed(entry.record, cid, generation, labels, spec)
                 return entry
-            entry.row = _row(entry.id, ref, cid, generation, labels, spec)
+            entry.record = _changed(entry.record, cid, generation, labels, spec)
             was_deleting, entry.deleting = entry.deleting, deleting
             admitted = self._admitted(ref, DELETE if deleting else generation)
             entry.actor, entry.source = attribute(
@@ -169,7 +159,7 @@ class ClusterState:
             ref = ObjectRef(kind, namespace, name)
             admitted = self._admitted(ref, DELETE)
             entry = self._entries.get(ref)
-            spec = entry.row.spec if entry is not None else None
+            spec = entry.record.spec if entry is not None else None
             who = attribute(meta or {}, True, admitted, self.api_user, self.attribution_key, spec)
             self._drop(ref, *who)
 
@@ -177,43 +167,41 @@ class ClusterState:
         entry = self._entries.pop(ref, None)
         if entry is None:
             return
-        self._by_id.pop(entry.id, None)
-        self._touch({entry.row.customer_id})
+        self._touch({entry.record.customer_id})
         if not entry.deleting:
             entry.actor, entry.source = actor, source
             self._emit(entry, deleted=True)
 
     def _new_entry(self, ref: ObjectRef, uid: str, body: dict[str, Any]) -> Entry:
-        oid = next(self._ids)
         raw = body.get("status")
         previous: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        status = Status(
-            phase=intern(str(previous.get("phase") or "Pending")),
+        status = ObjectStatus.of(
+            phase=str(previous.get("phase") or "Pending"),
             observed_generation=int(previous.get("observedGeneration") or 0),
-            packed_conditions=pack_conditions(
+            conditions=(
                 c
                 for c in previous.get("conditions") or []
                 if isinstance(c, dict) and c.get("type") in ("Valid", "Synced")
             ),
             last_sync_time=parse_time(previous.get("lastSyncTime")),
         )
-        placeholder = Row(oid, ref.kind, ref.namespace, ref.name, "", 0, NO_LABELS, {})
-        entry = Entry(oid, placeholder, status, intern(uid), (), False, "")
+        serial = next(self._serials)
+        placeholder = ObjectRecord(ref, serial, "", 0, NO_LABELS, {}, status)
+        entry = Entry(placeholder, intern(uid), (), False, "")
         entry.saw_status(previous)
         self._entries[ref] = entry
-        self._by_id[oid] = ref
         return entry
 
     def _emit(self, entry: Entry, deleted: bool) -> None:
-        row = entry.row
+        rec = entry.record
         change = Change(
-            row.kind,
-            row.namespace,
-            row.name,
-            row.customer_id,
-            row.generation,
-            dict(row.labels),
-            None if deleted else copy.deepcopy(row.spec),
+            rec.kind,
+            rec.namespace,
+            rec.name,
+            rec.customer_id,
+            rec.generation,
+            dict(rec.labels),
+            None if deleted else copy.deepcopy(rec.spec),
             entry.actor or "unknown",
             utcnow(),
             entry.source,
@@ -232,7 +220,7 @@ class ClusterState:
                 self.bindings[name] = new
             if old != new:
                 self._touch(
-                    {e.row.customer_id for r, e in self._entries.items() if r.namespace == name}
+                    {e.record.customer_id for r, e in self._entries.items() if r.namespace == name}
                 )
 
     def touch(self, customers: Iterable[str]) -> None:
@@ -270,7 +258,7 @@ class ClusterState:
             return [
                 ref
                 for ref, e in self._entries.items()
-                if e.deleting and (wanted is None or e.row.customer_id in wanted)
+                if e.deleting and (wanted is None or e.record.customer_id in wanted)
             ]
 
     def snapshot(self, taken: Callable[[], None] = lambda: None) -> list[Change]:
@@ -280,13 +268,13 @@ class ClusterState:
             taken()
             return [
                 Change(
-                    e.row.kind,
-                    e.row.namespace,
-                    e.row.name,
-                    e.row.customer_id,
-                    e.row.generation,
-                    dict(e.row.labels),
-                    copy.deepcopy(e.row.spec),
+                    e.record.kind,
+                    e.record.namespace,
+                    e.record.name,
+                    e.record.customer_id,
+                    e.record.generation,
+                    dict(e.record.labels),
+                    copy.deepcopy(e.record.spec),
                     e.actor or "unknown",
                     utcnow(),
                     e.source,
@@ -301,9 +289,10 @@ class ClusterState:
             for ref, (generation, spec) in live.items():
                 entry = self._entries.get(ref)
                 if entry is not None and entry.status.live_spec is None:
-                    entry.status = entry.status.updated(
-                        {"live_generation": generation, "live_spec": compact(spec)}
+                    status = replace(
+                        entry.status, live_generation=generation, live_spec=compact(spec)
                     )
+                    entry.record = entry.record.concluded(status)
 
     # -- sync.ObjectSource ------------------------------------------------------------
     def get(
@@ -311,23 +300,24 @@ class ClusterState:
         kind: str | None = None,
         customer: str | None = None,
         customers: Iterable[str] | None = None,
-    ) -> list[Stored]:
+    ) -> list[ObjectRecord]:
+        """The records themselves, not copies: they are replaced, never changed."""
         wanted = None if customers is None else set(customers)
         with self._lock:
-            out: list[Stored] = [
-                stored_view(e.row, e.status)
+            out = [
+                e.record
                 for e in self._entries.values()
                 if not e.deleting
-                and (kind is None or e.row.kind == kind)
-                and (customer is None or e.row.customer_id == customer)
-                and (wanted is None or e.row.customer_id in wanted)
+                and (kind is None or e.record.kind == kind)
+                and (customer is None or e.record.customer_id == customer)
+                and (wanted is None or e.record.customer_id in wanted)
             ]
-        out.sort(key=lambda s: (s.row.customer_id, s.row.kind, s.row.namespace, s.row.name))
+        out.sort(key=lambda s: (s.customer_id, s.ref))
         return out
 
     def customers(self) -> list[str]:
         with self._lock:
-            return sorted({e.row.customer_id for e in self._entries.values() if not e.deleting})
+            return sorted({e.record.customer_id for e in self._entries.values() if not e.deleting})
 
     def change_marker(self) -> int:
         with self._lock:
@@ -342,8 +332,9 @@ class ClusterState:
             self._feed = [(s, c) for s, c in self._feed if s > marker]  # one consumer
             return touched, self._seq
 
-    def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None:
-        """Keep what a sync concluded; listeners hear only of statuses that changed.
+    def save_statuses(self, updates: Mapping[ObjectRef, Concluded]) -> None:
+        """Keep what a sync concluded, for the object at each ref while that is still the
+        one assessed (same serial); listeners hear only of statuses that changed.
 
         A sync that concludes what was already known (a restart, a periodic resync, a
         sibling object's edit) keeps the earlier lastSyncTime: it means the last time the
@@ -352,15 +343,16 @@ class ClusterState:
         """
         refs: list[ObjectRef] = []
         with self._lock:
-            for oid, values in updates.items():
-                ref = self._by_id.get(oid)
-                if ref is None:
-                    continue  # deleted while syncing
-                entry = self._entries[ref]
-                old, new = entry.status, entry.status.updated(values)
+            for ref, (serial, new) in updates.items():
+                entry = self._entries.get(ref)
+                if entry is None or entry.record.serial != serial:
+                    continue  # deleted (maybe created again) while syncing
+                old = entry.status
+                if new.live_generation is None:  # keeps the last valid version it has
+                    new = replace(new, live_generation=old.live_generation, live_spec=old.live_spec)
                 if old.last_sync_time is not None and new.stamped(old.last_sync_time) == old:
                     continue
-                entry.status = new
+                entry.record = entry.record.concluded(new)
                 refs.append(ref)
         for listener in self.on_status:
             listener(refs)
@@ -373,26 +365,26 @@ class ClusterState:
         with self._lock:
             for e in self._entries.values():
                 if not e.deleting:
-                    key = (e.row.kind, e.status.phase)
+                    key = (e.record.kind, e.status.phase)
                     counts[key] = counts.get(key, 0) + 1
         return counts
 
 
-def _row(
-    oid: int,
-    ref: ObjectRef,
+def _changed(
+    record: ObjectRecord,
     customer_id: str,
     generation: int,
     labels: dict[str, str],
     spec: dict[str, Any],
-) -> Row:
-    return Row(
-        oid,
-        ref.kind,
-        intern(ref.namespace),
-        ref.name,
+) -> ObjectRecord:
+    """The record with the cluster's new version of the object (its ref object, serial and
+    status kept: the ref is the state's dictionary key, shared rather than copied)."""
+    return ObjectRecord(
+        record.ref,
+        record.serial,
         intern(customer_id),
         generation,
         labels,
         compact(spec),
+        record.status,
     )

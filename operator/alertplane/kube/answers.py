@@ -6,7 +6,6 @@ write into an object (secrets in clear)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import (
@@ -22,9 +21,7 @@ from ..errors import (
 )
 from ..model import NAME_FIELDS, Resource
 from ..model.common import dump_spec, is_dns_label
-from ..store.repo import Stored
-from ..store.secrets import SECRET_FIELDS
-from ..store.tables import ObjectRow, StatusRow
+from ..model.secrets import SECRET_FIELDS
 from .client import ApiError as KubeError
 
 
@@ -41,35 +38,6 @@ def check_template(template: str) -> None:
             f"--customer-namespace {template!r} gives {sample!r}, not a namespace name",
             "use lowercase letters, digits and '-', optionally with {customer}",
         )
-
-
-def stored_of(found: dict[str, Any]) -> Stored:
-    """A custom resource (with its status) in the shape the API's views take."""
-    meta, spec, st = found.get("metadata") or {}, found.get("spec") or {}, found.get("status") or {}
-    row = ObjectRow(
-        kind=found.get("kind", ""),
-        namespace=meta.get("namespace", ""),
-        name=meta.get("name", ""),
-        customer_id=str(spec.get("customerId", "")),
-        generation=int(meta.get("generation") or 1),
-        labels=dict(meta.get("labels") or {}),
-        spec=spec,
-    )
-    status = StatusRow(
-        phase=st.get("phase") or "Pending",
-        observed_generation=int(st.get("observedGeneration") or 0),
-        conditions=[c for c in st.get("conditions") or [] if isinstance(c, dict)],
-        rendered_to=list(st.get("renderedTo") or []),
-        last_sync_time=_time(st.get("lastSyncTime")),
-    )
-    return Stored(row, status)
-
-
-def _time(value: object) -> datetime | None:
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def refusal(exc: KubeError, ref: ObjectRef) -> Refused:

@@ -1,7 +1,7 @@
 """Moves in Kubernetes mode: an admin's import of an object's identity with another
 `customerId` (KubeWriter.moving).
 
-As in standalone mode (store.repo.Store._move), a moved object carries neither the old
+As in standalone mode (store.changes.Changes._move), a moved object carries neither the old
 customer's history nor its namespace: the old custom resource is deleted (the mirror
 records that for the old customer) and the new customer's is created afresh (generation
 1, a new uid) in the namespace `--customer-namespace` names for it. When that is the very

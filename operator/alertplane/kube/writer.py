@@ -31,8 +31,9 @@ from typing import Any, NamedTuple
 from ..errors import Conflict, Invalid, ObjectRef, Problem
 from ..model import NAME_FIELDS, Resource
 from ..model.common import dump_spec
+from ..model.records import ObjectRecord
 from ..store import txn
-from ..store.repo import Change, Store, Stored
+from ..store.repo import Change, Store
 from .answers import (
     check_template,
     clear_secrets,
@@ -40,7 +41,6 @@ from .answers import (
     ref_of,
     refusal,
     renamed,
-    stored_of,
     what_of,
 )
 from .client import ApiError as KubeError
@@ -264,9 +264,9 @@ class KubeWriter:
                 raise refusal(exc, ref) from None
         self._await_mirror(ref, None)
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         found = self.requests.get(ref)
-        return None if found is None else stored_of(found)
+        return None if found is None else ObjectRecord.from_manifest(found)
 
     def _await_mirror(self, ref: ObjectRef, generation: int | None) -> None:
         """Until the operator's mirror has `generation` of `ref` (None: has it no more)."""
@@ -276,7 +276,7 @@ class KubeWriter:
             found = self.store.find(ref)
             if generation is None and found is None:
                 return
-            if generation is not None and found is not None and found.row.generation >= generation:
+            if generation is not None and found is not None and found.generation >= generation:
                 return
             if time.monotonic() >= deadline:
                 log.warning(

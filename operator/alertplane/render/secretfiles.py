@@ -78,3 +78,12 @@ def secret_ref_of(secrets_dir: str, path: str) -> tuple[str, str, str]:
     if secret_file(secrets_dir, namespace, name, key) != path:
         raise SecretPathError(f"{shown(path)} is not a secret file", "this is a bug in alertplane")
     return namespace, name, key
+
+
+def secret_folder(customer_id: str) -> str:
+    """The folder under `secretsDir` of a customer's secrets in standalone mode: the
+    customer's id, whatever namespace its objects are in (a namespace is only a name there,
+    which several customers' objects may share); the store writes clear secrets there
+    (store/secrets.py) and the reconciler renders references in it
+    (sync.Reconciler.secret_folder)."""
+    return customer_id

@@ -16,8 +16,9 @@ import anyio.to_thread
 
 from ..errors import NotFound, ObjectRef
 from ..kube.namespaces import NamespaceBindings
+from ..model.records import ObjectRecord
 from ..render.platform import PlatformConfig
-from ..store.repo import Store, Stored
+from ..store.repo import Store
 from ..sync import Reconciler
 from .access import NOT_FOUND_CUSTOMER, Access
 from .objects import settled, view
@@ -117,7 +118,7 @@ class Context:
         if not access.own and not self.reads(access).customer_known(access.customer):
             raise NotFound(NOT_FOUND_CUSTOMER)
 
-    def lookup(self, kind: str, access: Access, name: str, read: bool = False) -> Stored:
+    def lookup(self, kind: str, access: Access, name: str, read: bool = False) -> ObjectRecord:
         """The customer's object named `name` in a namespace bound to it (what a write
         may change); with `read`, an admin also finds an unbound one."""
         found = None

@@ -14,9 +14,9 @@ from typing import Any
 from ..errors import Conflict, Invalid, NotFound, ObjectRef, PreconditionFailed, Problem
 from ..model import CustomerAlert, Resource
 from ..model.common import dump_spec
-from ..store.repo import Change, Stored
+from ..model.records import ObjectRecord
+from ..store.repo import Change
 from ..store.secrets import extract_secrets
-from ..store.tables import ObjectRow
 from ..store.txn import EXISTS, Stale
 from .access import Access
 from .context import Context, plausible
@@ -32,7 +32,7 @@ def what(kind: str) -> str:
     return "alert" if kind == ALERT else "receiver"
 
 
-def _present(stored: Stored | None, ref: ObjectRef) -> dict[str, Any]:
+def _present(stored: ObjectRecord | None, ref: ObjectRef) -> dict[str, Any]:
     if stored is None:  # deleted by someone else between the write and the read
         raise NotFound(f"{what(ref.kind)} not found")
     return view(stored)
@@ -76,7 +76,9 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     return _outcome(ctx, obj, change, None)
 
 
-def _outcome(ctx: Context, obj: Resource, change: Change, before: Stored | None) -> dict[str, Any]:
+def _outcome(
+    ctx: Context, obj: Resource, change: Change, before: ObjectRecord | None
+) -> dict[str, Any]:
     """The response to a write, built from what was written (the status is Pending until
     the reconciler looks at the new generation): a write costs no extra read."""
     if change.action not in ("created", "configured"):
@@ -84,16 +86,16 @@ def _outcome(ctx: Context, obj: Resource, change: Change, before: Stored | None)
     spec, _ = extract_secrets(
         obj.kind, obj.metadata.name, dump_spec(obj.spec), obj.metadata.namespace
     )
-    row = ObjectRow(
-        kind=obj.kind,
-        namespace=obj.metadata.namespace,
-        name=obj.metadata.name,
+    written = ObjectRecord(
+        ref=change.ref,
+        serial=0,
         customer_id=obj.spec.customer_id,
         generation=change.generation,
         labels=dict(obj.metadata.labels),
         spec=spec,
+        status=before.status if before is not None else None,
     )
-    return view(Stored(row, before.status if before is not None else None))
+    return view(written)
 
 
 def _renamed(obj: Resource, name: str) -> Resource:
@@ -117,8 +119,8 @@ def set_enabled(
     and retried; with it, 412."""
     for attempt in range(PATCH_ATTEMPTS):
         current = ctx.lookup(ALERT, access, name)
-        spec = {**current.row.spec, "enabled": enabled}
-        expected = current.row.generation if if_match is None else if_match
+        spec = {**current.spec, "enabled": enabled}
+        expected = current.generation if if_match is None else if_match
         try:
             # Disabling is always possible, even for an alert that became invalid.
             return _store(ctx, access, current, spec, name, expected, semantic=enabled)
@@ -135,7 +137,7 @@ def set_enabled(
 def _store(
     ctx: Context,
     access: Access,
-    current: Stored,
+    current: ObjectRecord,
     spec: Any,
     path_name: str,
     expected: int,
@@ -147,7 +149,7 @@ def _store(
         access.customer,
         spec,
         ref,
-        labels=dict(current.row.labels),
+        labels=dict(current.labels),
         path_name=path_name,
         platform=ctx.platform,
         semantic=semantic,
@@ -194,7 +196,7 @@ def rollback(
             ]
         )
     obj, problems = build(
-        kind, access.customer, spec, ref, dict(current.row.labels), platform=ctx.platform
+        kind, access.customer, spec, ref, dict(current.labels), platform=ctx.platform
     )
     if obj is None:
         raise Invalid(problems, f"version {version} is not valid any more")
@@ -221,7 +223,7 @@ def audit(ctx: Context, access: Access, name: str | None, limit: int) -> list[di
     out = []
     for row in rows:
         before, after = (
-            # Moves start a fresh object (store.repo.Store._move), so no row should carry
+            # Moves start a fresh object (store.changes.Changes._move), so no row should carry
             # another customer's spec; kept as a second line of defence (older rows).
             spec if spec is None or spec.get("customerId") == access.customer else None
             for spec in (row.before, row.after)

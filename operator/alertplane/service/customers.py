@@ -106,20 +106,20 @@ def _routed(
                 )
             )
             continue
-        spec = {**current.row.spec, "route": route}
+        spec = {**current.spec, "route": route}
         obj, found = build(
             RECEIVER,
             access.customer,
             spec,
             current.ref,
-            labels=dict(current.row.labels),
+            labels=dict(current.labels),
             path_name=name,
             platform=ctx.platform,
         )
         problems.extend(found)
         if obj is not None:
             objects.append(obj)
-            expected[current.ref] = current.row.generation
+            expected[current.ref] = current.generation
     if problems:
         raise Invalid(problems)
     return objects, expected
@@ -148,7 +148,7 @@ def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str
     for stored in ctx.bound(access.customer).get(kind=RECEIVER, customer=access.customer):
         obj, _ = parse_document(stored.manifest(with_status=False))
         if isinstance(obj, CustomerReceiver) and not validate_objects([Parsed(obj)]):
-            specs.append((stored.row.namespace, obj.spec))
+            specs.append((stored.namespace, obj.spec))
     config = render_alertmanager({access.customer: specs}, ctx.platform)
     reached: list[str] = []
     for name in receivers_for(config, labels):

@@ -20,8 +20,8 @@ from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, NAME_FIELDS, Resource
 from ..model.common import DNS_SUBDOMAIN_RE, dump_spec
+from ..model.records import ObjectRecord
 from ..render.platform import PlatformConfig
-from ..store.repo import Stored
 from ..validate.unicode import text_problems
 
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
@@ -126,34 +126,11 @@ def spec_name(body: Any, kind: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def view(stored: Stored) -> dict[str, Any]:
-    """The DESIGN shape; a status older than the spec reads Pending until the reconciler
-    has looked at the new generation."""
-    out = stored.manifest(with_status=False)
-    out["metadata"].setdefault("labels", {})
-    st = stored.status
-    status: dict[str, Any] = {
-        "observedGeneration": 0,
-        "phase": "Pending",
-        "conditions": [],
-        "renderedTo": [],
-    }
-    if st is not None:
-        status.update(
-            observedGeneration=st.observed_generation,
-            phase=st.phase if st.observed_generation >= stored.row.generation else "Pending",
-            conditions=list(st.conditions),
-            renderedTo=list(st.rendered_to),
-        )
-        if st.last_sync_time is not None:
-            status["lastSyncTime"] = st.last_sync_time.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out["status"] = status
-    return out
+def view(record: ObjectRecord) -> dict[str, Any]:
+    """The DESIGN shape (model.records.ObjectRecord.view)."""
+    return record.view()
 
 
-def settled(stored: Stored) -> bool:
+def settled(record: ObjectRecord) -> bool:
     """The reconciler has concluded about the current generation."""
-    st = stored.status
-    return (
-        st is not None and st.observed_generation >= stored.row.generation and st.phase != "Pending"
-    )
+    return record.settled()

@@ -15,7 +15,8 @@ from ..errors import Invalid, ObjectRef
 from ..kube.namespaces import NamespaceBindings
 from ..model import Resource
 from ..model.common import dump_spec
-from ..store.repo import Change, Stored
+from ..model.records import ObjectRecord
+from ..store.repo import Change
 from .writers import Expected, Writer
 
 
@@ -76,5 +77,5 @@ class BoundWriter:
         self._check([obj])
         return self.inner.rollback(ref, version, obj, actor, source, expected)
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         return self.inner.current(ref)

@@ -15,7 +15,8 @@ from typing import Protocol, runtime_checkable
 
 from ..errors import Conflict, ObjectRef
 from ..model import Resource
-from ..store.repo import Change, Store, Stored
+from ..model.records import ObjectRecord
+from ..store.repo import Change, Store
 from ..store.txn import ABSENT, Owned, Stale
 from ..sync import Reconciler
 from .objects import what_of
@@ -59,7 +60,7 @@ class Writer(Protocol):
         """Restore `version` (already checked and built as `obj`) as a new change."""
         ...
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         """The object with its freshest status (what `?wait=true` polls)."""
         ...
 
@@ -78,7 +79,7 @@ class StoreWriter:
 
     store: Store
     reconciler: Reconciler | None
-    # Whether a write may move another customer's object (store.repo.Store._move): only
+    # Whether a write may move another customer's object (store.changes.Changes._move): only
     # the admin's writer (`moving`); a customer's write is refused in the transaction,
     # whatever the API's earlier look at the owners saw.
     moves: bool = False
@@ -131,7 +132,7 @@ class StoreWriter:
         self._notify()
         return change
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         return self.store.find(ref)
 
     def _notify(self) -> None:
@@ -172,5 +173,5 @@ class SourcedWriter:
     ) -> Change:
         return self.inner.rollback(ref, version, obj, actor, self.source, expected)
 
-    def current(self, ref: ObjectRef) -> Stored | None:
+    def current(self, ref: ObjectRef) -> ObjectRecord | None:
         return self.inner.current(ref)

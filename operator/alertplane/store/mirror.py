@@ -9,7 +9,7 @@ audit row), so the mirror may replay or compare everything after a restart or an
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import ObjectRef
-from .repo import _action
-from .secrets import REDACTED, redact
+from ..model.records import ObjectStatus
+from ..model.secrets import REDACTED, redact
+from .mapping import status_columns
 from .tables import AuditRow, ObjectRow, StatusRow
+from .writes import audit_action
 
 
 class MirrorChange(Protocol):
@@ -81,9 +83,9 @@ def delete_others(
             _delete(s, row, "unknown", None, source)
 
 
-def write_statuses(s: Session, statuses: dict[ObjectRef, dict[str, Any]]) -> None:
-    for ref, values in statuses.items():
-        _write_status(s, ref, values)
+def write_statuses(s: Session, statuses: Mapping[ObjectRef, ObjectStatus]) -> None:
+    for ref, status in statuses.items():
+        _write_status(s, ref, status)
 
 
 def _find(s: Session, kind: str, namespace: str, name: str) -> ObjectRow | None:
@@ -131,7 +133,7 @@ def _write(s: Session, c: MirrorChange, source: str) -> bool:
         c.customer_id,
         c.time,
     )
-    action = _action(before, spec) if before != spec else "update"
+    action = audit_action(before, spec) if before != spec else "update"
     _audit(s, "rollback" if c.source == "rollback" else action, row, before, spec, c, source)
     return False
 
@@ -173,7 +175,7 @@ def _audit(
     )
 
 
-def _write_status(s: Session, ref: ObjectRef, values: dict[str, Any]) -> None:
+def _write_status(s: Session, ref: ObjectRef, status: ObjectStatus) -> None:
     row = _find(s, ref.kind, ref.namespace, ref.name)
     if row is None:
         return
@@ -181,5 +183,5 @@ def _write_status(s: Session, ref: ObjectRef, values: dict[str, Any]) -> None:
     if st is None:
         st = StatusRow(object_id=row.id)
         s.add(st)
-    for key, value in values.items():
+    for key, value in status_columns(status).items():
         setattr(st, key, redact(value) if key == "live_spec" else value)

@@ -1,4 +1,5 @@
-"""Store operations every door uses: apply, delete, get, history, rollback, status.
+"""The store every door uses: its writes (changes.py: apply, delete, rollback) and its
+reads: objects as domain records, history, customers, the change feed, statuses.
 
 Every change writes exactly one audit row in the same transaction as the change, so the
 audit log is complete by construction; its increasing id is also the change feed the
@@ -8,35 +9,24 @@ reconciler polls.
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import ObjectRef, UsageError
-from ..model import NAME_FIELDS, Resource
-from ..model.common import dump_spec
-from . import txn, writes
-from .secrets import extract_secrets, secret_differs, secret_folder, write_secret
-from .stored import Stored, status_dict
+from ..errors import ObjectRef
+from ..model import NAME_FIELDS
+from ..model.records import Concluded, ObjectRecord
+from . import writes
+from .changes import Change, Changes
+from .mapping import record_of, status_columns
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
 
-__all__ = ["Change", "Store", "Stored", "status_dict"]
+__all__ = ["Change", "Store"]
 
 
-@dataclass(frozen=True)
-class Change:
-    ref: ObjectRef
-    action: str  # created configured unchanged deleted rolled-back
-    generation: int
-
-    def __str__(self) -> str:
-        return f"{self.ref.kind.lower()}/{self.ref.name} {self.action}"
-
-
-class Store:
+class Store(Changes):
     def __init__(self, sessions: sessionmaker[Session], secrets_dir: str | None = None) -> None:
         self.sessions = sessions
         self.secrets_dir = secrets_dir
@@ -62,183 +52,13 @@ class Store:
     def _scoped(self, q: Select[Any], column: Any = ObjectRow.namespace) -> Select[Any]:
         return q if self.scope is None else q.where(column.in_(sorted(self.scope)))
 
-    # -- writes -----------------------------------------------------------------------
-    # Every write runs in txn.run: read under a write lock, change conditionally, audit
-    # rows last (in commit order). `expected` says what the caller expects an object to
-    # be (txn.ABSENT, txn.EXISTS or a generation, HTTP If-Match); `txn.Stale` otherwise.
-    def apply(
-        self,
-        objects: Sequence[Resource],
-        actor: str,
-        source: str,
-        expected: Mapping[ObjectRef, int] | None = None,
-        moves: bool = True,
-    ) -> list[Change]:
-        """`moves`: an object of another customer at an identity is moved (`_move`; for
-        admins' writes), else `txn.Owned` and nothing written (customers' writes)."""
-        want = expected or {}
-
-        def work(tx: txn.Tx) -> list[Change]:
-            out: list[Change] = []
-            files: list[tuple[str, str, str, str]] = []
-            for obj in objects:
-                ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-                out.append(self._apply_one(tx, obj, actor, source, want.get(ref), files, moves))
-            # The files Alertmanager reads change only once every row of the batch is
-            # written: a refused object (Stale, a move into a taken name) leaves them all.
-            for folder, name, key, value in files:
-                write_secret(str(self.secrets_dir), folder, name, key, value)
-            return out
-
-        return txn.run(self.engine, work)
-
-    def _apply_one(
-        self,
-        tx: txn.Tx,
-        obj: Resource,
-        actor: str,
-        source: str,
-        expected: int | None,
-        files: list[tuple[str, str, str, str]],
-        moves: bool = True,
-    ) -> Change:
-        """One object's rows; its secret files are added to `files` (folder, name, key,
-        value) for the caller to write after every row."""
-        ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
-        customer = obj.spec.customer_id
-        found = writes.current(tx.conn, ref)
-        txn.check(ref, expected, None if found is None else found.generation)
-        if found is not None and found.customer_id != customer:
-            if not moves:
-                raise txn.Owned(ref)
-            ref = self._move(tx, found, ref, customer, actor, source)
-            found = writes.current(tx.conn, ref)
-        spec, secrets = extract_secrets(
-            obj.kind, obj.metadata.name, dump_spec(obj.spec), ref.namespace
-        )
-        secret_changed = False
-        for (name, key), value in secrets.items():
-            if self.secrets_dir is None:
-                raise UsageError(
-                    f"{ref}: clear-text secrets need a secrets directory",
-                    "set secretsDir in the platform config, or use apiURLSecretRef/"
-                    "routingKeySecretRef",
-                )
-            folder = secret_folder(customer)
-            secret_changed |= secret_differs(self.secrets_dir, folder, name, key, value)
-            files.append((folder, name, key, value))
-        labels = dict(obj.metadata.labels)
-        if found is None:
-            writes.insert_object(tx.conn, ref, customer, labels, spec)
-            tx.audit("create", ref, customer, 1, None, spec, actor, source)
-            return Change(ref, "created", 1)
-        if found.spec == spec and found.labels == labels and found.customer_id == customer:
-            return Change(ref, "configured" if secret_changed else "unchanged", found.generation)
-        generation = found.generation + 1
-        if not writes.update_object(
-            tx.conn, found.id, found.generation,
-            spec=spec, labels=labels, customer_id=customer, generation=generation,
-        ):  # fmt: skip
-            raise txn.Raced
-        action = _action(found.spec, spec)
-        tx.audit(action, ref, customer, generation, found.spec, spec, actor, source)
-        return Change(ref, "configured", generation)
-
-    def _move(
-        self, tx: txn.Tx, found: Any, ref: ObjectRef, customer: str, actor: str, source: str
-    ) -> ObjectRef:
-        """An object given to another customer (apply/import of its identity with another
-        customerId) is not carried over: the old one is deleted (its history stays the old
-        customer's) and the new customer's starts afresh, generation 1, in that customer's
-        namespace (standalone: its id). The identity to write is returned."""
-        if not writes.delete_object(tx.conn, found.id, found.generation):
-            raise txn.Raced
-        tx.audit(
-            "delete", ref, found.customer_id, found.generation, found.spec, None, actor, source
-        )
-        home = ObjectRef(ref.kind, customer, ref.name)
-        there = writes.current(tx.conn, home)
-        if there is not None and there.customer_id != customer:
-            raise UsageError(
-                f"{ref}: cannot move it to customer {customer}: {home} belongs to another customer",
-                "give the object another metadata.name",
-            )
-        return home
-
-    def delete(
-        self,
-        refs: Iterable[ObjectRef],
-        actor: str,
-        source: str,
-        missing_ok: bool = False,
-        expected: Mapping[ObjectRef, int] | None = None,
-    ) -> list[Change]:
-        """Delete in one transaction; with `missing_ok`, absent objects are skipped (and
-        returned as "not found" changes) instead of failing the whole batch, as kubectl does."""
-        want, wanted = expected or {}, list(refs)
-
-        def work(tx: txn.Tx) -> list[Change]:
-            changes = []
-            for ref in wanted:
-                found = writes.current(tx.conn, ref)
-                txn.check(ref, want.get(ref), None if found is None else found.generation)
-                if found is None:
-                    if missing_ok:
-                        changes.append(Change(ref, "not found", 0))
-                        continue
-                    raise UsageError(f"{ref} not found", "list objects with 'alertplane get'")
-                if not writes.delete_object(tx.conn, found.id, found.generation):
-                    raise txn.Raced
-                tx.audit(
-                    "delete", ref, found.customer_id, found.generation, found.spec, None,
-                    actor, source,
-                )  # fmt: skip
-                changes.append(Change(ref, "deleted", found.generation))
-            return changes
-
-        return txn.run(self.engine, work)
-
-    def rollback(
-        self,
-        ref: ObjectRef,
-        generation: int,
-        actor: str,
-        source: str = "rollback",
-        expected: int | None = None,
-    ) -> Change:
-        def work(tx: txn.Tx) -> Change:
-            found = writes.current(tx.conn, ref)
-            txn.check(ref, expected, None if found is None else found.generation)
-            if found is None:
-                raise UsageError(f"{ref} not found", "deleted objects are re-created with apply")
-            target = writes.version(tx.conn, ref, generation)
-            if target is None:
-                raise UsageError(
-                    f"{ref} has no version {generation}",
-                    "see the versions with 'alertplane history'",
-                )
-            if target == found.spec:
-                return Change(ref, "unchanged", found.generation)
-            # A version may belong to another customer id (the id is part of the spec).
-            customer = str(target.get("customerId", found.customer_id))
-            new = found.generation + 1
-            if not writes.update_object(
-                tx.conn, found.id, found.generation,
-                spec=target, customer_id=customer, generation=new,
-            ):  # fmt: skip
-                raise txn.Raced
-            tx.audit("rollback", ref, customer, new, found.spec, target, actor, source)
-            return Change(ref, "rolled-back", new)
-
-        return txn.run(self.engine, work)
-
     # -- reads ------------------------------------------------------------------------
     def get(
         self,
         kind: str | None = None,
         customer: str | None = None,
         customers: Iterable[str] | None = None,
-    ) -> list[Stored]:
+    ) -> list[ObjectRecord]:
         q = writes.with_status()
         if kind is not None:
             q = q.where(ObjectRow.kind == kind)
@@ -247,7 +67,7 @@ class Store:
         if customers is not None:
             q = q.where(ObjectRow.customer_id.in_(list(customers)))
         q = q.order_by(ObjectRow.customer_id, ObjectRow.kind, ObjectRow.namespace, ObjectRow.name)
-        return self._stored(self._scoped(q))
+        return self._records(self._scoped(q))
 
     def history(
         self, customer: str | None = None, name: str | None = None, limit: int = 200
@@ -298,14 +118,14 @@ class Store:
         return touched, marker
 
     # -- lookups for the REST API ------------------------------------------------------
-    def find(self, ref: ObjectRef) -> Stored | None:
+    def find(self, ref: ObjectRef) -> ObjectRecord | None:
         """One object with its status, by identity."""
         if not self._in_scope(ref.namespace):
             return None
-        found = self._stored(writes.with_status().where(writes.identity(ref)))
+        found = self._records(writes.with_status().where(writes.identity(ref)))
         return found[0] if found else None
 
-    def find_named(self, kind: str, customer: str, spec_name: str) -> Stored | None:
+    def find_named(self, kind: str, customer: str, spec_name: str) -> ObjectRecord | None:
         """The object of a customer whose spec.alertName/receiverName is `spec_name`.
 
         When several carry the name (possible through apply, never through the API), the
@@ -317,20 +137,20 @@ class Store:
             ObjectRow.customer_id == customer,
             ObjectRow.spec[key].as_string() == spec_name,
         )
-        found = self._stored(self._scoped(q).order_by(ObjectRow.id).limit(1))
+        found = self._records(self._scoped(q).order_by(ObjectRow.id).limit(1))
         return found[0] if found else None
 
     def find_named_or_at(
         self, kind: str, customer: str, spec_name: str, ref: ObjectRef
-    ) -> tuple[Stored | None, Stored | None]:
+    ) -> tuple[ObjectRecord | None, ObjectRecord | None]:
         """(`find_named(kind, customer, spec_name)`, `find(ref)`) in one query: what a
         create must check before it takes a name."""
         key = NAME_FIELDS[kind]
         params = {**writes.ref_params(ref), "kind": kind, "customer": customer}
-        found = self._stored(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
-        found = [f for f in found if self._in_scope(f.row.namespace)]
-        named = [f for f in found if f.row.customer_id == customer]
-        named = [f for f in named if f.row.spec.get(key) == spec_name]
+        found = self._records(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
+        found = [f for f in found if self._in_scope(f.namespace)]
+        named = [f for f in found if f.customer_id == customer]
+        named = [f for f in named if f.spec.get(key) == spec_name]
         return (named[0] if named else None), next((f for f in found if f.ref == ref), None)
 
     def owners(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, str]:
@@ -408,33 +228,29 @@ class Store:
             )
 
     # -- reconciler bookkeeping -------------------------------------------------------
-    def save_statuses(self, updates: dict[int, dict[str, Any]]) -> None:
+    def save_statuses(self, updates: Mapping[ObjectRef, Concluded]) -> None:
+        """Keep what a sync concluded, for the object at each ref while that is still the
+        one assessed (`serial`: the row's key): an object deleted, or deleted and created
+        again, while the sync ran gets no stale status."""
         with self.sessions.begin() as s:
-            for object_id, values in updates.items():
-                st = s.get(StatusRow, object_id)
+            for serial, status in updates.values():
+                st = s.get(StatusRow, serial)
                 if st is None:
-                    if s.get(ObjectRow, object_id) is None:
+                    if s.get(ObjectRow, serial) is None:
                         continue  # deleted while we were syncing
-                    st = StatusRow(object_id=object_id)
+                    st = StatusRow(object_id=serial)
                     s.add(st)
-                for key, value in values.items():
+                for key, value in status_columns(status).items():
                     setattr(st, key, value)
 
     def record_sync(self, **values: Any) -> None:
         with self.sessions.begin() as s:
             s.add(SyncRunRow(**values))
 
-    def _stored(self, query: Select[Any], params: dict[str, Any] | None = None) -> list[Stored]:
-        """Objects with their status, read with Core: plain row objects, no ORM loading
-        (the identity map and instrumentation cost more than the query)."""
+    def _records(
+        self, query: Select[Any], params: dict[str, Any] | None = None
+    ) -> list[ObjectRecord]:
+        """Objects with their status, read with Core: plain rows, no ORM loading (the
+        identity map and instrumentation cost more than the query)."""
         with self.engine.connect() as conn:
-            return [Stored(*writes.rows_of(found)) for found in conn.execute(query, params)]
-
-
-def _action(before: dict[str, Any], after: dict[str, Any]) -> str:
-    """enable/disable when that is the only change, else update: the audit reads naturally."""
-    if {k: v for k, v in before.items() if k != "enabled"} == {
-        k: v for k, v in after.items() if k != "enabled"
-    } and before.get("enabled", True) != after.get("enabled", True):
-        return "enable" if after.get("enabled", True) else "disable"
-    return "update"
+            return [record_of(found) for found in conn.execute(query, params)]

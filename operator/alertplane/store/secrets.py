@@ -14,14 +14,8 @@ from typing import Any
 
 from ..atomic import write_atomic
 from ..errors import AlertplaneError
+from ..model.secrets import SECRET_FIELDS
 from ..render.secretfiles import secret_file
-
-# (channel list, clear field, reference field, key prefix)
-SECRET_FIELDS = (
-    ("slack", "apiURL", "apiURLSecretRef", "slack-api-url"),
-    ("pagerduty", "routingKey", "routingKeySecretRef", "pagerduty-routing-key"),
-)
-REDACTED = "<redacted>"
 
 
 def extract_secrets(
@@ -47,26 +41,6 @@ def extract_secrets(
                 found[(name, key)] = cfg.pop(clear)
                 cfg[ref] = {"name": name, "key": key}
     return out, found
-
-
-def redact(spec: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A spec safe to show: any clear secret that slipped through is replaced."""
-    if spec is None:
-        return None
-    out = copy.deepcopy(spec)
-    for channel, clear, _, _ in SECRET_FIELDS:
-        for cfg in out.get(channel) or []:
-            if isinstance(cfg, dict) and clear in cfg:
-                cfg[clear] = REDACTED
-    return out
-
-
-def secret_folder(customer_id: str) -> str:
-    """The folder under `secretsDir` of a customer's secrets in standalone mode: the
-    customer's id, whatever namespace its objects are in (a namespace is only a name there,
-    which several customers' objects may share); the reconciler renders references in it
-    (sync.Reconciler.secret_folder)."""
-    return customer_id
 
 
 def write_secret(secrets_dir: str, folder: str, name: str, key: str, value: str) -> bool:

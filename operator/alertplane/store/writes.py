@@ -15,7 +15,6 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Row,
     Select,
     Table,
     bindparam,
@@ -28,13 +27,14 @@ from sqlalchemy import (
 
 from ..errors import ObjectRef
 from ..model import NAME_FIELDS
-from .secrets import redact
-from .tables import AuditRow, ObjectRow, StatusRow, utcnow
+from ..model.records import utcnow
+from ..model.secrets import redact
+from .tables import AuditRow, ObjectRow, StatusRow
 
 OBJECTS = cast(Table, ObjectRow.__table__)
 STATUS = cast(Table, StatusRow.__table__)
 AUDIT = cast(Table, AuditRow.__table__)
-# What a lookup needs to build `Stored` (objects outer-joined with their status).
+# What a lookup needs to build a record (objects outer-joined with their status).
 _OBJECT_COLUMNS = [OBJECTS.c[c.key] for c in ObjectRow.__mapper__.column_attrs]
 _STATUS_COLUMNS = [
     STATUS.c[c.key].label(f"status_{c.key}") for c in StatusRow.__mapper__.column_attrs
@@ -131,19 +131,6 @@ def _named_or_at(key: str) -> Select[Any]:
 NAMED_OR_AT = {kind: _named_or_at(field) for kind, field in NAME_FIELDS.items()}
 
 
-def rows_of(found: Row[Any]) -> tuple[ObjectRow, StatusRow | None]:
-    """Plain (transient) row objects from one `with_status()` result row: no session,
-    no identity map; callers only read them, as they did the detached ORM rows."""
-    values = found._mapping
-    row = ObjectRow(**{c.key: values[c.key] for c in ObjectRow.__mapper__.column_attrs})
-    if values["status_object_id"] is None:
-        return row, None
-    status = StatusRow(
-        **{c.key: values[f"status_{c.key}"] for c in StatusRow.__mapper__.column_attrs}
-    )
-    return row, status
-
-
 def current(conn: Connection, ref: ObjectRef) -> Any:
     """The stored object's row (id, generation, customer_id, labels, spec: what a write
     compares), or None; locked for the rest of the transaction (a write's read)."""
@@ -224,3 +211,12 @@ def version(conn: Connection, ref: ObjectRef, generation: int) -> dict[str, Any]
         _VERSION, {**ref_params(ref), "generation": generation}
     ).scalar()
     return found
+
+
+def audit_action(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """enable/disable when that is the only change, else update: the audit reads naturally."""
+    if {k: v for k, v in before.items() if k != "enabled"} == {
+        k: v for k, v in after.items() if k != "enabled"
+    } and before.get("enabled", True) != after.get("enabled", True):
+        return "enable" if after.get("enabled", True) else "disable"
+    return "update"

@@ -37,4 +37,4 @@ def test_state_scope_and_recreated_objects() -> None:
     assert state.observe(body(alert("globex"))) is None  # not a watched namespace
     first = state.observe(body(alert("acme")))
     again = state.observe(body(alert("acme"), uid="another"))  # deleted and created again
-    assert first is not None and again is not None and first.id != again.id
+    assert first is not None and again is not None and first.record.serial != again.record.serial
