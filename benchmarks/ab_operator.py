@@ -6,8 +6,8 @@ and one warm-up operator run until every object is Synced (it adds the finalizer
 writes the statuses). Then each run starts one revision's `alertplane operator` (files
 sink, cluster-wide, tenant binding on) over the same objects and measures its time to
 ready (the first full sync), its RSS and peak RSS after that sync, and its CPU seconds.
-That is the README's "restart over the same objects" row; being the same cluster and
-objects for both revisions, it compares their memory under identical input.
+That is benchmarks/README.md's "Restart over the same objects" (Operator); being the same
+cluster and objects for both revisions, it compares their memory under identical input.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     python3 benchmarks/bench_kube_client.py [--objects 10000] [--libs DIR] [--rounds 2]
 
-One real kube-apiserver (tests/k8s_env.py) with our CRDs and --objects CustomerAlerts in
+One real kube-apiserver (tests/support/k8s_env.py) with our CRDs and --objects CustomerAlerts in
 one namespace. Then, per client, a fresh subprocess that first imports the operator
 (`alertplane.k8s.operator`, which brings kopf, httpx and the hand-written client), then
 the client library, and measures:

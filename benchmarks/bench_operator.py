@@ -6,7 +6,7 @@
 Per size: a fresh etcd + kube-apiserver (tests/support/k8s_env.py) with an audit policy that logs
 every request of the operator's ServiceAccount at Metadata level, our CRDs, one namespace
 per customer (labelled for tenant binding, which stays on), and `alertplane operator` as
-a subprocess with exactly the README's RBAC and no reload URLs (`--sink files` into a
+a subprocess with exactly the RBAC of docs/operator.md and no reload URLs (`--sink files` into a
 temp dir isolates the operator; `--sink configmap` adds its ConfigMap writes). Then
 N CustomerAlerts over N/per-customer customers are created as fast as the API server
 takes them: `--clients` threads, each with one keep-alive connection, POST them as the
@@ -75,7 +75,7 @@ def audit_policy(path: Path) -> Path:
 
 
 def rbac(sink: str) -> list[dict[str, Any]]:
-    """The README's RBAC for a cluster-wide operator with tenant binding, nothing more."""
+    """docs/operator.md's RBAC for a cluster-wide operator with tenant binding, nothing more."""
     rules: list[dict[str, Any]] = [
         {"apiGroups": ["alertplane.io"], "resources": ["customeralerts", "customerreceivers"],
          "verbs": ["get", "list", "watch", "patch"]},

@@ -1,7 +1,7 @@
 """Shared fixtures and the test tiers. Suites that need a real binary fail loudly when it is
 missing.
 
-Tiers follow the folders (CONTRIBUTING/HACKING: "Test tiers"): tests/unit (in-process),
+Tiers follow the folders (CONTRIBUTING.md, "Tests"): tests/unit (in-process),
 tests/golden (rendered output byte for byte), tests/integration (real promtool/amtool,
 Prometheus, Alertmanager, PostgreSQL, a served API, a browser), tests/e2e (a real
 kube-apiserver), tests/adversarial (attacks and limits through every door). Each test gets

@@ -268,8 +268,8 @@ def test_every_command_reads_the_platform_config_from_the_environment(
     code, _, err = cli(*argv, cwd=cwd, env=env)
     assert code == 2, err
     assert err.splitlines()[-1] == (
-        f"error: {broken}: alertmanager.globals: Extra inputs are not permitted; see README "
-        "'Platform configuration' for the allowed keys"
+        f"error: {broken}: alertmanager.globals: Extra inputs are not permitted; see "
+        "docs/configuration.md 'Platform configuration' for the allowed keys"
     )
     if argv[0] == "validate":
         good = cwd.parent / "good.yaml"

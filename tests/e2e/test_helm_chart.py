@@ -7,7 +7,7 @@ helm is built from its Go module by hack/helm/build.sh (tests/support/chart_env.
 manifests are checked in Python, then sent to a real kube-apiserver (tests/support/k8s_env.py) with
 `kubectl apply --dry-run=server`, and one release per sink layout is installed for real so
 its ServiceAccount's token can be tested against the RBAC it got. The RBAC expected here is
-what the operator calls (grep k8s/ and sinks/ for KubeClient calls); the operator e2e tests
+what the operator calls (grep k8s/, kube/ and sinks/ for KubeClient calls); the operator e2e tests
 (tests/e2e/test_operator*.py) run the operator with RBAC rendered from this chart and fail
 on any 403, so the rules are proven enough there and exact here.
 """

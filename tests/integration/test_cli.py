@@ -159,8 +159,8 @@ def test_a_bad_platform_config_is_a_usage_error(cli: Run, tmp_path: Path) -> Non
     code, _, err = cli("validate", "-f", f, "--platform-config", str(bad))
     assert code == 2
     assert err == (
-        f"error: {bad}: alertmanager.globals: Extra inputs are not permitted; see README "
-        "'Platform configuration' for the allowed keys\n"
+        f"error: {bad}: alertmanager.globals: Extra inputs are not permitted; see "
+        "docs/configuration.md 'Platform configuration' for the allowed keys\n"
     )
 
 
@@ -187,7 +187,7 @@ BAD_PLATFORM: list[tuple[str, bytes, str]] = [
         "a list, not a mapping",
         b"- secretsDir: /a\n",
         ": top level: Input should be a valid dictionary or instance of PlatformConfig; see "
-        "README 'Platform configuration' for the allowed keys",
+        "docs/configuration.md 'Platform configuration' for the allowed keys",
     ),
 ]
 

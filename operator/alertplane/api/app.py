@@ -129,7 +129,7 @@ def _metrics(app: FastAPI, auth: Auth) -> None:
     def metrics(request: Request) -> Response:
         # The metrics count every customer's objects and syncs: on this port (the one
         # customers reach) only for an admin token. A scrape without a token goes to
-        # `serve --metrics-port`, a listener of its own (README, "metrics").
+        # `serve --metrics-port`, a listener of its own (docs/usage.md, `--metrics-port`).
         try:
             if not auth.bearer(request).is_admin:
                 raise Forbidden("/metrics needs an admin token (or serve --metrics-port)")

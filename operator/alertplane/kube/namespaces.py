@@ -47,7 +47,7 @@ RETRY_S = 2.0
 
 
 class NamespaceBindings:
-    """namespace → its binding as written (k8s/binding.py `binding_of`), from the API
+    """namespace → its binding as written (kube/binding.py `binding_of`), from the API
     server, cached briefly. One list at a time, made outside the lock: requests that find
     a refresh under way use the cached bindings (or wait for it when they have none)."""
 

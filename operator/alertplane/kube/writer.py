@@ -7,7 +7,7 @@ row into the database this process reads from (the same tables as standalone mod
 Who changed what: writes use field manager `alertplane-api` and annotate the object with
 the token's name and the door (api/rollback/import/console); the operator believes those
 annotations only for changes `alertplane-api` made (k8s/changes.py `api_change`) and,
-with a key shared with the operator, only when signed with it (k8s/signing.py).
+with a key shared with the operator, only when signed with it (kube/signing.py).
 
 A create only ever POSTs (`create`): the API server, not the lagging mirror, decides
 whether the name is free, so a create never replaces anything.

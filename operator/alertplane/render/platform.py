@@ -72,7 +72,7 @@ def load_platform_config(path: str | None) -> PlatformConfig:
         where = ".".join(str(p) for p in first["loc"]) or "top level"
         raise UsageError(
             f"{path}: {where}: {first['msg']}",
-            "see README 'Platform configuration' for the allowed keys",
+            "see docs/configuration.md 'Platform configuration' for the allowed keys",
         ) from exc
     if "name" in config.alertmanager.default_receiver:
         raise UsageError(

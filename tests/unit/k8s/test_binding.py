@@ -1,4 +1,4 @@
-"""Tenant binding (k8s/binding.py): which customers a namespace may hold, and what is wrong
+"""Tenant binding (kube/binding.py): which customers a namespace may hold, and what is wrong
 with a namespace's binding."""
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Sources of the messages (each has a row below): `validate.schema` (kind, apiVers
 pydantic errors: missing, unknown field, enum, type, empty, the custom field checks of
 `model.common`), `validate.fields.check_alert` (reserved and malformed labels,
 annotation names, runbook URL, `{{ define }}`), `validate.promql` (parse errors; the
-isolation rules themselves are proven in tests/*/test_isolation*.py), `validate.unique`
-and `validate.templates` are in test_validate_unique.py and test_validate_templates.py.
+isolation rules themselves are proven in tests/integration/test_isolation_*.py),
+`validate.unique` and `validate.templates` are in tests/unit/validate/test_unique.py and
+tests/integration/test_validate_templates.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Sources: `validate.schema` (pydantic errors and the checks of `model.common`),
 `validate.fields.check_receiver` (channels, addresses, URLs, secrets, PagerDuty severity,
 `{{ define }}`, route labels and groupBy) and the platform's SMTP check in
 `validate.validate_objects`. Uniqueness and amtool template checks are in
-test_validate_unique.py and test_validate_templates.py.
+tests/unit/validate/test_unique.py and tests/integration/test_validate_templates.py.
 """
 
 from __future__ import annotations
