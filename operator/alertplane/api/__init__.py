@@ -1,1 +1,1 @@
-"""The HTTP door: health, metrics (and, later, the REST API and console)."""
+"""The REST API door: routes, authentication, HTTP errors (the service layer does the work)."""

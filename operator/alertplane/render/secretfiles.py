@@ -1,11 +1,14 @@
-"""The one place a secret's file path is built: `<secretsDir>/<namespace>/<name>/<key>`.
+"""The one place a secret's file path is built: `<secretsDir>/<folder>/<name>/<key>`.
+
+The folder is the receiver's namespace in Kubernetes mode and the customer id standalone
+(`secret_folder`: there a namespace is only a name several customers' objects may share).
 
 Alertmanager reads `api_url_file` / `routing_key_file` itself, so a path that leaves the
-namespace's folder (`name: ".."`, `key: "globex/…"`, `/etc/passwd`) would post one
+folder (`name: ".."`, `key: "globex/…"`, `/etc/passwd`) would post one
 customer's alerts with another's webhook. The models already refuse such names
 (model/common.py: SecretName, SecretKey); this module refuses them again wherever a path is
 built or read back (render, the store's secret files, the prometheus-operator sink), and
-proves the result stays under `<secretsDir>/<namespace>/`, whatever reached it.
+proves the result stays under `<secretsDir>/<folder>/`, whatever reached it.
 """
 
 from __future__ import annotations
