@@ -17,7 +17,7 @@ from ..model.common import dump_spec
 from ..model.records import ObjectRecord
 from ..store.repo import Change
 from ..store.secrets import extract_secrets
-from ..store.txn import EXISTS, Stale
+from ..store.txn import EXISTS, Expect, Read, Stale
 from .access import Access
 from .context import Context, plausible
 from .objects import ALERT, build, object_name, spec_name, view
@@ -114,13 +114,13 @@ def update(
 def set_enabled(
     ctx: Context, access: Access, name: str, enabled: bool, if_match: int | None = None
 ) -> dict[str, Any]:
-    """The read spec with `enabled` changed, written only at the generation read: a change
+    """The read spec with `enabled` changed, written only onto the object as read: a change
     made meanwhile is never overwritten with the old spec. Without If-Match, read again
     and retried; with it, 412."""
     for attempt in range(PATCH_ATTEMPTS):
         current = ctx.lookup(ALERT, access, name)
         spec = {**current.spec, "enabled": enabled}
-        expected = current.generation if if_match is None else if_match
+        expected = read_of(current) if if_match is None else if_match
         try:
             # Disabling is always possible, even for an alert that became invalid.
             return _store(ctx, access, current, spec, name, expected, semantic=enabled)
@@ -134,13 +134,19 @@ def set_enabled(
     )
 
 
+def read_of(current: ObjectRecord) -> Read:
+    """The precondition of a write computed from `current` (not its generation alone: an
+    object deleted and created again is at generation 1, 2… again, with another spec)."""
+    return Read(current.generation, current.spec, current.labels)
+
+
 def _store(
     ctx: Context,
     access: Access,
     current: ObjectRecord,
     spec: Any,
     path_name: str,
-    expected: int,
+    expected: Expect,
     semantic: bool = True,
 ) -> dict[str, Any]:
     ref = current.ref

@@ -16,11 +16,11 @@ from ..errors import Conflict, Invalid, ObjectRef, Problem, Unavailable, Upstrea
 from ..model import CustomerReceiver, CustomerReceiverSpec, Resource
 from ..render.alertmanager import render_alertmanager
 from ..routing import receivers_for
-from ..store.txn import Stale
+from ..store.txn import Read, Stale
 from ..validate import Parsed, parse_document, validate_objects
 from .access import Access
 from .context import Context
-from .crud import PATCH_ATTEMPTS, SOURCE
+from .crud import PATCH_ATTEMPTS, SOURCE, read_of
 from .objects import RECEIVER, bad_text, build, view
 from .tokens import Principal
 
@@ -63,8 +63,8 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
     bad = bad_text(body, root="")
     if bad:
         raise Invalid(bad)
-    # Each receiver's spec as read with its route replaced, written only at the generation
-    # read: a change made meanwhile is never overwritten; read again and retried instead.
+    # Each receiver's spec as read with its route replaced, written only onto the receiver
+    # as read: a change made meanwhile is never overwritten; read again and retried instead.
     for attempt in range(PATCH_ATTEMPTS):
         objects, expected = _routed(ctx, access, body, routes)
         try:
@@ -88,13 +88,13 @@ def set_routes(ctx: Context, access: Access, body: Any) -> list[dict[str, Any]]:
 
 def _routed(
     ctx: Context, access: Access, body: dict[str, Any], routes: dict[str, Any]
-) -> tuple[list[Resource], dict[ObjectRef, int]]:
-    """The receivers with their new routes, and the generation each was read at."""
+) -> tuple[list[Resource], dict[ObjectRef, Read]]:
+    """The receivers with their new routes, and each as it was read (crud.read_of)."""
     problems = [
         Problem(key, "unknown field", "send only routes") for key in body if key != "routes"
     ]
     objects: list[Resource] = []
-    expected: dict[ObjectRef, int] = {}
+    expected: dict[ObjectRef, Read] = {}
     for name, route in routes.items():
         current = ctx.bound(access.customer).find_named(RECEIVER, access.customer, name)
         if current is None:
@@ -119,7 +119,7 @@ def _routed(
         problems.extend(found)
         if obj is not None:
             objects.append(obj)
-            expected[current.ref] = current.generation
+            expected[current.ref] = read_of(current)
     if problems:
         raise Invalid(problems)
     return objects, expected

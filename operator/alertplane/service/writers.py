@@ -17,12 +17,12 @@ from ..errors import Conflict, ObjectRef
 from ..model import Resource
 from ..model.records import ObjectRecord
 from ..store.repo import Change, Store
-from ..store.txn import ABSENT, Owned, Stale
+from ..store.txn import ABSENT, Expect, Owned, Stale
 from ..sync import Reconciler
 from .objects import what_of
 
 # What each object must be for a write to happen (store/txn.py); None: anything.
-Expected = Mapping[ObjectRef, int] | None
+Expected = Mapping[ObjectRef, Expect] | None
 
 
 class Writer(Protocol):
@@ -40,8 +40,8 @@ class Writer(Protocol):
         self, objects: Sequence[Resource], actor: str, source: str, expected: Expected = None
     ) -> list[Change]:
         """Create or replace `objects`, all or none; afterwards reads see them. `expected`:
-        what each object must be for the write to happen (store/txn.py: ABSENT, EXISTS or
-        a generation); `Stale` and nothing written otherwise."""
+        what each object must be for the write to happen (store/txn.py: ABSENT, EXISTS, a
+        generation, or the object as read); `Stale` and nothing written otherwise."""
         ...
 
     def delete(

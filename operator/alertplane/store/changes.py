@@ -45,7 +45,7 @@ class Changes:
         objects: Sequence[Resource],
         actor: str,
         source: str,
-        expected: Mapping[ObjectRef, int] | None = None,
+        expected: Mapping[ObjectRef, txn.Expect] | None = None,
         moves: bool = True,
     ) -> list[Change]:
         """`moves`: an object of another customer at an identity is moved (`_move`; for
@@ -72,7 +72,7 @@ class Changes:
         obj: Resource,
         actor: str,
         source: str,
-        expected: int | None,
+        expected: txn.Expect | None,
         files: list[tuple[str, str, str, str]],
         moves: bool = True,
     ) -> Change:
@@ -81,7 +81,10 @@ class Changes:
         ref = ObjectRef(obj.kind, obj.metadata.namespace, obj.metadata.name)
         customer = obj.spec.customer_id
         found = writes.current(tx.conn, ref)
-        txn.check(ref, expected, None if found is None else found.generation)
+        if found is None:
+            txn.check(ref, expected, None)
+        else:
+            txn.check(ref, expected, found.generation, (found.spec, found.labels))
         if found is not None and found.customer_id != customer:
             if not moves:
                 raise txn.Owned(ref)

@@ -7,8 +7,9 @@ Three rules make concurrent writers safe on SQLite and PostgreSQL alike:
    PostgreSQL: the read is `SELECT … FOR UPDATE` (the row's lock) — and the UPDATE is
    conditional on the generation it read, so no change is ever computed from a stale
    read (a lost update). Should the condition still fail, the transaction is retried.
-2. A caller may state what it expects (`Expect`): the generation it last saw (HTTP
-   `If-Match`), that the object exists, or that it does not; `Stale` refuses the write.
+2. A caller may state what it expects: the generation it last saw (HTTP `If-Match`),
+   that the object exists, or that it does not; a read-modify-write of its own (PATCH
+   enabled, POST …/routing) states the object it read (`Read`); `Stale` refuses the write.
 3. The audit rows — one per change, also the reconciler's change feed (ordered by id) —
    are inserted last, PostgreSQL: under one transaction-scoped advisory lock held until
    commit, so audit ids are handed out in commit order and a reader that saw id n has
@@ -64,13 +65,39 @@ class Raced(Exception):
     """A conditional write matched no row: another writer got there first; retry."""
 
 
+@dataclass(frozen=True)
+class Read:
+    """What a read-modify-write was computed from: the object at `generation`, with this
+    spec and these labels. The generation alone does not say it: it starts at 1 again when
+    the object is deleted and created again, and a write checked against it alone replaced
+    the new object's spec with one computed from the old object's (a lost update: the
+    PATCH wrote back a spec no acknowledged write had left there)."""
+
+    generation: int
+    spec: dict[str, Any]
+    labels: dict[str, str]
+
+
+Expect = int | Read  # ABSENT, EXISTS, a generation, or what was read
+
+
 def describe(expected: int) -> str:
     return {ABSENT: "absent", EXISTS: "any generation"}.get(expected, f"generation {expected}")
 
 
-def check(ref: ObjectRef, expected: int | None, actual: int | None) -> None:
-    """Raise `Stale` unless an object at `actual` (None: absent) is what `expected` says."""
+def check(
+    ref: ObjectRef,
+    expected: Expect | None,
+    actual: int | None,
+    now: tuple[dict[str, Any], dict[str, str]] | None = None,
+) -> None:
+    """Raise `Stale` unless an object at `actual` (None: absent), whose spec and labels are
+    `now`, is what `expected` says."""
     if expected is None:
+        return
+    if isinstance(expected, Read):
+        if actual != expected.generation or now != (expected.spec, expected.labels):
+            raise Stale(ref, expected.generation, actual)
         return
     ok = (
         actual is None
