@@ -20,7 +20,7 @@ class Verdict:
     problems: str = ""  # "; "-joined field problems when invalid
     live_generation: int | None = None  # generation rendered (may be older when invalid)
     synced: bool = False
-    # Reloaded Pending ReloadFailed WriteFailed Superseded Written Disabled
+    # Reloaded Pending ReloadFailed Rejected WriteFailed Superseded Written Disabled
     sync_reason: str = "Pending"
     sync_message: str = ""
     disabled: bool = False
@@ -30,7 +30,7 @@ class Verdict:
 def phase_of(v: Verdict) -> str:
     if not v.valid:
         return "Invalid"
-    if v.sync_reason in ("ReloadFailed", "WriteFailed"):
+    if v.sync_reason in ("ReloadFailed", "Rejected", "WriteFailed"):
         return "Failed"
     if not v.synced:
         return "Pending"

@@ -53,6 +53,7 @@ __all__ = ["Receivers", "Reconciler", "SyncHooks", "SyncReport", "SyncSettings"]
 log = logging.getLogger("alertplane.sync")
 
 CHUNK = 50  # customers per validation/render batch
+RECHECK_FIRST_S, RECHECK_MAX_S = 0.5, 10.0  # asking again about output still on its way
 
 
 class ObjectSource(Protocol):
@@ -146,6 +147,7 @@ class Reconciler:
         self._retry: set[str] = set()
         self._retry_at = 0.0
         self._retry_delay = 0.5
+        self._recheck_delay = RECHECK_FIRST_S
         self._first = True
         # Since when (Unix time) every sync has failed, and why in a few words (no paths,
         # no customer: /readyz shows it to anyone); None while the last one succeeded.
@@ -236,7 +238,9 @@ class Reconciler:
         report = SyncReport(ordered, "ok", invalid=invalid)
         write_error = self._write(out.files, report)
         report.reloads = self._make_live(report.written)
-        self.store.save_statuses(status_updates(out.assessed, self.sink, write_error, utcnow()))
+        updates, pending = status_updates(out.assessed, self.sink, write_error, utcnow())
+        self.store.save_statuses(updates)
+        self._schedule_recheck(pending)
         failed = [t for t, r in report.reloads.items() if not r.ok]
         if write_error:
             report.outcome = "write_failed"
@@ -279,6 +283,20 @@ class Reconciler:
         self._retry |= customers
         self._retry_at = time.monotonic() + self._retry_delay
         self._retry_delay = min(self._retry_delay * 2, self.settings.retry_max_s)
+
+    def _schedule_recheck(self, customers: set[str]) -> None:
+        """Output the sink says is on its way (Pending: prometheus-operator has not
+        reconciled it yet, a ConfigMap not yet refreshed in the pod) is asked about again,
+        soon and then less often, until the running system has it. Not a failure: the
+        process stays ready and nothing is rewritten (the output is unchanged)."""
+        if not customers:
+            self._recheck_delay = RECHECK_FIRST_S
+            return
+        due = time.monotonic() + self._recheck_delay
+        if not self._retry or self._retry_at > due:  # never later than a retry already due
+            self._retry_at = due
+        self._retry |= customers
+        self._recheck_delay = min(self._recheck_delay * 2, RECHECK_MAX_S)
 
     def _refresh_gauges(self) -> None:
         OBJECTS.clear()

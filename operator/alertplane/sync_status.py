@@ -14,7 +14,7 @@ from .errors import ObjectRef
 from .model.records import Concluded
 from .render import ALERTMANAGER_PATH
 from .render.rules import rules_path
-from .sinks.base import Liveness, Sink
+from .sinks.base import PENDING, Liveness, Sink
 from .status import Verdict, concluded
 from .sync_assess import Assessment
 
@@ -26,15 +26,21 @@ def output_of(a: Assessment) -> str:
 
 def status_updates(
     assessed: list[Assessment], sink: Sink, write_error: str, now: datetime
-) -> dict[ObjectRef, Concluded]:
-    """Each object's new status (with the serial of the object it was concluded for)."""
+) -> tuple[dict[ObjectRef, Concluded], set[str]]:
+    """Each object's new status (with the serial of the object it was concluded for), and
+    the customers whose output the sink says is still on its way (`PENDING`): the
+    reconciler asks again for them a little later, so Synced follows the running system."""
     updates: dict[ObjectRef, Concluded] = {}
+    pending: set[str] = set()
     for a in assessed:
-        v = verdict(a, sink.liveness(output_of(a)), write_error)
+        liveness = sink.liveness(output_of(a), a.customer_id)
+        if liveness.reason == PENDING and not write_error:
+            pending.add(a.customer_id)
+        v = verdict(a, liveness, write_error)
         live = (a.generation, a.spec) if a.problems is None and a.spec is not None else None
         status = concluded(v, a.conditions, a.last_sync_time, now, live)
         updates[a.ref] = Concluded(a.serial, status)
-    return updates
+    return updates, pending
 
 
 def verdict(a: Assessment, live: Liveness, write_error: str) -> Verdict:

@@ -20,6 +20,7 @@ from ..errors import AlertplaneError, Problem
 from ..model import CustomerReceiver, CustomerReceiverSpec
 
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
+PENDING = "Pending"  # the Liveness reason the reconciler re-checks (sync.py)
 
 Files = Mapping[str, str | None]  # output path → text; None: the output goes away
 # customer id → its live receivers as (secret folder, spec); render/alertmanager.py
@@ -44,7 +45,9 @@ class Liveness:
     """Whether an output is live in the running system, for its objects' Synced condition.
 
     `reason`: Reloaded (the target loaded it), Written (written; nobody to ask), Pending
-    (written, not yet loaded), ReloadFailed (the target refused it or did not answer)."""
+    (written, not yet loaded: the reconciler asks again a little later, `RECHECK`),
+    ReloadFailed (the target refused it or did not answer), Rejected (the system that runs
+    it refused this customer's part, e.g. prometheus-operator; `message` says why)."""
 
     synced: bool
     reason: str
@@ -80,8 +83,10 @@ class Sink(Protocol):
         pending); what each target asked answered, by target name."""
         ...
 
-    def liveness(self, output: str) -> Liveness:
-        """After `make_live`: whether `output` is live."""
+    def liveness(self, output: str, customer_id: str) -> Liveness:
+        """After `make_live`: whether `customer_id`'s part of `output` is live (one output,
+        `alertmanager.yml`, holds every customer's routes; a system such as
+        prometheus-operator may accept some customers' parts and refuse others')."""
         ...
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:

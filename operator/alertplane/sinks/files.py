@@ -146,7 +146,7 @@ class FileSink:
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
         return self.reloader.make_live(written)
 
-    def liveness(self, output: str) -> Liveness:
+    def liveness(self, output: str, customer_id: str) -> Liveness:
         return self.reloader.liveness(output)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Collection, Mapping
 
 from ..render import ALERTMANAGER_PATH
-from .base import ALERTMANAGER, PROMETHEUS, Liveness, ReloadOutcome
+from .base import ALERTMANAGER, PENDING, PROMETHEUS, Liveness, ReloadOutcome
 
 __all__ = ["ReloadOutcome", "Reloader", "reload", "target_of"]
 
@@ -91,7 +91,7 @@ class Reloader:
         if outcome is not None and not outcome.ok:
             return Liveness(False, "ReloadFailed", outcome.message)
         if target in self.pending:
-            return Liveness(False, "Pending", "waiting for a successful reload")
+            return Liveness(False, PENDING, "waiting for a successful reload")
         if self.urls().get(target) is None:
             return Liveness(True, "Written", "written; no reload URL configured")
         return Liveness(True, "Reloaded", "")

@@ -158,7 +158,7 @@ def test_written_without_reload_urls_is_live(make: tuple[Factory, Checked]) -> N
     written = sink.write(_outputs(), _receivers())
     assert sink.make_live(written) == {}
     for output in (RULES, ALERTMANAGER_PATH):
-        assert sink.liveness(output) == Liveness(
+        assert sink.liveness(output, "acme") == Liveness(
             True, "Written", "written; no reload URL configured"
         )
 
@@ -186,9 +186,9 @@ def test_a_failed_reload_stays_pending_until_it_succeeds(
     outcomes = sink.make_live(sink.write(outputs, _receivers()))
     assert list(outcomes) == ["prometheus"] and not outcomes["prometheus"].ok
     failed = Liveness(False, "ReloadFailed", "http://prom/-/reload: HTTP 500: bad")
-    assert sink.liveness(RULES) == failed
+    assert sink.liveness(RULES, "acme") == failed
     assert sink.make_live([])["prometheus"].ok  # asked again with nothing new written
-    assert sink.liveness(RULES) == Liveness(True, "Reloaded", "")
+    assert sink.liveness(RULES, "acme") == Liveness(True, "Reloaded", "")
     assert sink.make_live([]) == {}  # nothing pending: nobody asked
     assert asked == ["http://prom", "http://prom"]
 
