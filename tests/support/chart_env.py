@@ -79,6 +79,10 @@ def operator_args(docs: list[Doc]) -> list[str]:
     return [str(a) for a in container["args"]]
 
 
+# sink.prometheusOperator for tests without a running prometheus-operator: no Prometheus or
+# Alertmanager to ask, so Synced means written (no --promop-* flags, no liveness Role).
+NO_PROMOP_TARGETS: Doc = {"prometheus": [], "alertmanager": []}
+
 # The component label of what sink.prometheusOperator.createObjects renders.
 PLATFORM_COMPONENT = "prometheus-operator-objects"
 
