@@ -87,7 +87,14 @@ def test_every_value_is_documented_in_the_readme() -> None:
 # -- lint and render -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("values", [None, ALL_ON], ids=["defaults", "everything-on"])
+PROMOP_OBJECTS: Doc = {"sink": {"prometheusOperator": {
+    "createObjects": True, "prometheus": ["main", "b"], "alertmanager": ["main"],
+    "prometheusSpec": {"replicas": 2}}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "values", [None, ALL_ON, PROMOP_OBJECTS], ids=["defaults", "everything-on", "promop-objects"]
+)
 def test_helm_lint_strict(helm: Helm, values: Doc | None) -> None:
     for strict in ([], ["--strict"]):
         proc = helm.run("lint", *strict, str(CHART), values=values)
