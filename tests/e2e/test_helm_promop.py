@@ -198,6 +198,8 @@ REJECTED = [
      "at '/sink/prometheusOperator/alertmanager/0'"),
     ("duplicate", promop({"alertmanager": ["main", "main"]}),
      "at '/sink/prometheusOperator/alertmanager'"),
+    ("same Prometheus twice", promop({"prometheus": ["main", f"{SINK}/main"]}),
+     f"prometheus[1] ({SINK}/main) names the Prometheus {SINK}/main a second time"),
     ("typo", promop({"createobjects": True}),
      "additional properties 'createobjects' not allowed"),
 ]  # fmt: skip
