@@ -19,9 +19,11 @@ from ..model import CustomerReceiver
 from ..render import ALERTMANAGER_PATH
 from ..render.platform import PlatformConfig
 from ..render.promop import (
+    BASE_NAME,
     SecretKeys,
     alertmanager_config,
     object_name,
+    platform_config,
     prometheus_rule_spec,
     secrets_platform,
 )
@@ -120,25 +122,38 @@ class PrometheusOperatorSink:
         return changed
 
     def _write_alertmanager(self, receivers: Receivers, dirty: set[str]) -> bool:
-        wrote = False
+        wrote = self._write_base()
         for cid in sorted(receivers):
             spec, secret_keys = alertmanager_config(cid, receivers[cid], self.platform)
             name = object_name(cid)
             if cid in dirty or name not in self.secrets.known:
-                data = self._secret_data(secret_keys)
-                if data:
-                    wrote |= self.secrets.put(name, labels(cid), {"data": data})
-                else:
-                    wrote |= self.secrets.remove(name)
+                wrote |= self._put_secret(name, labels(cid), secret_keys)
             wrote |= self.amconfigs.put(
                 name, labels(cid, **{ALERTMANAGER_LABEL: "true"}), {"spec": spec}
             )
-        live = {object_name(cid) for cid in receivers}
+        # The base is never "no longer wanted": it routes the alerts of no customer.
+        live = {object_name(cid) for cid in receivers} | {BASE_NAME}
         for objects in (self.amconfigs, self.secrets):
             for name in objects.names():
                 if name not in live:
                     wrote |= objects.remove(name)
         return wrote
+
+    def _write_base(self) -> bool:
+        """The base configuration (render/promop.py `platform_config`) and its Secret.
+        Labelled managed-by only: without `alertplane.io/alertmanager` no Alertmanager
+        selecting customers' objects also merges it as a customer route; the Alertmanager
+        object names it in `spec.alertmanagerConfiguration`. Its Secret before it, so
+        prometheus-operator never sees a reference to a key not yet written."""
+        spec, secret_keys = platform_config(self.platform)
+        wrote = self._put_secret(BASE_NAME, labels(), secret_keys)
+        return self.amconfigs.put(BASE_NAME, labels(), {"spec": spec}) or wrote
+
+    def _put_secret(self, name: str, object_labels: dict[str, str], keys: SecretKeys) -> bool:
+        data = self._secret_data(keys)
+        if data:
+            return self.secrets.put(name, object_labels, {"data": data})
+        return self.secrets.remove(name)
 
     def _secret_data(self, keys: SecretKeys) -> dict[str, str]:
         """Base64 data of the customer's Secret: copied keys as they are, clear values encoded."""
