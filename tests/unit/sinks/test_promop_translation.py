@@ -3,14 +3,23 @@ secrets go to the Secret only."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+import pytest
+
+from alertplane.errors import UsageError
 from alertplane.model import CustomerReceiver
+from alertplane.render import ALERTMANAGER_PATH
 from alertplane.render.platform import PlatformConfig
 from alertplane.render.promop import FALLBACK_RECEIVER, alertmanager_config
+from alertplane.sinks import promop as promop_sink
+from alertplane.sinks.base import Sink
+from alertplane.sinks.factory import PROMETHEUS_OPERATOR, SinkSettings, build_sink
 from alertplane.validate import parse_document
 from tests.support.factories import receiver
+from tests.unit.sinks.test_conformance import FakeKube
 
 
 def _receiver(manifest: dict[str, Any]) -> CustomerReceiver:
@@ -58,3 +67,104 @@ def test_alertmanager_config_keeps_routes_isolated_and_secrets_out() -> None:
     slack_ref = spec["receivers"][1]["slackConfigs"][0]["apiURL"]
     assert keys[slack_ref["key"]] == "https://s/x"  # clear text goes to the Secret only
     assert "https://s/x" not in json.dumps(spec)
+
+
+# -- the write side: the base configuration and its Secret ------------------------------
+BASE_AMC = "/apis/monitoring.coreos.com/v1alpha1/namespaces/monitoring/alertmanagerconfigs"
+SECRETS = "/api/v1/namespaces/monitoring/secrets"
+SMTP_PLATFORM = {
+    "alertmanager": {
+        "global": {"smtp_smarthost": "m.example:25", "smtp_from": "a@p.example",
+                   "smtp_auth_password": "platform-pw"},
+        "defaultReceiver": {"email_configs": [{"to": "noc@p.example"}]},
+        "route": {"group_wait": "10s"},
+    }
+}  # fmt: skip
+
+
+def _sink(
+    monkeypatch: pytest.MonkeyPatch, kube: FakeKube, platform: dict[str, Any] | None = None
+) -> Sink:
+    monkeypatch.setattr(promop_sink, "check_output", lambda files: None)
+    settings = SinkSettings(
+        kind=PROMETHEUS_OPERATOR,
+        namespace="monitoring",
+        platform=PlatformConfig.model_validate(platform or {}),
+    )
+    sink = build_sink(settings, kube)
+    sink.start()
+    return sink
+
+
+def _write(sink: Sink, *customers: str) -> list[str]:
+    receivers = {c: [(c, _receiver(receiver(c)).spec)] for c in customers}
+    return sink.write({ALERTMANAGER_PATH: "checked elsewhere"}, receivers)
+
+
+def test_base_configuration_is_written_once_and_never_labelled_as_a_customer_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kube = FakeKube()
+    sink = _sink(monkeypatch, kube, SMTP_PLATFORM)
+    assert _write(sink) == [ALERTMANAGER_PATH]
+    base = kube.objects[f"{BASE_AMC}/alertplane.platform"]
+    assert base["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "alertplane"}
+    assert base["spec"]["route"] == {"receiver": "platform-default", "groupWait": "10s"}
+    email = base["spec"]["receivers"][0]["emailConfigs"][0]
+    assert email["authPassword"] == {"name": "alertplane.platform", "key": "_.smtp.auth-password"}
+    secret = kube.objects[f"{SECRETS}/alertplane.platform"]
+    assert secret["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "alertplane"}
+    assert secret["data"] == {"_.smtp.auth-password": base64.b64encode(b"platform-pw").decode()}
+    writes = kube.writes
+    assert _write(sink) == [] and kube.writes == writes  # only when changed
+
+
+def test_base_survives_the_last_customer_and_a_restart(monkeypatch: pytest.MonkeyPatch) -> None:
+    kube = FakeKube()
+    sink = _sink(monkeypatch, kube, SMTP_PLATFORM)
+    _write(sink, "acme", "globex")
+    assert f"{BASE_AMC}/alertplane-acme" in kube.objects
+    _write(sink)  # every customer gone: theirs removed, the base stays
+    names = sorted(p.rsplit("/", 1)[1] for p in kube.objects)
+    assert names == ["alertplane.platform", "alertplane.platform"]  # AMC + Secret
+    writes = kube.writes
+    restarted = _sink(monkeypatch, kube, SMTP_PLATFORM)
+    assert _write(restarted) == [] and kube.writes == writes
+
+
+def test_base_follows_a_new_platform_config_and_drops_a_secret_no_longer_needed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kube = FakeKube()
+    _write(_sink(monkeypatch, kube, SMTP_PLATFORM))
+    hook = {"alertmanager": {"defaultReceiver": {"webhook_configs": [{"url": "http://h"}]}}}
+    _write(_sink(monkeypatch, kube, hook))
+    base = kube.objects[f"{BASE_AMC}/alertplane.platform"]
+    assert base["spec"] == {
+        "route": {"receiver": "platform-default"},
+        "receivers": [{"name": "platform-default", "webhookConfigs": [{"url": "http://h"}]}],
+    }
+    assert f"{SECRETS}/alertplane.platform" not in kube.objects
+
+
+def test_customer_secret_carries_the_smtp_password_by_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    kube = FakeKube()
+    sink = _sink(monkeypatch, kube, SMTP_PLATFORM)
+    spec = _receiver(receiver("acme", webhook=[], email=[{"to": ["o@acme.example"]}])).spec
+    sink.write({ALERTMANAGER_PATH: "x"}, {"acme": [("acme", spec)]})
+    amc = kube.objects[f"{BASE_AMC}/alertplane-acme"]
+    assert amc["metadata"]["labels"]["alertplane.io/alertmanager"] == "true"
+    assert "platform-pw" not in json.dumps(amc)
+    data = kube.objects[f"{SECRETS}/alertplane-acme"]["data"]
+    assert base64.b64decode(data["_.smtp.auth-password"]) == b"platform-pw"
+
+
+def test_a_platform_config_the_sink_cannot_write_is_refused_at_start() -> None:
+    settings = SinkSettings(
+        kind=PROMETHEUS_OPERATOR,
+        platform=PlatformConfig.model_validate(
+            {"alertmanager": {"global": {"smtp_auth_password_file": "/etc/pw"}}}
+        ),
+    )
+    with pytest.raises(UsageError, match=r"alertmanager\.global\.smtp_auth_password_file"):
+        build_sink(settings, FakeKube())
