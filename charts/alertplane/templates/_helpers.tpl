@@ -91,6 +91,7 @@ Included by the Deployment so every render runs them.
 {{- if and (eq .Values.sink.type "files") .Values.sink.namespace -}}
 {{- fail "sink.namespace is only used with sink.type=configmap or prometheus-operator; the files sink writes to sink.files.out" -}}
 {{- end -}}
+{{- include "alertplane.validatePromop" . -}}
 {{- end -}}
 
 {{/*
@@ -143,4 +144,71 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - apiGroups: [alertplane.io]
   resources: [customeralerts, customerreceivers]
   verbs: [get, create, update, patch, delete]
+{{- end -}}
+
+{{/*
+prometheus-operator liveness targets, per namespace, as YAML:
+{<namespace>: {prometheus: [names], alertmanager: [names]}}. A Prometheus is [ns/]name
+(ns defaults to the sink namespace); Alertmanagers are always in the sink namespace (their
+base configuration, the AlertmanagerConfig alertplane.platform, must be in theirs).
+Empty unless sink.type is prometheus-operator.
+*/}}
+{{- define "alertplane.promopTargets" -}}
+{{- $sinkNs := include "alertplane.sinkNamespace" . -}}
+{{- $out := dict -}}
+{{- if eq .Values.sink.type "prometheus-operator" -}}
+{{- $po := .Values.sink.prometheusOperator -}}
+{{- range $po.prometheus -}}
+{{- $parts := splitList "/" . -}}
+{{- $ns := ternary (first $parts) $sinkNs (eq (len $parts) 2) -}}
+{{- $entry := get $out $ns | default (dict "prometheus" list "alertmanager" list) -}}
+{{- $_ := set $entry "prometheus" (append $entry.prometheus (last $parts)) -}}
+{{- $_ := set $out $ns $entry -}}
+{{- end -}}
+{{- range $po.alertmanager -}}
+{{- $entry := get $out $sinkNs | default (dict "prometheus" list "alertmanager" list) -}}
+{{- $_ := set $entry "alertmanager" (append $entry.alertmanager .) -}}
+{{- $_ := set $out $sinkNs $entry -}}
+{{- end -}}
+{{- if and $out (not (hasKey $out $sinkNs)) -}}
+{{- /* the Events of rejected PrometheusRules are in the sink namespace */ -}}
+{{- $_ := set $out $sinkNs (dict "prometheus" list "alertmanager" list) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* Checks of sink.prometheusOperator the schema cannot express. */}}
+{{- define "alertplane.validatePromop" -}}
+{{- $po := .Values.sink.prometheusOperator -}}
+{{- $sinkNs := include "alertplane.sinkNamespace" . -}}
+{{- if $po.createObjects -}}
+{{- if ne .Values.sink.type "prometheus-operator" -}}
+{{- fail (printf "sink.prometheusOperator.createObjects renders prometheus-operator's Prometheus and Alertmanager objects, which only the prometheus-operator sink feeds (sink.type is %s); set it to false" .Values.sink.type) -}}
+{{- end -}}
+{{- if not (or $po.prometheus $po.alertmanager) -}}
+{{- fail "sink.prometheusOperator.createObjects renders one Prometheus per sink.prometheusOperator.prometheus entry and one Alertmanager per sink.prometheusOperator.alertmanager entry; both lists are empty" -}}
+{{- end -}}
+{{- range $i, $p := $po.prometheus -}}
+{{- $parts := splitList "/" $p -}}
+{{- if and (eq (len $parts) 2) (ne (first $parts) $sinkNs) -}}
+{{- fail (printf "sink.prometheusOperator.prometheus[%d] is %s: with createObjects the chart renders its Prometheus objects in the sink namespace %s; name it %s (or render it yourself in %s)" $i $p $sinkNs (last $parts) (first $parts)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $k := list "ruleSelector" "ruleNamespaceSelector" -}}
+{{- if hasKey $po.prometheusSpec $k -}}
+{{- fail (printf "sink.prometheusOperator.prometheusSpec.%s is the chart's: it loads exactly alertplane's PrometheusRules from the sink namespace (a broader selector, e.g. ruleNamespaceSelector: {}, loads rules alertplane never checked); remove it" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- range $k := list "alertmanagerConfiguration" "alertmanagerConfigSelector" "alertmanagerConfigNamespaceSelector" "alertmanagerConfigMatcherStrategy" -}}
+{{- if hasKey $po.alertmanagerSpec $k -}}
+{{- fail (printf "sink.prometheusOperator.alertmanagerSpec.%s is the chart's: the base configuration is alertplane.platform and only alertplane's AlertmanagerConfigs in the sink namespace are merged, without an extra namespace matcher; remove it" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ServiceAccount the rendered Prometheus objects run as (createObjects). */}}
+{{- define "alertplane.prometheusServiceAccount" -}}
+{{- default (printf "%s-prometheus" (include "alertplane.fullname" .)) .Values.sink.prometheusOperator.prometheusSpec.serviceAccountName -}}
 {{- end -}}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ..errors import AlertplaneError, Problem
@@ -38,6 +38,7 @@ from .kubeobjects import (
     labels,
     object_path,
 )
+from .promop_live import LiveReader
 from .reload import Reloader
 
 log = logging.getLogger("alertplane.sinks.promop")
@@ -49,6 +50,12 @@ def _rule_labels(customer_id: str) -> dict[str, str]:
     return labels(customer_id, **{RULES_LABEL: "true"})
 
 
+def _spec(objects: ManagedObjects, name: str) -> dict[str, Any] | None:
+    """The spec we wrote (or read at start) for `name`; None when there is no object."""
+    known = objects.known.get(name)
+    return None if known is None else known[1].get("spec")
+
+
 class PrometheusOperatorSink:
     name = "prometheus-operator"
     written_message: str | None = (
@@ -56,9 +63,19 @@ class PrometheusOperatorSink:
     )
 
     def __init__(
-        self, client: KubeApi, namespace: str, platform: PlatformConfig, reloader: Reloader
+        self,
+        client: KubeApi,
+        namespace: str,
+        platform: PlatformConfig,
+        reloader: Reloader,
+        prometheus: Sequence[tuple[str, str]] = (),
+        alertmanager: Sequence[str] = (),
     ) -> None:
+        """`prometheus` ((ns, name)) and `alertmanager` (names, in `namespace`): the
+        prometheus-operator objects whose state decides liveness (promop_live.py); none:
+        written counts as live, as without reload URLs."""
         self.client = client
+        self.live = LiveReader(client, namespace, list(prometheus), list(alertmanager))
         self.namespace = namespace
         self.platform = secrets_platform(platform)
         self.reloader = reloader
@@ -213,10 +230,22 @@ class PrometheusOperatorSink:
         return problems
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        return self.reloader.make_live(written)
+        """Reload URLs, when given, are asked; then prometheus-operator's state is read
+        once for the whole pass (what `liveness` answers from)."""
+        outcomes = self.reloader.make_live(written)
+        outcomes.update(self.live.read())
+        return outcomes
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
-        return self.reloader.liveness(output)
+        reloaded = self.reloader.liveness(output)
+        if not reloaded.synced:
+            return reloaded
+        name = object_name(customer_id)
+        if output == ALERTMANAGER_PATH:
+            live = self.live.alertmanager_liveness(name, _spec(self.amconfigs, name))
+        else:
+            live = self.live.rules_liveness(name, _spec(self.rules, name))
+        return reloaded if live is None else live
 
     def location(self, output: str, customer_id: str) -> str:
         objects = self.amconfigs if output == ALERTMANAGER_PATH else self.rules
