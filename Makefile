@@ -9,12 +9,12 @@ RUN_ARGS ?=
 
 .PHONY: install install-demo test test-fast lint golden-update bench deps deps-demo run run-ports
 
-# Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then the test API server
-# (kube-apiserver, etcd, kubectl) and helm, built from Go modules and cached.
+# Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then, in parallel, the test
+# API server (kube-apiserver, etcd, kubectl), helm, and prometheus-operator with the Alertmanager
+# and amtool it targets, built from Go modules and cached (.ci/build-go).
 deps:
 	bash .ci/install-deps
-	bash hack/k8s/build.sh >/dev/null
-	bash hack/helm/build.sh >/dev/null
+	bash .ci/build-go
 
 deps-demo:  ## what the demo needs: Debian prometheus + prometheus-alertmanager
 	bash .ci/install-deps --demo >/dev/null
@@ -47,7 +47,7 @@ test-fast:  ## the in-process tier and the goldens (tests/unit, tests/golden): a
 	$(PYTHON) -m pytest -n 2 tests/unit tests/golden $(PYTEST_ARGS)
 
 golden-update:  ## regenerate tests/golden/ (review the diff like code)
-	$(PYTHON) -m pytest tests/golden/test_golden.py --update-golden
+	$(PYTHON) -m pytest tests/golden --update-golden
 
 bench:
 	$(PYTHON) benchmarks/bench_core.py

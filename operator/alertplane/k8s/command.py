@@ -43,6 +43,7 @@ def add_parser(sub: Any) -> None:
     settings.add(p, "platform_config", metavar="FILE")
     settings.add(p, "prometheus_url", metavar="URL")
     settings.add(p, "alertmanager_url", metavar="URL")
+    _add_promop(p)
     p.add_argument(
         "--tenant-binding",
         action=argparse.BooleanOptionalAction,
@@ -68,6 +69,28 @@ def add_parser(sub: Any) -> None:
     )
     readiness_grace(p)
     p.add_argument("--coalesce", type=float, default=0.2, help=argparse.SUPPRESS)
+
+
+def _add_promop(p: argparse.ArgumentParser) -> None:
+    """The prometheus-operator objects whose state makes the sink's output live."""
+    p.add_argument(
+        "--promop-prometheus",
+        action="append",
+        default=[],
+        metavar="[NS/]NAME",
+        help="with --sink prometheus-operator: a Prometheus object (NS: the sink namespace) "
+        "that must have loaded a customer's rules before they are Synced (repeatable; "
+        "none: applied counts as synced)",
+    )
+    p.add_argument(
+        "--promop-alertmanager",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --sink prometheus-operator: an Alertmanager object in the sink namespace "
+        "whose generated configuration must hold a customer's routes before they are "
+        "Synced (repeatable; none: applied counts as synced)",
+    )
 
 
 def _add_webhook(p: argparse.ArgumentParser) -> None:
@@ -112,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
             platform_config=args.platform_config,
             prometheus_url=args.prometheus_url,
             alertmanager_url=args.alertmanager_url,
+            promop_prometheus=tuple(args.promop_prometheus),
+            promop_alertmanager=tuple(args.promop_alertmanager),
             tenant_binding=args.tenant_binding,
             metrics_port=args.metrics_port,
             webhook_port=args.webhook_port,

@@ -58,6 +58,8 @@ class OperatorOptions:
     platform_config: str | None = None
     prometheus_url: str | None = None
     alertmanager_url: str | None = None
+    promop_prometheus: tuple[str, ...] = ()  # [NS/]NAME: the objects deciding liveness
+    promop_alertmanager: tuple[str, ...] = ()
     tenant_binding: bool = True
     metrics_port: int = 8080
     webhook_port: int | None = None
@@ -72,7 +74,8 @@ class OperatorOptions:
 
 
 def run_operator(opts: OperatorOptions) -> int:
-    SinkSettings(kind=opts.sink, out_dir=opts.out_dir).check()  # before anything starts
+    platform = load_platform_config(opts.platform_config)
+    _sink_settings(opts, platform).check()  # before anything starts
     if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
         raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
     if not opts.resync_s >= 0:  # also NaN; a negative value would silently mean "never"
@@ -85,7 +88,6 @@ def run_operator(opts: OperatorOptions) -> int:
         api_user = _api_user(opts.api_service_account, opts.webhook_port is not None)
     if opts.db_url:
         parse_url(opts.db_url)  # a URL that can never work is a usage error, now
-    platform = load_platform_config(opts.platform_config)
     status = _Status(opts.readiness_grace_s)
     server = serve_health(opts.metrics_port, status.readiness)
     try:
@@ -156,17 +158,22 @@ def _attribution_key(opts: OperatorOptions, api_user: str | None) -> bytes | Non
     return None
 
 
-def _start_sink(opts: OperatorOptions, platform: PlatformConfig, client: KubeClient) -> Sink:
-    """The sink `--sink` names, having read what it wrote before (the one factory)."""
-    settings = SinkSettings(
+def _sink_settings(opts: OperatorOptions, platform: PlatformConfig) -> SinkSettings:
+    return SinkSettings(
         kind=opts.sink,
         out_dir=opts.out_dir,
         namespace=opts.sink_namespace,
         platform=platform,
         prometheus_url=opts.prometheus_url,
         alertmanager_url=opts.alertmanager_url,
+        promop_prometheus=opts.promop_prometheus,
+        promop_alertmanager=opts.promop_alertmanager,
     )
-    sink = build_sink(settings, client)
+
+
+def _start_sink(opts: OperatorOptions, platform: PlatformConfig, client: KubeClient) -> Sink:
+    """The sink `--sink` names, having read what it wrote before (the one factory)."""
+    sink = build_sink(_sink_settings(opts, platform), client)
     sink.start()
     return sink
 

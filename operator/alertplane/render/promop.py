@@ -15,12 +15,22 @@ Isolation with prometheus-operator: the AlertmanagerConfig's top route matches
 Secrets: AlertmanagerConfig can only reference Secrets in its own namespace, so the keys a
 customer's receivers reference (and clear-text apiURL/routingKey values) are copied into
 one Secret `alertplane-<customerId>` in the sink namespace, referenced by key.
+
+Base configuration: prometheus-operator makes each customer's top route a first-level
+child of the base route with `continue: true` forced, before the base's own routes, and
+renames receivers `<namespace>/<object>/<receiver>`. The base is alertplane's global
+AlertmanagerConfig `alertplane.platform` (`platform_config`): a root route to
+`platform-default` with the platform's route settings and NO child routes, so a customer
+alert that falls through reaches nothing more, and an alert of no known customer ends at
+`platform-default`. The dot keeps the name out of every customer's `alertplane-<id>`.
+The customer's top route carries the same settings (its routes inherit them, as under
+file mode's root), and every e-mail config carries the platform's SMTP settings
+(`alertmanager.global`): an AlertmanagerConfig has no global section of its own.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,26 +48,30 @@ from .alertmanager import (
     route_options,
 )
 from .platform import PlatformConfig
+from .promop_channels import (
+    CHANNELS,
+    KEY_VALUE,
+    PLAIN,
+    SECRET,
+    SMTP_PLAIN,
+    SMTP_SECRET,
+    check_platform,
+)
 from .secretfiles import secret_ref_of
 
-log = logging.getLogger("alertplane.render.promop")
-
+BASE_NAME = "alertplane.platform"  # not a DNS label: never `alertplane-<customerId>`
 FALLBACK_RECEIVER = "platform_default"  # not a DNS label: never a customer's receiver name
 REF = "@"  # secret paths are rendered as @/<namespace>/<secret>/<key> and turned into refs
-_CAMEL = {
-    "send_resolved": "sendResolved",
+# Keys of clear values in a Secret start with "_"; the platform's with "_.", which no
+# receiver's "_<name>" (a DNS label) can spell, so a customer can never take their key.
+PLATFORM_KEYS = "_.platform-default"
+SMTP_KEYS = "_.smtp"
+_ROUTE_SETTINGS = {
     "group_by": "groupBy",
     "group_wait": "groupWait",
     "group_interval": "groupInterval",
     "repeat_interval": "repeatInterval",
 }
-_CHANNELS = {
-    "email_configs": "emailConfigs",
-    "slack_configs": "slackConfigs",
-    "pagerduty_configs": "pagerdutyConfigs",
-    "webhook_configs": "webhookConfigs",
-}
-_SECRETS = {"api_url": "apiURL", "routing_key": "routingKey"}
 
 
 # A copied Secret key (readable, or a digest) → the reference it copies, or a clear value.
@@ -77,8 +91,34 @@ def prometheus_rule_spec(rule_file: str) -> dict[str, Any]:
 
 
 def secrets_platform(platform: PlatformConfig) -> PlatformConfig:
-    """`platform` rendering secret paths under REF, as `alertmanager_config` expects."""
+    """`platform` rendering secret paths under REF, as `alertmanager_config` expects.
+    Refused (UsageError naming each key) when this sink cannot write its settings: the
+    one place the prometheus-operator sink takes its platform config, at start."""
+    check_platform(platform)
     return platform.model_copy(update={"secrets_dir": REF})
+
+
+def route_settings(platform: PlatformConfig) -> dict[str, Any]:
+    """The platform's route settings (`alertmanager.route`) by the CRD's names."""
+    defaults = platform.alertmanager.route.model_dump(exclude_none=True)
+    return {_ROUTE_SETTINGS[key]: value for key, value in defaults.items()}
+
+
+# -- the base configuration ---------------------------------------------------------
+def platform_config(platform: PlatformConfig) -> tuple[dict[str, Any], SecretKeys]:
+    """The spec of the global AlertmanagerConfig `alertplane.platform`, and the keys of
+    its Secret (of the same name). `platform` passed `check_platform`."""
+    secrets: SecretKeys = {}
+    route = {"receiver": PLATFORM_RECEIVER, **route_settings(platform)}
+    receiver = _receiver(
+        dict(platform.alertmanager.default_receiver),
+        PLATFORM_RECEIVER,
+        BASE_NAME,
+        secrets,
+        PLATFORM_KEYS,
+        platform,
+    )
+    return {"route": route, "receivers": [receiver]}, secrets
 
 
 # -- translation of the core's rendered Alertmanager pieces -----------------------------
@@ -91,33 +131,29 @@ def alertmanager_config(
     the referenced (namespace, Secret, key) or to a clear-text value given in the spec.
     """
     secrets: SecretKeys = {}
+    owner = object_name(customer_id)
     specs = [spec for _, spec in receivers]
     # prometheus-operator forces continue: true up here, so the top route sets none.
     route: dict[str, Any] = {
         "receiver": FALLBACK_RECEIVER,
         "matchers": [_matcher((TENANT_LABEL, "=", customer_id))],
+        **route_settings(platform),
     }
     routes = [_route(spec) for spec in ordered_routes(customer_id, specs)]
     if routes:
         route["routes"] = routes
-    out_receivers = [_fallback(platform, customer_id, secrets)]
+    # The customer's unrouted alerts go where file mode sends them: the platform default.
+    default = dict(platform.alertmanager.default_receiver)
+    out_receivers = [_receiver(default, FALLBACK_RECEIVER, owner, secrets, PLATFORM_KEYS, platform)]
     for namespace, spec in sorted(receivers, key=lambda item: item[1].receiver_name):
         rendered = receiver_of(spec, namespace, platform)
+        del rendered["name"]
         out_receivers.append(
-            _receiver(rendered, spec.receiver_name, customer_id, secrets, f"_{spec.receiver_name}")
+            _receiver(
+                rendered, spec.receiver_name, owner, secrets, f"_{spec.receiver_name}", platform
+            )
         )
     return {"route": route, "receivers": out_receivers}, secrets
-
-
-def _fallback(platform: PlatformConfig, customer_id: str, secrets: SecretKeys) -> dict[str, Any]:
-    """The customer's unrouted alerts go where file mode sends them: the platform default."""
-    body = dict(platform.alertmanager.default_receiver)
-    if any(key not in _CHANNELS for key in body):
-        log.warning("platform default receiver has channels AlertmanagerConfig cannot express")
-        return {"name": FALLBACK_RECEIVER}
-    return _receiver(
-        {"name": PLATFORM_RECEIVER, **body}, FALLBACK_RECEIVER, customer_id, secrets, "_platform"
-    )
 
 
 def _route(spec: CustomerReceiverSpec) -> dict[str, Any]:
@@ -127,7 +163,7 @@ def _route(spec: CustomerReceiverSpec) -> dict[str, Any]:
     if matchers:
         out["matchers"] = [_matcher(m) for m in matchers]
     for key, value in route_options(spec.route).items():
-        out[_CAMEL[key]] = value
+        out[_ROUTE_SETTINGS[key]] = value
     out["continue"] = spec.route.continue_
     return out
 
@@ -140,20 +176,47 @@ def _matcher(m: Matcher) -> dict[str, str]:
 def _receiver(
     rendered: Mapping[str, Any],
     name: str,
-    customer_id: str,
+    owner: str,
     secrets: SecretKeys,
     prefix: str,
+    platform: PlatformConfig,
 ) -> dict[str, Any]:
+    """`rendered` (Alertmanager's channel keys) in the CRD's shape; `owner` names the
+    Secret its secret values are copied into."""
     out: dict[str, Any] = {"name": name}
     for channel, configs in rendered.items():
-        if channel == "name":
-            continue
-        field = _CHANNELS[channel]
-        out[field] = [
-            _channel(cfg, customer_id, secrets, f"{prefix}.{field}-{i}")
-            for i, cfg in enumerate(configs)
-        ]
+        field = CHANNELS[channel]
+        out[field] = []
+        for i, cfg in enumerate(configs):
+            if channel == "email_configs":
+                cfg = _with_smtp(cfg, platform, owner, secrets)
+            out[field].append(_channel(channel, cfg, owner, secrets, f"{prefix}.{field}-{i}"))
     return out
+
+
+def _with_smtp(
+    cfg: Mapping[str, Any], platform: PlatformConfig, owner: str, secrets: SecretKeys
+) -> dict[str, Any]:
+    """An e-mail config with the platform's SMTP settings it does not set itself (as
+    Alertmanager's `global` fills them in). Customers' e-mail configs never set them
+    (their schema has no such field), so a customer cannot point the SMTP login, nor
+    the password it carries, at a server of their own."""
+    glob = platform.alertmanager.global_
+    out = {field: glob[key] for key, field in SMTP_PLAIN.items() if key in glob}
+    out.update(cfg)
+    for key, field in SMTP_SECRET.items():
+        if key in glob and field not in cfg:
+            skey = f"{SMTP_KEYS}.{field.replace('_', '-')}"
+            secrets[skey] = str(glob[key])
+            out[field] = _SecretRef(owner, skey)
+    return out
+
+
+class _SecretRef(dict[str, str]):
+    """A value already in a Secret: written as the reference it is."""
+
+    def __init__(self, name: str, key: str) -> None:
+        super().__init__(name=name, key=key)
 
 
 def _copied_key(
@@ -171,24 +234,29 @@ def _copied_key(
 
 
 def _channel(
+    channel: str,
     cfg: Mapping[str, Any],
-    customer_id: str,
+    owner: str,
     secrets: SecretKeys,
     key_prefix: str,
 ) -> dict[str, Any]:
+    plain, secret_fields, pairs = PLAIN[channel], SECRET[channel], KEY_VALUE.get(channel, {})
     out: dict[str, Any] = {}
     for key, value in cfg.items():
-        if key.endswith("_file") and key[: -len("_file")] in _SECRETS:
+        base = key[: -len("_file")] if key.endswith("_file") else None
+        if isinstance(value, _SecretRef):
+            out[secret_fields[key]] = dict(value)
+        elif base in secret_fields and str(value).startswith(f"{REF}/"):
             ns, secret, item = secret_ref_of(REF, str(value))  # "@/<ns>/<secret>/<key>"
             skey = _copied_key(ns, secret, item, secrets)
             secrets[skey] = (ns, secret, item)
-            out[_SECRETS[key[: -len("_file")]]] = {"name": object_name(customer_id), "key": skey}
-        elif key in _SECRETS:  # clear text in the spec: still only ever in a Secret
+            out[secret_fields[base]] = {"name": owner, "key": skey}
+        elif key in secret_fields:  # clear text in the spec: still only ever in a Secret
             skey = f"{key_prefix}.{key.replace('_', '-')}"
             secrets[skey] = str(value)
-            out[_SECRETS[key]] = {"name": object_name(customer_id), "key": skey}
-        elif key == "headers":
-            out["headers"] = [{"key": k, "value": v} for k, v in sorted(value.items())]
-        else:
-            out[_CAMEL.get(key, key)] = value
+            out[secret_fields[key]] = {"name": owner, "key": skey}
+        elif key in pairs:
+            out[pairs[key]] = [{"key": k, "value": str(v)} for k, v in sorted(value.items())]
+        else:  # KeyError: a key check_platform lets through that has no field, a bug
+            out[plain[key]] = value
     return out

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..render.platform import PlatformConfig
+from ..render.promop_channels import check_platform
 from .base import ALERTMANAGER, PROMETHEUS, KubeApi, Sink
 from .configmap import ConfigMapSink
 from .files import FileSink
 from .promop import PrometheusOperatorSink
+from .promop_live import parse_alertmanager, parse_prometheus
 from .reload import Reloader
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
@@ -27,6 +29,10 @@ class SinkSettings:
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     prometheus_url: str | None = None  # None: nobody to reload; written counts as live
     alertmanager_url: str | None = None
+    # prometheus-operator: the objects whose state decides liveness (`[NS/]NAME`; NAME, in
+    # `namespace`), as the flags give them; none: written counts as live.
+    promop_prometheus: tuple[str, ...] = ()
+    promop_alertmanager: tuple[str, ...] = ()
 
     def check(self) -> None:
         """Raise UsageError when no sink can be built from these settings."""
@@ -34,6 +40,24 @@ class SinkSettings:
             raise UsageError(f"unknown sink {self.kind!r}", f"use one of {', '.join(KINDS)}")
         if self.kind == FILES and self.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+        if self.kind == PROMETHEUS_OPERATOR:
+            check_platform(self.platform)  # what an AlertmanagerConfig cannot say
+        if self.kind != PROMETHEUS_OPERATOR and (
+            self.promop_prometheus or self.promop_alertmanager
+        ):
+            raise UsageError(
+                "--promop-prometheus/--promop-alertmanager need --sink prometheus-operator",
+                "they name the prometheus-operator objects whose state makes output live",
+            )
+        self.promop_targets()
+
+    def promop_targets(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """The named Prometheus ((ns, name)) and Alertmanager (name) objects; UsageError
+        on a name that cannot be one."""
+        return (
+            [parse_prometheus(v, self.namespace) for v in self.promop_prometheus],
+            [parse_alertmanager(v) for v in self.promop_alertmanager],
+        )
 
 
 def build_sink(
@@ -56,4 +80,7 @@ def build_sink(
         raise UsageError(f"the {settings.kind} sink writes to a cluster: it needs a client")
     if settings.kind == CONFIGMAP:
         return ConfigMapSink(client, settings.namespace, reloader)
-    return PrometheusOperatorSink(client, settings.namespace, settings.platform, reloader)
+    prometheus, alertmanager = settings.promop_targets()
+    return PrometheusOperatorSink(
+        client, settings.namespace, settings.platform, reloader, prometheus, alertmanager
+    )

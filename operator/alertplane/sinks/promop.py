@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ..errors import AlertplaneError, Problem
@@ -19,9 +19,11 @@ from ..model import CustomerReceiver
 from ..render import ALERTMANAGER_PATH
 from ..render.platform import PlatformConfig
 from ..render.promop import (
+    BASE_NAME,
     SecretKeys,
     alertmanager_config,
     object_name,
+    platform_config,
     prometheus_rule_spec,
     secrets_platform,
 )
@@ -36,6 +38,7 @@ from .kubeobjects import (
     labels,
     object_path,
 )
+from .promop_live import LiveReader
 from .reload import Reloader
 
 log = logging.getLogger("alertplane.sinks.promop")
@@ -47,6 +50,12 @@ def _rule_labels(customer_id: str) -> dict[str, str]:
     return labels(customer_id, **{RULES_LABEL: "true"})
 
 
+def _spec(objects: ManagedObjects, name: str) -> dict[str, Any] | None:
+    """The spec we wrote (or read at start) for `name`; None when there is no object."""
+    known = objects.known.get(name)
+    return None if known is None else known[1].get("spec")
+
+
 class PrometheusOperatorSink:
     name = "prometheus-operator"
     written_message: str | None = (
@@ -54,9 +63,19 @@ class PrometheusOperatorSink:
     )
 
     def __init__(
-        self, client: KubeApi, namespace: str, platform: PlatformConfig, reloader: Reloader
+        self,
+        client: KubeApi,
+        namespace: str,
+        platform: PlatformConfig,
+        reloader: Reloader,
+        prometheus: Sequence[tuple[str, str]] = (),
+        alertmanager: Sequence[str] = (),
     ) -> None:
+        """`prometheus` ((ns, name)) and `alertmanager` (names, in `namespace`): the
+        prometheus-operator objects whose state decides liveness (promop_live.py); none:
+        written counts as live, as without reload URLs."""
         self.client = client
+        self.live = LiveReader(client, namespace, list(prometheus), list(alertmanager))
         self.namespace = namespace
         self.platform = secrets_platform(platform)
         self.reloader = reloader
@@ -120,25 +139,38 @@ class PrometheusOperatorSink:
         return changed
 
     def _write_alertmanager(self, receivers: Receivers, dirty: set[str]) -> bool:
-        wrote = False
+        wrote = self._write_base()
         for cid in sorted(receivers):
             spec, secret_keys = alertmanager_config(cid, receivers[cid], self.platform)
             name = object_name(cid)
             if cid in dirty or name not in self.secrets.known:
-                data = self._secret_data(secret_keys)
-                if data:
-                    wrote |= self.secrets.put(name, labels(cid), {"data": data})
-                else:
-                    wrote |= self.secrets.remove(name)
+                wrote |= self._put_secret(name, labels(cid), secret_keys)
             wrote |= self.amconfigs.put(
                 name, labels(cid, **{ALERTMANAGER_LABEL: "true"}), {"spec": spec}
             )
-        live = {object_name(cid) for cid in receivers}
+        # The base is never "no longer wanted": it routes the alerts of no customer.
+        live = {object_name(cid) for cid in receivers} | {BASE_NAME}
         for objects in (self.amconfigs, self.secrets):
             for name in objects.names():
                 if name not in live:
                     wrote |= objects.remove(name)
         return wrote
+
+    def _write_base(self) -> bool:
+        """The base configuration (render/promop.py `platform_config`) and its Secret.
+        Labelled managed-by only: without `alertplane.io/alertmanager` no Alertmanager
+        selecting customers' objects also merges it as a customer route; the Alertmanager
+        object names it in `spec.alertmanagerConfiguration`. Its Secret before it, so
+        prometheus-operator never sees a reference to a key not yet written."""
+        spec, secret_keys = platform_config(self.platform)
+        wrote = self._put_secret(BASE_NAME, labels(), secret_keys)
+        return self.amconfigs.put(BASE_NAME, labels(), {"spec": spec}) or wrote
+
+    def _put_secret(self, name: str, object_labels: dict[str, str], keys: SecretKeys) -> bool:
+        data = self._secret_data(keys)
+        if data:
+            return self.secrets.put(name, object_labels, {"data": data})
+        return self.secrets.remove(name)
 
     def _secret_data(self, keys: SecretKeys) -> dict[str, str]:
         """Base64 data of the customer's Secret: copied keys as they are, clear values encoded."""
@@ -198,10 +230,22 @@ class PrometheusOperatorSink:
         return problems
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        return self.reloader.make_live(written)
+        """Reload URLs, when given, are asked; then prometheus-operator's state is read
+        once for the whole pass (what `liveness` answers from)."""
+        outcomes = self.reloader.make_live(written)
+        outcomes.update(self.live.read())
+        return outcomes
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
-        return self.reloader.liveness(output)
+        reloaded = self.reloader.liveness(output)
+        if not reloaded.synced:
+            return reloaded
+        name = object_name(customer_id)
+        if output == ALERTMANAGER_PATH:
+            live = self.live.alertmanager_liveness(name, _spec(self.amconfigs, name))
+        else:
+            live = self.live.rules_liveness(name, _spec(self.rules, name))
+        return reloaded if live is None else live
 
     def location(self, output: str, customer_id: str) -> str:
         objects = self.amconfigs if output == ALERTMANAGER_PATH else self.rules

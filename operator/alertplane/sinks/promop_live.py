@@ -1,0 +1,322 @@
+"""Whether prometheus-operator made the sink's objects live (`Synced` means live).
+
+The PO objects that decide it are named by the operator's flags (`--promop-prometheus
+[NS/]NAME`, `--promop-alertmanager NAME`). Once per pass (`read`, from `make_live`) a
+bounded number of calls reads: our PrometheusRules and AlertmanagerConfigs (their uid,
+resourceVersion and when we last wrote them), each named Prometheus and Alertmanager object
+(its `Reconciled` condition for its current generation), each Prometheus' rule ConfigMaps,
+each Alertmanager's generated Secret, and the `InvalidConfiguration` Warning Events in the
+sink namespace. Then, per customer (`liveness`), in this order:
+
+- live (`Loaded`): what PO generated for every named object equals what we wrote;
+- `Rejected` (Failed, PO's event text): PO refused the current version of our object;
+- `ReloadFailed` (the object's Reconciled message): PO cannot reconcile a named object for
+  its current generation (for Alertmanager, e.g. a configuration no customer can fix);
+- else `Pending`, naming what is awaited; the reconciler asks again a little later.
+
+Events: PO v0.85.0 posts core/v1 Events (only when it may create them), and its recorder
+folds a repeated event into the first one (count and lastTimestamp change, the
+involvedObject's resourceVersion stays the first's). An event is about the current version
+of our object when it names that version's resourceVersion, or was last seen after we
+wrote it (managedFields time; seconds, so an event in the second of our write is not
+believed, and the customer stays Pending until PO reconciles again).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from ..errors import AlertplaneError, UsageError
+from .base import ALERTMANAGER, PENDING, PROMETHEUS, KubeApi, Liveness, ReloadOutcome
+from .kubeobjects import SELECTOR, object_path
+from .promop_match import customer_part_matches, rule_file_key, rule_file_matches
+
+LOADED = "Loaded"  # the reason of a live customer part in this sink
+MONITORING = "monitoring.coreos.com"
+FIELD_MANAGER = "alertplane"  # kube/client.py's (sinks import nothing from kube/)
+RULE_CONFIGMAPS = "managed-by=prometheus-operator,prometheus-name={name}"
+INVALID_EVENTS = "type=Warning,reason=InvalidConfiguration"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+
+
+def parse_prometheus(value: str, namespace: str) -> tuple[str, str]:
+    """`[NS/]NAME` of a Prometheus object (NS: the sink namespace) as (ns, name)."""
+    ns, _, name = value.rpartition("/")
+    ns = ns or namespace
+    if not _DNS_LABEL.match(ns) or not _DNS_SUBDOMAIN.match(name):
+        raise UsageError(
+            f"--promop-prometheus {value!r} does not name a Prometheus object",
+            "give NAME or NAMESPACE/NAME (lower-case DNS names), e.g. monitoring/main",
+        )
+    return ns, name
+
+
+def parse_alertmanager(value: str) -> str:
+    """NAME of an Alertmanager object in the sink namespace."""
+    if not _DNS_SUBDOMAIN.match(value):
+        hint = "the Alertmanager must live in the sink namespace: give its NAME only"
+        raise UsageError(
+            f"--promop-alertmanager {value!r} does not name an Alertmanager object",
+            hint if "/" in value else "give its NAME (a lower-case DNS name), e.g. main",
+        )
+    return value
+
+
+def _time(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Written:
+    """One of our objects as the API has it now."""
+
+    uid: str
+    version: str  # resourceVersion
+    at: datetime | None  # when we last changed it (our managedFields entry)
+    spec: dict[str, Any]
+
+    @classmethod
+    def of(cls, item: Mapping[str, Any]) -> Written:
+        meta = item.get("metadata") or {}
+        times = [
+            t
+            for entry in meta.get("managedFields") or []
+            if entry.get("manager") == FIELD_MANAGER and (t := _time(entry.get("time")))
+        ]
+        at = max(times) if times else _time(meta.get("creationTimestamp"))
+        return cls(
+            str(meta.get("uid")), str(meta.get("resourceVersion")), at, item.get("spec") or {}
+        )
+
+    def refused(self, events: list[dict[str, Any]]) -> str | None:
+        """PO's message when one of `events` is about this version of the object."""
+        for event in events:
+            involved = event.get("involvedObject") or {}
+            if involved.get("uid") != self.uid:
+                continue
+            seen = _time(event.get("lastTimestamp") or event.get("eventTime"))
+            if involved.get("resourceVersion") == self.version or (
+                seen is not None and self.at is not None and seen > self.at
+            ):
+                return str(event.get("message") or "refused by prometheus-operator")
+        return None
+
+
+@dataclass
+class Reconciled:
+    """A named Prometheus/Alertmanager object's state: None for both when it reconciled
+    its current generation."""
+
+    failed: str | None = None  # Reconciled=False for the current generation: its message
+    awaited: str | None = None  # not (yet) reconciled: what we are waiting for
+
+
+def reconciled(kind: str, ns: str, name: str, obj: Mapping[str, Any] | None) -> Reconciled:
+    where = f"{kind} {ns}/{name}"
+    if obj is None:
+        return Reconciled(failed=f"{where} does not exist (named by the operator's flags)")
+    generation = (obj.get("metadata") or {}).get("generation")
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") != "Reconciled" or cond.get("observedGeneration") != generation:
+            continue
+        if cond.get("status") == "True":
+            return Reconciled()
+        reason = cond.get("reason") or "not reconciled"
+        return Reconciled(failed=f"{where}: {reason}: {cond.get('message') or ''}".rstrip(": "))
+    return Reconciled(awaited=f"prometheus-operator to reconcile {where} generation {generation}")
+
+
+@dataclass
+class Observed:
+    """Everything one pass read."""
+
+    prometheus: dict[tuple[str, str], Reconciled] = field(default_factory=dict)
+    rule_files: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    alertmanager: dict[str, Reconciled] = field(default_factory=dict)
+    am_config: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    rules: dict[str, Written] = field(default_factory=dict)  # by object name
+    amconfigs: dict[str, Written] = field(default_factory=dict)
+    events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    error: str | None = None  # reading failed: nothing above is known
+
+
+class LiveReader:
+    """Reads prometheus-operator's state once per pass and answers liveness from it."""
+
+    def __init__(
+        self,
+        client: KubeApi,
+        namespace: str,
+        prometheus: list[tuple[str, str]],
+        alertmanager: list[str],
+    ) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.prometheus = sorted(set(prometheus))
+        self.alertmanager = sorted(set(alertmanager))
+        self.seen = Observed()
+
+    def read(self) -> dict[str, ReloadOutcome]:
+        """Read the state (bounded: 3 lists, and 2 calls per named object); what each
+        target answered, as the reloads of the other sinks do."""
+        seen = Observed()
+        try:
+            self._read(seen)
+        except AlertplaneError as exc:
+            seen.error = f"cannot read prometheus-operator's state: {exc}"
+        self.seen = seen
+        out: dict[str, ReloadOutcome] = {}
+        for target, states in ((PROMETHEUS, seen.prometheus), (ALERTMANAGER, seen.alertmanager)):
+            if not states and seen.error is None:
+                continue
+            failed = [s.failed for s in states.values() if s.failed]
+            if seen.error is not None and (
+                self.prometheus if target == PROMETHEUS else self.alertmanager
+            ):
+                failed = [seen.error]
+            out[target] = ReloadOutcome(not failed, 1, "; ".join(failed))
+        return out
+
+    def _read(self, seen: Observed) -> None:
+        ns = self.namespace
+        if self.prometheus:
+            path = object_path(f"{MONITORING}/v1", "prometheusrules", ns)
+            for item in self.client.list(path, SELECTOR):
+                seen.rules[item["metadata"]["name"]] = Written.of(item)
+        if self.alertmanager:
+            path = object_path(f"{MONITORING}/v1alpha1", "alertmanagerconfigs", ns)
+            for item in self.client.list(path, SELECTOR):
+                seen.amconfigs[item["metadata"]["name"]] = Written.of(item)
+        for event in self.client.list(
+            f"/api/v1/namespaces/{ns}/events?fieldSelector={INVALID_EVENTS}"
+        ):
+            involved = event.get("involvedObject") or {}
+            key = (str(involved.get("kind")), str(involved.get("name")))
+            seen.events.setdefault(key, []).append(event)
+        for pns, name in self.prometheus:
+            obj = self.client.get(object_path(f"{MONITORING}/v1", "prometheuses", pns, name))
+            seen.prometheus[(pns, name)] = reconciled("Prometheus", pns, name, obj)
+            files: dict[str, str] = {}
+            path = object_path("v1", "configmaps", pns)
+            for cm in self.client.list(path, RULE_CONFIGMAPS.format(name=name)):
+                files.update(cm.get("data") or {})
+            seen.rule_files[(pns, name)] = files
+        for name in self.alertmanager:
+            obj = self.client.get(object_path(f"{MONITORING}/v1", "alertmanagers", ns, name))
+            seen.alertmanager[name] = reconciled("Alertmanager", ns, name, obj)
+            secret = self.client.get(
+                object_path("v1", "secrets", ns, f"alertmanager-{name}-generated")
+            )
+            seen.am_config[name] = generated_config(secret)
+
+    # -- per customer ---------------------------------------------------------------------
+    def rules_liveness(self, name: str, spec: dict[str, Any] | None) -> Liveness | None:
+        """Liveness of our PrometheusRule `name` (`spec`: what we wrote; None: nothing
+        written); None when no Prometheus is named."""
+        if not self.prometheus:
+            return None
+        seen = self.seen
+        if seen.error is not None:
+            return Liveness(False, "ReloadFailed", seen.error)
+        written = seen.rules.get(name)
+        if spec is None or written is None:
+            return _nothing_written("PrometheusRule", spec, written)
+        key = rule_file_key(self.namespace, name, written.uid)
+        waiting = [
+            target
+            for target in self.prometheus
+            if not rule_file_matches(seen.rule_files[target].get(key, ""), spec)
+        ]
+        if not waiting:
+            return Liveness(True, LOADED, _loaded_message("Prometheus", self.prometheus))
+        refused = written.refused(seen.events.get(("PrometheusRule", name), []))
+        if refused is not None:
+            return Liveness(False, "Rejected", refused)
+        names = ", ".join(f"{pns}/{pname}" for pns, pname in waiting)
+        return _not_live(
+            [seen.prometheus[target] for target in waiting],
+            f"prometheus-operator has not loaded it into Prometheus {names} yet",
+        )
+
+    def alertmanager_liveness(self, name: str, spec: dict[str, Any] | None) -> Liveness | None:
+        """Liveness of our AlertmanagerConfig `name`; None when no Alertmanager is named."""
+        if not self.alertmanager:
+            return None
+        seen = self.seen
+        if seen.error is not None:
+            return Liveness(False, "ReloadFailed", seen.error)
+        written = seen.amconfigs.get(name)
+        if spec is None or written is None:
+            return _nothing_written("AlertmanagerConfig", spec, written)
+        prefix = f"{self.namespace}/{name}/"
+        differs = {}
+        for am in self.alertmanager:
+            config = seen.am_config[am]
+            why = (
+                "no generated configuration"
+                if config is None
+                else customer_part_matches(config, spec, prefix)
+            )
+            if why is not None:
+                differs[am] = why
+        if not differs:
+            names = [(self.namespace, am) for am in self.alertmanager]
+            return Liveness(True, LOADED, _loaded_message("Alertmanager", names))
+        refused = written.refused(seen.events.get(("AlertmanagerConfig", name), []))
+        if refused is not None:
+            return Liveness(False, "Rejected", refused)
+        waiting = ", ".join(f"{self.namespace}/{am} ({why})" for am, why in sorted(differs.items()))
+        states = [seen.alertmanager[am] for am in differs]
+        return _not_live(
+            states, f"prometheus-operator has not loaded it into Alertmanager {waiting} yet"
+        )
+
+
+def generated_config(secret: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The configuration in PO's generated Secret (`alertmanager.yaml.gz`), parsed; None
+    when there is none (yet) or it does not read."""
+    data = ((secret or {}).get("data") or {}).get("alertmanager.yaml.gz")
+    if not data:
+        return None
+    try:
+        loaded = yaml.safe_load(gzip.decompress(base64.b64decode(data)))
+    except (ValueError, OSError, EOFError, yaml.YAMLError):
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+def _loaded_message(kind: str, names: list[tuple[str, str]]) -> str:
+    where = ", ".join(f"{ns}/{name}" for ns, name in names)
+    return f"prometheus-operator generated it for {kind} {where}"
+
+
+def _nothing_written(kind: str, spec: dict[str, Any] | None, written: Written | None) -> Liveness:
+    """No object of ours (a customer with nothing rendered, a deleted one): nothing to
+    wait for. Written but not listed (deleted meanwhile): the next pass writes it again."""
+    if spec is None:
+        return Liveness(True, "Written", f"no {kind} for this customer")
+    return Liveness(False, PENDING, f"the {kind} is not in the API yet")
+
+
+def _not_live(states: list[Reconciled], pending: str) -> Liveness:
+    failed = [s.failed for s in states if s.failed]
+    if failed:
+        return Liveness(False, "ReloadFailed", "; ".join(failed))
+    awaited = [s.awaited for s in states if s.awaited]
+    return Liveness(
+        False, PENDING, pending + (f" (waiting for {'; '.join(awaited)})" if awaited else "")
+    )
