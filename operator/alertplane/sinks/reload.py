@@ -68,10 +68,19 @@ class Reloader:
         standalone reconciler's settings may be given URLs after it is built)."""
         self.urls = urls
         self.pending: set[str] = set()
+        self.again: set[str] = set()  # answered 200, yet still has older files (reload_again)
         self.outcomes: dict[str, ReloadOutcome] = {}  # of the last pass
 
+    def reload_again(self, target: str) -> None:
+        """Reload `target` on the next pass although nothing new is written: it answered
+        200 but has not loaded the written files yet (sinks/loaded_query.py). One reload
+        per pass, and the reconciler's re-checks of Pending output back off, so a target
+        that never catches up is asked every 10 s at most, not in a loop."""
+        self.again.add(target)
+
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        self.pending |= {target_of(rel) for rel in written if _loaded(rel)}
+        self.pending |= {target_of(rel) for rel in written if _loaded(rel)} | self.again
+        self.again = set()
         self.outcomes = {}
         urls = self.urls()
         for target in sorted(self.pending):
