@@ -100,6 +100,33 @@ def loaded_rule_files(groups: list[Mapping[str, Any]]) -> dict[str, list[Mapping
     return files
 
 
+_RULE_FIELDS = ("type", "name", "query", "duration", "keepFiringFor")
+
+
+def rules_fingerprint(groups: list[Mapping[str, Any]]) -> int:
+    """A number that changes when what `rules_stale` compares in loaded groups changes,
+    and not with evaluation state (health, alerts, timestamps): a customer whose written
+    file and loaded groups are as on the last pass needs no comparison again."""
+    return hash(
+        tuple(
+            (
+                g.get("name"),
+                g.get("interval"),
+                g.get("limit"),
+                tuple(
+                    (
+                        *(r.get(k) for k in _RULE_FIELDS),
+                        tuple(sorted(_strings(r.get("labels")).items())),
+                        tuple(sorted(_strings(r.get("annotations")).items())),
+                    )
+                    for r in g.get("rules") or []
+                ),
+            )
+            for g in groups
+        )
+    )
+
+
 def rules_stale(
     customer_id: str,
     written: str | None,

@@ -13,6 +13,7 @@ each pass asks each target at most once and reloads it at most once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import urllib.parse
 from collections.abc import Callable, Collection, Mapping
@@ -28,6 +29,7 @@ from .loaded import (
     loaded_rule_files,
     routes_stale,
     routing,
+    rules_fingerprint,
     rules_stale,
 )
 from .reload import Reloader, target_of
@@ -99,6 +101,36 @@ def formatted_query(base_url: str, query: str) -> str | None:
     return data if isinstance(data, str) else None
 
 
+def config_hash(base_url: str) -> float | None:
+    """Alertmanager's `alertmanager_config_hash`: the first 48 bits of the MD5 of the file
+    it loaded, byte for byte (None: it does not say). Equal to `text_hash` of the written
+    file, every customer is live without reading the configuration back (/metrics is
+    ~30 KB; /api/v2/status at 1,000 customers is megabytes of YAML to parse)."""
+    url = base_url.rstrip("/") + "/metrics"
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
+            body = resp.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError) as exc:
+        raise QueryFailed(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+    for line in body.splitlines():
+        if line.startswith("alertmanager_config_hash "):
+            try:
+                return float(line.split()[1])
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
+def text_hash(text: str) -> float:
+    """`alertmanager_config_hash` of a file holding `text` (Alertmanager's
+    md5HashAsMetricValue: the digest's first 6 bytes, little-endian)."""
+    digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+    return float(int.from_bytes(digest[:6], "little"))
+
+
 @dataclass
 class _Parsed:
     """The last text parsed into a `Routing`, kept while the text stays the same (the
@@ -114,69 +146,107 @@ class _Parsed:
         return self.routing
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A customer's output found live: the written text's hash, the reload count of its
+    target then, the loaded part's fingerprint (rules only)."""
+
+    text: int
+    epoch: int
+    loaded: int = 0
+
+
 class LoadedCheck:
-    """The reloads of a sink (`Reloader`) and the questions that tell whether they took."""
+    """The reloads of a sink (`Reloader`) and the questions that tell whether they took.
+
+    What a target has loaded changes only when it reloads, so a customer found live stays
+    live, without a question, until its written output changes or the target is reloaded
+    (`_Seen`); a pass asks each target at most once, and only for customers not known live."""
 
     def __init__(self, reloader: Reloader, written: Written, hints: Mapping[str, str]) -> None:
         self.reloader = reloader
         self.written = written
         self.hints = hints
         self.asked = 0  # questions asked (tests and benchmarks count them)
-        self._rules: dict[str, Mapping[str, Any]] = {}  # Prometheus URL → rule files (a pass)
-        self._configs: dict[str, str] = {}  # Alertmanager URL → loaded text (this pass)
-        self._failed: dict[str, str] = {}  # URL → why asking failed (this pass)
+        self._epoch = {PROMETHEUS: 0, ALERTMANAGER: 0}  # successful reloads so far
+        self._seen: dict[tuple[str, str], _Seen] = {}  # (target, customer) → found live
+        self._answers: dict[str, Any] = {}  # question and URL → answer, in this pass
+        self._failed: dict[str, str] = {}  # target → why asking failed, in this pass
+        self._am_text: tuple[str | None, float | None] | None = None  # this pass's written
         self._loaded_am, self._written_am = _Parsed(), _Parsed()
         self._formatted: dict[str, str] = {}
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
         outcomes = self.reloader.make_live(written)
-        self._rules, self._configs, self._failed = {}, {}, {}  # ask again in this pass
+        for target, outcome in outcomes.items():
+            if outcome.ok:
+                self._epoch[target] = self._epoch.get(target, 0) + 1
+        self._answers, self._failed, self._am_text = {}, {}, None  # ask again in this pass
         return outcomes
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
         live = self.reloader.liveness(output)
-        if live.reason != "Reloaded":  # failed, pending, or nobody to ask
-            return live
         target = target_of(output)
         url = self.reloader.urls().get(target)
-        if url is None:
+        if live.reason != "Reloaded" or url is None:  # failed, pending, or nobody to ask
             return live
+        text = self._written(output)
+        seen = self._seen.get((target, customer_id))
+        if seen is not None and (seen.text, seen.epoch) == (hash(text), self._epoch[target]):
+            return live  # found live, and neither reloaded nor rewritten since
         try:
-            stale = self._stale(target, url, output, customer_id)
+            if target in self._failed:
+                raise QueryFailed(self._failed[target])
+            stale = self._stale(target, url, customer_id, text, seen)
         except QueryFailed as exc:
+            self._failed[target] = str(exc)  # one question per target per pass, even failed
             name = _WHAT[target][0]
             return Liveness(False, PENDING, f"reloaded; asking {name} what it loaded failed: {exc}")
         if stale is None:
             return live
+        self._seen.pop((target, customer_id), None)
         self.reloader.reload_again(target)
         return Liveness(False, PENDING, self._message(target, customer_id, stale))
 
-    def _stale(self, target: str, url: str, output: str, customer_id: str) -> Stale | None:
-        if url in self._failed:
-            raise QueryFailed(self._failed[url])
-        try:
-            if target == PROMETHEUS:
-                return self._rules_stale(url, output, customer_id)
-            return self._routes_stale(url, customer_id)
-        except QueryFailed as exc:
-            self._failed[url] = str(exc)  # one question per target per pass, even failed
-            raise
+    def _written(self, output: str) -> str | None:
+        if output != ALERTMANAGER_PATH:
+            return self.written(output)
+        if self._am_text is None:  # one read of the file every customer shares, per pass
+            text = self.written(output)
+            self._am_text = (text, None if text is None else text_hash(text))
+        return self._am_text[0]
 
-    def _rules_stale(self, url: str, output: str, customer_id: str) -> Stale | None:
-        if url not in self._rules:
+    def _ask(self, url: str, question: Callable[[str], Any]) -> Any:
+        key = f"{question.__name__} {url}"
+        if key not in self._answers:
             self.asked += 1
-            self._rules[url] = loaded_rules(url)
+            self._answers[key] = question(url)
+        return self._answers[key]
+
+    def _stale(
+        self, target: str, url: str, customer_id: str, text: str | None, seen: _Seen | None
+    ) -> Stale | None:
+        epoch = self._epoch[target]
+        if target == ALERTMANAGER:
+            assert self._am_text is not None  # _written read it
+            if self._ask(url, config_hash) == self._am_text[1]:
+                self._seen[target, customer_id] = _Seen(hash(text), epoch)
+                return None  # the very file written: every customer is live
+            loaded = self._loaded_am.of(self._ask(url, loaded_config))
+            stale = routes_stale(customer_id, self._written_am.of(text), loaded)
+            if stale is None:
+                self._seen[target, customer_id] = _Seen(hash(text), epoch)
+            return stale
+        files = self._ask(url, loaded_rules)
+        mark = _Seen(hash(text), epoch, rules_fingerprint(files.get(f"{customer_id}.yml", [])))
+        if seen is not None and (seen.text, seen.loaded) == (mark.text, mark.loaded):
+            self._seen[target, customer_id] = mark  # reloaded, but the same rules
+            return None
         canonicals = (*LOCAL, lambda query: self._format(url, query))
-        return rules_stale(customer_id, self.written(output), self._rules[url], canonicals)
-
-    def _routes_stale(self, url: str, customer_id: str) -> Stale | None:
-        if url not in self._configs:
-            self.asked += 1
-            self._configs[url] = loaded_config(url)
-        loaded = self._loaded_am.of(self._configs[url])
-        return routes_stale(
-            customer_id, self._written_am.of(self.written(ALERTMANAGER_PATH)), loaded
-        )
+        stale = rules_stale(customer_id, text, files, canonicals)
+        if stale is None:  # a stale answer is worked out again (it may hinge on a question)
+            self._seen[target, customer_id] = mark
+        return stale
 
     def _format(self, url: str, query: str) -> str | None:
         """Prometheus' print of a query the local parser prints differently (rare: a

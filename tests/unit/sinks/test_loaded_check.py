@@ -23,7 +23,7 @@ from alertplane.sinks import reload as reload_module
 from alertplane.sinks.base import Liveness, ReloadOutcome, Sink
 from alertplane.sinks.factory import CONFIGMAP, FILES, SinkSettings, build_sink
 from alertplane.sinks.loaded import loaded_rule_files
-from alertplane.sinks.loaded_query import QueryFailed
+from alertplane.sinks.loaded_query import QueryFailed, text_hash
 from tests.support.factories import alert, receiver
 from tests.support.loaded_api import api_groups
 from tests.unit.sinks.test_conformance import FakeKube
@@ -83,6 +83,10 @@ class Targets:
         self.questions.append(url)
         return self.config
 
+    def config_hash(self, url: str) -> float:
+        self.questions.append(f"{url}/metrics")
+        return text_hash(self.config)
+
 
 @pytest.fixture(params=[FILES, CONFIGMAP])
 def sink(
@@ -92,6 +96,7 @@ def sink(
     monkeypatch.setattr(reload_module, "reload", targets.reload)
     monkeypatch.setattr(loaded_query, "loaded_rules", targets.loaded_rules)
     monkeypatch.setattr(loaded_query, "loaded_config", targets.loaded_config)
+    monkeypatch.setattr(loaded_query, "config_hash", targets.config_hash)
     for module in (files, configmap):
         monkeypatch.setattr(module, "check_output", lambda outputs: None, raising=False)
     settings = SinkSettings(
@@ -142,6 +147,28 @@ def test_stale_rules_are_pending_and_reloaded_on_the_next_pass(
     assert s.make_live([]) == {} and targets.reloads == []  # all live: no reload
 
 
+def test_live_output_is_not_asked_about_again_until_reloaded_or_rewritten(
+    sink: tuple[Sink, Targets],
+) -> None:
+    s, targets = sink
+    targets.rules = {c: _rules(c, 2) for c in CUSTOMERS}
+    targets.config = _alertmanager("#a")[0]
+    s.make_live(_write(s, 2, "#a"))
+    outputs = [(f"rules/{c}.yml", c) for c in CUSTOMERS] + [
+        (ALERTMANAGER_PATH, c) for c in CUSTOMERS
+    ]
+    assert all(s.liveness(o, c).synced for o, c in outputs)
+    assert targets.questions == ["http://prom", "http://am/metrics"]
+    for _ in range(3):  # resyncs: nothing reloaded, nothing rewritten, nothing asked
+        s.make_live([])
+        assert all(s.liveness(o, c).synced for o, c in outputs)
+    assert targets.questions == ["http://prom", "http://am/metrics"]
+    targets.rules["acme"] = None  # Prometheus lost acme's file (someone moved it)
+    s.make_live(_write(s, 3, "#a"))  # a reload: asked again, and the loss is seen
+    assert s.liveness("rules/acme.yml", "acme").reason == "Pending"
+    assert targets.questions[2:] == ["http://prom"]
+
+
 def test_rules_not_loaded_at_all_are_pending(sink: tuple[Sink, Targets]) -> None:
     s, _ = sink
     s.make_live(_write(s, 2, "#a"))
@@ -170,7 +197,13 @@ def test_stale_routes_are_pending_and_live_once_loaded(sink: tuple[Sink, Targets
     s.make_live([])
     assert targets.reloads == ["http://am"]
     assert [s.liveness(ALERTMANAGER_PATH, c).synced for c in CUSTOMERS] == [True] * 3
-    assert targets.questions.count("http://am") == 2  # one per pass
+    # The configuration is read back only while its hash says it is not the written file.
+    assert targets.questions == [
+        "http://am/metrics",
+        "http://am",
+        "http://prom",
+        "http://am/metrics",
+    ]
 
 
 def test_a_failed_question_is_pending_without_a_reload(sink: tuple[Sink, Targets]) -> None:
