@@ -43,6 +43,20 @@ Canonical = Callable[[str], str | None]  # written query → Prometheus' print o
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class Unreadable(ValueError):
+    """A configuration that is not YAML: the answer of something that is not the target
+    asked, or a written file someone else overwrote (the next resync repairs that)."""
+
+
+def _yaml(text: str | None, what: str) -> Any:
+    if not text:
+        return None
+    try:
+        return yaml.load(text, Loader=_LOADER)  # a safe loader (libyaml or Python)
+    except yaml.YAMLError as exc:
+        raise Unreadable(f"{what} is not YAML: {' '.join(str(exc).split())}") from exc
+
+
 @dataclass(frozen=True)
 class Stale:
     """How the loaded part differs from the written one. `previous`: the target has an
@@ -155,7 +169,7 @@ def rules_stale(
 
 
 def _written_groups(text: str | None) -> list[Mapping[str, Any]]:
-    data = yaml.load(text, Loader=_LOADER) if text else None
+    data = _yaml(text, "the written rule file")
     groups = data.get("groups") if isinstance(data, Mapping) else None
     return [g for g in groups or [] if isinstance(g, Mapping)]
 
@@ -226,8 +240,8 @@ class Routing:
     receivers: dict[str, Mapping[str, Any]]
 
 
-def routing(text: str | None) -> Routing:
-    config = yaml.load(text, Loader=_LOADER) if text else None
+def routing(text: str | None, what: str = "the configuration") -> Routing:
+    config = _yaml(text, what)
     if not isinstance(config, Mapping):
         return Routing({}, {})
     routes: dict[str, Mapping[str, Any]] = {}

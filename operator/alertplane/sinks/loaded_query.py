@@ -26,6 +26,7 @@ from .loaded import (
     LOCAL,
     Routing,
     Stale,
+    Unreadable,
     loaded_rule_files,
     routes_stale,
     routing,
@@ -78,7 +79,12 @@ def loaded_rules(base_url: str) -> dict[str, list[Mapping[str, Any]]]:
         groups = get_json(url)["data"]["groups"]
     except (KeyError, TypeError) as exc:
         raise QueryFailed(f"{url}: no data.groups in the answer") from exc
-    return loaded_rule_files([g for g in groups if isinstance(g, Mapping)])
+    if not isinstance(groups, list) or not all(
+        isinstance(g, Mapping) and all(isinstance(r, Mapping) for r in g.get("rules") or [])
+        for g in groups
+    ):
+        raise QueryFailed(f"{url}: data.groups is not a list of rule groups")
+    return loaded_rule_files(groups)
 
 
 def loaded_config(base_url: str) -> str:
@@ -140,9 +146,9 @@ class _Parsed:
     text: str | None = None
     routing: Routing = field(default_factory=lambda: Routing({}, {}))
 
-    def of(self, text: str | None) -> Routing:
+    def of(self, text: str | None, what: str) -> Routing:
         if text != self.text or self.text is None:
-            self.text, self.routing = text, routing(text)
+            self.text, self.routing = text, routing(text, what)
         return self.routing
 
 
@@ -198,7 +204,7 @@ class LoadedCheck:
             if target in self._failed:
                 raise QueryFailed(self._failed[target])
             stale = self._stale(target, url, customer_id, text, seen)
-        except QueryFailed as exc:
+        except (QueryFailed, Unreadable) as exc:
             self._failed[target] = str(exc)  # one question per target per pass, even failed
             name = _WHAT[target][0]
             return Liveness(False, PENDING, f"reloaded; asking {name} what it loaded failed: {exc}")
@@ -229,11 +235,12 @@ class LoadedCheck:
         epoch = self._epoch[target]
         if target == ALERTMANAGER:
             assert self._am_text is not None  # _written read it
-            if self._ask(url, config_hash) == self._am_text[1]:
+            loaded_hash = self._ask(url, config_hash)
+            if loaded_hash is not None and loaded_hash == self._am_text[1]:
                 self._seen[target, customer_id] = _Seen(hash(text), epoch)
                 return None  # the very file written: every customer is live
-            loaded = self._loaded_am.of(self._ask(url, loaded_config))
-            stale = routes_stale(customer_id, self._written_am.of(text), loaded)
+            loaded = self._loaded_am.of(self._ask(url, loaded_config), "its config.original")
+            stale = routes_stale(customer_id, self._written_am.of(text, "alertmanager.yml"), loaded)
             if stale is None:
                 self._seen[target, customer_id] = _Seen(hash(text), epoch)
             return stale

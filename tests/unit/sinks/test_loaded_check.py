@@ -232,3 +232,25 @@ def test_without_urls_nothing_is_asked(tmp_path: Path, monkeypatch: pytest.Monke
     s.make_live(_write(s, 2, "#a"))
     assert s.liveness("rules/acme.yml", "acme").reason == "Written"
     assert targets.questions == []
+
+
+def test_an_answer_that_is_not_a_configuration_is_pending(sink: tuple[Sink, Targets]) -> None:
+    s, targets = sink
+    targets.config = "route: [unclosed"  # not what Alertmanager prints
+    s.make_live(_write(s, 2, "#a"))
+    live = s.liveness(ALERTMANAGER_PATH, "acme")
+    assert live.reason == "Pending"
+    assert live.message.startswith(
+        "reloaded; asking Alertmanager what it loaded failed: its config.original is not YAML: "
+    )
+
+
+def test_no_config_hash_means_the_configuration_is_read_back(
+    sink: tuple[Sink, Targets], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, targets = sink
+    monkeypatch.setattr(loaded_query, "config_hash", lambda url: None)  # an older Alertmanager
+    targets.config = _alertmanager("#a")[0]
+    s.make_live(_write(s, 2, "#a"))
+    assert s.liveness(ALERTMANAGER_PATH, "acme") == Liveness(True, "Reloaded", "")
+    assert targets.questions == ["http://am"]
