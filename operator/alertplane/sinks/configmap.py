@@ -4,8 +4,12 @@ The same files the files sink writes, as ConfigMaps in the sink namespace:
 `alertplane-rules-<customerId>` (key `<customerId>.yml`, label `alertplane.io/rules: "true"`)
 and `alertplane-alertmanager` (key `alertmanager.yml`, label `alertplane.io/alertmanager:
 "true"`). Prometheus and Alertmanager mount them (e.g. a sidecar that collects ConfigMaps
-by label into the rule directory); the sink then POSTs `/-/reload` when URLs are
-configured. Output is checked by promtool/amtool before anything is written.
+by label into the rule directory, keeping the key as the file name); the sink then POSTs
+`/-/reload` when URLs are configured. The kubelet refreshes a mounted ConfigMap a minute or
+more after it is written, so a 200 may load the old files: the output is live once what
+Prometheus and Alertmanager report loaded is what the ConfigMaps hold (sinks/loaded_query.py);
+until then `Pending`, reloading again on the reconciler's re-checks. Output is checked by
+promtool/amtool before anything is written.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from .kubeobjects import (
     customer_of_rules,
     labels,
 )
+from .loaded_query import CONFIGMAP_HINTS, LoadedCheck
 from .reload import Reloader
 
 ALERTMANAGER_CONFIGMAP = "alertplane-alertmanager"
@@ -43,6 +48,7 @@ class ConfigMapSink:
         self.namespace = namespace
         self.configmaps = ManagedObjects(client, "v1", "ConfigMap", "configmaps", namespace)
         self.reloader = reloader
+        self.loaded = LoadedCheck(reloader, self.written, CONFIGMAP_HINTS)
 
     def start(self) -> None:
         self.configmaps.load()
@@ -89,11 +95,23 @@ class ConfigMapSink:
                 changed.append(rel)
         return changed
 
+    def written(self, output: str) -> str | None:
+        """The text of `output` as last written or read (what Prometheus should load)."""
+        cid = customer_of_rules(output)
+        name, key = (
+            (ALERTMANAGER_CONFIGMAP, "alertmanager.yml")
+            if cid is None
+            else (rules_configmap(cid), f"{cid}.yml")
+        )
+        known = self.configmaps.known.get(name)
+        text = (known[1].get("data") or {}).get(key) if known else None
+        return text if isinstance(text, str) else None
+
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        return self.reloader.make_live(written)
+        return self.loaded.make_live(written)
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
-        return self.reloader.liveness(output)
+        return self.loaded.liveness(output, customer_id)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
         return []  # the mounted configuration reads secret files the platform provides

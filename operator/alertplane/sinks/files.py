@@ -18,6 +18,7 @@ from ..render import Rendered
 from ..render.yamlout import GENERATED
 from ..validate.output import check_output
 from .base import Files, Liveness, Receivers, ReloadOutcome
+from .loaded_query import FILES_HINTS, LoadedCheck
 from .reload import Reloader
 
 
@@ -122,7 +123,9 @@ def generated_rule_files(out_dir: Path) -> list[str]:
 
 class FileSink:
     """Rule files and alertmanager.yml in a directory Prometheus and Alertmanager read;
-    made live by `POST /-/reload` where URLs are given."""
+    made live by `POST /-/reload` where URLs are given, and live once what they loaded is
+    what was written (sinks/loaded_query.py: a target reading another directory, or a
+    reload that raced a write, is caught there)."""
 
     name = "files"
     written_message: str | None = None  # the default: "written; no reload URL configured"
@@ -130,6 +133,7 @@ class FileSink:
     def __init__(self, out_dir: Path, reloader: Reloader) -> None:
         self.out_dir = out_dir
         self.reloader = reloader
+        self.loaded = LoadedCheck(reloader, lambda rel: read_previous(out_dir / rel), FILES_HINTS)
 
     def start(self) -> None:
         """Nothing to read ahead: the files themselves are compared on every write."""
@@ -144,10 +148,10 @@ class FileSink:
         return write_files(self.out_dir, files).changed
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        return self.reloader.make_live(written)
+        return self.loaded.make_live(written)
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
-        return self.reloader.liveness(output)
+        return self.loaded.liveness(output, customer_id)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
         return []  # secret references resolve in files the store or the platform writes

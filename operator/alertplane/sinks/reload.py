@@ -1,7 +1,9 @@
 """Hot reload of Prometheus and Alertmanager via their lifecycle endpoint.
 
-Both answer `POST /-/reload` only after the new configuration is loaded (or rejected), so
-a 200 means the written files are live; a 5xx means the old configuration stays live.
+Both answer `POST /-/reload` only after the new configuration is loaded (or rejected): a
+200 means the files they read are live, a 5xx that the old configuration stays live.
+Whether the files they read are the ones written is asked after the reload
+(sinks/loaded_query.py: a mounted ConfigMap reaches the pod late).
 `Reloader` is how the files and ConfigMap sinks (and the prometheus-operator sink, when
 URLs are given) make output live and say whether it is.
 """
@@ -68,10 +70,19 @@ class Reloader:
         standalone reconciler's settings may be given URLs after it is built)."""
         self.urls = urls
         self.pending: set[str] = set()
+        self.again: set[str] = set()  # answered 200, yet still has older files (reload_again)
         self.outcomes: dict[str, ReloadOutcome] = {}  # of the last pass
 
+    def reload_again(self, target: str) -> None:
+        """Reload `target` on the next pass although nothing new is written: it answered
+        200 but has not loaded the written files yet (sinks/loaded_query.py; the kubelet
+        may have refreshed them since). At most one reload per target per pass, and the
+        reconciler's re-checks of Pending output back off to one per 10 s: no storm."""
+        self.again.add(target)
+
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        self.pending |= {target_of(rel) for rel in written if _loaded(rel)}
+        self.pending |= {target_of(rel) for rel in written if _loaded(rel)} | self.again
+        self.again = set()
         self.outcomes = {}
         urls = self.urls()
         for target in sorted(self.pending):

@@ -20,11 +20,13 @@ from alertplane.render import ALERTMANAGER_PATH
 from alertplane.render.alertmanager import render_alertmanager
 from alertplane.render.platform import PlatformConfig
 from alertplane.render.rules import render_rules
-from alertplane.sinks import configmap, files, promop
+from alertplane.sinks import configmap, files, loaded_query, promop
 from alertplane.sinks import reload as reload_module
 from alertplane.sinks.base import Files, Liveness, ReloadOutcome, Sink
 from alertplane.sinks.factory import KINDS, SinkSettings, build_sink
+from alertplane.sinks.loaded import loaded_rule_files
 from tests.support.factories import alert, receiver
+from tests.support.loaded_api import api_groups
 
 PLATFORM = PlatformConfig()
 RULES = "rules/acme.yml"
@@ -177,6 +179,8 @@ def test_a_failed_reload_stays_pending_until_it_succeeds(
         return answers.pop(0)
 
     monkeypatch.setattr(reload_module, "reload", fake_reload)
+    loaded = loaded_rule_files(api_groups(_outputs()[RULES], "/etc/prometheus/rules/acme.yml"))
+    monkeypatch.setattr(loaded_query, "loaded_rules", lambda url: loaded)  # what it has
     kind = make[0]().name
     sink = build_sink(
         SinkSettings(kind, tmp_path / "out", prometheus_url="http://prom"), FakeKube()
