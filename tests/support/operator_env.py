@@ -373,7 +373,9 @@ def chart_operator(
     sink and watched namespaces, which must exist). Nothing else is granted."""
     docs = render(values, release, namespace)
     rbac = [d for d in docs if d["kind"] in RBAC_KINDS]
-    (account,) = [d["metadata"]["name"] for d in rbac if d["kind"] == "ServiceAccount"]
+    # The operator's own account (createObjects adds one for Prometheus in the sink namespace).
+    (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+    account = deploy["spec"]["template"]["spec"]["serviceAccountName"]
     ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
     env.apply(ns, *rbac)
     token = env.create_token(namespace, account, create=False)
