@@ -85,7 +85,8 @@ def _decoded(value: Any) -> Any:
 
 
 def owned(cluster: Cluster, customers: tuple[str, ...]) -> dict[str, str]:
-    """The generated objects of `customers` as golden files (Secrets: keys only)."""
+    """The generated objects of `customers` and the base configuration as golden files
+    (Secrets: keys only)."""
     out: dict[str, str] = {}
     for api_version, plural, kind in (
         ("monitoring.coreos.com/v1", "prometheusrules", "PrometheusRule"),
@@ -94,8 +95,9 @@ def owned(cluster: Cluster, customers: tuple[str, ...]) -> dict[str, str]:
     ):
         for item in cluster.items(api_version, plural, SINK_NS):
             meta = item["metadata"]
-            if meta.get("labels", {}).get("alertplane.io/customer") not in customers:
-                continue
+            customer = meta.get("labels", {}).get("alertplane.io/customer")
+            if customer not in customers and meta["name"] != "alertplane.platform":
+                continue  # the base configuration (and its Secret) belong to every set
             body: dict[str, Any] = {
                 "apiVersion": api_version,
                 "kind": kind,

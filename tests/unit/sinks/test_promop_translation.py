@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from alertplane.errors import UsageError
+from alertplane.admission import RECONCILE, admit
+from alertplane.errors import Source, UsageError
+from alertplane.manifests import Document
 from alertplane.model import CustomerReceiver
 from alertplane.render import ALERTMANAGER_PATH
 from alertplane.render.platform import PlatformConfig
@@ -18,7 +20,7 @@ from alertplane.sinks import promop as promop_sink
 from alertplane.sinks.base import Sink
 from alertplane.sinks.factory import PROMETHEUS_OPERATOR, SinkSettings, build_sink
 from alertplane.validate import parse_document
-from tests.support.factories import receiver
+from tests.support.factories import platform_global, receiver
 from tests.unit.sinks.test_conformance import FakeKube
 
 
@@ -168,3 +170,26 @@ def test_a_platform_config_the_sink_cannot_write_is_refused_at_start() -> None:
     )
     with pytest.raises(UsageError, match=r"alertmanager\.global\.smtp_auth_password_file"):
         build_sink(settings, FakeKube())
+
+
+def test_email_without_platform_smtp_is_invalid_before_the_sink_sees_it() -> None:
+    """prometheus-operator would fail to build the whole configuration for an e-mail
+    config with no smarthost/from (amcfg.go) and freeze every customer: the reconciler's
+    admission (the operator always passes its platform config) marks the receiver Invalid
+    with a field path and a hint, and only the others reach the sink."""
+    docs = [
+        Document(Source("<test>", 1), receiver("acme", webhook=[], email=[{"to": ["o@a.ex"]}])),
+        Document(Source("<test>", 2), receiver("globex")),
+    ]
+    no_smtp = platform_global(smtp_smarthost="m.example:25")  # no smtp_from
+    for platform in (PlatformConfig(), no_smtp):
+        admission = admit(docs, RECONCILE.with_tools(False), platform)
+        [problem] = admission.problems
+        assert (problem.path, problem.message) == (
+            "spec.email",
+            "the platform has no SMTP server configured",
+        )
+        assert "smtp_smarthost" in problem.hint and "smtp_from" in problem.hint
+        assert problem.obj is not None and problem.obj.name == "acme-oncall"
+    with_smtp = platform_global(smtp_smarthost="m.example:25", smtp_from="a@p.example")
+    assert admit(docs, RECONCILE.with_tools(False), with_smtp).problems == []
