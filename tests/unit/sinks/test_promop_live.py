@@ -352,3 +352,21 @@ def test_the_flags_need_the_prometheus_operator_sink() -> None:
     with pytest.raises(UsageError, match="--promop-alertmanager 'UP'"):
         SinkSettings(kind="prometheus-operator", promop_alertmanager=("UP",)).check()
     SinkSettings(kind="prometheus-operator", promop_prometheus=("obs/main",)).check()
+
+
+def test_our_objects_are_listed_again_only_when_the_sink_holds_other_specs(api: Api) -> None:
+    live = LiveReader(api, NS, [(NS, "main")], ["main"])
+    held = ({"alertplane-fine-co": SPEC}, {"alertplane-fine-co": AMC})
+    live.read(held)
+    assert RULES.split("|")[0] in api.calls
+    api.calls.clear()
+    live.read(held)  # nothing written since: PO's state is read, our objects are not
+    assert RULES.split("|")[0] not in api.calls and AMCS.split("|")[0] not in api.calls
+    assert len(api.calls) == 5
+    assert rules(live).reason == "Reloaded"
+    # A write (or a write that failed half-way, or a resync that read a hand edit) changes
+    # what the sink holds: listed again, so uid/resourceVersion/write time are current.
+    changed = ({"alertplane-fine-co": {"groups": []}}, held[1])
+    api.calls.clear()
+    live.read(changed)
+    assert RULES.split("|")[0] in api.calls

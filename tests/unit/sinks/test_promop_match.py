@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from alertplane.sinks.promop_match import (
+    GeneratedRoutes,
     customer_part_matches,
     expected_route,
     normal_route,
@@ -163,7 +164,7 @@ def test_parse_matcher(text: str, parsed: tuple[str, str, str] | None) -> None:
 
 
 def test_the_customer_part_of_the_generated_config_matches_what_was_written() -> None:
-    assert customer_part_matches(generated(), AMC, PREFIX) is None
+    assert customer_part_matches(GeneratedRoutes.of(generated()), AMC, PREFIX) is None
 
 
 def test_the_top_route_is_compared_with_continue_forced_and_names_prefixed() -> None:
@@ -191,12 +192,15 @@ def test_the_top_route_is_compared_with_continue_forced_and_names_prefixed() -> 
 def test_a_different_customer_part_does_not_match(change: Any, why: str) -> None:
     ours = copy.deepcopy(AMC)
     change(ours)
-    assert customer_part_matches(generated(), ours, PREFIX) == why
+    assert customer_part_matches(GeneratedRoutes.of(generated()), ours, PREFIX) == why
 
 
 def test_a_customer_missing_from_the_generated_config() -> None:
-    assert customer_part_matches(generated(), AMC, "monitoring/alertplane-acme/") == "no route"
-    assert customer_part_matches({}, AMC, PREFIX) == "no route"
+    assert (
+        customer_part_matches(GeneratedRoutes.of(generated()), AMC, "monitoring/alertplane-acme/")
+        == "no route"
+    )
+    assert customer_part_matches(GeneratedRoutes.of({}), AMC, PREFIX) == "no route"
 
 
 def test_legacy_match_maps_are_matchers() -> None:
@@ -207,4 +211,4 @@ def test_legacy_match_maps_are_matchers() -> None:
     del top["matchers"]
     top["routes"][0]["match_re"] = {"severity": "critical|warning"}
     del top["routes"][0]["matchers"]
-    assert customer_part_matches(legacy, AMC, PREFIX) is None
+    assert customer_part_matches(GeneratedRoutes.of(legacy), AMC, PREFIX) is None
