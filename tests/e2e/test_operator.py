@@ -26,6 +26,7 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from alertplane.render.yamlout import dump
+from tests.support.chart_env import NO_PROMOP_TARGETS
 from tests.support.factories import alert, receiver
 from tests.support.operator_env import (
     EXAMPLE_CUSTOMERS,
@@ -56,7 +57,15 @@ def operator(
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     # As in a pod: the chart's ServiceAccount with the chart's RBAC, nothing more.
     chart = chart_operator(
-        cluster.env, {"sink": {"type": "prometheus-operator", "namespace": SINK_NS}}, "po"
+        cluster.env,
+        {
+            "sink": {
+                "type": "prometheus-operator",
+                "namespace": SINK_NS,
+                "prometheusOperator": NO_PROMOP_TARGETS,
+            }
+        },
+        "po",
     )
     args = chart.args()
     assert args == [

@@ -35,7 +35,7 @@ import yaml
 from alertplane.kube.paths import api_path
 from tests.support.k8s_env import ROOT, KubeEnv
 from tests.support.operator_env import Cluster, wait_for
-from tests.support.processes import Alertmanager, free_port
+from tests.support.processes import Alertmanager, Prometheus, free_port
 
 BUILD_SH = ROOT / "hack" / "promop" / "build.sh"
 CRDS_SH = ROOT / "hack" / "k8s" / "promop-crds.sh"
@@ -252,6 +252,15 @@ class Alertmanager028(Alertmanager):
     def command(self) -> list[str]:
         cmd = super().command()
         return [str(bin_dir() / "alertmanager"), *cmd[1:]]
+
+
+class EagerPrometheus(Prometheus):
+    """Prometheus that re-sends firing alerts every second (default 1m): its first send
+    happens at the first evaluation, usually before its notifier has discovered the
+    Alertmanager, and that send is dropped; the next would come a minute later."""
+
+    def command(self) -> list[str]:
+        return [*super().command(), "--rules.alert.resend-delay=1s"]
 
 
 def amtool() -> str:

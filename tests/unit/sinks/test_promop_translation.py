@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from alertplane.admission import RECONCILE, admit
 from alertplane.errors import Source, UsageError
+from alertplane.k8s.operator import OperatorOptions, run_operator
 from alertplane.manifests import Document
 from alertplane.model import CustomerReceiver
 from alertplane.render import ALERTMANAGER_PATH
@@ -193,3 +195,19 @@ def test_email_without_platform_smtp_is_invalid_before_the_sink_sees_it() -> Non
         assert problem.obj is not None and problem.obj.name == "acme-oncall"
     with_smtp = platform_global(smtp_smarthost="m.example:25", smtp_from="a@p.example")
     assert admit(docs, RECONCILE.with_tools(False), with_smtp).problems == []
+
+
+def test_the_operator_refuses_such_a_platform_config_before_it_connects(tmp_path: Path) -> None:
+    """At platform-config load, with the key and what to use instead; before the health
+    server, the cluster login or any write (no kubeconfig exists here to reach)."""
+    config = tmp_path / "platform.yaml"
+    config.write_text("alertmanager:\n  global:\n    http_config: {}\n", encoding="utf-8")
+    opts = OperatorOptions(
+        sink=PROMETHEUS_OPERATOR,
+        platform_config=str(config),
+        kubeconfig=str(tmp_path / "no-such-kubeconfig"),
+    )
+    with pytest.raises(UsageError) as caught:
+        run_operator(opts)
+    assert "alertmanager.global.http_config: AlertmanagerConfig cannot express" in str(caught.value)
+    assert "spec.alertmanagerConfiguration.global.httpConfig" in str(caught.value)
