@@ -222,6 +222,10 @@ def test_synced_only_once_prometheus_operator_loaded_it(stack: Stack) -> None:
     for key, obj in stack.before_po.items():
         synced = condition(obj["status"], "Synced")
         assert (obj["status"]["phase"], synced["reason"]) == ("Pending", "Pending"), (key, synced)
+        target = "Alertmanager" if key.startswith("CustomerReceiver") else "Prometheus"
+        # (Alertmanager's message adds why, e.g. "(no generated configuration)".)
+        expected = f"prometheus-operator has not loaded it into {target} {SINK_NS}/{NAME}"
+        assert synced["message"].startswith(expected), (key, synced)
     phases = {k: o["status"]["phase"] for k, o in stack.settled.items()}
     assert phases == {k: _expected_phase(k, o) for k, o in stack.settled.items()}
     # Read after the statuses: what they claim live is in what PO generated.
