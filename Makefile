@@ -47,7 +47,7 @@ test-fast:  ## the in-process tier and the goldens (tests/unit, tests/golden): a
 	$(PYTHON) -m pytest -n 2 tests/unit tests/golden $(PYTEST_ARGS)
 
 golden-update:  ## regenerate tests/golden/ (review the diff like code)
-	$(PYTHON) -m pytest tests/golden/test_golden.py --update-golden
+	$(PYTHON) -m pytest tests/golden --update-golden
 
 bench:
 	$(PYTHON) benchmarks/bench_core.py

@@ -34,6 +34,8 @@ from tests.support.helm import (
     container,
     flat,
     kinds,
+    live_rules,
+    named_rules,
     one,
     rules,
     watched_rules,
@@ -85,7 +87,14 @@ def test_every_value_is_documented_in_the_readme() -> None:
 # -- lint and render -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("values", [None, ALL_ON], ids=["defaults", "everything-on"])
+PROMOP_OBJECTS: Doc = {"sink": {"prometheusOperator": {
+    "createObjects": True, "prometheus": ["main", "b"], "alertmanager": ["main"],
+    "prometheusSpec": {"replicas": 2}}}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "values", [None, ALL_ON, PROMOP_OBJECTS], ids=["defaults", "everything-on", "promop-objects"]
+)
 def test_helm_lint_strict(helm: Helm, values: Doc | None) -> None:
     for strict in ([], ["--strict"]):
         proc = helm.run("lint", *strict, str(CHART), values=values)
@@ -97,7 +106,7 @@ def test_default_render(helm: Helm) -> None:
     docs = helm.template()
     assert kinds(docs) == [
         "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
-        "Role", "RoleBinding", "Service", "ServiceAccount",
+        "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount",
     ]  # fmt: skip
     assert all(d["metadata"]["name"].startswith(FULLNAME) for d in docs)
     for d in docs:
@@ -114,6 +123,7 @@ def test_default_render(helm: Helm) -> None:
     assert argv(docs) == [
         "alertplane", "operator",
         "--sink=prometheus-operator", f"--sink-namespace={NS}",
+        "--promop-prometheus=main", "--promop-alertmanager=main",
         "--tenant-binding", "--metrics-port=8080", "--resync-interval=300",
     ]  # fmt: skip
     assert c["env"] == [
@@ -156,9 +166,14 @@ def test_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> None:
     assert flat(rules(cluster_role)) == flat(NAMESPACE_RULES | watched_rules("prometheus-operator"))
     sink_role = one(docs, "Role", f"{FULLNAME}-sink", NS)
     assert flat(rules(sink_role)) == flat(SINK_RULES["prometheus-operator"])
+    # Liveness (Prometheus main, Alertmanager main, both in the sink namespace): reads only.
+    live_role = one(docs, "Role", f"{FULLNAME}-live", NS)
+    assert named_rules(live_role) == live_rules(("main",), ("main",))
     subject = {"kind": "ServiceAccount", "name": FULLNAME, "namespace": NS}
-    for binding, role in (("ClusterRoleBinding", cluster_role), ("RoleBinding", sink_role)):
-        b = one(docs, binding)
+    bindings = (("ClusterRoleBinding", None, cluster_role), ("RoleBinding", f"{FULLNAME}-sink",
+                sink_role), ("RoleBinding", f"{FULLNAME}-live", live_role))  # fmt: skip
+    for binding, name, role in bindings:
+        b = one(docs, binding, name)
         assert b["subjects"] == [subject]
         assert b["roleRef"] == {
             "apiGroup": "rbac.authorization.k8s.io",
@@ -168,13 +183,15 @@ def test_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> None:
     # No wildcards, no update (server-side apply and merge patches only), no watch beyond
     # what kopf watches, never create/delete custom resources; Secrets: get by name where
     # the custom resources are, and only the sink's own in the sink namespace.
-    for role in (cluster_role, sink_role):
+    for role in (cluster_role, sink_role, live_role):
         for g, r, v in rules(role):
             assert "*" not in (g, r, v)
             assert v not in ("update", "deletecollection", "escalate", "bind", "impersonate")
             assert v != "watch" or r in ("namespaces", "customeralerts", "customerreceivers")
             assert not (g == "alertplane.io" and v in ("create", "delete"))
     assert {v for g, r, v in rules(cluster_role) if r == "secrets"} == {"get"}
+    assert {v for g, r, v in rules(live_role) if g == "monitoring.coreos.com"} == {"get"}
+    assert all(names for g, r, v, names in named_rules(live_role) if v == "get")
     assert not [d for d in docs if d["kind"] in ("ClusterRole", "Role")
                 for rule in d["rules"] if "apiextensions.k8s.io" in rule["apiGroups"]]  # fmt: skip
 

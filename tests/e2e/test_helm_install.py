@@ -4,12 +4,7 @@ run, and releases installed for real get a ServiceAccount that can do its job an
 from __future__ import annotations
 
 import json
-import ssl
-import subprocess
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import kopf
 import pytest
@@ -21,7 +16,6 @@ from alertplane.kube.client import ApiError, KubeClient
 from alertplane.kube.paths import api_path
 from alertplane.model.common import API_VERSION
 from alertplane.sinks.kubeobjects import MANAGED_BY, ManagedObjects
-from tests.support.chart_env import CHART
 from tests.support.helm import (
     ALL_ON,
     API_ON,
@@ -29,11 +23,13 @@ from tests.support.helm import (
     NAMESPACE_GET,
     NAMESPACE_RULES,
     NS,
-    PROMOP_CRDS,
     SINK_RULES,
+    Access,
     Doc,
     Helm,
-    Rules,
+    chart_kube,
+    helm_install,
+    live_rules,
     watched_rules,
 )
 from tests.support.k8s_env import KubeEnv
@@ -51,6 +47,9 @@ DRY_RUN_CASES: dict[str, Doc] = {
     "no-binding-namespaced": {"tenantBinding": False, "watchNamespaces": ["team-a"]},
     "everything-on": ALL_ON,
     "api": {**API_ON, "watchNamespaces": ["team-a"]},
+    "prometheus-operator-objects": {"sink": {"namespace": "monitoring", "prometheusOperator": {
+        "createObjects": True, "prometheusSpec": {"replicas": 2, "retention": "15d"},
+        "alertmanagerSpec": {"replicas": 3}}}},
     "webhook-own-secret": {"webhook": {"enabled": True, "certManager": {"enabled": False},
                                        "existingSecret": "tls", "caBundle": "Y2E="}},
 }  # fmt: skip
@@ -59,28 +58,9 @@ DRY_RUN_CASES: dict[str, Doc] = {
 NOT_SENT = {"Certificate", "Issuer"}
 
 
-def all_crds(kube: KubeEnv) -> list[dict[str, Any]]:
-    crds: list[dict[str, Any]] = json.loads(kube.kubectl("get", "crd", "-o", "json").stdout)[
-        "items"
-    ]
-    assert len(crds) == 5, [c["metadata"]["name"] for c in crds]
-    return crds
-
-
 @pytest.fixture(scope="module")
 def kube() -> Iterator[KubeEnv]:
-    with KubeEnv() as env:
-        promop = Path(subprocess.run(
-            ["bash", str(PROMOP_CRDS)], stdout=subprocess.PIPE, text=True, check=True
-        ).stdout.strip().splitlines()[-1])  # fmt: skip
-        env.kubectl("apply", "--server-side", "-f", str(CHART / "crds"))
-        for crd in ("servicemonitors", "prometheusrules", "alertmanagerconfigs"):
-            env.kubectl(
-                "apply", "--server-side", "-f", str(promop / f"monitoring.coreos.com_{crd}.yaml")
-            )
-        env.wait_established(*(crd["metadata"]["name"] for crd in all_crds(env)))
-        for ns in (NS, "monitoring", "team-a", "team-b", "team-c"):
-            env.kubectl("create", "namespace", ns)
+    with chart_kube(NS, "monitoring", "team-a", "team-b", "team-c") as env:
         # Pod Security Admission checks pod templates in workloads against the warn level.
         env.kubectl("label", "namespace", NS, *(f"pod-security.kubernetes.io/{mode}=restricted"
                                                 for mode in ("enforce", "warn")))  # fmt: skip
@@ -99,46 +79,6 @@ def test_rendered_manifests_pass_server_dry_run(helm: Helm, kube: KubeEnv, case:
     assert "PodSecurity" not in proc.stderr, proc.stderr  # the pod passes the restricted profile
     created = proc.stdout.strip().splitlines()
     assert len(created) == len(docs), proc.stdout
-
-
-class Access:
-    """Ask the API server what a bearer token may do (SelfSubjectAccessReview, as the token)."""
-
-    def __init__(self, kube: KubeEnv, token: str) -> None:
-        self.kube, self.token = kube, token
-        self.ctx = ssl.create_default_context(cafile=str(kube.ca_file))
-
-    def can(self, verb: str, resource: str, namespace: str = "", group: str = "") -> bool:
-        resource, _, sub = resource.partition("/")
-        attrs = {"verb": verb, "resource": resource, "group": group, "namespace": namespace}
-        if sub:
-            attrs["subresource"] = sub
-        body = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attrs},
-        }
-        req = urllib.request.Request(
-            f"{self.kube.server}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-            data=json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10, context=self.ctx) as resp:
-            return bool(json.load(resp)["status"]["allowed"])
-
-    def check(self, rules_: Rules, namespace: str) -> list[str]:
-        """The rules this token cannot exercise in namespace ('' = cluster-wide)."""
-        return [f"{g or 'core'}/{r}:{v}" for g, r, v in sorted(rules_)
-                if not self.can(v, r, namespace, g)]  # fmt: skip
-
-
-def helm_install(helm: Helm, kube: KubeEnv, release: str, values: Doc) -> None:
-    proc = helm.run(
-        "install", release, str(CHART), "-n", NS, values=values,
-        env={"KUBECONFIG": str(kube.kubeconfig)},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    assert "alertplane operator" in proc.stdout  # NOTES.txt
 
 
 def example_alert() -> Doc:
@@ -182,6 +122,8 @@ def test_installed_service_account_can_do_its_job_and_no_more(helm: Helm, kube: 
         ("update", "configmaps", "monitoring", ""),
         ("deletecollection", "configmaps", "monitoring", ""),
         ("create", "prometheusrules", "monitoring", "monitoring.coreos.com"),  # not this sink
+        ("get", "prometheuses", "monitoring", "monitoring.coreos.com"),  # no liveness reads
+        ("list", "events", "monitoring", ""),
         # Custom resources: no create/delete, and only merge patches (no update).
         ("create", "customeralerts", "team-a", "alertplane.io"),
         ("delete", "customerreceivers", "team-a", "alertplane.io"),
@@ -259,6 +201,8 @@ def test_installed_namespaced_operator_sees_only_its_namespaces(helm: Helm, kube
     for ns in ("team-a", "team-b"):
         assert access.check(watched_rules("prometheus-operator"), ns) == [], ns
     assert access.check(SINK_RULES["prometheus-operator"], "monitoring") == []
+    # Liveness (sink.prometheusOperator defaults: Prometheus main, Alertmanager main).
+    assert access.check_named(live_rules(("main",), ("main",)), "monitoring") == []
     # Not cluster-wide, not in an unwatched namespace, and no ConfigMaps for this sink.
     watched = watched_rules("prometheus-operator")
     assert not any(access.can(v, r, ns, g) for g, r, v in watched for ns in ("", "team-c"))

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from alertplane.kube.paths import api_path
+from tests.support.chart_env import NO_PROMOP_TARGETS
 from tests.support.factories import DROP, alert, receiver
 from tests.support.operator_env import (
     Cluster,
@@ -160,7 +161,11 @@ def test_resync_repairs_promop_objects_and_recopies_rotated_secrets(
     cluster.namespace(ns, ns)
     cluster.secret(ns, "pd", {"routing-key": "first-key"})
     values = {
-        "sink": {"type": "prometheus-operator", "namespace": SINK_NS},
+        "sink": {
+            "type": "prometheus-operator",
+            "namespace": SINK_NS,
+            "prometheusOperator": NO_PROMOP_TARGETS,
+        },
         "watchNamespaces": [ns],
         "resyncInterval": 1,
     }

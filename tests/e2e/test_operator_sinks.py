@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alertplane.kube.paths import api_path
 from alertplane.render.yamlout import dump
+from tests.support.chart_env import NO_PROMOP_TARGETS
 from tests.support.factories import DROP, alert, receiver
 from tests.support.operator_env import (
     EXAMPLE_CUSTOMERS,
@@ -133,7 +134,11 @@ def test_prometheus_operator_sink_in_namespace_mode(cluster: Cluster, tmp_path: 
     cluster.namespace(ns, ns)
     cluster.secret(ns, "pd", {"routing-key": "key-of-promop-co"})
     values = {
-        "sink": {"type": "prometheus-operator", "namespace": SINK_NS},
+        "sink": {
+            "type": "prometheus-operator",
+            "namespace": SINK_NS,
+            "prometheusOperator": NO_PROMOP_TARGETS,
+        },
         "watchNamespaces": [ns],
     }
     chart = chart_operator(cluster.env, values, "po")

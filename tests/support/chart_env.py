@@ -77,3 +77,42 @@ def operator_args(docs: list[Doc]) -> list[str]:
     (container,) = deploy["spec"]["template"]["spec"]["containers"]
     assert container["command"] == ["alertplane", "operator"], container["command"]
     return [str(a) for a in container["args"]]
+
+
+# sink.prometheusOperator for tests without a running prometheus-operator: no Prometheus or
+# Alertmanager to ask, so Synced means written (no --promop-* flags, no liveness Role).
+NO_PROMOP_TARGETS: Doc = {"prometheus": [], "alertmanager": []}
+
+# The component label of what sink.prometheusOperator.createObjects renders.
+PLATFORM_COMPONENT = "prometheus-operator-objects"
+
+
+def platform_objects(
+    sink_namespace: str,
+    prometheus: tuple[str, ...] = ("main",),
+    alertmanager: tuple[str, ...] = ("main",),
+    values: Doc | None = None,
+    release: str = "ap",
+) -> list[Doc]:
+    """The Prometheus and Alertmanager objects the chart ships (createObjects), with the
+    ServiceAccount/Role Prometheus runs as, exactly as `helm template` renders them for the
+    prometheus-operator sink writing into `sink_namespace`: what an e2e test applies so it
+    runs prometheus-operator on the chart's objects, not on a copy. `values` are merged
+    under sink.prometheusOperator (e.g. {"prometheusSpec": {"replicas": 2}})."""
+    promop = {
+        "createObjects": True,
+        "prometheus": list(prometheus),
+        "alertmanager": list(alertmanager),
+        **(values or {}),
+    }
+    sink = {
+        "type": "prometheus-operator",
+        "namespace": sink_namespace,
+        "prometheusOperator": promop,
+    }
+    docs = render({"sink": sink}, release, sink_namespace)
+    return [
+        d
+        for d in docs
+        if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == PLATFORM_COMPONENT
+    ]

@@ -1,15 +1,22 @@
 """The Helm chart in tests: a `helm` runner (the binary hack/helm/build.sh builds), the
-RBAC the operator needs, and small readers of rendered manifests."""
+RBAC the operator needs, small readers of rendered manifests, and a real API server with
+the CRDs the chart's objects need plus a way to ask what a token may do there."""
 
 from __future__ import annotations
 
+import json
+import ssl
 import subprocess
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tests.support.chart_env import CHART
+from tests.support.k8s_env import KubeEnv
 from tests.support.paths import ROOT
 
 PROMOP_CRDS = ROOT / "hack" / "k8s" / "promop-crds.sh"
@@ -57,6 +64,44 @@ SINK_RULES: dict[str, Rules] = {
         for v in WRITE
     },
 }
+
+
+# prometheus-operator liveness (sink.prometheusOperator; README "Permissions"), per
+# namespace, with resourceNames where RBAC can restrict them (a label-selected list cannot be):
+# (apiGroup, resource, verb, resourceNames).
+NamedRules = set[tuple[str, str, str, tuple[str, ...]]]
+MONITORING = "monitoring.coreos.com"
+
+
+def live_rules(
+    prometheus: tuple[str, ...] = (), alertmanager: tuple[str, ...] = (), events: bool = True
+) -> NamedRules:
+    """What the operator reads in one namespace to tell whether prometheus-operator loaded
+    its output: the named Prometheus objects and their generated rule ConfigMaps; the named
+    Alertmanagers and their alertmanager-<name>-generated Secrets; in the sink namespace,
+    the Events (InvalidConfiguration) on the PrometheusRules/AlertmanagerConfigs."""
+    out: NamedRules = set()
+    if prometheus:
+        out |= {(MONITORING, "prometheuses", "get", prometheus), ("", "configmaps", "list", ())}
+    if alertmanager:
+        generated = tuple(f"alertmanager-{n}-generated" for n in alertmanager)
+        out |= {
+            (MONITORING, "alertmanagers", "get", alertmanager),
+            ("", "secrets", "get", generated),
+        }
+    if events:
+        out.add(("", "events", "list", ()))
+    return out
+
+
+def named_rules(role: Doc) -> NamedRules:
+    return {
+        (g, r, v, tuple(rule.get("resourceNames", ())))
+        for rule in role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
 
 
 def watched_rules(sink: str) -> Rules:
@@ -170,3 +215,75 @@ def operator_args(docs: list[Doc]) -> list[str]:
     pod = one(docs, "Deployment", FULLNAME, NS)["spec"]["template"]["spec"]
     args: list[str] = pod["containers"][0]["args"]
     return args
+
+
+@contextmanager
+def chart_kube(*namespaces: str) -> Iterator[KubeEnv]:
+    """A real API server with the chart's CRDs and every monitoring.coreos.com CRD of the
+    pinned prometheus-operator (hack/k8s/promop-crds.sh), and these namespaces."""
+    with KubeEnv() as env:
+        out = subprocess.run(
+            ["bash", str(PROMOP_CRDS)], stdout=subprocess.PIPE, text=True, check=True
+        )
+        promop = sorted(
+            Path(out.stdout.strip().splitlines()[-1]).glob("monitoring.coreos.com_*.yaml")
+        )
+        assert len(promop) >= 10, promop  # Prometheus, Alertmanager, ... not only the sink's two
+        env.kubectl("apply", "--server-side", "-f", str(CHART / "crds"))
+        for crd in promop:
+            env.kubectl("apply", "--server-side", "-f", str(crd))
+        crds = json.loads(env.kubectl("get", "crd", "-o", "json").stdout)["items"]
+        assert len(crds) == 2 + len(promop), [c["metadata"]["name"] for c in crds]
+        env.wait_established(*(crd["metadata"]["name"] for crd in crds))
+        for ns in namespaces:
+            env.kubectl("create", "namespace", ns)
+        yield env
+
+
+def helm_install(helm: Helm, kube: KubeEnv, release: str, values: Doc) -> None:
+    proc = helm.run(
+        "install", release, str(CHART), "-n", NS, values=values,
+        env={"KUBECONFIG": str(kube.kubeconfig)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "alertplane operator" in proc.stdout  # NOTES.txt
+
+
+class Access:
+    """Ask the API server what a bearer token may do (SelfSubjectAccessReview, as the token)."""
+
+    def __init__(self, kube: KubeEnv, token: str) -> None:
+        self.kube, self.token = kube, token
+        self.ctx = ssl.create_default_context(cafile=str(kube.ca_file))
+
+    def can(
+        self, verb: str, resource: str, namespace: str = "", group: str = "", name: str = ""
+    ) -> bool:
+        resource, _, sub = resource.partition("/")
+        attrs = {"verb": verb, "resource": resource, "group": group, "namespace": namespace}
+        if sub:
+            attrs["subresource"] = sub
+        if name:
+            attrs["name"] = name
+        body = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attrs},
+        }
+        req = urllib.request.Request(
+            f"{self.kube.server}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10, context=self.ctx) as resp:
+            return bool(json.load(resp)["status"]["allowed"])
+
+    def check(self, rules_: Rules, namespace: str) -> list[str]:
+        """The rules this token cannot exercise in namespace ('' = cluster-wide)."""
+        return [f"{g or 'core'}/{r}:{v}" for g, r, v in sorted(rules_)
+                if not self.can(v, r, namespace, g)]  # fmt: skip
+
+    def check_named(self, rules_: NamedRules, namespace: str) -> list[str]:
+        """Like check, for each resource name of a rule that names them."""
+        return [f"{g or 'core'}/{r}/{n}:{v}" for g, r, v, names in sorted(rules_)
+                for n in names or ("",) if not self.can(v, r, namespace, g, n)]  # fmt: skip

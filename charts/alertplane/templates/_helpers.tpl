@@ -182,6 +182,14 @@ Empty unless sink.type is prometheus-operator.
 {{- define "alertplane.validatePromop" -}}
 {{- $po := .Values.sink.prometheusOperator -}}
 {{- $sinkNs := include "alertplane.sinkNamespace" . -}}
+{{- $seen := dict -}}
+{{- range $i, $p := $po.prometheus -}}
+{{- $key := ternary $p (printf "%s/%s" $sinkNs $p) (contains "/" $p) -}}
+{{- if hasKey $seen $key -}}
+{{- fail (printf "sink.prometheusOperator.prometheus[%d] (%s) names the Prometheus %s a second time; list it once" $i $p $key) -}}
+{{- end -}}
+{{- $_ := set $seen $key true -}}
+{{- end -}}
 {{- if $po.createObjects -}}
 {{- if ne .Values.sink.type "prometheus-operator" -}}
 {{- fail (printf "sink.prometheusOperator.createObjects renders prometheus-operator's Prometheus and Alertmanager objects, which only the prometheus-operator sink feeds (sink.type is %s); set it to false" .Values.sink.type) -}}

@@ -74,7 +74,8 @@ class OperatorOptions:
 
 
 def run_operator(opts: OperatorOptions) -> int:
-    _sink_settings(opts, PlatformConfig()).check()  # before anything starts
+    platform = load_platform_config(opts.platform_config)
+    _sink_settings(opts, platform).check()  # before anything starts
     if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
         raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
     if not opts.resync_s >= 0:  # also NaN; a negative value would silently mean "never"
@@ -87,7 +88,6 @@ def run_operator(opts: OperatorOptions) -> int:
         api_user = _api_user(opts.api_service_account, opts.webhook_port is not None)
     if opts.db_url:
         parse_url(opts.db_url)  # a URL that can never work is a usage error, now
-    platform = load_platform_config(opts.platform_config)
     status = _Status(opts.readiness_grace_s)
     server = serve_health(opts.metrics_port, status.readiness)
     try:

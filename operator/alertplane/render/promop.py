@@ -48,8 +48,15 @@ from .alertmanager import (
     route_options,
 )
 from .platform import PlatformConfig
-from .promop_channels import CHANNELS, KEY_VALUE, PLAIN, SECRET, SMTP_PLAIN, SMTP_SECRET
-from .promop_channels import check_platform as check_platform
+from .promop_channels import (
+    CHANNELS,
+    KEY_VALUE,
+    PLAIN,
+    SECRET,
+    SMTP_PLAIN,
+    SMTP_SECRET,
+    check_platform,
+)
 from .secretfiles import secret_ref_of
 
 BASE_NAME = "alertplane.platform"  # not a DNS label: never `alertplane-<customerId>`

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..render.platform import PlatformConfig
+from ..render.promop_channels import check_platform
 from .base import ALERTMANAGER, PROMETHEUS, KubeApi, Sink
 from .configmap import ConfigMapSink
 from .files import FileSink
@@ -39,6 +40,8 @@ class SinkSettings:
             raise UsageError(f"unknown sink {self.kind!r}", f"use one of {', '.join(KINDS)}")
         if self.kind == FILES and self.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+        if self.kind == PROMETHEUS_OPERATOR:
+            check_platform(self.platform)  # what an AlertmanagerConfig cannot say
         if self.kind != PROMETHEUS_OPERATOR and (
             self.promop_prometheus or self.promop_alertmanager
         ):

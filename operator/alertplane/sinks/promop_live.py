@@ -8,7 +8,8 @@ resourceVersion and when we last wrote them), each named Prometheus and Alertman
 each Alertmanager's generated Secret, and the `InvalidConfiguration` Warning Events in the
 sink namespace. Then, per customer (`liveness`), in this order:
 
-- live (`Loaded`): what PO generated for every named object equals what we wrote;
+- live (`Reloaded`, as for the other sinks): what PO generated for every named object
+  equals what we wrote;
 - `Rejected` (Failed, PO's event text): PO refused the current version of our object;
 - `ReloadFailed` (the object's Reconciled message): PO cannot reconcile a named object for
   its current generation (for Alertmanager, e.g. a configuration no customer can fix);
@@ -39,7 +40,9 @@ from .base import ALERTMANAGER, PENDING, PROMETHEUS, KubeApi, Liveness, ReloadOu
 from .kubeobjects import SELECTOR, object_path
 from .promop_match import customer_part_matches, rule_file_key, rule_file_matches
 
-LOADED = "Loaded"  # the reason of a live customer part in this sink
+# The reason of a live customer part: as for the other sinks (docs/architecture.md: the
+# system that runs the output accepted it), so the CRDs' documented reasons stay the same.
+LIVE = "Reloaded"
 MONITORING = "monitoring.coreos.com"
 FIELD_MANAGER = "alertplane"  # kube/client.py's (sinks import nothing from kube/)
 RULE_CONFIGMAPS = "managed-by=prometheus-operator,prometheus-name={name}"
@@ -52,8 +55,8 @@ _DNS_SUBDOMAIN = re.compile(
 
 def parse_prometheus(value: str, namespace: str) -> tuple[str, str]:
     """`[NS/]NAME` of a Prometheus object (NS: the sink namespace) as (ns, name)."""
-    ns, _, name = value.rpartition("/")
-    ns = ns or namespace
+    ns, slash, name = value.rpartition("/")
+    ns = ns if slash else namespace
     if not _DNS_LABEL.match(ns) or not _DNS_SUBDOMAIN.match(name):
         raise UsageError(
             f"--promop-prometheus {value!r} does not name a Prometheus object",
@@ -174,6 +177,9 @@ class LiveReader:
         """Read the state (bounded: 3 lists, and 2 calls per named object); what each
         target answered, as the reloads of the other sinks do."""
         seen = Observed()
+        if not self.prometheus and not self.alertmanager:
+            self.seen = seen
+            return {}
         try:
             self._read(seen)
         except AlertplaneError as exc:
@@ -242,7 +248,7 @@ class LiveReader:
             if not rule_file_matches(seen.rule_files[target].get(key, ""), spec)
         ]
         if not waiting:
-            return Liveness(True, LOADED, _loaded_message("Prometheus", self.prometheus))
+            return Liveness(True, LIVE, _loaded_message("Prometheus", self.prometheus))
         refused = written.refused(seen.events.get(("PrometheusRule", name), []))
         if refused is not None:
             return Liveness(False, "Rejected", refused)
@@ -275,7 +281,7 @@ class LiveReader:
                 differs[am] = why
         if not differs:
             names = [(self.namespace, am) for am in self.alertmanager]
-            return Liveness(True, LOADED, _loaded_message("Alertmanager", names))
+            return Liveness(True, LIVE, _loaded_message("Alertmanager", names))
         refused = written.refused(seen.events.get(("AlertmanagerConfig", name), []))
         if refused is not None:
             return Liveness(False, "Rejected", refused)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from alertplane.errors import UsageError
+from alertplane.admission import RECONCILE, admit
+from alertplane.errors import Source, UsageError
+from alertplane.k8s.operator import OperatorOptions, run_operator
+from alertplane.manifests import Document
 from alertplane.model import CustomerReceiver
 from alertplane.render import ALERTMANAGER_PATH
 from alertplane.render.platform import PlatformConfig
@@ -18,7 +22,7 @@ from alertplane.sinks import promop as promop_sink
 from alertplane.sinks.base import Sink
 from alertplane.sinks.factory import PROMETHEUS_OPERATOR, SinkSettings, build_sink
 from alertplane.validate import parse_document
-from tests.support.factories import receiver
+from tests.support.factories import platform_global, receiver
 from tests.unit.sinks.test_conformance import FakeKube
 
 
@@ -168,3 +172,42 @@ def test_a_platform_config_the_sink_cannot_write_is_refused_at_start() -> None:
     )
     with pytest.raises(UsageError, match=r"alertmanager\.global\.smtp_auth_password_file"):
         build_sink(settings, FakeKube())
+
+
+def test_email_without_platform_smtp_is_invalid_before_the_sink_sees_it() -> None:
+    """prometheus-operator would fail to build the whole configuration for an e-mail
+    config with no smarthost/from (amcfg.go) and freeze every customer: the reconciler's
+    admission (the operator always passes its platform config) marks the receiver Invalid
+    with a field path and a hint, and only the others reach the sink."""
+    docs = [
+        Document(Source("<test>", 1), receiver("acme", webhook=[], email=[{"to": ["o@a.ex"]}])),
+        Document(Source("<test>", 2), receiver("globex")),
+    ]
+    no_smtp = platform_global(smtp_smarthost="m.example:25")  # no smtp_from
+    for platform in (PlatformConfig(), no_smtp):
+        admission = admit(docs, RECONCILE.with_tools(False), platform)
+        [problem] = admission.problems
+        assert (problem.path, problem.message) == (
+            "spec.email",
+            "the platform has no SMTP server configured",
+        )
+        assert "smtp_smarthost" in problem.hint and "smtp_from" in problem.hint
+        assert problem.obj is not None and problem.obj.name == "acme-oncall"
+    with_smtp = platform_global(smtp_smarthost="m.example:25", smtp_from="a@p.example")
+    assert admit(docs, RECONCILE.with_tools(False), with_smtp).problems == []
+
+
+def test_the_operator_refuses_such_a_platform_config_before_it_connects(tmp_path: Path) -> None:
+    """At platform-config load, with the key and what to use instead; before the health
+    server, the cluster login or any write (no kubeconfig exists here to reach)."""
+    config = tmp_path / "platform.yaml"
+    config.write_text("alertmanager:\n  global:\n    http_config: {}\n", encoding="utf-8")
+    opts = OperatorOptions(
+        sink=PROMETHEUS_OPERATOR,
+        platform_config=str(config),
+        kubeconfig=str(tmp_path / "no-such-kubeconfig"),
+    )
+    with pytest.raises(UsageError) as caught:
+        run_operator(opts)
+    assert "alertmanager.global.http_config: AlertmanagerConfig cannot express" in str(caught.value)
+    assert "spec.alertmanagerConfiguration.global.httpConfig" in str(caught.value)
