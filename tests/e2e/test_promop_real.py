@@ -240,7 +240,10 @@ def test_synced_only_once_prometheus_operator_loaded_it(stack: Stack) -> None:
     for key, obj in stack.settled.items():
         synced = condition(obj["status"], "Synced")
         if not key.split(" ", 1)[1].startswith(f"{ROGUE}/"):
-            assert (synced["status"], synced["reason"]) == ("True", "Loaded"), (key, synced)
+            assert (synced["status"], synced["reason"]) == ("True", "Reloaded"), (key, synced)
+            target = "Alertmanager" if key.startswith("CustomerReceiver") else "Prometheus"
+            live = f"prometheus-operator generated it for {target} {SINK_NS}/{NAME}"
+            assert synced["message"] == live, (key, synced)
 
 
 def test_refused_customer_is_failed_with_prometheus_operators_message(stack: Stack) -> None:
