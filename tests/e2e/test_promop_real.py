@@ -222,18 +222,28 @@ def test_synced_only_once_prometheus_operator_loaded_it(stack: Stack) -> None:
     for key, obj in stack.before_po.items():
         synced = condition(obj["status"], "Synced")
         assert (obj["status"]["phase"], synced["reason"]) == ("Pending", "Pending"), (key, synced)
+        target = "Alertmanager" if key.startswith("CustomerReceiver") else "Prometheus"
+        # (Alertmanager's message adds why, e.g. "(no generated configuration)".)
+        expected = f"prometheus-operator has not loaded it into {target} {SINK_NS}/{NAME}"
+        assert synced["message"].startswith(expected), (key, synced)
     phases = {k: o["status"]["phase"] for k, o in stack.settled.items()}
     assert phases == {k: _expected_phase(k, o) for k, o in stack.settled.items()}
     # Read after the statuses: what they claim live is in what PO generated.
     config = yaml.safe_load(stack.config.read_text())
-    first_level = {r["matchers"][0] for r in config["route"].get("routes") or []}
-    assert first_level == {f'customer_id="{cid}"' for cid in EXAMPLE_CUSTOMERS}
+    # The base (alertplane.platform) adds no route of its own: only the live customers' routes
+    # are below the root, and the root ends at the platform's default receiver.
+    assert config["route"]["receiver"] == f"{SINK_NS}/alertplane.platform/platform-default"
+    first_level = sorted(r["matchers"] for r in config["route"].get("routes") or [])
+    assert first_level == [[f'customer_id="{cid}"'] for cid in sorted(EXAMPLE_CUSTOMERS)]
     rule_files = sorted(p.name for p in stack.rules.glob("*.yml"))
     assert [f.split("-")[2] for f in rule_files] == sorted(EXAMPLE_CUSTOMERS), rule_files
     for key, obj in stack.settled.items():
         synced = condition(obj["status"], "Synced")
         if not key.split(" ", 1)[1].startswith(f"{ROGUE}/"):
-            assert (synced["status"], synced["reason"]) == ("True", "Loaded"), (key, synced)
+            assert (synced["status"], synced["reason"]) == ("True", "Reloaded"), (key, synced)
+            target = "Alertmanager" if key.startswith("CustomerReceiver") else "Prometheus"
+            live = f"prometheus-operator generated it for {target} {SINK_NS}/{NAME}"
+            assert synced["message"] == live, (key, synced)
 
 
 def test_refused_customer_is_failed_with_prometheus_operators_message(stack: Stack) -> None:

@@ -50,6 +50,11 @@ def _rule_labels(customer_id: str) -> dict[str, str]:
     return labels(customer_id, **{RULES_LABEL: "true"})
 
 
+def _specs(objects: ManagedObjects) -> dict[str, Any]:
+    """Every spec we wrote (or read at start), by name: what the API should list."""
+    return {name: content.get("spec") for name, (_, content) in objects.known.items()}
+
+
 def _spec(objects: ManagedObjects, name: str) -> dict[str, Any] | None:
     """The spec we wrote (or read at start) for `name`; None when there is no object."""
     known = objects.known.get(name)
@@ -233,7 +238,8 @@ class PrometheusOperatorSink:
         """Reload URLs, when given, are asked; then prometheus-operator's state is read
         once for the whole pass (what `liveness` answers from)."""
         outcomes = self.reloader.make_live(written)
-        outcomes.update(self.live.read())
+        ours = (_specs(self.rules), _specs(self.amconfigs))
+        outcomes.update(self.live.read(ours))
         return outcomes
 
     def liveness(self, output: str, customer_id: str) -> Liveness:

@@ -16,11 +16,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 Matcher = tuple[str, str, str]  # (label, operator, value)
+
+try:  # libyaml: a full pass over 1,000 customers parses 1,000 rule files.
+    LOADER: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    LOADER = yaml.SafeLoader
 
 _MATCHER = re.compile(r'^\s*([^\s=!~"]+)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
 # An AlertmanagerConfig route's fields → the generated route's (amcfg.go `convertRoute`).
@@ -71,17 +77,27 @@ def _pruned(value: Any) -> Any:
     return value
 
 
-def rule_file_matches(generated: str, spec: Mapping[str, Any]) -> bool:
-    """Whether a file of a rule ConfigMap holds exactly the PrometheusRule `spec` we wrote.
-    prometheus-operator drops `partial_response_strategy` for Prometheus (it is Thanos')."""
+def rule_file(generated: str) -> Any:
+    """A file of a rule ConfigMap in the form `rule_spec` gives; None when it does not read."""
     try:
-        loaded = yaml.safe_load(generated)
+        return _pruned(yaml.load(generated, Loader=LOADER))
     except yaml.YAMLError:
-        return False
+        return None
+
+
+def rule_spec(spec: Mapping[str, Any]) -> Any:
+    """The PrometheusRule `spec` we wrote as prometheus-operator writes it into the file:
+    for Prometheus it drops `partial_response_strategy` (Thanos' field)."""
     ours = _pruned(spec)
     for group in ours.get("groups", []):
         group.pop("partial_response_strategy", None)
-    return bool(_pruned(loaded) == ours)
+    return ours
+
+
+def rule_file_matches(generated: str, spec: Mapping[str, Any]) -> bool:
+    """Whether a file of a rule ConfigMap holds exactly the PrometheusRule `spec` we wrote."""
+    parsed = rule_file(generated)
+    return parsed is not None and bool(parsed == rule_spec(spec))
 
 
 def rule_file_key(namespace: str, name: str, uid: str) -> str:
@@ -179,27 +195,45 @@ def _integrations(receiver: Mapping[str, Any], names: Mapping[str, str]) -> dict
     }
 
 
+@dataclass(frozen=True)
+class GeneratedRoutes:
+    """A generated Alertmanager configuration, indexed once per pass: its first-level
+    routes (normalized) by the `<ns>/<name>/` prefix of their receiver, and the
+    integrations of each receiver. Customers are then looked up, not searched for."""
+
+    routes: dict[str, list[dict[str, Any] | None]]
+    receivers: dict[str, dict[str, int]]
+
+    @classmethod
+    def of(cls, generated: Mapping[str, Any]) -> GeneratedRoutes:
+        routes: dict[str, list[dict[str, Any] | None]] = {}
+        for route in (generated.get("route") or {}).get("routes") or []:
+            if isinstance(route, Mapping):
+                prefix = str(route.get("receiver") or "").rpartition("/")[0] + "/"
+                routes.setdefault(prefix, []).append(normal_route(route))
+        same = {v: v for v in _CHANNELS.values()}
+        receivers = {
+            str(r.get("name")): _integrations(r, same)
+            for r in generated.get("receivers") or []
+            if isinstance(r, Mapping)
+        }
+        return cls(routes, receivers)
+
+
 def customer_part_matches(
-    generated: Mapping[str, Any], spec: Mapping[str, Any], prefix: str
+    generated: GeneratedRoutes, spec: Mapping[str, Any], prefix: str
 ) -> str | None:
     """Whether the generated Alertmanager configuration holds the AlertmanagerConfig `spec`
     written under `prefix` (`<ns>/<name>/`): a first-level route equal to its route, and
     every receiver it defines with the same integrations. None when it does; else what is
     missing or different, in a few words (for the Pending message)."""
-    root = generated.get("route") or {}
-    want = expected_route(spec.get("route") or {}, prefix)
-    first_level = [normal_route(r) for r in root.get("routes") or [] if isinstance(r, Mapping)]
-    if want not in first_level:
-        ours = [r for r in first_level if r and r["receiver"].startswith(prefix)]
+    ours = generated.routes.get(prefix, [])
+    if expected_route(spec.get("route") or {}, prefix) not in ours:
         return "its route differs" if ours else "no route"
-    have = {
-        str(r.get("name")): r for r in generated.get("receivers") or [] if isinstance(r, Mapping)
-    }
-    generated_names = {v: v for v in _CHANNELS.values()}
     for receiver in spec.get("receivers") or []:
         name = prefix + str(receiver["name"])
-        if name not in have:
+        if name not in generated.receivers:
             return f"no receiver {name}"
-        if _integrations(have[name], generated_names) != _integrations(receiver, _CHANNELS):
+        if generated.receivers[name] != _integrations(receiver, _CHANNELS):
             return f"receiver {name} differs"
     return None
