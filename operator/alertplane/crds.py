@@ -99,7 +99,7 @@ _CONDITION: Schema = {
         "status": {"type": "string", "enum": ["True", "False", "Unknown"]},
         "reason": {
             "type": "string",
-            "description": "Validated or Invalid (Valid); Reloaded, Written, Pending, "
+            "description": "Validated or Invalid (Valid); Reloaded, Written, Pending, Rejected, "
             "ReloadFailed, WriteFailed, Superseded or Disabled (Synced).",
         },
         "message": {"type": "string", "description": "Why, with the field path and a fix."},
