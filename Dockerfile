@@ -7,6 +7,7 @@
 # `make image` (hack/image/build.sh) does that and builds this file with buildah; anywhere
 # else `docker build .` / `podman build .` pull the same base from Docker Hub.
 FROM docker.io/library/debian:bookworm-slim AS tools
+ARG DEBIAN_FRONTEND=noninteractive
 # promtool and amtool from Debian's packages. Only these two binaries (and their copyright
 # files) go into the image: the packages also carry the Prometheus and Alertmanager servers
 # (~75 MB), which alertplane never runs. Both link only libc.
@@ -15,6 +16,7 @@ RUN apt-get update \
  && promtool --version && amtool --version
 
 FROM docker.io/library/debian:bookworm-slim AS build
+ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv
 WORKDIR /src
@@ -25,13 +27,14 @@ WORKDIR /src
 # compiler; a dependency without a cp311 manylinux wheel fails here, not at run time.
 ARG PIP="/opt/alertplane/bin/pip install --no-cache-dir --disable-pip-version-check --only-binary=:all:"
 # Dependencies first, from pyproject.toml alone (an empty package stands in for the code),
-# so that a change to the code reuses this layer instead of downloading them again.
+# so that a change to the code reuses this layer instead of downloading them again. The
+# stub's build/ goes too: setuptools would reuse its (newer) copy of __init__.py.
 COPY pyproject.toml README.md ./
 RUN --mount=type=secret,id=ca-bundle \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
  && python3 -m venv /opt/alertplane \
  && mkdir -p operator/alertplane && touch operator/alertplane/__init__.py \
- && $PIP . && rm -rf operator
+ && $PIP . && rm -rf operator build
 COPY operator ./operator
 # pip and setuptools are removed from the venv afterwards: nothing installs at run time.
 # swagger-ui-py also ships Swagger Editor and source maps (~20 MB); /docs serves only
@@ -45,6 +48,7 @@ RUN --mount=type=secret,id=ca-bundle \
  && /opt/alertplane/bin/alertplane --version
 
 FROM docker.io/library/debian:bookworm-slim
+ARG DEBIAN_FRONTEND=noninteractive
 # python3 only (no -venv, no pip): the venv below links to this interpreter, which is the
 # same Debian package the build stage used.
 RUN apt-get update \

@@ -17,12 +17,14 @@ CHART = ROOT / "charts" / "alertplane"
 # What the chart's pod gets (values.yaml securityContext, deployment.yaml volumes): a
 # read-only root with emptyDirs on /tmp and /var/lib/alertplane only, no capabilities.
 # --read-only-tmpfs=false: podman would otherwise add writable /run and /var/tmp the
-# chart does not have.
+# chart does not have. The chart's emptyDirs are writable by uid/gid 10001 (fsGroup);
+# `U` gives the tmpfs to the image's user (podman's plain tmpfs is root's 0755, and with
+# runc `mode=` is not applied: the database could not be created there).
 RESTRICTED = (
     "--read-only",
     "--read-only-tmpfs=false",
     "--tmpfs=/tmp",
-    "--tmpfs=/var/lib/alertplane",
+    "--tmpfs=/var/lib/alertplane:U",
     "--cap-drop=ALL",
     "--security-opt=no-new-privileges",
 )
