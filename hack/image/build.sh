@@ -59,12 +59,17 @@ ca=/etc/ssl/certs/ca-certificates.crt
 secrets=()
 [[ -s $ca ]] && secrets=(--secret "id=ca-bundle,src=$ca")
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-buildah "${storage_args[@]}" bud --pull=never --isolation chroot --layers "${secrets[@]}" \
-  --label "org.opencontainers.image.version=$app_version" \
+bud=(buildah "${storage_args[@]}" bud --pull=never --isolation chroot --layers "${secrets[@]}"
+  --file Dockerfile)
+# The earlier stages are tagged too: their layers are the cache a warm build reuses, and
+# an untagged stage would be pruned below (then every build would download again).
+for stage in tools build; do
+  "${bud[@]}" --target "$stage" --tag "localhost/alertplane-stage:$stage" . >&2
+done
+"${bud[@]}" --label "org.opencontainers.image.version=$app_version" \
   --label "org.opencontainers.image.revision=$revision" \
-  --label "org.opencontainers.image.title=alertplane" \
-  --tag "$image" --file Dockerfile . >&2
-# Layers of earlier builds that no tag uses any more (vfs stores each in full).
+  --label "org.opencontainers.image.title=alertplane" --tag "$image" . >&2
+# Layers of earlier builds that no tag uses any more.
 buildah "${storage_args[@]}" rmi --prune >/dev/null 2>&1 || true
 size=$(hack/image/podman image inspect --format '{{.Size}}' "$image")
 echo "build.sh: $image, $((size / 1000000)) MB, in $((SECONDS - start))s ($IMAGE_DRIVER storage)" >&2
