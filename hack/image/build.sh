@@ -59,7 +59,7 @@ ca=/etc/ssl/certs/ca-certificates.crt
 secrets=()
 [[ -s $ca ]] && secrets=(--secret "id=ca-bundle,src=$ca")
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
-bud=(buildah "${storage_args[@]}" bud --pull=never --isolation chroot --layers "${secrets[@]}"
+bud=(buildah "${storage_args[@]}" bud --pull=never --isolation chroot --layers --force-rm "${secrets[@]}"
   --file Dockerfile)
 # The earlier stages are tagged too: their layers are the cache a warm build reuses, and
 # an untagged stage would be pruned below (then every build would download again).
