@@ -49,10 +49,11 @@ RUN --mount=type=secret,id=ca-bundle \
 
 FROM docker.io/library/debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive
-# python3 only (no -venv, no pip): the venv below links to this interpreter, which is the
-# same Debian package the build stage used.
+# python3 without -venv or pip: the venv below only links to /usr/bin/python3 (Debian's
+# 3.11, as in the build stage). ca-certificates: what python:*-slim had, for HTTPS to
+# servers with public certificates (aiohttp and the ssl module read the system store).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 \
+ && apt-get install -y --no-install-recommends python3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
 COPY --from=tools /usr/bin/promtool /usr/bin/amtool /usr/bin/
 COPY --from=tools /usr/share/doc/prometheus/copyright /usr/share/doc/prometheus/copyright
