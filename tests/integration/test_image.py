@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 
 from tests.support import image as img
-from tests.support.paths import EXAMPLES
+from tests.support.paths import EXAMPLES, ROOT
 from tests.support.processes import free_port
 from tests.support.waiting import eventually
 
@@ -35,6 +35,16 @@ def image() -> str:
         pytest.fail(
             f"image {name} (the chart's default) not built: run `make image` "
             f"(hack/image/build.sh); podman said: {found.stderr.strip() or found.returncode}"
+        )
+    # An image of another commit would test other code: build.sh labels the commit.
+    label = '{{index .Config.Labels "org.opencontainers.image.revision"}}'
+    built = img.podman("image", "inspect", f"--format={label}", name).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    if head and built != head:
+        pytest.fail(
+            f"image {name} was built from {built or '?'}, the checkout is {head}: run `make image`"
         )
     return name
 
