@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by build.sh and podman: where this project's images live. A storage of its own
 # (not /var/lib/containers), so it never meets a machine's other containers or their
 # storage driver, and one `rm -rf` of the cache removes it.
@@ -25,5 +26,6 @@ else
 fi
 # runroot holds locks and mounts, which must not outlive a reboot: under /run.
 IMAGE_RUNROOT=/run/alertplane-image/$IMAGE_DRIVER
+# shellcheck disable=SC2034  # used by the scripts that source this file
 storage_args=(--root "$IMAGE_CACHE/storage-$IMAGE_DRIVER" --runroot "$IMAGE_RUNROOT"
   --storage-driver "$IMAGE_DRIVER")
