@@ -103,11 +103,13 @@ def test_promtool_and_amtool_inside(image: str) -> None:
 
 def test_nothing_of_the_build_is_left(image: str) -> None:
     # No compiler, no pip, no apt lists or package cache, no Prometheus/Alertmanager servers
-    # (only their tools), and no byte code written at run time on the read-only root.
+    # (only their tools), no source tree, and nothing of the build secret (the CA bundle
+    # pip was given) as a file or in the environment.
     probe = (
         "for t in gcc cc make pip pip3 python3-config prometheus prometheus-alertmanager; do"
         " command -v $t; done; ls /var/lib/apt/lists /var/cache/apt/archives | grep -v :$"
-        " | grep -v -x -e lock -e partial -e auxfiles; true"
+        " | grep -v -x -e lock -e partial -e auxfiles; ls -d /src /run/secrets 2>/dev/null;"
+        " env | grep -i -e PIP_ -e ca-bundle; true"
     )
     left = _ok(img.run(image, "-c", probe, entrypoint="/bin/sh"))
     assert left.strip() == "", f"left in the image: {left!r}"
