@@ -69,7 +69,7 @@ def test_holt_winters_passes_isolation_and_promtool() -> None:
     expr = 'holt_winters(rate(x_total{customer_id="acme"}[5m])[1h:5m], 0.3, 0.1) > 1'
     assert lines(alert(expr=expr), tools=True) == []
     assert lines(alert(expr=expr.replace("holt_winters", "holt_winterz")), tools=True) == [
-        A + "spec.expr: invalid PromQL: unknown function with name 'holt_winterz'; "
+        A + "spec.expr: invalid PromQL at 1:1: unknown function with name 'holt_winterz'; "
         "fix the expression; it must be valid Prometheus PromQL"
     ]
 

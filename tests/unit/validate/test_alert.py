@@ -133,8 +133,8 @@ SCHEMA = [
     (
         "expr-invalid-promql",
         alert(expr='sum(rate(errors_total{customer_id="acme"}[5m]) > 1'),
-        "spec.expr: invalid PromQL: unclosed left parenthesis; fix the expression; it must be "
-        "valid Prometheus PromQL",
+        "spec.expr: invalid PromQL at 1:51: unclosed left parenthesis; fix the expression; it "
+        "must be valid Prometheus PromQL",
     ),
     (
         "expr-number-is-text",  # YAML reads `expr: 1` as a number; it is PromQL text
