@@ -168,9 +168,9 @@ def _refusal(expr: str) -> str | None:
     """Why promql-parser refuses `expr`, None if it accepts it (for promql_position: `expr`
     is a prefix of an expression within the size limits, parsed on the same thread)."""
     try:
-        pp.parse(for_parser(expr))
-    except (ValueError, TypeError) as exc:
-        return " ".join(str(exc).split())
+        _parse(expr)
+    except ValueError as exc:
+        return str(exc)
     return None
 
 
