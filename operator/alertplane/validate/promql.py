@@ -17,7 +17,7 @@ import promql_parser as pp
 
 from ..errors import Problem
 from .promql_limits import check_size
-from .promql_position import GENERIC, locate
+from .promql_position import GENERIC, locatable, locate
 from .promql_rewrite import RENAMED, for_parser
 
 TENANT_LABEL = "customer_id"
@@ -71,10 +71,12 @@ def _check_expr(expr: str, customer_id: str) -> list[Problem]:
         return [Problem(PATH, str(exc), exc.hint)]
     except ValueError as exc:
         where = locate(expr, str(exc), _refusal)
+        at = f" at {where.line}:{where.column}" if where is not None else ""
+        detail = where.detail if where is not None else str(exc)
         return [
             Problem(
                 PATH,
-                f"invalid PromQL at {where.line}:{where.column}: {where.detail}",
+                f"invalid PromQL{at}: {detail}",
                 "fix the expression; it must be valid Prometheus PromQL",
             )
         ]
@@ -118,13 +120,13 @@ def _check_expr(expr: str, customer_id: str) -> list[Problem]:
 
 def has_detail(expr: str) -> bool:
     """Whether promql-parser refuses `expr` with words of its own (not only "invalid promql
-    query"): then promtool's message about it would say the same thing twice."""
+    query") and a position: then promtool's message about it would say the same twice."""
     try:
         parse(expr)
     except TooComplex:
         return True
     except ValueError as exc:
-        return str(exc) != GENERIC
+        return str(exc) != GENERIC and locatable(expr, str(exc))
     return False
 
 
