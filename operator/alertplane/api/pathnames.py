@@ -5,7 +5,7 @@ names. The server decodes the path before routing, so `a%2Fb` would become two s
 and never reach `/alerts/{alertName}`, and a name sent as `100%25` could not be told from
 one sent as `100%`. This middleware decodes every escape of the raw path except `%2F` and
 `%25`, which stay escaped until `restore` turns the matched segment back into the name:
-so every name has exactly one spelling in a path, `quote(name, safe="")`.
+so every name has exactly one spelling in a path, `segment(name)`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ _RESTORE = re.compile(r"%(?:2[fF]|25)")
 
 
 def segment(name: str) -> str:
-    """`name` as one path segment (the Location header of a created object)."""
-    return quote(name, safe="")
+    """`name` as one path segment (the Location header of a created object); `.` and `..`
+    escaped too, which clients would otherwise resolve as steps up the path."""
+    quoted = quote(name, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
 def restore(matched: str) -> str:
