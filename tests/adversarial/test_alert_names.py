@@ -13,6 +13,7 @@ of text is a name, and every door must carry it without breaking or confusing an
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alertplane.api.pathnames import segment
+from alertplane.model import CustomerReceiverSpec
 from alertplane.model.common import MAX_ALERT_NAME, is_dns_subdomain
+from alertplane.render.alertmanager import render_alertmanager
+from alertplane.render.platform import PlatformConfig
+from alertplane.routing import receivers_for
 from alertplane.service.objects import object_name
-from tests.support.api_env import ADMIN, ApiEnv, alert_spec, api_env
+from alertplane.validate import tools
+from tests.support.api_env import ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env
+from tests.support.console import assert_page, client, post
 
 BASE = "/customers/acme/alerts"
 HINT = "remove it: an alert name is one line of text that displays as it is stored"
@@ -203,3 +210,51 @@ def test_every_line_of_text_is_a_name_that_round_trips(api: ApiEnv, name: str) -
     assert is_dns_subdomain(r.json()["metadata"]["name"])
     assert c.get(r.headers["location"], headers=ADMIN).json()["spec"]["alertName"] == name
     assert c.delete(r.headers["location"], headers=ADMIN).status_code == 204
+
+
+def test_routes_on_hostile_alert_names_reach_their_receiver(tmp_path: Path) -> None:
+    """A receiver route matching `alertname` on such a name: the rendered Alertmanager
+    config quotes it, amtool reads it, and the product's router agrees with amtool's."""
+    names = [*[n for n in YAML_SPECIAL if n.strip() == n][:12], 'quote"in', "back\\slash"]
+    receivers = [
+        (
+            f"r{i}",
+            CustomerReceiverSpec.model_validate(
+                {
+                    "customerId": "acme",
+                    "receiverName": f"r{i}",
+                    "webhook": [{"url": "https://hooks.example.com/x"}],
+                    "route": {"match": {"labels": {"alertname": name}}},
+                }
+            ),
+        )
+        for i, name in enumerate(names)
+    ]
+    config = render_alertmanager({"acme": receivers}, PlatformConfig())
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(config, encoding="utf-8")
+    assert tools.check_config(path).ok
+    for i, name in enumerate(names):
+        labels = {"customer_id": "acme", "alertname": name, "severity": "critical"}
+        via_amtool = tools.routes_test(path, labels)
+        assert via_amtool == [f"acme/r{i}"], (name, via_amtool)
+        assert receivers_for(config, labels) == via_amtool, name
+
+
+def test_the_console_links_to_and_edits_hostile_names(api: ApiEnv) -> None:
+    names = ["a/b", "..", "<script>x</script>", "100%", "x?y#z", "Disk > 90%"]
+    for name in names:
+        assert api.client.post(BASE, json=alert_spec(name), headers=ADMIN).status_code == 201
+    browser = client(api, ACME_TOKEN)
+    listing = assert_page(browser.get("/console/customers/acme"))
+    assert "<script>x</script>" not in listing  # escaped, never markup
+    for name in names:
+        page = f"/console/customers/acme/alerts/{segment(name)}"
+        assert f'href="{page}"' in listing, name
+        edit = assert_page(browser.get(page))
+        assert html.escape(name, quote=True) in edit, name
+        # Switching it off through the console reaches this very alert.
+        r = post(browser, page, f"{page}/enabled", {"enabled": "false"})
+        assert r.status_code == 303, (name, r.text[:300])
+        stored = api.client.get(_path(name), headers=ADMIN).json()
+        assert stored["spec"]["alertName"] == name and stored["spec"]["enabled"] is False
