@@ -31,8 +31,11 @@ from alertplane.render.platform import PlatformConfig
 from alertplane.routing import receivers_for
 from alertplane.service.objects import object_name
 from alertplane.validate import tools
+from tests.adversarial.crd_server import dry_run
 from tests.support.api_env import ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env
 from tests.support.console import assert_page, client, post
+from tests.support.crds import ALERT as CRD_ALERT
+from tests.support.k8s_env import KubeEnv
 
 BASE = "/customers/acme/alerts"
 HINT = "remove it: an alert name is one line of text that displays as it is stored"
@@ -258,3 +261,23 @@ def test_the_console_links_to_and_edits_hostile_names(api: ApiEnv) -> None:
         assert r.status_code == 303, (name, r.text[:300])
         stored = api.client.get(_path(name), headers=ADMIN).json()
         assert stored["spec"]["alertName"] == name and stored["spec"]["enabled"] is False
+
+
+@pytest.fixture
+def kube_crds(crd_kube: KubeEnv) -> KubeEnv:
+    return crd_kube  # one per test process, shared with tests/e2e/test_crds.py
+
+
+def test_the_crd_pattern_is_the_model_s(kube_crds: KubeEnv) -> None:
+    """The API server (Go's RE2) reads the CRD's alertName pattern as pydantic (Rust's
+    regex) does: the same names pass and the same are refused at `kubectl apply`."""
+    for name in ["Disk > 90%", "Cert-managerAbsent", "a/b", "中文告警", "'quoted'", "x" * 189]:
+        obj = yaml.safe_load(yaml.safe_dump(CRD_ALERT))
+        obj["spec"]["alertName"] = name
+        code, out = dry_run(kube_crds, obj)
+        assert code == 0, (name, out)
+    for name in ["", "a\nb", "tab\there", "del\x7f", "c1\x85", "x\u202ey", "l\u2028s", "\u2066i"]:
+        obj = yaml.safe_load(yaml.safe_dump(CRD_ALERT))
+        obj["spec"]["alertName"] = name
+        code, out = dry_run(kube_crds, obj)
+        assert code != 0 and "spec.alertName" in out, (name, out)
