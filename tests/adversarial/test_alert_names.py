@@ -31,11 +31,14 @@ from alertplane.render.platform import PlatformConfig
 from alertplane.routing import receivers_for
 from alertplane.service.objects import object_name
 from alertplane.validate import tools
+from alertplane.validate.blame import go_unquote
 from tests.adversarial.crd_server import dry_run
 from tests.support.api_env import ACME_TOKEN, ADMIN, ApiEnv, alert_spec, api_env
 from tests.support.console import assert_page, client, post
 from tests.support.crds import ALERT as CRD_ALERT
+from tests.support.factories import alert
 from tests.support.k8s_env import KubeEnv
+from tests.support.problems import lines
 
 BASE = "/customers/acme/alerts"
 HINT = "remove it: an alert name is one line of text that displays as it is stored"
@@ -281,3 +284,27 @@ def test_the_crd_pattern_is_the_model_s(kube_crds: KubeEnv) -> None:
         obj["spec"]["alertName"] = name
         code, out = dry_run(kube_crds, obj)
         assert code != 0 and "spec.alertName" in out, (name, out)
+
+
+def test_promtool_s_complaint_is_pinned_on_the_alert_it_quotes() -> None:
+    """promtool names the rule Go-quoted (`"say \\"hi\\" \\\\ now"`): read back exactly, so
+    the refusal lands on that alert in the customer's one promtool run, not on all."""
+    odd = 'say "hi" \\ now ☃'
+    docs = [
+        alert(name=odd, annotations={"summary": "{{ if }}"}),
+        alert(name="Other"),
+        alert(name='Other "x"'),
+    ]
+    for doc in docs:
+        doc["metadata"]["name"] = object_name("acme", doc["spec"]["alertName"])
+    found = lines(*docs, tools=True)
+    assert found == [
+        f"CustomerAlert acme/{object_name('acme', odd)}: spec.annotations.summary: invalid "
+        "template: at 1: missing value for if; fix the Go template syntax "
+        "({{ $labels.name }}, {{ $value }})"
+    ]
+
+
+def test_go_quoted_names_read_back() -> None:
+    assert go_unquote('say \\"hi\\" \\\\ now') == 'say "hi" \\ now'
+    assert go_unquote("\\u00e9\\x41\\U0001F600\\t") == "éA\U0001f600\t"
