@@ -25,13 +25,13 @@ DNS_SUBDOMAIN_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9
 # An alert name is a label value to Prometheus (`alertname`): any UTF-8 text. Refused are
 # only characters that garble the one line per name every door prints (control characters:
 # NUL, newlines, tabs, C1; the Unicode line and paragraph separators) and the
-# bidirectional controls that make a name display as another ("Trojan Source"). In RE2
-# and Rust regex syntax: the CRD's API server (Go) and pydantic (Rust) read the same
-# pattern; Python's `re` gets its own spelling below.
-_ALERT_NAME_NOT = (
-    r"\p{Cc}\x{2028}\x{2029}\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}"
-)
-ALERT_NAME_RE = rf"^[^{_ALERT_NAME_NOT}]+$"
+# bidirectional controls that make a name display as another ("Trojan Source"). One
+# pattern for every reader of the schema: the API server (Go RE2), pydantic (Rust regex),
+# schemathesis (Python re), OpenAPI (ECMA-262) all read `\xHH` escapes and literal
+# characters, and no other spelling of U+2028 and above; so those are the characters
+# themselves (written as escapes here, in a non-raw string, never as raw text).
+_ALERT_NAME_NOT = r"\x00-\x1f\x7f-\x9f" + "\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+ALERT_NAME_RE = f"^[^{_ALERT_NAME_NOT}]+$"
 LABEL_NAME_RE = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 # Prometheus' model.ParseDuration grammar (used by rules and by Alertmanager routes).
 DURATION_RE = (
@@ -65,9 +65,7 @@ MAX_PRIORITY = 1_000_000
 _UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
 _DNS_LABEL = re.compile(DNS_LABEL_RE)
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
-_ALERT_NAME_BAD = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
+_ALERT_NAME_BAD = re.compile(f"[{_ALERT_NAME_NOT}]")
 _LABEL_NAME = re.compile(LABEL_NAME_RE)
 _DURATION = re.compile(DURATION_RE)
 _SECRET_KEY = re.compile(SECRET_KEY_RE)
