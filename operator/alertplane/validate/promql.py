@@ -127,7 +127,8 @@ def has_detail(expr: str) -> bool:
     except TooComplex:
         return True
     except ValueError as exc:
-        return str(exc) != GENERIC and _located(expr, str(exc)) is not None
+        # The search parses prefixes: on a thread with enough stack, as check_expr does.
+        return str(exc) != GENERIC and _on_enough_stack(_located, expr, str(exc)) is not None
     return False
 
 

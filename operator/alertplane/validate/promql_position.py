@@ -5,9 +5,10 @@ promql-parser reports no positions, and for most grammar errors no detail either
 expression can continue with, and that is what this finds, without a grammar of its own:
 a prefix of the expression (cut at a token boundary) is *viable* when some short
 completion (an operand, a grouping, a duration unit, the closing brackets) makes it parse.
-Viability only ever goes from true to false as the prefix grows, so a binary search over
-the token boundaries finds the first token that cannot be continued in O(log n) parses.
-When every prefix is viable, the expression ends too early ("unexpected end of input").
+Viability only ever goes from true to false as the prefix grows (for the grammar; the
+completions tried approximate it), so a binary search over the token boundaries finds the
+first token that cannot be continued in O(log n) parses. When every prefix is viable, the
+expression ends too early ("unexpected end of input"). The search has a budget (BUDGET).
 
 A type error (`rate(x)`, `topk(x, 5)`, a missing argument) is at the smallest
 parenthesised part that alone has the same error (or at the start); an unknown function is
