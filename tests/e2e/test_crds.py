@@ -134,8 +134,8 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
         with_spec(ALERT, customerId="a" * 64),
         ["spec.customerId: Too long", "63"],
     ),
-    "alertName with a dash": (
-        with_spec(ALERT, alertName="probe-failed"),
+    "alertName on two lines": (
+        with_spec(ALERT, alertName="probe\nfailed"),
         ["spec.alertName", "should match"],
     ),
     "duration in words": (

@@ -50,9 +50,12 @@ _PLAIN = re.compile(r"[A-Za-z_/(][\x20-\x7e]*")
 _DURATION = re.compile(r"(?:[0-9]+(?:ms|s|m|h|d|w|y))+")
 # YAML 1.1 booleans and nulls, in any case: `on`, `No`, `Y` must never be read as bools.
 _SPECIAL = frozenset(["y", "n", "yes", "no", "true", "false", "on", "off", "null", "~"])
-# Characters YAML forbids unescaped, or reads as line breaks (NEL, LS, PS) or a BOM.
+# Characters YAML forbids unescaped, or reads as line breaks (NEL, LS, PS) or a BOM, and
+# the bidirectional controls (U+061C, U+200E/F, U+202A-E, U+2066-9), which would make the
+# file display other text than it holds: all written as escapes.
 _UNPRINTABLE = re.compile(
-    r"[^\n\t\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    r"[^\n\t\x20-\x7e\xa0-\u061b\u061d-\u200d\u2010-\u2027\u202f-\u2065\u206a-\ud7ff"
+    r"\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
 
 
