@@ -1,0 +1,63 @@
+"""One import: documents in, manifests plus per-item refusals and notes out.
+
+Every rule either becomes a manifest or is refused with where it came from and why; nothing
+is dropped silently, and one refusal never stops the rest (the doors' exit code or answer
+says some were refused).
+"""
+
+from __future__ import annotations
+
+from ..errors import Problem
+from ..manifests import Document, load_text
+from .alerts import Converted, Options, convert
+from .inject import Refused
+from .naming import Names
+from .receivers import receivers_of
+from .result import Item, Output, Result
+from .sources import ALERTMANAGER, NotRules, Where, groups_of
+
+
+def import_text(text: str, name: str, options: Options) -> Result:
+    """Import every document of `text` (YAML or JSON); the reading limits of manifests.py
+    (aliases, nesting, document count) apply."""
+    loaded = load_text(text, name, lists=False)
+    result = Result()
+    for problem in loaded.problems:
+        result.refused.append(Item(_where(problem), problem.text()))
+    import_documents(loaded.documents, options, result)
+    return result
+
+
+def import_documents(documents: list[Document], options: Options, result: Result) -> None:
+    names = Names()
+    for doc in documents:
+        source = str(doc.source)
+        try:
+            groups = groups_of(doc.data, source)
+        except NotRules as exc:
+            result.refused.append(Item(source, str(exc)))
+            continue
+        if groups.kind == ALERTMANAGER:
+            receivers_of(doc.data, source, options, names, result)
+            continue
+        result.refused.extend(Item(str(w), r) for w, r in groups.refused)
+        result.notes.extend(Item(str(w), r) for w, r in groups.notes)
+        for rule in groups.rules:
+            try:
+                done: Converted = convert(rule, options, names)
+            except Refused as exc:
+                result.refused.append(Item(str(rule.where), str(exc)))
+                continue
+            result.outputs.append(Output(done.customer, rule.where.group, done.manifest))
+
+
+def _where(problem: Problem) -> str:
+    return str(problem.source) if problem.source is not None else "<input>"
+
+
+def as_problems(items: list[Item]) -> list[Problem]:
+    """Refusals as problems for the doors' answers (path = where, message = why)."""
+    return [Problem(item.where, item.reason) for item in items]
+
+
+__all__ = ["Item", "Options", "Output", "Result", "Where", "import_documents", "import_text"]
