@@ -14,7 +14,7 @@ from .inject import Refused
 from .naming import Names
 from .receivers import receivers_of
 from .result import Item, Output, Result
-from .sources import ALERTMANAGER, NotRules, Where, groups_of
+from .sources import ALERTMANAGER, NotRules, Rule, Where, groups_of
 
 
 def import_text(text: str, name: str, options: Options) -> Result:
@@ -40,9 +40,11 @@ def import_documents(documents: list[Document], options: Options, result: Result
         if groups.kind == ALERTMANAGER:
             receivers_of(doc.data, source, options, names, result)
             continue
-        result.refused.extend(Item(str(w), r) for w, r in groups.refused)
         result.notes.extend(Item(str(w), r) for w, r in groups.notes)
-        for rule in groups.rules:
+        for rule in groups.entries:
+            if not isinstance(rule, Rule):
+                result.refused.append(Item(str(rule[0]), rule[1]))
+                continue
             try:
                 done: Converted = convert(rule, options, names)
             except Refused as exc:

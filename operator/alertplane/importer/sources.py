@@ -61,9 +61,9 @@ class Rule:
 @dataclass
 class Groups:
     kind: str
-    rules: list[Rule] = field(default_factory=list)
+    # Rules to convert and refusals, in input order (answers list refusals in that order).
+    entries: list[Rule | tuple[Where, str]] = field(default_factory=list)
     notes: list[tuple[Where, str]] = field(default_factory=list)  # not carried over
-    refused: list[tuple[Where, str]] = field(default_factory=list)
 
 
 class NotRules(ValueError):
@@ -109,11 +109,11 @@ def groups_of(data: Any, source: str) -> Groups:
 
 def _groups(groups: Any, source: str, namespace: str | None, out: Groups) -> None:
     if not isinstance(groups, list):
-        out.refused.append((Where(source), f"groups must be a list, got {_type(groups)}"))
+        out.entries.append((Where(source), f"groups must be a list, got {_type(groups)}"))
         return
     for g in groups:
         if not isinstance(g, dict) or not isinstance(g.get("name"), str):
-            out.refused.append((Where(source), "every group must be a mapping with a name"))
+            out.entries.append((Where(source), "every group must be a mapping with a name"))
             continue
         where = Where(source, g["name"])
         for key in GROUP_KEYS_DROPPED:
@@ -121,21 +121,21 @@ def _groups(groups: Any, source: str, namespace: str | None, out: Groups) -> Non
                 out.notes.append((where, f"group {key}: {g[key]!r} is not carried over"))
         rules = g.get("rules")
         if not isinstance(rules, list):
-            out.refused.append((where, f"rules must be a list, got {_type(rules)}"))
+            out.entries.append((where, f"rules must be a list, got {_type(rules)}"))
             continue
         for index, rule in enumerate(rules):
-            out.rules.extend(_rule(rule, Where(source, g["name"], index), namespace, out))
+            out.entries.extend(_rule(rule, Where(source, g["name"], index), namespace, out))
 
 
 def _rule(rule: Any, where: Where, namespace: str | None, out: Groups) -> Iterator[Rule]:
     if not isinstance(rule, dict):
-        out.refused.append((where, f"a rule must be a mapping, got {_type(rule)}"))
+        out.entries.append((where, f"a rule must be a mapping, got {_type(rule)}"))
         return
     name = rule.get("alert", rule.get("record"))
     where = Where(where.source, where.group, where.index, name if isinstance(name, str) else "")
     problem = _shape(rule)
     if problem:
-        out.refused.append((where, problem))
+        out.entries.append((where, problem))
         return
     yield Rule(where, namespace, rule)
 
