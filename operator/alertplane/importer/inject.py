@@ -143,8 +143,10 @@ def _locate(tokens: list[_Token], customer_id: str) -> list[_Selector]:
             i += 1  # `@ start()`; a name before braces is taken with them
         elif tok.text.lower() in _GROUPING and nxt == "(":
             i = _skip(tokens, i + 1, "(", ")")  # a label list, not expressions
-        elif nxt == "(" or tok.text.lower() in _KEYWORDS | _AGGREGATORS:
-            i += 1  # a call, an aggregation or an operator keyword
+        elif nxt == "(" or tok.text.lower() in _KEYWORDS:
+            i += 1  # a call or an operator keyword
+        elif tok.text.lower() in _AGGREGATORS and nxt.lower() in ("by", "without"):
+            i += 1  # `sum by (x) (...)`; a bare `sum` is a metric name
         else:
             found.append(_Selector(tok.text, tok.end, "{" + matcher + "}", False))
             i += 1
