@@ -103,7 +103,8 @@ def receivers_of(
             made = _receiver(flat, receivers.get(flat.receiver), walk, priority * 10, used, names)
             if made is not None:
                 result.outputs.append(Output(walk.customer, "receivers", made))
-        result.notes.extend(Item(w, r) for w, r in walk.notes)
+        # A receiver used by several routes is noted once.
+        result.notes.extend(Item(w, r) for w, r in dict.fromkeys(walk.notes))
         result.refused.extend(Item(w, r) for w, r in walk.refused)
 
 
@@ -230,6 +231,11 @@ def _receiver(
     if not isinstance(spec, dict):
         walk.notes.append((flat.where, f"receiver {flat.receiver!r} is not defined: route skipped"))
         return None
+    try:
+        route = _route(flat, priority)
+    except _Inexpressible as exc:
+        walk.refused.append((flat.where, str(exc)))
+        return None
     # `acme-team` under acme's route is `team`: the rendered name gets the prefix again.
     short = flat.receiver.removeprefix(f"{walk.customer}-").removeprefix(f"{walk.customer}_")
     base = kebab(short)[:50].strip("-") or "receiver"
@@ -247,11 +253,7 @@ def _receiver(
             )
             continue
         body[kind] = [c for c in (_channel(kind, v, where, walk.notes) for v in value) if c]
-    try:
-        body["route"] = _route(flat, priority)
-    except _Inexpressible as exc:
-        walk.refused.append((flat.where, str(exc)))
-        return None
+    body["route"] = route
     return {
         "apiVersion": API_VERSION,
         "kind": "CustomerReceiver",
