@@ -167,7 +167,8 @@ def admit(
     if policy.tools:
         index = flagged_index(checks)
         clean = [p for p in parsed if not is_flagged(p, index)]
-        found += [(Stage.TOOLS, p) for p in check_with_tools(clean)]
+        flagged = [p for p in parsed if is_flagged(p, index)]  # promtool's words too
+        found += [(Stage.TOOLS, p) for p in check_with_tools(clean, suspects=flagged)]
     refused = [p for stage, p in found if stage in policy.refuse]
     marked = [p for stage, p in found if stage not in policy.refuse]
     return Admission(

@@ -98,11 +98,11 @@ CASES = [
     ),
     Case(
         "bad-name",
-        "bad name",
+        "bad\tname",
         {},
-        "spec.alertName: 'bad name' is not a valid Prometheus alert name; use letters, digits "
-        "and '_', not starting with a digit, at most 189 characters (e.g. 'HighErrorRate')",
-        {"alertName": "bad name"},
+        "spec.alertName: 'bad\\tname' contains a control character (U+0009) at character 4; "
+        "remove it: an alert name is one line of text that displays as it is stored",
+        {"alertName": "bad\tname"},
         "alertName",
         put=False,
         crd="spec.alertName",

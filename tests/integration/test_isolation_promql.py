@@ -237,7 +237,12 @@ REJECTED: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "no series: pi()": ("pi()", [(NO_SERIES, HINT_NO_SERIES)]),
     "time() > 0 is not PromQL at all": (
         "time() > 0",
-        [("invalid PromQL: comparisons between scalars must use BOOL modifier", INVALID_HINT)],
+        [
+            (
+                "invalid PromQL at 1:8: comparisons between scalars must use BOOL modifier",
+                INVALID_HINT,
+            )
+        ],
     ),
     # Prometheus 3 syntax promql-parser accepts; promtool 2.42 rejects it later anyway,
     # but the AST gate must not depend on that.
@@ -273,11 +278,16 @@ REJECTED: dict[str, tuple[str, list[tuple[str, str]]]] = {
     ),
     "holt_winters: an argument error names it as written": (
         f"holt_winters(x{{{T}}}[5m], 0.5)",
-        [("invalid PromQL: expected 3 argument(s) in call to 'holt_winters', got 2", INVALID_HINT)],
+        [
+            (
+                "invalid PromQL at 1:1: expected 3 argument(s) in call to 'holt_winters', got 2",
+                INVALID_HINT,
+            )
+        ],
     ),
     "an unknown function is named": (
         f"holt_winter(x{{{T}}}[5m], 0.5, 0.5)",
-        [("invalid PromQL: unknown function with name 'holt_winter'", INVALID_HINT)],
+        [("invalid PromQL at 1:1: unknown function with name 'holt_winter'", INVALID_HINT)],
     ),
 }
 # Not Prometheus 2.42 PromQL: left out of the promtool cross-check below.

@@ -69,7 +69,7 @@ def test_holt_winters_passes_isolation_and_promtool() -> None:
     expr = 'holt_winters(rate(x_total{customer_id="acme"}[5m])[1h:5m], 0.3, 0.1) > 1'
     assert lines(alert(expr=expr), tools=True) == []
     assert lines(alert(expr=expr.replace("holt_winters", "holt_winterz")), tools=True) == [
-        A + "spec.expr: invalid PromQL: unknown function with name 'holt_winterz'; "
+        A + "spec.expr: invalid PromQL at 1:1: unknown function with name 'holt_winterz'; "
         "fix the expression; it must be valid Prometheus PromQL"
     ]
 
@@ -181,7 +181,9 @@ def test_valid_templates_of_every_field_pass() -> None:
     assert lines(doc, tools=True) == []
 
 
-def test_tools_are_not_asked_about_objects_already_invalid() -> None:
+def test_promtool_adds_its_words_to_alerts_already_invalid() -> None:
+    """An alert other checks refuse is still shown what promtool refuses (checked alone:
+    it cannot hold the customer's file back); amtool is not asked about a refused receiver."""
     bad_alert = alert(labels={"severity": "x"}, annotations={"summary": "{{ if }}"})
     bad_receiver = receiver(
         webhook=[{"url": "x"}], slack=[{"apiURLSecretRef": REF, "titleTemplate": "{{ if }}"}]
@@ -189,6 +191,8 @@ def test_tools_are_not_asked_about_objects_already_invalid() -> None:
     assert lines(bad_alert, bad_receiver, tools=True) == [
         A + "spec.labels.severity: label 'severity' is set by alertplane; remove it; "
         "set spec.severity",
+        A + "spec.annotations.summary: invalid template: at 1: missing value for if; fix the "
+        "Go template syntax ({{ $labels.name }}, {{ $value }})",
         R + "spec.webhook[0].url: 'x' is not an http(s) URL; give an absolute URL such as "
         "https://hooks.example.com/alerts",
     ]

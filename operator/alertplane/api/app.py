@@ -32,6 +32,7 @@ from . import docs, routes_admin, routes_customers, routes_objects
 from .auth import Auth
 from .bodylimit import BodyLimit
 from .errors import answer, install_handlers
+from .pathnames import KeepEscapedSlashes
 from .responses import JSONResponse
 from .schemas import spec_schemas
 
@@ -100,6 +101,7 @@ def _app(settings: ApiSettings) -> FastAPI:
         default_response_class=JSONResponse,
     )
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(KeepEscapedSlashes)
     docs.install(app)
     return app
 

@@ -17,7 +17,7 @@ from ..service import crud
 from ..service.access import Access
 from ..service.context import Context
 from ..service.objects import ALERT, NAME_KEY, RECEIVER
-from . import etags
+from . import etags, pathnames
 from .auth import Auth
 from .responses import JSONResponse
 from .schemas import EnabledIn, ObjectList, ObjectOut, RollbackIn, responses, spec_body
@@ -90,11 +90,24 @@ async def written(
 def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
     api = APIRouter(prefix=f"/customers/{{customerId}}/{k.plural}", tags=[k.plural])
     customer = Depends(auth.customer)
-    name_in_path = Path(alias=k.key, description=f"spec.{k.key} of the {k.one}.")
+    name_in_path = Depends(_name_in_path(k))
     _add_collection(api, ctx, k, customer)
     _add_item(api, ctx, k, customer, name_in_path)
     _add_removal(api, ctx, k, customer, name_in_path)
     return api
+
+
+def _name_in_path(k: Kind) -> Callable[..., str]:
+    """The object's name from its path segment, `/` and `%` restored (api/pathnames.py)."""
+    described = Path(
+        alias=k.key,
+        description=f"spec.{k.key} of the {k.one}, percent-encoded (`/` as %2F, `%` as %25).",
+    )
+
+    def name(matched: str = described) -> str:
+        return pathnames.restore(matched)
+
+    return name
 
 
 def _add_collection(api: APIRouter, ctx: Context, k: Kind, customer: Any) -> None:
@@ -123,7 +136,7 @@ def _add_collection(api: APIRouter, ctx: Context, k: Kind, customer: Any) -> Non
         access: Access = customer, body: Any = SPEC, wait: bool = WAIT
     ) -> JSONResponse:
         out = await written(ctx, wait, crud.create, ctx, access, kind, body)
-        location = f"/customers/{access.customer}/{plural}/{out['spec'][key]}"
+        location = f"/customers/{access.customer}/{plural}/{pathnames.segment(out['spec'][key])}"
         return tagged(out, 201, Location=location)
 
 

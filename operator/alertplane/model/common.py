@@ -10,6 +10,7 @@ so its message, not pydantic's regex error, is what a user sees.)
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -21,7 +22,16 @@ API_VERSION = f"{API_GROUP}/v1alpha1"
 
 DNS_LABEL_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-ALERT_NAME_RE = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+# An alert name is a label value to Prometheus (`alertname`): any UTF-8 text. Refused are
+# only characters that garble the one line per name every door prints (control characters:
+# NUL, newlines, tabs, C1; the Unicode line and paragraph separators) and the
+# bidirectional controls that make a name display as another ("Trojan Source"). In RE2
+# and Rust regex syntax: the CRD's API server (Go) and pydantic (Rust) read the same
+# pattern; Python's `re` gets its own spelling below.
+_ALERT_NAME_NOT = (
+    r"\p{Cc}\x{2028}\x{2029}\x{061C}\x{200E}\x{200F}\x{202A}-\x{202E}\x{2066}-\x{2069}"
+)
+ALERT_NAME_RE = rf"^[^{_ALERT_NAME_NOT}]+$"
 LABEL_NAME_RE = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 # Prometheus' model.ParseDuration grammar (used by rules and by Alertmanager routes).
 DURATION_RE = (
@@ -55,7 +65,9 @@ MAX_PRIORITY = 1_000_000
 _UNIT_MS = (365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1_000, 1)
 _DNS_LABEL = re.compile(DNS_LABEL_RE)
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
-_ALERT_NAME = re.compile(ALERT_NAME_RE)
+_ALERT_NAME_BAD = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 _LABEL_NAME = re.compile(LABEL_NAME_RE)
 _DURATION = re.compile(DURATION_RE)
 _SECRET_KEY = re.compile(SECRET_KEY_RE)
@@ -182,21 +194,38 @@ CustomerId = Annotated[
     ),
 ]
 
+
+def _check_alert_name(value: str) -> str:
+    hint = (
+        f"any text of 1 to {MAX_ALERT_NAME} characters on one line, e.g. 'HighErrorRate' or "
+        "'Disk > 90%'"
+    )
+    if not value:
+        raise fail("the alert name is empty", hint)
+    if len(value) > MAX_ALERT_NAME:
+        raise fail(f"{shown(value)} is too long: at most {MAX_ALERT_NAME} characters", hint)
+    bad = _ALERT_NAME_BAD.search(value)
+    if bad is not None:
+        char, at = bad.group(), bad.start() + 1
+        what = {"Cc": "a control", "Zl": "a line separator", "Zp": "a paragraph separator"}.get(
+            unicodedata.category(char), "a bidirectional control"
+        )
+        raise fail(
+            f"{shown(value)} contains {what} character (U+{ord(char):04X}) at character {at}",
+            "remove it: an alert name is one line of text that displays as it is stored",
+        )
+    return value
+
+
 AlertName = Annotated[
     str,
-    _checker(
-        lambda v: _ALERT_NAME.fullmatch(v) is not None,
-        lambda v: f"{shown(v)} is not a valid Prometheus alert name",
-        "use letters, digits and '_', not starting with a digit, at most "
-        f"{MAX_ALERT_NAME} characters (e.g. 'HighErrorRate')",
-        max_length=MAX_ALERT_NAME,
-    ),
+    AfterValidator(_check_alert_name),
     Field(
         pattern=ALERT_NAME_RE,
         max_length=MAX_ALERT_NAME,
         json_schema_extra={"pattern": ALERT_NAME_RE},
-        description="Prometheus alert name, unique per customer "
-        f"(at most {MAX_ALERT_NAME} characters).",
+        description="Alert name (Prometheus' alertname label): any text on one line, unique "
+        f"per customer (at most {MAX_ALERT_NAME} characters).",
     ),
 ]
 

@@ -2,7 +2,8 @@
 
 A body is a spec in the CRD's camelCase shape. The customer in the path wins (a body
 naming another one is an error), the object is named `<customerId>-<alertName lower,
-_→->` in the namespace of the customer unless it already exists elsewhere, and every
+_→->` (plus a hash of the name when it holds other characters: object_name) in the
+namespace of the customer unless it already exists elsewhere, and every
 object is admitted by `core.admit` like at every other door (WRITE: every schema and
 check problem refuses, 422; what only promtool/amtool find is left to the reconciler,
 which marks the object Invalid before anything goes live).
@@ -27,17 +28,26 @@ from ..validate.unicode import text_problems
 ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
 NAME_KEY = NAME_FIELDS
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
-_NOT_DNS = re.compile(r"[^a-z0-9.-]+")
+# Names of letters, digits, '_' and '-' (every receiver name, and alert names as they were
+# before any text was allowed) keep their readable object name; any other character is
+# lost in the slug, so such names always carry a hash of the exact name: `Disk > 90%` and
+# `Disk 90` are two objects, whichever is created first.
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def object_name(customer: str, spec_name: str, salted: bool = False) -> str:
-    """`acme` + `High_Error` → `acme-high-error`; `salted` adds a short hash of the exact
-    spec name, for when the plain name is taken by an object of another name."""
-    slug = _NOT_DNS.sub("-", spec_name.lower().replace("_", "-")).strip("-.") or "object"
+    """`acme` + `High_Error` → `acme-high-error`; `acme` + `Disk > 90%` →
+    `acme-disk-90-<hash>`: a DNS subdomain of at most 253 characters, the same for the
+    same name. `salted` adds a short hash of the exact spec name to a plain one too, for
+    when the plain name is taken by an object of another name (`HighError`, `high_error`).
+    """
+    slug = _NOT_SLUG.sub("-", spec_name.lower()).strip("-") or "object"
     suffix = "-" + hashlib.sha256(spec_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     base = f"{customer}-{slug}"
-    if salted or len(base) > 253 or _DNS_SUBDOMAIN.fullmatch(base) is None:
-        base = f"{customer}-{slug[: 253 - len(customer) - len(suffix) - 1]}".rstrip("-.")
+    plain = _PLAIN.fullmatch(spec_name) is not None
+    if salted or not plain or len(base) > 253 or _DNS_SUBDOMAIN.fullmatch(base) is None:
+        base = f"{customer}-{slug[: 253 - len(customer) - len(suffix) - 1]}".rstrip("-")
         base += suffix
     return base
 

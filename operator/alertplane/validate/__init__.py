@@ -61,12 +61,15 @@ def validate_objects(
 
 
 def check_with_tools(
-    parsed: Sequence[Parsed], platform: PlatformConfig | None = None
+    parsed: Sequence[Parsed],
+    platform: PlatformConfig | None = None,
+    suspects: Sequence[Parsed] = (),
 ) -> list[Problem]:
     """Rules by promtool, receiver templates and configs by amtool (concurrently); every
-    refusal is pinned on its object (validate/blame.py)."""
+    refusal is pinned on its object (validate/blame.py). `suspects`: alerts other checks
+    refuse; promtool checks each alone, for Prometheus' own words (templates.py)."""
     with ThreadPoolExecutor(max_workers=3) as pool:
-        rules = pool.submit(check_rule_templates, parsed)
+        rules = pool.submit(check_rule_templates, parsed, suspects)
         receivers = pool.submit(check_receiver_templates, parsed)
         configs = pool.submit(check_receiver_configs, parsed, platform)
         return rules.result() + receivers.result() + configs.result()
@@ -102,7 +105,9 @@ def validate_all(
     problems = validate_objects(parsed, platform)
     if tools:
         index = flagged_index(problems)
-        problems += check_with_tools([p for p in parsed if not is_flagged(p, index)], platform)
+        clean = [p for p in parsed if not is_flagged(p, index)]
+        flagged = [p for p in parsed if is_flagged(p, index)]
+        problems += check_with_tools(clean, platform, flagged)
     return problems
 
 

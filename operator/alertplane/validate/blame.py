@@ -32,7 +32,10 @@ from .rulecheck import check_rule_texts
 
 K = TypeVar("K", bound=Hashable)
 
-_PROMTOOL_LINE = re.compile(r'^(?:\d+:\d+: )?group "[^"]*", rule \d+, "([^"]*)": (.*)$')
+# Go's %q: group and alert names with `"` or `\` in them are escaped.
+_PROMTOOL_LINE = re.compile(
+    r'^(?:\d+:\d+: )?group "(?:[^"\\]|\\.)*", rule \d+, "((?:[^"\\]|\\.)*)": (.*)$'
+)
 _PARTS = (
     (re.compile(r'^annotation "([^"]+)": (.*)$'), "spec.annotations.{}"),
     (re.compile(r'^label "([^"]+)": (.*)$'), "spec.labels.{}"),
@@ -45,10 +48,14 @@ _RECEIVER_HINT = "fix the receiver so Alertmanager 0.25 accepts it"
 def rule_problems(
     customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]],
     texts: dict[str, str | None] | None = None,
+    suspects: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]] | None = None,
 ) -> dict[K, list[Problem]]:
     """promtool over each customer's rule file as `render_rules` writes it (only enabled
     specs are rendered); every refusal is pinned on one of the keys. `texts`, when
-    given, receives each customer's rendered file (None: no file)."""
+    given, receives each customer's rendered file (None: no file). `suspects`: alerts
+    other checks already refuse, each checked alone in the same promtool run (so Prometheus'
+    own words are added to theirs, and none holds a customer's file back or is checked
+    twice)."""
     files = {}
     for cid, entries in customers.items():
         text = render_rules(cid, [spec for _, spec in entries])
@@ -56,10 +63,14 @@ def rule_problems(
             texts[cid] = text
         if text is not None:
             files[f"{cid}.yml"] = text
+    solo, owners = _solo_files(suspects or {}, "s")
     found: dict[K, list[Problem]] = {}
     alone: list[str] = []
-    for name, errors in check_rule_texts(files).items():
+    for name, errors in check_rule_texts({**files, **solo}).items():
         if not errors:
+            continue
+        if name in owners:
+            found.setdefault(owners[name], []).extend(_solo_problems(errors))
             continue
         cid = name.removesuffix(".yml")
         pinned = _pin_lines(customers[cid], errors)
@@ -80,33 +91,46 @@ def _pin_lines(
     pinned: dict[K, list[Problem]] = {}
     for line in errors:
         found = _PROMTOOL_LINE.match(line)
-        owner = by_name.get(found.group(1)) if found else None
+        owner = by_name.get(go_unquote(found.group(1))) if found else None
         if found is None or owner is None:
             return None
         pinned.setdefault(owner, []).append(rule_problem(found.group(2)))
     return pinned
 
 
-def _rules_alone(
-    customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]],
-) -> dict[K, list[Problem]]:
-    """One file per alert, all in one promtool run (file names never collide with a
-    customer's: customer ids hold no dot)."""
+def _solo_files(
+    customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]], tag: str = ""
+) -> tuple[dict[str, str], dict[str, K]]:
+    """One file per alert (names never collide with a customer's: customer ids hold no
+    dot) and the key each file stands for."""
     files: dict[str, str] = {}
     owners: dict[str, K] = {}
     for cid, entries in customers.items():
         for i, (key, spec) in enumerate(entries):
             text = render_rules(cid, [spec])
             if text is not None:
-                files[f"{cid}.{i}.yml"] = text
-                owners[f"{cid}.{i}.yml"] = key
+                files[f"{cid}.{tag}{i}.yml"] = text
+                owners[f"{cid}.{tag}{i}.yml"] = key
+    return files, owners
+
+
+def _solo_problems(errors: Sequence[str]) -> list[Problem]:
+    out = []
+    for line in dict.fromkeys(errors):  # promtool may print a YAML error twice
+        pinned = _PROMTOOL_LINE.match(line)
+        out.append(rule_problem(pinned.group(2) if pinned else line))
+    return out
+
+
+def _rules_alone(
+    customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]],
+) -> dict[K, list[Problem]]:
+    """Each alert of these customers alone, all in one promtool run."""
+    files, owners = _solo_files(customers)
     found: dict[K, list[Problem]] = {}
     for name, errors in check_rule_texts(files).items():
-        for line in dict.fromkeys(errors):  # promtool may print a YAML error twice
-            pinned = _PROMTOOL_LINE.match(line)
-            found.setdefault(owners[name], []).append(
-                rule_problem(pinned.group(2) if pinned else line)
-            )
+        if errors:
+            found.setdefault(owners[name], []).extend(_solo_problems(errors))
     for cid, entries in customers.items():
         if not any(key in found for key, _ in entries):
             # Refused together, accepted one by one: no single alert is at fault, so
@@ -120,6 +144,23 @@ def _rules_alone(
                     )
                 )
     return found
+
+
+_GO_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_GO_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def go_unquote(quoted: str) -> str:
+    """The text inside a Go `%q` string (promtool quotes alert names so): `\\"`, `\\n`,
+    `\\x..`, `\\u....`; printable characters are kept as they are."""
+
+    def one(m: re.Match[str]) -> str:
+        esc = m.group(1)
+        if esc[0] in "xuU" and len(esc) > 1:
+            return chr(int(esc[1:], 16))
+        return _GO_SIMPLE.get(esc, esc)
+
+    return _GO_ESCAPE.sub(one, quoted)
 
 
 def rule_problem(text: str) -> Problem:

@@ -9,7 +9,6 @@ text, so comments, strings and odd spacing cannot fool it.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -18,6 +17,8 @@ import promql_parser as pp
 
 from ..errors import Problem
 from .promql_limits import check_size
+from .promql_position import GENERIC, locatable, locate
+from .promql_rewrite import RENAMED, for_parser
 
 TENANT_LABEL = "customer_id"
 PATH = "spec.expr"
@@ -38,30 +39,6 @@ _CHILDREN: dict[type[Any], tuple[str, ...]] = {
 # Functions that read series no selector in the expression names: info() joins with every
 # customer's target_info (Prometheus 3, experimental), so no matcher could confine it.
 _IMPLICIT_SELECTORS = ("info",)
-
-# Functions the target Prometheus (2.42) accepts that promql-parser only knows by a newer
-# name with the same signature (Prometheus 3 renamed holt_winters). The call is renamed
-# before parsing, so its arguments pass through the same isolation walk as any other
-# call's; whether the target accepts either spelling stays promtool's decision.
-_RENAMED = {"holt_winters": "double_exponential_smoothing"}
-
-# PromQL tokens, just enough to tell a function name from the same letters in a string,
-# a comment or a longer name: strings (escapes; backticks are raw), comments, words.
-_TOKEN = re.compile(
-    "|".join(
-        (
-            r'"(?:\\.|[^"\\])*"?',
-            r"'(?:\\.|[^'\\])*'?",
-            r"`[^`]*`?",
-            r"#[^\n]*",
-            r"[A-Za-z0-9_:.]+",
-            r"\s+",
-            r".",
-        )
-    ),
-    re.DOTALL,
-)
-
 
 # Defence in depth behind promql_limits: should its bound ever be wrong, the native parser
 # must still not overflow a stack. It needs at most ~1 KB of stack per character (a
@@ -93,10 +70,13 @@ def _check_expr(expr: str, customer_id: str) -> list[Problem]:
     except TooComplex as exc:
         return [Problem(PATH, str(exc), exc.hint)]
     except ValueError as exc:
+        where = locate(expr, str(exc), _refusal)
+        at = f" at {where.line}:{where.column}" if where is not None else ""
+        detail = where.detail if where is not None else str(exc)
         return [
             Problem(
                 PATH,
-                f"invalid PromQL: {exc}",
+                f"invalid PromQL{at}: {detail}",
                 "fix the expression; it must be valid Prometheus PromQL",
             )
         ]
@@ -138,6 +118,18 @@ def _check_expr(expr: str, customer_id: str) -> list[Problem]:
     return problems
 
 
+def has_detail(expr: str) -> bool:
+    """Whether promql-parser refuses `expr` with words of its own (not only "invalid promql
+    query") and a position: then promtool's message about it would say the same twice."""
+    try:
+        parse(expr)
+    except TooComplex:
+        return True
+    except ValueError as exc:
+        return str(exc) != GENERIC and locatable(expr, str(exc))
+    return False
+
+
 def selectors_of(expr: str) -> list[str]:
     """Every vector selector of a valid expression, as text (for tests and messages)."""
     return _on_enough_stack(_selectors_of, expr)
@@ -162,16 +154,26 @@ def parse(expr: str) -> Any:
 
 
 def _parse(expr: str) -> Any:
-    renamed = _rename_calls(expr)
+    rewritten = for_parser(expr)
     try:
-        return pp.parse(renamed)
+        return pp.parse(rewritten)
     except (ValueError, TypeError) as exc:
         message = " ".join(str(exc).split())
-        for old, new in _RENAMED.items():
+        for old, new in RENAMED.items():
             # Name the function as the user wrote it, unless both spellings are used.
-            if renamed != expr and new not in expr:
+            if rewritten != expr and new not in expr:
                 message = message.replace(f"'{new}'", f"'{old}'")
         raise ValueError(message) from exc
+
+
+def _refusal(expr: str) -> str | None:
+    """Why promql-parser refuses `expr`, None if it accepts it (for promql_position: `expr`
+    is a prefix of an expression within the size limits, parsed on the same thread)."""
+    try:
+        _parse(expr)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _on_enough_stack(fn: Callable[..., _T], expr: str, *args: Any) -> _T:
@@ -205,24 +207,6 @@ def _on_enough_stack(fn: Callable[..., _T], expr: str, *args: Any) -> _T:
 
 
 _THREAD_NAME = "alertplane-promql"
-
-
-def _rename_calls(expr: str) -> str:
-    if not any(old in expr for old in _RENAMED):
-        return expr  # the common case costs one substring search
-    tokens = _TOKEN.findall(expr)
-    for i, token in enumerate(tokens):
-        if token in _RENAMED and _next_code(tokens, i + 1) == "(":
-            tokens[i] = _RENAMED[token]
-    return "".join(tokens)
-
-
-def _next_code(tokens: list[str], start: int) -> str:
-    """The next token that is neither blank nor a comment (Prometheus skips both)."""
-    for token in tokens[start:]:
-        if not token.isspace() and not token.startswith("#"):
-            return token
-    return ""
 
 
 def _walk(node: Any) -> Iterator[Any]:

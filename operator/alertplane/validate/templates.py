@@ -18,25 +18,35 @@ from ..model import CustomerAlert, CustomerAlertSpec, CustomerReceiver
 from . import tools
 from .blame import clean, rule_problems
 from .fields import receiver_templates
+from .promql import has_detail
 from .schema import Parsed
 
 
-def check_rule_templates(alerts: Sequence[Parsed]) -> list[Problem]:
+def check_rule_templates(
+    alerts: Sequence[Parsed], suspects: Sequence[Parsed] = ()
+) -> list[Problem]:
     """promtool check rules over each customer's rules, exactly as they will be rendered.
 
     Disabled alerts are checked too (as if enabled): they must stay valid so enabling
     one later cannot fail. Every refusal is pinned on its alert (validate/blame.py), so
-    one malformed alert never holds back the customer's others.
+    one malformed alert never holds back the customer's others. `suspects`, alerts other
+    checks refuse, are checked alone in the same run: promtool's message about the
+    expression is added where promql-parser had no words of its own (has_detail).
     """
     customers: dict[str, list[tuple[int, CustomerAlertSpec]]] = {}
+    alone: dict[str, list[tuple[int, CustomerAlertSpec]]] = {}
     owners: dict[int, Parsed] = {}
-    for i, item in enumerate(alerts):
+    for i, item in enumerate([*alerts, *suspects]):
         if isinstance(item.obj, CustomerAlert):
             spec = item.obj.spec.model_copy(update={"enabled": True})
-            customers.setdefault(spec.customer_id, []).append((i, spec))
+            into = customers if i < len(alerts) else alone
+            into.setdefault(spec.customer_id, []).append((i, spec))
             owners[i] = item
     problems: list[Problem] = []
-    for i, found in sorted(rule_problems(customers).items()):
+    for i, found in sorted(rule_problems(customers, suspects=alone).items()):
+        obj = owners[i].obj
+        if i >= len(alerts) and isinstance(obj, CustomerAlert) and has_detail(obj.spec.expr):
+            found = [p for p in found if p.path != "spec.expr"]
         problems.extend(p.at(owners[i].ref, owners[i].source) for p in found)
     return problems
 

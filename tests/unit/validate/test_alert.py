@@ -72,16 +72,30 @@ SCHEMA = [
     ),
     # --- spec.alertName
     (
-        "alert-name-digit-first",
-        alert(alertName="5xxErrors"),
-        "spec.alertName: '5xxErrors' is not a valid Prometheus alert name; use letters, "
-        "digits and '_', not starting with a digit, at most 189 characters (e.g. 'HighErrorRate')",
+        "alert-name-empty",
+        alert(alertName=""),
+        "spec.alertName: the alert name is empty; any text of 1 to 189 characters on one "
+        "line, e.g. 'HighErrorRate' or 'Disk > 90%'",
     ),
     (
-        "alert-name-dash",
-        alert(alertName="High-Errors"),
-        "spec.alertName: 'High-Errors' is not a valid Prometheus alert name; use letters, "
-        "digits and '_', not starting with a digit, at most 189 characters (e.g. 'HighErrorRate')",
+        "alert-name-newline",
+        alert(alertName="High\nErrors"),
+        "spec.alertName: 'High\\nErrors' contains a control character (U+000A) at character "
+        "5; remove it: an alert name is one line of text that displays as it is stored",
+    ),
+    (
+        "alert-name-rtl-override",
+        alert(alertName="Disk\u202efull"),
+        "spec.alertName: 'Disk\\u202efull' contains a bidirectional control character "
+        "(U+202E) at character 5; remove it: an alert name is one line of text that displays "
+        "as it is stored",
+    ),
+    (
+        "alert-name-line-separator",
+        alert(alertName="a\u2028b"),
+        "spec.alertName: 'a\\u2028b' contains a line separator character (U+2028) at "
+        "character 2; remove it: an alert name is one line of text that displays as it is "
+        "stored",
     ),
     # --- enums
     (
@@ -119,8 +133,8 @@ SCHEMA = [
     (
         "expr-invalid-promql",
         alert(expr='sum(rate(errors_total{customer_id="acme"}[5m]) > 1'),
-        "spec.expr: invalid PromQL: unclosed left parenthesis; fix the expression; it must be "
-        "valid Prometheus PromQL",
+        "spec.expr: invalid PromQL at 1:51: unclosed left parenthesis; fix the expression; it "
+        "must be valid Prometheus PromQL",
     ),
     (
         "expr-number-is-text",  # YAML reads `expr: 1` as a number; it is PromQL text
