@@ -91,9 +91,9 @@ def test_the_corpus_expressions_too(oracle: Oracle) -> None:
         assert oracle.tree(out) == {"ast": with_tenant(before["ast"], "acme")}, (text, out)
         assert only_inserted(text, out, "acme"), (text, out)
     # Exactly what Prometheus sees no selector in (`vector(1)`, `1`) cannot be isolated.
-    assert [t for t, _ in refused] == [t for t in exprs if '"selector"' not in str(
-        json.dumps(oracle.tree(t))
-    )]
+    assert [t for t, _ in refused] == [
+        t for t in exprs if '"selector"' not in str(json.dumps(oracle.tree(t)))
+    ]
     assert refused and all(NO_SERIES in why for _, why in refused)
 
 

@@ -8,7 +8,7 @@ says some were refused).
 from __future__ import annotations
 
 from ..errors import Problem
-from ..manifests import Document, load_text
+from ..manifests import MAX_DOCUMENTS, Document, load_text
 from .alerts import Converted, Options, convert
 from .inject import Refused
 from .naming import Names
@@ -28,9 +28,17 @@ def import_text(text: str, name: str, options: Options) -> Result:
     return result
 
 
+# Rules per import, like manifests.MAX_DOCUMENTS per file: each is parsed a few times, so
+# a body of tiny rules must not make one request convert millions of them.
+MAX_RULES = MAX_DOCUMENTS
+
+
 def import_documents(documents: list[Document], options: Options, result: Result) -> None:
     names = Names()
     for doc in documents:
+        if len(result.outputs) + len(result.refused) > MAX_RULES:
+            result.refused.append(Item(str(doc.source), _too_many()))
+            return
         source = str(doc.source)
         try:
             groups = groups_of(doc.data, source)
@@ -41,7 +49,12 @@ def import_documents(documents: list[Document], options: Options, result: Result
             receivers_of(doc.data, source, options, names, result)
             continue
         result.notes.extend(Item(str(w), r) for w, r in groups.notes)
-        for rule in groups.entries:
+        for n, rule in enumerate(groups.entries):
+            if len(result.outputs) + len(result.refused) >= MAX_RULES:
+                where = rule.where if isinstance(rule, Rule) else rule[0]
+                left = len(groups.entries) - n
+                result.refused.append(Item(str(where), f"{_too_many()} ({left} left)"))
+                return
             if not isinstance(rule, Rule):
                 result.refused.append(Item(str(rule[0]), rule[1]))
                 continue
@@ -51,6 +64,10 @@ def import_documents(documents: list[Document], options: Options, result: Result
                 result.refused.append(Item(str(rule.where), str(exc)))
                 continue
             result.outputs.append(Output(done.customer, rule.where.group, done.manifest))
+
+
+def _too_many() -> str:
+    return f"more than {MAX_RULES} rules in one import: the rest were not read; split the input"
 
 
 def _where(problem: Problem) -> str:
