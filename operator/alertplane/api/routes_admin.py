@@ -72,24 +72,31 @@ def conversion(
     )
 
 
-def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
-    converting = Depends(conversion)
+async def _body(
+    ctx: Context, request: Request, who: Principal, asked: imports.Asked | None
+) -> tuple[Loaded, list[Problem], list[Problem]]:
+    """The body's manifests, and (format=prometheus) what the conversion refused/noted."""
+    raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
+    if asked is not None:
+        try:
+            done = await run_in_threadpool(imports.convert, raw, who, asked)
+        except ValueError as exc:
+            raise Invalid([Problem("", str(exc), "see docs/import.md")]) from None
+        return done.loaded, done.refused, done.notes
+    content_type = request.headers.get("content-type", "application/yaml")
+    loaded = await run_in_threadpool(
+        transfer.load_body, raw, content_type, ctx.writer.namespace_for
+    )
+    return loaded, [], []
 
-    async def body(
-        request: Request, who: Principal, asked: imports.Asked | None
-    ) -> tuple[Loaded, list[Problem], list[Problem]]:
-        raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
-        if asked is not None:
-            try:
-                done = await run_in_threadpool(imports.convert, raw, who, asked)
-            except ValueError as exc:
-                raise Invalid([Problem("", str(exc), "see docs/import.md")]) from None
-            return done.loaded, done.refused, done.notes
-        content_type = request.headers.get("content-type", "application/yaml")
-        loaded = await run_in_threadpool(
-            transfer.load_body, raw, content_type, ctx.writer.namespace_for
-        )
-        return loaded, [], []
+
+def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
+    _add_validate(api, ctx, principal)
+    _add_import(api, ctx, principal)
+
+
+def _add_validate(api: APIRouter, ctx: Context, principal: Any) -> None:
+    converting = Depends(conversion)
 
     @api.post(
         "/validate",
@@ -105,7 +112,7 @@ def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
     ) -> JSONResponse:
         """Dry run: the problems `alertplane validate` would print; nothing is stored.
         With format=prometheus, also what the conversion refused (`refused`, `notes`)."""
-        loaded, refused, notes = await body(request, who, asked)
+        loaded, refused, notes = await _body(ctx, request, who, asked)
         outcome = await run_in_threadpool(transfer.check, ctx, who, loaded, tools)
         out: dict[str, Any] = {
             "valid": outcome.ok and not refused,
@@ -115,6 +122,10 @@ def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
         if asked is not None:
             out |= {"refused": problem_list(refused), "notes": problem_list(notes)}
         return JSONResponse(out)
+
+
+def _add_import(api: APIRouter, ctx: Context, principal: Any) -> None:
+    converting = Depends(conversion)
 
     @api.post(
         "/import",
@@ -135,7 +146,7 @@ def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
         is invalid (schema, isolation, names, templates, duplicates in the store).
         With format=prometheus the body is converted first; the rules and routes that
         cannot be converted are listed in `refused` (with why), the others imported."""
-        loaded, refused, notes = await body(request, who, asked)
+        loaded, refused, notes = await _body(ctx, request, who, asked)
         if asked is not None and not loaded.documents and refused:
             loaded = Loaded([], refused)  # nothing converted: the refusals are the problems
         report = await run_in_threadpool(transfer.import_objects, ctx, who, loaded, tools)
