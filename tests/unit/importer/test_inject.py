@@ -71,7 +71,7 @@ def test_the_matcher_goes_into_every_selector_and_nothing_else_changes(
             'up{customer_id="acme", customer_id="b"}',
             'selector up{customer_id="acme",customer_id="b"} selects customer "b"',
         ),
-        ("sum(", "invalid PromQL: "),
+        ("sum(", "invalid PromQL at 1:5: unclosed left parenthesis"),
         (
             'up{a="1" or b="2"}',
             "a selector with `or` inside its braces is not supported by Prometheus 2.42; "
@@ -86,8 +86,9 @@ def test_what_cannot_be_isolated_is_refused_with_the_reason(expr: str, reason: s
 
 
 def test_a_too_long_expression_is_refused_not_parsed() -> None:
-    with pytest.raises(Refused, match="expression"):
+    with pytest.raises(Refused) as refused:
         inject("abs(" * 5000 + "up" + ")" * 5000, "acme")
+    assert str(refused.value) == "expression is 25002 characters long; the limit is 16384"
 
 
 def test_the_proof_sees_a_changed_tree() -> None:
