@@ -115,7 +115,7 @@ def _validate_lines(tmp_path: Path, manifest: dict[str, object]) -> list[str]:
         alert_spec(severty="critical"),  # schema: did you mean
         alert_spec(labels={"customer_id": "globex"}),  # reserved label
         alert_spec(**{"for": "5 minutes"}),  # duration
-        alert_spec(name="9lives"),
+        alert_spec(name="9\nlives"),
     ],
     ids=["no-matcher", "regex-matcher", "typo", "reserved-label", "duration", "bad-name"],
 )

@@ -239,7 +239,7 @@ REJECTED: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "time() > 0",
         [
             (
-                "invalid PromQL at 1:8: comparisons between scalars must use BOOL modifier",
+                "invalid PromQL at 1:1: comparisons between scalars must use BOOL modifier",
                 INVALID_HINT,
             )
         ],

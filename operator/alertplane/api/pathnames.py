@@ -4,29 +4,22 @@ An alert name is any text (Prometheus' alertname is a label value): `a/b` and `1
 names. The server decodes the path before routing, so `a%2Fb` would become two segments
 and never reach `/alerts/{alertName}`, and a name sent as `100%25` could not be told from
 one sent as `100%`. This middleware decodes every escape of the raw path except `%2F` and
-`%25`, which stay escaped until `restore` turns the matched segment back into the name:
-so every name has exactly one spelling in a path, `quote(name, safe="")`.
+`%25`, which stay escaped until `restore` (service/objects.py; the console uses it too)
+turns the matched segment back into the name: so every name has exactly one spelling in
+a path, `segment(name)`.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..service.objects import restore, segment
+
+__all__ = ["KeepEscapedSlashes", "restore", "segment"]
 _KEPT = re.compile(rb"%(?:2[fF]|25)")
-_RESTORE = re.compile(r"%(?:2[fF]|25)")
-
-
-def segment(name: str) -> str:
-    """`name` as one path segment (the Location header of a created object)."""
-    return quote(name, safe="")
-
-
-def restore(matched: str) -> str:
-    """The name a path segment decoded by `KeepEscapedSlashes` stands for."""
-    return _RESTORE.sub(lambda m: unquote(m.group()), matched)
 
 
 def _decode(raw: bytes) -> str:

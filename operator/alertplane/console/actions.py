@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import Invalid, NotFound, ObjectRef, Problem
 from ..service import crud, customers
 from ..service.access import Access
-from ..service.objects import ALERT, RECEIVER, view
+from ..service.objects import ALERT, RECEIVER, restore, view
 from . import forms, preview, views
 from .editing import done
 from .render import html, redirect, wants_fragment
@@ -117,6 +117,7 @@ def _add_writes(api: APIRouter, console: Console) -> None:
 
     @api.post("/customers/{cid}/alerts/{name}/enabled")
     async def toggle(request: Request, cid: str, name: str) -> Response:
+        name = restore(name)
         session, access = await run_in_threadpool(console.access, request, cid)
         form = await read_form(request)
         check_csrf(session, form)

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import Conflict, Invalid, ObjectRef, Problem
 from ..service import crud
 from ..service.access import Access
-from ..service.objects import ALERT, NAME_KEY, RECEIVER, object_name, view
+from ..service.objects import ALERT, NAME_KEY, RECEIVER, object_name, restore, view
 from . import forms, receiver_form, views
 from .render import curl, html, notice, redirect
 from .session import Session, check_csrf, read_form
@@ -156,6 +156,7 @@ def _add_kind(api: APIRouter, console: Console, fk: FormKind) -> None:
         return form_page(fk, session, access, None, fk.values_of(None), forms.FieldErrors())
 
     def edit_form(request: Request, cid: str, name: str) -> Response:
+        name = restore(name)
         session, access = console.access(request, cid)
         row = views.row(view(console.ctx.lookup(fk.kind, access, name)))
         return form_page(
@@ -173,9 +174,10 @@ def _add_kind(api: APIRouter, console: Console, fk: FormKind) -> None:
         return await save(console, fk, request, cid, None)
 
     async def update(request: Request, cid: str, name: str) -> Response:
-        return await save(console, fk, request, cid, name)
+        return await save(console, fk, request, cid, restore(name))
 
     async def delete(request: Request, cid: str, name: str) -> Response:
+        name = restore(name)
         session, access = await run_in_threadpool(console.access, request, cid)
         form = await read_form(request)
         check_csrf(session, form)

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import AlertplaneError, Refused, ToolError
 from ..http_status import status_of
+from ..service.objects import segment
 from .session import PATH, BadForm, CsrfFailed, Session, SignedOut
 
 log = logging.getLogger("alertplane.console")
@@ -53,7 +54,7 @@ FRAGMENT_HEADER = "x-console-fragment"
 
 
 def quote(part: str) -> str:
-    return urllib.parse.quote(part, safe="")
+    return segment(part)
 
 
 def curl(customer: str, *parts: str) -> str:

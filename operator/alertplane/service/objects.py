@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import urllib.parse
 from typing import Any
 
 from ..core import DISABLE, WRITE, admit
@@ -50,6 +51,22 @@ def object_name(customer: str, spec_name: str, salted: bool = False) -> str:
         base = f"{customer}-{slug[: 253 - len(customer) - len(suffix) - 1]}".rstrip("-")
         base += suffix
     return base
+
+
+_ESCAPED = re.compile(r"%(?:2[fF]|25)")
+
+
+def segment(name: str) -> str:
+    """`name` as one URL path segment (API Location headers, console links); `.` and `..`
+    escaped too, which clients would otherwise resolve as steps up the path."""
+    quoted = urllib.parse.quote(name, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+def restore(matched: str) -> str:
+    """The name behind a path segment as routed: the HTTP app decodes every escape but
+    `%2F` and `%25` before routing (api/pathnames.py), so a `/` in a name is no step."""
+    return _ESCAPED.sub(lambda m: urllib.parse.unquote(m.group()), matched)
 
 
 def bad_text(data: Any, root: str = "spec") -> list[Problem]:
