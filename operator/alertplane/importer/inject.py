@@ -216,14 +216,17 @@ def _prove(before: str, after: str, customer_id: str) -> None:
 
 
 def _without_tenant(expr: str, customer_id: str) -> str:
-    lines = [line.strip() for line in repr(promql.parse(expr)).splitlines()]
-    block = ["Matcher {", "op: Equal,", f'name: "{TENANT_LABEL}",', f'value: "{customer_id}",']
-    kept: list[str] = []
-    i = 0
-    while i < len(lines):
-        if lines[i : i + 4] == block and lines[i + 4 : i + 5] == ["},"]:
-            i += 5
-            continue
-        kept.append(lines[i])
-        i += 1
-    return "\n".join(kept).replace("matchers: [\n],", "matchers: [],")
+    """The parser's structural dump of `expr` (Rust's Debug format: every node and field)
+    without the tenant matchers. A matcher's lines are indented by its depth, which is the
+    same in both trees, so the regular expressions need no line-by-line pass."""
+    block = re.compile(
+        r"\n *Matcher \{\n *op: Equal,\n *name: "
+        + re.escape(f'"{TENANT_LABEL}",')
+        + r"\n *value: "
+        + re.escape(f'"{customer_id}",')
+        + r"\n *\},"
+    )
+    return _EMPTY.sub("matchers: [],", block.sub("", repr(promql.parse(expr))))
+
+
+_EMPTY = re.compile(r"matchers: \[\n *\],")
