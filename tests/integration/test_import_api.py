@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.api_env import ACME, ADMIN, ApiEnv, api_env
+from tests.support.api_env import ACME, ADMIN, ApiEnv, alert_spec, api_env
 
 YAML = {"content-type": "application/yaml"}
 RULES = """\
@@ -136,4 +136,18 @@ def test_nothing_convertible_is_422_with_the_reasons(api: ApiEnv) -> None:
     assert missing.status_code == 422
     assert missing.json()["problems"][0]["message"] == (
         "say whose rules these are: customer=ID or customerLabel=NAME"
+    )
+
+
+def test_auto_inject_through_the_api(api: ApiEnv) -> None:
+    """The same injector behind `autoInject: true` on the object routes."""
+    spec = alert_spec(expr="rate(errors_total[5m]) > 1", autoInject=True)
+    r = api.client.post("/customers/acme/alerts?wait=true", json=spec, headers=ACME)
+    assert r.status_code == 201, r.text
+    assert r.json()["spec"]["expr"] == 'rate(errors_total{customer_id="acme"}[5m]) > 1'
+    off = alert_spec("Other", expr="rate(errors_total[5m]) > 1")
+    r = api.client.post("/customers/acme/alerts", json=off, headers=ACME)
+    assert r.status_code == 422
+    assert r.json()["problems"][0]["message"] == (
+        'selector errors_total{} has no customer_id="acme" matcher'
     )
