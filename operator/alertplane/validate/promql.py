@@ -8,6 +8,7 @@ text, so comments, strings and odd spacing cannot fool it.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ import promql_parser as pp
 
 from ..errors import Problem
 from .promql_limits import check_size
-from .promql_position import GENERIC, locatable, locate
+from .promql_position import GENERIC, Located, locate
 from .promql_rewrite import RENAMED, for_parser
 
 TENANT_LABEL = "customer_id"
@@ -70,7 +71,7 @@ def _check_expr(expr: str, customer_id: str) -> list[Problem]:
     except TooComplex as exc:
         return [Problem(PATH, str(exc), exc.hint)]
     except ValueError as exc:
-        where = locate(expr, str(exc), _refusal)
+        where = _located(expr, str(exc))
         at = f" at {where.line}:{where.column}" if where is not None else ""
         detail = where.detail if where is not None else str(exc)
         return [
@@ -126,7 +127,7 @@ def has_detail(expr: str) -> bool:
     except TooComplex:
         return True
     except ValueError as exc:
-        return str(exc) != GENERIC and locatable(expr, str(exc))
+        return str(exc) != GENERIC and _located(expr, str(exc)) is not None
     return False
 
 
@@ -164,6 +165,13 @@ def _parse(expr: str) -> Any:
             if rewritten != expr and new not in expr:
                 message = message.replace(f"'{new}'", f"'{old}'")
         raise ValueError(message) from exc
+
+
+@functools.lru_cache(maxsize=256)
+def _located(expr: str, message: str) -> Located | None:
+    """Where promql-parser's `message` about `expr` is (cached: the tools pass asks again
+    about the alerts already refused, has_detail)."""
+    return locate(expr, message, _refusal)
 
 
 def _refusal(expr: str) -> str | None:

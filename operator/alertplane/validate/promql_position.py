@@ -52,6 +52,11 @@ _MATCH_OPS = frozenset(("=", "!=", "=~", "!~"))
 # parsing grows faster than the length): real rules are shorter (the longest measured:
 # 1,486 characters); promtool's message, which has the position, is shown for them.
 MAX_LOCATE = 2048
+# The search parses at most BUDGET times the expression's length plus BUDGET_FLOOR
+# characters (the typos of tests/support/promql_typos.py need at most ~450): so a body of
+# refused expressions costs at most a bounded multiple of one of valid ones.
+BUDGET = 24
+BUDGET_FLOOR = 4096
 _CLOSE = {"(": ")", "{": "}", "[": "]"}
 _MAX_GROUPS = 256  # parenthesised parts tried for a type error (each is a parse)
 _UNKNOWN = re.compile(r"^unknown function with name '([A-Za-z_][A-Za-z0-9_]*)'")
@@ -68,20 +73,38 @@ class Located:
     detail: str  # what is wrong there, in words
 
 
-def locatable(expr: str, message: str) -> bool:
-    """Whether `locate` finds a position for this refusal (without searching)."""
-    return (
-        len(expr) <= MAX_LOCATE
-        or bool(_UNKNOWN.match(message))
-        or message.startswith(_UNTERMINATED)
-    )
-
-
 def locate(expr: str, message: str, refusal: Callable[[str], str | None]) -> Located | None:
     """Where `message` (promql-parser's refusal of `expr`) is; `refusal(text)`: why
     promql-parser refuses `text`, None when it accepts it (the caller's parser, rewrites
     included). None for an expression longer than MAX_LOCATE whose error is neither an
-    unknown function nor an unterminated string."""
+    unknown function nor an unterminated string, and when the search would parse more
+    than its budget (BUDGET times the expression, plus BUDGET_FLOOR characters)."""
+    try:
+        return _locate(expr, message, _Budget(refusal, BUDGET * len(expr) + BUDGET_FLOOR))
+    except _OutOfBudget:
+        return None
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+class _Budget:
+    """`refusal`, allowed to parse `left` characters in all: a refused expression never
+    costs more than a bounded multiple of parsing it once."""
+
+    def __init__(self, refusal: Callable[[str], str | None], left: int) -> None:
+        self.refusal = refusal
+        self.left = left
+
+    def __call__(self, text: str) -> str | None:
+        self.left -= len(text)
+        if self.left < 0:
+            raise _OutOfBudget
+        return self.refusal(text)
+
+
+def _locate(expr: str, message: str, refusal: Callable[[str], str | None]) -> Located | None:
     tokens = TOKEN.findall(expr)
     starts = _starts(tokens)
     named = _UNKNOWN.match(message)

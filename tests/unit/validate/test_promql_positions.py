@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from alertplane.validate.promql import check_expr, has_detail, selectors_of
-from alertplane.validate.promql_position import MAX_LOCATE
+from alertplane.validate import promql_position
+from alertplane.validate.promql import _refusal, check_expr, has_detail, selectors_of
+from alertplane.validate.promql_position import BUDGET, BUDGET_FLOOR, MAX_LOCATE, locate
 from alertplane.validate.promql_rewrite import for_parser
 from tests.support.promql_typos import PROMTOOL_ONLY, TYPOS, T
 
@@ -109,3 +110,29 @@ def test_has_detail() -> None:
     assert not has_detail(f"sum by job (x{{{T}}})")  # promql-parser: "invalid promql query"
     assert not has_detail(f"x{{{T}}}")  # valid
     assert not has_detail(PROMTOOL_ONLY["duration without a unit"])  # promql-parser accepts
+
+
+def test_the_search_parses_a_bounded_multiple_of_the_expression(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A refused expression costs at most BUDGET parses of itself (plus a floor): a body of
+    refused expressions cannot cost much more than one of valid ones."""
+    parsed: list[int] = []
+
+    def counting(text: str) -> str | None:
+        parsed.append(len(text))
+        return _refusal(text)
+
+    body = " + ".join(f"sum by (job) (rate(x{i}{{{T}}}[5m]))" for i in range(25))
+    for expr in (f"{body} by (job)", f"{body} > > 1", f"topk(x{{{T}}}, 5) + {body}"):
+        parsed.clear()
+        message = _refusal(expr)
+        assert message is not None
+        where = locate(expr, message, counting)
+        assert where is not None and sum(parsed) <= BUDGET * len(expr) + BUDGET_FLOOR
+    # Out of budget: no position (promtool's message has it), never a longer search.
+    monkeypatch.setattr(promql_position, "BUDGET", 1)
+    monkeypatch.setattr(promql_position, "BUDGET_FLOOR", 0)
+    parsed.clear()
+    assert locate(f"{body} by (job)", "invalid promql query", counting) is None
+    assert sum(parsed) <= len(body) + len(" by (job)")
