@@ -40,6 +40,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from .errors import ObjectRef, Problem
+from .importer.autoinject import auto_injected
 from .manifests import Document
 from .model import NAME_FIELDS, CustomerAlert, Resource
 from .render.platform import PlatformConfig
@@ -158,6 +159,7 @@ def admit(
     parsed object (e.g. namespace binding), part of the CHECKS stage."""
     rejected: list[Document] = []
     parsed, schema = parse_documents(documents, rejected)
+    parsed = [auto_injected(p) for p in parsed]  # autoInject: true, before any check
     found: list[tuple[Stage, Problem]] = [(Stage.SCHEMA, p) for p in [*earlier, *schema]]
     checks = validate_objects(parsed, platform)
     checks += _duplicates(parsed, existing, checks)

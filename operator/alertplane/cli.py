@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, cli_store, cli_token, settings
+from . import __version__, cli_import, cli_store, cli_token, settings
 from .core import Outcome, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_store.add_commands(sub)
     k8s_command.add_parser(sub)
     cli_token.add_commands(sub)
+    cli_import.add_commands(sub)
     return parser
 
 
@@ -234,6 +235,7 @@ COMMANDS = {
     **cli_store.COMMANDS,
     "operator": k8s_command.run,
     **cli_token.COMMANDS,
+    **cli_import.COMMANDS,
 }
 
 

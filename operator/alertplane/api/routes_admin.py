@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..errors import Invalid, Problem
 from ..manifests import Loaded
+from ..model.alert import Category, Severity
 from ..render.yamlout import dump
-from ..service import transfer
+from ..service import imports, transfer
 from ..service.context import Context
 from ..service.tokens import Principal
 from .auth import Auth
@@ -39,13 +41,62 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
     return api
 
 
+def conversion(
+    format: Literal["manifests", "prometheus"] = Query(
+        "manifests",
+        description="manifests, or prometheus: Prometheus rule files, PrometheusRule objects, "
+        "Mimir/Cortex ruler namespaces and alertmanager.yml, converted as `alertplane import` "
+        "does (docs/import.md)",
+    ),
+    customer: str | None = Query(None, description="format=prometheus: whose rules these are."),
+    customerLabel: str | None = Query(  # the API's camel case
+        None, description="format=prometheus, admins: the label naming each rule's customer."
+    ),
+    customerMap: list[str] = Query(  # noqa: B008
+        [], description="VALUE=ID: this customerLabel value is customer ID."
+    ),
+    category: Annotated[Category, Query(description="Default category.")] = Category.application,
+    severityMap: str = Query("", description="Extra VALUE=SEVERITY pairs, comma-separated."),
+    defaultSeverity: Annotated[Severity, Query(description="Default severity.")] = Severity.warning,
+) -> imports.Asked | None:
+    if format == "manifests":
+        return None
+    pairs = [entry.partition("=") for entry in customerMap]
+    return imports.Asked(
+        customer=customer,
+        customer_label=customerLabel,
+        customer_map={value: cid for value, _, cid in pairs},
+        category=category,
+        severity_map=severityMap,
+        default_severity=defaultSeverity,
+    )
+
+
+async def _body(
+    ctx: Context, request: Request, who: Principal, asked: imports.Asked | None
+) -> tuple[Loaded, list[Problem], list[Problem]]:
+    """The body's manifests, and (format=prometheus) what the conversion refused/noted."""
+    raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
+    if asked is not None:
+        try:
+            done = await run_in_threadpool(imports.convert, raw, who, asked)
+        except ValueError as exc:
+            raise Invalid([Problem("", str(exc), "see docs/import.md")]) from None
+        return done.loaded, done.refused, done.notes
+    content_type = request.headers.get("content-type", "application/yaml")
+    loaded = await run_in_threadpool(
+        transfer.load_body, raw, content_type, ctx.writer.namespace_for
+    )
+    return loaded, [], []
+
+
 def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
-    async def body(request: Request) -> Loaded:
-        raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
-        content_type = request.headers.get("content-type", "application/yaml")
-        return await run_in_threadpool(
-            transfer.load_body, raw, content_type, ctx.writer.namespace_for
-        )
+    _add_validate(api, ctx, principal)
+    _add_import(api, ctx, principal)
+
+
+def _add_validate(api: APIRouter, ctx: Context, principal: Any) -> None:
+    converting = Depends(conversion)
 
     @api.post(
         "/validate",
@@ -57,17 +108,24 @@ def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
         request: Request,
         who: Principal = principal,
         tools: bool = Query(True, description="Also run the promtool/amtool template checks."),
+        asked: imports.Asked | None = converting,
     ) -> JSONResponse:
-        """Dry run: the problems `alertplane validate` would print; nothing is stored."""
-        loaded = await body(request)
+        """Dry run: the problems `alertplane validate` would print; nothing is stored.
+        With format=prometheus, also what the conversion refused (`refused`, `notes`)."""
+        loaded, refused, notes = await _body(ctx, request, who, asked)
         outcome = await run_in_threadpool(transfer.check, ctx, who, loaded, tools)
-        return JSONResponse(
-            {
-                "valid": outcome.ok,
-                "objects": len(outcome.parsed),
-                "problems": problem_list(outcome.problems),
-            }
-        )
+        out: dict[str, Any] = {
+            "valid": outcome.ok and not refused,
+            "objects": len(outcome.parsed),
+            "problems": problem_list(outcome.problems),
+        }
+        if asked is not None:
+            out |= {"refused": problem_list(refused), "notes": problem_list(notes)}
+        return JSONResponse(out)
+
+
+def _add_import(api: APIRouter, ctx: Context, principal: Any) -> None:
+    converting = Depends(conversion)
 
     @api.post(
         "/import",
@@ -82,16 +140,23 @@ def _add_validate_import(api: APIRouter, ctx: Context, principal: Any) -> None:
         request: Request,
         who: Principal = principal,
         tools: bool = Query(True, description="Also run the promtool/amtool template checks."),
+        asked: imports.Asked | None = converting,
     ) -> JSONResponse:
         """Create or update every object of the body in one transaction, or none when any
-        is invalid (schema, isolation, names, templates, duplicates in the store)."""
-        loaded = await body(request)
+        is invalid (schema, isolation, names, templates, duplicates in the store).
+        With format=prometheus the body is converted first; the rules and routes that
+        cannot be converted are listed in `refused` (with why), the others imported."""
+        loaded, refused, notes = await _body(ctx, request, who, asked)
+        if asked is not None and not loaded.documents and refused:
+            loaded = Loaded([], refused)  # nothing converted: the refusals are the problems
         report = await run_in_threadpool(transfer.import_objects, ctx, who, loaded, tools)
         out: dict[str, Any] = {
             "applied": report.applied,
             "changes": report.changes,
             "problems": problem_list(report.problems),
         }
+        if asked is not None:
+            out |= {"refused": problem_list(refused), "notes": problem_list(notes)}
         if not report.applied:
             n = len(report.problems)
             out["detail"] = f"nothing imported: {n} problem{'s' if n != 1 else ''}"

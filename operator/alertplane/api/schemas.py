@@ -158,12 +158,24 @@ class ValidateOut(BaseModel):
     valid: bool
     objects: int
     problems: list[Problem]
+    refused: list[Problem] | None = Field(
+        None, description="format=prometheus: rules and routes not converted, and why."
+    )
+    notes: list[Problem] | None = Field(
+        None, description="format=prometheus: what was converted but not carried over whole."
+    )
 
 
 class ImportOut(BaseModel):
     applied: bool
     changes: list[ChangeOut]
     problems: list[Problem]
+    refused: list[Problem] | None = Field(
+        None, description="format=prometheus: rules and routes not converted, and why."
+    )
+    notes: list[Problem] | None = Field(
+        None, description="format=prometheus: what was converted but not carried over whole."
+    )
 
 
 class ImportFailed(BaseModel):

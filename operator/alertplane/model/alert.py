@@ -94,6 +94,11 @@ class CustomerAlertSpec(Strict):
         min_length=1,
         description='PromQL; every selector must carry customer_id="<customerId>".',
     )
+    auto_inject: bool = Field(
+        False,
+        description='Add customer_id="<customerId>" to every selector of expr that lacks it '
+        "(on the parse tree, as alertplane import does) instead of refusing the expression.",
+    )
     for_: Duration | None = Field(None, alias="for", description="Pending period.")
     keep_firing_for: Duration | None = Field(
         None, description="Keep firing this long after the condition clears (Prometheus ≥ 2.42)."

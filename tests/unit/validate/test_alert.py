@@ -25,7 +25,8 @@ A = "CustomerAlert acme/acme-higherrorrate: "
 LABEL_HINT = "use letters, digits and '_', not starting with a digit or '__'"
 DURATION_HINT = "use a Prometheus duration such as 30s, 5m, 1h30m or 7d"
 SPEC_FIELDS = (
-    "customerId, alertName, category, severity, urgency, enabled, expr, for, keepFiringFor, "
+    "customerId, alertName, category, severity, urgency, enabled, expr, autoInject, for, "
+    "keepFiringFor, "
     "labels, annotations"
 )
 

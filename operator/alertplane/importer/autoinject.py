@@ -1,0 +1,28 @@
+"""`autoInject: true` on a CustomerAlert (DESIGN, Isolation 1): admission adds the tenant
+matcher to every selector that lacks it with the importer's injector, before the isolation
+check, so what is checked, stored and rendered is the injected expression. What the
+injector refuses (another customer's id, a regex on customer_id, no selector at all) is
+left as written, and the isolation check refuses it with its usual message: autoInject
+never widens what an alert may select."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..model.alert import CustomerAlert
+from ..validate.schema import Parsed
+from .inject import Refused, inject
+
+
+def auto_injected(item: Parsed) -> Parsed:
+    obj = item.obj
+    if not isinstance(obj, CustomerAlert) or not obj.spec.auto_inject:
+        return item
+    try:
+        expr = inject(obj.spec.expr, obj.spec.customer_id)
+    except Refused:
+        return item
+    if expr == obj.spec.expr:
+        return item
+    spec = obj.spec.model_copy(update={"expr": expr})
+    return replace(item, obj=obj.model_copy(update={"spec": spec}))
