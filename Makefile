@@ -9,12 +9,13 @@ RUN_ARGS ?=
 
 .PHONY: install install-demo test test-fast lint golden-update bench deps deps-demo run run-ports image
 
-# Debian packages (promtool, amtool, PostgreSQL, ...; needs root), then, in parallel, the test
-# API server (kube-apiserver, etcd, kubectl), helm, and prometheus-operator with the Alertmanager
-# and amtool it targets, built from Go modules and cached (.ci/build-go).
+# Debian packages (promtool, amtool, PostgreSQL, buildah, ...; needs root), then, in parallel,
+# the test API server (kube-apiserver, etcd, kubectl), helm, and prometheus-operator with the
+# Alertmanager and amtool it targets, built from Go modules and cached, and the container image
+# (`make image`; tests/integration/test_image.py runs it) (.ci/build-tools).
 deps:
 	bash .ci/install-deps
-	bash .ci/build-go
+	bash .ci/build-tools
 
 deps-demo:  ## what the demo needs: Debian prometheus + prometheus-alertmanager
 	bash .ci/install-deps --demo >/dev/null
