@@ -105,7 +105,7 @@ def test_every_example_is_accepted(kube: KubeEnv, examples: list[dict[str, Any]]
     stored = get(kube, "customeralert", "acme-high-error-rate", "acme")
     example = next(d for d in examples if d["metadata"]["name"] == "acme-high-error-rate")
     # Stored as written (PromQL untouched) plus the schema's defaults.
-    assert stored["spec"] == {**example["spec"], "enabled": True}
+    assert stored["spec"] == {**example["spec"], "enabled": True, "autoInject": False}
 
 
 def test_valid_objects_pass_server_dry_run(kube: KubeEnv) -> None:
