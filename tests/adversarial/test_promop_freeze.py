@@ -1,0 +1,108 @@
+"""A customer must never make prometheus-operator refuse the WHOLE Alertmanager config.
+
+prometheus-operator v0.85 checks each AlertmanagerConfig alone (operator.go
+checkAlertmanagerConfigResource: a failure skips that object only), then builds the whole
+configuration (amcfg.go AddAlertmanagerConfigs: a failure keeps the old one, for every
+customer). Whatever passes the first and fails the second freezes everybody. One such
+value: a Slack URL held in the customer's own Secret. The per-object check reads it as a
+`config.SecretURL` (operator.go checkSlackConfigs → validation.ValidateSecretURL), which
+takes the literal `<secret>` (Alertmanager's redaction token); the build reads it as a
+`config.URL` (amcfg.go getValidURLFromSecret → validation.ValidateURL), which refuses it.
+The value lives in a Secret the customer can change at any time after admission, so the
+sink decides when it copies it: a value the build would refuse is never copied, and the
+AlertmanagerConfig then references a key its Secret lacks, which the per-object check
+refuses for that customer alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from alertplane.model import CustomerReceiver
+from alertplane.render import ALERTMANAGER_PATH
+from alertplane.render.platform import PlatformConfig
+from alertplane.sinks import promop as promop_sink
+from alertplane.sinks.base import Sink
+from alertplane.sinks.factory import PROMETHEUS_OPERATOR, SinkSettings, build_sink
+from alertplane.validate import parse_document
+from tests.support.factories import receiver
+from tests.unit.sinks.test_conformance import FakeKube
+
+SECRETS = "/api/v1/namespaces/monitoring/secrets"
+AMCS = "/apis/monitoring.coreos.com/v1alpha1/namespaces/monitoring/alertmanagerconfigs"
+GOOD = "https://hooks.slack.example/services/T0/B0/x"
+
+
+def _sink(monkeypatch: pytest.MonkeyPatch, kube: FakeKube) -> Sink:
+    monkeypatch.setattr(promop_sink, "check_output", lambda files: None)
+    settings = SinkSettings(
+        kind=PROMETHEUS_OPERATOR, namespace="monitoring", platform=PlatformConfig()
+    )
+    sink = build_sink(settings, kube)
+    sink.start()
+    return sink
+
+
+def _slack_receiver(customer: str) -> CustomerReceiver:
+    manifest = receiver(
+        customer, webhook=[], slack=[{"apiURLSecretRef": {"name": "hook", "key": "url"}}]
+    )
+    obj, problems = parse_document(manifest)
+    assert isinstance(obj, CustomerReceiver), problems
+    return obj
+
+
+def _customer_secret(kube: FakeKube, customer: str, value: str) -> None:
+    data = {"url": base64.b64encode(value.encode()).decode()}
+    kube.objects[f"/api/v1/namespaces/{customer}/secrets/hook"] = {"data": data}
+
+
+def _copied_urls(kube: FakeKube, customer: str) -> dict[str, str]:
+    amc: dict[str, Any] = kube.objects[f"{AMCS}/alertplane-{customer}"]
+    secret = kube.objects.get(f"{SECRETS}/alertplane-{customer}", {}).get("data", {})
+    out = {}
+    for rcv in amc["spec"]["receivers"]:
+        for slack in rcv.get("slackConfigs", []):
+            key = slack["apiURL"]["key"]
+            if key in secret:
+                out[key] = base64.b64decode(secret[key]).decode()
+    return out
+
+
+@pytest.mark.parametrize(
+    "value", ["<secret>", " <secret>\n", GOOD + "\x1c", "https://[::1", "ftp://h/x"]
+)
+def test_a_slack_url_the_whole_build_refuses_is_never_copied(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    kube = FakeKube()
+    sink = _sink(monkeypatch, kube)
+    _customer_secret(kube, "acme", value)
+    _customer_secret(kube, "globex", GOOD)
+    acme, globex = _slack_receiver("acme"), _slack_receiver("globex")
+    problems = sink.check_receiver(acme)
+    assert [p.path for p in problems] == ["spec.slack[0].apiURLSecretRef"]
+    assert value.strip(" \n") not in json.dumps([p.text() for p in problems])  # a secret
+    sink.write(
+        {ALERTMANAGER_PATH: "x"},
+        {"acme": [("acme", acme.spec)], "globex": [("globex", globex.spec)]},
+    )
+    assert _copied_urls(kube, "acme") == {}  # PO's per-object check refuses acme alone
+    assert list(_copied_urls(kube, "globex").values()) == [GOOD]
+
+
+def test_a_slack_url_with_surrounding_whitespace_is_copied_as_prometheus_operator_trims_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Secret made with `kubectl create secret --from-file` ends in a newline: held."""
+    kube = FakeKube()
+    sink = _sink(monkeypatch, kube)
+    _customer_secret(kube, "acme", GOOD + "\n")
+    acme = _slack_receiver("acme")
+    assert sink.check_receiver(acme) == []
+    sink.write({ALERTMANAGER_PATH: "x"}, {"acme": [("acme", acme.spec)]})
+    assert list(_copied_urls(kube, "acme").values()) == [GOOD + "\n"]
