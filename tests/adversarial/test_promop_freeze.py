@@ -106,3 +106,28 @@ def test_a_slack_url_with_surrounding_whitespace_is_copied_as_prometheus_operato
     assert sink.check_receiver(acme) == []
     sink.write({ALERTMANAGER_PATH: "x"}, {"acme": [("acme", acme.spec)]})
     assert list(_copied_urls(kube, "acme").values()) == [GOOD + "\n"]
+
+
+def test_an_empty_pagerduty_key_in_the_customers_secret_is_never_copied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """prometheus-operator drops an empty routing key (`omitempty`, no error), and
+    Alertmanager's load of the whole configuration then fails: "missing service or routing
+    key in PagerDuty config". amtool saw only `routing_key_file` in alertplane's check."""
+    kube = FakeKube()
+    sink = _sink(monkeypatch, kube)
+    kube.objects["/api/v1/namespaces/acme/secrets/pd"] = {"data": {"rk": ""}}
+    manifest = receiver(
+        "acme", webhook=[], pagerduty=[{"routingKeySecretRef": {"name": "pd", "key": "rk"}}]
+    )
+    acme, _ = parse_document(manifest)
+    assert isinstance(acme, CustomerReceiver)
+    problems = sink.check_receiver(acme)
+    assert [(p.path, p.message) for p in problems] == [
+        ("spec.pagerduty[0].routingKeySecretRef", "Secret acme/pd key 'rk' holds an empty value")
+    ]
+    sink.write({ALERTMANAGER_PATH: "x"}, {"acme": [("acme", acme.spec)]})
+    amc = kube.objects[f"{AMCS}/alertplane-acme"]
+    [pagerduty] = [c for r in amc["spec"]["receivers"] for c in r.get("pagerdutyConfigs", [])]
+    copied = kube.objects.get(f"{SECRETS}/alertplane-acme", {}).get("data", {})
+    assert pagerduty["routingKey"]["key"] not in copied

@@ -27,7 +27,6 @@ from ..render.promop import (
     prometheus_rule_spec,
     secrets_platform,
 )
-from ..validate.amurl import alertmanager_accepts_url
 from ..validate.output import check_output
 from .base import Files, KubeApi, Liveness, Receivers, ReloadOutcome, SinkError
 from .kubeobjects import (
@@ -40,6 +39,7 @@ from .kubeobjects import (
     object_path,
 )
 from .promop_live import LiveReader
+from .promop_values import Checks, refusal, value_checks, value_ok
 from .reload import Reloader
 
 log = logging.getLogger("alertplane.sinks.promop")
@@ -150,7 +150,7 @@ class PrometheusOperatorSink:
             spec, secret_keys = alertmanager_config(cid, receivers[cid], self.platform)
             name = object_name(cid)
             if cid in dirty or name not in self.secrets.known:
-                wrote |= self._put_secret(name, labels(cid), secret_keys, _url_keys(spec))
+                wrote |= self._put_secret(name, labels(cid), secret_keys, value_checks(spec))
             wrote |= self.amconfigs.put(
                 name, labels(cid, **{ALERTMANAGER_LABEL: "true"}), {"spec": spec}
             )
@@ -177,16 +177,16 @@ class PrometheusOperatorSink:
         name: str,
         object_labels: dict[str, str],
         keys: SecretKeys,
-        urls: Collection[str] = (),
+        checks: Checks | None = None,
     ) -> bool:
-        data = self._secret_data(keys, urls)
+        data = self._secret_data(keys, checks or {})
         if data:
             return self.secrets.put(name, object_labels, {"data": data})
         return self.secrets.remove(name)
 
-    def _secret_data(self, keys: SecretKeys, urls: Collection[str] = ()) -> dict[str, str]:
+    def _secret_data(self, keys: SecretKeys, checks: Checks) -> dict[str, str]:
         """Base64 data of the customer's Secret: copied keys as they are, clear values encoded.
-        A copied URL (`urls`) the whole build would refuse is left out (`_url_ok`)."""
+        A copied value that would refuse the whole configuration (`checks`) is left out."""
         data: dict[str, str] = {}
         for key, source in sorted(keys.items()):
             if isinstance(source, str):
@@ -197,9 +197,8 @@ class PrometheusOperatorSink:
             if value is None:  # reported on the receiver by check_secrets
                 log.warning("Secret %s/%s has no key %s; left out", ns, secret, item)
                 continue
-            if key in urls and not _url_ok(value):  # reported on the receiver too
-                log.warning("Secret %s/%s key %s is no URL Alertmanager takes; left out",
-                            ns, secret, item)  # fmt: skip
+            if key in checks and not value_ok(checks[key], value):  # reported on the receiver
+                log.warning("Secret %s/%s key %s: %s; left out", ns, secret, item, checks[key])
                 continue
             data[key] = value
         return data
@@ -232,9 +231,8 @@ class PrometheusOperatorSink:
             if ref is None:
                 continue
             data = self.read_secret(ns, ref.name)
-            if data is not None and ref.key in data and "slack" in path:
-                if not _url_ok(data[ref.key]):
-                    problems.append(_bad_url(path, ns, ref.name, ref.key))
+            if data is not None and ref.key in data:
+                problems += refusal(path, ns, ref.name, ref.key, data[ref.key])
                 continue
             if data is None:
                 problems.append(
@@ -272,39 +270,3 @@ class PrometheusOperatorSink:
     def location(self, output: str, customer_id: str) -> str:
         objects = self.amconfigs if output == ALERTMANAGER_PATH else self.rules
         return objects.location(object_name(customer_id))
-
-
-def _url_keys(spec: dict[str, Any]) -> set[str]:
-    """The keys of the customer's Secret that hold a Slack URL."""
-    return {
-        slack["apiURL"]["key"]
-        for rcv in spec["receivers"]
-        for slack in rcv.get("slackConfigs", [])
-        if isinstance(slack.get("apiURL"), dict)
-    }
-
-
-# Go's unicode.IsSpace (strings.TrimSpace); Python's str.strip() also trims \x1c-\x1f,
-# which Go keeps and its JSON decoding then refuses.
-_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
-_GO_SPACE += "\u2028\u2029\u202f\u205f\u3000"
-
-
-def _url_ok(encoded: str) -> bool:
-    """Whether prometheus-operator's whole build takes this (base64) URL: it trims it, then
-    reads it as a `config.URL` inside a JSON string (amcfg.go getValidURLFromSecret). Its
-    per-object check reads a `config.SecretURL`, which also takes `<secret>`: a value only
-    that check accepts would refuse the whole configuration, every customer's."""
-    try:
-        url = base64.b64decode(encoded, validate=True).decode().strip(_GO_SPACE)
-    except ValueError:  # binascii.Error and UnicodeDecodeError both are
-        return False
-    return '"' not in url and "\\" not in url and alertmanager_accepts_url(url)
-
-
-def _bad_url(path: str, namespace: str, secret: str, key: str) -> Problem:
-    return Problem(  # never the value: it is a secret
-        path,
-        f"Secret {namespace}/{secret} key {key!r} holds no http(s) URL Alertmanager accepts",
-        "put the Slack incoming-webhook URL (https://hooks.slack.com/...) in that key",
-    )

@@ -1,0 +1,79 @@
+"""Values copied from a customer's Secret that would refuse the WHOLE Alertmanager
+configuration (pure), so the prometheus-operator sink never copies them.
+
+prometheus-operator checks each AlertmanagerConfig alone (operator.go
+checkAlertmanagerConfigResource: a failure skips that object), then builds the whole
+configuration (amcfg.go: a failure keeps the old one), which Alertmanager then loads (a
+failure keeps the old one too): whatever passes the first and fails a later step freezes
+every customer. The Secret's values are the customer's and change at any time after
+admission (amtool saw only `*_file` paths), so the sink decides when it copies them. A
+value left out makes the AlertmanagerConfig reference a key its Secret lacks, which the
+per-object check refuses for that customer alone.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import Problem
+from ..validate.amurl import alertmanager_accepts_url
+
+URL = "no http(s) URL Alertmanager accepts"
+KEY = "an empty value"
+Checks = dict[str, str]  # a key of the customer's Secret → what its value must not be
+
+# The CRD fields holding a copied value, by integration, and what each must be.
+_FIELDS = {
+    "slackConfigs": {"apiURL": URL},
+    "pagerdutyConfigs": {"routingKey": KEY, "serviceKey": KEY},
+}
+# Go's unicode.IsSpace (strings.TrimSpace); Python's str.strip() also trims \x1c-\x1f,
+# which Go keeps and its JSON decoding then refuses.
+_GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+_GO_SPACE += "\u2028\u2029\u202f\u205f\u3000"
+
+
+def value_checks(spec: Mapping[str, Any]) -> Checks:
+    """The keys of the customer's Secret an AlertmanagerConfig `spec` reads, and their check."""
+    out: Checks = {}
+    for receiver in spec.get("receivers") or []:
+        for integration, fields in _FIELDS.items():
+            for config in receiver.get(integration) or []:
+                for field, check in fields.items():
+                    if isinstance(config.get(field), Mapping):
+                        out[config[field]["key"]] = check
+    return out
+
+
+def value_ok(check: str, encoded: str) -> bool:
+    """Whether the (base64) value passes `check`.
+
+    URL: prometheus-operator's build trims it, then reads it as a `config.URL` inside a
+    JSON string (amcfg.go getValidURLFromSecret); its per-object check reads a
+    `config.SecretURL`, which also takes the literal `<secret>`. KEY: prometheus-operator
+    drops an empty routing key (`omitempty`), and Alertmanager then refuses the
+    configuration ("missing service or routing key in PagerDuty config")."""
+    try:
+        value = base64.b64decode(encoded, validate=True).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError both are
+        return False
+    if check == KEY:
+        return value != ""
+    url = value.strip(_GO_SPACE)
+    return '"' not in url and "\\" not in url and alertmanager_accepts_url(url)
+
+
+def refusal(path: str, namespace: str, secret: str, key: str, encoded: str) -> list[Problem]:
+    """The problem of a receiver's Secret reference (at `path`) whose value fails its
+    check; never the value itself: it is a secret."""
+    check = URL if path.split(".")[-1] == "apiURLSecretRef" else KEY
+    if value_ok(check, encoded):
+        return []
+    hint = (
+        "put the Slack incoming-webhook URL (https://hooks.slack.com/...) in that key"
+        if check == URL
+        else "put the PagerDuty Events API v2 routing key in that key"
+    )
+    return [Problem(path, f"Secret {namespace}/{secret} key {key!r} holds {check}", hint)]
