@@ -3,15 +3,21 @@
 prometheus-operator v0.85 checks each AlertmanagerConfig alone (operator.go
 checkAlertmanagerConfigResource: a failure skips that object only), then builds the whole
 configuration (amcfg.go AddAlertmanagerConfigs: a failure keeps the old one, for every
-customer). Whatever passes the first and fails the second freezes everybody. One such
-value: a Slack URL held in the customer's own Secret. The per-object check reads it as a
-`config.SecretURL` (operator.go checkSlackConfigs → validation.ValidateSecretURL), which
-takes the literal `<secret>` (Alertmanager's redaction token); the build reads it as a
-`config.URL` (amcfg.go getValidURLFromSecret → validation.ValidateURL), which refuses it.
-The value lives in a Secret the customer can change at any time after admission, so the
-sink decides when it copies it: a value the build would refuse is never copied, and the
-AlertmanagerConfig then references a key its Secret lacks, which the per-object check
-refuses for that customer alone.
+customer), which Alertmanager loads (a failure keeps the old one too). Whatever passes the
+first and fails a later step freezes everybody. Two such values, both in the customer's own
+Secret (which the customer may change at any time after admission; amtool saw only
+`*_file` paths):
+- a Slack URL spelled `\\u003csecret\\u003e`: the per-object check reads it as a
+  `config.SecretURL` inside a JSON string (validation.ValidateSecretURL), equal to the JSON
+  form of Alertmanager's redaction token `<secret>`, so accepted; the build reads it as a
+  `config.URL` (validation.ValidateURL), `<secret>` once decoded, refused. Confirmed with
+  the v0.85.0 validation package: ValidateSecretURL → nil, ValidateURL → "unsupported
+  scheme".
+- an empty PagerDuty routing key: prometheus-operator drops it (`omitempty`, no error),
+  and Alertmanager's load refuses the configuration ("missing service or routing key").
+The sink decides when it copies: such a value is never copied, and the AlertmanagerConfig
+then references a key its Secret lacks, which the per-object check refuses for that
+customer alone.
 """
 
 from __future__ import annotations
@@ -74,7 +80,16 @@ def _copied_urls(kube: FakeKube, customer: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "value", ["<secret>", " <secret>\n", GOOD + "\x1c", "https://[::1", "ftp://h/x"]
+    "value",
+    [
+        "\\u003csecret\\u003e",
+        " \\u003csecret\\u003e\n",
+        "<secret>",
+        "https://h/\\u0041",
+        GOOD + "\x1c",
+        "https://[::1",
+        "ftp://h/x",
+    ],
 )
 def test_a_slack_url_the_whole_build_refuses_is_never_copied(
     monkeypatch: pytest.MonkeyPatch, value: str

@@ -50,9 +50,11 @@ def value_checks(spec: Mapping[str, Any]) -> Checks:
 def value_ok(check: str, encoded: str) -> bool:
     """Whether the (base64) value passes `check`.
 
-    URL: prometheus-operator's build trims it, then reads it as a `config.URL` inside a
-    JSON string (amcfg.go getValidURLFromSecret); its per-object check reads a
-    `config.SecretURL`, which also takes the literal `<secret>`. KEY: prometheus-operator
+    URL: both prometheus-operator steps trim it (Go's TrimSpace) and read it inside a
+    JSON string; the per-object check as a `config.SecretURL`, which takes
+    `\\u003csecret\\u003e` (the JSON form of the redaction token `<secret>`), the build
+    as a `config.URL` (amcfg.go getValidURLFromSecret), which refuses it. A backslash (a
+    JSON escape) is refused, so both steps and Alertmanager read the same text. KEY: prometheus-operator
     drops an empty routing key (`omitempty`), and Alertmanager then refuses the
     configuration ("missing service or routing key in PagerDuty config")."""
     try:
