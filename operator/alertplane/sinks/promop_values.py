@@ -54,9 +54,9 @@ def value_ok(check: str, encoded: str) -> bool:
     JSON string; the per-object check as a `config.SecretURL`, which takes
     `\\u003csecret\\u003e` (the JSON form of the redaction token `<secret>`), the build
     as a `config.URL` (amcfg.go getValidURLFromSecret), which refuses it. A backslash (a
-    JSON escape) is refused, so both steps and Alertmanager read the same text. KEY: prometheus-operator
-    drops an empty routing key (`omitempty`), and Alertmanager then refuses the
-    configuration ("missing service or routing key in PagerDuty config")."""
+    JSON escape) is refused, so both steps and Alertmanager read the same text.
+    KEY: prometheus-operator drops an empty routing key (`omitempty`), and Alertmanager
+    then refuses the configuration ("missing service or routing key in PagerDuty config")."""
     try:
         value = base64.b64decode(encoded, validate=True).decode()
     except ValueError:  # binascii.Error and UnicodeDecodeError both are
