@@ -18,10 +18,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import Problem
+from ..model.common import MAX_URL
 from ..validate.amurl import alertmanager_accepts_url
 
-URL = "no http(s) URL Alertmanager accepts"
-KEY = "an empty value"
+URL = f"no http(s) URL Alertmanager accepts (at most {MAX_URL} characters)"
+MAX_KEY = 256  # as the clear routingKey (model/receiver.py)
+KEY = f"an empty value or one longer than {MAX_KEY} characters"
 Checks = dict[str, str]  # a key of the customer's Secret → what its value must not be
 
 # The CRD fields holding a copied value, by integration, and what each must be.
@@ -56,15 +58,20 @@ def value_ok(check: str, encoded: str) -> bool:
     as a `config.URL` (amcfg.go getValidURLFromSecret), which refuses it. A backslash (a
     JSON escape) is refused, so both steps and Alertmanager read the same text.
     KEY: prometheus-operator drops an empty routing key (`omitempty`), and Alertmanager
-    then refuses the configuration ("missing service or routing key in PagerDuty config")."""
+    then refuses the configuration ("missing service or routing key in PagerDuty config").
+    Both are bounded as their clear forms are: the customer's Secret holds up to 1 MiB, its
+    copy would then not fit in the sink's Secret (a refused write fails the sink's whole
+    pass, every customer's), nor the generated configuration in PO's Secret."""
     try:
         value = base64.b64decode(encoded, validate=True).decode()
     except ValueError:  # binascii.Error and UnicodeDecodeError both are
         return False
     if check == KEY:
-        return value != ""
+        return 0 < len(value) <= MAX_KEY
     url = value.strip(_GO_SPACE)
-    return '"' not in url and "\\" not in url and alertmanager_accepts_url(url)
+    return (
+        len(url) <= MAX_URL and '"' not in url and "\\" not in url and alertmanager_accepts_url(url)
+    )
 
 
 def refusal(path: str, namespace: str, secret: str, key: str, encoded: str) -> list[Problem]:
