@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from alertplane.kube.client import ApiError
 from alertplane.model import CustomerReceiver
 from alertplane.render import ALERTMANAGER_PATH
 from alertplane.render.platform import PlatformConfig
@@ -150,3 +151,56 @@ def test_an_empty_or_huge_pagerduty_key_in_the_customers_secret_is_never_copied(
     [pagerduty] = [c for r in amc["spec"]["receivers"] for c in r.get("pagerdutyConfigs", [])]
     copied = kube.objects.get(f"{SECRETS}/alertplane-acme", {}).get("data", {})
     assert pagerduty["routingKey"]["key"] not in copied
+
+
+class SizedKube(FakeKube):
+    """Refuses what etcd refuses: an object of more than 1.5 MiB."""
+
+    def apply(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(body)) > 1536 * 1024:
+            raise ApiError(500, "etcdserver: request is too large")
+        return super().apply(path, body)
+
+
+def test_one_customer_too_large_for_an_object_does_not_stop_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A customer's rules (64 annotations of 16 KiB on each of a few alerts) or receivers
+    (64 KiB templates) may exceed what one Kubernetes object holds. A refused write used to
+    fail the sink's whole pass: no customer after it (by id) was written, every customer's
+    status said WriteFailed, again on every retry. Now that customer alone is Rejected."""
+    kube = SizedKube()
+    sink = _sink(monkeypatch, kube)
+    notes = {f"k{j}": "x" * 16_000 for j in range(64)}
+    rules = [{"alert": f"A{i}", "expr": 'up{customer_id="acme"}', "annotations": notes}
+             for i in range(2)]  # fmt: skip
+    big = {"groups": [{"name": "acme-application", "rules": rules}]}
+    one = {"alert": "A", "expr": 'up{customer_id="globex"}'}
+    small = {"groups": [{"name": "globex-application", "rules": [one]}]}
+    chat = [{"textTemplate": "y" * 60_000} for _ in range(32)]
+    acme = _receiver_of(receiver("acme", webhook=[], slack=[{"apiURL": GOOD, **t} for t in chat]))
+    globex = _receiver_of(receiver("globex"))
+    files = {"rules/acme.yml": json.dumps(big), "rules/globex.yml": json.dumps(small)}
+    written = sink.write(
+        {**files, ALERTMANAGER_PATH: "x"},
+        {"acme": [("acme", acme.spec)], "globex": [("globex", globex.spec)]},
+    )
+    assert written == ["rules/globex.yml", ALERTMANAGER_PATH]
+    assert f"{AMCS}/alertplane-globex" in kube.objects
+    assert f"{AMCS}/alertplane-acme" not in kube.objects
+    for output in ("rules/acme.yml", ALERTMANAGER_PATH):
+        live = sink.liveness(output, "acme")
+        assert (live.synced, live.reason) == (False, "Rejected")
+        assert "more than the 1048576 one Kubernetes object may hold" in live.message
+    assert sink.liveness("rules/globex.yml", "globex").reason != "Rejected"
+    sink.write(
+        {"rules/acme.yml": None, ALERTMANAGER_PATH: "x"}, {"globex": [("globex", globex.spec)]}
+    )
+    assert sink.liveness("rules/acme.yml", "acme").reason != "Rejected"
+    assert sink.liveness(ALERTMANAGER_PATH, "acme").reason != "Rejected"
+
+
+def _receiver_of(manifest: dict[str, Any]) -> CustomerReceiver:
+    obj, problems = parse_document(manifest)
+    assert isinstance(obj, CustomerReceiver), problems
+    return obj

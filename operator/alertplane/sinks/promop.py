@@ -10,6 +10,7 @@ reload URLs, when given, are asked as for the other sinks.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -45,6 +46,11 @@ from .reload import Reloader
 log = logging.getLogger("alertplane.sinks.promop")
 
 MONITORING = "monitoring.coreos.com"
+# What one customer's object may weigh (its JSON). etcd stores at most 1.5 MiB per object
+# and the API refuses a Secret of more than 1 MiB: an object refused there would fail the
+# write, and the whole pass with it, every customer's. One too large is not written (the
+# previous one stays) and its customer is Rejected, saying why.
+MAX_OBJECT_BYTES = 1024 * 1024
 
 
 def _rule_labels(customer_id: str) -> dict[str, str]:
@@ -92,6 +98,7 @@ class PrometheusOperatorSink:
         )
         self.secrets = ManagedObjects(client, "v1", "Secret", "secrets", namespace)
         self._secret_cache: dict[tuple[str, str], dict[str, str] | None] = {}
+        self._too_large: dict[tuple[str, str], str] = {}  # (output, customer) → why
 
     def start(self) -> None:
         for objects in (self.rules, self.amconfigs, self.secrets):
@@ -132,6 +139,8 @@ class PrometheusOperatorSink:
         dirty = {cid for rel in files if (cid := customer_of_rules(rel)) is not None}
         try:
             for rel, (cid, content) in planned.items():
+                if self._refused_for_size(rel, cid, "PrometheusRule", content):
+                    continue
                 if content is None:
                     wrote = self.rules.remove(object_name(cid))
                 else:
@@ -146,9 +155,15 @@ class PrometheusOperatorSink:
 
     def _write_alertmanager(self, receivers: Receivers, dirty: set[str]) -> bool:
         wrote = self._write_base()
+        for output, cid in list(self._too_large):
+            if output == ALERTMANAGER_PATH and cid not in receivers:
+                del self._too_large[output, cid]
         for cid in sorted(receivers):
             spec, secret_keys = alertmanager_config(cid, receivers[cid], self.platform)
             name = object_name(cid)
+            sizes = {"spec": spec, "secret": {k: str(v) for k, v in secret_keys.items()}}
+            if self._refused_for_size(ALERTMANAGER_PATH, cid, "AlertmanagerConfig", sizes):
+                continue
             if cid in dirty or name not in self.secrets.known:
                 wrote |= self._put_secret(name, labels(cid), secret_keys, value_checks(spec))
             wrote |= self.amconfigs.put(
@@ -161,6 +176,23 @@ class PrometheusOperatorSink:
                 if name not in live:
                     wrote |= objects.remove(name)
         return wrote
+
+    def _refused_for_size(
+        self, output: str, customer_id: str, kind: str, content: dict[str, Any] | None
+    ) -> bool:
+        """Whether `content` (None: a removal) is too large to write; remembered for
+        `liveness` until the customer's output fits again."""
+        size = 0 if content is None else len(json.dumps(content, separators=(",", ":")))
+        if size <= MAX_OBJECT_BYTES:
+            self._too_large.pop((output, customer_id), None)
+            return False
+        self._too_large[output, customer_id] = (
+            f"not written: its {kind} would be {size} bytes, more than the "
+            f"{MAX_OBJECT_BYTES} one Kubernetes object may hold; the previous one stays. "
+            "Make this customer's objects smaller (long annotations or templates) or fewer"
+        )
+        log.warning("%s of customer %s is too large to write (%d bytes)", kind, customer_id, size)
+        return True
 
     def _write_base(self) -> bool:
         """The base configuration (render/promop.py `platform_config`) and its Secret.
@@ -257,6 +289,9 @@ class PrometheusOperatorSink:
         return outcomes
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
+        too_large = self._too_large.get((output, customer_id))
+        if too_large is not None:
+            return Liveness(False, "Rejected", too_large)
         reloaded = self.reloader.liveness(output)
         if not reloaded.synced:
             return reloaded
