@@ -204,3 +204,25 @@ def _receiver_of(manifest: dict[str, Any]) -> CustomerReceiver:
     obj, problems = parse_document(manifest)
     assert isinstance(obj, CustomerReceiver), problems
     return obj
+
+
+def test_one_secret_key_used_as_url_and_as_routing_key_must_pass_both_checks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both references copy into the same key of the customer's Secret: the routing-key
+    check alone (non-empty) would let the freezing URL through to the Slack reference."""
+    kube = FakeKube()
+    sink = _sink(monkeypatch, kube)
+    _customer_secret(kube, "acme", "\\u003csecret\\u003e")
+    ref = {"name": "hook", "key": "url"}
+    manifest = receiver(
+        "acme",
+        webhook=[],
+        slack=[{"apiURLSecretRef": ref}],
+        pagerduty=[{"routingKeySecretRef": ref}],
+    )
+    acme = _receiver_of(manifest)
+    paths = [p.path for p in sink.check_receiver(acme)]
+    assert paths == ["spec.slack[0].apiURLSecretRef"]
+    sink.write({ALERTMANAGER_PATH: "x"}, {"acme": [("acme", acme.spec)]})
+    assert _copied_urls(kube, "acme") == {}

@@ -40,7 +40,7 @@ from .kubeobjects import (
     object_path,
 )
 from .promop_live import LiveReader
-from .promop_values import Checks, refusal, value_checks, value_ok
+from .promop_values import Checks, refusal, value_checks, values_ok
 from .reload import Reloader
 
 log = logging.getLogger("alertplane.sinks.promop")
@@ -229,8 +229,8 @@ class PrometheusOperatorSink:
             if value is None:  # reported on the receiver by check_secrets
                 log.warning("Secret %s/%s has no key %s; left out", ns, secret, item)
                 continue
-            if key in checks and not value_ok(checks[key], value):  # reported on the receiver
-                log.warning("Secret %s/%s key %s: %s; left out", ns, secret, item, checks[key])
+            if not values_ok(checks.get(key, set()), value):  # reported on the receiver
+                log.warning("Secret %s/%s key %s fails its checks; left out", ns, secret, item)
                 continue
             data[key] = value
         return data

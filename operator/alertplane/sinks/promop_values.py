@@ -24,7 +24,9 @@ from ..validate.amurl import alertmanager_accepts_url
 URL = f"no http(s) URL Alertmanager accepts (at most {MAX_URL} characters)"
 MAX_KEY = 256  # as the clear routingKey (model/receiver.py)
 KEY = f"an empty value or one longer than {MAX_KEY} characters"
-Checks = dict[str, str]  # a key of the customer's Secret → what its value must not be
+# A key of the customer's Secret → every check its value must pass (one key may be
+# copied for several references: a Slack URL and a routing key alike).
+Checks = dict[str, set[str]]
 
 # The CRD fields holding a copied value, by integration, and what each must be.
 _FIELDS = {
@@ -45,8 +47,13 @@ def value_checks(spec: Mapping[str, Any]) -> Checks:
             for config in receiver.get(integration) or []:
                 for field, check in fields.items():
                     if isinstance(config.get(field), Mapping):
-                        out[config[field]["key"]] = check
+                        out.setdefault(config[field]["key"], set()).add(check)
     return out
+
+
+def values_ok(checks: set[str], encoded: str) -> bool:
+    """Whether the (base64) value passes every one of `checks`."""
+    return all(value_ok(check, encoded) for check in sorted(checks))
 
 
 def value_ok(check: str, encoded: str) -> bool:
