@@ -226,3 +226,37 @@ def test_one_secret_key_used_as_url_and_as_routing_key_must_pass_both_checks(
     assert paths == ["spec.slack[0].apiURLSecretRef"]
     sink.write({ALERTMANAGER_PATH: "x"}, {"acme": [("acme", acme.spec)]})
     assert _copied_urls(kube, "acme") == {}
+
+
+class SizedSecrets(FakeKube):
+    """Refuses a Secret whose data exceeds 1 MiB, as the API server does."""
+
+    def apply(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        data = body.get("data") or {}
+        if sum(len(k) + len(base64.b64decode(v)) for k, v in data.items()) > 1024 * 1024:
+            raise ApiError(422, "Secret is invalid: data: Too long: must have at most 1048576")
+        return super().apply(path, body)
+
+
+def test_many_bounded_urls_that_add_up_beyond_a_secret_reject_their_customer_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each copied URL is at most 2048 characters, but 16 receivers of 32 Slack configs
+    each, every one referencing its own key, copy 1 MiB: a small AlertmanagerConfig with a
+    Secret the API refuses (which used to fail the whole pass)."""
+    kube = SizedSecrets()
+    sink = _sink(monkeypatch, kube)
+    url = "https://hooks.slack.example/" + "x" * 2016  # 2044 characters
+    keys = {f"u{i}": base64.b64encode(url.encode()).decode() for i in range(512)}
+    kube.objects["/api/v1/namespaces/acme/secrets/hook"] = {"data": keys}
+    specs = []
+    for r in range(16):
+        slack = [{"apiURLSecretRef": {"name": "hook", "key": f"u{r * 32 + i}"}} for i in range(32)]
+        specs.append(
+            ("acme", _receiver_of(receiver("acme", name=f"r{r}", webhook=[], slack=slack)).spec)
+        )
+    globex = _receiver_of(receiver("globex"))
+    sink.write({ALERTMANAGER_PATH: "x"}, {"acme": specs, "globex": [("globex", globex.spec)]})
+    assert f"{AMCS}/alertplane-globex" in kube.objects
+    live = sink.liveness(ALERTMANAGER_PATH, "acme")
+    assert (live.synced, live.reason) == (False, "Rejected")

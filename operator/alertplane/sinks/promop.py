@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import AlertplaneError, Problem
 from ..model import CustomerReceiver
+from ..model.common import MAX_URL
 from ..render import ALERTMANAGER_PATH
 from ..render.platform import PlatformConfig
 from ..render.promop import (
@@ -161,8 +162,12 @@ class PrometheusOperatorSink:
         for cid in sorted(receivers):
             spec, secret_keys = alertmanager_config(cid, receivers[cid], self.platform)
             name = object_name(cid)
-            sizes = {"spec": spec, "secret": {k: str(v) for k, v in secret_keys.items()}}
-            if self._refused_for_size(ALERTMANAGER_PATH, cid, "AlertmanagerConfig", sizes):
+            # Its Secret too, at most: a copied value passes value_ok (MAX_URL at most).
+            secret = sum(len(k) + (len(v) if isinstance(v, str) else MAX_URL)
+                         for k, v in secret_keys.items())  # fmt: skip
+            if self._refused_for_size(
+                ALERTMANAGER_PATH, cid, "AlertmanagerConfig and Secret", {"spec": spec}, secret
+            ):
                 continue
             if cid in dirty or name not in self.secrets.known:
                 wrote |= self._put_secret(name, labels(cid), secret_keys, value_checks(spec))
@@ -178,11 +183,16 @@ class PrometheusOperatorSink:
         return wrote
 
     def _refused_for_size(
-        self, output: str, customer_id: str, kind: str, content: dict[str, Any] | None
+        self,
+        output: str,
+        customer_id: str,
+        kind: str,
+        content: dict[str, Any] | None,
+        more: int = 0,
     ) -> bool:
-        """Whether `content` (None: a removal) is too large to write; remembered for
-        `liveness` until the customer's output fits again."""
-        size = 0 if content is None else len(json.dumps(content, separators=(",", ":")))
+        """Whether `content` (None: a removal) and `more` bytes are too large to write;
+        remembered for `liveness` until the customer's output fits again."""
+        size = more + (0 if content is None else len(json.dumps(content, separators=(",", ":"))))
         if size <= MAX_OBJECT_BYTES:
             self._too_large.pop((output, customer_id), None)
             return False
