@@ -187,10 +187,17 @@ def _matchers(route: dict[str, Any]) -> tuple[list[tuple[str, str, str]], list[s
             (
                 m.group(1),
                 m.group(2),
-                value.encode().decode("unicode_escape") if m.group(3) else value,
+                _unescaped(value) if m.group(3) else value,
             )
         )
     return out, problems
+
+
+def _unescaped(quoted: str) -> str:
+    """A quoted matcher value's escapes resolved, other characters kept: unicode_escape
+    reads bytes as Latin-1, so characters beyond it go in as escapes of their own (plain
+    `.encode()` would turn `café` into `cafÃ©`, a route matching nothing)."""
+    return quoted.encode("latin-1", "backslashreplace").decode("unicode_escape")
 
 
 class _Inexpressible(ValueError):

@@ -34,6 +34,10 @@ from .loaded_query import CONFIGMAP_HINTS, LoadedCheck
 from .reload import Reloader
 
 ALERTMANAGER_CONFIGMAP = "alertplane-alertmanager"
+# The API refuses a ConfigMap whose data exceeds 1 MiB, and a refused write fails the whole
+# pass, every customer's: a customer's rule file larger than that is not written (the
+# previous one stays) and that customer alone is Rejected, saying why.
+MAX_CONFIGMAP_BYTES = 1024 * 1024
 
 
 def rules_configmap(customer_id: str) -> str:
@@ -49,6 +53,7 @@ class ConfigMapSink:
         self.configmaps = ManagedObjects(client, "v1", "ConfigMap", "configmaps", namespace)
         self.reloader = reloader
         self.loaded = LoadedCheck(reloader, self.written, CONFIGMAP_HINTS)
+        self._too_large: dict[str, str] = {}  # rules output → why it is not written
 
     def start(self) -> None:
         self.configmaps.load()
@@ -69,6 +74,8 @@ class ConfigMapSink:
         planned: list[tuple[str, str, dict[str, str] | None, dict[str, Any]]] = []
         for rel, text in sorted(files.items()):
             cid = customer_of_rules(rel)
+            if cid is not None and self._too_large_for(rel, text):
+                continue
             if cid is not None:
                 name, object_labels = rules_configmap(cid), labels(cid, **{RULES_LABEL: "true"})
                 content = {"data": {f"{cid}.yml": text}}
@@ -95,6 +102,19 @@ class ConfigMapSink:
                 changed.append(rel)
         return changed
 
+    def _too_large_for(self, rel: str, text: str | None) -> bool:
+        # The API counts keys too: `rel` is longer than the key (`<customerId>.yml`).
+        size = 0 if text is None else len(text.encode()) + len(rel)
+        if size <= MAX_CONFIGMAP_BYTES:
+            self._too_large.pop(rel, None)
+            return False
+        self._too_large[rel] = (
+            f"not written: the rule file is {size} bytes, more than the {MAX_CONFIGMAP_BYTES} "
+            "a ConfigMap may hold; the previous one stays. Make this customer's alerts "
+            "smaller (long annotations) or fewer"
+        )
+        return True
+
     def written(self, output: str) -> str | None:
         """The text of `output` as last written or read (what Prometheus should load)."""
         cid = customer_of_rules(output)
@@ -111,6 +131,8 @@ class ConfigMapSink:
         return self.loaded.make_live(written)
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
+        if output in self._too_large:
+            return Liveness(False, "Rejected", self._too_large[output])
         return self.loaded.liveness(output, customer_id)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:

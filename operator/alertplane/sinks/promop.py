@@ -10,12 +10,14 @@ reload URLs, when given, are asked as for the other sinks.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from ..errors import AlertplaneError, Problem
 from ..model import CustomerReceiver
+from ..model.common import MAX_URL
 from ..render import ALERTMANAGER_PATH
 from ..render.platform import PlatformConfig
 from ..render.promop import (
@@ -39,11 +41,17 @@ from .kubeobjects import (
     object_path,
 )
 from .promop_live import LiveReader
+from .promop_values import Checks, refusal, value_checks, values_ok
 from .reload import Reloader
 
 log = logging.getLogger("alertplane.sinks.promop")
 
 MONITORING = "monitoring.coreos.com"
+# What one customer's object may weigh (its JSON). etcd stores at most 1.5 MiB per object
+# and the API refuses a Secret of more than 1 MiB: an object refused there would fail the
+# write, and the whole pass with it, every customer's. One too large is not written (the
+# previous one stays) and its customer is Rejected, saying why.
+MAX_OBJECT_BYTES = 1024 * 1024
 
 
 def _rule_labels(customer_id: str) -> dict[str, str]:
@@ -91,6 +99,7 @@ class PrometheusOperatorSink:
         )
         self.secrets = ManagedObjects(client, "v1", "Secret", "secrets", namespace)
         self._secret_cache: dict[tuple[str, str], dict[str, str] | None] = {}
+        self._too_large: dict[tuple[str, str], str] = {}  # (output, customer) → why
 
     def start(self) -> None:
         for objects in (self.rules, self.amconfigs, self.secrets):
@@ -131,6 +140,8 @@ class PrometheusOperatorSink:
         dirty = {cid for rel in files if (cid := customer_of_rules(rel)) is not None}
         try:
             for rel, (cid, content) in planned.items():
+                if self._refused_for_size(rel, cid, "PrometheusRule", content):
+                    continue
                 if content is None:
                     wrote = self.rules.remove(object_name(cid))
                 else:
@@ -145,11 +156,21 @@ class PrometheusOperatorSink:
 
     def _write_alertmanager(self, receivers: Receivers, dirty: set[str]) -> bool:
         wrote = self._write_base()
+        for output, cid in list(self._too_large):
+            if output == ALERTMANAGER_PATH and cid not in receivers:
+                del self._too_large[output, cid]
         for cid in sorted(receivers):
             spec, secret_keys = alertmanager_config(cid, receivers[cid], self.platform)
             name = object_name(cid)
+            # Its Secret too, at most: a copied value passes value_ok (MAX_URL at most).
+            secret = sum(len(k) + (len(v) if isinstance(v, str) else MAX_URL)
+                         for k, v in secret_keys.items())  # fmt: skip
+            if self._refused_for_size(
+                ALERTMANAGER_PATH, cid, "AlertmanagerConfig and Secret", {"spec": spec}, secret
+            ):
+                continue
             if cid in dirty or name not in self.secrets.known:
-                wrote |= self._put_secret(name, labels(cid), secret_keys)
+                wrote |= self._put_secret(name, labels(cid), secret_keys, value_checks(spec))
             wrote |= self.amconfigs.put(
                 name, labels(cid, **{ALERTMANAGER_LABEL: "true"}), {"spec": spec}
             )
@@ -161,6 +182,28 @@ class PrometheusOperatorSink:
                     wrote |= objects.remove(name)
         return wrote
 
+    def _refused_for_size(
+        self,
+        output: str,
+        customer_id: str,
+        kind: str,
+        content: dict[str, Any] | None,
+        more: int = 0,
+    ) -> bool:
+        """Whether `content` (None: a removal) and `more` bytes are too large to write;
+        remembered for `liveness` until the customer's output fits again."""
+        size = more + (0 if content is None else len(json.dumps(content, separators=(",", ":"))))
+        if size <= MAX_OBJECT_BYTES:
+            self._too_large.pop((output, customer_id), None)
+            return False
+        self._too_large[output, customer_id] = (
+            f"not written: its {kind} would be {size} bytes, more than the "
+            f"{MAX_OBJECT_BYTES} one Kubernetes object may hold; the previous one stays. "
+            "Make this customer's objects smaller (long annotations or templates) or fewer"
+        )
+        log.warning("%s of customer %s is too large to write (%d bytes)", kind, customer_id, size)
+        return True
+
     def _write_base(self) -> bool:
         """The base configuration (render/promop.py `platform_config`) and its Secret.
         Labelled managed-by only: without `alertplane.io/alertmanager` no Alertmanager
@@ -171,14 +214,21 @@ class PrometheusOperatorSink:
         wrote = self._put_secret(BASE_NAME, labels(), secret_keys)
         return self.amconfigs.put(BASE_NAME, labels(), {"spec": spec}) or wrote
 
-    def _put_secret(self, name: str, object_labels: dict[str, str], keys: SecretKeys) -> bool:
-        data = self._secret_data(keys)
+    def _put_secret(
+        self,
+        name: str,
+        object_labels: dict[str, str],
+        keys: SecretKeys,
+        checks: Checks | None = None,
+    ) -> bool:
+        data = self._secret_data(keys, checks or {})
         if data:
             return self.secrets.put(name, object_labels, {"data": data})
         return self.secrets.remove(name)
 
-    def _secret_data(self, keys: SecretKeys) -> dict[str, str]:
-        """Base64 data of the customer's Secret: copied keys as they are, clear values encoded."""
+    def _secret_data(self, keys: SecretKeys, checks: Checks) -> dict[str, str]:
+        """Base64 data of the customer's Secret: copied keys as they are, clear values encoded.
+        A copied value that would refuse the whole configuration (`checks`) is left out."""
         data: dict[str, str] = {}
         for key, source in sorted(keys.items()):
             if isinstance(source, str):
@@ -188,6 +238,9 @@ class PrometheusOperatorSink:
             value = (self.read_secret(ns, secret) or {}).get(item)
             if value is None:  # reported on the receiver by check_secrets
                 log.warning("Secret %s/%s has no key %s; left out", ns, secret, item)
+                continue
+            if not values_ok(checks.get(key, set()), value):  # reported on the receiver
+                log.warning("Secret %s/%s key %s fails its checks; left out", ns, secret, item)
                 continue
             data[key] = value
         return data
@@ -220,6 +273,9 @@ class PrometheusOperatorSink:
             if ref is None:
                 continue
             data = self.read_secret(ns, ref.name)
+            if data is not None and ref.key in data:
+                problems += refusal(path, ns, ref.name, ref.key, data[ref.key])
+                continue
             if data is None:
                 problems.append(
                     Problem(path, f"Secret {ns}/{ref.name} does not exist", "create it")
@@ -243,6 +299,9 @@ class PrometheusOperatorSink:
         return outcomes
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
+        too_large = self._too_large.get((output, customer_id))
+        if too_large is not None:
+            return Liveness(False, "Rejected", too_large)
         reloaded = self.reloader.liveness(output)
         if not reloaded.synced:
             return reloaded
