@@ -314,8 +314,15 @@ def _refused(text: str) -> tuple[int, int, Problem] | None:
                     return document, line, _TOO_DEEP
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-    except yaml.YAMLError:
-        return None  # reported with its line by the real parse, which fails at the same spot
+    except yaml.YAMLError as exc:
+        # libyaml >= 0.2.6 (PyYAML 6.0.4's wheels) has a nesting limit of its own (1,000),
+        # which its scanner meets while looking ahead, before our count reaches MAX_DEPTH:
+        # the same refusal, in our words. Any other error is reported with its line by the
+        # real parse, which fails at the same spot.
+        mark = getattr(exc, "problem_mark", None)
+        if "maximum nesting depth" in str(exc) and mark is not None:
+            return document, mark.line + 1, _TOO_DEEP
+        return None
     finally:
         loader.dispose()
     return None
