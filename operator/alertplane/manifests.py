@@ -321,7 +321,7 @@ def _refused(text: str) -> tuple[int, int, Problem] | None:
         # real parse, which fails at the same spot.
         mark = getattr(exc, "problem_mark", None)
         if "maximum nesting depth" in str(exc) and mark is not None:
-            return document, mark.line + 1, _TOO_DEEP
+            return max(document, 1), mark.line + 1, _TOO_DEEP
         return None
     finally:
         loader.dispose()
