@@ -4,7 +4,8 @@ A real API server, the real prometheus-operator v0.85.0 (tests/support/promop_en
 alertplane's operator with the chart's RBAC and flags; the Prometheus and Alertmanager objects
 exactly as the chart renders them (`sink.prometheusOperator.createObjects`). The examples go in
 with `kubectl apply`, plus per customer a probe alert and a capture receiver, and a customer
-(`rogue`) whose PrometheusRule and AlertmanagerConfig PO refuses. Then:
+(`rogue`) whose PrometheusRule PO refuses and whose Slack Secret holds a value PO would
+refuse (alertplane catches that one first: the receiver is Invalid). Then:
 
 - nothing is Synced while PO is not running (Synced means live), everything is once it is;
   the refused customer is Failed with PO's message and nobody else is affected;
@@ -212,7 +213,15 @@ def _generated(cluster: Cluster, out: Path) -> tuple[Path, Path]:
     return config, rules
 
 
+# The rogue receiver's Secret holds a non-URL: alertplane refuses it before anything reaches
+# prometheus-operator (sinks/promop_values.py: a value PO's whole-config build would refuse
+# is never copied), so it is Invalid with the field named, not Failed by PO.
+ROGUE_CHAT = f"CustomerReceiver {ROGUE}/{ROGUE}-chat"
+
+
 def _expected_phase(key: str, obj: dict[str, Any]) -> str:
+    if key == ROGUE_CHAT:
+        return "Invalid"
     if key.split(" ", 1)[1].startswith(f"{ROGUE}/"):
         return "Failed"
     return "Disabled" if obj["spec"].get("enabled") is False else "Synced"
@@ -220,6 +229,8 @@ def _expected_phase(key: str, obj: dict[str, Any]) -> str:
 
 def test_synced_only_once_prometheus_operator_loaded_it(stack: Stack) -> None:
     for key, obj in stack.before_po.items():
+        if key == ROGUE_CHAT:
+            continue  # Invalid from the start (test_refused_customer_...)
         synced = condition(obj["status"], "Synced")
         assert (obj["status"]["phase"], synced["reason"]) == ("Pending", "Pending"), (key, synced)
         target = "Alertmanager" if key.startswith("CustomerReceiver") else "Prometheus"
@@ -234,7 +245,10 @@ def test_synced_only_once_prometheus_operator_loaded_it(stack: Stack) -> None:
     # are below the root, and the root ends at the platform's default receiver.
     assert config["route"]["receiver"] == f"{SINK_NS}/alertplane.platform/platform-default"
     first_level = sorted(r["matchers"] for r in config["route"].get("routes") or [])
-    assert first_level == [[f'customer_id="{cid}"'] for cid in sorted(EXAMPLE_CUSTOMERS)]
+    # rogue's AlertmanagerConfig holds only its valid receivers (the refused one is Invalid in
+    # alertplane, never written), so PO accepts it; rogue's PrometheusRule it refuses (below).
+    routed = sorted([*EXAMPLE_CUSTOMERS, ROGUE])
+    assert first_level == [[f'customer_id="{cid}"'] for cid in routed]
     rule_files = sorted(p.name for p in stack.rules.glob("*.yml"))
     assert [f.split("-")[2] for f in rule_files] == sorted(EXAMPLE_CUSTOMERS), rule_files
     for key, obj in stack.settled.items():
@@ -248,16 +262,22 @@ def test_synced_only_once_prometheus_operator_loaded_it(stack: Stack) -> None:
 
 def test_refused_customer_is_failed_with_prometheus_operators_message(stack: Stack) -> None:
     name = f"alertplane-{ROGUE}"
-    for kind, pokind, obj_name in (
-        ("CustomerAlert", "PrometheusRule", f"{ROGUE}-loadtrend"),
-        ("CustomerReceiver", "AlertmanagerConfig", f"{ROGUE}-chat"),
-    ):
-        events = po.warning_events(stack.cluster, SINK_NS, pokind, name)
-        assert events and all(REFUSED in e for e in events), (pokind, events)
-        obj = stack.settled[f"{kind} {ROGUE}/{obj_name}"]
-        synced = condition(obj["status"], "Synced")
-        assert (obj["status"]["phase"], synced["reason"]) == ("Failed", "Rejected"), synced
-        assert synced["message"] in events, (synced, events)
+    events = po.warning_events(stack.cluster, SINK_NS, "PrometheusRule", name)
+    assert events and all(REFUSED in e for e in events), events
+    obj = stack.settled[f"CustomerAlert {ROGUE}/{ROGUE}-loadtrend"]
+    synced = condition(obj["status"], "Synced")
+    assert (obj["status"]["phase"], synced["reason"]) == ("Failed", "Rejected"), synced
+    assert synced["message"] in events, (synced, events)
+    # The receiver whose Secret PO would refuse never reached it: Invalid, field named,
+    # the value never shown, and no AlertmanagerConfig of rogue's was written or refused.
+    chat = stack.settled[ROGUE_CHAT]["status"]
+    valid = condition(chat, "Valid")
+    assert chat["phase"] == "Invalid", chat
+    assert valid["message"].startswith(
+        f"spec.slack[0].apiURLSecretRef: Secret {ROGUE}/rogue-slack key 'url' holds "
+    ), valid
+    assert "not a url" not in valid["message"]
+    assert po.warning_events(stack.cluster, SINK_NS, "AlertmanagerConfig", name) == []
 
 
 def _rendered(stack: Stack) -> Path:
@@ -294,7 +314,7 @@ def test_generated_config_routes_like_alertplane_render(stack: Stack) -> None:
     mismatches = []
     for labels in _cases():
         theirs = [po.normalize_receiver(r, SINK_NS) for r in po.routes_test(config, labels)]
-        # PO skipped the rogue customer's AlertmanagerConfig: its alerts are unknown there.
+        # rogue's one receiver is Invalid: its AlertmanagerConfig has only the default route.
         expected = (
             ["platform-default"] if labels["customer_id"] == ROGUE else po.routes_test(ours, labels)
         )
