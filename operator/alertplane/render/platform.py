@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from ..errors import UsageError
 from ..manifests import load_text
@@ -13,6 +20,17 @@ from ..model.common import Duration
 from .secretfiles import secret_file
 
 DEFAULT_SECRETS_DIR = "/etc/alertplane/secrets"
+
+
+# A shard or replica name: a DNS label, so it can be a directory, a label value and part
+# of a Kubernetes object name.
+TargetName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+
+
+def _no_repeats(where: str, names: list[str]) -> None:
+    seen = {n for n in names if names.count(n) > 1}
+    if seen:
+        raise ValueError(f"{where}: names must be unique ({', '.join(sorted(seen))} repeated)")
 
 
 class _Strict(BaseModel):
@@ -26,15 +44,59 @@ class RouteDefaults(_Strict):
     repeat_interval: Duration | None = None
 
 
+class Replica(_Strict):
+    """One Alertmanager of a gossip cluster (`--cluster.peer`): every replica gets the same
+    configuration and is reloaded; output is live when every replica has loaded it."""
+
+    name: TargetName
+    url: str | None = None  # base URL: POST <url>/-/reload, GET <url>/api/v2/status
+
+
 class AlertmanagerSettings(_Strict):
     global_: dict[str, Any] = Field(default_factory=dict, alias="global")
     default_receiver: dict[str, Any] = Field(default_factory=dict, alias="defaultReceiver")
     route: RouteDefaults = Field(default_factory=RouteDefaults)
+    replicas: list[Replica] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> AlertmanagerSettings:
+        _no_repeats("alertmanager.replicas", [r.name for r in self.replicas])
+        return self
+
+
+class Shard(_Strict):
+    """One rule-evaluation target. Its name places customers (render/placement.py: renaming
+    a shard moves its customers) and, for the Kubernetes sinks, is the label value the shard's
+    `Prometheus` object selects (`alertplane.io/shard: <name>`)."""
+
+    name: TargetName
+    url: str | None = None  # files/ConfigMap sinks: POST <url>/-/reload, GET /api/v1/rules
+
+
+class PrometheusSettings(_Strict):
+    shards: list[Shard] = Field(default_factory=list)  # none: one Prometheus, not sharded
+    # customer id → shard name: customers that must stay put whatever the shard list does
+    pins: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> PrometheusSettings:
+        names = [s.name for s in self.shards]
+        _no_repeats("prometheus.shards", names)
+        for customer, shard in sorted(self.pins.items()):
+            if shard not in names:
+                raise ValueError(
+                    f"pins.{customer}: no shard named {shard!r} (shards: {', '.join(names)})"
+                )
+        return self
+
+    def shard_names(self) -> list[str]:
+        return [s.name for s in self.shards]
 
 
 class PlatformConfig(_Strict):
     secrets_dir: str = Field(DEFAULT_SECRETS_DIR, alias="secretsDir")
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
 
     def secret_path(self, namespace: str, name: str, key: str) -> str:
         """Where a Secret key is mounted for Alertmanager's *_file fields (always under

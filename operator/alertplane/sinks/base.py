@@ -12,7 +12,7 @@ business, so targets are plain names and liveness is asked per output.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -22,6 +22,9 @@ from ..model import CustomerReceiver, CustomerReceiverSpec
 PROMETHEUS, ALERTMANAGER = "prometheus", "alertmanager"
 PENDING = "Pending"  # the Liveness reason the reconciler re-checks (sync.py)
 
+# Which targets an output reaches: `prometheus`, `alertmanager` (one of each), or one
+# shard (`prometheus/<shard>`, render/placement.py) or every replica (`alertmanager/<name>`).
+Targets = Callable[[str], tuple[str, ...]]
 Files = Mapping[str, str | None]  # output path → text; None: the output goes away
 # customer id → its live receivers as (secret folder, spec); render/alertmanager.py
 Receivers = Mapping[str, list[tuple[str, CustomerReceiverSpec]]]
@@ -52,6 +55,30 @@ class Liveness:
     synced: bool
     reason: str
     message: str = ""
+
+
+def kind_of(target: str) -> str:
+    """`prometheus` or `alertmanager`, for a target name (`prometheus/<shard>` too)."""
+    return target.split("/", 1)[0]
+
+
+# The worst first: one target's answer decides for an output all its targets hold.
+_RANK = {"ReloadFailed": 0, "Rejected": 0, PENDING: 1, "Written": 3, "Reloaded": 2}
+
+
+def combine(per_target: Mapping[str, Liveness]) -> Liveness:
+    """One output's liveness from each of its targets': live only when every target has it;
+    otherwise the worst target's answer, named when there are several (`alertmanager/am-1:
+    ...`), so a status says which replica or shard is missing."""
+    if not per_target:
+        return Liveness(True, "Written", "written; nothing loads it")
+    named = len(per_target) > 1
+    target, worst = min(per_target.items(), key=lambda kv: (_RANK.get(kv[1].reason, 0), kv[0]))
+    if worst.synced or not named:
+        return worst
+    others = [t for t, live in per_target.items() if not live.synced and t != target]
+    also = f" (also not live on {', '.join(sorted(others))})" if others else ""
+    return Liveness(False, worst.reason, f"{target}: {worst.message}{also}")
 
 
 class Sink(Protocol):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..render import ALERTMANAGER_PATH
-from .base import ALERTMANAGER, PENDING, PROMETHEUS, Liveness, ReloadOutcome
+from .base import ALERTMANAGER, PENDING, PROMETHEUS, Liveness, ReloadOutcome, combine, kind_of
 from .loaded import (
     LOCAL,
     Routing,
@@ -33,7 +33,7 @@ from .loaded import (
     rules_fingerprint,
     rules_stale,
 )
-from .reload import Reloader, target_of
+from .reload import Reloader
 
 Written = Callable[[str], str | None]  # output path → the text the sink wrote (None: none)
 TIMEOUT_S = 30.0
@@ -174,7 +174,7 @@ class LoadedCheck:
         self.written = written
         self.hints = hints
         self.asked = 0  # questions asked (tests and benchmarks count them)
-        self._epoch = {PROMETHEUS: 0, ALERTMANAGER: 0}  # successful reloads so far
+        self._reloads: dict[str, int] = {}  # target → successful reloads so far
         self._seen: dict[tuple[str, str], _Seen] = {}  # (target, customer) → found live
         self._answers: dict[str, Any] = {}  # question and URL → answer, in this pass
         self._failed: dict[str, str] = {}  # target → why asking failed, in this pass
@@ -186,19 +186,23 @@ class LoadedCheck:
         outcomes = self.reloader.make_live(written)
         for target, outcome in outcomes.items():
             if outcome.ok:
-                self._epoch[target] = self._epoch.get(target, 0) + 1
+                self._reloads[target] = self._epoch(target) + 1
         self._answers, self._failed, self._am_text = {}, {}, None  # ask again in this pass
         return outcomes
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
-        live = self.reloader.liveness(output)
-        target = target_of(output)
+        """Live when every target of `output` has loaded `customer_id`'s part of it."""
+        targets = self.reloader.targets(output)
+        return combine({t: self._target(t, output, customer_id) for t in targets})
+
+    def _target(self, target: str, output: str, customer_id: str) -> Liveness:
+        live = self.reloader.target_liveness(target)
         url = self.reloader.urls().get(target)
         if live.reason != "Reloaded" or url is None:  # failed, pending, or nobody to ask
             return live
         text = self._written(output)
         seen = self._seen.get((target, customer_id))
-        if seen is not None and (seen.text, seen.epoch) == (hash(text), self._epoch[target]):
+        if seen is not None and (seen.text, seen.epoch) == (hash(text), self._epoch(target)):
             return live  # found live, and neither reloaded nor rewritten since
         try:
             if target in self._failed:
@@ -206,13 +210,16 @@ class LoadedCheck:
             stale = self._stale(target, url, customer_id, text, seen)
         except (QueryFailed, Unreadable) as exc:
             self._failed[target] = str(exc)  # one question per target per pass, even failed
-            name = _WHAT[target][0]
+            name = _WHAT[kind_of(target)][0]
             return Liveness(False, PENDING, f"reloaded; asking {name} what it loaded failed: {exc}")
         if stale is None:
             return live
         self._seen.pop((target, customer_id), None)
         self.reloader.reload_again(target)
         return Liveness(False, PENDING, self._message(target, customer_id, stale))
+
+    def _epoch(self, target: str) -> int:
+        return self._reloads.get(target, 0)
 
     def _written(self, output: str) -> str | None:
         if output != ALERTMANAGER_PATH:
@@ -232,8 +239,8 @@ class LoadedCheck:
     def _stale(
         self, target: str, url: str, customer_id: str, text: str | None, seen: _Seen | None
     ) -> Stale | None:
-        epoch = self._epoch[target]
-        if target == ALERTMANAGER:
+        epoch = self._epoch(target)
+        if kind_of(target) == ALERTMANAGER:
             assert self._am_text is not None  # _written read it
             loaded_hash = self._ask(url, config_hash)
             if loaded_hash is not None and loaded_hash == self._am_text[1]:
@@ -268,8 +275,8 @@ class LoadedCheck:
         return printed
 
     def _message(self, target: str, customer_id: str, stale: Stale) -> str:
-        name, what = _WHAT[target]
-        hint = self.hints.get(target, "")
+        name, what = _WHAT[kind_of(target)]
+        hint = self.hints.get(kind_of(target), "")
         if stale.previous:
             said = f"written; {name} still has the previous {what} for {customer_id}"
         else:

@@ -14,9 +14,17 @@ import time
 from collections.abc import Callable, Collection, Mapping
 
 from ..render import ALERTMANAGER_PATH
-from .base import ALERTMANAGER, PENDING, PROMETHEUS, Liveness, ReloadOutcome
+from .base import (
+    ALERTMANAGER,
+    PENDING,
+    PROMETHEUS,
+    Liveness,
+    ReloadOutcome,
+    Targets,
+    combine,
+)
 
-__all__ = ["ReloadOutcome", "Reloader", "reload", "target_of"]
+__all__ = ["ReloadOutcome", "Reloader", "reload", "single_targets", "target_of"]
 
 
 def reload(
@@ -49,9 +57,14 @@ def reload(
 
 
 def target_of(output: str) -> str:
-    """The running system an output is loaded by: rule files by Prometheus, the rest
-    (alertmanager.yml) by Alertmanager."""
+    """The running system an output is loaded by, unsharded: rule files by Prometheus, the
+    rest (alertmanager.yml) by Alertmanager."""
     return ALERTMANAGER if output == ALERTMANAGER_PATH else PROMETHEUS
+
+
+def single_targets(output: str) -> tuple[str, ...]:
+    """One Prometheus and one Alertmanager: the default `Targets`."""
+    return (target_of(output),)
 
 
 def _loaded(output: str) -> bool:
@@ -62,13 +75,21 @@ def _loaded(output: str) -> bool:
 class Reloader:
     """Reloads the targets whose output changed, until each has answered 200.
 
-    A target without a URL has nobody to ask: its output counts as live once written. A
-    target whose reload failed stays pending and is asked again on the next pass."""
+    Targets are names (sinks/base.py `kind_of`): `prometheus`, `alertmanager`, or one shard
+    (`prometheus/<shard>`) or replica (`alertmanager/<replica>`); `targets` says which an
+    output reaches (a sharded rule file: its shard; alertmanager.yml: every replica). A target
+    without a URL has nobody to ask: its output counts as live once written. A target whose
+    reload failed stays pending and is asked again on the next pass."""
 
-    def __init__(self, urls: Callable[[], Mapping[str, str | None]]) -> None:
+    def __init__(
+        self,
+        urls: Callable[[], Mapping[str, str | None]],
+        targets: Targets = single_targets,
+    ) -> None:
         """`urls`: target → reload URL (None: nobody to ask), read on every pass (the
         standalone reconciler's settings may be given URLs after it is built)."""
         self.urls = urls
+        self.targets = targets
         self.pending: set[str] = set()
         self.again: set[str] = set()  # answered 200, yet still has older files (reload_again)
         self.outcomes: dict[str, ReloadOutcome] = {}  # of the last pass
@@ -81,7 +102,10 @@ class Reloader:
         self.again.add(target)
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        self.pending |= {target_of(rel) for rel in written if _loaded(rel)} | self.again
+        for rel in written:
+            if _loaded(rel):
+                self.pending |= set(self.targets(rel))
+        self.pending |= self.again
         self.again = set()
         self.outcomes = {}
         urls = self.urls()
@@ -96,8 +120,8 @@ class Reloader:
                 self.pending.discard(target)
         return dict(self.outcomes)
 
-    def liveness(self, output: str) -> Liveness:
-        target = target_of(output)
+    def target_liveness(self, target: str) -> Liveness:
+        """Whether `target` loaded what was written, as far as its reload tells."""
         outcome = self.outcomes.get(target)
         if outcome is not None and not outcome.ok:
             return Liveness(False, "ReloadFailed", outcome.message)
@@ -106,3 +130,7 @@ class Reloader:
         if self.urls().get(target) is None:
             return Liveness(True, "Written", "written; no reload URL configured")
         return Liveness(True, "Reloaded", "")
+
+    def liveness(self, output: str) -> Liveness:
+        """Every target of `output` (sinks/base.py `combine`)."""
+        return combine({t: self.target_liveness(t) for t in self.targets(output)})
