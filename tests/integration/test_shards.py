@@ -187,3 +187,58 @@ def test_a_pinned_customer_stays_put(tmp_path: Path) -> None:
             eventually(lambda: _exactly_placed(servers, expected), DEADLINE)
         finally:
             running.halt()
+
+
+def test_a_new_shard_that_is_down_leaves_its_customers_where_they_are(tmp_path: Path) -> None:
+    """The move waits for the new shard: its customers stay loaded (and evaluated) on the
+    old one, their status names the shard that is missing, everyone else is Synced; once
+    the shard is up, the retry finishes the move."""
+    out = tmp_path / "out"
+    store = _store(tmp_path)
+    with shard_servers(["a", "b"], out, tmp_path) as servers:
+        d = ShardPrometheus("d", out, tmp_path / "prom-d")  # configured, not started yet
+        try:
+            two, three = platform(servers), platform([*servers, d])
+            first = run(store, out, two)
+            try:
+                eventually(lambda: _all_synced(store), DEADLINE)
+            finally:
+                first.halt()
+            moved = {m.customer_id for m in moves(CUSTOMERS, two.prometheus, three.prometheus)}
+            assert moved
+            with GapWatch([*servers, d], CUSTOMERS) as watch:
+                running = run(store, out, three)
+                try:
+                    for c in moved:
+                        eventually(
+                            lambda c=c: (
+                                _synced_message(store, c).startswith("prometheus/d: ")
+                                and "still evaluated on" in _synced_message(store, c)
+                                and _status(store, c)["phase"] != "Synced"
+                            ),
+                            DEADLINE,
+                        )
+                    assert set(running.sink.moves.leaving) == moved
+                    eventually(
+                        lambda: all(
+                            _status(store, c)["phase"] == "Synced"
+                            for c in CUSTOMERS
+                            if c not in moved
+                        ),
+                        DEADLINE,
+                    )
+                    d.start(timeout=120)
+                    eventually(lambda: not running.sink.moves.leaving, DEADLINE)
+                    eventually(lambda: _all_synced(store), DEADLINE)
+                    want = placement(CUSTOMERS, three.prometheus)
+                    eventually(lambda: _exactly_placed([*servers, d], want), DEADLINE)
+                finally:
+                    running.halt()
+            assert watch.gaps == []
+        finally:
+            d.close()
+
+
+def _synced_message(store: Store, customer: str) -> str:
+    conditions = _status(store, customer)["conditions"]
+    return next((c.get("message", "") for c in conditions if c["type"] == "Synced"), "")

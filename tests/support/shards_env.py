@@ -138,10 +138,19 @@ class GapWatch:
         while not self._stop.is_set():
             found: dict[str, int] = {}
             for server in self.servers:
-                for customer in server.loaded_customers():
+                for customer in _answer(server):
                     found[customer] = found.get(customer, 0) + 1
             missing = self.customers - set(found)
             self.seen_twice |= {c for c, n in found.items() if n > 1}
             if missing:
                 self.gaps.append((self.rounds, missing))
             self.rounds += 1
+
+
+def _answer(server: ShardPrometheus) -> set[str]:
+    """What `server` has loaded; nothing when it does not answer (down: it evaluates
+    nothing, so a customer only it would hold counts as loaded nowhere)."""
+    try:
+        return server.loaded_customers()
+    except OSError:  # urllib's URLError is one
+        return set()

@@ -237,7 +237,17 @@ class ShardedFileSink:
             log.info("former shards now empty: %s", ", ".join(sorted(gone)))
 
     def liveness(self, output: str, customer_id: str) -> Liveness:
-        return self.loaded.liveness(output, customer_id)
+        """As the unsharded sink's, naming the shard when it is not live there (and the
+        shard the customer is still evaluated on, while it moves)."""
+        live = self.loaded.liveness(output, customer_id)
+        customer = customer_of(output)
+        if live.synced or customer is None:
+            return live
+        message = f"{shard_target(self.placed(customer))}: {live.message}"
+        staying = sorted(s or "the unsharded output" for s in self.moves.leaving.get(customer, ()))
+        if staying:
+            message += f" (still evaluated on {', '.join(staying)} meanwhile)"
+        return Liveness(False, live.reason, message)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
         return []
