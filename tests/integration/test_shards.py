@@ -242,3 +242,34 @@ def test_a_new_shard_that_is_down_leaves_its_customers_where_they_are(tmp_path: 
 def _synced_message(store: Store, customer: str) -> str:
     conditions = _status(store, customer)["conditions"]
     return next((c.get("message", "") for c in conditions if c["type"] == "Synced"), "")
+
+
+def test_a_removed_shard_that_is_already_stopped_is_let_go(tmp_path: Path) -> None:
+    """Its customers move to the others; its reload cannot happen and is not needed (a
+    stopped Prometheus evaluates nothing, and reads the emptied directory if started
+    again): the process does not keep failing on it, and state.json forgets it."""
+    out = tmp_path / "out"
+    store = _store(tmp_path)
+    with shard_servers(["a", "b", "c"], out, tmp_path) as servers:
+        a, b, c = servers
+        three, two = platform(servers), platform([a, b])
+        first = run(store, out, three)
+        try:
+            eventually(lambda: _all_synced(store), DEADLINE)
+        finally:
+            first.halt()
+        c.stop()
+        running = run(store, out, two)
+        try:
+            eventually(
+                lambda: _exactly_placed([a, b], placement(CUSTOMERS, two.prometheus)), DEADLINE
+            )
+            eventually(lambda: _all_synced(store), DEADLINE)
+            eventually(lambda: not running.sink.former, DEADLINE)
+            assert running.reconciler.failing_since is None
+            state = json.loads((out / "shards" / "state.json").read_text())
+            assert sorted(state["shards"]) == ["a", "b"]
+        finally:
+            running.halt()
+        c.start(timeout=120)  # started again: it loads nobody
+        assert c.loaded_customers() == set()

@@ -197,9 +197,23 @@ class ShardedFileSink:
         for customer in self.moves.ready(self._live_on_own):
             self._leave_old(customer)
         if self.leaving.pending:
-            outcomes.update(self.leaving.make_live(()))
+            outcomes.update(self._reload_left())
             self._forget_emptied()
             self._export()
+        return outcomes
+
+    def _reload_left(self) -> dict[str, ReloadOutcome]:
+        """Reload the shards customers left. A former shard nobody answers for any more
+        (refused, or its name gone) is done with: a stopped Prometheus evaluates nothing,
+        and one started again reads the directory without the customers that left."""
+        outcomes = self.leaving.make_live(())
+        for target, outcome in list(outcomes.items()):
+            shard = target.split("/", 1)[1]
+            url = self.former.get(shard)
+            if not outcome.ok and shard in self.former and url and gone(url):
+                log.info("%s (no longer configured) is gone: nothing left to unload", target)
+                self.leaving.pending.discard(target)
+                outcomes[target] = ReloadOutcome(True, outcome.attempts, "gone")
         return outcomes
 
     def _live_on_own(self, customer: str) -> Liveness:
@@ -255,3 +269,20 @@ class ShardedFileSink:
     def held_by(self) -> dict[str, set[str | None]]:
         """customer → the shards holding its rules now (a move in progress: two)."""
         return {c: set(h) for c, h in self.held.items()}
+
+
+def gone(url: str) -> bool:
+    """Nothing listens at `url` any more (connection refused, or the host name no longer
+    resolves), as opposed to a server that is there but failing or slow."""
+    import socket
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        with socket.create_connection((parts.hostname or "", port), timeout=5):
+            return False
+    except (ConnectionRefusedError, socket.gaierror):
+        return True
+    except (OSError, ValueError):
+        return False
