@@ -163,7 +163,11 @@ class ShardedFileSink:
         """Each shard's scrape targets: its customers' (and, while one moves, both
         shards'), so a shard's rules never evaluate on another shard's data."""
         shards = sorted({*self.settings.shard_names(), *self.former})
-        self.target_lists.write(shards, self.holders_of)
+        # The split changes only with the list itself, the shards, or a move (a customer
+        # without rules is listed on its own shard all the same): skipped otherwise.
+        leaving = self.moves.leaving.items()
+        moving = frozenset((c, frozenset(s or "" for s in o)) for c, o in leaving)
+        self.target_lists.write(shards, self.holders_of, (tuple(shards), moving))
 
     def holders_of(self, customer: str) -> set[str]:
         """The shards that evaluate `customer` now or are about to: its own, and any it
