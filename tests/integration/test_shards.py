@@ -267,8 +267,11 @@ def test_a_removed_shard_that_is_already_stopped_is_let_go(tmp_path: Path) -> No
             eventually(lambda: _all_synced(store), DEADLINE)
             eventually(lambda: not running.sink.former, DEADLINE)
             assert running.reconciler.failing_since is None
-            state = json.loads((out / "shards" / "state.json").read_text())
-            assert sorted(state["shards"]) == ["a", "b"]
+
+            def recorded() -> list[str]:
+                return sorted(json.loads((out / "shards" / "state.json").read_text())["shards"])
+
+            eventually(lambda: recorded() == ["a", "b"], DEADLINE)  # written just after
         finally:
             running.halt()
         c.start(timeout=120)  # started again: it loads nobody
