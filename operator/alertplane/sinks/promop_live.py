@@ -38,6 +38,7 @@ import yaml
 from ..errors import AlertplaneError, UsageError
 from .base import ALERTMANAGER, PENDING, PROMETHEUS, KubeApi, Liveness, ReloadOutcome
 from .kubeobjects import SELECTOR, object_path
+from .kubeshards import shard_target
 from .promop_match import (
     LOADER,
     GeneratedRoutes,
@@ -46,6 +47,7 @@ from .promop_match import (
     rule_file_key,
     rule_spec,
 )
+from .promop_shards import selector_problem, shard_of_objects
 
 # The reason of a live customer part: as for the other sinks (docs/architecture.md: the
 # system that runs the output accepted it), so the CRDs' documented reasons stay the same.
@@ -183,10 +185,15 @@ class LiveReader:
         namespace: str,
         prometheus: list[tuple[str, str]],
         alertmanager: list[str],
+        shards: Mapping[str, list[tuple[str, str]]] | None = None,
     ) -> None:
+        """`shards`: shard → its Prometheus objects (promop_shards.py); a customer's rules
+        are then asked of its shard's objects only."""
         self.client = client
         self.namespace = namespace
-        self.prometheus = sorted(set(prometheus))
+        self.shards = {s: sorted(set(objs)) for s, objs in (shards or {}).items()}
+        self.shard_of = shard_of_objects(self.shards)
+        self.prometheus = sorted(set(prometheus) | set(self.shard_of))
         self.alertmanager = sorted(set(alertmanager))
         self.seen = Observed()
         # Rule files as last parsed, by key: (text, parsed). A full pass asks about every
@@ -215,15 +222,24 @@ class LiveReader:
         present = {key for files in seen.rule_files.values() for key in files}
         self._files = {k: v for k, v in self._files.items() if k in present}
         out: dict[str, ReloadOutcome] = {}
-        for target, states in ((PROMETHEUS, seen.prometheus), (ALERTMANAGER, seen.alertmanager)):
+        for target, states in self._by_target(seen).items():
             if not states and seen.error is None:
                 continue
-            failed = [s.failed for s in states.values() if s.failed]
+            failed = [s.failed for s in states if s.failed]
             if seen.error is not None and (
-                self.prometheus if target == PROMETHEUS else self.alertmanager
+                self.alertmanager if target == ALERTMANAGER else self.prometheus
             ):
                 failed = [seen.error]
             out[target] = ReloadOutcome(not failed, 1, "; ".join(failed))
+        return out
+
+    def _by_target(self, seen: Observed) -> dict[str, list[Reconciled]]:
+        """The named objects' states by target: `prometheus/<shard>` when sharded."""
+        out: dict[str, list[Reconciled]] = {ALERTMANAGER: list(seen.alertmanager.values())}
+        out.update({shard_target(s): [] for s in self.shards} or {PROMETHEUS: []})
+        for obj, state in seen.prometheus.items():
+            target = shard_target(self.shard_of.get(obj)) if self.shards else PROMETHEUS
+            out[target].append(state)
         return out
 
     def _read(self, seen: Observed, relist: bool) -> None:
@@ -244,7 +260,10 @@ class LiveReader:
             seen.events.setdefault(key, []).append(event)
         for pns, name in self.prometheus:
             obj = self.client.get(object_path(f"{MONITORING}/v1", "prometheuses", pns, name))
-            seen.prometheus[(pns, name)] = reconciled("Prometheus", pns, name, obj)
+            state = reconciled("Prometheus", pns, name, obj)
+            shard = self.shard_of.get((pns, name))
+            wrong = None if shard is None else selector_problem(obj, shard)
+            seen.prometheus[(pns, name)] = Reconciled(failed=wrong) if wrong else state
             files: dict[str, str] = {}
             path = object_path("v1", "configmaps", pns)
             for cm in self.client.list(path, RULE_CONFIGMAPS.format(name=name)):
@@ -278,10 +297,14 @@ class LiveReader:
         return cached[1]
 
     # -- per customer ---------------------------------------------------------------------
-    def rules_liveness(self, name: str, spec: dict[str, Any] | None) -> Liveness | None:
+    def rules_liveness(
+        self, name: str, spec: dict[str, Any] | None, shard: str | None = None
+    ) -> Liveness | None:
         """Liveness of our PrometheusRule `name` (`spec`: what we wrote; None: nothing
-        written); None when no Prometheus is named."""
-        if not self.prometheus:
+        written) on the Prometheus objects of `shard` (all named ones when not sharded);
+        None when no Prometheus is named."""
+        prometheus = self.shards.get(shard, []) if self.shards and shard else self.prometheus
+        if not prometheus:
             return None
         seen = self.seen
         if seen.error is not None:
@@ -293,11 +316,11 @@ class LiveReader:
         want = rule_spec(spec)
         waiting = [
             target
-            for target in self.prometheus
+            for target in prometheus
             if self._rule_file(key, seen.rule_files[target].get(key)) != want
         ]
         if not waiting:
-            return Liveness(True, LIVE, _loaded_message("Prometheus", self.prometheus))
+            return Liveness(True, LIVE, _loaded_message("Prometheus", prometheus))
         refused = written.refused(seen.events.get(("PrometheusRule", name), []))
         if refused is not None:
             return Liveness(False, "Rejected", refused)
