@@ -158,12 +158,10 @@ Empty unless sink.type is prometheus-operator.
 {{- $out := dict -}}
 {{- if eq .Values.sink.type "prometheus-operator" -}}
 {{- $po := .Values.sink.prometheusOperator -}}
-{{- range $po.prometheus -}}
-{{- $parts := splitList "/" . -}}
-{{- $ns := ternary (first $parts) $sinkNs (eq (len $parts) 2) -}}
-{{- $entry := get $out $ns | default (dict "prometheus" list "alertmanager" list) -}}
-{{- $_ := set $entry "prometheus" (append $entry.prometheus (last $parts)) -}}
-{{- $_ := set $out $ns $entry -}}
+{{- range (include "alertplane.promopPrometheus" . | fromYaml).objects -}}
+{{- $entry := get $out .ns | default (dict "prometheus" list "alertmanager" list) -}}
+{{- $_ := set $entry "prometheus" (append $entry.prometheus .name) -}}
+{{- $_ := set $out .ns $entry -}}
 {{- end -}}
 {{- range $po.alertmanager -}}
 {{- $entry := get $out $sinkNs | default (dict "prometheus" list "alertmanager" list) -}}
@@ -219,4 +217,32 @@ Empty unless sink.type is prometheus-operator.
 {{/* The ServiceAccount the rendered Prometheus objects run as (createObjects). */}}
 {{- define "alertplane.prometheusServiceAccount" -}}
 {{- default (printf "%s-prometheus" (include "alertplane.fullname" .)) .Values.sink.prometheusOperator.prometheusSpec.serviceAccountName -}}
+{{- end -}}
+
+{{/*
+The Prometheus objects of the prometheus-operator sink, as YAML {objects: [{ns, name, shard,
+flag}]}: one per sink.prometheusOperator.prometheus entry, or, with platform.prometheus.shards,
+one per entry and shard, named <name>-<shard> (its ruleSelector selects that shard's
+PrometheusRules only; flag --promop-prometheus=<shard>=<ns>/<name>-<shard>).
+*/}}
+{{- define "alertplane.promopPrometheus" -}}
+{{- $sinkNs := include "alertplane.sinkNamespace" . -}}
+{{- $shards := list -}}
+{{- range ((.Values.platform.prometheus | default dict).shards | default list) -}}
+{{- $shards = append $shards .name -}}
+{{- end -}}
+{{- $objects := list -}}
+{{- range .Values.sink.prometheusOperator.prometheus -}}
+{{- $parts := splitList "/" . -}}
+{{- $ns := ternary (first $parts) $sinkNs (eq (len $parts) 2) -}}
+{{- if $shards -}}
+{{- range $shard := $shards -}}
+{{- $name := printf "%s-%s" (last $parts) $shard -}}
+{{- $objects = append $objects (dict "ns" $ns "name" $name "shard" $shard "flag" (printf "%s=%s/%s" $shard $ns $name)) -}}
+{{- end -}}
+{{- else -}}
+{{- $objects = append $objects (dict "ns" $ns "name" (last $parts) "shard" "" "flag" .) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "objects" $objects) -}}
 {{- end -}}
