@@ -247,3 +247,50 @@ def test_a_shard_prometheus_must_select_its_shard_only() -> None:
     ):
         said = selector_problem(prom(wrong), "a")
         assert said is not None and "monitoring/main-a" in said and f"{SHARD_LABEL}: a" in said
+
+
+# -- prometheus-operator liveness, per shard -----------------------------------------------
+
+
+def test_promop_liveness_asks_the_shard_prometheus_only() -> None:
+    from alertplane.sinks.promop_live import LiveReader
+    from tests.unit.sinks.test_promop_live import (
+        CMS,
+        RULE_UID,
+        RULES,
+        SPEC,
+        Api,
+        ours,
+        status,
+    )
+    from tests.unit.sinks.test_promop_match import GENERATED_RULES
+
+    api = Api()
+    name = "alertplane-fine-co.a"
+    api.lists[RULES] = [ours(name, RULE_UID, "323", SPEC)]
+    key = f"monitoring-{name}-{RULE_UID}.yaml"
+    prom = "/apis/monitoring.coreos.com/v1/namespaces/monitoring/prometheuses/"
+    for shard in ("a", "b"):
+        obj = status(1, 1, "True")
+        obj["metadata"]["name"] = f"main-{shard}"
+        obj["spec"] = {"ruleSelector": {"matchLabels": {SHARD_LABEL: shard}}}
+        api.objects[prom + f"main-{shard}"] = obj
+        api.lists[CMS.replace("=main", f"=main-{shard}")] = []
+    api.lists[CMS.replace("=main", "=main-a")] = [{"data": {key: GENERATED_RULES}}]
+    shards = {"a": [("monitoring", "main-a")], "b": [("monitoring", "main-b")]}
+    live = LiveReader(api, "monitoring", [], [], shards)
+    outcomes = live.read()
+    assert {t: o.ok for t, o in outcomes.items()} == {"prometheus/a": True, "prometheus/b": True}
+    got = live.rules_liveness(name, SPEC, "a")
+    assert got is not None and got.synced, got
+    assert got.message == "prometheus-operator generated it for Prometheus monitoring/main-a"
+    # main-b has not got it, and is not asked: a shard's customer waits for its shard only.
+    got = live.rules_liveness(name, SPEC, "b")
+    assert got is not None and not got.synced and "monitoring/main-b" in got.message
+    # main-b selects every shard's rules: its shard fails, naming the fix.
+    api.objects[prom + "main-b"]["spec"]["ruleSelector"] = {"matchLabels": {}}
+    outcomes = live.read()
+    assert outcomes["prometheus/a"].ok and not outcomes["prometheus/b"].ok
+    assert "add matchLabels {alertplane.io/shard: b}" in outcomes["prometheus/b"].message
+    got = live.rules_liveness(name, SPEC, "b")
+    assert got is not None and got.reason == "ReloadFailed" and "main-b" in got.message
