@@ -15,8 +15,7 @@ from .configmap import ConfigMapSink
 from .files import FileSink
 from .kubeshards import Placement, shard_target, targets_of
 from .promop import PrometheusOperatorSink
-from .promop_live import parse_alertmanager
-from .promop_shards import ShardObjects, parse_shard_prometheus
+from .promop_shards import ShardObjects, parse_alertmanager, parse_shard_prometheus
 from .reload import Reloader, single_targets
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"

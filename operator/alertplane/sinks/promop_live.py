@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import AlertplaneError, UsageError
+from ..errors import AlertplaneError
 from .base import ALERTMANAGER, PENDING, PROMETHEUS, KubeApi, Liveness, ReloadOutcome
 from .kubeobjects import SELECTOR, object_path
 from .kubeshards import shard_target
@@ -47,6 +46,8 @@ from .promop_match import (
     rule_file_key,
     rule_spec,
 )
+from .promop_shards import parse_alertmanager as parse_alertmanager  # where it always was
+from .promop_shards import parse_prometheus as parse_prometheus
 from .promop_shards import selector_problem, shard_of_objects
 
 # The reason of a live customer part: as for the other sinks (docs/architecture.md: the
@@ -59,33 +60,6 @@ GENERATED_KEY = "alertmanager.yaml.gz"  # pkg/alertmanager/statefulset.go
 INVALID_EVENTS = "type=Warning,reason=InvalidConfiguration"
 # The specs of our PrometheusRules and AlertmanagerConfigs, by name.
 Ours = tuple[dict[str, Any], dict[str, Any]]
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
-
-
-def parse_prometheus(value: str, namespace: str) -> tuple[str, str]:
-    """`[NS/]NAME` of a Prometheus object (NS: the sink namespace) as (ns, name)."""
-    ns, slash, name = value.rpartition("/")
-    ns = ns if slash else namespace
-    if not _DNS_LABEL.match(ns) or not _DNS_SUBDOMAIN.match(name):
-        raise UsageError(
-            f"--promop-prometheus {value!r} does not name a Prometheus object",
-            "give NAME or NAMESPACE/NAME (lower-case DNS names), e.g. monitoring/main",
-        )
-    return ns, name
-
-
-def parse_alertmanager(value: str) -> str:
-    """NAME of an Alertmanager object in the sink namespace."""
-    if not _DNS_SUBDOMAIN.match(value):
-        hint = "the Alertmanager must live in the sink namespace: give its NAME only"
-        raise UsageError(
-            f"--promop-alertmanager {value!r} does not name an Alertmanager object",
-            hint if "/" in value else "give its NAME (a lower-case DNS name), e.g. main",
-        )
-    return value
 
 
 def _time(text: Any) -> datetime | None:
@@ -166,6 +140,8 @@ class Observed:
     rules: dict[str, Written] = field(default_factory=dict)  # by object name
     amconfigs: dict[str, Written] = field(default_factory=dict)
     events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # a shard's Prometheus that would load other shards' customers: why (promop_shards.py)
+    misselecting: dict[tuple[str, str], str] = field(default_factory=dict)
     error: str | None = None  # reading failed: nothing above is known
 
     def ours(self) -> Ours:
@@ -264,6 +240,8 @@ class LiveReader:
             shard = self.shard_of.get((pns, name))
             wrong = None if shard is None else selector_problem(obj, shard)
             seen.prometheus[(pns, name)] = Reconciled(failed=wrong) if wrong else state
+            if wrong:
+                seen.misselecting[(pns, name)] = wrong
             files: dict[str, str] = {}
             path = object_path("v1", "configmaps", pns)
             for cm in self.client.list(path, RULE_CONFIGMAPS.format(name=name)):
@@ -312,6 +290,9 @@ class LiveReader:
         written = seen.rules.get(name)
         if spec is None or written is None:
             return _nothing_written("PrometheusRule", spec, written)
+        wrong = [seen.misselecting[t] for t in prometheus if t in seen.misselecting]
+        if wrong:  # generated or not, its shard would evaluate it among others' rules
+            return Liveness(False, "ReloadFailed", "; ".join(wrong))
         key = rule_file_key(self.namespace, name, written.uid)
         want = rule_spec(spec)
         waiting = [

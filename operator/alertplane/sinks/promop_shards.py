@@ -1,4 +1,5 @@
-"""prometheus-operator sink, sharded: which `Prometheus` object evaluates which shard.
+"""The prometheus-operator objects the operator's flags name, and, sharded, which
+`Prometheus` object evaluates which shard.
 
 One `Prometheus` object per shard, whose `ruleSelector` selects `alertplane.io/shard:
 <shard>` (sinks/kubeshards.py labels every PrometheusRule so). The operator is told which
@@ -11,6 +12,7 @@ as a failure of that shard, naming the fix, instead of being believed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +21,34 @@ from .kubeshards import SHARD_LABEL
 
 ShardObjects = dict[str, list[tuple[str, str]]]  # shard → its Prometheus objects (ns, name)
 
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+)
+
+
+def parse_prometheus(value: str, namespace: str) -> tuple[str, str]:
+    """`[NS/]NAME` of a Prometheus object (NS: the sink namespace) as (ns, name)."""
+    ns, slash, name = value.rpartition("/")
+    ns = ns if slash else namespace
+    if not _DNS_LABEL.match(ns) or not _DNS_SUBDOMAIN.match(name):
+        raise UsageError(
+            f"--promop-prometheus {value!r} does not name a Prometheus object",
+            "give NAME or NAMESPACE/NAME (lower-case DNS names), e.g. monitoring/main",
+        )
+    return ns, name
+
+
+def parse_alertmanager(value: str) -> str:
+    """NAME of an Alertmanager object in the sink namespace."""
+    if not _DNS_SUBDOMAIN.match(value):
+        hint = "the Alertmanager must live in the sink namespace: give its NAME only"
+        raise UsageError(
+            f"--promop-alertmanager {value!r} does not name an Alertmanager object",
+            hint if "/" in value else "give its NAME (a lower-case DNS name), e.g. main",
+        )
+    return value
+
 
 def parse_shard_prometheus(
     values: Sequence[str], namespace: str, shards: Sequence[str]
@@ -26,8 +56,6 @@ def parse_shard_prometheus(
     """The `--promop-prometheus` values: unsharded `[NS/]NAME`s, and `SHARD=[NS/]NAME` by
     shard. UsageError unless they fit the platform's shard list: all unsharded without
     shards, all by shard with them, every shard named once named at all."""
-    from .promop_live import parse_prometheus  # promop_live checks selectors with this module
-
     plain: list[tuple[str, str]] = []
     by_shard: ShardObjects = {}
     for value in values:

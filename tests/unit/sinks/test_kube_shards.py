@@ -287,7 +287,15 @@ def test_promop_liveness_asks_the_shard_prometheus_only() -> None:
     # main-b has not got it, and is not asked: a shard's customer waits for its shard only.
     got = live.rules_liveness(name, SPEC, "b")
     assert got is not None and not got.synced and "monitoring/main-b" in got.message
-    # main-b selects every shard's rules: its shard fails, naming the fix.
+    # main-a selects every shard's rules: its shard fails, naming the fix, although PO
+    # generated the customer's file for it (it would also evaluate others' customers).
+    api.objects[prom + "main-a"]["spec"]["ruleSelector"] = {"matchLabels": {}}
+    outcomes = live.read()
+    assert not outcomes["prometheus/a"].ok and outcomes["prometheus/b"].ok
+    got = live.rules_liveness(name, SPEC, "a")
+    assert got is not None and got.reason == "ReloadFailed", got
+    assert "add matchLabels {alertplane.io/shard: a}" in got.message
+    api.objects[prom + "main-a"]["spec"]["ruleSelector"] = {"matchLabels": {SHARD_LABEL: "a"}}
     api.objects[prom + "main-b"]["spec"]["ruleSelector"] = {"matchLabels": {}}
     outcomes = live.read()
     assert outcomes["prometheus/a"].ok and not outcomes["prometheus/b"].ok
