@@ -223,7 +223,9 @@ Empty unless sink.type is prometheus-operator.
 The Prometheus objects of the prometheus-operator sink, as YAML {objects: [{ns, name, shard,
 flag}]}: one per sink.prometheusOperator.prometheus entry, or, with platform.prometheus.shards,
 one per entry and shard, named <name>-<shard> (its ruleSelector selects that shard's
-PrometheusRules only; flag --promop-prometheus=<shard>=<ns>/<name>-<shard>).
+PrometheusRules only; flag --promop-prometheus=<shard>=<ns>/<name>-<shard>). `retiring`:
+the same for sink.prometheusOperator.retiringShards (shards removed from the platform
+config whose objects still evaluate the customers moving away: rendered, never a flag).
 */}}
 {{- define "alertplane.promopPrometheus" -}}
 {{- $sinkNs := include "alertplane.sinkNamespace" . -}}
@@ -244,5 +246,16 @@ PrometheusRules only; flag --promop-prometheus=<shard>=<ns>/<name>-<shard>).
 {{- $objects = append $objects (dict "ns" $ns "name" (last $parts) "shard" "" "flag" .) -}}
 {{- end -}}
 {{- end -}}
-{{- toYaml (dict "objects" $objects) -}}
+{{- $retiring := list -}}
+{{- range $shard := .Values.sink.prometheusOperator.retiringShards -}}
+{{- if has $shard $shards -}}
+{{- fail (printf "sink.prometheusOperator.retiringShards: %s is still in platform.prometheus.shards; list only shards you removed from there" $shard) -}}
+{{- end -}}
+{{- range $.Values.sink.prometheusOperator.prometheus -}}
+{{- $parts := splitList "/" . -}}
+{{- $ns := ternary (first $parts) $sinkNs (eq (len $parts) 2) -}}
+{{- $retiring = append $retiring (dict "ns" $ns "name" (printf "%s-%s" (last $parts) $shard) "shard" $shard) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "objects" $objects "retiring" $retiring) -}}
 {{- end -}}
