@@ -1,0 +1,74 @@
+"""The chart with `platform.prometheus.shards` (helm template): one Prometheus object per
+prometheusOperator entry and shard, each selecting its shard only, the operator's
+`--promop-prometheus SHARD=NS/NAME` flags and liveness RBAC for exactly those; retiring
+shards rendered but never named to the operator; the flags the operator accepts."""
+
+from __future__ import annotations
+
+from alertplane.render.platform import PlatformConfig
+from alertplane.sinks.factory import SinkSettings
+from tests.support.helm import FULLNAME, NS, Doc, Helm, argv, live_rules, named_rules, one
+
+SHARDED: Doc = {
+    "sink": {"type": "prometheus-operator", "prometheusOperator": {"createObjects": True}},
+    "platform": {"prometheus": {"shards": [{"name": "a"}, {"name": "b"}], "pins": {"acme": "b"}}},
+}
+
+
+def prometheus_names(docs: list[Doc]) -> list[str]:
+    return sorted(d["metadata"]["name"] for d in docs if d["kind"] == "Prometheus")
+
+
+def test_one_prometheus_per_shard_selecting_its_shard(helm: Helm) -> None:
+    docs = helm.template(SHARDED)
+    assert prometheus_names(docs) == ["main-a", "main-b"]
+    for shard in ("a", "b"):
+        spec = one(docs, "Prometheus", f"main-{shard}")["spec"]
+        assert spec["ruleSelector"] == {
+            "matchLabels": {
+                "alertplane.io/rules": "true",
+                "app.kubernetes.io/managed-by": "alertplane",
+                "alertplane.io/shard": shard,
+            }
+        }
+    flags = [a for a in argv(docs) if a.startswith("--promop-prometheus")]
+    assert flags == [f"--promop-prometheus={s}={NS}/main-{s}" for s in ("a", "b")]
+    live_role = one(docs, "Role", f"{FULLNAME}-live", NS)
+    assert named_rules(live_role) == live_rules(("main-a", "main-b"), ("main",))
+    # What the chart passes, the operator takes (the platform config it mounts, parsed).
+    platform = PlatformConfig.model_validate(SHARDED["platform"])
+    values = tuple(f.split("=", 1)[1] for f in flags)
+    SinkSettings(
+        "prometheus-operator", namespace=NS, platform=platform, promop_prometheus=values
+    ).check()
+
+
+def test_unsharded_stays_one_object_named_as_given(helm: Helm) -> None:
+    docs = helm.template({"sink": SHARDED["sink"]})
+    assert prometheus_names(docs) == ["main"]
+    selector = one(docs, "Prometheus", "main")["spec"]["ruleSelector"]["matchLabels"]
+    assert "alertplane.io/shard" not in selector
+    assert [a for a in argv(docs) if a.startswith("--promop-prometheus")] == [
+        "--promop-prometheus=main"
+    ]
+
+
+def test_retiring_shards_keep_their_objects_without_a_flag(helm: Helm) -> None:
+    values: Doc = {
+        "sink": {
+            "type": "prometheus-operator",
+            "prometheusOperator": {"createObjects": True, "retiringShards": ["b"]},
+        },
+        "platform": {"prometheus": {"shards": [{"name": "a"}, {"name": "c"}]}},
+    }
+    docs = helm.template(values)
+    assert prometheus_names(docs) == ["main-a", "main-b", "main-c"]
+    selector = one(docs, "Prometheus", "main-b")["spec"]["ruleSelector"]["matchLabels"]
+    assert selector["alertplane.io/shard"] == "b"
+    assert [a for a in argv(docs) if a.startswith("--promop-prometheus")] == [
+        f"--promop-prometheus=a={NS}/main-a",
+        f"--promop-prometheus=c={NS}/main-c",
+    ]
+    values["sink"]["prometheusOperator"]["retiringShards"] = ["a"]
+    said = helm.template_error(values)
+    assert "retiringShards: a is still in platform.prometheus.shards" in said, said
