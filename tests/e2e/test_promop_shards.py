@@ -12,6 +12,8 @@ mount; no kubelet here, so no pod). One scenario, in order (the phases build on 
 2. shard c added (operator restarted with the new platform config): exactly the customers
    rendezvous hashing moves go to c, the others' objects are not touched; polling the
    generated rule ConfigMaps throughout, no moved customer is ever generated for no shard;
+   while prometheus-operator is stopped, the moving customers wait (Pending, "still live
+   on" the old shard) with their old PrometheusRule kept;
 3. shard b removed: b's customers move, nobody else; no gap either;
 4. a shard Prometheus whose ruleSelector no longer pins its shard (it would evaluate every
    customer) fails its customers, naming the fix, and the others stay Synced.
@@ -37,7 +39,13 @@ from tests.support.operator_env import (
     started_cluster,
     wait_for,
 )
-from tests.support.promop_env import MONITORING, PLURALS, promop_running, wait_reconciled
+from tests.support.promop_env import (
+    MONITORING,
+    PLURALS,
+    PromOp,
+    promop_running,
+    wait_reconciled,
+)
 
 SINK_NS = "monitoring"
 CUSTOMERS = [f"sh{i}" for i in range(10)]
@@ -97,7 +105,7 @@ def rule_versions(cluster: Cluster) -> dict[str, str]:
 
 @contextmanager
 def operator_for(
-    cluster: Cluster, shards: list[str], tmp: Path, phase: str
+    cluster: Cluster, shards: list[str], tmp: Path, phase: str, paused: PromOp | None = None
 ) -> Iterator[OperatorProcess]:
     """The chart for `shards`: its new Prometheus objects applied (and reconciled), its RBAC,
     and alertplane's operator with its flags and platform config."""
@@ -126,6 +134,8 @@ def operator_for(
     platform.write_text(cm["data"]["platform.yaml"], encoding="utf-8")
     args.append(f"--platform-config={platform}")
     op = OperatorProcess(cluster.env, args, tmp / f"operator-{phase}.log", chart.kubeconfig)
+    if paused is not None:  # the new shard's Prometheus reconciled; nothing generated after
+        paused.stop()
     with running(op):
         yield op
 
@@ -154,12 +164,30 @@ def settled(cluster: Cluster, shards: list[str]) -> None:
         ), cond
 
 
-def move(cluster: Cluster, tmp: Path, before: list[str], after: list[str], phase: str) -> None:
+def move(
+    cluster: Cluster,
+    tmp: Path,
+    before: list[str],
+    after: list[str],
+    phase: str,
+    paused: PromOp | None = None,
+) -> None:
+    """Restart the operator with the shard list `after`; with `paused`, prometheus-operator
+    is stopped until every moving customer says it waits for its new shard, its old
+    PrometheusRule still there (nothing generated it for the new shard yet)."""
     expected = moves(CUSTOMERS, settings(before), settings(after))
     assert expected, f"{before} -> {after} moves somebody (else this phase proves nothing)"
     moved = {m.customer_id for m in expected}
     versions = rule_versions(cluster)
-    with GapWatch(cluster) as watch, operator_for(cluster, after, tmp, phase):
+    with GapWatch(cluster) as watch, operator_for(cluster, after, tmp, phase, paused):
+        if paused is not None:
+            try:
+                wait_for(lambda: waiting(cluster, moved), 120, "moving customers Pending")
+                for m in expected:
+                    assert f"alertplane-{m.customer_id}.{m.source}" in rule_versions(cluster)
+                    assert f"alertplane-{m.customer_id}.{m.target}" in rule_versions(cluster)
+            finally:
+                paused.start()
         settled(cluster, after)
     assert watch.polls > 3, watch.polls
     assert not watch.gaps, f"generated for no shard: {watch.gaps[:3]}"
@@ -172,8 +200,20 @@ def move(cluster: Cluster, tmp: Path, before: list[str], after: list[str], phase
             assert now.get(name) == versions[name], f"{cid} does not move: not rewritten"
 
 
+def waiting(cluster: Cluster, moved: set[str]) -> bool:
+    """Every moving customer Pending, saying it stays live on its old shard meanwhile."""
+    for cid in moved:
+        cond = condition(cluster.status(ALERT, cid, f"{cid}-higherrorrate"), "Synced")
+        if cond.get("reason") != "Pending" or "still live on" not in cond.get("message", ""):
+            return False
+    return True
+
+
 def test_sharded_promop_placement_moves_and_selector(tmp_path: Path) -> None:
-    with started_cluster(SINK_NS) as cluster, promop_running(cluster, tmp_path, [SINK_NS]):
+    with (
+        started_cluster(SINK_NS) as cluster,
+        promop_running(cluster, tmp_path, [SINK_NS]) as promop,
+    ):
         for cid in CUSTOMERS:
             cluster.namespace(cid, cid)
         # 1. shards a, b
@@ -183,7 +223,7 @@ def test_sharded_promop_placement_moves_and_selector(tmp_path: Path) -> None:
             assert {place(c, settings(["a", "b"])) for c in CUSTOMERS} == {"a", "b"}
             settled(cluster, ["a", "b"])
         # 2. add c; 3. remove b
-        move(cluster, tmp_path, ["a", "b"], ["a", "b", "c"], "abc")
+        move(cluster, tmp_path, ["a", "b"], ["a", "b", "c"], "abc", paused=promop)
         move(cluster, tmp_path, ["a", "b", "c"], ["a", "c"], "ac")
         # 4. main-a's selector loses the shard: shard a's customers fail, naming the fix
         path = f"/apis/{MONITORING}/{PLURALS['prometheuses']}/namespaces/{SINK_NS}/prometheuses"
