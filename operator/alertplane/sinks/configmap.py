@@ -74,6 +74,7 @@ class ConfigMapSink:
             rules_configmap,
             lambda shard: reloader.reload_again(shard_target(shard)),
         )
+        self.moves = self.copies.moves  # finished moves, for an audit (serve: the store)
         self.loaded = LoadedCheck(reloader, self.written, CONFIGMAP_HINTS)
         self._too_large: dict[str, str] = {}  # rules output → why it is not written
 

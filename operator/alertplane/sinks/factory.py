@@ -17,6 +17,7 @@ from .kubeshards import Placement, shard_target, targets_of
 from .promop import PrometheusOperatorSink
 from .promop_shards import ShardObjects, parse_alertmanager, parse_shard_prometheus
 from .reload import Reloader, single_targets
+from .sharded import ShardedFileSink
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
 KINDS = (FILES, CONFIGMAP, PROMETHEUS_OPERATOR)
@@ -50,13 +51,14 @@ class SinkSettings:
                 "--promop-prometheus/--promop-alertmanager need --sink prometheus-operator",
                 "they name the prometheus-operator objects whose state makes output live",
             )
+        self.promop_targets()
         if self.platform.prometheus.shards and self.prometheus_url:
             raise UsageError(
-                "--prometheus-url is the one unsharded Prometheus; the platform config has "
-                "prometheus.shards",
-                "give each shard's URL as prometheus.shards[].url in the platform config",
+                "--prometheus-url names the one Prometheus of an unsharded platform, and the "
+                "platform config lists prometheus.shards",
+                "give each shard's URL as prometheus.shards[].url (docs/sharding.md) and "
+                "drop --prometheus-url",
             )
-        self.promop_targets()
 
     def promop_targets(self) -> tuple[list[tuple[str, str]], list[str], ShardObjects]:
         """The named Prometheus ((ns, name); by shard when sharded) and Alertmanager (name)
@@ -87,6 +89,10 @@ def build_sink(
     if settings.kind == FILES:
         if settings.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+        if settings.platform.prometheus.shards:  # a directory and a Prometheus per shard
+            return ShardedFileSink(
+                settings.out_dir, settings.platform.prometheus, urls or (lambda: fixed)
+            )
         return FileSink(settings.out_dir, reloader)
     if settings.kind not in KINDS:
         raise UsageError(f"unknown sink {settings.kind!r}", f"use one of {', '.join(KINDS)}")

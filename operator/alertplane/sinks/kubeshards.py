@@ -13,12 +13,12 @@ customer's rules loaded nowhere: the object on the new shard is written, the cop
 one stays until the new one is found live (`found_live`, from the sink's liveness), and only
 then is it removed (`settle`, on the next pass: the customer stays `Pending`, saying so,
 until then, so the reconciler comes back for it). Alertmanager de-duplicates the alerts of
-the brief overlap.
+the brief overlap. The same protocol as the files sink's (sinks/sharded_moves.py), whose
+`MoveTracker` logs and audits each finished move here too.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,8 +26,7 @@ from ..render.placement import place
 from ..render.platform import PrometheusSettings
 from .base import PENDING, PROMETHEUS, Liveness, Targets
 from .kubeobjects import CUSTOMER_LABEL, RULES_LABEL, ManagedObjects, customer_of_rules
-
-log = logging.getLogger("alertplane.sinks.shards")
+from .sharded_moves import MoveTracker
 
 SHARD_LABEL = "alertplane.io/shard"
 
@@ -87,6 +86,7 @@ class Copies:
         self.removed = removed
         self._by_customer: dict[str, set[str]] = {}
         self._live: set[str] = set()  # customers whose current object was found live
+        self.moves = MoveTracker()  # only its audit of finished moves (`on_moved`) is used
 
     def index(self) -> None:
         """Read again which rule objects each customer has (after the objects were loaded)."""
@@ -137,21 +137,16 @@ class Copies:
         stale = self.stale(customer_id)
         if not stale or customer_id not in self._live:
             return []
-        left: list[str] = []
+        left: list[str | None] = []
         for name in stale:
             shard = self.shard_of_object(name)
             self.objects.remove(name)
             self._by_customer[customer_id].discard(name)
             self.removed(shard)
-            left.append(shard or "(unsharded)")
-        to = self.placement.shard_of(customer_id) or "(unsharded)"
-        log.info(
-            "customer %s moved to shard %s: live there, removed from %s",
-            customer_id,
-            to,
-            ", ".join(left),
-        )
-        return left
+            left.append(shard)
+        # Logged and audited as the files sink does (`moves.on_moved`: serve's store).
+        self.moves.finish(customer_id, self.placement.shard_of(customer_id) or "unsharded", left)
+        return [s or "unsharded" for s in left]
 
     def liveness(self, customer_id: str, live: Liveness) -> Liveness:
         """The customer's liveness given its current object's (`live`): while a copy is

@@ -113,6 +113,7 @@ class PrometheusOperatorSink:
             object_name,
             lambda shard: reloader.reload_again(shard_target(shard)),
         )
+        self.moves = self.copies.moves  # finished moves, for an audit (serve: the store)
         self._secret_cache: dict[tuple[str, str], dict[str, str] | None] = {}
         self._too_large: dict[tuple[str, str], str] = {}  # (output, customer) → why
 
