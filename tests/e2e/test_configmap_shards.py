@@ -142,7 +142,10 @@ def settled(cluster: Cluster, servers: dict[str, Prometheus]) -> None:
             want = f"ConfigMap {SINK_NS}/alertplane-rules-{cid}.{shard} (shard {shard})"
             if st.get("phase") != "Synced" or st.get("renderedTo") != [want]:
                 return False
-        now = loaded(servers)
+        try:
+            now = loaded(servers)
+        except OSError:  # a server busy: ask again
+            return False
         return all(now[c] == {place(c, placed)} for c in CUSTOMERS)
 
     wait_for(check, 180, f"every customer loaded on exactly its shard of {list(servers)}")
