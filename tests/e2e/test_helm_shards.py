@@ -72,3 +72,30 @@ def test_retiring_shards_keep_their_objects_without_a_flag(helm: Helm) -> None:
     values["sink"]["prometheusOperator"]["retiringShards"] = ["a"]
     said = helm.template_error(values)
     assert "retiringShards: a is still in platform.prometheus.shards" in said, said
+
+
+def test_shard_specs_give_one_shard_its_own_scraping(helm: Helm) -> None:
+    select_b = {"matchLabels": {"alertplane.io/shard-data": "b"}}
+    values: Doc = {
+        "sink": {
+            "type": "prometheus-operator",
+            "prometheusOperator": {
+                "createObjects": True,
+                "shardSpecs": {"b": {"serviceMonitorSelector": select_b, "replicas": 2}},
+            },
+        },
+        "platform": SHARDED["platform"],
+    }
+    docs = helm.template(values)
+    spec_a, spec_b = (one(docs, "Prometheus", f"main-{s}")["spec"] for s in ("a", "b"))
+    assert spec_b["serviceMonitorSelector"] == select_b and spec_b["replicas"] == 2
+    assert spec_a["serviceMonitorSelector"] != select_b and "replicas" not in spec_a
+    assert spec_b["ruleSelector"]["matchLabels"]["alertplane.io/shard"] == "b"
+    refused = {
+        "x": ({"replicas": 1}, "shardSpecs.x: no such shard"),
+        "a": ({"ruleSelector": {}}, "shardSpecs.a.ruleSelector is the chart's"),
+    }
+    for shard, (extra, said) in refused.items():
+        values["sink"]["prometheusOperator"]["shardSpecs"] = {shard: extra}
+        error = helm.template_error(values)
+        assert said in error, error

@@ -206,6 +206,18 @@ Empty unless sink.type is prometheus-operator.
 {{- if hasKey $po.prometheusSpec $k -}}
 {{- fail (printf "sink.prometheusOperator.prometheusSpec.%s is the chart's: it loads exactly alertplane's PrometheusRules from the sink namespace (a broader selector, e.g. ruleNamespaceSelector: {}, loads rules alertplane never checked); remove it" $k) -}}
 {{- end -}}
+{{- range $shard, $extra := ($po.shardSpecs | default dict) -}}
+{{- if hasKey ($extra | default dict) $k -}}
+{{- fail (printf "sink.prometheusOperator.shardSpecs.%s.%s is the chart's: a shard's Prometheus loads exactly that shard's PrometheusRules (a broader selector evaluates other shards' customers on data it does not hold); remove it" $shard $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $shardNames := list -}}
+{{- range ((.Values.platform.prometheus | default dict).shards | default list) }}{{ $shardNames = append $shardNames .name }}{{ end -}}
+{{- range $shard, $_ := ($po.shardSpecs | default dict) -}}
+{{- if not (or (has $shard $shardNames) (has $shard ($po.retiringShards | default list))) -}}
+{{- fail (printf "sink.prometheusOperator.shardSpecs.%s: no such shard in platform.prometheus.shards or retiringShards" $shard) -}}
+{{- end -}}
 {{- end -}}
 {{- range $k := list "alertmanagerConfiguration" "alertmanagerConfigSelector" "alertmanagerConfigNamespaceSelector" "alertmanagerConfigMatcherStrategy" -}}
 {{- if hasKey $po.alertmanagerSpec $k -}}

@@ -10,7 +10,7 @@ unsharded one (which has no dot).
 
 Moves (the shard list changed, a pin was added, or sharding was turned on) never leave a
 customer's rules loaded nowhere: the object on the new shard is written, the copy on the old
-one stays until the new one is found live (`found_live`, from the sink's liveness), and only
+one stays until the new one is found live (`liveness`, asked by the sink), and only
 then is it removed (`settle`, on the next pass: the customer stays `Pending`, saying so,
 until then, so the reconciler comes back for it). Alertmanager de-duplicates the alerts of
 the brief overlap. The same protocol as the files sink's (sinks/sharded_moves.py), whose
