@@ -99,3 +99,16 @@ def test_shard_specs_give_one_shard_its_own_scraping(helm: Helm) -> None:
         values["sink"]["prometheusOperator"]["shardSpecs"] = {shard: extra}
         error = helm.template_error(values)
         assert said in error, error
+
+
+def test_prometheus_url_beside_shards_is_refused_at_render(helm: Helm) -> None:
+    values: Doc = {
+        "sink": {"type": "configmap"},
+        "prometheusUrl": "http://prometheus:9090",
+        "platform": {"prometheus": {"shards": [{"name": "a", "url": "http://a:9090"}]}},
+    }
+    said = helm.template_error(values)
+    assert "platform.prometheus.shards[].url" in said, said
+    del values["prometheusUrl"]
+    cm_docs = helm.template(values)
+    assert not [a for a in argv(cm_docs) if a.startswith("--prometheus-url")]

@@ -91,6 +91,9 @@ Included by the Deployment so every render runs them.
 {{- if and (eq .Values.sink.type "files") .Values.sink.namespace -}}
 {{- fail "sink.namespace is only used with sink.type=configmap or prometheus-operator; the files sink writes to sink.files.out" -}}
 {{- end -}}
+{{- if and .Values.prometheusUrl ((.Values.platform.prometheus | default dict).shards) -}}
+{{- fail "prometheusUrl is the one unsharded Prometheus and platform.prometheus.shards is set: give each shard's URL as platform.prometheus.shards[].url and remove prometheusUrl" -}}
+{{- end -}}
 {{- include "alertplane.validatePromop" . -}}
 {{- end -}}
 
