@@ -22,6 +22,7 @@ from typing import Any
 from . import settings
 from .atomic import write_atomic
 from .errors import UsageError
+from .model.common import is_dns_label
 from .render.placement import Move, counts, moves, placement
 from .render.platform import PlatformConfig, load_platform_config
 from .render.shard_export import (
@@ -167,8 +168,8 @@ def _export(out: Path, config: PlatformConfig, customers: list[str], targets: st
     list (no rules yet) are placed like every other customer."""
     source = targets or config.prometheus.targets_file
     groups = _groups(source) if source else []
-    listed = {g["labels"].get(TENANT) for g in groups} - {None, ""}
-    assigned = placement({*customers, *(str(c) for c in listed)}, config.prometheus)
+    listed = {str(g["labels"].get(TENANT)) for g in groups}
+    assigned = placement({*customers, *filter(is_dns_label, listed)}, config.prometheus)
     names = config.prometheus.shard_names()
     for shard in names:
         mine = [c for c, at in assigned.items() if at == shard]

@@ -273,3 +273,44 @@ def test_a_removed_shard_that_is_already_stopped_is_let_go(tmp_path: Path) -> No
             running.halt()
         c.start(timeout=120)  # started again: it loads nobody
         assert c.loaded_customers() == set()
+
+
+def test_a_move_interrupted_after_writing_the_new_shard_resumes_without_gap(
+    tmp_path: Path,
+) -> None:
+    """A crash between writing a customer's new shard and reloading it: on restart both
+    directories hold the customer, the new shard has not loaded it. alertplane finds that
+    out (asks the new shard), reloads it, and only then leaves the old one."""
+    out = tmp_path / "out"
+    store = _store(tmp_path)
+    with shard_servers(["a", "b", "c", "d"], out, tmp_path) as servers:
+        a, b, c, d = servers
+        three, four = platform([a, b, c]), platform(servers)
+        first = run(store, out, three)
+        try:
+            eventually(lambda: _all_synced(store), DEADLINE)
+        finally:
+            first.halt()
+        moved = moves(CUSTOMERS, three.prometheus, four.prometheus)
+        for m in moved:  # the interrupted move: written to d, d never reloaded
+            src = out / "shards" / str(m.source) / "rules" / f"{m.customer_id}.yml"
+            dst = out / "shards" / "d" / "rules" / f"{m.customer_id}.yml"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text(src.read_text())
+        assert d.loaded_customers() == set()
+        with GapWatch([a, b, c, d], CUSTOMERS) as watch:
+            running = run(store, out, four)
+            try:
+                want = placement(CUSTOMERS, four.prometheus)
+                eventually(lambda: _exactly_placed(servers, want), DEADLINE)
+                eventually(lambda: not running.sink.moves.leaving, DEADLINE)
+                eventually(lambda: watch.rounds > 3, DEADLINE)
+            finally:
+                running.halt()
+        assert watch.gaps == []
+        assert {
+            r.customer_id
+            for c in CUSTOMERS
+            for r in store.history(customer=c)
+            if r.action == "move"
+        } == {m.customer_id for m in moved}

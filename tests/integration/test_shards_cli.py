@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,24 @@ def test_the_export_is_configuration_prometheus_accepts(tmp_path: Path, cli: Run
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_placement_is_the_same_in_every_process(tmp_path: Path, db: str) -> None:
+    """Separate processes with different string-hash seeds (Python's `hash` is salted per
+    process; the placement must not be) place every customer alike."""
+    config = _config(tmp_path / "p.yaml", "abcd")
+    seen = []
+    argv = ["shards", "--db", db, "--platform-config", config, "-o", "json"]
+    for seed in ("1", "2", "random"):
+        done = subprocess.run(
+            [sys.executable, "-m", "alertplane.cli", *argv],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert done.returncode == 0, done.stderr
+        seen.append(json.loads(done.stdout)["placement"])
+    assert seen[0] == seen[1] == seen[2]
+    assert len(seen[0]) == len(CUSTOMERS)

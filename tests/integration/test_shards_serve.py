@@ -18,7 +18,7 @@ from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from tests.support.api_serve import ApiServer
 from tests.support.cli import write
-from tests.support.factories import alert
+from tests.support.factories import alert, receiver
 from tests.support.shards_env import ShardPrometheus, shard_servers
 from tests.support.waiting import eventually
 
@@ -47,9 +47,8 @@ def test_serve_places_renders_to_and_audits_moves(
 ) -> None:
     db, out = f"sqlite:///{tmp_path / 'a.db'}", tmp_path / "out"
     (tmp_path / "tokens").write_text("")
-    assert (
-        main(["apply", "-f", write(tmp_path / "m.yaml", *map(alert, CUSTOMERS)), "--db", db]) == 0
-    )
+    manifests = write(tmp_path / "m.yaml", *map(alert, CUSTOMERS), receiver(CUSTOMERS[0]))
+    assert main(["apply", "-f", manifests, "--db", db]) == 0
     with shard_servers(["a", "b", "c"], out, tmp_path) as servers:
         two = _config(tmp_path / "two.yaml", servers[:2])
         three = _config(tmp_path / "three.yaml", servers)
@@ -65,6 +64,11 @@ def test_serve_places_renders_to_and_audits_moves(
                 )
 
             eventually(rendered, DEADLINE)
+            # Receivers are not sharded: one alertmanager.yml every shard's alerts go to.
+            (oncall,) = Store(open_db(db)).get(kind="CustomerReceiver")
+            assert oncall.manifest()["status"]["renderedTo"] == ["alertmanager.yml"]
+            assert oncall.manifest()["status"]["phase"] == "Synced"
+            assert (out / "alertmanager.yml").is_file()
         moved = moves(CUSTOMERS, _load(two), _load(three))
         assert moved
         with _serve(tmp_path, db, out, three, "serve-2"):

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import UsageError
+from ..model.common import is_dns_label
 
 TENANT = "customer_id"
 NOBODY = "a^"  # RE2: a regex no label value matches (an empty shard keeps nothing)
@@ -59,14 +60,14 @@ def split_targets(
 ) -> tuple[dict[str, list[Group]], int]:
     """shard → the groups of the customers it holds (`holders(customer)`: every shard
     with that customer's rules, two while it moves), every shard listed; and how many
-    groups carry no `customer_id` label (no customer's: left out; shared targets are
-    split by `keep_relabel` instead)."""
+    groups carry no customer id as `customer_id` (none, or a value no customer id can be:
+    left out; shared targets are split by `keep_relabel` instead)."""
     out: dict[str, list[Group]] = {s: [] for s in shards}
     unowned = 0
     for group in groups:
         customer = group.get("labels", {}).get(TENANT)
-        if not customer:
-            unowned += 1
+        if not isinstance(customer, str) or not is_dns_label(customer):
+            unowned += 1  # no customer has that id (nor an empty one)
             continue
         for shard in holders(customer):
             out.setdefault(shard, []).append(group)
@@ -78,6 +79,9 @@ def keep_relabel(customers: Iterable[str]) -> dict[str, Any]:
     DNS labels (no regex metacharacter but `-`, literal outside a class); Prometheus anchors
     the regex, so `acme` never keeps `acme-eu`."""
     ids = sorted(set(customers))
+    bad = [c for c in ids if not is_dns_label(c)]
+    if bad:  # a regex metacharacter would keep other customers' series: never written
+        raise ValueError(f"not customer ids: {', '.join(bad)}")
     return {
         "source_labels": [TENANT],
         "regex": "|".join(ids) if ids else NOBODY,

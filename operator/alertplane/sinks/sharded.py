@@ -21,10 +21,10 @@ from ..render import ALERTMANAGER_PATH
 from ..render.placement import place
 from ..render.platform import PrometheusSettings
 from ..validate.output import check_output
-from .base import ALERTMANAGER, PROMETHEUS, Files, Liveness, Receivers, ReloadOutcome
+from .base import PROMETHEUS, Files, Liveness, Receivers, ReloadOutcome, Targets, kind_of
 from .files import read_previous, write_files
 from .loaded_query import FILES_HINTS, LoadedCheck
-from .reload import Reloader
+from .reload import Reloader, single_targets
 from .sharded_layout import (
     customer_of,
     read_state,
@@ -52,11 +52,20 @@ class ShardedFileSink:
     name = "files"
     written_message: str | None = None
 
-    def __init__(self, out_dir: Path, settings: PrometheusSettings, urls: Urls) -> None:
-        """`urls`: the unsharded targets' URLs (`alertmanager`), read on every pass."""
+    def __init__(
+        self,
+        out_dir: Path,
+        settings: PrometheusSettings,
+        urls: Urls,
+        alertmanagers: Targets = single_targets,
+    ) -> None:
+        """`urls`: the other targets' URLs (`alertmanager`, or each replica's), read on
+        every pass; `alertmanagers`: the targets alertmanager.yml reaches (one, or every
+        replica of an HA cluster: sharding changes nothing there)."""
         self.out_dir = out_dir
         self.settings = settings
         self.base_urls = urls
+        self.alertmanagers = alertmanagers
         self.former: dict[str, str | None] = {}  # shards no longer configured → URL
         self.held: dict[str, set[str | None]] = {}  # customer → shards with its file
         self._placed: dict[str, str] = {}
@@ -80,13 +89,13 @@ class ShardedFileSink:
     def urls(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {shard_target(s): u for s, u in self.former.items()}
         out.update({shard_target(s.name): s.url for s in self.settings.shards})
-        out[ALERTMANAGER] = self.base_urls().get(ALERTMANAGER)
+        out.update((t, u) for t, u in self.base_urls().items() if kind_of(t) != PROMETHEUS)
         return out
 
     def targets(self, output: str) -> tuple[str, ...]:
         customer = customer_of(output)
         if customer is None:
-            return (ALERTMANAGER,) if output == ALERTMANAGER_PATH else ()
+            return self.alertmanagers(output) if output == ALERTMANAGER_PATH else ()
         return (shard_target(self.placed(customer)),)
 
     def written_text(self, output: str) -> str | None:
@@ -163,7 +172,11 @@ class ShardedFileSink:
         """Each shard's scrape targets: its customers' (and, while one moves, both
         shards'), so a shard's rules never evaluate on another shard's data."""
         shards = sorted({*self.settings.shard_names(), *self.former})
-        self.target_lists.write(shards, self.holders_of)
+        # The split changes only with the list itself, the shards, or a move (a customer
+        # without rules is listed on its own shard all the same): skipped otherwise.
+        leaving = self.moves.leaving.items()
+        moving = frozenset((c, frozenset(s or "" for s in o)) for c, o in leaving)
+        self.target_lists.write(shards, self.holders_of, (tuple(shards), moving))
 
     def holders_of(self, customer: str) -> set[str]:
         """The shards that evaluate `customer` now or are about to: its own, and any it

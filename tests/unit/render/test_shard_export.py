@@ -69,3 +69,15 @@ def test_json_and_yaml_lists_read_alike() -> None:
     as_yaml = "- targets: [h:1]\n  labels: {customer_id: acme}\n"
     assert parse_targets(as_json, "t") == parse_targets(as_yaml, "t")
     assert parse_targets("", "t") == []
+
+
+def test_a_value_no_customer_id_can_be_is_on_no_list_and_never_in_a_regex() -> None:
+    groups = [
+        {"targets": ["h:1"], "labels": {"customer_id": "acme|.*"}},  # would keep everyone
+        {"targets": ["h:2"], "labels": {"customer_id": "Acme"}},
+        {"targets": ["h:3"], "labels": {"customer_id": ""}},
+    ]
+    split, unowned = split_targets(groups, lambda c: ["a"], ["a"])
+    assert (split, unowned) == ({"a": []}, 3)
+    with pytest.raises(ValueError, match=re.escape("acme|.*")):
+        keep_relabel(["globex", "acme|.*"])
