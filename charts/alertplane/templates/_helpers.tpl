@@ -91,6 +91,9 @@ Included by the Deployment so every render runs them.
 {{- if and (eq .Values.sink.type "files") .Values.sink.namespace -}}
 {{- fail "sink.namespace is only used with sink.type=configmap or prometheus-operator; the files sink writes to sink.files.out" -}}
 {{- end -}}
+{{- if and .Values.prometheusUrl ((.Values.platform.prometheus | default dict).shards) -}}
+{{- fail "prometheusUrl is the one unsharded Prometheus and platform.prometheus.shards is set: give each shard's URL as platform.prometheus.shards[].url and remove prometheusUrl" -}}
+{{- end -}}
 {{- include "alertplane.validatePromop" . -}}
 {{- end -}}
 
@@ -158,12 +161,10 @@ Empty unless sink.type is prometheus-operator.
 {{- $out := dict -}}
 {{- if eq .Values.sink.type "prometheus-operator" -}}
 {{- $po := .Values.sink.prometheusOperator -}}
-{{- range $po.prometheus -}}
-{{- $parts := splitList "/" . -}}
-{{- $ns := ternary (first $parts) $sinkNs (eq (len $parts) 2) -}}
-{{- $entry := get $out $ns | default (dict "prometheus" list "alertmanager" list) -}}
-{{- $_ := set $entry "prometheus" (append $entry.prometheus (last $parts)) -}}
-{{- $_ := set $out $ns $entry -}}
+{{- range (include "alertplane.promopPrometheus" . | fromYaml).objects -}}
+{{- $entry := get $out .ns | default (dict "prometheus" list "alertmanager" list) -}}
+{{- $_ := set $entry "prometheus" (append $entry.prometheus .name) -}}
+{{- $_ := set $out .ns $entry -}}
 {{- end -}}
 {{- range $po.alertmanager -}}
 {{- $entry := get $out $sinkNs | default (dict "prometheus" list "alertmanager" list) -}}
@@ -208,6 +209,18 @@ Empty unless sink.type is prometheus-operator.
 {{- if hasKey $po.prometheusSpec $k -}}
 {{- fail (printf "sink.prometheusOperator.prometheusSpec.%s is the chart's: it loads exactly alertplane's PrometheusRules from the sink namespace (a broader selector, e.g. ruleNamespaceSelector: {}, loads rules alertplane never checked); remove it" $k) -}}
 {{- end -}}
+{{- range $shard, $extra := ($po.shardSpecs | default dict) -}}
+{{- if hasKey ($extra | default dict) $k -}}
+{{- fail (printf "sink.prometheusOperator.shardSpecs.%s.%s is the chart's: a shard's Prometheus loads exactly that shard's PrometheusRules (a broader selector evaluates other shards' customers on data it does not hold); remove it" $shard $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $shardNames := list -}}
+{{- range ((.Values.platform.prometheus | default dict).shards | default list) }}{{ $shardNames = append $shardNames .name }}{{ end -}}
+{{- range $shard, $_ := ($po.shardSpecs | default dict) -}}
+{{- if not (or (has $shard $shardNames) (has $shard ($po.retiringShards | default list))) -}}
+{{- fail (printf "sink.prometheusOperator.shardSpecs.%s: no such shard in platform.prometheus.shards or retiringShards" $shard) -}}
+{{- end -}}
 {{- end -}}
 {{- range $k := list "alertmanagerConfiguration" "alertmanagerConfigSelector" "alertmanagerConfigNamespaceSelector" "alertmanagerConfigMatcherStrategy" -}}
 {{- if hasKey $po.alertmanagerSpec $k -}}
@@ -219,4 +232,45 @@ Empty unless sink.type is prometheus-operator.
 {{/* The ServiceAccount the rendered Prometheus objects run as (createObjects). */}}
 {{- define "alertplane.prometheusServiceAccount" -}}
 {{- default (printf "%s-prometheus" (include "alertplane.fullname" .)) .Values.sink.prometheusOperator.prometheusSpec.serviceAccountName -}}
+{{- end -}}
+
+{{/*
+The Prometheus objects of the prometheus-operator sink, as YAML {objects: [{ns, name, shard,
+flag}]}: one per sink.prometheusOperator.prometheus entry, or, with platform.prometheus.shards,
+one per entry and shard, named <name>-<shard> (its ruleSelector selects that shard's
+PrometheusRules only; flag --promop-prometheus=<shard>=<ns>/<name>-<shard>). `retiring`:
+the same for sink.prometheusOperator.retiringShards (shards removed from the platform
+config whose objects still evaluate the customers moving away: rendered, never a flag).
+*/}}
+{{- define "alertplane.promopPrometheus" -}}
+{{- $sinkNs := include "alertplane.sinkNamespace" . -}}
+{{- $shards := list -}}
+{{- range ((.Values.platform.prometheus | default dict).shards | default list) -}}
+{{- $shards = append $shards .name -}}
+{{- end -}}
+{{- $objects := list -}}
+{{- range .Values.sink.prometheusOperator.prometheus -}}
+{{- $parts := splitList "/" . -}}
+{{- $ns := ternary (first $parts) $sinkNs (eq (len $parts) 2) -}}
+{{- if $shards -}}
+{{- range $shard := $shards -}}
+{{- $name := printf "%s-%s" (last $parts) $shard -}}
+{{- $objects = append $objects (dict "ns" $ns "name" $name "shard" $shard "flag" (printf "%s=%s/%s" $shard $ns $name)) -}}
+{{- end -}}
+{{- else -}}
+{{- $objects = append $objects (dict "ns" $ns "name" (last $parts) "shard" "" "flag" .) -}}
+{{- end -}}
+{{- end -}}
+{{- $retiring := list -}}
+{{- range $shard := .Values.sink.prometheusOperator.retiringShards -}}
+{{- if has $shard $shards -}}
+{{- fail (printf "sink.prometheusOperator.retiringShards: %s is still in platform.prometheus.shards; list only shards you removed from there" $shard) -}}
+{{- end -}}
+{{- range $.Values.sink.prometheusOperator.prometheus -}}
+{{- $parts := splitList "/" . -}}
+{{- $ns := ternary (first $parts) $sinkNs (eq (len $parts) 2) -}}
+{{- $retiring = append $retiring (dict "ns" $ns "name" (printf "%s-%s" (last $parts) $shard) "shard" $shard) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "objects" $objects "retiring" $retiring) -}}
 {{- end -}}

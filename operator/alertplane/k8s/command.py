@@ -77,10 +77,11 @@ def _add_promop(p: argparse.ArgumentParser) -> None:
         "--promop-prometheus",
         action="append",
         default=[],
-        metavar="[NS/]NAME",
+        metavar="[SHARD=][NS/]NAME",
         help="with --sink prometheus-operator: a Prometheus object (NS: the sink namespace) "
         "that must have loaded a customer's rules before they are Synced (repeatable; "
-        "none: applied counts as synced)",
+        "none: applied counts as synced); with prometheus.shards in the platform config, "
+        "SHARD= names the shard whose rules it loads (one or more per shard)",
     )
     p.add_argument(
         "--promop-alertmanager",

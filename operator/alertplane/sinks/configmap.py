@@ -10,6 +10,12 @@ more after it is written, so a 200 may load the old files: the output is live on
 Prometheus and Alertmanager report loaded is what the ConfigMaps hold (sinks/loaded_query.py);
 until then `Pending`, reloading again on the reconciler's re-checks. Output is checked by
 promtool/amtool before anything is written.
+
+Sharded (`prometheus.shards` in the platform config): a customer's rules ConfigMap is
+`alertplane-rules-<customerId>.<shard>`, labelled `alertplane.io/shard: <shard>`; each
+shard's Prometheus collects the ConfigMaps of its label value (the key stays
+`<customerId>.yml`), and only that shard's URL is reloaded and asked (sinks/kubeshards.py,
+also for moves without a gap).
 """
 
 from __future__ import annotations
@@ -20,16 +26,17 @@ from typing import Any
 from ..errors import Problem
 from ..model import CustomerReceiver
 from ..render import ALERTMANAGER_PATH
+from ..render.platform import PrometheusSettings
 from ..validate.output import check_output
 from .base import Files, KubeApi, Liveness, Receivers, ReloadOutcome
 from .kubeobjects import (
     ALERTMANAGER_LABEL,
-    CUSTOMER_LABEL,
     RULES_LABEL,
     ManagedObjects,
     customer_of_rules,
     labels,
 )
+from .kubeshards import Copies, Placement, shard_target
 from .loaded_query import CONFIGMAP_HINTS, LoadedCheck
 from .reload import Reloader
 
@@ -48,27 +55,39 @@ class ConfigMapSink:
     name = "configmap"
     written_message: str | None = "ConfigMap written"
 
-    def __init__(self, client: KubeApi, namespace: str, reloader: Reloader) -> None:
+    def __init__(
+        self,
+        client: KubeApi,
+        namespace: str,
+        reloader: Reloader,
+        placement: Placement | None = None,
+    ) -> None:
+        """`placement`: the platform's shards (none: one Prometheus, unsharded names); the
+        `reloader`'s targets must place rule outputs the same way."""
         self.namespace = namespace
         self.configmaps = ManagedObjects(client, "v1", "ConfigMap", "configmaps", namespace)
         self.reloader = reloader
+        self.placement = placement or Placement(PrometheusSettings())
+        self.copies = Copies(
+            self.configmaps,
+            self.placement,
+            rules_configmap,
+            lambda shard: reloader.reload_again(shard_target(shard)),
+        )
+        self.moves = self.copies.moves  # finished moves, for an audit (serve: the store)
         self.loaded = LoadedCheck(reloader, self.written, CONFIGMAP_HINTS)
         self._too_large: dict[str, str] = {}  # rules output → why it is not written
 
     def start(self) -> None:
         self.configmaps.load()
+        self.copies.index()
 
     def generated_outputs(self) -> list[str]:
-        return [
-            f"rules/{self.configmaps.labels_of(name)[CUSTOMER_LABEL]}.yml"
-            for name in self.configmaps.names()
-            if self.configmaps.labels_of(name).get(RULES_LABEL) == "true"
-            and CUSTOMER_LABEL in self.configmaps.labels_of(name)
-        ]
+        return [f"rules/{cid}.yml" for cid in self.copies.customers()]
 
     def refresh(self) -> None:
         """Re-read the ConfigMaps that exist (the periodic resync compares with them)."""
-        self.configmaps.load()
+        self.start()
 
     def write(self, files: Files, receivers: Receivers) -> list[str]:
         planned: list[tuple[str, str, dict[str, str] | None, dict[str, Any]]] = []
@@ -77,7 +96,8 @@ class ConfigMapSink:
             if cid is not None and self._too_large_for(rel, text):
                 continue
             if cid is not None:
-                name, object_labels = rules_configmap(cid), labels(cid, **{RULES_LABEL: "true"})
+                name = self.copies.current(cid)
+                object_labels = labels(cid, **{RULES_LABEL: "true"}, **self.placement.labels(cid))
                 content = {"data": {f"{cid}.yml": text}}
             elif rel == ALERTMANAGER_PATH and text is not None:
                 name = ALERTMANAGER_CONFIGMAP
@@ -94,12 +114,23 @@ class ConfigMapSink:
         check_output({rel: files[rel] for rel, _, lbl, _ in planned if lbl is not None})
         changed: list[str] = []
         for rel, name, planned_labels, content in planned:
-            if planned_labels is None:
+            cid = customer_of_rules(rel)
+            if cid is not None:
+                wrote = (
+                    self.copies.remove_all(cid)
+                    if planned_labels is None
+                    else self.copies.put(cid, planned_labels, content)
+                )
+            elif planned_labels is None:
                 wrote = self.configmaps.remove(name)
             else:
                 wrote = self.configmaps.put(name, planned_labels, content)
             if wrote:
                 changed.append(rel)
+        for rel, text in files.items():  # moves: a copy goes once the new one is live
+            cid = customer_of_rules(rel)
+            if cid is not None and text is not None:
+                self.copies.settle(cid)
         return changed
 
     def _too_large_for(self, rel: str, text: str | None) -> bool:
@@ -121,7 +152,7 @@ class ConfigMapSink:
         name, key = (
             (ALERTMANAGER_CONFIGMAP, "alertmanager.yml")
             if cid is None
-            else (rules_configmap(cid), f"{cid}.yml")
+            else (self.copies.current(cid), f"{cid}.yml")
         )
         known = self.configmaps.known.get(name)
         text = (known[1].get("data") or {}).get(key) if known else None
@@ -133,7 +164,10 @@ class ConfigMapSink:
     def liveness(self, output: str, customer_id: str) -> Liveness:
         if output in self._too_large:
             return Liveness(False, "Rejected", self._too_large[output])
-        return self.loaded.liveness(output, customer_id)
+        live = self.loaded.liveness(output, customer_id)
+        if output == ALERTMANAGER_PATH:
+            return live
+        return self.copies.liveness(customer_id, live)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
         return []  # the mounted configuration reads secret files the platform provides
@@ -141,4 +175,5 @@ class ConfigMapSink:
     def location(self, output: str, customer_id: str) -> str:
         if output == ALERTMANAGER_PATH:
             return self.configmaps.location(ALERTMANAGER_CONFIGMAP)
-        return self.configmaps.location(rules_configmap(customer_id))
+        where = self.configmaps.location(self.copies.current(customer_id))
+        return where + self.placement.describe(customer_id)

@@ -13,9 +13,10 @@ from ..render.promop_channels import check_platform
 from .base import ALERTMANAGER, PROMETHEUS, KubeApi, Sink
 from .configmap import ConfigMapSink
 from .files import FileSink
+from .kubeshards import Placement, shard_target, targets_of
 from .promop import PrometheusOperatorSink
-from .promop_live import parse_alertmanager, parse_prometheus
-from .reload import Reloader
+from .promop_shards import ShardObjects, parse_alertmanager, parse_shard_prometheus
+from .reload import Reloader, single_targets
 from .sharded import ShardedFileSink
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
@@ -59,13 +60,13 @@ class SinkSettings:
                 "drop --prometheus-url",
             )
 
-    def promop_targets(self) -> tuple[list[tuple[str, str]], list[str]]:
-        """The named Prometheus ((ns, name)) and Alertmanager (name) objects; UsageError
-        on a name that cannot be one."""
-        return (
-            [parse_prometheus(v, self.namespace) for v in self.promop_prometheus],
-            [parse_alertmanager(v) for v in self.promop_alertmanager],
+    def promop_targets(self) -> tuple[list[tuple[str, str]], list[str], ShardObjects]:
+        """The named Prometheus ((ns, name); by shard when sharded) and Alertmanager (name)
+        objects; UsageError on a name that cannot be one or does not fit the shards."""
+        plain, by_shard = parse_shard_prometheus(
+            self.promop_prometheus, self.namespace, self.platform.prometheus.shard_names()
         )
+        return plain, [parse_alertmanager(v) for v in self.promop_alertmanager], by_shard
 
 
 def build_sink(
@@ -77,7 +78,14 @@ def build_sink(
     reads nothing: the caller starts it (`Sink.start`). `urls` reads the reload URLs on
     every pass instead of taking them from `settings` once."""
     fixed = {PROMETHEUS: settings.prometheus_url, ALERTMANAGER: settings.alertmanager_url}
-    reloader = Reloader(urls or (lambda: fixed))
+    shards = settings.platform.prometheus
+    fixed.update({shard_target(s.name): s.url for s in shards.shards})
+    placement = Placement(shards)
+    cluster_targets = targets_of(placement, single_targets)
+    reloader = Reloader(
+        urls or (lambda: fixed),
+        single_targets if settings.kind == FILES else cluster_targets,
+    )
     if settings.kind == FILES:
         if settings.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
@@ -91,8 +99,8 @@ def build_sink(
     if client is None:
         raise UsageError(f"the {settings.kind} sink writes to a cluster: it needs a client")
     if settings.kind == CONFIGMAP:
-        return ConfigMapSink(client, settings.namespace, reloader)
-    prometheus, alertmanager = settings.promop_targets()
+        return ConfigMapSink(client, settings.namespace, reloader, placement)
+    prometheus, alertmanager, by_shard = settings.promop_targets()
     return PrometheusOperatorSink(
-        client, settings.namespace, settings.platform, reloader, prometheus, alertmanager
+        client, settings.namespace, settings.platform, reloader, prometheus, alertmanager, by_shard
     )

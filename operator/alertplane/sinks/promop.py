@@ -5,6 +5,11 @@ The objects are rendered by render/promop.py (pure); this module only reads what
 copies the Secret keys receivers reference, writes what differs and removes what is no
 longer wanted. prometheus-operator loads the objects into Prometheus/Alertmanager itself;
 reload URLs, when given, are asked as for the other sinks.
+
+Sharded (`prometheus.shards`): a customer's PrometheusRule is `alertplane-<id>.<shard>`,
+labelled `alertplane.io/shard: <shard>`, for the shard's `Prometheus` object
+(promop_shards.py); moves keep the old one until the new one is live (kubeshards.py).
+AlertmanagerConfigs are not sharded.
 """
 
 from __future__ import annotations
@@ -33,14 +38,15 @@ from ..validate.output import check_output
 from .base import Files, KubeApi, Liveness, Receivers, ReloadOutcome, SinkError
 from .kubeobjects import (
     ALERTMANAGER_LABEL,
-    CUSTOMER_LABEL,
     RULES_LABEL,
     ManagedObjects,
     customer_of_rules,
     labels,
     object_path,
 )
+from .kubeshards import Copies, Placement, shard_target
 from .promop_live import LiveReader
+from .promop_shards import ShardObjects
 from .promop_values import Checks, refusal, value_checks, values_ok
 from .reload import Reloader
 
@@ -54,8 +60,8 @@ MONITORING = "monitoring.coreos.com"
 MAX_OBJECT_BYTES = 1024 * 1024
 
 
-def _rule_labels(customer_id: str) -> dict[str, str]:
-    return labels(customer_id, **{RULES_LABEL: "true"})
+def _rule_labels(customer_id: str, placement: Placement) -> dict[str, str]:
+    return labels(customer_id, **{RULES_LABEL: "true"}, **placement.labels(customer_id))
 
 
 def _specs(objects: ManagedObjects) -> dict[str, Any]:
@@ -83,12 +89,15 @@ class PrometheusOperatorSink:
         reloader: Reloader,
         prometheus: Sequence[tuple[str, str]] = (),
         alertmanager: Sequence[str] = (),
+        shards: ShardObjects | None = None,
     ) -> None:
         """`prometheus` ((ns, name)) and `alertmanager` (names, in `namespace`): the
-        prometheus-operator objects whose state decides liveness (promop_live.py); none:
-        written counts as live, as without reload URLs."""
+        prometheus-operator objects whose state decides liveness (promop_live.py), or, when
+        sharded, `shards` (shard → its Prometheus objects); none: written counts as live,
+        as without reload URLs."""
         self.client = client
-        self.live = LiveReader(client, namespace, list(prometheus), list(alertmanager))
+        self.live = LiveReader(client, namespace, list(prometheus), list(alertmanager), shards)
+        self.placement = Placement(platform.prometheus)
         self.namespace = namespace
         self.platform = secrets_platform(platform)
         self.reloader = reloader
@@ -98,12 +107,20 @@ class PrometheusOperatorSink:
             client, v1alpha1, "AlertmanagerConfig", "alertmanagerconfigs", namespace
         )
         self.secrets = ManagedObjects(client, "v1", "Secret", "secrets", namespace)
+        self.copies = Copies(
+            self.rules,
+            self.placement,
+            object_name,
+            lambda shard: reloader.reload_again(shard_target(shard)),
+        )
+        self.moves = self.copies.moves  # finished moves, for an audit (serve: the store)
         self._secret_cache: dict[tuple[str, str], dict[str, str] | None] = {}
         self._too_large: dict[tuple[str, str], str] = {}  # (output, customer) → why
 
     def start(self) -> None:
         for objects in (self.rules, self.amconfigs, self.secrets):
             objects.load()
+        self.copies.index()
 
     def refresh(self) -> None:
         """Re-read the generated objects that exist (the periodic resync compares with
@@ -111,11 +128,7 @@ class PrometheusOperatorSink:
         self.start()
 
     def generated_outputs(self) -> list[str]:
-        return sorted(
-            f"rules/{cid}.yml"
-            for name in self.rules.names()
-            if (cid := self.rules.labels_of(name).get(CUSTOMER_LABEL))
-        )
+        return [f"rules/{cid}.yml" for cid in self.copies.customers()]
 
     # -- writing ----------------------------------------------------------------------
     def write(self, files: Files, receivers: Receivers) -> list[str]:
@@ -125,7 +138,8 @@ class PrometheusOperatorSink:
             if cid is None:
                 continue
             content = None if text is None else {"spec": prometheus_rule_spec(text)}
-            if content is None or self.rules.differs(object_name(cid), _rule_labels(cid), content):
+            name, rule_labels = self.copies.current(cid), _rule_labels(cid, self.placement)
+            if content is None or self.rules.differs(name, rule_labels, content):
                 planned[rel] = (cid, content)
         # promtool only for the rule files about to be written (a full resync of unchanged
         # output checks none of them); amtool always, on the whole configuration.
@@ -143,11 +157,14 @@ class PrometheusOperatorSink:
                 if self._refused_for_size(rel, cid, "PrometheusRule", content):
                     continue
                 if content is None:
-                    wrote = self.rules.remove(object_name(cid))
+                    wrote = self.copies.remove_all(cid)
                 else:
-                    wrote = self.rules.put(object_name(cid), _rule_labels(cid), content)
+                    wrote = self.copies.put(cid, _rule_labels(cid, self.placement), content)
                 if wrote:
                     changed.append(rel)
+            for rel, text in files.items():  # moves: a copy goes once the new one is live
+                if (cid := customer_of_rules(rel)) is not None and text is not None:
+                    self.copies.settle(cid)
             if ALERTMANAGER_PATH in files and self._write_alertmanager(receivers, dirty):
                 changed.append(ALERTMANAGER_PATH)
         finally:
@@ -303,15 +320,18 @@ class PrometheusOperatorSink:
         if too_large is not None:
             return Liveness(False, "Rejected", too_large)
         reloaded = self.reloader.liveness(output)
-        if not reloaded.synced:
-            return reloaded
-        name = object_name(customer_id)
         if output == ALERTMANAGER_PATH:
+            name = object_name(customer_id)
             live = self.live.alertmanager_liveness(name, _spec(self.amconfigs, name))
-        else:
-            live = self.live.rules_liveness(name, _spec(self.rules, name))
-        return reloaded if live is None else live
+            return reloaded if live is None or not reloaded.synced else live
+        name, shard = self.copies.current(customer_id), self.placement.shard_of(customer_id)
+        live = self.live.rules_liveness(name, _spec(self.rules, name), shard)
+        return self.copies.liveness(
+            customer_id, reloaded if live is None or not reloaded.synced else live
+        )
 
     def location(self, output: str, customer_id: str) -> str:
-        objects = self.amconfigs if output == ALERTMANAGER_PATH else self.rules
-        return objects.location(object_name(customer_id))
+        if output == ALERTMANAGER_PATH:
+            return self.amconfigs.location(object_name(customer_id))
+        where = self.rules.location(self.copies.current(customer_id))
+        return where + self.placement.describe(customer_id)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,9 +34,10 @@ from typing import Any
 
 import yaml
 
-from ..errors import AlertplaneError, UsageError
+from ..errors import AlertplaneError
 from .base import ALERTMANAGER, PENDING, PROMETHEUS, KubeApi, Liveness, ReloadOutcome
 from .kubeobjects import SELECTOR, object_path
+from .kubeshards import shard_target
 from .promop_match import (
     LOADER,
     GeneratedRoutes,
@@ -46,6 +46,9 @@ from .promop_match import (
     rule_file_key,
     rule_spec,
 )
+from .promop_shards import parse_alertmanager as parse_alertmanager  # where it always was
+from .promop_shards import parse_prometheus as parse_prometheus
+from .promop_shards import selector_problem, shard_of_objects
 
 # The reason of a live customer part: as for the other sinks (docs/architecture.md: the
 # system that runs the output accepted it), so the CRDs' documented reasons stay the same.
@@ -57,33 +60,6 @@ GENERATED_KEY = "alertmanager.yaml.gz"  # pkg/alertmanager/statefulset.go
 INVALID_EVENTS = "type=Warning,reason=InvalidConfiguration"
 # The specs of our PrometheusRules and AlertmanagerConfigs, by name.
 Ours = tuple[dict[str, Any], dict[str, Any]]
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
-
-
-def parse_prometheus(value: str, namespace: str) -> tuple[str, str]:
-    """`[NS/]NAME` of a Prometheus object (NS: the sink namespace) as (ns, name)."""
-    ns, slash, name = value.rpartition("/")
-    ns = ns if slash else namespace
-    if not _DNS_LABEL.match(ns) or not _DNS_SUBDOMAIN.match(name):
-        raise UsageError(
-            f"--promop-prometheus {value!r} does not name a Prometheus object",
-            "give NAME or NAMESPACE/NAME (lower-case DNS names), e.g. monitoring/main",
-        )
-    return ns, name
-
-
-def parse_alertmanager(value: str) -> str:
-    """NAME of an Alertmanager object in the sink namespace."""
-    if not _DNS_SUBDOMAIN.match(value):
-        hint = "the Alertmanager must live in the sink namespace: give its NAME only"
-        raise UsageError(
-            f"--promop-alertmanager {value!r} does not name an Alertmanager object",
-            hint if "/" in value else "give its NAME (a lower-case DNS name), e.g. main",
-        )
-    return value
 
 
 def _time(text: Any) -> datetime | None:
@@ -164,6 +140,8 @@ class Observed:
     rules: dict[str, Written] = field(default_factory=dict)  # by object name
     amconfigs: dict[str, Written] = field(default_factory=dict)
     events: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    # a shard's Prometheus that would load other shards' customers: why (promop_shards.py)
+    misselecting: dict[tuple[str, str], str] = field(default_factory=dict)
     error: str | None = None  # reading failed: nothing above is known
 
     def ours(self) -> Ours:
@@ -183,10 +161,15 @@ class LiveReader:
         namespace: str,
         prometheus: list[tuple[str, str]],
         alertmanager: list[str],
+        shards: Mapping[str, list[tuple[str, str]]] | None = None,
     ) -> None:
+        """`shards`: shard → its Prometheus objects (promop_shards.py); a customer's rules
+        are then asked of its shard's objects only."""
         self.client = client
         self.namespace = namespace
-        self.prometheus = sorted(set(prometheus))
+        self.shards = {s: sorted(set(objs)) for s, objs in (shards or {}).items()}
+        self.shard_of = shard_of_objects(self.shards)
+        self.prometheus = sorted(set(prometheus) | set(self.shard_of))
         self.alertmanager = sorted(set(alertmanager))
         self.seen = Observed()
         # Rule files as last parsed, by key: (text, parsed). A full pass asks about every
@@ -215,15 +198,24 @@ class LiveReader:
         present = {key for files in seen.rule_files.values() for key in files}
         self._files = {k: v for k, v in self._files.items() if k in present}
         out: dict[str, ReloadOutcome] = {}
-        for target, states in ((PROMETHEUS, seen.prometheus), (ALERTMANAGER, seen.alertmanager)):
+        for target, states in self._by_target(seen).items():
             if not states and seen.error is None:
                 continue
-            failed = [s.failed for s in states.values() if s.failed]
+            failed = [s.failed for s in states if s.failed]
             if seen.error is not None and (
-                self.prometheus if target == PROMETHEUS else self.alertmanager
+                self.alertmanager if target == ALERTMANAGER else self.prometheus
             ):
                 failed = [seen.error]
             out[target] = ReloadOutcome(not failed, 1, "; ".join(failed))
+        return out
+
+    def _by_target(self, seen: Observed) -> dict[str, list[Reconciled]]:
+        """The named objects' states by target: `prometheus/<shard>` when sharded."""
+        out: dict[str, list[Reconciled]] = {ALERTMANAGER: list(seen.alertmanager.values())}
+        out.update({shard_target(s): [] for s in self.shards} or {PROMETHEUS: []})
+        for obj, state in seen.prometheus.items():
+            target = shard_target(self.shard_of.get(obj)) if self.shards else PROMETHEUS
+            out[target].append(state)
         return out
 
     def _read(self, seen: Observed, relist: bool) -> None:
@@ -244,7 +236,12 @@ class LiveReader:
             seen.events.setdefault(key, []).append(event)
         for pns, name in self.prometheus:
             obj = self.client.get(object_path(f"{MONITORING}/v1", "prometheuses", pns, name))
-            seen.prometheus[(pns, name)] = reconciled("Prometheus", pns, name, obj)
+            state = reconciled("Prometheus", pns, name, obj)
+            shard = self.shard_of.get((pns, name))
+            wrong = None if shard is None else selector_problem(obj, shard)
+            seen.prometheus[(pns, name)] = Reconciled(failed=wrong) if wrong else state
+            if wrong:
+                seen.misselecting[(pns, name)] = wrong
             files: dict[str, str] = {}
             path = object_path("v1", "configmaps", pns)
             for cm in self.client.list(path, RULE_CONFIGMAPS.format(name=name)):
@@ -278,10 +275,14 @@ class LiveReader:
         return cached[1]
 
     # -- per customer ---------------------------------------------------------------------
-    def rules_liveness(self, name: str, spec: dict[str, Any] | None) -> Liveness | None:
+    def rules_liveness(
+        self, name: str, spec: dict[str, Any] | None, shard: str | None = None
+    ) -> Liveness | None:
         """Liveness of our PrometheusRule `name` (`spec`: what we wrote; None: nothing
-        written); None when no Prometheus is named."""
-        if not self.prometheus:
+        written) on the Prometheus objects of `shard` (all named ones when not sharded);
+        None when no Prometheus is named."""
+        prometheus = self.shards.get(shard, []) if self.shards and shard else self.prometheus
+        if not prometheus:
             return None
         seen = self.seen
         if seen.error is not None:
@@ -289,15 +290,18 @@ class LiveReader:
         written = seen.rules.get(name)
         if spec is None or written is None:
             return _nothing_written("PrometheusRule", spec, written)
+        wrong = [seen.misselecting[t] for t in prometheus if t in seen.misselecting]
+        if wrong:  # generated or not, its shard would evaluate it among others' rules
+            return Liveness(False, "ReloadFailed", "; ".join(wrong))
         key = rule_file_key(self.namespace, name, written.uid)
         want = rule_spec(spec)
         waiting = [
             target
-            for target in self.prometheus
+            for target in prometheus
             if self._rule_file(key, seen.rule_files[target].get(key)) != want
         ]
         if not waiting:
-            return Liveness(True, LIVE, _loaded_message("Prometheus", self.prometheus))
+            return Liveness(True, LIVE, _loaded_message("Prometheus", prometheus))
         refused = written.refused(seen.events.get(("PrometheusRule", name), []))
         if refused is not None:
             return Liveness(False, "Rejected", refused)
