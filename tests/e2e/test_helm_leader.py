@@ -78,8 +78,12 @@ def test_one_replica_has_no_election(helm: Helm) -> None:
 
 
 def test_files_sink_needs_a_shared_volume_for_more_than_one_replica(helm: Helm) -> None:
-    error = helm.template_error({"sink": {"type": "files"}})
+    # By default one: an emptyDir per pod would leave a new leader writing where nobody reads.
+    alone = helm.template({"sink": {"type": "files"}})
+    assert one(alone, "Deployment")["spec"]["replicas"] == 1
+    assert "--leader-elect" not in argv(alone)
+    error = helm.template_error({"sink": {"type": "files"}, "replicas": 2})
     assert "replicas > 1 with sink.type=files needs sink.files.existingClaim" in error
     shared = helm.template({"sink": {"type": "files", "files": {"existingClaim": "rwx"}}})
+    assert one(shared, "Deployment")["spec"]["replicas"] == 2
     assert "--leader-elect" in argv(shared)
-    assert one(helm.template({"sink": {"type": "files"}, "replicas": 1}), "Deployment")
