@@ -110,7 +110,7 @@ def _run(
             if election.wait_leading(stop):
                 writers.prepare()
                 _lead(writers, status, stop)
-        kopf_runner.wait(shutdown.grace_s)
+        kopf_runner.wait()
     finally:
         stop.set()
         kopf_runner.join(shutdown.grace_s)
@@ -142,7 +142,9 @@ def _attribution_key(opts: OperatorOptions, api_user: str | None) -> bytes | Non
 
 def _kopf_settings(opts: OperatorOptions) -> kopf.OperatorSettings:
     kopf_settings = kopf.OperatorSettings()
-    kopf_settings.peering.standalone = True  # one replica; no peering objects to read/write
+    # No kopf peering (it pauses equal-priority operators, it does not elect): several
+    # replicas elect through the Lease (k8s/leader.py); no peering objects to read/write.
+    kopf_settings.peering.standalone = True
     kopf_settings.scanning.disabled = True  # no cluster-wide CRD/namespace list & watch
     kopf_settings.posting.enabled = False  # alertplane posts its own Events
     # Memory with 10,000 objects: kopf's initial list in pages, not all at once, and an idle
@@ -215,7 +217,7 @@ class KopfRunner:
             else:  # stopped while starting up (e.g. during discovery): not a failure
                 log.debug("kopf stopped while starting: %r", exc)
 
-    def wait(self, grace_s: float) -> None:
+    def wait(self) -> None:
         """Until kopf ends (asked to stop, or failed: then its failure is raised)."""
         while self.thread.is_alive():
             self.thread.join(0.2)
