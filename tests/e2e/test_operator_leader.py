@@ -277,7 +277,7 @@ def test_one_leader_writes_takes_over_and_a_resumed_one_writes_nothing(
         assert second.proc is not None
         stopped = second.proc.pid
         os.kill(stopped, signal.SIGSTOP)
-        third, _ = _leader(cluster, [op for op in ops if op is not second])
+        third, third_id = _leader(cluster, [op for op in ops if op is not second])
         taken_at = time.time()
         changed = [
             alert(cid, "Latency", expr=_expr("latency_seconds", cid, 3)) for cid in CUSTOMERS
@@ -325,6 +325,12 @@ def test_one_leader_writes_takes_over_and_a_resumed_one_writes_nothing(
             f"\nfailover: {after_kill:.1f}s after SIGKILL (lease {ELECTION['leaseDuration']}s, "
             f"retry {ELECTION['retryPeriod']}s), {after_release:.1f}s after SIGTERM (released)"
         )
+        # One writer at a time, handing over in the order the Lease did.
+        writes = [e for e in audit.writes() if e["objectRef"].get("resource") != "leases"]
+        writes.sort(key=lambda e: _unix(e["requestReceivedTimestamp"]))
+        turns = [e["userAgent"].removeprefix(AGENT) for e in writes]
+        handovers = [who for i, who in enumerate(turns) if i == 0 or turns[i - 1] != who]
+        assert handovers == [first_id, second_id, third_id, last_id]
         for op in ops:
             op.assert_no_forbidden()
         assert last_op is second and last_id not in (first_id, second_id)
