@@ -24,11 +24,16 @@ class PlainHandler(BaseHTTPRequestHandler):
     its length, and no access log (the scrapes would flood it)."""
 
     def _send(self, code: int, body: bytes, ctype: str = "text/plain") -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except ConnectionError:
+            # The prober gave up first (a probe's timeout on a busy process): nobody is
+            # left to answer. Not an error of this process, so no traceback in its log.
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -105,17 +105,18 @@ def test_helm_lint_strict(helm: Helm, values: Doc | None) -> None:
 def test_default_render(helm: Helm) -> None:
     docs = helm.template()
     assert kinds(docs) == [
-        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment",
-        "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount",
-    ]  # fmt: skip
+        "ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "PodDisruptionBudget",
+        "Role", "Role", "Role", "RoleBinding", "RoleBinding", "RoleBinding", "Service",
+        "ServiceAccount",
+    ]  # fmt: skip  # two replicas: the Lease Role and the PDB (test_helm_leader.py)
     assert all(d["metadata"]["name"].startswith(FULLNAME) for d in docs)
     for d in docs:
         if d["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
             assert d["metadata"]["namespace"] == NS, d["kind"]
 
     deploy = one(docs, "Deployment")
-    assert deploy["spec"]["replicas"] == 1
-    assert deploy["spec"]["strategy"] == {"type": "Recreate"}
+    assert deploy["spec"]["replicas"] == 2
+    assert deploy["spec"]["strategy"]["type"] == "RollingUpdate"
     pod = deploy["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == FULLNAME
     c = container(docs)
@@ -125,10 +126,13 @@ def test_default_render(helm: Helm) -> None:
         "--sink=prometheus-operator", f"--sink-namespace={NS}",
         "--promop-prometheus=main", "--promop-alertmanager=main",
         "--tenant-binding", "--metrics-port=8080", "--resync-interval=300",
+        "--leader-elect", f"--leader-election-namespace={NS}",
+        f"--leader-election-name={FULLNAME}", "--leader-lease-duration=15",
+        "--leader-renew-deadline=10", "--leader-retry-period=2",
     ]  # fmt: skip
-    assert c["env"] == [
+    assert c["env"][2:] == [
         {"name": "ALERTPLANE_PLATFORM_CONFIG", "value": "/etc/alertplane/platform.yaml"}
-    ]
+    ]  # after POD_NAME and POD_NAMESPACE (test_helm_leader.py)
     assert c["ports"] == [{"name": "http-metrics", "containerPort": 8080, "protocol": "TCP"}]
     assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http-metrics"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http-metrics"}

@@ -100,6 +100,9 @@ def test_installed_service_account_can_do_its_job_and_no_more(helm: Helm, kube: 
     for ns in ("", "team-a", "team-c"):
         assert access.check(CR_RULES, ns) == [], ns
     assert access.check(SINK_RULES["configmap"], "monitoring") == []
+    leases = "coordination.k8s.io"  # leader election: the release's own Lease
+    assert access.can("create", "leases", NS, leases)
+    assert all(access.can(verb, "leases", NS, leases, name=sa) for verb in ("get", "update"))
 
     forbidden = [
         # No Secrets at all with the configmap sink.
@@ -139,7 +142,11 @@ def test_installed_service_account_can_do_its_job_and_no_more(helm: Helm, kube: 
         ("get", "customresourcedefinitions", "", "apiextensions.k8s.io"),
         ("update", "customresourcedefinitions", "", "apiextensions.k8s.io"),
         ("list", "clusterkopfpeerings", "", "kopf.dev"),
-        ("create", "leases", NS, "coordination.k8s.io"),
+        # The leader election's Lease (two replicas): only its own, in its namespace.
+        ("create", "leases", "monitoring", "coordination.k8s.io"),
+        ("list", "leases", NS, "coordination.k8s.io"),
+        ("delete", "leases", NS, "coordination.k8s.io"),
+        ("update", "leases", NS, "coordination.k8s.io"),  # any other name
         ("create", "validatingwebhookconfigurations", "", "admissionregistration.k8s.io"),
         ("create", "pods", NS, ""),
         ("patch", "deployments", NS, "apps"),

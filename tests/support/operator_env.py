@@ -371,7 +371,9 @@ def chart_operator(
 ) -> ChartOperator:
     """Render the chart for `values` and apply its ServiceAccount and RBAC (Roles go into the
     sink and watched namespaces, which must exist). Nothing else is granted."""
-    docs = render(values, release, namespace)
+    # One operator process unless the test says otherwise: the chart's default of two
+    # replicas would add leader election (tests/e2e/test_operator_leader.py runs several).
+    docs = render({"replicas": 1, **values}, release, namespace)
     rbac = [d for d in docs if d["kind"] in RBAC_KINDS]
     # The operator's own account (createObjects adds one for Prometheus in the sink namespace).
     (deploy,) = [d for d in docs if d["kind"] == "Deployment"]

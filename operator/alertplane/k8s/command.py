@@ -69,6 +69,51 @@ def add_parser(sub: Any) -> None:
     )
     readiness_grace(p)
     p.add_argument("--coalesce", type=float, default=0.2, help=argparse.SUPPRESS)
+    _add_leader(p)
+
+
+def _add_leader(p: argparse.ArgumentParser) -> None:
+    """Leader election (k8s/leader.py): several replicas, one writes."""
+    p.add_argument(
+        "--leader-elect",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="run as one of several replicas: all watch and serve the webhook, the one "
+        "holding a coordination.k8s.io Lease writes (default off: the only replica)",
+    )
+    p.add_argument(
+        "--leader-election-namespace",
+        metavar="NS",
+        help="namespace of the Lease (default: $POD_NAMESPACE, else the pod's own)",
+    )
+    p.add_argument(
+        "--leader-election-name",
+        default="alertplane-operator",
+        metavar="NAME",
+        help="name of the Lease; replicas naming the same Lease elect one leader",
+    )
+    p.add_argument(
+        "--leader-lease-duration",
+        type=int,
+        default=15,
+        metavar="SECONDS",
+        help="how long a leader's Lease holds without renewal: a follower takes over that "
+        "long after a leader died without releasing it (default 15)",
+    )
+    p.add_argument(
+        "--leader-renew-deadline",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="a leader that could not renew for this long gives up (default 10)",
+    )
+    p.add_argument(
+        "--leader-retry-period",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="how often the Lease is renewed, or tried by a follower (default 2)",
+    )
 
 
 def _add_promop(p: argparse.ArgumentParser) -> None:
@@ -126,6 +171,19 @@ def run(args: argparse.Namespace) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)  # one line per watch event
+    leader = None
+    if args.leader_elect:
+        from .leader import LeaderSettings, default_namespace
+
+        leader = LeaderSettings(
+            namespace=default_namespace(args.leader_election_namespace),
+            name=args.leader_election_name,
+            lease_s=args.leader_lease_duration,
+            renew_s=args.leader_renew_deadline,
+            retry_s=args.leader_retry_period,
+            kubeconfig=args.kubeconfig,
+        )
+        leader.check()
     return run_operator(
         OperatorOptions(
             sink=args.sink,
@@ -149,5 +207,6 @@ def run(args: argparse.Namespace) -> int:
             coalesce_s=args.coalesce,
             resync_s=args.resync_interval,
             readiness_grace_s=args.readiness_grace,
+            leader=leader,
         )
     )

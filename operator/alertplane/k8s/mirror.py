@@ -82,6 +82,9 @@ class Mirror:
         # status row starts Pending, so the current status must be recorded again; the
         # state only reports statuses that change.
         self.on_created: list[Callable[[list[ObjectRef]], None]] = []
+        # Raises when this replica may not write now (k8s/leader.py): a paused leader
+        # resumed after another took over must not add audit rows the new one adds too.
+        self.fence: Callable[[], None] = lambda: None
 
     # -- producers (called under the state lock: changes arrive in order) ---------------
     def record(self, change: Change) -> None:
@@ -179,12 +182,14 @@ class Mirror:
         done: list[ObjectRef] = []
         created: list[ObjectRef] = []
         if not self._compared:
+            self.fence()
             done += self._compare_all(sessions, created)
         while True:
             with self._lock:
                 if not self._queue:
                     break
                 change = self._queue[0]
+            self.fence()
             with sessions.begin() as s:
                 created += write_changes(s, [change], SOURCE)
             with self._lock:
@@ -199,6 +204,7 @@ class Mirror:
             # Only now: each queued change is an audit row with its own actor, which the
             # comparison would collapse into one. Nothing is returned: mirrored() answered
             # True for these objects all along and still does.
+            self.fence()
             self._compare_all(sessions, created, again=True)
         if created:
             for listener in self.on_created:  # recorded now, written just below
@@ -206,6 +212,7 @@ class Mirror:
         with self._lock:
             statuses, self._statuses = self._statuses, {}
         try:
+            self.fence()
             with sessions.begin() as s:
                 write_statuses(s, statuses)
         except BaseException:

@@ -4,6 +4,9 @@ status publisher, the database mirror and the health/metrics server into one pro
 Start-up is level-triggered: list every namespace label and custom resource first, then
 the first full sync (which also removes output of customers that vanished while the
 operator was down), then kopf's watches keep the state current.
+
+With --leader-elect several replicas run: each lists, watches and serves the webhook;
+the one holding the Lease (k8s/leader.py) also runs the writers (k8s/leading.py).
 """
 
 from __future__ import annotations
@@ -12,16 +15,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import kopf
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..errors import UsageError
-from ..health import READINESS_GRACE_S, readiness
+from ..errors import ObjectRef, UsageError
+from ..health import readiness
 from ..kube.client import ApiError, KubeClient, login
 from ..kube.kinds import CUSTOM, NAMESPACE
 from ..kube.paths import kind_path
@@ -32,15 +33,15 @@ from ..metrics_port import PlainHandler
 from ..model.common import is_dns_label
 from ..ports import unavailable
 from ..render.platform import PlatformConfig, load_platform_config
-from ..sinks.base import Sink
-from ..sinks.factory import KINDS, SinkSettings, build_sink
+from ..sinks.factory import KINDS
 from ..store.db import parse_url
-from ..sync import Reconciler, SyncSettings, release_memory
+from ..sync import Reconciler, release_memory
 from .changes import service_account_user
 from .handlers import Handlers
+from .leader import EXIT_LEASE_LOST, Election
+from .leading import Writers, sink_settings
 from .mirror import Mirror
-from .publish import Publisher
-from .reconciler import ClusterHooks
+from .options import OperatorOptions as OperatorOptions  # re-exported: tests, command
 from .state import ClusterState
 
 log = logging.getLogger("alertplane.operator")
@@ -48,34 +49,9 @@ log = logging.getLogger("alertplane.operator")
 SINKS = KINDS
 
 
-@dataclass
-class OperatorOptions:
-    sink: str
-    namespaces: list[str] = field(default_factory=list)  # empty: cluster-wide
-    sink_namespace: str = "monitoring"
-    out_dir: Path | None = None
-    db_url: str | None = None
-    platform_config: str | None = None
-    prometheus_url: str | None = None
-    alertmanager_url: str | None = None
-    promop_prometheus: tuple[str, ...] = ()  # [NS/]NAME: the objects deciding liveness
-    promop_alertmanager: tuple[str, ...] = ()
-    tenant_binding: bool = True
-    metrics_port: int = 8080
-    webhook_port: int | None = None
-    webhook_cert: str | None = None
-    webhook_key: str | None = None
-    api_service_account: str | None = None  # NS/NAME of the REST API (webhook on)
-    attribution_key_file: str | None = None  # shared with the API: kube/signing.py
-    kubeconfig: str | None = None
-    coalesce_s: float = 0.2
-    resync_s: float = 300.0  # 0: no periodic resync
-    readiness_grace_s: float = READINESS_GRACE_S
-
-
 def run_operator(opts: OperatorOptions) -> int:
     platform = load_platform_config(opts.platform_config)
-    _sink_settings(opts, platform).check()  # before anything starts
+    sink_settings(opts, platform).check()  # before anything starts
     if opts.webhook_port is not None and not (opts.webhook_cert and opts.webhook_key):
         raise UsageError("--webhook-port needs --webhook-cert and --webhook-key")
     if not opts.resync_s >= 0:  # also NaN; a negative value would silently mean "never"
@@ -107,42 +83,48 @@ def _run(
 ) -> int:
     stop = threading.Event()
     shutdown.on_request(stop.set)
-    client = KubeClient(lambda: login(opts.kubeconfig))
+    election = None if opts.leader is None else Election(opts.leader, shutdown.request)
+    fence = None if election is None else election.lease.check
+    client = KubeClient(
+        lambda: login(opts.kubeconfig),
+        fence=fence,
+        agent=None if election is None else election.agent,
+    )
     state = ClusterState(opts.namespaces, api_user, _attribution_key(opts, api_user))
-    sink = _start_sink(opts, platform, client)
-    mirror = None
-    if opts.db_url:
-        mirror = Mirror(opts.db_url, state.snapshot, set(opts.namespaces))
-        state.on_change.append(mirror.record)
-
-    initial_list(client, state, opts.namespaces, opts.tenant_binding)
-    if mirror is not None:
-        state.seed_live(mirror.load_live())
-    if stop.is_set():  # asked to stop while listing: nothing was started yet
-        client.close()
-        return 0
-
-    reconciler, publisher = _wire(opts, platform, client, state, sink, mirror)
-    status.reconciler = reconciler
-    if mirror is not None:
-        status.mirror = mirror
-    threads = [threading.Thread(target=reconciler.run, args=(stop,), name="reconciler")]
-    if mirror is not None:
-        threads.append(threading.Thread(target=mirror.run, args=(stop,), name="mirror"))
-    for t in threads:
-        t.daemon = True
-        t.start()
-    publisher.start(stop)
+    writers = Writers(opts, platform, client, state, fence)
+    kopf_runner = KopfRunner(opts, platform, client, state, writers.add_finalizer, stop)
     try:
-        _run_kopf(opts, platform, client, state, publisher, stop, shutdown.grace_s)
+        if election is None:
+            writers.prepare()  # the mirror hears the listing, as it always did
+        initial_list(client, state, opts.namespaces, opts.tenant_binding)
+        if stop.is_set():  # asked to stop while listing: nothing was started yet
+            return 0
+        if election is None:
+            _lead(writers, status, stop)
+            kopf_runner.start()
+        else:
+            # Every replica watches and serves the webhook; only the leader writes.
+            kopf_runner.start()
+            status.standby = True
+            election.start()
+            if election.wait_leading(stop):
+                writers.prepare()
+                _lead(writers, status, stop)
+        kopf_runner.wait()
     finally:
         stop.set()
-        for t in threads:
-            t.join(timeout=10)
-        if mirror is not None:
-            mirror.close()
+        kopf_runner.join(shutdown.grace_s)
+        writers.join()
+        if election is not None:
+            election.stop()  # after the writers: the Lease is released once they stopped
         client.close()
-    return 0
+    return EXIT_LEASE_LOST if election is not None and election.lost else 0
+
+
+def _lead(writers: Writers, status: _Status, stop: threading.Event) -> None:
+    writers.seed()
+    status.mirror = writers.mirror
+    status.reconciler = writers.start(stop)
 
 
 def _attribution_key(opts: OperatorOptions, api_user: str | None) -> bytes | None:
@@ -158,66 +140,11 @@ def _attribution_key(opts: OperatorOptions, api_user: str | None) -> bytes | Non
     return None
 
 
-def _sink_settings(opts: OperatorOptions, platform: PlatformConfig) -> SinkSettings:
-    return SinkSettings(
-        kind=opts.sink,
-        out_dir=opts.out_dir,
-        namespace=opts.sink_namespace,
-        platform=platform,
-        prometheus_url=opts.prometheus_url,
-        alertmanager_url=opts.alertmanager_url,
-        promop_prometheus=opts.promop_prometheus,
-        promop_alertmanager=opts.promop_alertmanager,
-    )
-
-
-def _start_sink(opts: OperatorOptions, platform: PlatformConfig, client: KubeClient) -> Sink:
-    """The sink `--sink` names, having read what it wrote before (the one factory)."""
-    sink = build_sink(_sink_settings(opts, platform), client)
-    sink.start()
-    return sink
-
-
-def _wire(
-    opts: OperatorOptions,
-    platform: PlatformConfig,
-    client: KubeClient,
-    state: ClusterState,
-    sink: Sink,
-    mirror: Mirror | None,
-) -> tuple[Reconciler, Publisher]:
-    """The reconciler (the core one, with the cluster's hooks) and the status publisher,
-    listening to the state, to each other and to the mirror."""
-    settings = SyncSettings(
-        out_dir=opts.out_dir or Path("."),
-        platform=platform,
-        prometheus_url=opts.prometheus_url,
-        alertmanager_url=opts.alertmanager_url,
-        coalesce_s=opts.coalesce_s,
-        sink=sink,
-    )
-    hooks = ClusterHooks(
-        state, opts.tenant_binding, sink.check_receiver, opts.resync_s, sink.refresh
-    )
-    reconciler = hooks.attach(settings)
-    publisher = Publisher(client, state, sink.location, sink.written_message, mirror)
-    state.on_touch.append(reconciler.notify)
-    state.on_status.append(publisher.enqueue)
-    # Statuses are compared then, not rewritten: this repairs hand-edited ones and
-    # patches that failed, and writes nothing for the others.
-    hooks.on_resync.append(lambda: publisher.enqueue(state.refs()))
-    hooks.on_synced.append(lambda _report, removed: publisher.finalize(removed))
-    hooks.on_synced.append(lambda _report, _removed: publisher.synced())
-    if mirror is not None:
-        mirror.on_mirrored.append(publisher.enqueue_after_first_sync)
-        state.on_status.append(lambda refs: _mirror_statuses(state, mirror, refs))
-        mirror.on_created.append(lambda refs: _mirror_statuses(state, mirror, refs))
-    return reconciler, publisher
-
-
 def _kopf_settings(opts: OperatorOptions) -> kopf.OperatorSettings:
     kopf_settings = kopf.OperatorSettings()
-    kopf_settings.peering.standalone = True  # one replica; no peering objects to read/write
+    # No kopf peering (it pauses equal-priority operators, it does not elect): several
+    # replicas elect through the Lease (k8s/leader.py); no peering objects to read/write.
+    kopf_settings.peering.standalone = True
     kopf_settings.scanning.disabled = True  # no cluster-wide CRD/namespace list & watch
     kopf_settings.posting.enabled = False  # alertplane posts its own Events
     # Memory with 10,000 objects: kopf's initial list in pages, not all at once, and an idle
@@ -234,60 +161,73 @@ def _kopf_settings(opts: OperatorOptions) -> kopf.OperatorSettings:
     return kopf_settings
 
 
-def _run_kopf(
-    opts: OperatorOptions,
-    platform: PlatformConfig,
-    client: KubeClient,
-    state: ClusterState,
-    publisher: Publisher,
-    stop: threading.Event,
-    grace_s: float,
-) -> None:
-    """kopf's watches (and the webhook) until stopped; kopf's failure is raised here."""
-    # kopf logs in again on a 401: re-reading the credentials picks up a rotated token.
-    handlers = Handlers(
-        state,
-        client,
-        platform,
-        opts.tenant_binding,
-        lambda: login(opts.kubeconfig),
-        add_finalizer=publisher.add_finalizer,
-    )
-    kopf_settings = _kopf_settings(opts)
-    log.info(
-        "operator started: sink=%s, %s, tenant binding %s",
-        opts.sink,
-        "namespaces " + ",".join(opts.namespaces) if opts.namespaces else "cluster-wide",
-        "on" if opts.tenant_binding else "off",
-    )
-    failure: list[BaseException] = []
+class KopfRunner:
+    """kopf's watches (and the webhook) in a thread, so that SIGTERM and SIGINT reach
+    lifecycle.Shutdown in the main thread, as in `serve`: one way to stop, with one grace
+    period. kopf's failure is raised by `wait`."""
 
-    def run_kopf() -> None:
+    def __init__(
+        self,
+        opts: OperatorOptions,
+        platform: PlatformConfig,
+        client: KubeClient,
+        state: ClusterState,
+        add_finalizer: Callable[[ObjectRef], None],
+        stop: threading.Event,
+    ) -> None:
+        self.opts = opts
+        # kopf logs in again on a 401: re-reading the credentials picks up a rotated token.
+        self.handlers = Handlers(
+            state,
+            client,
+            platform,
+            opts.tenant_binding,
+            lambda: login(opts.kubeconfig),
+            add_finalizer=add_finalizer,
+        )
+        self.stop = stop
+        self.failure: list[BaseException] = []
+        self.thread = threading.Thread(target=self._run, name="kopf", daemon=True)
+
+    def start(self) -> None:
+        opts = self.opts
+        log.info(
+            "operator started: sink=%s, %s, tenant binding %s",
+            opts.sink,
+            "namespaces " + ",".join(opts.namespaces) if opts.namespaces else "cluster-wide",
+            "on" if opts.tenant_binding else "off",
+        )
+        logging.getLogger("kopf._core.reactor.running").addFilter(_no_signal_warning)
+        self.thread.start()
+
+    def _run(self) -> None:
+        opts = self.opts
         try:
             kopf.run(
-                registry=handlers.registry(webhook=opts.webhook_port is not None),
-                settings=kopf_settings,
+                registry=self.handlers.registry(webhook=opts.webhook_port is not None),
+                settings=_kopf_settings(opts),
                 standalone=True,
                 clusterwide=not opts.namespaces,
                 namespaces=opts.namespaces,
-                stop_flag=stop,
+                stop_flag=self.stop,
             )
         except BaseException as exc:  # handed to the main thread
-            failure.append(exc)
+            if not self.stop.is_set():
+                self.failure.append(exc)
+            else:  # stopped while starting up (e.g. during discovery): not a failure
+                log.debug("kopf stopped while starting: %r", exc)
 
-    # kopf runs in a thread, so that SIGTERM and SIGINT reach lifecycle.Shutdown in the
-    # main thread, as in `serve`: one way to stop, with one grace period.
-    logging.getLogger("kopf._core.reactor.running").addFilter(_no_signal_warning)
-    kopf_thread = threading.Thread(target=run_kopf, name="kopf", daemon=True)
-    kopf_thread.start()
-    try:
-        while kopf_thread.is_alive():
-            kopf_thread.join(0.2)
-        if failure:
-            raise failure[0]
-    finally:
-        stop.set()
-        kopf_thread.join(timeout=grace_s)
+    def wait(self) -> None:
+        """Until kopf ends (asked to stop, or failed: then its failure is raised)."""
+        while self.thread.is_alive():
+            self.thread.join(0.2)
+        if self.failure:
+            raise self.failure[0]
+
+    def join(self, grace_s: float) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=grace_s)
 
 
 def _no_signal_warning(record: logging.LogRecord) -> bool:
@@ -301,8 +241,13 @@ class _Status:
         self.grace_s = grace_s
         self.reconciler: Reconciler | None = None
         self.mirror: Mirror | None = None
+        self.standby = False  # listed, watching and serving the webhook; another leads
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
+        if self.reconciler is None and self.standby:
+            # Ready: its webhook answers (the Service sends admission requests to every
+            # ready replica), and the PodDisruptionBudget counts it as able to take over.
+            return True, {"status": "ready", "role": "standby"}
         if self.reconciler is None:
             return False, {"status": "not ready", "reasons": ["starting"]}
         mirror = self.mirror
@@ -357,14 +302,6 @@ def initial_list(
                     ) from exc
                 raise
     release_memory()
-
-
-def _mirror_statuses(state: ClusterState, mirror: Mirror, refs: list[Any]) -> None:
-    for ref in refs:
-        entry = state.entry(ref)
-        if entry is None:
-            continue
-        mirror.record_status(ref, entry.status)
 
 
 def serve_health(

@@ -44,6 +44,7 @@ EVENTS = Counter(
 )
 
 STATUS, FINALIZE, ADD_FINALIZER = "status", "finalize", "add-finalizer"
+CONFLICT_RETRY_S = 0.5  # a refused status patch: composed again after the watch caught up
 
 
 class Publisher:
@@ -160,16 +161,34 @@ class Publisher:
         if status is not None and entry.shows(status):
             STATUS_PATCHES.labels("unchanged").inc()  # compared, nothing to write
         elif status is not None:
-            try:
-                updated = self.client.merge_patch(object_path(ref, "status"), {"status": status})
-            except ApiError as exc:
-                STATUS_PATCHES.labels("error").inc()
-                if exc.status != 404:  # 404: deleted meanwhile
-                    log.warning("status of %s not written: %s", ref, exc)
-                return
-            STATUS_PATCHES.labels("ok").inc()
-            entry.saw_status(updated.get("status") or status)
-            self._maybe_event(ref, entry, status)
+            self._patch_status(ref, entry, status)
+
+    def _patch_status(self, ref: ObjectRef, entry: Entry, status: dict[str, Any]) -> None:
+        """Preconditioned on the resourceVersion the status was composed against: a patch
+        that arrives late (its sender paused, another replica leading meanwhile) is refused
+        rather than laid over a newer status. A refusal (409) is composed again once the
+        watch brings the newer version."""
+        patch: dict[str, Any] = {"status": status}
+        if entry.resource_version:
+            patch["metadata"] = {"resourceVersion": entry.resource_version}
+        try:
+            updated = self.client.merge_patch(object_path(ref, "status"), patch)
+        except ApiError as exc:
+            STATUS_PATCHES.labels("conflict" if exc.status == 409 else "error").inc()
+            if exc.status == 409:
+                self._again_later(ref)
+            elif exc.status != 404:  # 404: deleted meanwhile
+                log.warning("status of %s not written: %s", ref, exc)
+            return
+        STATUS_PATCHES.labels("ok").inc()
+        entry.resource_version = str(updated.get("metadata", {}).get("resourceVersion") or "")
+        entry.saw_status(updated.get("status") or status)
+        self._maybe_event(ref, entry, status)
+
+    def _again_later(self, ref: ObjectRef) -> None:
+        timer = threading.Timer(CONFLICT_RETRY_S, self.enqueue, ([ref],))
+        timer.daemon = True
+        timer.start()
 
     # -- composing ------------------------------------------------------------------------
     def compose(self, ref: ObjectRef, entry: Entry) -> dict[str, Any] | None:

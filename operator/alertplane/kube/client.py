@@ -70,18 +70,32 @@ def login(kubeconfig: str | None = None) -> kopf.ConnectionInfo:
 
 
 class KubeClient:
-    def __init__(self, credentials: Callable[[], kopf.ConnectionInfo], timeout: float = 30.0):
+    def __init__(
+        self,
+        credentials: Callable[[], kopf.ConnectionInfo],
+        timeout: float = 30.0,
+        fence: Callable[[], None] | None = None,
+        agent: str | None = None,
+    ):
+        """`fence`: called before every write (each attempt), raises when this process may
+        not write now (an operator replica that does not hold the leader Lease,
+        k8s/leader.py). `agent`: the User-Agent, so the audit log names the replica."""
         self._credentials = credentials
         self._timeout = timeout
+        self._fence = fence
+        self._agent = agent
         self._lock = threading.Lock()
         self.info = credentials()
         self._http = self._connect(self.info)
 
     def _connect(self, info: kopf.ConnectionInfo) -> httpx.Client:
+        headers = info.as_http_headers()
+        if self._agent:
+            headers["User-Agent"] = self._agent
         return httpx.Client(
             base_url=info.server,
             verify=info.as_ssl_context(),
-            headers=info.as_http_headers(),
+            headers=headers,
             timeout=self._timeout,
         )
 
@@ -107,6 +121,8 @@ class KubeClient:
         headers = {"Content-Type": content_type} if content is not None else {}
         relogged = False
         for attempt in range(1, RETRIES + 1):
+            if self._fence is not None and method != "GET":
+                self._fence()  # as late as possible: a retry may come seconds later
             try:
                 resp = self._http.request(
                     method, path, content=content, params=params, headers=headers
