@@ -362,13 +362,17 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     sock = bind(args.host, args.port)  # first: a busy port is told before anything slow
     from .serve import serve  # uvicorn/fastapi only load for this command
+    from .sinks.replicas import check_single_url
+
+    platform = _platform(args)
+    check_single_url(platform, args.alertmanager_url)  # before anything starts
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     serve(
         args.db,
-        _platform(args),
+        platform,
         Path(args.out),
         args.prometheus_url,
         args.alertmanager_url,

@@ -41,7 +41,7 @@ from .model import CustomerReceiver, Resource
 from .model.records import Concluded, ObjectRecord, utcnow
 from .render.platform import PlatformConfig
 from .render.secretfiles import secret_folder
-from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink
+from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink, fails_pass
 from .sinks.factory import SinkSettings, build_sink
 from .sync_assess import live_version
 from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
@@ -193,7 +193,7 @@ class Reconciler:
         if report.outcome == "write_failed":
             self.failed("writing the output failed")
         elif report.outcome == "reload_failed":
-            failed = sorted(t for t, r in report.reloads.items() if not r.ok)
+            failed = sorted(t for t, r in report.reloads.items() if fails_pass(t, r))
             self.failed(f"reload of {' and '.join(failed)} failed")
         else:  # ok, or invalid objects: those are their owners' problem, not the process's
             self.succeeded()
@@ -241,7 +241,7 @@ class Reconciler:
         updates, pending = status_updates(out.assessed, self.sink, write_error, utcnow())
         self.store.save_statuses(updates)
         self._schedule_recheck(pending)
-        failed = [t for t, r in report.reloads.items() if not r.ok]
+        failed = [t for t, r in report.reloads.items() if fails_pass(t, r)]
         if write_error:
             report.outcome = "write_failed"
         elif failed:

@@ -41,6 +41,9 @@ class ReloadOutcome:
     ok: bool
     attempts: int
     message: str = ""
+    # False: no HTTP answer at all (refused, reset, timed out): the target is down, not
+    # refusing the output; a down replica of several is Pending, not Failed (sinks/replicas.py)
+    answered: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,18 @@ class Liveness:
 def kind_of(target: str) -> str:
     """`prometheus` or `alertmanager`, for a target name (`prometheus/<shard>` too)."""
     return target.split("/", 1)[0]
+
+
+def is_replica(target: str) -> bool:
+    """One named replica of an Alertmanager cluster (`alertmanager/<replica>`)."""
+    return kind_of(target) == ALERTMANAGER and "/" in target
+
+
+def fails_pass(target: str, outcome: ReloadOutcome) -> bool:
+    """Whether a reload outcome fails the reconciler's pass (retry, /readyz): a refusal
+    does, and so does a single target that is down; a replica that is down does not (the
+    others serve; its output is Pending naming it and re-checked until it answers)."""
+    return not outcome.ok and (outcome.answered or not is_replica(target))
 
 
 # The worst first: one target's answer decides for an output all its targets hold.

@@ -16,6 +16,7 @@ from .files import FileSink
 from .promop import PrometheusOperatorSink
 from .promop_live import parse_alertmanager, parse_prometheus
 from .reload import Reloader
+from .replicas import check_single_url, with_replica_urls, with_replicas
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
 KINDS = (FILES, CONFIGMAP, PROMETHEUS_OPERATOR)
@@ -50,6 +51,7 @@ class SinkSettings:
                 "they name the prometheus-operator objects whose state makes output live",
             )
         self.promop_targets()
+        check_single_url(self.platform, self.alertmanager_url)
 
     def promop_targets(self) -> tuple[list[tuple[str, str]], list[str]]:
         """The named Prometheus ((ns, name)) and Alertmanager (name) objects; UsageError
@@ -69,7 +71,10 @@ def build_sink(
     reads nothing: the caller starts it (`Sink.start`). `urls` reads the reload URLs on
     every pass instead of taking them from `settings` once."""
     fixed = {PROMETHEUS: settings.prometheus_url, ALERTMANAGER: settings.alertmanager_url}
-    reloader = Reloader(urls or (lambda: fixed))
+    platform = settings.platform
+    reloader = Reloader(
+        with_replica_urls(platform, urls or (lambda: fixed)), with_replicas(platform)
+    )
     if settings.kind == FILES:
         if settings.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")

@@ -179,7 +179,10 @@ class LoadedCheck:
         self._answers: dict[str, Any] = {}  # question and URL → answer, in this pass
         self._failed: dict[str, str] = {}  # target → why asking failed, in this pass
         self._am_text: tuple[str | None, float | None] | None = None  # this pass's written
-        self._loaded_am, self._written_am = _Parsed(), _Parsed()
+        # Per replica: while replicas hold different configurations (one not reloaded yet),
+        # one cache for all would parse megabytes again for every customer asked.
+        self._loaded_am: dict[str, _Parsed] = {}
+        self._written_am = _Parsed()
         self._formatted: dict[str, str] = {}
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
@@ -246,7 +249,8 @@ class LoadedCheck:
             if loaded_hash is not None and loaded_hash == self._am_text[1]:
                 self._seen[target, customer_id] = _Seen(hash(text), epoch)
                 return None  # the very file written: every customer is live
-            loaded = self._loaded_am.of(self._ask(url, loaded_config), "its config.original")
+            parsed = self._loaded_am.setdefault(target, _Parsed())
+            loaded = parsed.of(self._ask(url, loaded_config), "its config.original")
             stale = routes_stale(customer_id, self._written_am.of(text, "alertmanager.yml"), loaded)
             if stale is None:
                 self._seen[target, customer_id] = _Seen(hash(text), epoch)

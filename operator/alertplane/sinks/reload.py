@@ -22,7 +22,11 @@ from .base import (
     ReloadOutcome,
     Targets,
     combine,
+    is_replica,
 )
+
+# A replica that did not answer its reload: not a refusal, the others serve (sinks/replicas.py).
+DOWN = "down, the other replicas serve; reloaded again until it answers"
 
 __all__ = ["ReloadOutcome", "Reloader", "reload", "single_targets", "target_of"]
 
@@ -37,7 +41,7 @@ def reload(
     import urllib.request
 
     url = base_url.rstrip("/") + "/-/reload"
-    message = ""
+    message, answered = "", True
     for attempt in range(1, attempts + 1):
         try:
             req = urllib.request.Request(url, method="POST", data=b"")
@@ -45,15 +49,15 @@ def reload(
                 return ReloadOutcome(True, attempt)
         except urllib.error.HTTPError as exc:
             body = exc.read().decode("utf-8", "replace").strip()
-            message = f"{url}: HTTP {exc.code}: {body or exc.reason}"
+            message, answered = f"{url}: HTTP {exc.code}: {body or exc.reason}", True
             if exc.code < 500:
                 return ReloadOutcome(False, attempt, message)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
-            message = f"{url}: {reason}"
+            message, answered = f"{url}: {reason}", False
         if attempt < attempts:
             time.sleep(backoff_s * 2 ** (attempt - 1))
-    return ReloadOutcome(False, attempts, message)
+    return ReloadOutcome(False, attempts, message, answered)
 
 
 def target_of(output: str) -> str:
@@ -124,6 +128,8 @@ class Reloader:
         """Whether `target` loaded what was written, as far as its reload tells."""
         outcome = self.outcomes.get(target)
         if outcome is not None and not outcome.ok:
+            if not outcome.answered and is_replica(target):
+                return Liveness(False, PENDING, f"{DOWN}: {outcome.message}")
             return Liveness(False, "ReloadFailed", outcome.message)
         if target in self.pending:
             return Liveness(False, PENDING, "waiting for a successful reload")
