@@ -25,8 +25,8 @@ from .base import (
     is_replica,
 )
 
-# A replica that did not answer its reload: not a refusal, the others serve (sinks/replicas.py).
-DOWN = "down, the other replicas serve; reloaded again until it answers"
+# A replica that did not answer its reload: down, not refusing (sinks/replicas.py).
+DOWN = "down, reloaded again until it answers"
 
 __all__ = ["ReloadOutcome", "Reloader", "reload", "single_targets", "target_of"]
 

@@ -1,0 +1,181 @@
+"""HA Alertmanager on 3 real Alertmanager 0.25 replicas in a gossip cluster (loopback,
+dynamic ports), fed by the reconciler's files sink with `alertmanager.replicas`:
+
+- the replicas all down: the objects are Pending naming them, the pass does not fail;
+  once they are up, every replica has the configuration and the objects are Synced;
+- an alert every replica holds (Prometheus sends to all) is notified once, to its
+  customer's capture receiver only: each replica went through its de-duplication stage
+  (`alertmanager_nflog_queries_total`) and exactly one notified;
+- one replica killed: a change still reaches the others, the objects are Pending naming
+  the missing replica, alertplane stays healthy; restarted, it converges and the objects
+  are Synced; a new alert is still notified once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alertplane.render.platform import PlatformConfig
+from alertplane.sinks.loaded_query import text_hash
+from alertplane.stack.capture import Capture
+from alertplane.stack.processes import free_port
+from alertplane.store.db import open_db
+from alertplane.store.repo import Store
+from alertplane.sync import Reconciler, SyncSettings
+from tests.support.am_cluster import PEER_TIMEOUT_S, AmCluster
+from tests.support.factories import alert, obj, receiver
+from tests.support.firing import firing, post_alerts
+from tests.support.waiting import eventually
+
+ROUTE = {"groupBy": ["alertname"], "groupWait": "1s", "groupInterval": "1s", "repeatInterval": "4h"}
+
+
+@dataclass
+class Env:
+    store: Store
+    cluster: AmCluster
+    capture: Capture
+    reconciler: Reconciler
+    out: Path
+    hook: str  # the capture's base URL
+
+    def status(self, name: str) -> dict[str, Any]:
+        (found,) = [s for s in self.store.get() if s.name == name]
+        return dict(found.manifest()["status"])
+
+    def synced(self, name: str) -> dict[str, Any]:
+        st = self.status(name)
+        none = {"status": "", "message": ""}  # no status yet: the first pass is running
+        return next((c for c in st.get("conditions") or [] if c["type"] == "Synced"), none)
+
+    def hashes(self) -> dict[str, float]:
+        """Each running replica's `alertmanager_config_hash`."""
+        return {
+            name: self.cluster.metric(am, "alertmanager_config_hash")
+            for name, am in zip(self.cluster.names, self.cluster.replicas, strict=True)
+            if am.proc is not None
+        }
+
+    def written_hash(self) -> float:
+        return text_hash((self.out / "alertmanager.yml").read_text(encoding="utf-8"))
+
+    def received(self, customer: str) -> list[dict[str, Any]]:
+        return [m for m in self.capture.messages() if m["path"].startswith(f"/{customer}/")]
+
+
+def _receiver(customer: str, hook: str, **over: Any) -> dict[str, Any]:
+    spec = {"webhook": [{"url": f"{hook}/{customer}/oncall"}], "route": ROUTE, **over}
+    return receiver(customer, **spec)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    out = tmp_path / "out"
+    capture = Capture(tmp_path / "capture", smtp_port=free_port(), http_port=free_port()).start()
+    hook = f"http://127.0.0.1:{capture.http_port}"
+    cluster = AmCluster(out / "alertmanager.yml", tmp_path / "am")
+    platform = PlatformConfig.model_validate({"alertmanager": {"replicas": cluster.platform()}})
+    store = Store(open_db(f"sqlite:///{tmp_path / 'a.db'}"), secrets_dir=str(tmp_path / "s"))
+    manifests = [_receiver("acme", hook), _receiver("globex", hook), alert("acme")]
+    store.apply([obj(m) for m in manifests], "a", "cli")
+    settings = SyncSettings(out_dir=out, platform=platform, coalesce_s=0.05, poll_s=0.02)
+    reconciler = Reconciler(store, settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=reconciler.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield Env(store, cluster, capture, reconciler, out, hook)
+    finally:
+        stop.set()
+        thread.join(30)
+        cluster.close()
+        capture.stop()
+
+
+def _notified_once(env: Env, customer: str, name: str) -> None:
+    """Post one firing alert to every running replica (as Prometheus does) and prove it
+    was notified exactly once, to `customer`'s receiver only."""
+    running = env.cluster.running()
+    before = [env.cluster.metric(am, "alertmanager_nflog_queries_total") for am in running]
+    sent_before = sum(
+        env.cluster.metric(am, "alertmanager_notifications_total", integration="webhook")
+        for am in running
+    )
+    others = len(env.received("globex"))
+    mine = len(env.received(customer))
+    for am in running:
+        post_alerts(am.url, firing([(customer, name)]))
+    eventually(lambda: len(env.received(customer)) > mine, 120)
+    # Every replica reached its de-duplication stage for this group: each has decided,
+    # after waiting its position × peer timeout, whether to notify.
+    eventually(
+        lambda: all(
+            env.cluster.metric(am, "alertmanager_nflog_queries_total") > seen
+            for am, seen in zip(running, before, strict=True)
+        ),
+        120 + PEER_TIMEOUT_S * len(running),
+    )
+    time.sleep(1.0)  # a duplicate already decided has this long to arrive (can only pass less)
+    sent = sum(
+        env.cluster.metric(am, "alertmanager_notifications_total", integration="webhook")
+        for am in running
+    )
+    got = env.received(customer)[mine:]
+    assert [m["body"]["commonLabels"]["alertname"] for m in got] == [name]
+    assert sent - sent_before == 1, f"{sent - sent_before} replicas notified"
+    assert len(env.received("globex")) == others
+
+
+def test_every_replica_loads_the_config_and_an_alert_is_notified_once(env: Env) -> None:
+    # Replicas not started yet: every one is down, the objects say so, the pass does not fail.
+    eventually(lambda: (env.out / "alertmanager.yml").is_file(), 60)
+    eventually(lambda: "alertmanager/am-0: down" in env.synced("acme-oncall")["message"], 60)
+    message = env.synced("acme-oncall")["message"]
+    assert "also not live on alertmanager/am-1, alertmanager/am-2" in message
+    assert env.status("acme-oncall")["phase"] == "Pending"
+    assert env.reconciler.failing_since is None
+
+    env.cluster.start()
+    eventually(lambda: env.status("acme-oncall")["phase"] == "Synced", 120)
+    assert env.status("globex-oncall")["phase"] == "Synced"
+    assert set(env.hashes().values()) == {env.written_hash()}
+    _notified_once(env, "acme", "HighErrorRate")
+
+
+def test_a_killed_replica_is_named_until_it_returns_and_converges(env: Env) -> None:
+    eventually(lambda: (env.out / "alertmanager.yml").is_file(), 60)
+    env.cluster.start()
+    eventually(lambda: env.status("acme-oncall")["phase"] == "Synced", 120)
+    env.cluster.kill("am-1")
+    old = env.written_hash()
+
+    changed = _receiver("acme", env.hook, route={**ROUTE, "groupWait": "2s"})
+    env.store.apply([obj(changed)], "a", "cli")
+
+    def named() -> bool:
+        synced = env.synced("acme-oncall")
+        return synced["status"] == "False" and synced["message"].startswith(
+            "alertmanager/am-1: down"
+        )
+
+    eventually(named, 120)
+    assert env.status("acme-oncall")["phase"] == "Pending"
+    new = env.written_hash()
+    assert new != old
+    # The change reached the replicas that are up; alertplane itself is healthy.
+    eventually(lambda: env.hashes() == {"am-0": new, "am-2": new}, 60)
+    assert env.reconciler.failing_since is None
+    _notified_once(env, "acme", "WhileOneIsDown")
+
+    env.cluster.restart("am-1")
+    eventually(lambda: env.status("acme-oncall")["phase"] == "Synced", 120)
+    assert env.status("globex-oncall")["phase"] == "Synced"
+    assert env.hashes() == {"am-0": new, "am-1": new, "am-2": new}
+    _notified_once(env, "acme", "AfterItReturned")
