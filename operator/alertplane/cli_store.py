@@ -364,9 +364,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve  # uvicorn/fastapi only load for this command
     from .sinks.replicas import check_single_url
 
-    platform = _platform(args)
-    check_single_url(platform, args.alertmanager_url)  # before anything starts
-
+    check_single_url(platform := _platform(args), args.alertmanager_url)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
