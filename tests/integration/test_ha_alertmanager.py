@@ -13,8 +13,10 @@ dynamic ports), fed by the reconciler's files sink with `alertmanager.replicas`:
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +26,9 @@ import pytest
 
 from alertplane.render.platform import PlatformConfig
 from alertplane.sinks.loaded_query import text_hash
+from alertplane.sinks.reload import reload
 from alertplane.stack.capture import Capture
-from alertplane.stack.processes import free_port
+from alertplane.stack.processes import Alertmanager, free_port
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.sync import Reconciler, SyncSettings
@@ -179,3 +182,37 @@ def test_a_killed_replica_is_named_until_it_returns_and_converges(env: Env) -> N
     assert env.status("globex-oncall")["phase"] == "Synced"
     assert env.hashes() == {"am-0": new, "am-1": new, "am-2": new}
     _notified_once(env, "acme", "AfterItReturned")
+
+
+def test_config_hash_is_the_md5_s_first_6_bytes_little_endian(tmp_path: Path) -> None:
+    """The claim `LoadedCheck` rests on, on the real binary: `alertmanager_config_hash` is
+    the first 6 bytes of the loaded file's MD5 read little-endian (big-endian would not
+    match: the test tells them apart); a configuration Alertmanager refuses answers the
+    reload with 500 and the previous one stays loaded."""
+    config = tmp_path / "alertmanager.yml"
+    texts = [
+        "route: {receiver: boot}\nreceivers: [{name: boot}]\n",
+        "# café ☕ — non-ASCII bytes count\nroute: {receiver: b}\nreceivers: [{name: b}]\n",
+        "route:\n  receiver: big\nreceivers:\n- name: big\n" + "# padding\n" * 20_000,
+    ]
+    config.write_text(texts[0], encoding="utf-8")
+    with Alertmanager(config, tmp_path / "am") as am:
+        for text in texts:
+            config.write_text(text, encoding="utf-8")
+            assert reload(am.url).ok
+            loaded = _metric(am.url, "alertmanager_config_hash")
+            digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+            assert loaded == text_hash(text) == int.from_bytes(digest[:6], "little")
+            assert loaded != int.from_bytes(digest[:6], "big")
+        config.write_text("route: {receiver: nobody}\n", encoding="utf-8")  # unknown receiver
+        refused = reload(am.url, attempts=1)
+        assert (refused.ok, refused.answered) == (False, True)
+        assert "HTTP 500" in refused.message
+        assert _metric(am.url, "alertmanager_config_hash") == text_hash(texts[-1])
+
+
+def _metric(url: str, name: str) -> float:
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as resp:
+        lines = resp.read().decode().splitlines()
+    (value,) = [line.split()[1] for line in lines if line.startswith(f"{name} ")]
+    return float(value)
