@@ -14,6 +14,8 @@ dynamic ports), fed by the reconciler's files sink with `alertmanager.replicas`:
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import threading
 import time
 import urllib.request
@@ -65,6 +67,11 @@ class Env:
             for name, am in zip(self.cluster.names, self.cluster.replicas, strict=True)
             if am.proc is not None
         }
+
+    def hashes_of(self, *names: str) -> list[float]:
+        return [
+            self.cluster.metric(self.cluster.replica(n), "alertmanager_config_hash") for n in names
+        ]
 
     def written_hash(self) -> float:
         return text_hash((self.out / "alertmanager.yml").read_text(encoding="utf-8"))
@@ -216,3 +223,33 @@ def _metric(url: str, name: str) -> float:
         lines = resp.read().decode().splitlines()
     (value,) = [line.split()[1] for line in lines if line.startswith(f"{name} ")]
     return float(value)
+
+
+def test_a_hanging_replica_holds_nobody(env: Env) -> None:
+    """SIGSTOP: the replica's kernel still accepts connections, nothing answers. Its reload
+    runs in the background: passes complete while it is in flight (the status says so),
+    changes reach the other replicas, and SIGCONT converges."""
+    eventually(lambda: (env.out / "alertmanager.yml").is_file(), 60)
+    env.cluster.start()
+    eventually(lambda: env.status("acme-oncall")["phase"] == "Synced", 120)
+    stopped = env.cluster.replica("am-2")
+    assert stopped.proc is not None
+    os.killpg(stopped.proc.pid, signal.SIGSTOP)
+    try:
+        for wait in ("2s", "3s"):  # two changes in a row while it hangs
+            before = env.written_hash()
+            changed = _receiver("acme", env.hook, route={**ROUTE, "groupWait": wait})
+            env.store.apply([obj(changed)], "a", "cli")
+            eventually(lambda: env.written_hash() != before, 60)  # noqa: B023
+
+            def in_flight() -> bool:
+                message = env.synced("acme-oncall")["message"]
+                return message.startswith("alertmanager/am-2: down") and "in flight" in message
+
+            eventually(in_flight, 120)
+            new = env.written_hash()
+            eventually(lambda: env.hashes_of("am-0", "am-1") == [new, new], 60)  # noqa: B023
+    finally:
+        os.killpg(stopped.proc.pid, signal.SIGCONT)
+    eventually(lambda: env.status("acme-oncall")["phase"] == "Synced", 180)
+    assert env.hashes_of("am-2") == [env.written_hash()]

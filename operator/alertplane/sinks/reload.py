@@ -24,6 +24,7 @@ from .base import (
     combine,
     is_replica,
 )
+from .reload_replicas import ATTEMPTS, ATTEMPTS_DOWN, WAIT_DOWN_S, WAIT_S, Background
 
 # A replica that did not answer its reload: down, not refusing (sinks/replicas.py).
 DOWN = "down, reloaded again until it answers"
@@ -97,6 +98,8 @@ class Reloader:
         self.pending: set[str] = set()
         self.again: set[str] = set()  # answered 200, yet still has older files (reload_again)
         self.outcomes: dict[str, ReloadOutcome] = {}  # of the last pass
+        self.down: set[str] = set()  # replicas whose last reload got no answer
+        self.background = Background()
 
     def reload_again(self, target: str) -> None:
         """Reload `target` on the next pass although nothing new is written: it answered
@@ -113,16 +116,31 @@ class Reloader:
         self.again = set()
         self.outcomes = {}
         urls = self.urls()
-        for target in sorted(self.pending):
-            url = urls.get(target)
-            if url is None:
-                self.pending.discard(target)
-                continue
-            outcome = reload(url)
+        todo = {t: url for t in sorted(self.pending) if (url := urls.get(t)) is not None}
+        self.pending &= set(todo)  # a target without a URL has nobody to ask
+        for target, url in todo.items():  # every replica at once, in the background
+            if is_replica(target):
+                attempts = ATTEMPTS_DOWN if target in self.down else ATTEMPTS
+                self.background.start(target, url, reload, attempts)
+        for target, url in todo.items():
+            outcome = self._reload(target, url)
             self.outcomes[target] = outcome
             if outcome.ok:
                 self.pending.discard(target)
         return dict(self.outcomes)
+
+    def _reload(self, target: str, url: str) -> ReloadOutcome:
+        """Inline; a replica's answer from its background reload (sinks/reload_replicas.py),
+        so a hanging replica never holds the pass for its timeouts."""
+        if not is_replica(target):
+            return reload(url)
+        wait_s = WAIT_DOWN_S if target in self.down else WAIT_S
+        outcome = self.background.answer(target, url, wait_s)
+        if outcome.answered:
+            self.down.discard(target)
+        else:
+            self.down.add(target)
+        return outcome
 
     def target_liveness(self, target: str) -> Liveness:
         """Whether `target` loaded what was written, as far as its reload tells."""

@@ -8,6 +8,7 @@ The replicas' HTTP answers are played per URL; tests/integration/test_ha_alertma
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from alertplane.sinks import reload as reload_module
 from alertplane.sinks.base import Liveness, ReloadOutcome, Sink, fails_pass
 from alertplane.sinks.factory import CONFIGMAP, FILES, SinkSettings, build_sink
 from alertplane.sinks.loaded_query import text_hash
+from alertplane.sinks.reload import Reloader
 from alertplane.sinks.replicas import check_single_url, replica_targets, with_replicas
 from tests.unit.sinks.test_conformance import FakeKube
 from tests.unit.sinks.test_loaded_check import CUSTOMERS, _alertmanager, _rules
@@ -41,7 +43,7 @@ class Replicas:
         self.reloads: list[str] = []
         self.written = ""
 
-    def reload(self, url: str) -> ReloadOutcome:
+    def reload(self, url: str, attempts: int = 4) -> ReloadOutcome:
         self.reloads.append(url)
         if url in self.down:
             return ReloadOutcome(False, 4, f"{url}/-/reload: [Errno 111] Connection refused", False)
@@ -188,3 +190,37 @@ def test_targets_and_the_usage_error() -> None:
     )
     with pytest.raises(UsageError):
         SinkSettings(FILES, Path("out"), platform=PLATFORM, alertmanager_url="http://am").check()
+
+
+def test_a_hanging_replica_never_holds_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Known down, a replica is reloaded in the background, one reload at a time: a pass
+    returns while its reload hangs, and a reload in flight is not repeated."""
+    release = threading.Event()
+    calls: list[tuple[str, int]] = []
+
+    def reload(url: str, attempts: int = 4) -> ReloadOutcome:
+        calls.append((url, attempts))
+        if url != "http://am-1":
+            return ReloadOutcome(True, 1)
+        if len([c for c in calls if c[0] == url]) == 1:  # the first: connection refused
+            return ReloadOutcome(False, attempts, f"{url}/-/reload: refused", False)
+        release.wait(60)  # then it hangs (SIGSTOPped: the connection is accepted)
+        return ReloadOutcome(True, 1)
+
+    monkeypatch.setattr(reload_module, "reload", reload)
+    urls = {f"alertmanager/{n}": f"http://{n}" for n in NAMES}
+    monkeypatch.setattr(reload_module, "WAIT_DOWN_S", 0.01)
+    reloader = Reloader(lambda: urls, with_replicas(PLATFORM))
+    reloader.make_live([ALERTMANAGER_PATH])
+    assert reloader.down == {"alertmanager/am-1"}
+    for _ in range(3):  # re-checks while it hangs: each returns, none starts another reload
+        outcomes = reloader.make_live([])
+        assert list(outcomes) == ["alertmanager/am-1"]
+        assert "no answer yet (a reload is in flight)" in outcomes["alertmanager/am-1"].message
+        assert reloader.liveness(ALERTMANAGER_PATH).reason == "Pending"
+    assert calls.count(("http://am-1", 1)) == 1  # one attempt, in the background
+    release.set()
+    monkeypatch.setattr(reload_module, "WAIT_DOWN_S", 30.0)  # the answer is there, or nearly
+    assert reloader.make_live([]) == {"alertmanager/am-1": ReloadOutcome(True, 1)}
+    assert reloader.down == set()
+    assert reloader.liveness(ALERTMANAGER_PATH) == Liveness(True, "Reloaded")
