@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..render import ALERTMANAGER_PATH
-from .base import ALERTMANAGER, PENDING, PROMETHEUS, Liveness, ReloadOutcome, combine, kind_of
+from .base import (
+    ALERTMANAGER,
+    PENDING,
+    PROMETHEUS,
+    Liveness,
+    ReloadOutcome,
+    combine,
+    is_replica,
+    kind_of,
+)
 from .loaded import (
     LOCAL,
     Routing,
@@ -212,6 +221,12 @@ class LoadedCheck:
                 raise QueryFailed(self._failed[target])
             stale = self._stale(target, url, customer_id, text, seen)
         except (QueryFailed, Unreadable) as exc:
+            if target not in self._failed and is_replica(target):
+                # A replica that stopped answering after its reload: its next reload goes
+                # to the background (sinks/reload_replicas.py), so a replica that hangs is
+                # not asked inline, for a full timeout, on every re-check.
+                self.reloader.down.add(target)
+                self.reloader.reload_again(target)
             self._failed[target] = str(exc)  # one question per target per pass, even failed
             name = _WHAT[kind_of(target)][0]
             return Liveness(False, PENDING, f"reloaded; asking {name} what it loaded failed: {exc}")

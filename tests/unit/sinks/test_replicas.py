@@ -224,3 +224,28 @@ def test_a_hanging_replica_never_holds_the_pass(monkeypatch: pytest.MonkeyPatch)
     assert reloader.make_live([]) == {"alertmanager/am-1": ReloadOutcome(True, 1)}
     assert reloader.down == set()
     assert reloader.liveness(ALERTMANAGER_PATH) == Liveness(True, "Reloaded")
+
+
+def test_a_replica_that_stops_answering_questions_is_reloaded_in_the_background(
+    sink: tuple[Sink, Replicas], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It answered its reload, then not the question of what it loaded: Pending, and its
+    next reload goes to the background, so it is not asked inline on every re-check."""
+    s, replicas = sink
+    s.make_live(_write(s, replicas, "#a"))
+
+    def hung(url: str) -> float:
+        if url == "http://am-0":
+            raise loaded_query.QueryFailed(f"{url}/metrics: timed out")
+        return replicas.config_hash(url)
+
+    monkeypatch.setattr(loaded_query, "config_hash", hung)
+    live = s.liveness(ALERTMANAGER_PATH, "acme")
+    assert (live.reason, live.message) == (
+        "Pending",
+        "alertmanager/am-0: reloaded; asking Alertmanager what it loaded failed: "
+        "http://am-0/metrics: timed out",
+    )
+    replicas.reloads.clear()
+    s.make_live([])
+    assert replicas.reloads == ["http://am-0"]  # once, from the background
