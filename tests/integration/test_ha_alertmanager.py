@@ -39,7 +39,14 @@ from tests.support.factories import alert, obj, receiver
 from tests.support.firing import firing, post_alerts
 from tests.support.waiting import eventually
 
-ROUTE = {"groupBy": ["alertname"], "groupWait": "1s", "groupInterval": "1s", "repeatInterval": "4h"}
+# A group is flushed (and de-duplicated) after groupWait, then every groupInterval: long, so
+# the only notification-log queries while a test watches are those of its new group.
+ROUTE = {
+    "groupBy": ["alertname"],
+    "groupWait": "1s",
+    "groupInterval": "10m",
+    "repeatInterval": "4h",
+}
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import urllib.request
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -80,21 +81,7 @@ class AmCluster:
         eventually(joined, timeout)
 
     def metric(self, am: Alertmanager, name: str, **labels: str) -> float:
-        """One sample of `name` from a replica's /metrics (summed over other labels)."""
-        import urllib.request
-
-        with urllib.request.urlopen(f"{am.url}/metrics", timeout=10) as resp:
-            text = resp.read().decode()
-        total = 0.0
-        for line in text.splitlines():
-            if not line.startswith(name) or line.startswith("#"):
-                continue
-            head, _, value = line.rpartition(" ")
-            if head.split("{", 1)[0] != name:
-                continue
-            if all(f'{k}="{v}"' in head for k, v in labels.items()):
-                total += float(value)
-        return total
+        return metric(am.url, name, **labels)
 
     def alerts(self, am: Alertmanager) -> list[Any]:
         return list(http_json(f"{am.url}/api/v2/alerts"))
@@ -108,3 +95,17 @@ class AmCluster:
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """`name` from an Alertmanager's /metrics, summed over the samples with `labels`."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        head, _, value = line.rpartition(" ")
+        if line.startswith("#") or head.split("{", 1)[0] != name:
+            continue
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total

@@ -134,7 +134,7 @@ class Prometheus(Process):
     def __init__(
         self,
         rules_dir: Path,
-        alertmanager_url: str | None = None,
+        alertmanager_url: str | list[str] | None = None,
         scrape_targets: dict[str, str] | None = None,
         interval: str = "1s",
         workdir: Path | None = None,
@@ -151,9 +151,12 @@ class Prometheus(Process):
                 for job, target in (scrape_targets or {}).items()
             ],
         }
-        if alertmanager_url:
-            host = alertmanager_url.split("://", 1)[-1].rstrip("/")
-            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [host]}]}]}
+        # Several: the replicas of an HA cluster. Prometheus sends every alert to each (they
+        # de-duplicate notifications between them); never to just one of them.
+        urls = [alertmanager_url] if isinstance(alertmanager_url, str) else alertmanager_url
+        if urls:
+            hosts = [url.split("://", 1)[-1].rstrip("/") for url in urls]
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": hosts}]}]}
         self.config = self.dir / "prometheus.yml"
         self.config.write_text(dump(config), encoding="utf-8")
 
