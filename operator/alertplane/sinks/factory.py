@@ -17,6 +17,7 @@ from .promop import PrometheusOperatorSink
 from .promop_live import parse_alertmanager, parse_prometheus
 from .reload import Reloader
 from .replicas import check_single_url, with_replica_urls, with_replicas
+from .sharded import ShardedFileSink
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
 KINDS = (FILES, CONFIGMAP, PROMETHEUS_OPERATOR)
@@ -52,6 +53,13 @@ class SinkSettings:
             )
         self.promop_targets()
         check_single_url(self.platform, self.alertmanager_url)
+        if self.platform.prometheus.shards and self.prometheus_url:
+            raise UsageError(
+                "--prometheus-url names the one Prometheus of an unsharded platform, and the "
+                "platform config lists prometheus.shards",
+                "give each shard's URL as prometheus.shards[].url (docs/sharding.md) and "
+                "drop --prometheus-url",
+            )
 
     def promop_targets(self) -> tuple[list[tuple[str, str]], list[str]]:
         """The named Prometheus ((ns, name)) and Alertmanager (name) objects; UsageError
@@ -72,12 +80,16 @@ def build_sink(
     every pass instead of taking them from `settings` once."""
     fixed = {PROMETHEUS: settings.prometheus_url, ALERTMANAGER: settings.alertmanager_url}
     platform = settings.platform
-    reloader = Reloader(
-        with_replica_urls(platform, urls or (lambda: fixed)), with_replicas(platform)
-    )
+    # alertmanager.yml reaches every Alertmanager replica (sinks/replicas.py), sharded or not
+    every = with_replica_urls(platform, urls or (lambda: fixed))
+    reloader = Reloader(every, with_replicas(platform))
     if settings.kind == FILES:
         if settings.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+        if settings.platform.prometheus.shards:  # a directory and a Prometheus per shard
+            return ShardedFileSink(
+                settings.out_dir, settings.platform.prometheus, every, with_replicas(platform)
+            )
         return FileSink(settings.out_dir, reloader)
     if settings.kind not in KINDS:
         raise UsageError(f"unknown sink {settings.kind!r}", f"use one of {', '.join(KINDS)}")

@@ -17,7 +17,7 @@ import pytest
 from alertplane.errors import UsageError
 from alertplane.render import ALERTMANAGER_PATH
 from alertplane.render.platform import PlatformConfig
-from alertplane.sinks import configmap, files, loaded_query
+from alertplane.sinks import configmap, files, loaded_query, sharded
 from alertplane.sinks import reload as reload_module
 from alertplane.sinks.base import Liveness, ReloadOutcome, Sink, fails_pass
 from alertplane.sinks.factory import CONFIGMAP, FILES, SinkSettings, build_sink
@@ -249,3 +249,39 @@ def test_a_replica_that_stops_answering_questions_is_reloaded_in_the_background(
     replicas.reloads.clear()
     s.make_live([])
     assert replicas.reloads == ["http://am-0"]  # once, from the background
+
+
+def test_sharded_rules_and_replicated_alertmanager(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sharding changes nothing for Alertmanager: alertmanager.yml still reaches, and is
+    live only on, every replica; a rule file reloads its shard alone."""
+    replicas = Replicas()
+    monkeypatch.setattr(reload_module, "reload", replicas.reload)
+    monkeypatch.setattr(loaded_query, "config_hash", replicas.config_hash)
+    for module in (sharded, files):
+        monkeypatch.setattr(module, "check_output", lambda outputs: None)
+    shards = [{"name": "s1", "url": "http://s1"}, {"name": "s2", "url": "http://s2"}]
+    platform = PLATFORM.model_copy(
+        update={
+            "prometheus": PlatformConfig.model_validate(
+                {"prometheus": {"shards": shards}}
+            ).prometheus
+        }
+    )
+    s = build_sink(SinkSettings(FILES, tmp_path / "out", platform=platform))
+    s.start()
+    text, receivers = _alertmanager("#a")
+    replicas.written = text
+    s.make_live(s.write({ALERTMANAGER_PATH: text}, receivers))
+    assert sorted(replicas.reloads) == [f"http://{n}" for n in NAMES]
+    replicas.down = {"http://am-0"}
+    replicas.reloads.clear()
+    text, receivers = _alertmanager("#b")
+    replicas.written = text
+    s.make_live(s.write({ALERTMANAGER_PATH: text}, receivers))
+    live = s.liveness(ALERTMANAGER_PATH, "acme")
+    assert (live.reason, live.message.split(":")[0]) == ("Pending", "alertmanager/am-0")
+    replicas.reloads.clear()
+    s.make_live(s.write({"rules/acme.yml": _rules("acme", 3)}, receivers))
+    assert [u for u in replicas.reloads if "am-" not in u] in (["http://s1"], ["http://s2"])
