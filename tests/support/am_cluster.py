@@ -26,14 +26,17 @@ PEER_TIMEOUT_S = 5.0
 
 
 class AmCluster:
-    def __init__(self, config_file: Path, workdir: Path, size: int = 3) -> None:
+    def __init__(self, config: Path | list[Path], workdir: Path, size: int = 3) -> None:
+        """`config`: the file every replica reads, or one per replica (each pod's own
+        mount of one ConfigMap, which its kubelet refreshes on its own schedule)."""
+        files = config if isinstance(config, list) else [config] * size
         ports = [free_cluster_port() for _ in range(size)]
         self.names = [f"am-{i}" for i in range(size)]
         self.replicas: list[Alertmanager] = []
         for i, name in enumerate(self.names):
             peers = tuple(f"127.0.0.1:{p}" for j, p in enumerate(ports) if j != i)
             gossip = Gossip(ports[i], peers, peer_timeout=PEER_TIMEOUT)
-            self.replicas.append(Alertmanager(config_file, workdir / name, gossip=gossip))
+            self.replicas.append(Alertmanager(files[i], workdir / name, gossip=gossip))
 
     def platform(self) -> list[dict[str, str]]:
         """`alertmanager.replicas` of the platform config for this cluster."""
