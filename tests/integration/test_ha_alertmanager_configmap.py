@@ -8,6 +8,8 @@ refreshed, Synced."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from alertplane.atomic import commit, stage
 from alertplane.render.platform import PlatformConfig
@@ -102,3 +105,21 @@ def test_pending_names_the_replicas_whose_pod_has_the_old_configmap(env: Env) ->
     eventually(lambda: env.synced("acme-oncall")["reason"] == "Reloaded", 120)
     assert env.synced("acme-oncall")["status"] == "True"
     assert env.synced("globex-oncall")["status"] == "True"
+
+
+def test_the_operator_refuses_alertmanager_url_beside_replicas(tmp_path: Path) -> None:
+    """`alertplane operator` as a process: stops before anything starts (exit 2), saying
+    what to use instead."""
+    platform = tmp_path / "platform.yaml"
+    replicas = [{"name": "am-0", "url": "http://am-0:9093"}]
+    platform.write_text(yaml.safe_dump({"alertmanager": {"replicas": replicas}}))
+    cmd = [
+        sys.executable,
+        *("-m", "alertplane.cli", "operator", "--sink=configmap"),
+        f"--platform-config={platform}",
+        "--alertmanager-url=http://am:9093",
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "the platform config names Alertmanager replicas (am-0)" in done.stderr
+    assert "Traceback" not in done.stderr
