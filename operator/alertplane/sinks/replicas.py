@@ -52,12 +52,6 @@ def with_replica_urls(platform: PlatformConfig, inner: Urls) -> Urls:
     return lambda: {**inner(), **urls}
 
 
-def replica_urls(platform: PlatformConfig) -> list[tuple[str, str]]:
-    """(target, base URL) of every replica that has a URL, in the platform config's order:
-    the replicas the firing view and the silences may read (any live one will do)."""
-    return [(f"{ALERTMANAGER}/{r.name}", r.url) for r in platform.alertmanager.replicas if r.url]
-
-
 def check_single_url(platform: PlatformConfig, alertmanager_url: str | None) -> None:
     """`--alertmanager-url` names the one unreplicated Alertmanager: with replicas in the
     platform config it would be a second, conflicting answer (which one is reloaded? which
