@@ -250,6 +250,8 @@ class Reconciler:
         )
         self.store.save_statuses(updates)
         self._schedule_recheck(pending)
+        # A reload still running, or a replica down while the others serve, is Pending
+        # (re-checked), not failed (sinks/base.py fails_pass).
         failed = [t for t, r in report.reloads.items() if fails_pass(t, r)]
         if write_error:
             report.outcome = "write_failed"
@@ -283,6 +285,9 @@ class Reconciler:
     def _make_live(self, written: list[str]) -> dict[str, ReloadOutcome]:
         outcomes = self.sink.make_live(written)
         for target, outcome in sorted(outcomes.items()):
+            if outcome.in_flight:
+                log.info("%s", outcome.message)
+                continue
             RELOADS.labels(target, "ok" if outcome.ok else "error").inc()
             if not outcome.ok:
                 log.warning("reload of %s failed: %s", target, outcome.message)

@@ -41,7 +41,8 @@ class ReloadOutcome:
     ok: bool
     attempts: int
     message: str = ""
-    # False: no HTTP answer at all (refused, reset, timed out): the target is down, not
+    in_flight: bool = False  # asked, not answered yet: Pending, not failed (reload_flight.py)
+    # False: no HTTP answer at all (refused, reset, never answered): the target is down, not
     # refusing the output; a down replica of several is Pending, not Failed (sinks/replicas.py)
     answered: bool = True
 
@@ -74,7 +75,9 @@ def fails_pass(target: str, outcome: ReloadOutcome) -> bool:
     """Whether a reload outcome fails the reconciler's pass (retry, /readyz): a refusal
     does, and so does a single target that is down; a replica that is down does not (the
     others serve; its output is Pending naming it and re-checked until it answers)."""
-    return not outcome.ok and (outcome.answered or not is_replica(target))
+    if outcome.ok or outcome.in_flight:  # a reload still running is Pending, re-checked
+        return False
+    return outcome.answered or not is_replica(target)
 
 
 # The worst first: one target's answer decides for an output all its targets hold.

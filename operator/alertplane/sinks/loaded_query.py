@@ -222,9 +222,9 @@ class LoadedCheck:
             stale = self._stale(target, url, customer_id, text, seen)
         except (QueryFailed, Unreadable) as exc:
             if target not in self._failed and is_replica(target):
-                # A replica that stopped answering after its reload: its next reload goes
-                # to the background (sinks/reload_replicas.py), so a replica that hangs is
-                # not asked inline, for a full timeout, on every re-check.
+                # A replica that stopped answering after its reload: reloaded again, as
+                # known down (a brief wait, its request kept in flight: sinks/reload.py),
+                # so a replica that hangs is not asked, for a full timeout, every re-check.
                 self.reloader.down.add(target)
                 self.reloader.reload_again(target)
             self._failed[target] = str(exc)  # one question per target per pass, even failed

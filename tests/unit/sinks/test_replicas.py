@@ -8,7 +8,6 @@ The replicas' HTTP answers are played per URL; tests/integration/test_ha_alertma
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from alertplane.sinks import reload as reload_module
 from alertplane.sinks.base import Liveness, ReloadOutcome, Sink, fails_pass
 from alertplane.sinks.factory import CONFIGMAP, FILES, SinkSettings, build_sink
 from alertplane.sinks.loaded_query import text_hash
-from alertplane.sinks.reload import Reloader
+from alertplane.sinks.reload import ATTEMPTS_DOWN, WAIT_DOWN_S, Reloader
 from alertplane.sinks.replicas import check_single_url, replica_targets, with_replicas
 from tests.unit.sinks.test_conformance import FakeKube
 from tests.unit.sinks.test_loaded_check import CUSTOMERS, _alertmanager, _rules
@@ -43,10 +42,12 @@ class Replicas:
         self.reloads: list[str] = []
         self.written = ""
 
-    def reload(self, url: str, attempts: int = 4) -> ReloadOutcome:
+    def reload(self, url: str, attempts: int = 4, timeout_s: float | None = None) -> ReloadOutcome:
         self.reloads.append(url)
         if url in self.down:
-            return ReloadOutcome(False, 4, f"{url}/-/reload: [Errno 111] Connection refused", False)
+            return ReloadOutcome(
+                False, 4, f"{url}/-/reload: [Errno 111] Connection refused", answered=False
+            )
         if url in self.refusing:
             return ReloadOutcome(False, 1, f"{url}/-/reload: HTTP 500: bad config")
         self.config[url] = self.written
@@ -146,7 +147,9 @@ def test_a_replica_that_refuses_fails_naming_it(sink: tuple[Sink, Replicas]) -> 
 
 
 def test_the_single_alertmanager_down_still_fails_the_pass() -> None:
-    down = ReloadOutcome(False, 4, "http://am/-/reload: [Errno 111] Connection refused", False)
+    down = ReloadOutcome(
+        False, 4, "http://am/-/reload: [Errno 111] Connection refused", answered=False
+    )
     assert fails_pass("alertmanager", down)  # nothing else serves
     assert fails_pass("prometheus/shard-a", down)
     assert not fails_pass("alertmanager/am-0", down)
@@ -193,35 +196,38 @@ def test_targets_and_the_usage_error() -> None:
 
 
 def test_a_hanging_replica_never_holds_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Known down, a replica is reloaded in the background, one reload at a time: a pass
-    returns while its reload hangs, and a reload in flight is not repeated."""
-    release = threading.Event()
-    calls: list[tuple[str, int]] = []
+    """Known down, a replica is asked once per pass and waited on briefly: one that hangs
+    (its reload in flight, reload_flight.py) is Pending, fails no pass, and is asked again
+    on the next re-check with the same brief wait, until it answers."""
+    calls: list[tuple[str, int, float | None]] = []
+    answers: dict[str, ReloadOutcome] = {
+        "http://am-1": ReloadOutcome(False, 4, "http://am-1/-/reload: refused", answered=False)
+    }
 
-    def reload(url: str, attempts: int = 4) -> ReloadOutcome:
-        calls.append((url, attempts))
-        if url != "http://am-1":
-            return ReloadOutcome(True, 1)
-        if len([c for c in calls if c[0] == url]) == 1:  # the first: connection refused
-            return ReloadOutcome(False, attempts, f"{url}/-/reload: refused", False)
-        release.wait(60)  # then it hangs (SIGSTOPped: the connection is accepted)
-        return ReloadOutcome(True, 1)
+    def reload(url: str, attempts: int = 4, timeout_s: float | None = None) -> ReloadOutcome:
+        calls.append((url, attempts, timeout_s))
+        return answers.get(url, ReloadOutcome(True, 1))
 
     monkeypatch.setattr(reload_module, "reload", reload)
     urls = {f"alertmanager/{n}": f"http://{n}" for n in NAMES}
-    monkeypatch.setattr(reload_module, "WAIT_DOWN_S", 0.01)
     reloader = Reloader(lambda: urls, with_replicas(PLATFORM))
     reloader.make_live([ALERTMANAGER_PATH])
     assert reloader.down == {"alertmanager/am-1"}
-    for _ in range(3):  # re-checks while it hangs: each returns, none starts another reload
-        outcomes = reloader.make_live([])
-        assert list(outcomes) == ["alertmanager/am-1"]
-        assert "no answer yet (a reload is in flight)" in outcomes["alertmanager/am-1"].message
-        assert reloader.liveness(ALERTMANAGER_PATH).reason == "Pending"
-    assert calls.count(("http://am-1", 1)) == 1  # one attempt, in the background
-    release.set()
-    monkeypatch.setattr(reload_module, "WAIT_DOWN_S", 30.0)  # the answer is there, or nearly
+    assert [c for c in calls if c[0] == "http://am-1"] == [("http://am-1", 4, None)]
+    hanging = "http://am-1/-/reload: reloading for 12 s (took 0.0 s last time)"
+    answers["http://am-1"] = ReloadOutcome(False, 1, hanging, in_flight=True)
+    calls.clear()
+    outcomes = reloader.make_live([])  # the re-check: only am-1, once, briefly
+    assert calls == [("http://am-1", ATTEMPTS_DOWN, WAIT_DOWN_S)]
+    assert not fails_pass("alertmanager/am-1", outcomes["alertmanager/am-1"])
+    assert reloader.liveness(ALERTMANAGER_PATH) == Liveness(
+        False, "Pending", f"alertmanager/am-1: {hanging}"
+    )
+    assert reloader.down == {"alertmanager/am-1"}  # still in flight: still waited on briefly
+    del answers["http://am-1"]
+    calls.clear()
     assert reloader.make_live([]) == {"alertmanager/am-1": ReloadOutcome(True, 1)}
+    assert calls == [("http://am-1", ATTEMPTS_DOWN, WAIT_DOWN_S)]
     assert reloader.down == set()
     assert reloader.liveness(ALERTMANAGER_PATH) == Liveness(True, "Reloaded")
 
