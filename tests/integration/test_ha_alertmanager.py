@@ -14,6 +14,7 @@ dynamic ports), fed by the reconciler's files sink with `alertmanager.replicas`:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import threading
@@ -27,6 +28,10 @@ from typing import Any
 import pytest
 
 from alertplane.render.platform import PlatformConfig
+from alertplane.service import customers
+from alertplane.service.access import Access
+from alertplane.service.context import ApiSettings, Context
+from alertplane.service.tokens import Principal
 from alertplane.sinks.loaded_query import text_hash
 from alertplane.sinks.reload import reload
 from alertplane.stack.capture import Capture
@@ -261,3 +266,44 @@ def test_a_hanging_replica_holds_nobody(env: Env) -> None:
         os.killpg(stopped.proc.pid, signal.SIGCONT)
     eventually(lambda: env.status("acme-oncall")["phase"] == "Synced", 180)
     assert env.hashes_of("am-2") == [env.written_hash()]
+
+
+def test_the_firing_view_reads_the_cluster_and_silences_are_gossiped(env: Env) -> None:
+    """A silence created on one replica is gossiped: the firing view, asking every replica
+    and taking the first in the platform config's order (am-0) for an alert they all
+    hold, shows it silenced; with am-0 killed, the others still answer the same."""
+    eventually(lambda: (env.out / "alertmanager.yml").is_file(), 60)
+    env.cluster.start()
+    platform = PlatformConfig.model_validate({"alertmanager": {"replicas": env.cluster.platform()}})
+    ctx = Context(None, env.store, ApiSettings(), platform=platform)
+    acme = Access(Principal("acme-ci", "acme"), "acme")
+    for am in env.cluster.replicas:
+        post_alerts(am.url, firing([("acme", "Quiet"), ("acme", "Loud")]))
+    silence = {
+        "matchers": [
+            {"name": "alertname", "value": "Quiet", "isRegex": False, "isEqual": True},
+            {"name": "customer_id", "value": "acme", "isRegex": False, "isEqual": True},
+        ],
+        "startsAt": "2020-01-01T00:00:00Z",
+        "endsAt": "2099-01-01T00:00:00Z",
+        "createdBy": "test",
+        "comment": "made on am-2 only",
+    }
+    request = urllib.request.Request(
+        f"{env.cluster.replica('am-2').url}/api/v2/silences",
+        data=json.dumps(silence).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert resp.status == 200
+
+    def states() -> dict[str, str]:
+        got = customers.firing(ctx, acme, silenced=True, inhibited=True)
+        return {a["labels"]["alertname"]: a["status"]["state"] for a in got}
+
+    want = {"Loud": "active", "Quiet": "suppressed"}
+    eventually(lambda: states() == want, 60)  # am-0 has it by gossip
+    assert customers.firing_counts(ctx, ["acme"], "acme", 5.0) == {"acme": 1}
+    env.cluster.kill("am-0")
+    assert states() == want
