@@ -22,6 +22,7 @@ from .model.records import ObjectRecord
 from .ports import bind
 from .render.platform import PlatformConfig, load_platform_config
 from .render.yamlout import dump
+from .sinks.replicas import check_single_url
 from .store.db import DEFAULT_DB, open_db
 from .store.repo import Store
 from .validate import parse_documents
@@ -360,7 +361,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    sock = bind(args.host, args.port)  # first: a busy port is told before anything slow
+    check_single_url(platform := _platform(args), args.alertmanager_url)  # no I/O: first
+    sock = bind(args.host, args.port)  # then a busy port is told before anything slow
     from .serve import serve  # uvicorn/fastapi only load for this command
 
     logging.basicConfig(
@@ -368,7 +370,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     serve(
         args.db,
-        _platform(args),
+        platform,
         Path(args.out),
         args.prometheus_url,
         args.alertmanager_url,

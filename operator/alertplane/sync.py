@@ -41,7 +41,7 @@ from .model import CustomerReceiver, Resource
 from .model.records import Concluded, ObjectRecord, utcnow
 from .render.platform import PlatformConfig
 from .render.secretfiles import secret_folder
-from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink
+from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink, fails_pass
 from .sinks.factory import SinkSettings, build_sink
 from .sinks.sharded_moves import MoveTracker
 from .sync_assess import live_version
@@ -204,7 +204,7 @@ class Reconciler:
         if report.outcome == "write_failed":
             self.failed("writing the output failed")
         elif report.outcome == "reload_failed":
-            failed = sorted(t for t, r in report.reloads.items() if not r.ok)
+            failed = sorted(t for t, r in report.reloads.items() if fails_pass(t, r))
             self.failed(f"reload of {' and '.join(failed)} failed")
         else:  # ok, or invalid objects: those are their owners' problem, not the process's
             self.succeeded()
@@ -254,7 +254,9 @@ class Reconciler:
         )
         self.store.save_statuses(updates)
         self._schedule_recheck(pending)
-        failed = [t for t, r in report.reloads.items() if not r.ok]
+        # A reload still running, or a replica down while the others serve, is Pending
+        # (re-checked), not failed (sinks/base.py fails_pass).
+        failed = [t for t, r in report.reloads.items() if fails_pass(t, r)]
         if write_error:
             report.outcome = "write_failed"
         elif failed:
@@ -287,6 +289,9 @@ class Reconciler:
     def _make_live(self, written: list[str]) -> dict[str, ReloadOutcome]:
         outcomes = self.sink.make_live(written)
         for target, outcome in sorted(outcomes.items()):
+            if outcome.in_flight:
+                log.info("%s", outcome.message)
+                continue
             RELOADS.labels(target, "ok" if outcome.ok else "error").inc()
             if not outcome.ok:
                 log.warning("reload of %s failed: %s", target, outcome.message)

@@ -3,22 +3,19 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
 
-from ..errors import Conflict, Invalid, ObjectRef, Problem, Unavailable, UpstreamFailed
+from ..errors import Conflict, Invalid, ObjectRef, Problem, UpstreamFailed
 from ..model import CustomerReceiver, CustomerReceiverSpec, Resource
 from ..render.alertmanager import render_alertmanager
 from ..routing import receivers_for
 from ..store.txn import Read, Stale
 from ..validate import Parsed, parse_document, validate_objects
 from .access import Access
+from .alertmanagers import alertmanager_alerts
 from .context import Context
 from .crud import PATCH_ATTEMPTS, SOURCE, read_of
 from .objects import RECEIVER, bad_text, build, view
@@ -160,24 +157,6 @@ def route_test(ctx: Context, access: Access, labels: dict[str, str]) -> dict[str
         "receivers": [n[len(prefix) :] for n in reached if n.startswith(prefix)],
         "alertmanagerReceivers": reached,
     }
-
-
-def alertmanager_alerts(ctx: Context, query: dict[str, str], timeout_s: float) -> list[Any]:
-    """Alertmanager's API v2 /alerts asked with `query`: `Unavailable` when no
-    Alertmanager is configured, `UpstreamFailed` when it does not answer (caused by the
-    I/O error) or answers something else than a list."""
-    base = ctx.alertmanager_url
-    if not base:
-        raise Unavailable("no Alertmanager URL configured (alertplane serve --alertmanager-url)")
-    url = f"{base.rstrip('/')}/api/v2/alerts?{urllib.parse.urlencode(query)}"
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            data = json.loads(resp.read())
-    except (OSError, ValueError) as exc:
-        raise UpstreamFailed("Alertmanager did not answer; retry later") from exc
-    if not isinstance(data, list):
-        raise UpstreamFailed("Alertmanager gave an unexpected answer")
-    return data
 
 
 def firing_counts(

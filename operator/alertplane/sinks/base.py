@@ -41,6 +41,10 @@ class ReloadOutcome:
     ok: bool
     attempts: int
     message: str = ""
+    in_flight: bool = False  # asked, not answered yet: Pending, not failed (reload_flight.py)
+    # False: no HTTP answer at all (refused, reset, never answered): the target is down, not
+    # refusing the output; a down replica of several is Pending, not Failed (sinks/replicas.py)
+    answered: bool = True
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,20 @@ class Liveness:
 def kind_of(target: str) -> str:
     """`prometheus` or `alertmanager`, for a target name (`prometheus/<shard>` too)."""
     return target.split("/", 1)[0]
+
+
+def is_replica(target: str) -> bool:
+    """One named replica of an Alertmanager cluster (`alertmanager/<replica>`)."""
+    return kind_of(target) == ALERTMANAGER and "/" in target
+
+
+def fails_pass(target: str, outcome: ReloadOutcome) -> bool:
+    """Whether a reload outcome fails the reconciler's pass (retry, /readyz): a refusal
+    does, and so does a single target that is down; a replica that is down does not (the
+    others serve; its output is Pending naming it and re-checked until it answers)."""
+    if outcome.ok or outcome.in_flight:  # a reload still running is Pending, re-checked
+        return False
+    return outcome.answered or not is_replica(target)
 
 
 # The worst first: one target's answer decides for an output all its targets hold.

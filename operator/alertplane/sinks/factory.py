@@ -16,7 +16,8 @@ from .files import FileSink
 from .kubeshards import Placement, shard_target, targets_of
 from .promop import PrometheusOperatorSink
 from .promop_shards import ShardObjects, parse_alertmanager, parse_shard_prometheus
-from .reload import Reloader, single_targets
+from .reload import Reloader
+from .replicas import check_single_url, with_replica_urls, with_replicas
 from .sharded import ShardedFileSink
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
@@ -52,6 +53,7 @@ class SinkSettings:
                 "they name the prometheus-operator objects whose state makes output live",
             )
         self.promop_targets()
+        check_single_url(self.platform, self.alertmanager_url)
         if self.platform.prometheus.shards and self.prometheus_url:
             raise UsageError(
                 "--prometheus-url names the one Prometheus of an unsharded platform, and the "
@@ -78,20 +80,23 @@ def build_sink(
     reads nothing: the caller starts it (`Sink.start`). `urls` reads the reload URLs on
     every pass instead of taking them from `settings` once."""
     fixed = {PROMETHEUS: settings.prometheus_url, ALERTMANAGER: settings.alertmanager_url}
-    shards = settings.platform.prometheus
+    platform = settings.platform
+    shards = platform.prometheus
     fixed.update({shard_target(s.name): s.url for s in shards.shards})
     placement = Placement(shards)
-    cluster_targets = targets_of(placement, single_targets)
+    # alertmanager.yml reaches every Alertmanager replica (sinks/replicas.py), sharded or
+    # not; a cluster sink's rule output reaches its customer's shard (sinks/kubeshards.py)
+    every = with_replica_urls(platform, urls or (lambda: fixed))
+    replicated = with_replicas(platform)
     reloader = Reloader(
-        urls or (lambda: fixed),
-        single_targets if settings.kind == FILES else cluster_targets,
+        every, replicated if settings.kind == FILES else targets_of(placement, replicated)
     )
     if settings.kind == FILES:
         if settings.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
         if settings.platform.prometheus.shards:  # a directory and a Prometheus per shard
             return ShardedFileSink(
-                settings.out_dir, settings.platform.prometheus, urls or (lambda: fixed)
+                settings.out_dir, settings.platform.prometheus, every, with_replicas(platform)
             )
         return FileSink(settings.out_dir, reloader)
     if settings.kind not in KINDS:

@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..render import ALERTMANAGER_PATH
-from .base import ALERTMANAGER, PENDING, PROMETHEUS, Liveness, ReloadOutcome, combine, kind_of
+from .base import (
+    ALERTMANAGER,
+    PENDING,
+    PROMETHEUS,
+    Liveness,
+    ReloadOutcome,
+    combine,
+    is_replica,
+    kind_of,
+)
 from .loaded import (
     LOCAL,
     Routing,
@@ -179,7 +188,10 @@ class LoadedCheck:
         self._answers: dict[str, Any] = {}  # question and URL → answer, in this pass
         self._failed: dict[str, str] = {}  # target → why asking failed, in this pass
         self._am_text: tuple[str | None, float | None] | None = None  # this pass's written
-        self._loaded_am, self._written_am = _Parsed(), _Parsed()
+        # Per replica: while replicas hold different configurations (one not reloaded yet),
+        # one cache for all would parse megabytes again for every customer asked.
+        self._loaded_am: dict[str, _Parsed] = {}
+        self._written_am = _Parsed()
         self._formatted: dict[str, str] = {}
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
@@ -209,6 +221,12 @@ class LoadedCheck:
                 raise QueryFailed(self._failed[target])
             stale = self._stale(target, url, customer_id, text, seen)
         except (QueryFailed, Unreadable) as exc:
+            if target not in self._failed and is_replica(target):
+                # A replica that stopped answering after its reload: reloaded again, as
+                # known down (a brief wait, its request kept in flight: sinks/reload.py),
+                # so a replica that hangs is not asked, for a full timeout, every re-check.
+                self.reloader.down.add(target)
+                self.reloader.reload_again(target)
             self._failed[target] = str(exc)  # one question per target per pass, even failed
             name = _WHAT[kind_of(target)][0]
             return Liveness(False, PENDING, f"reloaded; asking {name} what it loaded failed: {exc}")
@@ -246,7 +264,8 @@ class LoadedCheck:
             if loaded_hash is not None and loaded_hash == self._am_text[1]:
                 self._seen[target, customer_id] = _Seen(hash(text), epoch)
                 return None  # the very file written: every customer is live
-            loaded = self._loaded_am.of(self._ask(url, loaded_config), "its config.original")
+            parsed = self._loaded_am.setdefault(target, _Parsed())
+            loaded = parsed.of(self._ask(url, loaded_config), "its config.original")
             stale = routes_stale(customer_id, self._written_am.of(text, "alertmanager.yml"), loaded)
             if stale is None:
                 self._seen[target, customer_id] = _Seen(hash(text), epoch)

@@ -10,10 +10,10 @@ URLs are given) make output live and say whether it is.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Mapping
 
 from ..render import ALERTMANAGER_PATH
+from . import reload_flight
 from .base import (
     ALERTMANAGER,
     PENDING,
@@ -22,38 +22,34 @@ from .base import (
     ReloadOutcome,
     Targets,
     combine,
+    is_replica,
 )
+
+# A replica that did not answer its reload: down, not refusing (sinks/replicas.py).
+DOWN = "down, reloaded again until it answers"
+# A replica known down (no answer last time) is asked once per pass, waited on briefly:
+# one that hangs (stopped; the connection accepted, never answered) holds no pass for long,
+# its request stays in flight (reload_flight.py) and its answer is taken on a later pass.
+ATTEMPTS_DOWN, WAIT_DOWN_S = 1, 1.0
 
 __all__ = ["ReloadOutcome", "Reloader", "reload", "single_targets", "target_of"]
 
 
-def reload(
-    base_url: str, attempts: int = 4, backoff_s: float = 0.1, timeout_s: float = 30.0
-) -> ReloadOutcome:
-    """POST <base_url>/-/reload with exponential backoff on connection errors and 5xx."""
-    # Imported here: urllib.request pulls in http.client and the e-mail parser, about
-    # 1.7% of a small `alertplane render`'s instructions, and render/validate never reload.
-    import urllib.error
-    import urllib.request
+WAIT_S = 10.0  # how long one pass waits for a reload's answer before saying "reloading"
 
-    url = base_url.rstrip("/") + "/-/reload"
-    message = ""
-    for attempt in range(1, attempts + 1):
-        try:
-            req = urllib.request.Request(url, method="POST", data=b"")
-            with urllib.request.urlopen(req, timeout=timeout_s):
-                return ReloadOutcome(True, attempt)
-        except urllib.error.HTTPError as exc:
-            body = exc.read().decode("utf-8", "replace").strip()
-            message = f"{url}: HTTP {exc.code}: {body or exc.reason}"
-            if exc.code < 500:
-                return ReloadOutcome(False, attempt, message)
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            message = f"{url}: {reason}"
-        if attempt < attempts:
-            time.sleep(backoff_s * 2 ** (attempt - 1))
-    return ReloadOutcome(False, attempts, message)
+
+def reload(
+    base_url: str, attempts: int = 4, backoff_s: float = 0.1, timeout_s: float | None = None
+) -> ReloadOutcome:
+    """POST <base_url>/-/reload, waiting at most `timeout_s` (WAIT_S) for the answer.
+
+    A reload is never stacked on one that runs (sinks/reload_flight.py): Prometheus cannot
+    cancel one, and each POST is another full reload. Not answered within `timeout_s`, the
+    request stays open and the outcome is `in_flight` ("reloading for N s, took M s last
+    time"); the next call waits on that same request. Asked again only when no reload can
+    have started: no connection, or a proxy's 502/503/504 (with exponential backoff)."""
+    wait = WAIT_S if timeout_s is None else timeout_s
+    return reload_flight.reload(base_url.rstrip("/") + "/-/reload", attempts, backoff_s, wait)
 
 
 def target_of(output: str) -> str:
@@ -93,6 +89,7 @@ class Reloader:
         self.pending: set[str] = set()
         self.again: set[str] = set()  # answered 200, yet still has older files (reload_again)
         self.outcomes: dict[str, ReloadOutcome] = {}  # of the last pass
+        self.down: set[str] = set()  # replicas whose last reload got no answer (yet)
 
     def reload_again(self, target: str) -> None:
         """Reload `target` on the next pass although nothing new is written: it answered
@@ -109,21 +106,37 @@ class Reloader:
         self.again = set()
         self.outcomes = {}
         urls = self.urls()
-        for target in sorted(self.pending):
-            url = urls.get(target)
-            if url is None:
-                self.pending.discard(target)
-                continue
-            outcome = reload(url)
+        todo = {t: url for t in sorted(self.pending) if (url := urls.get(t)) is not None}
+        self.pending &= set(todo)  # a target without a URL has nobody to ask
+        for target, url in todo.items():
+            outcome = self._reload(target, url)
             self.outcomes[target] = outcome
             if outcome.ok:
                 self.pending.discard(target)
         return dict(self.outcomes)
 
+    def _reload(self, target: str, url: str) -> ReloadOutcome:
+        """A replica known down is asked once and waited on briefly (`WAIT_DOWN_S`)."""
+        if not is_replica(target):
+            return reload(url)
+        if target in self.down:
+            outcome = reload(url, ATTEMPTS_DOWN, timeout_s=WAIT_DOWN_S)
+        else:
+            outcome = reload(url)
+        if outcome.ok or (outcome.answered and not outcome.in_flight):
+            self.down.discard(target)
+        else:
+            self.down.add(target)
+        return outcome
+
     def target_liveness(self, target: str) -> Liveness:
         """Whether `target` loaded what was written, as far as its reload tells."""
         outcome = self.outcomes.get(target)
+        if outcome is not None and outcome.in_flight:  # Prometheus still reloading
+            return Liveness(False, PENDING, outcome.message)
         if outcome is not None and not outcome.ok:
+            if not outcome.answered and is_replica(target):
+                return Liveness(False, PENDING, f"{DOWN}: {outcome.message}")
             return Liveness(False, "ReloadFailed", outcome.message)
         if target in self.pending:
             return Liveness(False, PENDING, "waiting for a successful reload")

@@ -27,7 +27,15 @@ from ..service.tokens import new_token, token_line
 from .capture import Capture
 from .exporter import serve as serve_exporter
 from .ports import busy_ports
-from .processes import Alertmanager, Process, Prometheus, StartupError, free_port
+from .processes import (
+    Alertmanager,
+    Gossip,
+    Process,
+    Prometheus,
+    StartupError,
+    free_cluster_port,
+    free_port,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "customers"
 # Every child gets SIGTERM and stops within its own grace period (serve: 20 s).
@@ -43,7 +51,7 @@ class Serve(Process):
     name = "alertplane-serve"
 
     def __init__(
-        self, state: Path, port: int, prometheus: str, alertmanager: str, platform: Path
+        self, state: Path, port: int, prometheus: str, alertmanager: str | None, platform: Path
     ) -> None:
         super().__init__(state)
         self.port, self.url = port, f"http://127.0.0.1:{port}"
@@ -56,8 +64,8 @@ class Serve(Process):
             str(state / "out"),
             "--prometheus-url",
             prometheus,
-            "--alertmanager-url",
-            alertmanager,
+            # None: replicas, named in the platform config (the flag is then refused).
+            *(["--alertmanager-url", alertmanager] if alertmanager else []),
             "--port",
             str(port),
             "--tokens",
@@ -85,8 +93,11 @@ class LocalStack:
         fast: bool = False,
         healthy: bool = False,
         free_ports: bool | None = None,
+        replicas: int = 1,
     ) -> None:
+        """`replicas` > 1: an Alertmanager gossip cluster (docs/ha-alertmanager.md)."""
         self.state, self.manifests, self.fast, self.healthy = state, manifests, fast, healthy
+        self.replicas = replicas
         self.free_ports = fast if free_ports is None else free_ports
         self.out = state / "out"
         self.platform = state / "platform.yaml"
@@ -101,7 +112,8 @@ class LocalStack:
         self._stack = contextlib.ExitStack()
         self.capture: Capture
         self.prometheus: Prometheus
-        self.alertmanager: Alertmanager
+        self.alertmanager: Alertmanager  # the first replica when there are several
+        self.alertmanagers: list[Alertmanager] = []
         self.serve: Serve
         self.tokens: dict[str, str] = {}
 
@@ -127,6 +139,10 @@ class LocalStack:
                 },
             },
         }
+        if self.replicas > 1:
+            config["alertmanager"]["replicas"] = [
+                {"name": f"am-{i}", "url": am.url} for i, am in enumerate(self.alertmanagers)
+            ]
         self.platform.write_text(dump(config), encoding="utf-8")
         for (ns, name, key), value in DEMO_SECRETS.items():
             path = self.state / "secrets" / ns / name / key
@@ -137,7 +153,6 @@ class LocalStack:
     def start(self) -> Self:
         self.state.mkdir(parents=True, exist_ok=True)
         (self.out / "rules").mkdir(parents=True, exist_ok=True)
-        self._write_platform()
         am_file = self.out / "alertmanager.yml"
         if not am_file.exists():  # Alertmanager needs a config to start; serve replaces it
             am_file.write_text(
@@ -153,13 +168,13 @@ class LocalStack:
             self._stack.callback(self.capture.stop)
             exporter = serve_exporter(self.exporter_port, self.healthy)
             self._stack.callback(exporter.shutdown)
-            self.alertmanager = self._stack.enter_context(
-                Alertmanager(am_file, workdir=self.state / "alertmanager")
-            )
+            self.alertmanagers = self._start_alertmanagers(am_file)
+            self.alertmanager = self.alertmanagers[0]
+            self._write_platform()
             self.prometheus = self._stack.enter_context(
                 Prometheus(
                     self.out / "rules",
-                    self.alertmanager.url,
+                    [am.url for am in self.alertmanagers],
                     {"demo": f"127.0.0.1:{self.exporter_port}"},
                     interval="1s" if self.fast else "5s",
                     workdir=self.state / "prometheus",
@@ -171,7 +186,7 @@ class LocalStack:
                     self.state,
                     free_port(),
                     self.prometheus.url,
-                    self.alertmanager.url,
+                    self.alertmanager.url if self.replicas == 1 else None,
                     self.platform,
                 )
             )
@@ -181,6 +196,21 @@ class LocalStack:
             self.close()
             raise
         return self
+
+    def _start_alertmanagers(self, am_file: Path) -> list[Alertmanager]:
+        """One Alertmanager, or `replicas` of them in a gossip cluster on loopback, each
+        naming the others as peers, all reading the one alertmanager.yml serve writes."""
+        if self.replicas == 1:
+            am = Alertmanager(am_file, workdir=self.state / "alertmanager")
+            return [self._stack.enter_context(am)]
+        ports = [free_cluster_port() for _ in range(self.replicas)]
+        started = []
+        for i, port in enumerate(ports):
+            peers = tuple(f"127.0.0.1:{p}" for p in ports if p != port)
+            gossip = Gossip(port, peers, peer_timeout="5s" if self.fast else "15s")
+            am = Alertmanager(am_file, workdir=self.state / f"alertmanager-{i}", gossip=gossip)
+            started.append(self._stack.enter_context(am))
+        return started
 
     def _write_env(self) -> None:
         """`<state>/env`: the stack's settings for a shell (`. .run/env`), so the README's
@@ -257,11 +287,20 @@ def main() -> int:
     ap.add_argument("--state", default=".run", help="state directory (default .run)")
     ap.add_argument("--healthy", action="store_true", help="demo metrics breach nothing")
     ap.add_argument(
+        "--alertmanager-replicas",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N Alertmanagers in a gossip cluster (HA) instead of one",
+    )
+    ap.add_argument(
         "--free-ports",
         action="store_true",
         help="free ports for the capture receivers and the exporter instead of 2525/9097/9101",
     )
     args = ap.parse_args()
+    if args.alertmanager_replicas < 1:
+        ap.error("--alertmanager-replicas: at least 1")
     busy = [] if args.free_ports else busy_ports()  # first: nothing slow starts if it cannot listen
     for line in busy:
         print(f"error: {line}", file=sys.stderr)
@@ -275,7 +314,8 @@ def main() -> int:
     with Shutdown(grace_s=STOP_GRACE_S).installed() as shutdown:
         shutdown.on_request(interrupt)
         try:
-            return _run(Path(args.state).resolve(), args.healthy, args.free_ports)
+            state = Path(args.state).resolve()
+            return _run(state, args.healthy, args.free_ports, args.alertmanager_replicas)
         except KeyboardInterrupt:
             print("stopped", flush=True)
             return 0
@@ -284,8 +324,8 @@ def main() -> int:
             return 3
 
 
-def _run(state: Path, healthy: bool, free_ports: bool) -> int:
-    with LocalStack(state, healthy=healthy, free_ports=free_ports) as stack:
+def _run(state: Path, healthy: bool, free_ports: bool, replicas: int) -> int:
+    with LocalStack(state, healthy=healthy, free_ports=free_ports, replicas=replicas) as stack:
         print(
             f"""
 alertplane local stack is up (Ctrl-C stops everything):
@@ -294,7 +334,7 @@ alertplane local stack is up (Ctrl-C stops everything):
       admin            {stack.tokens["admin"]}
       customer:acme    {stack.tokens["acme"]}
   Prometheus    {stack.prometheus.url}/alerts
-  Alertmanager  {stack.alertmanager.url}
+  Alertmanager  {"  ".join(am.url for am in stack.alertmanagers)}
   captured notifications   {stack.capture.out}/
       (SMTP 127.0.0.1:{stack.smtp_port}, HTTP 127.0.0.1:{stack.http_port})
   rendered config          {stack.out}/

@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -133,7 +134,7 @@ class Prometheus(Process):
     def __init__(
         self,
         rules_dir: Path,
-        alertmanager_url: str | None = None,
+        alertmanager_url: str | list[str] | None = None,
         scrape_targets: dict[str, str] | None = None,
         interval: str = "1s",
         workdir: Path | None = None,
@@ -150,9 +151,12 @@ class Prometheus(Process):
                 for job, target in (scrape_targets or {}).items()
             ],
         }
-        if alertmanager_url:
-            host = alertmanager_url.split("://", 1)[-1].rstrip("/")
-            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [host]}]}]}
+        # Several: the replicas of an HA cluster. Prometheus sends every alert to each (they
+        # de-duplicate notifications between them); never to just one of them.
+        urls = [alertmanager_url] if isinstance(alertmanager_url, str) else alertmanager_url
+        if urls:
+            hosts = [url.split("://", 1)[-1].rstrip("/") for url in urls]
+            config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": hosts}]}]}
         self.config = self.dir / "prometheus.yml"
         self.config.write_text(dump(config), encoding="utf-8")
 
@@ -183,25 +187,75 @@ class Prometheus(Process):
         return list(http_json(url)["data"]["result"])
 
 
+@dataclass(frozen=True)
+class Gossip:
+    """An Alertmanager's place in a gossip cluster (`--cluster.*`), on loopback.
+
+    Alertmanager de-duplicates across replicas by waiting: the replica at position n of
+    the sorted member list waits n × `peer_timeout` before notifying, and skips what the
+    notification log (gossiped, every `gossip_interval`) says a peer already sent. So
+    `peer_timeout` must exceed the gossip delay (loopback: milliseconds; 15 s by default,
+    shortened for the demo and the tests); `settle_timeout` bounds the wait for the
+    cluster to settle before the first notification."""
+
+    port: int
+    peers: tuple[str, ...] = ()  # host:port of the other replicas' cluster listeners
+    peer_timeout: str = "5s"
+    gossip_interval: str = "200ms"
+    pushpull_interval: str = "5s"
+    settle_timeout: str = "20s"
+
+    def flags(self) -> list[str]:
+        return [
+            f"--cluster.listen-address=127.0.0.1:{self.port}",
+            f"--cluster.advertise-address=127.0.0.1:{self.port}",
+            *(f"--cluster.peer={peer}" for peer in self.peers),
+            f"--cluster.peer-timeout={self.peer_timeout}",
+            f"--cluster.gossip-interval={self.gossip_interval}",
+            f"--cluster.pushpull-interval={self.pushpull_interval}",
+            f"--cluster.settle-timeout={self.settle_timeout}",
+            "--cluster.reconnect-interval=1s",
+        ]
+
+
+def free_cluster_port() -> int:
+    """A port free for both TCP and UDP (memberlist listens on both with one number)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise StartupError("no port free for both TCP and UDP on 127.0.0.1")
+
+
 class Alertmanager(Process):
     name = "alertmanager"
 
     def __init__(
-        self, config_file: Path, workdir: Path | None = None, port: int | None = None
+        self,
+        config_file: Path,
+        workdir: Path | None = None,
+        port: int | None = None,
+        gossip: Gossip | None = None,
     ) -> None:
         super().__init__(workdir)
         self.config_file = config_file
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.gossip = gossip
 
     def command(self) -> list[str]:
         # An empty cluster address disables gossip: one instance, no port clashes.
+        cluster = self.gossip.flags() if self.gossip else ["--cluster.listen-address="]
         return [
             find_binary("prometheus-alertmanager", "alertmanager"),
             f"--config.file={self.config_file}",
             f"--storage.path={self.dir / 'data'}",
             f"--web.listen-address=127.0.0.1:{self.port}",
-            "--cluster.listen-address=",
+            *cluster,
             "--log.level=warn",
         ]
 

@@ -162,3 +162,16 @@ def test_rollback_to_unknown_version_is_a_clear_error(cli, tmp_path: Path) -> No
     code, _, err = cli("rollback", "alert", "acme-higherrorrate", "--to", "9")
     assert code in (2, 3) and "Traceback" not in err
     assert "9" in err
+
+
+def test_serve_refuses_alertmanager_url_with_replicas(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    platform = tmp_path / "platform.yaml"
+    replicas = [{"name": "am-0", "url": "http://am-0:9093"}]
+    platform.write_text(yaml.safe_dump({"alertmanager": {"replicas": replicas}}))
+    argv = ["serve", "--platform-config", str(platform), "--alertmanager-url", "http://am:9093"]
+    assert main(argv) == 2  # before anything listens or starts
+    err = capsys.readouterr().err
+    assert "--alertmanager-url http://am:9093: the platform config names Alertmanager" in err
+    assert "give each replica's url in alertmanager.replicas" in err
