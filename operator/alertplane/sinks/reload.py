@@ -41,7 +41,7 @@ def reload(
     time"); the next call waits on that same request. Asked again only when no reload can
     have started: no connection, or a proxy's 502/503/504 (with exponential backoff)."""
     wait = WAIT_S if timeout_s is None else timeout_s
-    return reload_flight.reload(base_url.rstrip("/") + "/-/reload", attempts, backoff_s, wait)
+    return reload_flight.reload(reload_flight.reload_url(base_url), attempts, backoff_s, wait)
 
 
 def target_of(output: str) -> str:
@@ -90,10 +90,8 @@ class Reloader:
         self.again.add(target)
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        for rel in written:
-            if _loaded(rel):
-                self.pending |= set(self.targets(rel))
-        self.pending |= self.again
+        fresh = {t for rel in written if _loaded(rel) for t in self.targets(rel)} | self.again
+        self.pending |= fresh
         self.again = set()
         self.outcomes = {}
         urls = self.urls()
@@ -102,6 +100,8 @@ class Reloader:
             if url is None:
                 self.pending.discard(target)
                 continue
+            if target in fresh:  # a reload in flight since before this cannot count
+                reload_flight.note_written(reload_flight.reload_url(url))
             outcome = reload(url)
             self.outcomes[target] = outcome
             if outcome.ok:
