@@ -19,11 +19,12 @@ from typing import Any, NoReturn, TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import __version__, cli_import, cli_shards, cli_store, cli_token, settings
-from .core import Outcome, evaluate, render_valid
+from .cli_render import Packed, evaluate_and_render, load_packed
+from .core import Outcome, evaluate
 from .crds import crd_yaml
-from .errors import AlertplaneError, OutputRejected, UsageError
+from .errors import AlertplaneError, OutputRejected, Problem, UsageError
 from .k8s import command as k8s_command
-from .manifests import Document, claimed_customer, load_paths
+from .manifests import claimed_customer, load_paths
 from .render import ALERTMANAGER_PATH, Rendered, template_path
 from .render.keep import keep_customer_parts
 from .render.keep_rules import Wanted, present_receivers, prune_rules, wanted_alerts
@@ -102,21 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _problems(outcome: Outcome, stream: TextIO) -> None:
-    for problem in outcome.problems:
+def _problems(problems: Sequence[Problem], stream: TextIO) -> None:
+    for problem in problems:
         print(problem, file=stream)
 
 
 def _summary(outcome: Outcome) -> str:
-    bad = len(outcome.invalid) + sum(1 for p in outcome.problems if p.obj is None)
-    return f"{len(outcome.valid)} valid, {bad} invalid, {len(outcome.problems)} problem(s)"
+    return _counts(len(outcome.valid), len(outcome.invalid), outcome.problems)
+
+
+def _counts(valid: int, invalid: int, problems: Sequence[Problem]) -> str:
+    bad = invalid + sum(1 for p in problems if p.obj is None)
+    return f"{valid} valid, {bad} invalid, {len(problems)} problem(s)"
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     platform = load_platform_config(args.platform_config) if args.platform_config else None
     loaded = load_paths(args.paths)
     outcome = evaluate(loaded.documents, platform, tools=not args.no_tools, earlier=loaded.problems)
-    _problems(outcome, sys.stdout)
+    _problems(outcome.problems, sys.stdout)
     print(_summary(outcome), file=sys.stderr)
     return EXIT_OK if outcome.ok else EXIT_INVALID
 
@@ -126,9 +131,10 @@ UNREAD = "some input could not be read or names no customer"
 
 def cmd_render(args: argparse.Namespace) -> int:
     platform = load_platform_config(args.platform_config)
-    loaded = load_paths(args.paths)
-    outcome = evaluate(loaded.documents, platform, earlier=loaded.problems)
-    _problems(outcome, sys.stderr)
+    # Documents packed as read, evaluated a chunk of customers at a time (cli_render.py).
+    packed, earlier = load_packed(args.paths)
+    outcome, rendered = evaluate_and_render(packed, platform, earlier)
+    _problems(outcome.problems, sys.stderr)
     out = Path(args.out)
     # A customer with an invalid alert keeps its previous rule file as a whole (DESIGN:
     # last good output): dropping or removing it would take live alerts down for one bad
@@ -136,9 +142,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     owners = outcome.invalid_alert_owners
     why = {rules_path(c): f"customer {c} has invalid alerts" for c in owners or ()}
     rendered, am_kept = _keep_alertmanager_parts(
-        out, render_valid(outcome, platform), outcome, loaded.documents
+        out, rendered, outcome.invalid_receiver_owners, packed
     )
-    rendered = _prune_kept_rules(out, rendered, why, loaded.documents, owners is not None)
+    rendered = _prune_kept_rules(out, rendered, why, packed, owners is not None)
     why |= {template_path(c): reason for c, reason in am_kept.items()}
     result = write_rendered(out, rendered, owners is not None, set(why))
     for rel in result.kept:
@@ -150,20 +156,21 @@ def cmd_render(args: argparse.Namespace) -> int:
             "fix the problems above",
             file=sys.stderr,
         )
+    summary = _counts(outcome.valid, len(outcome.invalid), outcome.problems)
     print(
         f"{out}: {len(result.written)} written, {len(result.unchanged)} unchanged, "
-        f"{len(result.removed)} removed, {len(result.kept)} kept; {_summary(outcome)}"
+        f"{len(result.removed)} removed, {len(result.kept)} kept; {summary}"
     )
     return EXIT_OK if outcome.ok else EXIT_INVALID
 
 
 def _prune_kept_rules(
-    out: Path, rendered: Rendered, why: dict[str, str], documents: list[Document], known: bool
+    out: Path, rendered: Rendered, why: dict[str, str], packed: Packed, known: bool
 ) -> Rendered:
     """A rule file that would be kept loses the alerts the input disables or (when all
     input was read) no longer holds: disabling and deleting take effect whatever else
     the input says. Such a file is written instead of kept (and leaves `why`)."""
-    wanted = wanted_alerts((d.data for d in documents), claimed_customer)
+    wanted = wanted_alerts((d.data for d in packed.documents()), claimed_customer)
     rules = dict(rendered.rules)
     for rel in generated_rule_files(out):
         kept = rel in why or (rel not in rules and not known)
@@ -189,17 +196,16 @@ def _prune_kept_rules(
 
 
 def _keep_alertmanager_parts(
-    out: Path, rendered: Rendered, outcome: Outcome, documents: list[Document]
+    out: Path, rendered: Rendered, owners: set[str] | None, packed: Packed
 ) -> tuple[Rendered, dict[str, str]]:
     """Like rule files, a customer with an invalid receiver keeps its part of
     alertmanager.yml (routes, receivers, template): rendering only its valid receivers
     would silently stop notifications that worked before the bad edit. Returns the
     rendering to write and, per kept customer, why."""
-    owners = outcome.invalid_receiver_owners
     if owners is not None and not owners:
         return rendered, {}
     path = out / ALERTMANAGER_PATH
-    present = None if owners is None else present_receivers(documents)
+    present = None if owners is None else present_receivers(packed.documents())
     merged = keep_customer_parts(read_previous(path), rendered.alertmanager, owners, present)
     if merged.unusable is not None:
         print(

@@ -96,8 +96,11 @@ def expand_paths(paths: Iterable[str]) -> list[str]:
     return out
 
 
-def load_paths(paths: Iterable[str], stdin: IO[str] | None = None) -> Loaded:
-    loaded = Loaded([], [])
+def load_paths(
+    paths: Iterable[str], stdin: IO[str] | None = None, into: Loaded | None = None
+) -> Loaded:
+    """`into`: where the documents go, as they are read (cli_render.py packs them)."""
+    loaded = Loaded([], []) if into is None else into
     for order, name in enumerate(expand_paths(paths), start=1):
         if name == "-":
             text = (stdin or sys.stdin).read()

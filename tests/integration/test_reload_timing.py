@@ -124,6 +124,32 @@ def test_waiters_share_one_request(prom: LoggingPrometheus) -> None:
     assert prom.settle() - before == 1
 
 
+def test_an_answer_nobody_waited_for_is_the_next_calls(prom: LoggingPrometheus) -> None:
+    # The reconciler's pass gave up waiting; the reload ended before the next pass, which
+    # takes that answer instead of asking for another full reload.
+    url = prom.url + "/-/reload"
+    posts, before = reload_flight.POSTS.get(url, 0), prom.reloads()
+    with Stopped(prom):
+        assert reload(prom.url, timeout_s=0.2).in_flight
+    eventually(lambda: not reload_flight.in_flight(url), 300)
+    assert reload(prom.url, timeout_s=0).ok
+    assert reload_flight.POSTS[url] - posts == 1
+    assert prom.settle() - before == 1
+
+
+def test_output_written_during_a_reload_gets_one_more_after_it(prom: LoggingPrometheus) -> None:
+    url = prom.url + "/-/reload"
+    posts, before = reload_flight.POSTS.get(url, 0), prom.reloads()
+    with Stopped(prom):
+        assert reload(prom.url, timeout_s=0.2).in_flight
+        reload_flight.note_written(url)  # the files changed after Prometheus was asked
+        assert reload(prom.url, timeout_s=0.2).in_flight  # still the first: not on top
+        assert reload_flight.POSTS[url] - posts == 1
+    eventually(lambda: reload(prom.url, timeout_s=5).ok, 300)
+    assert reload_flight.POSTS[url] - posts == 2  # the second after the first ended
+    assert prom.settle() - before == 2
+
+
 def test_status_says_reloading_then_reloaded(
     prom: LoggingPrometheus, monkeypatch: pytest.MonkeyPatch
 ) -> None:

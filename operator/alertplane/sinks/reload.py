@@ -49,7 +49,7 @@ def reload(
     time"); the next call waits on that same request. Asked again only when no reload can
     have started: no connection, or a proxy's 502/503/504 (with exponential backoff)."""
     wait = WAIT_S if timeout_s is None else timeout_s
-    return reload_flight.reload(base_url.rstrip("/") + "/-/reload", attempts, backoff_s, wait)
+    return reload_flight.reload(reload_flight.reload_url(base_url), attempts, backoff_s, wait)
 
 
 def target_of(output: str) -> str:
@@ -99,16 +99,16 @@ class Reloader:
         self.again.add(target)
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        for rel in written:
-            if _loaded(rel):
-                self.pending |= set(self.targets(rel))
-        self.pending |= self.again
+        fresh = {t for rel in written if _loaded(rel) for t in self.targets(rel)} | self.again
+        self.pending |= fresh
         self.again = set()
         self.outcomes = {}
         urls = self.urls()
         todo = {t: url for t in sorted(self.pending) if (url := urls.get(t)) is not None}
         self.pending &= set(todo)  # a target without a URL has nobody to ask
         for target, url in todo.items():
+            if target in fresh:  # a reload in flight since before this cannot count
+                reload_flight.note_written(reload_flight.reload_url(url))
             outcome = self._reload(target, url)
             self.outcomes[target] = outcome
             if outcome.ok:

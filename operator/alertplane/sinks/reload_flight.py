@@ -41,12 +41,21 @@ class Flight:
     done: threading.Event = field(default_factory=threading.Event)
     outcome: ReloadOutcome | None = None
     attempts: int = 0
+    delivered: bool = False  # its outcome was given to a caller (then the next call asks anew)
 
 
 _LOCK = threading.Lock()
 _FLIGHTS: dict[str, Flight] = {}  # reload URL → its reload in flight, or the last one
 _TOOK: dict[str, float] = {}  # reload URL → seconds its last answered reload took
+_WRITTEN: dict[str, float] = {}  # reload URL → when output it loads was last written
 POSTS: dict[str, int] = {}  # reload URL → requests sent (tests count them)
+
+
+def in_flight(url: str) -> bool:
+    """Whether a reload of `url` was asked and has not answered yet."""
+    with _LOCK:
+        flight = _FLIGHTS.get(url)
+        return flight is not None and not flight.done.is_set()
 
 
 def took_last(url: str) -> float | None:
@@ -54,19 +63,44 @@ def took_last(url: str) -> float | None:
         return _TOOK.get(url)
 
 
-def reload(url: str, attempts: int, backoff_s: float, timeout_s: float) -> ReloadOutcome:
-    """The outcome of the reload of `url` in flight (started now unless one runs), waited
-    for at most `timeout_s`; not done by then: not ok, `in_flight`, and what it took."""
+def note_written(url: str) -> None:
+    """Output `url`'s target loads was written: a reload that started before cannot be
+    trusted to hold it; the next call asks for another once that one has answered."""
     with _LOCK:
-        flight = _FLIGHTS.get(url)
-        if flight is None or flight.done.is_set():
-            flight = _FLIGHTS[url] = Flight(url)
-            threading.Thread(
-                target=_fly, args=(flight, attempts, backoff_s), name="reload", daemon=True
-            ).start()
-    if flight.done.wait(max(0.0, timeout_s)) and flight.outcome is not None:
-        return flight.outcome
-    return ReloadOutcome(False, max(1, flight.attempts), reloading(flight), in_flight=True)
+        _WRITTEN[url] = time.monotonic()
+
+
+def reload(url: str, attempts: int, backoff_s: float, timeout_s: float) -> ReloadOutcome:
+    """The outcome of the reload of `url` in flight, waited for at most `timeout_s`; not
+    done by then: not ok, `in_flight`, and what it took. A reload that ended since the last
+    call is that call's answer, unless output was written after it started: then another
+    starts once it has ended (as with none in flight). Never two at once."""
+    deadline = time.monotonic() + max(0.0, timeout_s)
+    while True:
+        with _LOCK:
+            flight = _FLIGHTS.get(url)
+            if flight is not None and flight.done.is_set():
+                if _fresh(flight) and not flight.delivered and flight.outcome is not None:
+                    flight.delivered = True
+                    return flight.outcome
+                flight = None
+            if flight is None:
+                flight = _FLIGHTS[url] = Flight(url)
+                threading.Thread(
+                    target=_fly, args=(flight, attempts, backoff_s), name="reload", daemon=True
+                ).start()
+        if not flight.done.wait(max(0.0, deadline - time.monotonic())):
+            return ReloadOutcome(False, max(1, flight.attempts), reloading(flight), in_flight=True)
+        with _LOCK:
+            if _fresh(flight) and flight.outcome is not None:
+                flight.delivered = True
+                return flight.outcome
+        # Written since it started: the loop starts the one that holds it.
+
+
+def _fresh(flight: Flight) -> bool:
+    """Whether nothing was written for the flight's target after it started (_LOCK held)."""
+    return _WRITTEN.get(flight.url, float("-inf")) < flight.started
 
 
 def reloading(flight: Flight) -> str:
@@ -115,6 +149,10 @@ def _post(flight: Flight, attempts: int, backoff_s: float) -> ReloadOutcome:
     # No connection, or only a proxy's 502/503/504: the target itself never answered (a
     # replica of several that is down is Pending, not Failed: sinks/replicas.py).
     return ReloadOutcome(False, attempts, message, answered=False)
+
+
+def reload_url(base_url: str) -> str:
+    return base_url.rstrip("/") + "/-/reload"
 
 
 class _Unanswered(Exception):
