@@ -115,6 +115,15 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
         "/metrics needs an admin token)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve the REST API and console from N processes over the same database "
+        "(PostgreSQL; about one per core); the reconciler stays in the serve process "
+        "(default 1: everything in one process)",
+    )
+    p.add_argument(
         "--coalesce",
         type=float,
         default=0.2,
@@ -384,6 +393,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         readiness_grace_s=args.readiness_grace,
         sock=sock,
+        workers=args.workers,
     )
     return 0
 
