@@ -114,15 +114,7 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
         help="also serve /metrics on this port without a token, for Prometheus (on --port, "
         "/metrics needs an admin token)",
     )
-    p.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        metavar="N",
-        help="serve the REST API and console from N processes over the same database "
-        "(PostgreSQL; about one per core); the reconciler stays in the serve process "
-        "(default 1: everything in one process)",
-    )
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="API processes (default 1)")
     p.add_argument(
         "--coalesce",
         type=float,

@@ -81,17 +81,9 @@ def serve(
                     # console's firing alerts ask it through the API's own setting.
                     api.alertmanager_url = alertmanager_url
                     serve_kubernetes(
-                        store,
-                        platform,
-                        api,
-                        sock,
-                        shutdown,
-                        kubeconfig,
-                        customer_namespace,
-                        attribution_key_file,
-                        tenant_binding,
-                        readiness_grace_s,
-                    )
+                        store, platform, api, sock, shutdown, kubeconfig, customer_namespace,
+                        attribution_key_file, tenant_binding, readiness_grace_s,
+                    )  # fmt: skip
                     return
                 settings = SyncSettings(
                     out_dir=out_dir,
@@ -102,13 +94,9 @@ def serve(
                 )
                 where = (host, port)  # as given: the log names the address asked for
                 spec = WorkerSpec(
-                    database_url(db_url),
-                    tokens,
-                    platform,
-                    alertmanager_url,
-                    readiness_grace_s,
-                    api.max_body_bytes,
-                )
+                    database_url(db_url), tokens, platform, alertmanager_url,
+                    readiness_grace_s, api.max_body_bytes,
+                )  # fmt: skip
                 serve_standalone(store, engine, settings, api, sock, shutdown, spec, where, workers)
         finally:
             engine.dispose()  # SQLite: closing the last connection removes -wal and -shm
