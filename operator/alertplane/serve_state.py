@@ -39,6 +39,7 @@ FAILURE_MAX = 256  # bytes of the failure text (a few words, health.failure_kind
 METRICS_MAX = 1 << 20  # bytes of the metrics text shared with the workers
 CHECK_S = 1.0  # how often the lock's holder checks its session
 PUBLISH_S = 0.25
+SLOTS = 64  # API worker processes at most (workers.MAX_WORKERS)
 
 
 @dataclass
@@ -64,6 +65,9 @@ class SyncView:
         self._metrics = ctx.Array("c", METRICS_MAX)
         self._metrics_len = ctx.Value("i", 0)
         self._metrics_too_large = False
+        # Slot i is 1 while API worker i serves (workers.py); the supervisor clears the
+        # slot of a worker that died without clearing it (SIGKILL).
+        self.serving = ctx.Array("b", SLOTS)
 
     @property
     def role(self) -> str:
@@ -123,7 +127,8 @@ def observed(
     auth: Auth | None = None,
 ) -> Asgi:
     """`app` with /readyz answered from `view` (the body also says which process
-    reconciles: "this process", "standby" or "starting"); with `auth` (API workers, which
+    reconciles: "this process", "standby" or "starting", and how many API worker
+    processes serve, `apiWorkers`, when there are any); with `auth` (API workers, which
     do not sync), /metrics answered with the reconciling process's metrics, to admin
     tokens only, as the app itself does."""
 
@@ -147,7 +152,10 @@ def _readiness(
     if migrated.is_set():
         done.set()
     ok, body = readiness(view.seen(), database, grace_s, migrated=done)
-    return ok, {**body, "reconciler": view.role}
+    body = {**body, "reconciler": view.role}
+    if up := sum(view.serving[:]):
+        body["apiWorkers"] = up
+    return ok, body
 
 
 def _metrics(view: SyncView, auth: Auth, request: Request) -> Response:

@@ -33,7 +33,7 @@ from .health import database_probe
 from .lifecycle import Shutdown
 from .render.platform import PlatformConfig
 from .serve_http import gated, run_http
-from .serve_state import SyncView, observed
+from .serve_state import SLOTS, SyncView, observed
 from .service.context import ApiSettings
 from .store.db import make_engine, parse_url
 from .store.repo import Store
@@ -41,7 +41,7 @@ from .web import create_app
 
 log = logging.getLogger("alertplane.workers")
 
-MAX_WORKERS = 64
+MAX_WORKERS = SLOTS
 RESTART_MIN_S = 1.0  # a worker that keeps dying is started at most this often
 
 
@@ -85,7 +85,11 @@ def worker_main(
         )
         with Shutdown().installed() as shutdown:
             _orphan_watch(parent, shutdown)
-            run_http(served, sock, shutdown)
+            view.serving[index] = 1
+            try:
+                run_http(served, sock, shutdown)
+            finally:
+                view.serving[index] = 0
     finally:
         engine.dispose()
 
@@ -146,6 +150,7 @@ class Workers:
                 log.error("API worker %d (pid %s) exited with %s; starting it again",
                           i, proc.pid, proc.exitcode)  # fmt: skip
                 proc.close()
+                self.view.serving[i] = 0
                 self._start(i)
 
     def stop(self, grace_s: float) -> None:

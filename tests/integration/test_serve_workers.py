@@ -46,6 +46,11 @@ def role(s: ApiServer) -> str | None:
     return body.get("reconciler") if status == 200 else None
 
 
+def serving(s: ApiServer) -> int:
+    """API worker processes serving, as /readyz counts them."""
+    return int(call(f"{s.url}/readyz")[1].get("apiWorkers", 0))
+
+
 def children(pid: int) -> set[int]:
     """The API workers of a serve process (its children, less multiprocessing's tracker)."""
     found = set()
@@ -81,9 +86,10 @@ def write(s: ApiServer, token: str, name: str) -> dict[str, Any]:
 def test_one_reconciler_per_database_and_failover(db_url: str, tmp_path: Path) -> None:
     token = admin_token(tmp_path / "tokens.csv")
     with server(tmp_path, "a", db_url, 2) as a:
-        eventually(lambda: role(a) == "this process", START_S)
+        eventually(lambda: role(a) == "this process" and serving(a) == 2, START_S)
         with server(tmp_path, "b", db_url, 1) as b:
             eventually(lambda: role(b) == "standby", START_S)
+            assert serving(b) == 0  # one process: no API workers
             # A write through the standby's API reaches the reconciling process's output.
             body = write(b, token, "ViaStandby")
             assert body["status"]["phase"] == "Synced", body
@@ -118,6 +124,7 @@ def test_a_dead_worker_is_started_again(postgres: Postgres, tmp_path: Path) -> N
             START_S,
         )
         assert before - {victim} <= after
+        eventually(lambda: serving(a) == 2, START_S)  # the dead one's slot was cleared
         eventually(lambda: role(a) == "this process", START_S)
         assert write(a, token, "AfterRestart")["status"]["phase"] == "Synced"
 
