@@ -1,7 +1,7 @@
 """REST API creates with 1 vs N API worker processes (`serve --workers N`), PostgreSQL.
 
     python3 benchmarks/bench_workers.py [--workers 1,2,4] [--requests 2000] [--clients 20]
-                                        [--rounds 2]
+                                        [--rounds 2] [--sqlite]
 
 For each worker count, in rounds (1, N, …, 1, N: the machine's load drifts, so pairs are
 compared, not rows): a fresh database on one real PostgreSQL (tests/support/processes.py,
@@ -16,6 +16,7 @@ stored. The target (issue 12): p99 ≤ 50 ms at 20 clients.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -31,12 +32,12 @@ from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 
 
-def one(pg: Postgres, tmp: Path, workers: int, args: argparse.Namespace, tag: str) -> str:
-    """One measured run: a table row."""
+def one(pg: Postgres | None, tmp: Path, workers: int, args: argparse.Namespace, tag: str) -> str:
+    """One measured run: a table row. Without `pg`, an SQLite file."""
     token = new_token()
     (tmp / "tokens.csv").write_text(token_line("bench", "admin", token) + "\n")
     (tmp / "platform.yaml").write_text(f"secretsDir: {tmp / 'secrets'}\n")
-    url = pg.create_database(f"bench_{tag}")
+    url = pg.create_database(f"bench_{tag}") if pg else f"sqlite:///{tmp / f'bench_{tag}.db'}"
     serve_args = [
         "--db", url,
         "--out", str(tmp / f"out-{tag}"),
@@ -91,18 +92,21 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--sqlite", action="store_true", help="an SQLite file instead of PostgreSQL")
     args = ap.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPU(s), Python "
         f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}; "
-        f"{args.requests} creates, {args.clients} clients"
+        f"{args.requests} creates, {args.clients} clients, "
+        f"{'SQLite' if args.sqlite else 'PostgreSQL'}"
     )
     print("| workers | creates/s | p50 ms | p90 ms | p99 ms | max ms | load | stored |")
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory(prefix="alertplane-bench-workers-") as tmp_name:
         tmp = Path(tmp_name)
-        with Postgres() as pg:
+        with contextlib.ExitStack() as stack:
+            pg = None if args.sqlite else stack.enter_context(Postgres())
             for r in range(args.rounds):
                 for n in counts:
                     print(one(pg, tmp, n, args, f"{r}_{n}"), flush=True)

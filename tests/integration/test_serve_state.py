@@ -122,7 +122,9 @@ def test_sqlite_lock_is_a_file_beside_the_database(tmp_path: Path) -> None:
         threading.Timer(0.2, stopped.set).start()
         assert not second.acquire(stopped)
         first.release()
+        assert not Path(first.where).exists()  # no litter beside the database
         assert second.acquire(threading.Event())
+        assert Path(second.where).exists()
     finally:
         first.release()
         second.release()

@@ -16,7 +16,9 @@ when the holder goes away.
   session (TCP keepalive, ~`KEEPALIVE_S`) before the holder's next check notices.
 - SQLite: an exclusive `flock` on `<database file>-reconciler.lock` beside the database
   (SQLite serves processes on one host only, and so does this lock); the kernel releases
-  it when the process dies. In-memory SQLite is one process's own: nothing to elect.
+  it when the process dies, and the holder removes the file when it lets go. (Not a flock
+  on the database file itself: this process's fd on it, once closed, would drop the POSIX
+  locks SQLite holds on it.) In-memory SQLite is one process's own: nothing to elect.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class ReconcilerLock:
         self.retry_s = retry_s
         self._conn: Any = None  # PostgreSQL: the session holding the lock
         self._fd: int | None = None  # SQLite: the locked file
+        self._file = ""
         self._engine: Engine | None = None
 
     @property
@@ -111,12 +114,21 @@ class ReconcilerLock:
         path = sqlite_path(self.url)
         if path is None:
             return True  # in-memory: this process's alone
-        if self._fd is None:
-            self._fd = os.open(f"{path}-reconciler.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        lock = f"{path}-reconciler.lock"
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # The holder removes the file when it releases (no litter beside the
+            # database); a lock taken on a file already removed, or replaced since it was
+            # opened, is nobody's: only the file at the path counts.
+            mine, there = os.fstat(fd), os.stat(lock)
+        except (BlockingIOError, FileNotFoundError):
+            os.close(fd)
             return False
+        if (mine.st_dev, mine.st_ino) != (there.st_dev, there.st_ino):
+            os.close(fd)
+            return False
+        self._fd, self._file = fd, lock
         return True
 
     def held(self) -> bool:
@@ -136,6 +148,8 @@ class ReconcilerLock:
                 self._conn.close()  # ends the session: PostgreSQL releases the lock
             self._conn = None
         if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._file)  # while still held: see _try_file
             with contextlib.suppress(OSError):
                 os.close(self._fd)  # releases the flock
             self._fd = None
