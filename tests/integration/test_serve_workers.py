@@ -78,9 +78,18 @@ def alive(pid: int) -> bool:
 
 
 def write(s: ApiServer, token: str, name: str) -> dict[str, Any]:
-    status, body = call(f"{s.url}/customers/acme/alerts?wait=true", "POST", alert_spec(name), token)
+    """Create an alert through `s` and return it once the reconciler synced it (polled:
+    `?wait=true` gives up after 10 s, which a loaded machine may need)."""
+    url = f"{s.url}/customers/acme/alerts?wait=true"  # waits in the worker, polling the db
+    status, body = call(url, "POST", alert_spec(name), token)
     assert status == 201, body
-    return dict(body)
+    item = f"{s.url}/customers/acme/alerts/{name}"
+
+    def synced() -> dict[str, Any] | None:
+        found = call(item, token=token)[1]
+        return found if (found.get("status") or {}).get("phase") == "Synced" else None
+
+    return dict(eventually(synced, START_S))
 
 
 def test_one_reconciler_per_database_and_failover(db_url: str, tmp_path: Path) -> None:
