@@ -115,6 +115,7 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
         help="also serve /metrics on this port without a token, for Prometheus (on --port, "
         "/metrics needs an admin token)",
     )
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="API processes (default 1)")
     p.add_argument(
         "--coalesce",
         type=float,
@@ -386,6 +387,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         readiness_grace_s=args.readiness_grace,
         sock=sock,
+        workers=args.workers,
     )
     return 0
 

@@ -1,5 +1,8 @@
-"""`alertplane serve`: the reconciler loop plus the HTTP server, in one process; with
-`--kubernetes` only the HTTP server, writing custom resources the operator reconciles.
+"""`alertplane serve`: the reconciler loop plus the HTTP server, in one process (or the
+HTTP server in `--workers` API processes beside it: workers.py); with `--kubernetes` only
+the HTTP server, writing custom resources the operator reconciles. Of several `serve`
+processes on one database only one reconciles: the holder of its reconciler lock
+(store/election.py); the others serve the API and stand by.
 
 Start-up order: the port is bound first (a busy one is reported before anything slow),
 then the database URL is checked, then the HTTP server answers while the database is
@@ -13,62 +16,31 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import uvicorn
-from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .errors import UsageError
-from .health import DB_DOWN, READINESS_GRACE_S
+from .health import DB_DOWN, READINESS_GRACE_S, database_probe
 from .kube.namespaces import NamespaceBindings
 from .kube.writer import KubeWriter
 from .lifecycle import Shutdown
 from .metrics_port import serve_metrics
 from .ports import bind
 from .render.platform import PlatformConfig
+from .serve_http import Asgi, gated, run_http
+from .serve_state import SyncView, observed, publisher, reconcile_elected
 from .service.context import ApiSettings
 from .store.db import database_url, make_engine, wait_for_database
+from .store.election import ReconcilerLock
 from .store.repo import Store
 from .sync import Reconciler, SyncSettings
 from .web import create_app
+from .workers import MAX_WORKERS, Workers, WorkerSpec
 
 log = logging.getLogger("alertplane.serve")
-
-# Paths that answer while the database is still being waited for.
-ALWAYS_OPEN = ("/healthz", "/readyz", "/metrics")
-
-Scope = MutableMapping[str, Any]
-Asgi = Callable[[Scope, Any, Any], Awaitable[None]]
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: lifecycle.Shutdown handles SIGTERM and
-    SIGINT for the whole process (uvicorn re-raises SIGTERM after stopping, which kills
-    the process before the reconciler and the database are closed)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-def _run_http(app: Asgi, sock: socket.socket, shutdown: Shutdown) -> None:
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        # Requests still running get half the grace period; the rest is for the reconciler.
-        timeout_graceful_shutdown=max(1, int(shutdown.grace_s / 2)),
-    )
-    server = _Server(config)
-
-    def stop_http() -> None:
-        server.should_exit = True
-
-    shutdown.on_request(stop_http)
-    server.run(sockets=[sock])
 
 
 def serve(
@@ -89,10 +61,13 @@ def serve(
     readiness_grace_s: float = READINESS_GRACE_S,
     sock: socket.socket | None = None,
     metrics_port: int | None = None,
+    workers: int = 1,
 ) -> None:
     """`sock`: the listening socket when the caller bound it already (cmd_serve does,
     before importing this module: a busy port is reported within a fraction of a second).
-    `metrics_port`: also serve /metrics there without a token (metrics_port.py)."""
+    `metrics_port`: also serve /metrics there without a token (metrics_port.py).
+    `workers`: API worker processes (workers.py); 1 serves the API in this process."""
+    _check_workers(workers, kubernetes)
     sock = sock or bind(host, port)
     with contextlib.closing(sock):
         api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
@@ -106,17 +81,9 @@ def serve(
                     # console's firing alerts ask it through the API's own setting.
                     api.alertmanager_url = alertmanager_url
                     serve_kubernetes(
-                        store,
-                        platform,
-                        api,
-                        sock,
-                        shutdown,
-                        kubeconfig,
-                        customer_namespace,
-                        attribution_key_file,
-                        tenant_binding,
-                        readiness_grace_s,
-                    )
+                        store, platform, api, sock, shutdown, kubeconfig, customer_namespace,
+                        attribution_key_file, tenant_binding, readiness_grace_s,
+                    )  # fmt: skip
                     return
                 settings = SyncSettings(
                     out_dir=out_dir,
@@ -126,11 +93,26 @@ def serve(
                     coalesce_s=coalesce_s,
                 )
                 where = (host, port)  # as given: the log names the address asked for
-                serve_standalone(
-                    store, engine, settings, api, sock, shutdown, readiness_grace_s, where
-                )
+                spec = WorkerSpec(
+                    database_url(db_url), tokens, platform, alertmanager_url,
+                    readiness_grace_s, api.max_body_bytes,
+                )  # fmt: skip
+                serve_standalone(store, engine, settings, api, sock, shutdown, spec, where, workers)
         finally:
             engine.dispose()  # SQLite: closing the last connection removes -wal and -shm
+
+
+def _check_workers(workers: int, kubernetes: bool) -> None:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(
+            f"--workers {workers}: must be between 1 and {MAX_WORKERS}",
+            "about one API worker per core the API may use",
+        )
+    if kubernetes and workers > 1:
+        raise UsageError(
+            "--workers is for standalone mode; with --kubernetes the API holds no state",
+            "run more replicas of the API Deployment (chart: api.replicas or api.autoscaling)",
+        )
 
 
 def _open_store(
@@ -152,37 +134,32 @@ def _open_store(
 
 
 def _run_with_worker(
-    app: Asgi, sock: socket.socket, shutdown: Shutdown, work: Callable[[threading.Event], None]
+    app: Asgi | None,
+    sock: socket.socket,
+    shutdown: Shutdown,
+    work: Callable[[threading.Event], None],
+    pool: Workers | None = None,
 ) -> None:
+    """`work` in a thread beside the HTTP server: `app` served here, or `pool`'s
+    processes serving it, supervised here until shutdown."""
     stop = threading.Event()
     shutdown.on_request(stop.set)
     worker = threading.Thread(target=work, args=(stop,), name="reconciler", daemon=True)
     worker.start()
     try:
-        _run_http(app, sock, shutdown)
+        if pool is not None:
+            pool.start()
+            try:
+                pool.supervise(shutdown)
+            finally:
+                pool.stop(shutdown.grace_s / 2)
+        elif app is not None:
+            run_http(app, sock, shutdown)
     finally:
         stop.set()
         worker.join(timeout=shutdown.grace_s)
         if worker.is_alive():
             log.error("the reconciler did not stop within %.0fs", shutdown.grace_s)
-
-
-def _gated(app: Asgi, ready: threading.Event) -> Asgi:
-    """503 for the API and console until the database is there and migrated (the tables
-    of a fresh PostgreSQL database do not exist before that)."""
-
-    async def gated(scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and not ready.is_set() and scope["path"] not in ALWAYS_OPEN:
-            answer = JSONResponse(
-                {"detail": "database unavailable; retry later"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
-            await answer(scope, receive, send)
-            return
-        await app(scope, receive, send)
-
-    return gated
 
 
 def serve_standalone(
@@ -192,26 +169,43 @@ def serve_standalone(
     api: ApiSettings,
     sock: socket.socket,
     shutdown: Shutdown,
-    readiness_grace_s: float,
+    spec: WorkerSpec,
     where: tuple[str, int],
+    workers: int = 1,
 ) -> None:
-    """The reconciler in a worker thread, once the database is there and migrated, beside
-    the HTTP server (which answers 503 until then: `_gated`)."""
+    """The reconciler in a thread of this process, once the database is there and
+    migrated and this process holds the reconciler lock (serve_state.py); the HTTP server
+    in this process (`workers` 1) or in API worker processes (workers.py). The API answers
+    503 until the database is migrated (serve_http.gated)."""
     settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
     reconciler = Reconciler(store, settings)
-    migrated = threading.Event()
+    view = SyncView()
+    lock = ReconcilerLock(engine)
 
     def work(stop: threading.Event) -> None:
         def waiting() -> None:
             reconciler.failed(DB_DOWN)
 
-        if wait_for_database(engine, stop, on_retry=waiting):
-            migrated.set()
-            reconciler.run(stop)
+        publisher(view, reconciler, stop, metrics=workers > 1)
+        try:
+            if wait_for_database(engine, stop, on_retry=waiting):
+                view.migrated.set()
+                reconcile_elected(reconciler, lock, stop, view)
+        finally:
+            lock.release()
 
-    app = create_app(reconciler, api, store, readiness_grace_s=readiness_grace_s, migrated=migrated)
     log.info("serving on http://%s:%d, writing to %s", *where, settings.out_dir)
-    _run_with_worker(_gated(app, migrated), sock, shutdown, work)
+    probe = database_probe(engine)
+    if workers == 1:
+        app = create_app(reconciler, api, store)
+        served = observed(
+            gated(app, view.migrated), view, probe, spec.readiness_grace_s, view.migrated
+        )
+        _run_with_worker(served, sock, shutdown, work)
+        return
+    log.info("%d API worker processes", workers)
+    pool = Workers(workers, spec, sock, view)
+    _run_with_worker(None, sock, shutdown, work, pool)
 
 
 def serve_kubernetes(
@@ -267,6 +261,6 @@ def serve_kubernetes(
         client.info.server,
     )
     try:
-        _run_with_worker(_gated(app, migrated), sock, shutdown, work)
+        _run_with_worker(gated(app, migrated), sock, shutdown, work)
     finally:
         client.close()

@@ -424,7 +424,7 @@ def test_readyz_is_503_while_reloads_fail_and_200_after(cwd: Path) -> None:
         since = metric(serve.url, "alertplane_sync_failing_since_seconds", serve.token)
         assert since > 0
         stub.status = 200  # Prometheus accepts again: the retry clears it
-        assert serve.wait_ready() == {"status": "ready"}
+        assert serve.wait_ready() == {"status": "ready", "reconciler": "this process"}
         assert metric(serve.url, "alertplane_sync_failing_since_seconds", serve.token) == 0
     finally:
         serve.close()

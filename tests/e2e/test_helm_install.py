@@ -47,6 +47,9 @@ DRY_RUN_CASES: dict[str, Doc] = {
     "no-binding-namespaced": {"tenantBinding": False, "watchNamespaces": ["team-a"]},
     "everything-on": ALL_ON,
     "api": {**API_ON, "watchNamespaces": ["team-a"]},
+    # the API scaled horizontally (issue 12): PodDisruptionBudget, HorizontalPodAutoscaler
+    "api-replicas": {**API_ON, "api": {**API_ON["api"], "replicas": 3}},
+    "api-autoscaled": {**API_ON, "api": {**API_ON["api"], "autoscaling": {"enabled": True}}},
     "prometheus-operator-objects": {"sink": {"namespace": "monitoring", "prometheusOperator": {
         "createObjects": True, "prometheusSpec": {"replicas": 2, "retention": "15d"},
         "alertmanagerSpec": {"replicas": 3}}}},
