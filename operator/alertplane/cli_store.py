@@ -116,13 +116,8 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
         "/metrics needs an admin token)",
     )
     p.add_argument("--workers", type=int, default=1, metavar="N", help="API processes (default 1)")
-    p.add_argument(
-        "--coalesce",
-        type=float,
-        default=0.2,
-        metavar="SECONDS",
-        help="changes within this window are synced together (default 0.2)",
-    )
+    window = "changes within this window are synced together (default 0.2)"
+    p.add_argument("--coalesce", type=float, default=0.2, metavar="SECONDS", help=window)
     settings.add(p, "tokens", metavar="FILE")
     p.add_argument(
         "--kubernetes",
