@@ -31,6 +31,7 @@ from .metrics_port import serve_metrics
 from .ports import bind
 from .render.platform import PlatformConfig
 from .service.context import ApiSettings
+from .sinks.factory import SinkSettings, build_sink
 from .store.db import database_url, make_engine, wait_for_database
 from .store.repo import Store
 from .sync import Reconciler, SyncSettings
@@ -89,8 +90,10 @@ def serve(
     readiness_grace_s: float = READINESS_GRACE_S,
     sock: socket.socket | None = None,
     metrics_port: int | None = None,
+    sink: SinkSettings | None = None,
 ) -> None:
-    """`sock`: the listening socket when the caller bound it already (cmd_serve does,
+    """`sink`: another sink than files in `out_dir` (`--sink mimir`).
+    `sock`: the listening socket when the caller bound it already (cmd_serve does,
     before importing this module: a busy port is reported within a fraction of a second).
     `metrics_port`: also serve /metrics there without a token (metrics_port.py)."""
     sock = sock or bind(host, port)
@@ -119,12 +122,9 @@ def serve(
                     )
                     return
                 settings = SyncSettings(
-                    out_dir=out_dir,
-                    platform=platform,
-                    prometheus_url=prometheus_url,
-                    alertmanager_url=alertmanager_url,
-                    coalesce_s=coalesce_s,
+                    out_dir, platform, prometheus_url, alertmanager_url, coalesce_s
                 )
+                settings.sink = None if sink is None else build_sink(sink)
                 where = (host, port)  # as given: the log names the address asked for
                 serve_standalone(
                     store, engine, settings, api, sock, shutdown, readiness_grace_s, where
@@ -197,7 +197,8 @@ def serve_standalone(
 ) -> None:
     """The reconciler in a worker thread, once the database is there and migrated, beside
     the HTTP server (which answers 503 until then: `_gated`)."""
-    settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
+    if settings.sink is None:  # serve writes files unless told otherwise (sinks/factory.py)
+        settings.sink = settings.files_sink()
     reconciler = Reconciler(store, settings)
     migrated = threading.Event()
 
@@ -210,7 +211,8 @@ def serve_standalone(
             reconciler.run(stop)
 
     app = create_app(reconciler, api, store, readiness_grace_s=readiness_grace_s, migrated=migrated)
-    log.info("serving on http://%s:%d, writing to %s", *where, settings.out_dir)
+    to = settings.out_dir if settings.sink.name == "files" else f"the {settings.sink.name} sink"
+    log.info("serving on http://%s:%d, writing to %s", *where, to)
     _run_with_worker(_gated(app, migrated), sock, shutdown, work)
 
 

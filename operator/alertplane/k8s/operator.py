@@ -31,6 +31,7 @@ from ..metrics import REGISTRY
 from ..metrics_port import PlainHandler
 from ..model.common import is_dns_label
 from ..ports import unavailable
+from ..render.mimir import Limits
 from ..render.platform import PlatformConfig, load_platform_config
 from ..sinks.base import Sink
 from ..sinks.factory import KINDS, SinkSettings, build_sink
@@ -60,6 +61,9 @@ class OperatorOptions:
     alertmanager_url: str | None = None
     promop_prometheus: tuple[str, ...] = ()  # [NS/]NAME: the objects deciding liveness
     promop_alertmanager: tuple[str, ...] = ()
+    mimir_url: str | None = None  # --sink mimir (sinks/mimir.py)
+    mimir_token_file: str | None = None
+    mimir_limits: Limits = field(default_factory=Limits)
     tenant_binding: bool = True
     metrics_port: int = 8080
     webhook_port: int | None = None
@@ -168,6 +172,9 @@ def _sink_settings(opts: OperatorOptions, platform: PlatformConfig) -> SinkSetti
         alertmanager_url=opts.alertmanager_url,
         promop_prometheus=opts.promop_prometheus,
         promop_alertmanager=opts.promop_alertmanager,
+        mimir_url=opts.mimir_url,
+        mimir_token_file=opts.mimir_token_file,
+        mimir_limits=opts.mimir_limits,
     )
 
 
