@@ -226,3 +226,43 @@ def test_split_only_changes_pushed_and_removal(
     eventually(lambda: mimir.config(cid) is None, 60)
     status, text = mimir.get("/prometheus/config/v1/rules", cid)
     assert "alertplane-application" not in text, (status, text)
+
+
+def test_mimir_down_is_write_failed_then_heals(
+    tmp_path: Path, captures: dict[str, Capture]
+) -> None:
+    """Mimir stopped: the change is WriteFailed saying Mimir did not answer (after the
+    client's retries); Mimir back: the reconciler's retry makes it Synced."""
+    cid = "hooli"
+    store = Store(open_db(f"sqlite:///{tmp_path / 'a.db'}"), secrets_dir=str(tmp_path / "s"))
+    mimir = Mimir(tmp_path / "mimir")
+    with mimir:
+        platform = PlatformConfig.model_validate({"secretsDir": str(tmp_path / "s")})
+        sink = build_sink(SinkSettings(kind="mimir", mimir_url=mimir.url, platform=platform))
+        settings = SyncSettings(tmp_path / "out", platform, poll_s=0.05, sink=sink)
+        rec = Reconciler(store, settings)
+        stop = threading.Event()
+        thread = threading.Thread(target=rec.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            store.apply([*_alerts(cid), _receiver(cid, captures)], "test", "cli")
+            rec.notify()
+            eventually(lambda: _synced(store, f"{cid}-errors0"), 120)
+            mimir.stop()
+            store.apply(_alerts(cid, severity="warning"), "test", "cli")
+            rec.notify()
+
+            def write_failed() -> dict[str, Any] | None:
+                st = _status(store, f"{cid}-errors0")
+                synced = st["conditions"][1]
+                return st if synced["reason"] == "WriteFailed" else None
+
+            st = eventually(write_failed, 120)
+            assert f"Mimir at {mimir.url}" in st["conditions"][1]["message"]
+            mimir.start()
+            eventually(lambda: _synced(store, f"{cid}-errors0")["observedGeneration"] == 2, 180)
+            rule = mimir.rules(cid)[0]["rules"][0]
+            assert rule["labels"]["severity"] == "warning"
+        finally:
+            stop.set()
+            thread.join(30)
