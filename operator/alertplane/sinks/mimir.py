@@ -38,7 +38,7 @@ from ..render.mimir import (
 from ..render.platform import PlatformConfig
 from ..render.rules import rules_path
 from ..validate.output import check_output
-from .base import PENDING, Files, Liveness, Receivers, ReloadOutcome
+from .base import PENDING, Files, Liveness, Receivers, ReloadOutcome, SinkError
 from .kubeobjects import customer_of_rules
 from .mimir_client import MimirClient, MimirUnavailable
 from .mimir_live import am_liveness, rules_liveness
@@ -164,7 +164,7 @@ class MimirSink:
             for cid in sorted(wants):
                 try:
                     check(cid)
-                except (MimirUnavailable, Refused) as exc:
+                except (SinkError, Refused) as exc:
                     failed = str(exc)
                     break
             if wants or failed:

@@ -17,6 +17,7 @@ import yaml
 
 from ..render.mimir import Group, Namespaces, TenantConfig, group_text, is_ours, scrub
 from ..render.yamlout import GENERATED
+from .base import SinkError
 from .mimir_client import Answer, MimirClient, quoted
 
 RULES_CONFIG = "/prometheus/config/v1/rules"
@@ -54,6 +55,16 @@ def _yaml(text: str) -> Any:
         return None
 
 
+def _read(client: MimirClient, path: str, tenant: str) -> Answer:
+    """A read: 200, or 404 (nothing there). Anything else (401/403 from the gateway in
+    front of Mimir, say) fails the write, not this customer alone: SinkError."""
+    answer = client.call("GET", path, tenant)
+    if answer.status not in (200, 404):
+        said = " ".join(answer.text.split())[:500]
+        raise SinkError(f"Mimir at {client.base}: GET {path} answered HTTP {answer.status}: {said}")
+    return answer
+
+
 class Tenant:
     """What alertplane knows of one tenant in Mimir."""
 
@@ -68,7 +79,7 @@ class Tenant:
     # -- rules ------------------------------------------------------------------------
     def _read_rules(self) -> dict[str, dict[str, str]]:
         if self.groups is None:
-            answer = self.client.call("GET", RULES_CONFIG, self.id)
+            answer = _read(self.client, RULES_CONFIG, self.id)
             data = _yaml(answer.text) if answer.status == 200 else None
             self.groups = {}
             for ns, groups in (data or {}).items() if isinstance(data, dict) else ():
@@ -128,7 +139,7 @@ class Tenant:
 
     # -- Alertmanager -----------------------------------------------------------------
     def _read_config(self) -> Answer:
-        return self.client.call("GET", ALERTS_CONFIG, self.id)
+        return _read(self.client, ALERTS_CONFIG, self.id)
 
     def held_config(self) -> str | None:
         """The print of the tenant's Alertmanager configuration Mimir answers now."""
