@@ -6,6 +6,9 @@ refuses Failed with Mimir's words while the others stay live."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from alertplane.errors import ObjectRef
 from alertplane.render.platform import PlatformConfig
@@ -21,6 +25,7 @@ from alertplane.stack.capture import Capture
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from alertplane.sync import Reconciler, SyncSettings
+from tests.support.api_serve import ApiServer
 from tests.support.factories import alert, obj, receiver
 from tests.support.mimir_env import Mimir, remote_write
 from tests.support.processes import free_port
@@ -266,3 +271,28 @@ def test_mimir_down_is_write_failed_then_heals(
         finally:
             stop.set()
             thread.join(30)
+
+
+def test_serve_sink_mimir_pushes_what_apply_stores(tmp_path: Path, mimir: Mimir) -> None:
+    """`alertplane serve --sink mimir` as a process: what `alertplane apply` stores reaches
+    the customer's tenant; `--mimir-url` without `--sink mimir` is a usage error."""
+    cid = "vandelay"
+    db = f"sqlite:///{tmp_path / 'a.db'}"
+    env = {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    manifest = tmp_path / "alert.yaml"
+    manifest.write_text(yaml.safe_dump(alert(cid, "Down", expr=f'up{{customer_id="{cid}"}} == 0')))
+    run = [sys.executable, "-m", "alertplane.cli"]
+    apply = subprocess.run([*run, "apply", "-f", str(manifest), "--db", db], capture_output=True)
+    assert apply.returncode == 0, apply.stderr
+    args = ["--db", db, "--sink", "mimir", "--mimir-url", mimir.url, "--out", str(tmp_path / "o")]
+    with ApiServer(tmp_path / "serve", args, env):
+        eventually(lambda: [g["name"] for g in mimir.rules(cid)] == [f"{cid}-application"], 120)
+    assert not (tmp_path / "o" / "rules").exists()  # nothing written to --out
+    wrong = subprocess.run(
+        [*run, "serve", "--db", db, "--mimir-url", mimir.url, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode != 0
+    assert "--mimir-url needs --sink mimir" in wrong.stderr
