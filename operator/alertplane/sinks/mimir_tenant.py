@@ -26,8 +26,9 @@ ALERTS_CONFIG = "/api/v1/alerts"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class Refused(Exception):
-    """Mimir answered a push with a 4xx: its words, scrubbed of secrets."""
+class Refused(SinkError):
+    """Mimir answered a push with a 4xx: its words, scrubbed of secrets. Where it is not
+    one customer's refusal (a DELETE), it fails the write like any SinkError."""
 
 
 def _normal(value: Any) -> Any:
