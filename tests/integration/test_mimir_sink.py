@@ -296,3 +296,42 @@ def test_serve_sink_mimir_pushes_what_apply_stores(tmp_path: Path, mimir: Mimir)
     )
     assert wrong.returncode != 0
     assert "--mimir-url needs --sink mimir" in wrong.stderr
+
+
+def test_sixty_concurrent_writers_every_tenant_gets_exactly_its_alerts(
+    running: tuple[Store, Reconciler], mimir: Mimir
+) -> None:
+    """60 writers at once (20 customers × 3 alerts, one apply each) while the reconciler
+    runs: every acknowledged alert reaches its own tenant, and no tenant holds another's."""
+    store, rec = running
+    customers = [f"load-{i:02d}" for i in range(20)]
+    errors: list[BaseException] = []
+
+    def write(cid: str, n: int) -> None:
+        try:
+            expr = f'errors_total{{customer_id="{cid}"}} > {n}'
+            store.apply([obj(alert(cid, f"Load{n}", expr=expr))], f"writer-{cid}-{n}", "cli")
+            rec.notify()
+        except BaseException as exc:  # reported below, on the test thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(c, n)) for c in customers for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+
+    def all_live() -> bool:
+        for cid in customers:
+            names = sorted(r["name"] for g in mimir.rules(cid) for r in g["rules"])
+            if names != ["Load0", "Load1", "Load2"]:
+                return False
+        return True
+
+    eventually(all_live, 240)
+    for cid in customers:
+        for group in mimir.rules(cid):
+            assert {r["labels"]["customer_id"] for r in group["rules"]} == {cid}
+            assert group["name"] == f"{cid}-application"
+        eventually(lambda cid=cid: _synced(store, f"{cid}-load2"), 120)
