@@ -47,7 +47,7 @@ def mimir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mimir]:
 def captures(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Capture]]:
     """One capture receiver per customer, and one standing in for PagerDuty's API."""
     found = {}
-    for name in (*GOOD, BAD, "hooli", "pagerduty"):
+    for name in (*GOOD, BAD, "hooli", "pied-piper", "pagerduty"):
         out = tmp_path_factory.mktemp(f"capture-{name}")
         found[name] = Capture(out, free_port(), free_port()).start()
     yield found
@@ -335,3 +335,43 @@ def test_sixty_concurrent_writers_every_tenant_gets_exactly_its_alerts(
             assert {r["labels"]["customer_id"] for r in group["rules"]} == {cid}
             assert group["name"] == f"{cid}-application"
         eventually(lambda cid=cid: _synced(store, f"{cid}-load2"), 120)
+
+
+def test_a_tenant_configured_by_someone_else_is_not_taken_over(
+    running: tuple[Store, Reconciler], mimir: Mimir, captures: dict[str, Capture]
+) -> None:
+    """A customer id that is also a tenant the platform configured itself: alertplane
+    refuses to replace that Alertmanager configuration (Failed, saying why); its own rules
+    namespaces still go in, and the tenant's other namespaces are never touched."""
+    import urllib.request
+
+    cid = "pied-piper"
+    theirs = "route:\n  receiver: ops\nreceivers:\n- name: ops\n"
+    body = yaml.safe_dump({"alertmanager_config": theirs, "template_files": {}})
+    for path, text in (
+        ("/api/v1/alerts", body),
+        (
+            "/prometheus/config/v1/rules/theirs",
+            "name: theirs\nrules:\n- record: x\n  expr: vector(1)\n",
+        ),
+    ):
+        req = urllib.request.Request(
+            mimir.url + path, data=text.encode(), method="POST",
+            headers={"X-Scope-OrgID": cid, "Content-Type": "application/yaml"},
+        )  # fmt: skip
+        with urllib.request.urlopen(req, timeout=30):
+            pass
+    store, rec = running
+    store.apply([*_alerts(cid), _receiver(cid, captures)], "test", "cli")
+    rec.notify()
+    st = eventually(lambda: _status(store, f"{cid}-oncall")["phase"] == "Failed"
+                    and _status(store, f"{cid}-oncall"), 120)  # fmt: skip
+    assert (
+        "has an Alertmanager configuration alertplane did not write"
+        in (st["conditions"][1]["message"])
+    )
+    config = mimir.config(cid)
+    assert config is not None and config["alertmanager_config"] == theirs
+    eventually(lambda: _synced(store, f"{cid}-errors0"), 120)
+    files = sorted({g["file"] for g in mimir.rules(cid)})
+    assert files == ["alertplane-application", "theirs"]
