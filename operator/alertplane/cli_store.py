@@ -22,6 +22,7 @@ from .model.records import ObjectRecord
 from .ports import bind
 from .render.platform import PlatformConfig, load_platform_config
 from .render.yamlout import dump
+from .sinks.mimir_flags import add_serve_arguments, serve_sink
 from .sinks.replicas import check_single_url
 from .store.db import DEFAULT_DB, open_db
 from .store.repo import Store
@@ -94,8 +95,7 @@ def _add_store_commands(sub: Any) -> None:
 
 
 def _add_serve(p: argparse.ArgumentParser) -> None:
-    # No default here: --kubernetes needs the operator's database named, standalone mode
-    # falls back to sqlite:///alertplane.db (serve.py).
+    # No default: --kubernetes needs the operator's; standalone: sqlite:///alertplane.db
     _common(p, db_default=None)
     settings.add(p, "out", metavar="DIR", default="out")
     settings.add(p, "prometheus_url", metavar="URL")
@@ -119,6 +119,7 @@ def _add_serve(p: argparse.ArgumentParser) -> None:
     window = "changes within this window are synced together (default 0.2)"
     p.add_argument("--coalesce", type=float, default=0.2, metavar="SECONDS", help=window)
     settings.add(p, "tokens", metavar="FILE")
+    add_serve_arguments(p)  # --sink files|mimir and Mimir's settings
     p.add_argument(
         "--kubernetes",
         action="store_true",
@@ -383,6 +384,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         readiness_grace_s=args.readiness_grace,
         sock=sock,
         workers=args.workers,
+        sink=serve_sink(args, _platform(args)),
     )
     return 0
 

@@ -33,6 +33,7 @@ from .render.platform import PlatformConfig
 from .serve_http import Asgi, gated, run_http
 from .serve_state import SyncView, observed, publisher, reconcile_elected
 from .service.context import ApiSettings
+from .sinks.factory import SinkSettings, build_sink
 from .store.db import database_url, make_engine, wait_for_database
 from .store.election import ReconcilerLock
 from .store.repo import Store
@@ -62,8 +63,10 @@ def serve(
     sock: socket.socket | None = None,
     metrics_port: int | None = None,
     workers: int = 1,
+    sink: SinkSettings | None = None,
 ) -> None:
-    """`sock`: the listening socket when the caller bound it already (cmd_serve does,
+    """`sink`: another sink than files in `out_dir` (`--sink mimir`).
+    `sock`: the listening socket when the caller bound it already (cmd_serve does,
     before importing this module: a busy port is reported within a fraction of a second).
     `metrics_port`: also serve /metrics there without a token (metrics_port.py).
     `workers`: API worker processes (workers.py); 1 serves the API in this process."""
@@ -86,12 +89,9 @@ def serve(
                     )  # fmt: skip
                     return
                 settings = SyncSettings(
-                    out_dir=out_dir,
-                    platform=platform,
-                    prometheus_url=prometheus_url,
-                    alertmanager_url=alertmanager_url,
-                    coalesce_s=coalesce_s,
+                    out_dir, platform, prometheus_url, alertmanager_url, coalesce_s
                 )
+                settings.sink = None if sink is None else build_sink(sink)
                 where = (host, port)  # as given: the log names the address asked for
                 spec = WorkerSpec(
                     database_url(db_url), tokens, platform, alertmanager_url,
@@ -177,7 +177,8 @@ def serve_standalone(
     migrated and this process holds the reconciler lock (serve_state.py); the HTTP server
     in this process (`workers` 1) or in API worker processes (workers.py). The API answers
     503 until the database is migrated (serve_http.gated)."""
-    settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
+    if settings.sink is None:  # serve writes files unless told otherwise (sinks/factory.py)
+        settings.sink = settings.files_sink()
     reconciler = Reconciler(store, settings)
     view = SyncView()
     lock = ReconcilerLock(engine)
@@ -194,7 +195,8 @@ def serve_standalone(
         finally:
             lock.release()
 
-    log.info("serving on http://%s:%d, writing to %s", *where, settings.out_dir)
+    to = settings.out_dir if settings.sink.name == "files" else f"the {settings.sink.name} sink"
+    log.info("serving on http://%s:%d, writing to %s", *where, to)
     probe = database_probe(engine)
     if workers == 1:
         app = create_app(reconciler, api, store)

@@ -75,6 +75,16 @@ SETTINGS: dict[str, Setting] = {
     "actor": Setting(
         "--actor", "ALERTPLANE_ACTOR", "who makes the change, for the audit log", _user
     ),
+    "mimir_url": Setting(
+        "--mimir-url",
+        "ALERTPLANE_MIMIR_URL",
+        "with --sink mimir: Mimir's base URL (through its authenticating gateway: docs/mimir.md)",
+    ),
+    "mimir_token_file": Setting(
+        "--mimir-token-file",
+        "ALERTPLANE_MIMIR_TOKEN_FILE",
+        "with --sink mimir: a bearer token for the gateway in front of Mimir, read per request",
+    ),
     "sink_namespace": Setting(
         "--sink-namespace",
         "POD_NAMESPACE",

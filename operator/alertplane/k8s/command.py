@@ -11,6 +11,7 @@ from typing import Any
 from .. import settings
 from ..cli_store import readiness_grace
 from ..ports import bind
+from ..sinks import mimir_flags
 
 
 def add_parser(sub: Any) -> None:
@@ -29,7 +30,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--sink",
         required=True,
-        choices=("files", "configmap", "prometheus-operator"),
+        choices=("files", "configmap", "prometheus-operator", "mimir"),
         help="where rendered output goes",
     )
     settings.add(p, "sink_namespace", metavar="NS")
@@ -44,6 +45,7 @@ def add_parser(sub: Any) -> None:
     settings.add(p, "prometheus_url", metavar="URL")
     settings.add(p, "alertmanager_url", metavar="URL")
     _add_promop(p)
+    mimir_flags.add_arguments(p)
     p.add_argument(
         "--tenant-binding",
         action=argparse.BooleanOptionalAction,
@@ -196,6 +198,9 @@ def run(args: argparse.Namespace) -> int:
             alertmanager_url=args.alertmanager_url,
             promop_prometheus=tuple(args.promop_prometheus),
             promop_alertmanager=tuple(args.promop_alertmanager),
+            mimir_url=args.mimir_url,
+            mimir_token_file=args.mimir_token_file,
+            mimir_limits=mimir_flags.limits(args),
             tenant_binding=args.tenant_binding,
             metrics_port=args.metrics_port,
             webhook_port=args.webhook_port,

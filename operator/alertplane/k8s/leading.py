@@ -38,6 +38,9 @@ def sink_settings(opts: OperatorOptions, platform: PlatformConfig) -> SinkSettin
         alertmanager_url=opts.alertmanager_url,
         promop_prometheus=opts.promop_prometheus,
         promop_alertmanager=opts.promop_alertmanager,
+        mimir_url=opts.mimir_url,
+        mimir_token_file=opts.mimir_token_file,
+        mimir_limits=opts.mimir_limits,
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..health import READINESS_GRACE_S
+from ..render.mimir import Limits
 from .leader import LeaderSettings
 
 
@@ -21,6 +22,9 @@ class OperatorOptions:
     alertmanager_url: str | None = None
     promop_prometheus: tuple[str, ...] = ()  # [NS/]NAME: the objects deciding liveness
     promop_alertmanager: tuple[str, ...] = ()
+    mimir_url: str | None = None  # --sink mimir (sinks/mimir.py)
+    mimir_token_file: str | None = None
+    mimir_limits: Limits = field(default_factory=Limits)
     tenant_binding: bool = True
     metrics_port: int = 8080
     webhook_port: int | None = None

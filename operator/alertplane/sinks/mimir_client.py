@@ -1,0 +1,89 @@
+"""Talking to Grafana Mimir's HTTP API as one tenant (`X-Scope-OrgID`).
+
+Mimir trusts the header: whoever reaches its API can act as any tenant. So alertplane is
+meant to reach it through an authenticating gateway (docs/mimir.md), and sends the bearer
+token of `--mimir-token-file` when given (read on every request: a rotated token is used at
+once, and it is never kept in memory longer than a request, logged or shown).
+
+Under CPU starvation Mimir answers reads (and writes) with transient 5xx; those and
+connection errors are retried with backoff, 4xx are answers (a refusal, or nothing there).
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .base import SinkError
+
+# A hung Mimir costs a pass at most ~5 × 10 s before it is WriteFailed and retried later;
+# Mimir answers these small requests in milliseconds when healthy, seconds when starved.
+ATTEMPTS, BACKOFF_S, TIMEOUT_S = 5, 0.2, 10.0
+MAX_ANSWER = 64 * 1024 * 1024  # a tenant's rules API answer at 1,400 rules is ~2 MB
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
+
+
+class MimirUnavailable(SinkError):
+    """Mimir did not answer (or answered 5xx) after every attempt."""
+
+
+class MimirClient:
+    def __init__(self, base_url: str, token_file: str | None = None) -> None:
+        self.base = base_url.rstrip("/")
+        self.token_file = token_file
+
+    def _headers(self, tenant: str | None, body: bool) -> dict[str, str]:
+        headers = {"Accept": "application/json, application/yaml"}
+        if tenant is not None:
+            headers["X-Scope-OrgID"] = tenant
+        if body:
+            headers["Content-Type"] = "application/yaml"
+        if self.token_file:
+            try:
+                token = Path(self.token_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise SinkError(f"cannot read --mimir-token-file: {exc.strerror}") from exc
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def call(self, method: str, path: str, tenant: str | None, body: str | None = None) -> Answer:
+        """One request, retried on 5xx and connection errors; the answer of the last try.
+        Raises MimirUnavailable when every attempt failed that way."""
+        url = self.base + path
+        data = None if body is None else body.encode("utf-8")
+        why = ""
+        for attempt in range(1, ATTEMPTS + 1):
+            req = urllib.request.Request(
+                url, data=data, method=method, headers=self._headers(tenant, data is not None)
+            )
+            try:
+                with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
+                    return Answer(resp.status, _text(resp.read(MAX_ANSWER)))
+            except urllib.error.HTTPError as exc:
+                text = _text(exc.read(MAX_ANSWER))
+                if exc.code < 500:
+                    return Answer(exc.code, text)
+                why = f"HTTP {exc.code}: {' '.join(text.split())[:500]}"
+            except (urllib.error.URLError, OSError) as exc:
+                why = str(getattr(exc, "reason", exc))
+            if attempt < ATTEMPTS:
+                time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+        raise MimirUnavailable(f"Mimir at {self.base}: {method} {path}: {why}")
+
+
+def quoted(segment: str) -> str:
+    """One path segment (a namespace or group name), escaped as Mimir's router reads it."""
+    return urllib.parse.quote(segment, safe="")
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
