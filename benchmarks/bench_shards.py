@@ -340,12 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=300.0, help="seconds of changes per layout")
     ap.add_argument("--serve-at", type=int, default=None, help="size for serve's RSS (largest)")
     ap.add_argument("--no-serve", action="store_true", help="do not measure serve's RSS")
-    ap.add_argument("--quick", action="store_true", help="small numbers: 100 rules, 1 and 2 shards")
+    ap.add_argument("--quick", action="store_true", help="small numbers: 200 rules, 1 and 2 shards")
     ap.add_argument("--tmp", type=Path, default=None, help="where the stores and layouts go")
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     args = ap.parse_args(argv)
     if args.quick:
-        args.sizes, args.shards, args.changes = "100", "1,2", 3
+        args.sizes, args.shards, args.changes = "200", "1,2", 3
     sizes = [int(s) for s in args.sizes.split(",")]
     plan = Plan(
         sizes=sizes,
