@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,9 +69,12 @@ class Plan:
     sizes: list[int]
     shards: list[int]
     changes: int
-    budget_s: float  # per layout: no new change after this, once 3 are measured
+    budget_s: float  # per layout: no new change after this, once min_changes are measured
     serve_at: int | None
-    timeout_s: float = 1800.0  # one change, or one layout's start-up
+    min_changes: int = 3
+    save: Path | None = None  # the JSON, rewritten after every layout (a long run may be cut)
+    timeout_s: float = 1800.0  # one layout's start-up, the first sync, serve's
+    live_timeout_s: float = 1800.0  # one change: beyond it, recorded as inf (not live yet)
 
 
 @dataclass
@@ -126,8 +130,9 @@ class SizeRun:
             self.store.apply([parse(d) for d in self.docs[i : i + 5000]], "bench", "cli")
         return time.monotonic() - t0
 
-    def run(self) -> tuple[list[Row], dict[str, float]]:
-        info = {"seed_s": self.seed()}
+    def run(self, info: dict[str, Any], done: Callable[[Row], None]) -> None:
+        """Seed, sync once, then measure every layout, handing each row to `done`."""
+        info["seed_s"] = self.seed()
         hooks = SyncHooks(on_synced=[lambda r: self.reports.append((time.time(), r))])
         settings = SyncSettings(out_dir=self.workdir / "unused", sink=self.layouts)
         rec = Reconciler(self.store, settings, hooks)
@@ -139,11 +144,11 @@ class SizeRun:
             raise TimeoutError("the reconciler's first full sync did not end")
         info["initial_sync_s"] = time.monotonic() - t0
         try:
-            rows = [self.layout(rec, n) for n in self.plan.shards]
+            for n in self.plan.shards:
+                done(self.layout(rec, n))
         finally:
             stop.set()
             worker.join(60)
-        return rows, info
 
     def build(self, n: int) -> tuple[Sink, dict[str, Path], dict[str, int], str]:
         """Layout `n`'s sink, shard → rules directory, shard → port, and who shards."""
@@ -161,7 +166,8 @@ class SizeRun:
 
     def layout(self, rec: Reconciler, n: int) -> Row:
         sink, dirs, ports, how = self.build(n)
-        self.layouts.activate(str(n), sink)
+        with rec._lock:  # between passes: a pass of the previous layout may still run
+            self.layouts.activate(str(n), sink)
         servers = {
             name: Prometheus(d, None, interval="1m", workdir=d.parent / "prom", port=ports[name])
             for name, d in dirs.items()
@@ -174,6 +180,7 @@ class SizeRun:
             with ThreadPoolExecutor(len(servers)) as pool:
                 list(pool.map(lambda p: p.start(self.plan.timeout_s), servers.values()))
             row.start_s = time.monotonic() - t0
+            print(f"#  {row.rules} rules: {n} server(s) up in {row.start_s:.0f}s", file=sys.stderr)
             row.rss_mb, row.peak_mb = servers_memory(servers.values())
             self.changes(rec, servers, row)
             row.misplaced = self.misplaced(servers, n)
@@ -198,9 +205,15 @@ class SizeRun:
     def changes(self, rec: Reconciler, servers: dict[str, Prometheus], row: Row) -> None:
         start = time.monotonic()
         for i in range(self.plan.changes):
-            if i >= 3 and time.monotonic() - start > self.plan.budget_s:
+            if i >= self.plan.min_changes and time.monotonic() - start > self.plan.budget_s:
                 break
-            self.change(rec, servers, row, i)
+            try:
+                self.change(rec, servers, row, i)
+            except TimeoutError as exc:  # its servers stop now; the reload is cut short
+                print(f"#  {exc}", file=sys.stderr, flush=True)
+                row.live.append(float("inf"))
+                row.seen.append(float("inf"))
+                break
 
     def change(self, rec: Reconciler, servers: dict[str, Prometheus], row: Row, i: int) -> None:
         index = (self.done * 7919 + i) % len(self.docs)  # a prime stride: spread customers
@@ -221,7 +234,7 @@ class SizeRun:
         def loaded(rules: dict[str, dict[str, dict[str, Any]]]) -> bool:
             return rules.get(group, {}).get(name, {}).get("labels", {}).get("rev") == mark
 
-        live = wait_live(prom, t0, loaded, self.plan.timeout_s)
+        live = wait_live(prom, t0, loaded, self.plan.live_timeout_s)
         self.wait_synced(customer, t0)
         time.sleep(0.3)  # the pass ends with statuses; let it
         row.live.append(live.live - t0)
@@ -232,6 +245,12 @@ class SizeRun:
         row.reload_calls.append(reload_calls() - calls0)
         row.alertplane_cpu.append(self.cpu.seconds() + children_cpu() - cpu0[0])
         row.prometheus_cpu.append(servers_cpu(servers.values()) - cpu0[1])
+        print(
+            f"#  {row.rules} rules, {row.shards} shard(s), change {i}: live {row.live[-1]:.2f}s,"
+            f" reloaded {row.servers_reloaded[-1]} server(s); load {os.getloadavg()[0]:.1f}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def wait_synced(self, customer: str, since: float) -> None:
         deadline = time.monotonic() + self.plan.timeout_s
@@ -316,20 +335,30 @@ def run(plan: Plan, tmp: Path | None) -> dict[str, Any]:
     for rules in plan.sizes:
         with tempfile.TemporaryDirectory(dir=tmp, prefix=f"shards-{rules}-") as d:
             size = SizeRun(plan, rules, Path(d))
-            rows, info = size.run()
-            for row in rows:
+            entry: dict[str, Any] = {"rules": len(size.docs), "rows": []}
+            result["sizes"].append(entry)
+
+            def done(row: Row, entry: dict[str, Any] = entry) -> None:
                 print(line(row), flush=True)
-            entry: dict[str, Any] = {"rules": len(size.docs), **info}
-            entry["rows"] = [row.__dict__ for row in rows]
+                entry["rows"].append(row.__dict__)
+                save(plan, result)
+
+            size.run(entry, done)
             if plan.serve_at is not None and rules == plan.serve_at:
                 del size  # the store's connections, the documents: not serve's memory
                 entry["serve"] = serve_memory(Path(d) / "a.db", Path(d), plan.timeout_s)
                 print(f"# serve at {rules} rules: {entry['serve']}", flush=True)
-            print(f"# seeded in {info['seed_s']:.0f}s, first sync {info['initial_sync_s']:.0f}s")
-            result["sizes"].append(entry)
+            print(f"# seeded in {entry['seed_s']:.0f}s, first sync {entry['initial_sync_s']:.0f}s")
+            save(plan, result)
     result["ended"] = machine()
     print(f"# end {result['ended']}", flush=True)
+    save(plan, result)
     return result
+
+
+def save(plan: Plan, result: dict[str, Any]) -> None:
+    if plan.save is not None:
+        plan.save.write_text(json.dumps(result, indent=1), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -338,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", default="1,4,8", help="layouts: shard counts (1: unsharded)")
     ap.add_argument("--changes", type=int, default=20, help="changes per layout")
     ap.add_argument("--budget", type=float, default=300.0, help="seconds of changes per layout")
+    ap.add_argument("--min-changes", type=int, default=3, help="changes, whatever --budget")
+    ap.add_argument("--live-timeout", type=float, default=1800.0, help="seconds for one change")
     ap.add_argument("--serve-at", type=int, default=None, help="size for serve's RSS (largest)")
     ap.add_argument("--no-serve", action="store_true", help="do not measure serve's RSS")
     ap.add_argument("--quick", action="store_true", help="small numbers: 200 rules, 1 and 2 shards")
@@ -353,10 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         changes=args.changes,
         budget_s=args.budget,
         serve_at=None if args.no_serve else (args.serve_at or max(sizes)),
+        min_changes=args.min_changes,
+        live_timeout_s=args.live_timeout,
+        save=args.json,
     )
-    result = run(plan, args.tmp)
-    if args.json is not None:
-        args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    run(plan, args.tmp)
     return 0
 
 

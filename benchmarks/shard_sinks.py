@@ -14,7 +14,6 @@ customers placed with render/placement.py, the same placement the product uses.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -57,17 +56,14 @@ def single(root: Path, url: str) -> FileSink:
 
 
 def product_shards(root: Path, shards: Mapping[str, str]) -> tuple[Sink, dict[str, Path]] | None:
-    """The product's sharded files sink, when this checkout has one: (sink, shard → rules
-    directory). None while the files sink ignores `prometheus.shards` (before s12-shards)."""
+    """The product's sharded files sink, when this checkout has one (branch s12-shards:
+    `<root>/shards/<shard>/rules/`): (sink, shard → rules directory). None before it."""
     try:
-        from alertplane.sinks import sharded  # type: ignore[attr-defined]
+        from alertplane.sinks.sharded_layout import shard_dir  # type: ignore[import-not-found]
     except ImportError:
         return None
-    rules_dir = getattr(sharded, "shard_rules_dir", None)
-    if rules_dir is None or not inspect.isfunction(rules_dir):
-        return None
     sink = build_sink(SinkSettings(out_dir=root, platform=platform(shards)))
-    return sink, {name: Path(rules_dir(root, name)) for name in shards}
+    return sink, {name: Path(shard_dir(root, name)) / "rules" for name in shards}
 
 
 class OwnShards:
@@ -155,6 +151,7 @@ class Layouts:
         writing what it missed while others were measured (checked by promtool, not
         reloaded: its Prometheus servers start after this and read the files then)."""
         pending, self.backlog[name] = self.backlog[name], {}
+        sink.start()
         if pending:
             sink.write(pending, self.receivers)
         self.sink, self.active = sink, name
