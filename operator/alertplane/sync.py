@@ -241,7 +241,8 @@ class Reconciler:
         updates, pending = status_updates(out.assessed, self.sink, write_error, utcnow())
         self.store.save_statuses(updates)
         self._schedule_recheck(pending)
-        failed = [t for t, r in report.reloads.items() if not r.ok]
+        # A reload still running is Pending (re-checked), not failed: never asked again.
+        failed = [t for t, r in report.reloads.items() if not r.ok and not r.in_flight]
         if write_error:
             report.outcome = "write_failed"
         elif failed:
@@ -274,6 +275,9 @@ class Reconciler:
     def _make_live(self, written: list[str]) -> dict[str, ReloadOutcome]:
         outcomes = self.sink.make_live(written)
         for target, outcome in sorted(outcomes.items()):
+            if outcome.in_flight:
+                log.info("%s", outcome.message)
+                continue
             RELOADS.labels(target, "ok" if outcome.ok else "error").inc()
             if not outcome.ok:
                 log.warning("reload of %s failed: %s", target, outcome.message)

@@ -41,6 +41,7 @@ class ReloadOutcome:
     ok: bool
     attempts: int
     message: str = ""
+    in_flight: bool = False  # asked, not answered yet: Pending, not failed (reload_flight.py)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ URLs are given) make output live and say whether it is.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Mapping
 
 from ..render import ALERTMANAGER_PATH
+from . import reload_flight
 from .base import (
     ALERTMANAGER,
     PENDING,
@@ -27,33 +27,21 @@ from .base import (
 __all__ = ["ReloadOutcome", "Reloader", "reload", "single_targets", "target_of"]
 
 
-def reload(
-    base_url: str, attempts: int = 4, backoff_s: float = 0.1, timeout_s: float = 30.0
-) -> ReloadOutcome:
-    """POST <base_url>/-/reload with exponential backoff on connection errors and 5xx."""
-    # Imported here: urllib.request pulls in http.client and the e-mail parser, about
-    # 1.7% of a small `alertplane render`'s instructions, and render/validate never reload.
-    import urllib.error
-    import urllib.request
+WAIT_S = 10.0  # how long one pass waits for a reload's answer before saying "reloading"
 
-    url = base_url.rstrip("/") + "/-/reload"
-    message = ""
-    for attempt in range(1, attempts + 1):
-        try:
-            req = urllib.request.Request(url, method="POST", data=b"")
-            with urllib.request.urlopen(req, timeout=timeout_s):
-                return ReloadOutcome(True, attempt)
-        except urllib.error.HTTPError as exc:
-            body = exc.read().decode("utf-8", "replace").strip()
-            message = f"{url}: HTTP {exc.code}: {body or exc.reason}"
-            if exc.code < 500:
-                return ReloadOutcome(False, attempt, message)
-        except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            message = f"{url}: {reason}"
-        if attempt < attempts:
-            time.sleep(backoff_s * 2 ** (attempt - 1))
-    return ReloadOutcome(False, attempts, message)
+
+def reload(
+    base_url: str, attempts: int = 4, backoff_s: float = 0.1, timeout_s: float | None = None
+) -> ReloadOutcome:
+    """POST <base_url>/-/reload, waiting at most `timeout_s` (WAIT_S) for the answer.
+
+    A reload is never stacked on one that runs (sinks/reload_flight.py): Prometheus cannot
+    cancel one, and each POST is another full reload. Not answered within `timeout_s`, the
+    request stays open and the outcome is `in_flight` ("reloading for N s, took M s last
+    time"); the next call waits on that same request. Asked again only when no reload can
+    have started: no connection, or a proxy's 502/503/504 (with exponential backoff)."""
+    wait = WAIT_S if timeout_s is None else timeout_s
+    return reload_flight.reload(base_url.rstrip("/") + "/-/reload", attempts, backoff_s, wait)
 
 
 def target_of(output: str) -> str:
@@ -123,6 +111,8 @@ class Reloader:
     def target_liveness(self, target: str) -> Liveness:
         """Whether `target` loaded what was written, as far as its reload tells."""
         outcome = self.outcomes.get(target)
+        if outcome is not None and outcome.in_flight:  # Prometheus still reloading
+            return Liveness(False, PENDING, outcome.message)
         if outcome is not None and not outcome.ok:
             return Liveness(False, "ReloadFailed", outcome.message)
         if target in self.pending:

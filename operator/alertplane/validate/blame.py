@@ -15,10 +15,12 @@ id when the reconciler checks the output it is about to write).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tempfile
 import threading
 from collections.abc import Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -265,15 +267,26 @@ def check_configs(texts: Mapping[str, str]) -> dict[str, str]:
     if not pending:
         return verdicts
     with tempfile.TemporaryDirectory(prefix="alertplane-amtool-") as tmp:
+        sizes = {}
         for name, text in pending.items():
-            (Path(tmp) / name).write_text(text, encoding="utf-8", errors="backslashreplace")
-        result = tools.run("amtool", ["check-config", *sorted(pending)], cwd=tmp)
-    verdicts |= _parse_check(result.output, list(pending))
+            data = text.encode("utf-8", "backslashreplace")
+            (Path(tmp) / name).write_bytes(data)
+            sizes[name] = len(data)
+        # Bounded by bytes of names and files at every size (tools.file_batches).
+        calls = tools.file_batches(sorted(pending), sizes)
+        with ThreadPoolExecutor(max_workers=min(len(calls), os.cpu_count() or 1)) as pool:
+            results = list(pool.map(lambda c: _check_config(tmp, c), calls))
+    for names, result in zip(calls, results, strict=True):
+        verdicts |= _parse_check(result.output, names)
     with _LOCK:
         if len(_ACCEPTED) > _ACCEPTED_MAX:
             _ACCEPTED.clear()
         _ACCEPTED.update(_digest(pending[n]) for n in pending if not verdicts[n])
     return verdicts
+
+
+def _check_config(directory: str, names: list[str]) -> tools.Result:
+    return tools.run("amtool", ["check-config", *names], cwd=directory)
 
 
 _CHECKING = re.compile(r"^Checking '([^']*)'\s+(SUCCESS|FAILED: ?(.*))$")

@@ -53,7 +53,10 @@ def check_rule_texts(files: Mapping[str, str]) -> dict[str, list[str]]:
             (Path(tmp) / name).write_text(text, encoding="utf-8")
         names = sorted(pending)
         workers = max(1, min(os.cpu_count() or 1, len(names) // 50 + 1))
-        chunks = [names[i::workers] for i in range(workers)]
+        sizes = {n: len(pending[n].encode("utf-8")) for n in names}
+        # Each call's argument list and files bounded by bytes (tools.file_batches), at
+        # every size: a batch of names too long for exec fails as E2BIG.
+        chunks = [b for i in range(workers) for b in tools.file_batches(names[i::workers], sizes)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
             for result in pool.map(lambda chunk: _check(tmp, chunk), chunks):
                 verdicts.update(result)
