@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, cli_import, cli_store, cli_token, settings
+from . import __version__, cli_import, cli_shards, cli_store, cli_token, settings
 from .core import Outcome, evaluate, render_valid
 from .crds import crd_yaml
 from .errors import AlertplaneError, OutputRejected, UsageError
@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     k8s_command.add_parser(sub)
     cli_token.add_commands(sub)
     cli_import.add_commands(sub)
+    cli_shards.add_commands(sub)
     return parser
 
 
@@ -236,6 +237,7 @@ COMMANDS = {
     "operator": k8s_command.run,
     **cli_token.COMMANDS,
     **cli_import.COMMANDS,
+    **cli_shards.COMMANDS,
 }
 
 

@@ -88,8 +88,12 @@ class SyncSettings:
     def files_sink(self) -> Sink:
         """The files sink in `out_dir`, reloading at these settings' URLs as they are at
         each pass (tests and the API's /firing set them on a running reconciler)."""
+        given = SinkSettings(
+            out_dir=self.out_dir, platform=self.platform, prometheus_url=self.prometheus_url
+        )
+        given.check()  # --prometheus-url and prometheus.shards exclude each other
         return build_sink(
-            SinkSettings(out_dir=self.out_dir, platform=self.platform),
+            given,
             urls=lambda: {PROMETHEUS: self.prometheus_url, ALERTMANAGER: self.alertmanager_url},
         )
 
@@ -129,6 +133,9 @@ class SyncHooks:
     before_sync: list[Callable[[set[str] | None], None]] = field(default_factory=list)
     on_synced: list[Callable[[SyncReport], None]] = field(default_factory=list)
     after_step: list[Callable[[], None]] = field(default_factory=list)
+    # Where an output is, for status.renderedTo (standalone: `Sink.location`, e.g. a
+    # shard's directory); None keeps the output's name (the operator locates at publish).
+    locate: Callable[[str, str], str] | None = None
 
 
 class Reconciler:
@@ -238,7 +245,9 @@ class Reconciler:
         report = SyncReport(ordered, "ok", invalid=invalid)
         write_error = self._write(out.files, report)
         report.reloads = self._make_live(report.written)
-        updates, pending = status_updates(out.assessed, self.sink, write_error, utcnow())
+        updates, pending = status_updates(
+            out.assessed, self.sink, write_error, utcnow(), self.hooks.locate
+        )
         self.store.save_statuses(updates)
         self._schedule_recheck(pending)
         # A reload still running is Pending (re-checked), not failed: never asked again.

@@ -8,6 +8,8 @@ which generation stays live, if any.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from .errors import ObjectRef
@@ -25,14 +27,21 @@ def output_of(a: Assessment) -> str:
 
 
 def status_updates(
-    assessed: list[Assessment], sink: Sink, write_error: str, now: datetime
+    assessed: list[Assessment],
+    sink: Sink,
+    write_error: str,
+    now: datetime,
+    locate: Callable[[str, str], str] | None = None,
 ) -> tuple[dict[ObjectRef, Concluded], set[str]]:
     """Each object's new status (with the serial of the object it was concluded for), and
     the customers whose output the sink says is still on its way (`PENDING`): the
-    reconciler asks again for them a little later, so Synced follows the running system."""
+    reconciler asks again for them a little later, so Synced follows the running system.
+    `locate`: where each output is shown in renderedTo (a shard's directory)."""
     updates: dict[ObjectRef, Concluded] = {}
     pending: set[str] = set()
     for a in assessed:
+        if locate is not None and a.rendered_to:
+            a = replace(a, rendered_to=tuple(locate(r, a.customer_id) for r in a.rendered_to))
         liveness = sink.liveness(output_of(a), a.customer_id)
         if liveness.reason == PENDING and not write_error:
             pending.add(a.customer_id)

@@ -77,6 +77,9 @@ class PrometheusSettings(_Strict):
     shards: list[Shard] = Field(default_factory=list)  # none: one Prometheus, not sharded
     # customer id → shard name: customers that must stay put whatever the shard list does
     pins: dict[str, str] = Field(default_factory=dict)
+    # A file_sd list of every customer's scrape targets (groups labelled customer_id): the
+    # sharded files sink splits it into each shard's <out>/shards/<shard>/targets.json.
+    targets_file: str | None = Field(None, alias="targetsFile")
 
     @model_validator(mode="after")
     def _known(self) -> PrometheusSettings:

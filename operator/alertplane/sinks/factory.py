@@ -16,6 +16,7 @@ from .files import FileSink
 from .promop import PrometheusOperatorSink
 from .promop_live import parse_alertmanager, parse_prometheus
 from .reload import Reloader
+from .sharded import ShardedFileSink
 
 FILES, CONFIGMAP, PROMETHEUS_OPERATOR = "files", "configmap", "prometheus-operator"
 KINDS = (FILES, CONFIGMAP, PROMETHEUS_OPERATOR)
@@ -50,6 +51,13 @@ class SinkSettings:
                 "they name the prometheus-operator objects whose state makes output live",
             )
         self.promop_targets()
+        if self.platform.prometheus.shards and self.prometheus_url:
+            raise UsageError(
+                "--prometheus-url names the one Prometheus of an unsharded platform, and the "
+                "platform config lists prometheus.shards",
+                "give each shard's URL as prometheus.shards[].url (docs/sharding.md) and "
+                "drop --prometheus-url",
+            )
 
     def promop_targets(self) -> tuple[list[tuple[str, str]], list[str]]:
         """The named Prometheus ((ns, name)) and Alertmanager (name) objects; UsageError
@@ -73,6 +81,10 @@ def build_sink(
     if settings.kind == FILES:
         if settings.out_dir is None:
             raise UsageError("--sink files needs --out DIR", "give the rule/Alertmanager directory")
+        if settings.platform.prometheus.shards:  # a directory and a Prometheus per shard
+            return ShardedFileSink(
+                settings.out_dir, settings.platform.prometheus, urls or (lambda: fixed)
+            )
         return FileSink(settings.out_dir, reloader)
     if settings.kind not in KINDS:
         raise UsageError(f"unknown sink {settings.kind!r}", f"use one of {', '.join(KINDS)}")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import ObjectRef
 from ..model import NAME_FIELDS
 from ..model.records import Concluded, ObjectRecord
-from . import writes
+from . import txn, writes
 from .changes import Change, Changes
 from .mapping import record_of, status_columns
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
@@ -242,6 +242,17 @@ class Store(Changes):
                     s.add(st)
                 for key, value in status_columns(status).items():
                     setattr(st, key, value)
+
+    def record_move(self, customer: str, source: str | None, target: str) -> None:
+        """Audit a customer's rules moving between Prometheus shards (sinks/sharded_moves.py):
+        a row of kind Placement named after the customer, its customer's to read."""
+        ref = ObjectRef("Placement", "", customer)
+        before = {"customerId": customer, "shard": source}
+        after = {"customerId": customer, "shard": target}
+        txn.run(
+            self.engine,
+            lambda tx: tx.audit("move", ref, customer, 0, before, after, "alertplane", "shards"),
+        )
 
     def record_sync(self, **values: Any) -> None:
         with self.sessions.begin() as s:
