@@ -3,11 +3,12 @@ reload, whether a changed rule is live on it, CPU seconds and memory from /proc.
 
 Live is the moment Prometheus finished the reload that loaded the change, on its own clock
 (`prometheus_config_last_reload_success_timestamp_seconds`, the same machine's wall clock),
-confirmed by `/api/v1/rules`: the reload timestamp is read before and after the rules, and
-only when no reload happened in between is the rules' content that reload's. Prometheus
-2.42 has no filter on /api/v1/rules, so at 100,000 rules one answer takes seconds to
-serialise and parse: `seen` (when the answer arrived) is reported beside it, and the cheap
-/metrics is polled until a reload after the change finished.
+confirmed by `/api/v1/rules`: the reload timestamp is read again after the rules arrive,
+and live is the newest reload finished by then: the one that loaded them, or a later one
+(an upper bound, under back-to-back reloads). Prometheus 2.42 has no filter on
+/api/v1/rules, so at 100,000 rules one answer takes seconds to serialise and parse: `seen`
+(when the answer arrived) is reported beside it, and the cheap /metrics is polled until a
+reload after the change finished.
 """
 
 from __future__ import annotations
@@ -56,7 +57,11 @@ def wait_live(
     loaded: Callable[[dict[str, dict[str, dict[str, Any]]]], bool],
     timeout: float,
 ) -> Live:
-    """Wait until a reload finished after `since` loaded what `loaded` looks for."""
+    """Wait until a reload finished after `since` loaded what `loaded` looks for.
+
+    The answer of /api/v1/rules is what the newest reload finished by then loaded; when
+    reloads finished while it was asked (back to back, under load), the reload that loaded
+    it finished by the last of them: live is that one's time, an upper bound."""
     deadline, polls, last_checked = time.monotonic() + timeout, 0, 0.0
     while time.monotonic() < deadline:
         before = reload_ts(prom.url)
@@ -64,11 +69,11 @@ def wait_live(
             polls += 1
             found = loaded(rules_by_group(prom))
             seen = time.time()
-            if reload_ts(prom.url) == before:
-                if found:
-                    return Live(before, seen, polls)
-                last_checked = before  # that reload was not the one: wait for the next
-            continue  # a reload finished meanwhile: ask again about the newest one
+            after = reload_ts(prom.url)
+            if found:
+                return Live(after, seen, polls)
+            last_checked = before  # the reloads up to `before` did not have it: wait on
+            continue
         time.sleep(POLL_S)
     raise TimeoutError(f"{prom.url}: change not live {timeout:.0f}s after it was made")
 
