@@ -26,12 +26,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,8 +41,8 @@ from shard_probe import (
     ThreadCpu,
     children_cpu,
     holders,
-    proc_status,
     reload_ts,
+    serve_memory,
     servers_cpu,
     servers_memory,
     wait_live,
@@ -73,6 +71,10 @@ class Plan:
     serve_at: int | None
     min_changes: int = 3
     save: Path | None = None  # the JSON, rewritten after every layout (a long run may be cut)
+    # Rules are evaluated this often: rarely by default, so the CPU measured is the
+    # change's (evaluation costs every layout the same, and has no data to work on here).
+    eval_interval: str = "1h"
+    idle_s: float = 20.0
     timeout_s: float = 1800.0  # one layout's start-up, the first sync, serve's
     live_timeout_s: float = 1800.0  # one change: beyond it, recorded as inf (not live yet)
 
@@ -92,6 +94,11 @@ class Row:
     reload_calls: list[int] = field(default_factory=list)
     alertplane_cpu: list[float] = field(default_factory=list)
     prometheus_cpu: list[float] = field(default_factory=list)
+    # CPU seconds per second while nothing changes (the reconciler polling its change feed,
+    # the servers idling), measured before the changes and taken off each change's CPU:
+    # on a loaded machine a change's window is long, and the idling would count as its cost.
+    idle_ap: float = 0.0
+    idle_prom: float = 0.0
     misplaced: int = 0  # customers loaded on a server that is not their shard, or nowhere
 
 
@@ -168,8 +175,9 @@ class SizeRun:
         sink, dirs, ports, how = self.build(n)
         with rec._lock:  # between passes: a pass of the previous layout may still run
             self.layouts.activate(str(n), sink)
+        every = self.plan.eval_interval
         servers = {
-            name: Prometheus(d, None, interval="1m", workdir=d.parent / "prom", port=ports[name])
+            name: Prometheus(d, None, interval=every, workdir=d.parent / "prom", port=ports[name])
             for name, d in dirs.items()
         }
         for d in dirs.values():
@@ -182,12 +190,20 @@ class SizeRun:
             row.start_s = time.monotonic() - t0
             print(f"#  {row.rules} rules: {n} server(s) up in {row.start_s:.0f}s", file=sys.stderr)
             row.rss_mb, row.peak_mb = servers_memory(servers.values())
+            row.idle_ap, row.idle_prom = self.idle(servers)
             self.changes(rec, servers, row)
             row.misplaced = self.misplaced(servers, n)
         finally:
             for p in servers.values():
                 p.close()
         return row
+
+    def idle(self, servers: dict[str, Prometheus]) -> tuple[float, float]:
+        """CPU seconds per second of the reconciler and of the servers, nothing changing."""
+        t0, ap0, prom0 = time.time(), self.cpu.seconds(), servers_cpu(servers.values())
+        time.sleep(self.plan.idle_s)
+        spent = time.time() - t0
+        return (self.cpu.seconds() - ap0) / spent, (servers_cpu(servers.values()) - prom0) / spent
 
     def shard_of(self, customer: str, n: int) -> str:
         if n == 1:
@@ -225,7 +241,7 @@ class SizeRun:
         group = f"{customer}-{doc['spec']['category']}"
         prom = servers[self.shard_of(customer, row.shards)]
         before = {s: reload_ts(p.url) for s, p in servers.items()}
-        cpu0 = (self.cpu.seconds() + children_cpu(), servers_cpu(servers.values()))
+        cpu0 = (self.cpu.seconds() + children_cpu(), servers_cpu(servers.values()), time.time())
         calls0 = reload_calls()
         t0 = time.time()
         self.store.apply([parse(doc)], "bench", "cli")
@@ -243,8 +259,11 @@ class SizeRun:
             sum(1 for s, p in servers.items() if reload_ts(p.url) != before[s])
         )
         row.reload_calls.append(reload_calls() - calls0)
-        row.alertplane_cpu.append(self.cpu.seconds() + children_cpu() - cpu0[0])
-        row.prometheus_cpu.append(servers_cpu(servers.values()) - cpu0[1])
+        window = time.time() - cpu0[2]
+        ap = self.cpu.seconds() + children_cpu() - cpu0[0] - row.idle_ap * window
+        row.alertplane_cpu.append(max(0.0, ap))
+        prom = servers_cpu(servers.values()) - cpu0[1] - row.idle_prom * window
+        row.prometheus_cpu.append(max(0.0, prom))
         print(
             f"#  {row.rules} rules, {row.shards} shard(s), change {i}: live {row.live[-1]:.2f}s,"
             f" reloaded {row.servers_reloaded[-1]} server(s); load {os.getloadavg()[0]:.1f}",
@@ -267,40 +286,6 @@ def reload_calls() -> int:
 
     samples = [s for m in RELOADS.collect() for s in m.samples]
     return int(sum(s.value for s in samples if s.name.endswith("_total")))
-
-
-def serve_memory(db: Path, workdir: Path, timeout_s: float) -> dict[str, float]:
-    """`alertplane serve` over the store: seconds to ready (its first full sync), CPU
-    seconds to ready, RSS then and its peak."""
-    port = free_port()
-    env = {**os.environ, "ALERTPLANE_DB": f"sqlite:///{db}"}
-    cmd = [sys.executable, "-m", "alertplane.cli", "serve", "--port", str(port)]
-    cmd += ["--out", str(workdir / "serve-out")]
-    log = (workdir / "serve.log").open("wb")
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-    t0 = time.monotonic()
-    try:
-        while time.monotonic() - t0 < timeout_s:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited with {proc.returncode}: see {log.name}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
-                    if r.status == 200:
-                        st = proc_status(proc.pid)
-                        return {
-                            "ready_s": time.monotonic() - t0,
-                            "cpu_s": st["cpu_s"],
-                            "rss_mb": st["VmRSS"],
-                            "peak_mb": st["VmHWM"],
-                        }
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise TimeoutError(f"serve not ready after {timeout_s:.0f}s")
-    finally:
-        proc.terminate()
-        proc.wait(60)
-        log.close()
 
 
 HEADER = (
@@ -369,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=300.0, help="seconds of changes per layout")
     ap.add_argument("--min-changes", type=int, default=3, help="changes, whatever --budget")
     ap.add_argument("--live-timeout", type=float, default=1800.0, help="seconds for one change")
+    ap.add_argument("--eval-interval", default="1h", help="the servers' evaluation interval")
+    ap.add_argument("--idle", type=float, default=20.0, help="seconds of idle CPU sampling")
     ap.add_argument("--serve-at", type=int, default=None, help="size for serve's RSS (largest)")
     ap.add_argument("--no-serve", action="store_true", help="do not measure serve's RSS")
     ap.add_argument("--quick", action="store_true", help="small numbers: 200 rules, 1 and 2 shards")
@@ -376,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the results here")
     args = ap.parse_args(argv)
     if args.quick:
-        args.sizes, args.shards, args.changes = "200", "1,2", 3
+        args.sizes, args.shards, args.changes, args.idle = "200", "1,2", 3, 2.0
     sizes = [int(s) for s in args.sizes.split(",")]
     plan = Plan(
         sizes=sizes,
@@ -386,6 +373,8 @@ def main(argv: list[str] | None = None) -> int:
         serve_at=None if args.no_serve else (args.serve_at or max(sizes)),
         min_changes=args.min_changes,
         live_timeout_s=args.live_timeout,
+        eval_interval=args.eval_interval,
+        idle_s=args.idle,
         save=args.json,
     )
     run(plan, args.tmp)

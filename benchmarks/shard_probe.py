@@ -14,6 +14,8 @@ reload after the change finished.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alertplane.stack.processes import Prometheus, http_json
+from alertplane.stack.processes import Prometheus, free_port, http_json
 
 RELOADED = "prometheus_config_last_reload_success_timestamp_seconds"
 POLL_S = 0.05
@@ -137,3 +139,37 @@ def holders(
         name: {customer_of_group(group) for group in rules_by_group(prom)}
         for name, prom in servers.items()
     }
+
+
+def serve_memory(db: Path, workdir: Path, timeout_s: float) -> dict[str, float]:
+    """`alertplane serve` over the store: seconds to ready (its first full sync), CPU
+    seconds to ready, RSS then and its peak."""
+    port = free_port()
+    env = {**os.environ, "ALERTPLANE_DB": f"sqlite:///{db}"}
+    cmd = [sys.executable, "-m", "alertplane.cli", "serve", "--port", str(port)]
+    cmd += ["--out", str(workdir / "serve-out")]
+    log = (workdir / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < timeout_s:
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited with {proc.returncode}: see {log.name}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+                    if r.status == 200:
+                        st = proc_status(proc.pid)
+                        return {
+                            "ready_s": time.monotonic() - t0,
+                            "cpu_s": st["cpu_s"],
+                            "rss_mb": st["VmRSS"],
+                            "peak_mb": st["VmHWM"],
+                        }
+            except OSError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"serve not ready after {timeout_s:.0f}s")
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        log.close()
