@@ -99,6 +99,10 @@ class Row:
     # on a loaded machine a change's window is long, and the idling would count as its cost.
     idle_ap: float = 0.0
     idle_prom: float = 0.0
+    # Before that subtraction (the reconciler does not poll while it waits on a reload: the
+    # net figure is a lower bound, the raw one an upper bound), and each change's window.
+    alertplane_cpu_raw: list[float] = field(default_factory=list)
+    window: list[float] = field(default_factory=list)
     misplaced: int = 0  # customers loaded on a server that is not their shard, or nowhere
 
 
@@ -260,8 +264,10 @@ class SizeRun:
         )
         row.reload_calls.append(reload_calls() - calls0)
         window = time.time() - cpu0[2]
-        ap = self.cpu.seconds() + children_cpu() - cpu0[0] - row.idle_ap * window
-        row.alertplane_cpu.append(max(0.0, ap))
+        ap = self.cpu.seconds() + children_cpu() - cpu0[0]
+        row.alertplane_cpu_raw.append(ap)
+        row.window.append(window)
+        row.alertplane_cpu.append(max(0.0, ap - row.idle_ap * window))
         prom = servers_cpu(servers.values()) - cpu0[1] - row.idle_prom * window
         row.prometheus_cpu.append(max(0.0, prom))
         print(
