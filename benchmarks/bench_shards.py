@@ -14,7 +14,9 @@ Per change (an alert's label edited in the store, the reconciler woken as `apply
   `/api/v1/rules` (shard_probe.py); `seen`: when that answer arrived;
 - servers reloaded (from each server's last-reload timestamp) and alertplane's reload calls;
 - CPU: the reconciler thread plus the promtool/amtool it ran, and every Prometheus of the
-  layout (the reload, the liveness questions, and the benchmark's one confirming query).
+  layout (the reload, the liveness questions, and the benchmark's one confirming query),
+  net of their idle rate measured before the changes (raw figures kept in the JSON); the
+  servers evaluate hourly (--eval-interval), so evaluation does not count as a change's.
 Per layout: the servers' start-up (loading every rule) time and memory, and that each
 server holds exactly its customers. At the largest size: `alertplane serve`'s memory
 after its first full sync of the same store (--serve-at). Prints a table; --json saves it.
