@@ -14,6 +14,7 @@ from typing import Any
 from alertplane.render.placement import moves, place, placement
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
+from alertplane.sync import Reconciler, SyncSettings
 from tests.support.factories import alert, obj
 from tests.support.shards_env import GapWatch, ShardPrometheus, platform, run, shard_servers
 from tests.support.waiting import eventually
@@ -267,8 +268,11 @@ def test_a_removed_shard_that_is_already_stopped_is_let_go(tmp_path: Path) -> No
             eventually(lambda: _all_synced(store), DEADLINE)
             eventually(lambda: not running.sink.former, DEADLINE)
             assert running.reconciler.failing_since is None
-            state = json.loads((out / "shards" / "state.json").read_text())
-            assert sorted(state["shards"]) == ["a", "b"]
+
+            def recorded() -> list[str]:
+                return sorted(json.loads((out / "shards" / "state.json").read_text())["shards"])
+
+            eventually(lambda: recorded() == ["a", "b"], DEADLINE)  # written just after
         finally:
             running.halt()
         c.start(timeout=120)  # started again: it loads nobody
@@ -314,3 +318,35 @@ def test_a_move_interrupted_after_writing_the_new_shard_resumes_without_gap(
             for r in store.history(customer=c)
             if r.action == "move"
         } == {m.customer_id for m in moved}
+
+
+def test_going_from_one_prometheus_to_shards_moves_everyone_once(tmp_path: Path) -> None:
+    """Output of an unsharded run (`<out>/rules/`) is the old location: each customer is
+    written to its shard, live there, then removed from `<out>/rules/` (whose Prometheus
+    alertplane no longer reloads: it keeps them loaded, evaluated twice, never missing)."""
+    out = tmp_path / "out"
+    store = _store(tmp_path)
+    unsharded = Reconciler(store, SyncSettings(out_dir=out))
+    assert unsharded.sync_all().outcome == "ok"
+    assert sorted(p.stem for p in (out / "rules").glob("*.yml")) == CUSTOMERS
+    with shard_servers(["a", "b"], out, tmp_path) as servers:
+        config = platform(servers)
+        running = run(store, out, config)
+        try:
+            eventually(
+                lambda: _exactly_placed(servers, placement(CUSTOMERS, config.prometheus)), DEADLINE
+            )
+            eventually(lambda: not running.sink.moves.leaving, DEADLINE)
+            eventually(lambda: _all_synced(store), DEADLINE)
+        finally:
+            running.halt()
+    assert list((out / "rules").glob("*.yml")) == []
+    audited = [
+        (r.before["shard"], r.after["shard"])
+        for c in CUSTOMERS
+        for r in store.history(customer=c)
+        if r.action == "move"
+    ]
+    assert sorted(audited) == sorted(
+        (None, at) for at in placement(CUSTOMERS, config.prometheus).values()
+    )

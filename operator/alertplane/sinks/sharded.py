@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import Problem
@@ -21,7 +22,16 @@ from ..render import ALERTMANAGER_PATH
 from ..render.placement import place
 from ..render.platform import PrometheusSettings
 from ..validate.output import check_output
-from .base import PROMETHEUS, Files, Liveness, Receivers, ReloadOutcome, Targets, kind_of
+from .base import (
+    ALERTMANAGER,
+    PROMETHEUS,
+    Files,
+    Liveness,
+    Receivers,
+    ReloadOutcome,
+    Targets,
+    kind_of,
+)
 from .files import read_previous, write_files
 from .loaded_query import FILES_HINTS, LoadedCheck
 from .reload import Reloader, single_targets
@@ -38,6 +48,7 @@ from .sharded_moves import MoveTracker
 from .sharded_targets import TargetLists
 
 log = logging.getLogger("alertplane.shards")
+MAX_PARALLEL = 16  # shards reloaded at once in one pass
 
 Urls = Callable[[], Mapping[str, str | None]]
 
@@ -70,8 +81,10 @@ class ShardedFileSink:
         self.held: dict[str, set[str | None]] = {}  # customer → shards with its file
         self._placed: dict[str, str] = {}
         self.moves = MoveTracker()
-        self.reloader = Reloader(self.urls, self.targets)
-        self.loaded = LoadedCheck(self.reloader, self.written_text, FILES_HINTS)
+        # One lane per shard (and one for the Alertmanager side), each its own Reloader
+        # and LoadedCheck: the shards a pass reloads are reloaded side by side, so a pass
+        # touching several shards waits for the slowest reload, not for their sum.
+        self.lanes: dict[str, LoadedCheck] = {}
         # Reloads of shards a customer left (moved away, or its rules removed there): a
         # Reloader of its own, so the pass that reloads a customer's new shard can then
         # reload its old one (Reloader reloads each target at most once per pass).
@@ -206,7 +219,7 @@ class ShardedFileSink:
             self.leaving.pending.add(shard_target(shard))
 
     def make_live(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
-        outcomes = self.loaded.make_live(written)
+        outcomes = self._reload_lanes(written)
         for customer in self.moves.ready(self._live_on_own):
             self._leave_old(customer)
         if self.leaving.pending:
@@ -229,8 +242,47 @@ class ShardedFileSink:
                 outcomes[target] = ReloadOutcome(True, outcome.attempts, "gone")
         return outcomes
 
+    def lane(self, target: str) -> LoadedCheck:
+        """The reloads and questions of `target` (every Alertmanager target shares one:
+        an HA cluster's replicas are one output's targets, combined in one check)."""
+        key = target if kind_of(target) == PROMETHEUS else ALERTMANAGER
+        found = self.lanes.get(key)
+        if found is None:
+            found = self.lanes[key] = LoadedCheck(
+                Reloader(self.urls, self.targets), self.written_text, FILES_HINTS
+            )
+        return found
+
+    def _reload_lanes(self, written: Collection[str]) -> dict[str, ReloadOutcome]:
+        """Every lane's pass; those with reloads to do side by side (the others only start
+        a new pass: fresh answers to this pass's questions)."""
+        jobs: dict[int, tuple[LoadedCheck, set[str]]] = {
+            id(lane): (lane, set()) for lane in self.lanes.values()
+        }
+        for output in written:
+            for target in self.targets(output):
+                lane = self.lane(target)
+                jobs.setdefault(id(lane), (lane, set()))[1].add(output)
+        busy = [
+            key
+            for key, (lane, outputs) in jobs.items()
+            if outputs or lane.reloader.pending or lane.reloader.again
+        ]
+
+        def run(key: int) -> dict[str, ReloadOutcome]:
+            lane, outputs = jobs[key]
+            return lane.make_live(sorted(outputs))
+
+        outcomes: dict[str, ReloadOutcome] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(len(busy), MAX_PARALLEL))) as pool:
+            for got in pool.map(run, busy):
+                outcomes.update(got)
+        for key in jobs.keys() - set(busy):
+            outcomes.update(run(key))
+        return outcomes
+
     def _live_on_own(self, customer: str) -> Liveness:
-        return self.loaded.liveness(f"rules/{customer}.yml", customer)
+        return self.liveness(f"rules/{customer}.yml", customer)
 
     def _leave_old(self, customer: str) -> None:
         placed = self.placed(customer)
@@ -266,7 +318,10 @@ class ShardedFileSink:
     def liveness(self, output: str, customer_id: str) -> Liveness:
         """As the unsharded sink's, naming the shard when it is not live there (and the
         shard the customer is still evaluated on, while it moves)."""
-        live = self.loaded.liveness(output, customer_id)
+        targets = self.targets(output)
+        if not targets:
+            return Liveness(True, "Written", "written; nothing loads it")
+        live = self.lane(targets[0]).liveness(output, customer_id)
         customer = customer_of(output)
         if live.synced or customer is None:
             return live
