@@ -33,7 +33,7 @@ from .base import (
     kind_of,
 )
 from .files import read_previous, write_files
-from .loaded_query import FILES_HINTS, LoadedCheck
+from .loaded_query import FILES_HINTS, LoadedCheck, QueryFailed, loaded_rules
 from .reload import Reloader, single_targets
 from .sharded_layout import (
     customer_of,
@@ -135,6 +135,7 @@ class ShardedFileSink:
         }
         write_state(self.out_dir, {**self.former, **configured})
         self.refresh()
+        self._unload_strays()
         if self.former:
             log.info("former shards, emptied as their customers move: %s", sorted(self.former))
 
@@ -142,6 +143,35 @@ class ShardedFileSink:
         self.held = scan(self.out_dir)
         for customer, holders in self.held.items():
             self.moves.note(customer, self.placed(customer), holders)
+
+    def _unload_strays(self) -> None:
+        """Queue a reload of every shard that has loaded a customer its directory no longer
+        holds: a crash between removing a moved customer's old copy and reloading that
+        shard leaves it evaluating the customer from memory (twice, with its new shard; a
+        shard that left the config would never reload again). Asked once, at start; a
+        shard that does not answer is left alone (when it starts, it reads its directory)."""
+        urls = {s: u for s, u in {**self.former, **self._configured()}.items() if u}
+
+        def strays(shard: str) -> list[str]:
+            try:
+                files = loaded_rules(urls[shard])
+            except QueryFailed:
+                return []
+            loaded = {customer_of(f"rules/{name}") for name in files if files[name]}
+            return sorted(c for c in loaded if c in self.held and shard not in self.held[c])
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(urls), MAX_PARALLEL))) as pool:
+            for shard, found in zip(urls, pool.map(strays, urls), strict=True):
+                if found:
+                    log.warning(
+                        "%s still evaluates %s, no longer in its directory: reloading it",
+                        shard_target(shard),
+                        ", ".join(found),
+                    )
+                    self.leaving.pending.add(shard_target(shard))
+
+    def _configured(self) -> dict[str, str | None]:
+        return {s.name: s.url for s in self.settings.shards}
 
     def _begin(self) -> None:
         """`start` before the first pass, when the caller did not (standalone `serve`)."""
