@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,23 @@ def _no_repeats(where: str, names: list[str]) -> None:
     seen = {n for n in names if names.count(n) > 1}
     if seen:
         raise ValueError(f"{where}: names must be unique ({', '.join(sorted(seen))} repeated)")
+
+
+def _one_server_each(shards: list[Shard]) -> None:
+    """Two shards with one URL are one Prometheus: it loads one shard's directory (the
+    other's customers never load) or both (nothing sharded, moves evaluated twice there)."""
+    seen: dict[tuple[str, str, str], str] = {}
+    for i, shard in enumerate(shards):
+        if shard.url is None:
+            continue
+        parts = urllib.parse.urlsplit(shard.url.strip())
+        key = (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"))
+        if key in seen:
+            raise ValueError(
+                f"prometheus.shards[{i}].url: {shard.url} is shard {seen[key]}'s Prometheus "
+                f"too; each shard is its own Prometheus (docs/sharding.md)"
+            )
+        seen[key] = shard.name
 
 
 class _Strict(BaseModel):
@@ -85,6 +103,7 @@ class PrometheusSettings(_Strict):
     def _known(self) -> PrometheusSettings:
         names = [s.name for s in self.shards]
         _no_repeats("prometheus.shards", names)
+        _one_server_each(self.shards)
         for customer, shard in sorted(self.pins.items()):
             if shard not in names:
                 raise ValueError(
