@@ -317,9 +317,13 @@ class ShardedFileSink:
     def _leave_old(self, customer: str) -> None:
         placed = self.placed(customer)
         old = {s for s in self.held.get(customer, set()) if s != placed}
+        own = self.out_dir / rules_rel(placed, customer)
         for shard in old:
             path = self.out_dir / rules_rel(shard, customer)
             try:
+                if _same_file(path, own):  # one directory under two names (a link, a mount)
+                    log.warning("%s is %s (one directory as two shards): kept", path, own)
+                    continue
                 path.unlink(missing_ok=True)
             except OSError as exc:  # kept; the next pass tries again (the customer is live)
                 log.warning("cannot remove %s after its move: %s", path, exc)
@@ -367,6 +371,13 @@ class ShardedFileSink:
     def held_by(self) -> dict[str, set[str | None]]:
         """customer → the shards holding its rules now (a move in progress: two)."""
         return {c: set(h) for c, h in self.held.items()}
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    try:
+        return one.samefile(other)
+    except OSError:
+        return False
 
 
 def gone(url: str) -> bool:
