@@ -31,10 +31,9 @@ from .metrics_port import serve_metrics
 from .ports import bind
 from .render.platform import PlatformConfig
 from .service.context import ApiSettings
-from .sinks.sharded_moves import MoveTracker
 from .store.db import database_url, make_engine, wait_for_database
 from .store.repo import Store
-from .sync import Reconciler, SyncHooks, SyncSettings
+from .sync import Reconciler, SyncSettings
 from .web import create_app
 
 log = logging.getLogger("alertplane.serve")
@@ -198,11 +197,8 @@ def serve_standalone(
 ) -> None:
     """The reconciler in a worker thread, once the database is there and migrated, beside
     the HTTP server (which answers 503 until then: `_gated`)."""
-    settings.sink = sink = settings.files_sink()  # serve writes files (sinks/factory.py)
-    moves = getattr(sink, "moves", None)
-    if isinstance(moves, MoveTracker):  # sharded: a customer moved between shards is audited
-        moves.on_moved.append(lambda m: store.record_move(m.customer_id, m.source, m.target))
-    reconciler = Reconciler(store, settings, SyncHooks(locate=sink.location))
+    settings.sink = settings.files_sink()  # serve writes files (sinks/factory.py)
+    reconciler = Reconciler(store, settings)
     migrated = threading.Event()
 
     def work(stop: threading.Event) -> None:

@@ -43,6 +43,7 @@ from .render.platform import PlatformConfig
 from .render.secretfiles import secret_folder
 from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink
 from .sinks.factory import SinkSettings, build_sink
+from .sinks.sharded_moves import MoveTracker
 from .sync_assess import live_version
 from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
 from .sync_output import Pass, settle_alertmanager
@@ -145,7 +146,10 @@ class Reconciler:
         self.store = store
         self.settings = settings
         self.sink: Sink = settings.sink if settings.sink is not None else settings.files_sink()
-        self.hooks = hooks or SyncHooks()
+        # Standalone (no hooks): renderedTo says where the sink put each output (a shard's
+        # directory); the operator's publisher does that itself.
+        self.hooks = hooks or SyncHooks(locate=self.sink.location)
+        _audit_moves(self.sink, store)
         self.live = LiveState()
         self.marker = 0
         self.ready = threading.Event()
@@ -368,6 +372,16 @@ class Reconciler:
             report.outcome,
             report.written or "nothing",
         )
+
+
+def _audit_moves(sink: Sink, store: ObjectSource) -> None:
+    """A sharded sink's finished moves go to the store's audit, where it keeps one (the
+    standalone database: `Store.record_move`; the operator's cluster state has none, its
+    moves are logged)."""
+    moves = getattr(sink, "moves", None)
+    record = getattr(store, "record_move", None)
+    if isinstance(moves, MoveTracker) and callable(record):
+        moves.on_moved.append(lambda m: record(m.customer_id, m.source, m.target))
 
 
 def release_memory() -> None:

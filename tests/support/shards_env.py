@@ -86,8 +86,7 @@ def run(store: Store, out_dir: Path, config: PlatformConfig) -> Running:
     settings = SyncSettings(out_dir=out_dir, platform=config, coalesce_s=0.05, poll_s=0.02)
     sink = settings.files_sink()
     assert isinstance(sink, ShardedFileSink)
-    settings.sink = sink
-    sink.moves.on_moved.append(lambda m: store.record_move(m.customer_id, m.source, m.target))
+    settings.sink = sink  # the Reconciler audits its moves in `store` (sync._audit_moves)
     running: list[Running] = []
     hooks = SyncHooks(locate=sink.location, on_synced=[lambda r: running[0].reports.append(r)])
     rec = Reconciler(store, settings, hooks)
