@@ -40,6 +40,7 @@ from .sharded_layout import (
     read_state,
     remove_empty,
     rules_rel,
+    same_file,
     scan,
     shard_dirs,
     write_state,
@@ -321,7 +322,7 @@ class ShardedFileSink:
         for shard in old:
             path = self.out_dir / rules_rel(shard, customer)
             try:
-                if _same_file(path, own):  # one directory under two names (a link, a mount)
+                if same_file(path, own):  # one directory under two names (a link, a mount)
                     log.warning("%s is %s (one directory as two shards): kept", path, own)
                     continue
                 path.unlink(missing_ok=True)
@@ -360,9 +361,16 @@ class ShardedFileSink:
         if live.synced or customer is None:
             return live
         message = f"{shard_target(self.placed(customer))}: {live.message}"
-        staying = sorted(s or "the unsharded output" for s in self.moves.leaving.get(customer, ()))
-        if staying:
-            message += f" (still evaluated on {', '.join(staying)} meanwhile)"
+        leaving = self.moves.leaving.get(customer, set())
+        if leaving:
+            # Changed during the move: the shard it leaves has the rules before the change.
+            own = self.written_text(output)
+            older = any(
+                read_previous(self.out_dir / rules_rel(s, customer)) != own for s in leaving
+            )
+            which = "its previous rules still" if older else "still"
+            staying = sorted(s or "the unsharded output" for s in leaving)
+            message += f" ({which} evaluated on {', '.join(staying)} meanwhile)"
         return Liveness(False, live.reason, message)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
@@ -371,13 +379,6 @@ class ShardedFileSink:
     def held_by(self) -> dict[str, set[str | None]]:
         """customer → the shards holding its rules now (a move in progress: two)."""
         return {c: set(h) for c, h in self.held.items()}
-
-
-def _same_file(one: Path, other: Path) -> bool:
-    try:
-        return one.samefile(other)
-    except OSError:
-        return False
 
 
 def gone(url: str) -> bool:
