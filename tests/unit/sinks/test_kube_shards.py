@@ -302,3 +302,20 @@ def test_promop_liveness_asks_the_shard_prometheus_only() -> None:
     assert "add matchLabels {alertplane.io/shard: b}" in outcomes["prometheus/b"].message
     got = live.rules_liveness(name, SPEC, "b")
     assert got is not None and got.reason == "ReloadFailed" and "main-b" in got.message
+
+
+def test_a_change_during_a_stuck_move_does_not_claim_the_old_shard_has_it(
+    kube: tuple[FakeKube, Shards],
+) -> None:
+    """cust-0 moves from a to b, b is down, its owner changes the rules meanwhile: the old
+    copy on a has the PREVIOUS rules; the status must say so, not 'still live on a'."""
+    fake, shards = kube
+    cid = "cust-0"
+    one_pass(configmap_sink(fake, platform("a", pins={cid: "a"})), {f"rules/{cid}.yml": rules(cid)})
+    sink = configmap_sink(fake, platform("a", "b", pins={cid: "b"}))
+    shards.down.add("http://b")
+    live = one_pass(sink, {f"rules/{cid}.yml": rules(cid)})[cid]
+    assert "still live on a" in live.message and "previous" not in live.message, live
+    live = one_pass(sink, {f"rules/{cid}.yml": rules(cid, "warning")})[cid]
+    assert not live.synced and "previous rules still live on a" in live.message, live
+    assert shards.holding(cid) == ["a"]
