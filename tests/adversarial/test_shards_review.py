@@ -9,6 +9,7 @@ reload; a shard that left the configuration never reloads again: twice, forever.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import urllib.request
 from pathlib import Path
@@ -81,3 +82,44 @@ def test_a_crash_between_removing_the_old_copy_and_reloading_its_shard_is_healed
             assert all(x in by_name[now[x]].loaded_customers() for x in moving)
         finally:
             running.halt()
+
+
+def test_a_shard_whose_rule_files_reach_every_shard_is_named_after_a_reload(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A careless operator lists every shard's directory in shard a's Prometheus
+    `rule_files` (one template for all shards): a evaluates b's customers too, each of them twice,
+    every status Synced. A restart finds a loading customers its directory does not hold,
+    reloads it, and when that changes nothing says what is wrong, naming shard and file."""
+    out = tmp_path / "out"
+    store = _store(tmp_path)
+    with shard_servers(["b"], out, tmp_path) as (b,):
+        a = ShardPrometheus("a", out, tmp_path / "prom-a")
+        own = f"{out}/shards/a/rules/*.yml"
+        text = a.config.read_text()
+        assert own in text
+        a.config.write_text(text.replace(own, f"{own}\n- {out}/shards/b/rules/*.yml"))
+        try:
+            a.start(timeout=120)
+            config = platform([a, b])
+            where = placement(CUSTOMERS, config.prometheus)
+            on_b = sorted(x for x in CUSTOMERS if where[x] == "b")
+            first = run(store, out, config)
+            try:
+                eventually(lambda: set(on_b) <= b.loaded_customers(), DEADLINE)
+                eventually(lambda: set(on_b) <= a.loaded_customers(), DEADLINE)  # the slip
+            finally:
+                first.halt()
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="alertplane.shards"):
+                again = run(store, out, config)
+                try:
+                    eventually(lambda: again.reports, DEADLINE)
+                finally:
+                    again.halt()
+            said = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+            assert any("prometheus/a" in m and "rule_files" in m and on_b[0] in m for m in said), [
+                r.getMessage() for r in caplog.records
+            ]
+        finally:
+            a.close()

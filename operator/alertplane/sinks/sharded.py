@@ -33,7 +33,7 @@ from .base import (
     kind_of,
 )
 from .files import read_previous, write_files
-from .loaded_query import FILES_HINTS, LoadedCheck, QueryFailed, loaded_rules
+from .loaded_query import FILES_HINTS, LoadedCheck
 from .reload import Reloader, single_targets
 from .sharded_layout import (
     customer_of,
@@ -46,6 +46,7 @@ from .sharded_layout import (
     write_state,
 )
 from .sharded_moves import MoveTracker
+from .sharded_strays import find_strays, gone
 from .sharded_targets import TargetLists
 
 log = logging.getLogger("alertplane.shards")
@@ -81,6 +82,7 @@ class ShardedFileSink:
         self.former: dict[str, str | None] = {}  # shards no longer configured → URL
         self.held: dict[str, set[str | None]] = {}  # customer → shards with its file
         self._placed: dict[str, str] = {}
+        self.suspects: dict[str, list[str]] = {}  # shards found with strays at start
         self.moves = MoveTracker()
         # One lane per shard (and one for the Alertmanager side), each its own Reloader
         # and LoadedCheck: the shards a pass reloads are reloaded side by side, so a pass
@@ -146,30 +148,36 @@ class ShardedFileSink:
             self.moves.note(customer, self.placed(customer), holders)
 
     def _unload_strays(self) -> None:
-        """Queue a reload of every shard that has loaded a customer its directory no longer
-        holds: a crash between removing a moved customer's old copy and reloading that
-        shard leaves it evaluating the customer from memory (twice, with its new shard; a
-        shard that left the config would never reload again). Asked once, at start; a
-        shard that does not answer is left alone (when it starts, it reads its directory)."""
+        """Reload every shard that has loaded a customer its directory does not hold
+        (sinks/sharded_strays.py): after a crash mid-move it would evaluate that customer
+        twice until it happens to reload (a shard that left the config: forever). Asked at
+        start; asked again after the reload (`_strays_again`)."""
         urls = {s: u for s, u in {**self.former, **self._configured()}.items() if u}
+        self.suspects = find_strays(urls, self.held)
+        for shard, found in sorted(self.suspects.items()):
+            log.warning(
+                "%s evaluates %s, not in its directory: reloading it",
+                shard_target(shard),
+                ", ".join(found),
+            )
+            self.leaving.pending.add(shard_target(shard))
 
-        def strays(shard: str) -> list[str]:
-            try:
-                files = loaded_rules(urls[shard])
-            except QueryFailed:
-                return []
-            loaded = {customer_of(f"rules/{name}") for name in files if files[name]}
-            return sorted(c for c in loaded if c in self.held and shard not in self.held[c])
-
-        with ThreadPoolExecutor(max_workers=max(1, min(len(urls), MAX_PARALLEL))) as pool:
-            for shard, found in zip(urls, pool.map(strays, urls), strict=True):
-                if found:
-                    log.warning(
-                        "%s still evaluates %s, no longer in its directory: reloading it",
-                        shard_target(shard),
-                        ", ".join(found),
-                    )
-                    self.leaving.pending.add(shard_target(shard))
+    def _strays_again(self) -> None:
+        """The suspects reloaded since: any still evaluating customers it does not hold
+        reads another shard's directory (its `rule_files`), and says so once."""
+        done = {s for s in self.suspects if shard_target(s) not in self.leaving.pending}
+        known = self.urls()
+        urls = {s: u for s in done if (u := known.get(shard_target(s)))}
+        for shard, found in sorted(find_strays(urls, self.held).items()):
+            log.error(
+                "%s still evaluates %s after a reload although shards/%s/rules/ does not "
+                "hold them: its Prometheus' rule_files reach another shard's directory, so "
+                "they are evaluated twice; list only its own (docs/sharding.md)",
+                shard_target(shard),
+                ", ".join(found),
+                shard,
+            )
+        self.suspects = {s: c for s, c in self.suspects.items() if s not in done}
 
     def _configured(self) -> dict[str, str | None]:
         return {s.name: s.url for s in self.settings.shards}
@@ -255,6 +263,8 @@ class ShardedFileSink:
             self._leave_old(customer)
         if self.leaving.pending:
             outcomes.update(self._reload_left())
+            if self.suspects:
+                self._strays_again()
             self._forget_emptied()
             self._export()
         return outcomes
@@ -379,20 +389,3 @@ class ShardedFileSink:
     def held_by(self) -> dict[str, set[str | None]]:
         """customer → the shards holding its rules now (a move in progress: two)."""
         return {c: set(h) for c, h in self.held.items()}
-
-
-def gone(url: str) -> bool:
-    """Nothing listens at `url` any more (connection refused, or the host name no longer
-    resolves), as opposed to a server that is there but failing or slow."""
-    import socket
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        with socket.create_connection((parts.hostname or "", port), timeout=5):
-            return False
-    except (ConnectionRefusedError, socket.gaierror):
-        return True
-    except (OSError, ValueError):
-        return False
