@@ -68,3 +68,34 @@ def test_a_change_during_a_stuck_move_does_not_claim_the_old_shard_evaluates_it(
     said = sink.liveness("rules/acme.yml", "acme")
     assert not said.synced and "previous rules still evaluated on a" in said.message, said
     assert old.read_text(encoding="utf-8") == RULES  # a keeps evaluating something
+
+
+def test_a_shard_list_changed_back_while_a_move_waits_leaves_one_copy(tmp_path: Path) -> None:
+    """acme is pinned to a new shard b that is down (the move waits, acme evaluated on a);
+    the operator gives up and restarts with the old list. acme stays on a, live; its copy
+    on b (never loaded) goes; b, down and no longer configured, is forgotten."""
+    out = tmp_path / "out"
+    old = out / "shards" / "a" / "rules" / "acme.yml"
+    old.parent.mkdir(parents=True)
+    old.write_text(RULES, encoding="utf-8")
+    down = f"http://127.0.0.1:{free_port()}"
+    shards = [{"name": "a"}, {"name": "b", "url": down}]
+    moving = PlatformConfig.model_validate(
+        {"prometheus": {"shards": shards, "pins": {"acme": "b"}}}
+    )
+    sink = ShardedFileSink(out, moving.prometheus, urls=dict)
+    sink.start()
+    sink.write({"rules/acme.yml": NEW}, {})
+    sink.make_live(["rules/acme.yml"])
+    assert sink.held_by() == {"acme": {"a", "b"}}
+    back = PlatformConfig.model_validate({"prometheus": {"shards": [{"name": "a"}]}})
+    sink = ShardedFileSink(out, back.prometheus, urls=dict)  # the restart
+    sink.start()
+    assert sink.former == {"b": down}
+    sink.write({"rules/acme.yml": NEW}, {})  # the reconciler writes acme's current rules
+    sink.make_live(["rules/acme.yml"])
+    assert sink.liveness("rules/acme.yml", "acme").synced
+    assert sink.held_by() == {"acme": {"a"}}
+    assert old.read_text(encoding="utf-8") == NEW
+    assert not (out / "shards" / "b" / "rules" / "acme.yml").exists()
+    assert sink.former == {} and not (out / "shards" / "b").exists()
