@@ -98,12 +98,23 @@ class PrometheusSettings(_Strict):
     # A file_sd list of every customer's scrape targets (groups labelled customer_id): the
     # sharded files sink splits it into each shard's <out>/shards/<shard>/targets.json.
     targets_file: str | None = Field(None, alias="targetsFile")
+    # Shards just removed from `shards` whose Prometheus still runs (the ConfigMap sink):
+    # placed on by nobody, yet reloaded after their customers' copies are deleted, or they
+    # keep evaluating them from memory. Drop an entry once every customer is Synced again.
+    retiring: list[Shard] = Field(default_factory=list, alias="retiringShards")
 
     @model_validator(mode="after")
     def _known(self) -> PrometheusSettings:
         names = [s.name for s in self.shards]
         _no_repeats("prometheus.shards", names)
         _one_server_each(self.shards)
+        _no_repeats("prometheus.retiringShards", [s.name for s in self.retiring])
+        for i, old in enumerate(self.retiring):
+            if old.name in names:
+                raise ValueError(
+                    f"retiringShards[{i}]: {old.name} is still in prometheus.shards; "
+                    "list only shards removed from there"
+                )
         for customer, shard in sorted(self.pins.items()):
             if shard not in names:
                 raise ValueError(

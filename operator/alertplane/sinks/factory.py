@@ -79,7 +79,7 @@ def build_sink(
     every pass instead of taking them from `settings` once."""
     fixed = {PROMETHEUS: settings.prometheus_url, ALERTMANAGER: settings.alertmanager_url}
     shards = settings.platform.prometheus
-    fixed.update({shard_target(s.name): s.url for s in shards.shards})
+    fixed.update({shard_target(s.name): s.url for s in [*shards.retiring, *shards.shards]})
     placement = Placement(shards)
     cluster_targets = targets_of(placement, single_targets)
     reloader = Reloader(
