@@ -117,6 +117,8 @@ def _report(
             for s in now.prometheus.shards
         ],
         "pins": dict(sorted(now.prometheus.pins.items())),
+        # A pin whose customer does not exist (a typo) pins nobody: said, not silent.
+        "unknownPins": sorted(set(now.prometheus.pins) - set(customers)),
         "placement": dict(sorted(assigned.items())),
     }
     if new is not None:
@@ -138,7 +140,8 @@ def _print(report: dict[str, Any], each: bool, export: str | None) -> None:
     print(f"{total} customer(s) on {len(report['shards'])} shard(s)")
     _table(report["shards"])
     for customer, shard in report["pins"].items():
-        print(f"pinned: {customer} → {shard}")
+        unknown = " (no such customer)" if customer in report["unknownPins"] else ""
+        print(f"pinned: {customer} → {shard}{unknown}")
     if each:
         for customer, shard in report["placement"].items():
             print(f"{customer}  {shard}")

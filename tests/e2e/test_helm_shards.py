@@ -112,3 +112,20 @@ def test_prometheus_url_beside_shards_is_refused_at_render(helm: Helm) -> None:
     del values["prometheusUrl"]
     cm_docs = helm.template(values)
     assert not [a for a in argv(cm_docs) if a.startswith("--prometheus-url")]
+
+
+def test_a_shard_name_too_long_for_its_prometheus_pods_is_refused_at_render(helm: Helm) -> None:
+    """prometheus-operator runs the Prometheus `main-<shard>` as the StatefulSet
+    `prometheus-main-<shard>`, whose pods carry `controller-revision-hash:
+    <statefulset>-<10 characters>`: past 41 characters of object name that label passes 63
+    and Kubernetes creates no pod at all (kubernetes#64023), the shard's customers Pending
+    forever. A shard name is a DNS label (63): refused at render, not found out later."""
+    longest = "s" * (41 - len("main-"))
+    values: Doc = {
+        "sink": SHARDED["sink"],
+        "platform": {"prometheus": {"shards": [{"name": "a"}, {"name": longest}]}},
+    }
+    assert f"main-{longest}" in prometheus_names(helm.template(values))
+    values["platform"]["prometheus"]["shards"][1]["name"] = longest + "t"
+    said = helm.template_error(values)
+    assert f"main-{longest}t" in said and "41" in said, said

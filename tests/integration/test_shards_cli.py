@@ -183,3 +183,15 @@ def test_placement_is_the_same_in_every_process(tmp_path: Path, db: str) -> None
         seen.append(json.loads(done.stdout)["placement"])
     assert seen[0] == seen[1] == seen[2]
     assert len(seen[0]) == len(CUSTOMERS)
+
+
+def test_a_pin_naming_no_customer_is_pointed_out(tmp_path: Path, cli: Run, db: str) -> None:
+    """A typo in a pin (`cust-0` for `cust-00`) pins nobody: the customer meant moves with
+    the others. The report says which pins name no customer, in text and JSON."""
+    config = _config(tmp_path / "p.yaml", "ab", pins={"cust-0": "a", "cust-01": "b"})
+    code, text, _ = cli("shards", "--db", db, "--platform-config", config)
+    assert code == 0
+    assert "pinned: cust-0 → a (no such customer)" in text, text
+    assert "pinned: cust-01 → b\n" in text, text
+    code, out, _ = cli("shards", "--db", db, "--platform-config", config, "-o", "json")
+    assert json.loads(out)["unknownPins"] == ["cust-0"]

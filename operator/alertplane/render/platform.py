@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,23 @@ def _no_repeats(where: str, names: list[str]) -> None:
     seen = {n for n in names if names.count(n) > 1}
     if seen:
         raise ValueError(f"{where}: names must be unique ({', '.join(sorted(seen))} repeated)")
+
+
+def _one_server_each(shards: list[Shard]) -> None:
+    """Two shards with one URL are one Prometheus: it loads one shard's directory (the
+    other's customers never load) or both (nothing sharded, moves evaluated twice there)."""
+    seen: dict[tuple[str, str, str], str] = {}
+    for i, shard in enumerate(shards):
+        if shard.url is None:
+            continue
+        parts = urllib.parse.urlsplit(shard.url.strip())
+        key = (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"))
+        if key in seen:
+            raise ValueError(
+                f"prometheus.shards[{i}].url: {shard.url} is shard {seen[key]}'s Prometheus "
+                f"too; each shard is its own Prometheus (docs/sharding.md)"
+            )
+        seen[key] = shard.name
 
 
 class _Strict(BaseModel):
@@ -80,11 +98,23 @@ class PrometheusSettings(_Strict):
     # A file_sd list of every customer's scrape targets (groups labelled customer_id): the
     # sharded files sink splits it into each shard's <out>/shards/<shard>/targets.json.
     targets_file: str | None = Field(None, alias="targetsFile")
+    # Shards just removed from `shards` whose Prometheus still runs (the ConfigMap sink):
+    # placed on by nobody, yet reloaded after their customers' copies are deleted, or they
+    # keep evaluating them from memory. Drop an entry once every customer is Synced again.
+    retiring: list[Shard] = Field(default_factory=list, alias="retiringShards")
 
     @model_validator(mode="after")
     def _known(self) -> PrometheusSettings:
         names = [s.name for s in self.shards]
         _no_repeats("prometheus.shards", names)
+        _one_server_each(self.shards)
+        _no_repeats("prometheus.retiringShards", [s.name for s in self.retiring])
+        for i, old in enumerate(self.retiring):
+            if old.name in names:
+                raise ValueError(
+                    f"retiringShards[{i}]: {old.name} is still in prometheus.shards; "
+                    "list only shards removed from there"
+                )
         for customer, shard in sorted(self.pins.items()):
             if shard not in names:
                 raise ValueError(

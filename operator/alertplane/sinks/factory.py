@@ -123,7 +123,7 @@ def build_sink(
     fixed = {PROMETHEUS: settings.prometheus_url, ALERTMANAGER: settings.alertmanager_url}
     platform = settings.platform
     shards = platform.prometheus
-    fixed.update({shard_target(s.name): s.url for s in shards.shards})
+    fixed.update({shard_target(s.name): s.url for s in [*shards.retiring, *shards.shards]})
     placement = Placement(shards)
     # alertmanager.yml reaches every Alertmanager replica (sinks/replicas.py), sharded or
     # not; a cluster sink's rule output reaches its customer's shard (sinks/kubeshards.py)

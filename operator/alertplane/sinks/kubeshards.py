@@ -164,7 +164,11 @@ class Copies:
                 f"removing it from {old}"
             )  # fmt: skip
         self._live.discard(customer_id)
-        said = f"moving from shard {old} to shard {new} (still live on {old} until {new} has it)"
+        # Changed during the move: the copy it leaves has the rules before the change.
+        content = self.objects.known.get(self.current(customer_id), ({}, {}))[1]
+        older = any(self.objects.known.get(n, ({}, {}))[1] != content for n in stale)
+        what = "its previous rules still" if older else "still"
+        said = f"moving from shard {old} to shard {new} ({what} live on {old} until {new} has it)"
         return Liveness(False, live.reason, f"{said}: {live.message}" if live.message else said)
 
 

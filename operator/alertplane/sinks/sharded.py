@@ -40,11 +40,13 @@ from .sharded_layout import (
     read_state,
     remove_empty,
     rules_rel,
+    same_file,
     scan,
     shard_dirs,
     write_state,
 )
 from .sharded_moves import MoveTracker
+from .sharded_strays import find_strays, gone
 from .sharded_targets import TargetLists
 
 log = logging.getLogger("alertplane.shards")
@@ -80,6 +82,7 @@ class ShardedFileSink:
         self.former: dict[str, str | None] = {}  # shards no longer configured → URL
         self.held: dict[str, set[str | None]] = {}  # customer → shards with its file
         self._placed: dict[str, str] = {}
+        self.suspects: dict[str, list[str]] = {}  # shards found with strays at start
         self.moves = MoveTracker()
         # One lane per shard (and one for the Alertmanager side), each its own Reloader
         # and LoadedCheck: the shards a pass reloads are reloaded side by side, so a pass
@@ -135,6 +138,7 @@ class ShardedFileSink:
         }
         write_state(self.out_dir, {**self.former, **configured})
         self.refresh()
+        self._unload_strays()
         if self.former:
             log.info("former shards, emptied as their customers move: %s", sorted(self.former))
 
@@ -142,6 +146,41 @@ class ShardedFileSink:
         self.held = scan(self.out_dir)
         for customer, holders in self.held.items():
             self.moves.note(customer, self.placed(customer), holders)
+
+    def _unload_strays(self) -> None:
+        """Reload every shard that has loaded a customer its directory does not hold
+        (sinks/sharded_strays.py): after a crash mid-move it would evaluate that customer
+        twice until it happens to reload (a shard that left the config: forever). Asked at
+        start; asked again after the reload (`_strays_again`)."""
+        urls = {s: u for s, u in {**self.former, **self._configured()}.items() if u}
+        self.suspects = find_strays(urls, self.held)
+        for shard, found in sorted(self.suspects.items()):
+            log.warning(
+                "%s evaluates %s, not in its directory: reloading it",
+                shard_target(shard),
+                ", ".join(found),
+            )
+            self.leaving.pending.add(shard_target(shard))
+
+    def _strays_again(self) -> None:
+        """The suspects reloaded since: any still evaluating customers it does not hold
+        reads another shard's directory (its `rule_files`), and says so once."""
+        done = {s for s in self.suspects if shard_target(s) not in self.leaving.pending}
+        known = self.urls()
+        urls = {s: u for s in done if (u := known.get(shard_target(s)))}
+        for shard, found in sorted(find_strays(urls, self.held).items()):
+            log.error(
+                "%s still evaluates %s after a reload although shards/%s/rules/ does not "
+                "hold them: its Prometheus' rule_files reach another shard's directory, so "
+                "they are evaluated twice; list only its own (docs/sharding.md)",
+                shard_target(shard),
+                ", ".join(found),
+                shard,
+            )
+        self.suspects = {s: c for s, c in self.suspects.items() if s not in done}
+
+    def _configured(self) -> dict[str, str | None]:
+        return {s.name: s.url for s in self.settings.shards}
 
     def _begin(self) -> None:
         """`start` before the first pass, when the caller did not (standalone `serve`)."""
@@ -224,6 +263,8 @@ class ShardedFileSink:
             self._leave_old(customer)
         if self.leaving.pending:
             outcomes.update(self._reload_left())
+            if self.suspects:
+                self._strays_again()
             self._forget_emptied()
             self._export()
         return outcomes
@@ -287,9 +328,13 @@ class ShardedFileSink:
     def _leave_old(self, customer: str) -> None:
         placed = self.placed(customer)
         old = {s for s in self.held.get(customer, set()) if s != placed}
+        own = self.out_dir / rules_rel(placed, customer)
         for shard in old:
             path = self.out_dir / rules_rel(shard, customer)
             try:
+                if same_file(path, own):  # one directory under two names (a link, a mount)
+                    log.warning("%s is %s (one directory as two shards): kept", path, own)
+                    continue
                 path.unlink(missing_ok=True)
             except OSError as exc:  # kept; the next pass tries again (the customer is live)
                 log.warning("cannot remove %s after its move: %s", path, exc)
@@ -326,9 +371,16 @@ class ShardedFileSink:
         if live.synced or customer is None:
             return live
         message = f"{shard_target(self.placed(customer))}: {live.message}"
-        staying = sorted(s or "the unsharded output" for s in self.moves.leaving.get(customer, ()))
-        if staying:
-            message += f" (still evaluated on {', '.join(staying)} meanwhile)"
+        leaving = self.moves.leaving.get(customer, set())
+        if leaving:
+            # Changed during the move: the shard it leaves has the rules before the change.
+            own = self.written_text(output)
+            older = any(
+                read_previous(self.out_dir / rules_rel(s, customer)) != own for s in leaving
+            )
+            which = "its previous rules still" if older else "still"
+            staying = sorted(s or "the unsharded output" for s in leaving)
+            message += f" ({which} evaluated on {', '.join(staying)} meanwhile)"
         return Liveness(False, live.reason, message)
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
@@ -337,20 +389,3 @@ class ShardedFileSink:
     def held_by(self) -> dict[str, set[str | None]]:
         """customer → the shards holding its rules now (a move in progress: two)."""
         return {c: set(h) for c, h in self.held.items()}
-
-
-def gone(url: str) -> bool:
-    """Nothing listens at `url` any more (connection refused, or the host name no longer
-    resolves), as opposed to a server that is there but failing or slow."""
-    import socket
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        with socket.create_connection((parts.hostname or "", port), timeout=5):
-            return False
-    except (ConnectionRefusedError, socket.gaierror):
-        return True
-    except (OSError, ValueError):
-        return False

@@ -105,3 +105,11 @@ def remove_empty(out_dir: Path, shard: str) -> None:
             directory.rmdir()
         except OSError:
             return
+
+
+def same_file(one: Path, other: Path) -> bool:
+    """One file under two names (a shard directory linked or mounted as another's)."""
+    try:
+        return one.samefile(other)
+    except OSError:
+        return False

@@ -58,19 +58,24 @@ class MoveTracker:
         """The leaving customers whose own shard has loaded them (`live`), sorted: their
         old copies may go. A customer whose new shard has not (Pending, ReloadFailed) stays
         where it is, evaluated there, until a later pass finds it live."""
-        found = []
+        found, waiting = [], []
         for customer_id in sorted(self.leaving):
             answer = live(customer_id)
             if answer.synced:
                 found.append(customer_id)
             else:
-                old = sorted(s or "the unsharded output" for s in self.leaving[customer_id])
-                log.info(
-                    "%s stays on %s until its shard has it: %s",
-                    customer_id,
-                    ", ".join(old),
-                    answer.message or answer.reason,
-                )
+                waiting.append((customer_id, answer.message or answer.reason))
+        if waiting:  # one line per pass: a crowd moving to a down shard is one event
+            shown = ", ".join(c for c, _ in waiting[:5])
+            more = f" and {len(waiting) - 5} more" if len(waiting) > 5 else ""
+            log.info(
+                "%d customer(s) stay on their old shard until the new one has them (%s%s); %s: %s",
+                len(waiting),
+                shown,
+                more,
+                waiting[0][0],
+                waiting[0][1][:300],
+            )
         return found
 
     def finish(self, customer_id: str, placed: str, left: Collection[str | None]) -> None:

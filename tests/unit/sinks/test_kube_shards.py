@@ -302,3 +302,45 @@ def test_promop_liveness_asks_the_shard_prometheus_only() -> None:
     assert "add matchLabels {alertplane.io/shard: b}" in outcomes["prometheus/b"].message
     got = live.rules_liveness(name, SPEC, "b")
     assert got is not None and got.reason == "ReloadFailed" and "main-b" in got.message
+
+
+def test_a_change_during_a_stuck_move_does_not_claim_the_old_shard_has_it(
+    kube: tuple[FakeKube, Shards],
+) -> None:
+    """cust-0 moves from a to b, b is down, its owner changes the rules meanwhile: the old
+    copy on a has the PREVIOUS rules; the status must say so, not 'still live on a'."""
+    fake, shards = kube
+    cid = "cust-0"
+    one_pass(configmap_sink(fake, platform("a", pins={cid: "a"})), {f"rules/{cid}.yml": rules(cid)})
+    sink = configmap_sink(fake, platform("a", "b", pins={cid: "b"}))
+    shards.down.add("http://b")
+    live = one_pass(sink, {f"rules/{cid}.yml": rules(cid)})[cid]
+    assert "still live on a" in live.message and "previous" not in live.message, live
+    live = one_pass(sink, {f"rules/{cid}.yml": rules(cid, "warning")})[cid]
+    assert not live.synced and "previous rules still live on a" in live.message, live
+    assert shards.holding(cid) == ["a"]
+
+
+def test_a_removed_shard_is_reloaded_empty_while_retiring(kube: tuple[FakeKube, Shards]) -> None:
+    """Shard c leaves the list; its Prometheus still runs. Its customers move to a and b,
+    their copies on c are deleted, and c must be reloaded, or it evaluates every one of
+    them (twice) from memory for as long as it runs: its URL, gone from
+    prometheus.shards, is given as prometheus.retiringShards until the moves are done."""
+    fake, shards = kube
+    before = platform("a", "b", "c")
+    after = PlatformConfig(
+        prometheus=PrometheusSettings(
+            shards=[Shard(name=s, url=f"http://{s}") for s in "ab"],
+            retiringShards=[Shard(name="c", url="http://c")],
+        )
+    )
+    outputs: dict[str, str | None] = {f"rules/{c}.yml": rules(c) for c in CUSTOMERS}
+    one_pass(configmap_sink(fake, before), outputs)
+    assert any(shards.holding(c) == ["c"] for c in CUSTOMERS)
+    sink = configmap_sink(fake, after)
+    for _ in range(4):
+        live = one_pass(sink, outputs)
+        assert all(shards.holding(c) for c in CUSTOMERS), "a moved customer loaded nowhere"
+    assert all(v.synced for v in live.values()), live
+    twice = {c: shards.holding(c) for c in CUSTOMERS if "c" in shards.holding(c)}
+    assert twice == {}, f"still evaluated on the removed shard: {twice}"
