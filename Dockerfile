@@ -29,12 +29,13 @@ ARG PIP="/opt/alertplane/bin/pip install --no-cache-dir --disable-pip-version-ch
 # Dependencies first, from pyproject.toml alone (an empty package stands in for the code),
 # so that a change to the code reuses this layer instead of downloading them again. The
 # stub's build/ goes too: setuptools would reuse its (newer) copy of __init__.py.
-COPY pyproject.toml README.md ./
+# constraints.txt: the versions the suite passed with (Makefile `install` uses it too).
+COPY pyproject.toml README.md constraints.txt ./
 RUN --mount=type=secret,id=ca-bundle \
     if [ -s /run/secrets/ca-bundle ]; then export PIP_CERT=/run/secrets/ca-bundle; fi \
  && python3 -m venv /opt/alertplane \
  && mkdir -p operator/alertplane && touch operator/alertplane/__init__.py \
- && $PIP . && rm -rf operator build
+ && $PIP -c constraints.txt . && rm -rf operator build
 COPY operator ./operator
 # pip and setuptools are removed from the venv afterwards: nothing installs at run time.
 # swagger-ui-py also ships Swagger Editor and source maps (~20 MB); /docs serves only

@@ -29,10 +29,10 @@ run-ports:  ## the demo's fixed ports are free (before the slow steps; standard 
 # pip only when something is missing (hack/installed.py says what): `pip install -e` takes
 # seconds even when nothing changed.
 install:  ## the package with its test extras, editable
-	@$(PYTHON) hack/installed.py test || $(PYTHON) -m pip install -q -e '.[test]'
+	@$(PYTHON) hack/installed.py test || $(PYTHON) -m pip install -q -c constraints.txt -e '.[test]'
 
 install-demo:  ## the package with what the demo needs, editable
-	@$(PYTHON) hack/installed.py demo || $(PYTHON) -m pip install -q -e '.[demo]'
+	@$(PYTHON) hack/installed.py demo || $(PYTHON) -m pip install -q -c constraints.txt -e '.[demo]'
 
 lint:  ## style, types, the layering (pyproject.toml [tool.importlinter]) and the size limits
 	ruff check operator tests benchmarks hack/shape.py
