@@ -1,0 +1,157 @@
+"""The Mimir sink against a hostile customer and a careless platform: secrets that Mimir
+quotes back in escaped form, a gateway answering 200 with a login page, and Mimir answering
+megabytes of words that would end up in a status.
+
+The Mimir answers here are served by a small HTTP server on loopback: they are faults
+(a gateway's HTML, a huge body) a healthy Mimir does not produce on demand. The refusal of
+a configuration is quoted verbatim from the real Mimir 3.0.5 (hack/mimir/build.sh).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from alertplane.render.mimir import TenantConfig, scrub
+from alertplane.render.platform import PlatformConfig
+from alertplane.sinks.base import SinkError
+from alertplane.sinks.mimir import RULER, MimirSink
+from alertplane.sinks.mimir_client import MimirClient
+from alertplane.sinks.mimir_tenant import Tenant
+
+# (method, path) → (status, body); anything else: 404
+Answers = dict[tuple[str, str], tuple[int, bytes]]
+
+
+@pytest.fixture
+def fake_mimir() -> Iterator[tuple[str, Answers]]:
+    answers: Answers = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            status, body = answers.get((self.command, self.path), (404, b"not found"))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = _answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", answers
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("secret", "mimir_said"),
+    [
+        # A Secret made with `kubectl create secret --from-file` (or `echo url > file`)
+        # ends in a newline; Mimir's url.Parse error quotes the value Go-style (%q).
+        (
+            "https://hooks.slack.com/services/T0/B0/SECRETXYZ\n",
+            'error validating Alertmanager config: parse "https://hooks.slack.com/'
+            'services/T0/B0/SECRETXYZ\\n": net/url: invalid control character in URL\n',
+        ),
+        (
+            'https://hooks.slack.com/services/SECRET"XYZ\x7f',
+            'error validating Alertmanager config: parse "https://hooks.slack.com/'
+            'services/SECRET\\"XYZ\\x7f": net/url: invalid control character in URL\n',
+        ),
+    ],
+)
+def test_a_secret_mimir_quotes_go_style_is_scrubbed(secret: str, mimir_said: str) -> None:
+    """Adversarial: Mimir echoes an unparsable secret URL escaped (Go's %q), so the plain
+    value is not in its words; they must still not reach a status or a log."""
+    said = scrub(mimir_said, [secret])
+    assert "SECRET" not in said, said
+    assert "<secret>" in said
+
+
+def test_a_refused_configuration_never_shows_the_secret(
+    fake_mimir: tuple[str, Answers],
+) -> None:
+    """Adversarial: the refusal (verbatim Mimir words) of a config whose secret holds
+    whitespace Mimir keeps: the status message is scrubbed before it is reflowed."""
+    url, answers = fake_mimir
+    secret = "https://hooks.slack.com/services/T0/B0/SECRET  XYZ"
+    answers["POST", "/api/v1/alerts"] = (
+        400,
+        b"error validating Alertmanager config: parse "
+        b'"https://hooks.slack.com/services/T0/B0/SECRET  XYZ": invalid character',
+    )
+    tenant = Tenant(MimirClient(url), "acme")
+    want = TenantConfig("body", "# generated\nconfig", (secret,))
+    with pytest.raises(SinkError) as err:
+        tenant.push_config(want)
+    assert "SECRET" not in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "path", ["/ruler/tenants", "/prometheus/api/v1/rules"], ids=["tenants", "loaded"]
+)
+def test_a_gateway_login_page_answered_200_is_a_sink_error(
+    fake_mimir: tuple[str, Answers], path: str
+) -> None:
+    """Careless operator: the gateway in front of Mimir answers 200 with an HTML login
+    page. Before, json.loads raised out of the pass (statuses never saved, a traceback);
+    now the sink says what Mimir answered."""
+    url, answers = fake_mimir
+    answers["GET", path] = (200, b"<html><body>Please log in</body></html>")
+    sink = MimirSink(MimirClient(url), PlatformConfig(), lambda: lambda *_: None)
+    if path == "/ruler/tenants":
+        with pytest.raises(SinkError, match="not JSON"):
+            sink.generated_outputs()
+        return
+    sink.want_rules["acme"] = {"alertplane-x": [{"name": "acme-x", "rules": []}]}
+    outcome = sink.make_live([])[RULER]
+    assert not outcome.ok and "not JSON" in outcome.message, outcome.message
+
+
+@pytest.mark.parametrize("json_kind", [b"[]", b'"x"', b'{"data": []}'])
+def test_json_of_the_wrong_shape_is_a_sink_error(
+    fake_mimir: tuple[str, Answers], json_kind: bytes
+) -> None:
+    """Careless operator: a 200 whose JSON is not Mimir's shape (another service)."""
+    url, answers = fake_mimir
+    answers["GET", "/ruler/tenants"] = (200, json_kind)
+    answers["GET", "/prometheus/api/v1/rules"] = (200, json_kind)
+    sink = MimirSink(MimirClient(url), PlatformConfig(), lambda: lambda *_: None)
+    with pytest.raises(SinkError):
+        sink.generated_outputs()
+    sink.want_rules["acme"] = {"alertplane-x": [{"name": "acme-x", "rules": []}]}
+    assert not sink.make_live([])[RULER].ok
+
+
+def test_megabytes_of_refusal_stay_out_of_the_status(fake_mimir: tuple[str, Answers]) -> None:
+    """Hostile/careless: Mimir (or a proxy) answers a refusal with megabytes of text; it
+    went whole into the object's status (the DB row, a Kubernetes status patch over
+    etcd's limit) and the log. Each quote of Mimir is bounded."""
+    url, answers = fake_mimir
+    huge = b"bad rule " + b"x" * 2_000_000
+    answers["POST", "/prometheus/config/v1/rules/alertplane-x"] = (400, huge)
+    answers["POST", "/api/v1/alerts"] = (400, huge)
+    answers["DELETE", "/prometheus/config/v1/rules/alertplane-old"] = (400, huge)
+    tenant = Tenant(MimirClient(url), "acme")
+    _, refusals = tenant.push_rules({"alertplane-x": [{"name": "acme-x", "rules": []}]})
+    assert refusals and len(refusals[0]) < 4000, len(refusals[0])
+    with pytest.raises(SinkError) as err:
+        tenant.push_config(TenantConfig("body", "# generated\nconfig", ()))
+    assert len(str(err.value)) < 4000
+    assert tenant.groups is not None
+    tenant.groups["alertplane-old"] = {"g": "print"}
+    with pytest.raises(SinkError) as err:
+        tenant.push_rules({})
+    assert len(str(err.value)) < 4000
