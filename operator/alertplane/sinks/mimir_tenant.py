@@ -177,7 +177,7 @@ class Tenant:
             )
         answer = self.client.call("POST", ALERTS_CONFIG, self.id, want.body)
         if answer.status >= 300:
-            said = scrub(" ".join(answer.text.split()), want.secrets)
+            said = " ".join(scrub(answer.text, want.secrets).split())
             raise Refused(
                 f"Mimir refused the Alertmanager configuration (HTTP {answer.status}): {said}"
             )
