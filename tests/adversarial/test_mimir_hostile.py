@@ -120,7 +120,7 @@ def test_a_gateway_login_page_answered_200_is_a_sink_error(
     assert not outcome.ok and "not JSON" in outcome.message, outcome.message
 
 
-@pytest.mark.parametrize("json_kind", [b"[]", b'"x"', b'{"data": []}'])
+@pytest.mark.parametrize("json_kind", [b"[]", b'"x"', b'{"data": "x", "tenants": "x"}'])
 def test_json_of_the_wrong_shape_is_a_sink_error(
     fake_mimir: tuple[str, Answers], json_kind: bytes
 ) -> None:

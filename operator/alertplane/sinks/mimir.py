@@ -18,7 +18,6 @@ not logged, scrubbed from Mimir's answers before a status or log shows them.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Collection
 
@@ -40,7 +39,7 @@ from ..render.rules import rules_path
 from ..validate.output import check_output
 from .base import PENDING, Files, Liveness, Receivers, ReloadOutcome, SinkError
 from .kubeobjects import customer_of_rules
-from .mimir_client import MimirClient, MimirUnavailable
+from .mimir_client import MimirClient, MimirUnavailable, json_object
 from .mimir_live import am_liveness, rules_liveness
 from .mimir_tenant import Refused, Tenant, config_print
 
@@ -95,7 +94,9 @@ class MimirSink:
         answer = self.client.call("GET", "/ruler/tenants", None)
         if answer.status != 200:
             raise MimirUnavailable(f"Mimir's /ruler/tenants answered HTTP {answer.status}")
-        tenants = json.loads(answer.text).get("tenants") or []
+        tenants = json_object(answer, "Mimir's /ruler/tenants").get("tenants") or []
+        if not isinstance(tenants, list):
+            raise SinkError(f"Mimir's /ruler/tenants answered tenants {str(tenants)[:100]!r}")
         # A tenant that is no DNS label is no customer id: never alertplane's.
         return [rules_path(t) for t in sorted(map(str, tenants)) if is_dns_label(t)]
 

@@ -11,12 +11,14 @@ connection errors are retried with backoff, 4xx are answers (a refusal, or nothi
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .base import SinkError
 
@@ -78,6 +80,30 @@ class MimirClient:
             if attempt < ATTEMPTS:
                 time.sleep(BACKOFF_S * 2 ** (attempt - 1))
         raise MimirUnavailable(f"Mimir at {self.base}: {method} {path}: {why}")
+
+
+def said(text: str, limit: int = 500) -> str:
+    """Mimir's words for a status or a log line: one line, bounded (an answer may be
+    megabytes: a status has to fit a database row and a Kubernetes status patch)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else f"{flat[:limit]}… ({len(flat)} characters)"
+
+
+def json_object(answer: Answer, what: str) -> dict[str, Any]:
+    """A 200's JSON object; a gateway's login page or another service's answer (200 all
+    the same) is a SinkError saying what came back, not a traceback out of the pass."""
+    try:
+        data = json.loads(answer.text)
+    except ValueError:
+        data = None
+        if not answer.text.strip():
+            raise SinkError(f"{what} answered an empty body, not JSON") from None
+    if not isinstance(data, dict):
+        raise SinkError(
+            f"{what} answered something not JSON of Mimir's shape: {said(answer.text, 200)}; "
+            "is the URL Mimir's (not a login page of the gateway in front)?"
+        )
+    return data
 
 
 def quoted(segment: str) -> str:

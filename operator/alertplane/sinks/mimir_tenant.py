@@ -18,7 +18,7 @@ import yaml
 from ..render.mimir import Group, Namespaces, TenantConfig, group_text, is_ours, scrub
 from ..render.yamlout import GENERATED
 from .base import SinkError
-from .mimir_client import Answer, MimirClient, quoted
+from .mimir_client import Answer, MimirClient, json_object, quoted
 
 RULES_CONFIG = "/prometheus/config/v1/rules"
 RULES_LOADED = "/prometheus/api/v1/rules"
@@ -135,8 +135,11 @@ class Tenant:
             return []
         if answer.status != 200:
             raise Refused(f"Mimir's rules API answered HTTP {answer.status}: {answer.text}")
-        data = json.loads(answer.text).get("data") or {}
-        return [g for g in data.get("groups") or [] if is_ours(str(g.get("file", "")))]
+        data = json_object(answer, "Mimir's rules API").get("data")
+        groups = data.get("groups") if isinstance(data, dict) else data
+        if not isinstance(groups, list | None):
+            raise SinkError(f"Mimir's rules API answered groups of type {type(groups).__name__}")
+        return [g for g in groups or [] if isinstance(g, dict) and is_ours(str(g.get("file", "")))]
 
     # -- Alertmanager -----------------------------------------------------------------
     def _read_config(self) -> Answer:
