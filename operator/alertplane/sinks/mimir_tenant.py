@@ -18,7 +18,7 @@ import yaml
 from ..render.mimir import Group, Namespaces, TenantConfig, group_text, is_ours, scrub
 from ..render.yamlout import GENERATED
 from .base import SinkError
-from .mimir_client import Answer, MimirClient, json_object, quoted
+from .mimir_client import Answer, MimirClient, json_object, quoted, said
 
 RULES_CONFIG = "/prometheus/config/v1/rules"
 RULES_LOADED = "/prometheus/api/v1/rules"
@@ -61,8 +61,8 @@ def _read(client: MimirClient, path: str, tenant: str) -> Answer:
     front of Mimir, say) fails the write, not this customer alone: SinkError."""
     answer = client.call("GET", path, tenant)
     if answer.status not in (200, 404):
-        said = " ".join(answer.text.split())[:500]
-        raise SinkError(f"Mimir at {client.base}: GET {path} answered HTTP {answer.status}: {said}")
+        where = f"Mimir at {client.base}: GET {path}"
+        raise SinkError(f"{where} answered HTTP {answer.status}: {said(answer.text)}")
     return answer
 
 
@@ -106,7 +106,7 @@ class Tenant:
                 if answer.status >= 300:
                     refusals.append(
                         f"Mimir refused rule group {group['name']} in namespace {ns} "
-                        f"(HTTP {answer.status}): {' '.join(answer.text.split())}; its "
+                        f"(HTTP {answer.status}): {said(answer.text)}; its "
                         "previous version stays"
                     )
                     continue
@@ -126,7 +126,8 @@ class Tenant:
     def _delete(self, path: str) -> None:
         answer = self.client.call("DELETE", path, self.id)
         if answer.status >= 300 and answer.status != 404:  # gone already is what we want
-            raise Refused(f"Mimir refused DELETE {path} (HTTP {answer.status}): {answer.text}")
+            words = said(answer.text)
+            raise Refused(f"Mimir refused DELETE {path} (HTTP {answer.status}): {words}")
 
     def loaded_rules(self) -> list[dict[str, Any]]:
         """The groups of alertplane's namespaces the ruler evaluates for this tenant."""
@@ -134,7 +135,7 @@ class Tenant:
         if answer.status == 404:
             return []
         if answer.status != 200:
-            raise Refused(f"Mimir's rules API answered HTTP {answer.status}: {answer.text}")
+            raise Refused(f"Mimir's rules API answered HTTP {answer.status}: {said(answer.text)}")
         data = json_object(answer, "Mimir's rules API").get("data")
         groups = data.get("groups") if isinstance(data, dict) else data
         if not isinstance(groups, list | None):
@@ -164,7 +165,7 @@ class Tenant:
                 return False
             answer = self.client.call("DELETE", ALERTS_CONFIG, self.id)
             if answer.status >= 300 and answer.status != 404:
-                raise Refused(f"Mimir refused removing the configuration: {answer.text}")
+                raise Refused(f"Mimir refused removing the configuration: {said(answer.text)}")
             self.config, self.config_ours = None, False
             return True
         printed = config_print(want.config)
@@ -180,9 +181,9 @@ class Tenant:
             )
         answer = self.client.call("POST", ALERTS_CONFIG, self.id, want.body)
         if answer.status >= 300:
-            said = " ".join(scrub(answer.text, want.secrets).split())
+            words = said(scrub(answer.text, want.secrets))
             raise Refused(
-                f"Mimir refused the Alertmanager configuration (HTTP {answer.status}): {said}"
+                f"Mimir refused the Alertmanager configuration (HTTP {answer.status}): {words}"
             )
         self.config, self.config_ours = printed, True
         return True
