@@ -9,6 +9,7 @@ a configuration is quoted verbatim from the real Mimir 3.0.5 (hack/mimir/build.s
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,9 +18,10 @@ import pytest
 
 from alertplane.render.mimir import TenantConfig, scrub
 from alertplane.render.platform import PlatformConfig
+from alertplane.sinks import mimir_client
 from alertplane.sinks.base import SinkError
 from alertplane.sinks.mimir import RULER, MimirSink
-from alertplane.sinks.mimir_client import MimirClient
+from alertplane.sinks.mimir_client import MimirClient, MimirUnavailable
 from alertplane.sinks.mimir_tenant import Tenant
 
 # (method, path) → (status, body); anything else: 404
@@ -155,3 +157,46 @@ def test_megabytes_of_refusal_stay_out_of_the_status(fake_mimir: tuple[str, Answ
     with pytest.raises(SinkError) as err:
         tenant.push_rules({})
     assert len(str(err.value)) < 4000
+
+
+def test_a_mimir_trickling_its_answer_does_not_hold_the_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hostile network / a starved proxy: Mimir's answer arrives a byte at a time, each
+    within the socket timeout, so the timeout never fires and a pass waited as long as the
+    body lasted (up to 64 MB). Each attempt has a deadline for the whole answer now."""
+    monkeypatch.setattr(mimir_client, "TIMEOUT_S", 0.5)
+    monkeypatch.setattr(mimir_client, "ATTEMPTS", 1)
+    stop = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+
+        def trickle() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
+                while not stop.wait(0.05):
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        return
+
+        server = threading.Thread(target=trickle, daemon=True)
+        server.start()
+        client = MimirClient(f"http://127.0.0.1:{listener.getsockname()[1]}")
+        outcome: list[object] = []
+
+        def ask() -> None:
+            try:
+                outcome.append(client.call("GET", "/ruler/tenants", None))
+            except SinkError as exc:
+                outcome.append(exc)
+
+        asker = threading.Thread(target=ask, daemon=True)
+        asker.start()
+        asker.join(30)  # generous: the deadline is 3 × 0.5 s; before, ~58 days
+        stop.set()
+    assert outcome, "the request is still reading the trickle"
+    assert isinstance(outcome[0], MimirUnavailable), outcome
+    assert "did not finish answering" in str(outcome[0])
