@@ -24,7 +24,9 @@ from .base import SinkError
 
 # A hung Mimir costs a pass at most ~5 × 10 s before it is WriteFailed and retried later;
 # Mimir answers these small requests in milliseconds when healthy, seconds when starved.
-ATTEMPTS, BACKOFF_S, TIMEOUT_S = 5, 0.2, 10.0
+# The socket timeout bounds each wait for a byte only: an answer trickling a byte at a
+# time would never trip it, so a whole answer also has DEADLINE × TIMEOUT_S.
+ATTEMPTS, BACKOFF_S, TIMEOUT_S, DEADLINE = 5, 0.2, 10.0, 3
 MAX_ANSWER = 64 * 1024 * 1024  # a tenant's rules API answer at 1,400 rules is ~2 MB
 
 
@@ -68,13 +70,16 @@ class MimirClient:
                 url, data=data, method=method, headers=self._headers(tenant, data is not None)
             )
             try:
+                deadline = time.monotonic() + DEADLINE * TIMEOUT_S
                 with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-                    return Answer(resp.status, _text(resp.read(MAX_ANSWER)))
+                    return Answer(resp.status, _text(_body(resp, deadline)))
             except urllib.error.HTTPError as exc:
-                text = _text(exc.read(MAX_ANSWER))
+                text = _text(_body(exc, deadline))
                 if exc.code < 500:
                     return Answer(exc.code, text)
                 why = f"HTTP {exc.code}: {' '.join(text.split())[:500]}"
+            except _Slow:
+                why = f"did not finish answering within {DEADLINE * TIMEOUT_S:.0f} s"
             except (urllib.error.URLError, OSError) as exc:
                 why = str(getattr(exc, "reason", exc))
             if attempt < ATTEMPTS:
@@ -109,6 +114,26 @@ def json_object(answer: Answer, what: str) -> dict[str, Any]:
 def quoted(segment: str) -> str:
     """One path segment (a namespace or group name), escaped as Mimir's router reads it."""
     return urllib.parse.quote(segment, safe="")
+
+
+class _Slow(Exception):
+    """An answer still arriving at its deadline."""
+
+
+def _body(resp: Any, deadline: float) -> bytes:
+    """At most MAX_ANSWER bytes of the answer, read as they arrive (read1: a plain read
+    waits for all it asked for), given up on at `deadline`."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_ANSWER:
+        if time.monotonic() > deadline:
+            raise _Slow()
+        chunk = resp.read1(min(65536, MAX_ANSWER - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _text(raw: bytes) -> str:
