@@ -2,8 +2,9 @@
 quotes back in escaped form, a gateway answering 200 with a login page, and Mimir answering
 megabytes of words that would end up in a status.
 
-The Mimir answers here are served by a small HTTP server on loopback: they are faults
-(a gateway's HTML, a huge body) a healthy Mimir does not produce on demand. The refusal of
+The Mimir answers here are served by a small HTTP server on loopback where they are faults
+(a gateway's HTML, a huge body) a healthy Mimir does not produce on demand; a Mimir run
+without multitenancy is the real one. The refusal of
 a configuration is quoted verbatim from the real Mimir 3.0.5 (hack/mimir/build.sh).
 """
 
@@ -13,6 +14,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,7 @@ from alertplane.sinks.base import SinkError
 from alertplane.sinks.mimir import RULER, MimirSink
 from alertplane.sinks.mimir_client import MimirClient, MimirUnavailable
 from alertplane.sinks.mimir_tenant import Tenant
+from tests.support.mimir_env import Mimir
 
 # (method, path) → (status, body); anything else: 404
 Answers = dict[tuple[str, str], tuple[int, bytes]]
@@ -200,3 +203,23 @@ def test_a_mimir_trickling_its_answer_does_not_hold_the_pass(
     assert outcome, "the request is still reading the trickle"
     assert isinstance(outcome[0], MimirUnavailable), outcome
     assert "did not finish answering" in str(outcome[0])
+
+
+def test_a_mimir_that_does_not_separate_tenants_is_refused(tmp_path: Path) -> None:
+    """Careless operator: the real Mimir run with `-auth.multitenancy-enabled=false` (or a
+    gateway rewriting X-Scope-OrgID) puts every customer into ONE tenant (`anonymous`).
+    Before, each customer's push deleted the other customers' groups in the namespace it
+    shares with them (and the first sync deleted every customer's, as the orphan tenant
+    `anonymous`); now alertplane sees another customer's groups and writes nothing."""
+    with Mimir(tmp_path, extra=["-auth.multitenancy-enabled=false"]) as mimir:
+        client = MimirClient(mimir.url)
+        rule = {"alert": "Down", "expr": "up == 0"}
+        acme = Tenant(client, "acme")
+        acme.push_rules({"alertplane-x": [{"name": "acme-x", "rules": [rule]}]})
+        zeta = Tenant(client, "zeta")
+        with pytest.raises(SinkError, match="multitenancy"):
+            zeta.push_rules({"alertplane-x": [{"name": "zeta-x", "rules": [rule]}]})
+        with pytest.raises(SinkError, match="multitenancy"):
+            Tenant(client, "anonymous").push_rules({})  # the first sync's orphan clean-up
+        status, text = mimir.get("/prometheus/config/v1/rules", "acme")
+    assert status == 200 and "acme-x" in text and "zeta-x" not in text, text
