@@ -82,13 +82,35 @@ class Tenant:
         if self.groups is None:
             answer = _read(self.client, RULES_CONFIG, self.id)
             data = _yaml(answer.text) if answer.status == 200 else None
-            self.groups = {}
-            for ns, groups in (data or {}).items() if isinstance(data, dict) else ():
-                if is_ours(str(ns)) and isinstance(groups, list):
-                    self.groups[str(ns)] = {
-                        str(g.get("name")): group_print(g) for g in groups if isinstance(g, dict)
+            groups: dict[str, dict[str, str]] = {}
+            for ns, held in (data or {}).items() if isinstance(data, dict) else ():
+                if is_ours(str(ns)) and isinstance(held, list):
+                    groups[str(ns)] = {
+                        str(g.get("name")): group_print(g) for g in held if isinstance(g, dict)
                     }
+            self._check_own(groups)
+            self.groups = groups
         return self.groups
+
+    def _check_own(self, groups: dict[str, dict[str, str]]) -> None:
+        """alertplane names a customer's groups `<customerId>-…`: another's in this tenant
+        means Mimir does not keep tenants apart (run without multitenancy, every request
+        lands in `anonymous`; or a gateway rewriting X-Scope-OrgID). Pushing would delete
+        the other customers' groups, so nothing is written (the whole write fails)."""
+        foreign = sorted(
+            f"{ns}/{name}"
+            for ns, held in groups.items()
+            for name in held
+            if not name.startswith(f"{self.id}-")
+        )
+        if foreign:
+            raise SinkError(
+                f"Mimir answers tenant {self.id}'s rules with groups of other customers "
+                f"({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}): it does not "
+                "keep tenants apart; nothing is written. Run Mimir with "
+                "-auth.multitenancy-enabled=true and make the gateway pass X-Scope-OrgID "
+                "through (docs/mimir.md)"
+            )
 
     def push_rules(self, want: Namespaces) -> tuple[bool, list[str]]:
         """Make alertplane's namespaces in Mimir `want`: changed groups posted, groups and
