@@ -223,3 +223,21 @@ def test_a_mimir_that_does_not_separate_tenants_is_refused(tmp_path: Path) -> No
             Tenant(client, "anonymous").push_rules({})  # the first sync's orphan clean-up
         status, text = mimir.get("/prometheus/config/v1/rules", "acme")
     assert status == 200 and "acme-x" in text and "zeta-x" not in text, text
+
+
+@pytest.mark.parametrize(
+    "content", ["tok-SECRET\nsecond-SECRET\n", "tok-SECRET\r\nold-SECRET", "  \n"]
+)
+def test_a_token_file_of_several_lines_never_shows_the_token(
+    fake_mimir: tuple[str, Answers], tmp_path: Path, content: str
+) -> None:
+    """Careless operator: a token file holding two tokens (a rotation appended) or none.
+    Before, http.client refused the header with ValueError('Invalid header value
+    b"Bearer tok-SECRET\\nsecond-SECRET"'), a traceback with the token in the log."""
+    url, _ = fake_mimir
+    token = tmp_path / "token"
+    token.write_text(content)
+    client = MimirClient(url, str(token))
+    with pytest.raises(SinkError) as err:
+        client.call("GET", "/ruler/tenants", None)
+    assert "SECRET" not in str(err.value) and "--mimir-token-file" in str(err.value)
