@@ -54,8 +54,16 @@ class MimirClient:
         if self.token_file:
             try:
                 token = Path(self.token_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SinkError(f"cannot read --mimir-token-file: {exc.strerror}") from exc
+            except (OSError, UnicodeDecodeError) as exc:
+                why = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise SinkError(f"cannot read --mimir-token-file: {why}") from None
+            # http.client refuses a header with a line break quoting its value (the token)
+            # in the error: say what is wrong without it.
+            if not token or not token.isprintable():
+                raise SinkError(
+                    f"--mimir-token-file {self.token_file} must hold one token on one line; "
+                    f"it holds {'none' if not token else 'several lines or control characters'}"
+                )
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
