@@ -241,3 +241,38 @@ def test_a_token_file_of_several_lines_never_shows_the_token(
     with pytest.raises(SinkError) as err:
         client.call("GET", "/ruler/tenants", None)
     assert "SECRET" not in str(err.value) and "--mimir-token-file" in str(err.value)
+
+
+@pytest.mark.parametrize("status", [403, 429])
+def test_one_tenant_refused_does_not_block_the_others(
+    fake_mimir: tuple[str, Answers], tmp_path: Path, status: int
+) -> None:
+    """Hostile/careless: the gateway forbids one tenant (403: suspended) or Mimir limits
+    its request rate (429, per tenant). Before, that answer failed the whole write: no
+    customer sorted after it was ever pushed. Now that customer is Failed with the answer,
+    the others are pushed, and the pass is retried."""
+    url, answers = fake_mimir
+    seen: list[str] = []
+
+    class Client(MimirClient):
+        def call(self, method: str, path: str, tenant: str | None, body: str | None = None):  # type: ignore[no-untyped-def]
+            seen.append(f"{method} {path} {tenant}")
+            if tenant == "acme":
+                return mimir_client.Answer(status, "tenant acme: no")
+            return super().call(method, path, tenant, body)
+
+    answers["POST", "/prometheus/config/v1/rules/alertplane-errors"] = (202, b"{}")
+    sink = MimirSink(Client(url), PlatformConfig(), lambda: lambda *_: None)
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr("alertplane.sinks.mimir.check_output", lambda files: None)
+    try:
+        rules = "groups:\n- name: {c}-errors\n  rules:\n  - alert: A\n    expr: up == 0\n"
+        written = sink.write({f"rules/{c}.yml": rules.format(c=c) for c in ("acme", "zeta")}, {})
+    finally:
+        monkey.undo()
+    assert "POST /prometheus/config/v1/rules/alertplane-errors zeta" in seen, seen
+    assert written == ["rules/zeta.yml"]
+    failed = sink.liveness("rules/acme.yml", "acme")
+    assert not failed.synced and f"HTTP {status}" in failed.message, failed
+    outcome = sink.make_live(written)
+    assert any(not o.ok and "acme" in o.message for o in outcome.values()), outcome
