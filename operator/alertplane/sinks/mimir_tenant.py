@@ -26,6 +26,10 @@ ALERTS_CONFIG = "/api/v1/alerts"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class NotSeparated(SinkError):
+    """Mimir does not keep tenants apart: the platform's to fix, it fails every write."""
+
+
 class Refused(SinkError):
     """Mimir answered a push with a 4xx: its words, scrubbed of secrets. Where it is not
     one customer's refusal (a DELETE), it fails the write like any SinkError."""
@@ -104,7 +108,7 @@ class Tenant:
             if not name.startswith(f"{self.id}-")
         )
         if foreign:
-            raise SinkError(
+            raise NotSeparated(
                 f"Mimir answers tenant {self.id}'s rules with groups of other customers "
                 f"({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}): it does not "
                 "keep tenants apart; nothing is written. Run Mimir with "
