@@ -190,8 +190,8 @@ def write_request(series: Iterable[tuple[Mapping[str, str], Sequence[tuple[int, 
     out = bytearray()
     for labels, samples in series:
         ts = bytearray()
-        for name, value in sorted(labels.items()):  # sorted by name, as remote write requires
-            ts += _field(1, _field(1, name.encode()) + _field(2, value.encode()))
+        for name, text in sorted(labels.items()):  # sorted by name, as remote write requires
+            ts += _field(1, _field(1, name.encode()) + _field(2, text.encode()))
         for ms, value in samples:
             sample = bytes([1 << 3 | 1]) + struct.pack("<d", value) + _varint(2 << 3) + _varint(ms)
             ts += _field(2, sample)

@@ -195,10 +195,32 @@ def file_fields(data: Any, path: str = "") -> list[str]:
     return []
 
 
+_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+               "\t": "\\t", "\v": "\\v", "\\": "\\\\", '"': '\\"'}  # fmt: skip
+
+
+def _go_quoted(value: str) -> str:
+    """`value` as Go's strconv.Quote writes it, without the quotes: Mimir's url.Parse
+    error quotes the URL that way (a trailing newline of a Secret made from a file)."""
+    out = []
+    for ch in value:
+        code = ord(ch)
+        if ch in _GO_ESCAPES:
+            out.append(_GO_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x80:
+            out.append(f"\\x{code:02x}")
+        else:
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+    return "".join(out)
+
+
 def scrub(text: str, secrets: Sequence[str]) -> str:
     """`text` with every inlined secret value replaced: Mimir's refusal of a configuration
-    may quote a value (an unparsable URL), and its answer goes into statuses and logs."""
-    for value in sorted(set(secrets), key=len, reverse=True):
-        if value:
-            text = text.replace(value, "<secret>")
+    may quote a value (an unparsable URL: Go-quoted, so escaped), and its answer goes into
+    statuses and logs. Scrub before reflowing whitespace: a value may hold some."""
+    forms = {f for v in secrets if v for f in (v, _go_quoted(v), v.strip()) if f.strip()}
+    for value in sorted(forms, key=len, reverse=True):
+        text = text.replace(value, "<secret>")
     return text

@@ -18,7 +18,6 @@ not logged, scrubbed from Mimir's answers before a status or log shows them.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Collection
 
@@ -40,9 +39,9 @@ from ..render.rules import rules_path
 from ..validate.output import check_output
 from .base import PENDING, Files, Liveness, Receivers, ReloadOutcome, SinkError
 from .kubeobjects import customer_of_rules
-from .mimir_client import MimirClient, MimirUnavailable
+from .mimir_client import MimirClient, MimirUnavailable, json_object
 from .mimir_live import am_liveness, rules_liveness
-from .mimir_tenant import Refused, Tenant, config_print
+from .mimir_tenant import NotSeparated, Refused, Tenant, config_print
 
 log = logging.getLogger("alertplane.sinks.mimir")
 
@@ -73,6 +72,7 @@ class MimirSink:
         self.want_rules: dict[str, Namespaces] = {}  # pushed, not yet seen live
         self.want_config: dict[str, str | None] = {}  # print pushed, not yet seen live
         self.live: dict[tuple[str, str], Liveness] = {}
+        self.failed_tenants: dict[str, str] = {}  # of the last write: customer → why
 
     def _tenant(self, customer_id: str) -> Tenant:
         tenant = self.tenants.get(customer_id)
@@ -95,7 +95,9 @@ class MimirSink:
         answer = self.client.call("GET", "/ruler/tenants", None)
         if answer.status != 200:
             raise MimirUnavailable(f"Mimir's /ruler/tenants answered HTTP {answer.status}")
-        tenants = json.loads(answer.text).get("tenants") or []
+        tenants = json_object(answer, "Mimir's /ruler/tenants").get("tenants") or []
+        if not isinstance(tenants, list):
+            raise SinkError(f"Mimir's /ruler/tenants answered tenants {str(tenants)[:100]!r}")
         # A tenant that is no DNS label is no customer id: never alertplane's.
         return [rules_path(t) for t in sorted(map(str, tenants)) if is_dns_label(t)]
 
@@ -105,15 +107,31 @@ class MimirSink:
         lookup = self.lookup()
         changed: list[str] = []
         wrote_config = False
+        self.failed_tenants = {}
         for rel, text in sorted(files.items()):
             cid = customer_of_rules(rel)
             if cid is None:
                 continue
-            if self._write_rules(cid, text):
-                changed.append(rel)
-            if ALERTMANAGER_PATH in files and self._write_config(cid, receivers, lookup):
-                wrote_config = True
+            try:
+                if self._write_rules(cid, text):
+                    changed.append(rel)
+                if ALERTMANAGER_PATH in files and self._write_config(cid, receivers, lookup):
+                    wrote_config = True
+            except (MimirUnavailable, NotSeparated):
+                raise  # no answer (or 5xx), no tenants: for everyone; the pass is retried
+            except SinkError as exc:
+                self._tenant_failed(cid, str(exc), ALERTMANAGER_PATH in files)
         return [*changed, ALERTMANAGER_PATH] if wrote_config else changed
+
+    def _tenant_failed(self, cid: str, why: str, config: bool) -> None:
+        """Mimir (or its gateway) answered about this tenant alone (403: suspended, 429:
+        its rate limit): the customer is Failed saying so, the other customers are still
+        pushed, and make_live fails the pass so that it is retried."""
+        log.warning("Mimir tenant %s not written: %s", cid, why)
+        self.tenants.pop(cid, None)  # read it afresh on the retry
+        self.failed_tenants[cid] = why
+        for output in (rules_path(cid), *([ALERTMANAGER_PATH] if config else [])):
+            self.refused[output, cid] = f"not written to Mimir: {why}"
 
     def _write_rules(self, cid: str, text: str | None) -> bool:
         key = (rules_path(cid), cid)
@@ -169,6 +187,10 @@ class MimirSink:
                     break
             if wants or failed:
                 outcomes[target] = ReloadOutcome(not failed, 1, failed)
+        if self.failed_tenants and outcomes.get(RULER, ReloadOutcome(True, 0)).ok:
+            first = min(self.failed_tenants)
+            said = f"{len(self.failed_tenants)} tenant(s) not written, e.g. {first}: "
+            outcomes[RULER] = ReloadOutcome(False, 1, said + self.failed_tenants[first])
         return outcomes
 
     def _rules_check(self, cid: str) -> None:

@@ -11,18 +11,22 @@ connection errors are retried with backoff, 4xx are answers (a refusal, or nothi
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .base import SinkError
 
 # A hung Mimir costs a pass at most ~5 × 10 s before it is WriteFailed and retried later;
 # Mimir answers these small requests in milliseconds when healthy, seconds when starved.
-ATTEMPTS, BACKOFF_S, TIMEOUT_S = 5, 0.2, 10.0
+# The socket timeout bounds each wait for a byte only: an answer trickling a byte at a
+# time would never trip it, so a whole answer also has DEADLINE × TIMEOUT_S.
+ATTEMPTS, BACKOFF_S, TIMEOUT_S, DEADLINE = 5, 0.2, 10.0, 3
 MAX_ANSWER = 64 * 1024 * 1024  # a tenant's rules API answer at 1,400 rules is ~2 MB
 
 
@@ -50,8 +54,16 @@ class MimirClient:
         if self.token_file:
             try:
                 token = Path(self.token_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SinkError(f"cannot read --mimir-token-file: {exc.strerror}") from exc
+            except (OSError, UnicodeDecodeError) as exc:
+                why = getattr(exc, "strerror", None) or "not UTF-8 text"
+                raise SinkError(f"cannot read --mimir-token-file: {why}") from None
+            # http.client refuses a header with a line break quoting its value (the token)
+            # in the error: say what is wrong without it.
+            if not token or not token.isprintable():
+                raise SinkError(
+                    f"--mimir-token-file {self.token_file} must hold one token on one line; "
+                    f"it holds {'none' if not token else 'several lines or control characters'}"
+                )
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
@@ -66,13 +78,16 @@ class MimirClient:
                 url, data=data, method=method, headers=self._headers(tenant, data is not None)
             )
             try:
+                deadline = time.monotonic() + DEADLINE * TIMEOUT_S
                 with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-                    return Answer(resp.status, _text(resp.read(MAX_ANSWER)))
+                    return Answer(resp.status, _text(_body(resp, deadline)))
             except urllib.error.HTTPError as exc:
-                text = _text(exc.read(MAX_ANSWER))
+                text = _text(_body(exc, deadline))
                 if exc.code < 500:
                     return Answer(exc.code, text)
                 why = f"HTTP {exc.code}: {' '.join(text.split())[:500]}"
+            except _Slow:
+                why = f"did not finish answering within {DEADLINE * TIMEOUT_S:.0f} s"
             except (urllib.error.URLError, OSError) as exc:
                 why = str(getattr(exc, "reason", exc))
             if attempt < ATTEMPTS:
@@ -80,9 +95,53 @@ class MimirClient:
         raise MimirUnavailable(f"Mimir at {self.base}: {method} {path}: {why}")
 
 
+def said(text: str, limit: int = 500) -> str:
+    """Mimir's words for a status or a log line: one line, bounded (an answer may be
+    megabytes: a status has to fit a database row and a Kubernetes status patch)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else f"{flat[:limit]}… ({len(flat)} characters)"
+
+
+def json_object(answer: Answer, what: str) -> dict[str, Any]:
+    """A 200's JSON object; a gateway's login page or another service's answer (200 all
+    the same) is a SinkError saying what came back, not a traceback out of the pass."""
+    try:
+        data = json.loads(answer.text)
+    except ValueError:
+        data = None
+        if not answer.text.strip():
+            raise SinkError(f"{what} answered an empty body, not JSON") from None
+    if not isinstance(data, dict):
+        raise SinkError(
+            f"{what} answered something not JSON of Mimir's shape: {said(answer.text, 200)}; "
+            "is the URL Mimir's (not a login page of the gateway in front)?"
+        )
+    return data
+
+
 def quoted(segment: str) -> str:
     """One path segment (a namespace or group name), escaped as Mimir's router reads it."""
     return urllib.parse.quote(segment, safe="")
+
+
+class _Slow(Exception):
+    """An answer still arriving at its deadline."""
+
+
+def _body(resp: Any, deadline: float) -> bytes:
+    """At most MAX_ANSWER bytes of the answer, read as they arrive (read1: a plain read
+    waits for all it asked for), given up on at `deadline`."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_ANSWER:
+        if time.monotonic() > deadline:
+            raise _Slow()
+        chunk = resp.read1(min(65536, MAX_ANSWER - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _text(raw: bytes) -> str:

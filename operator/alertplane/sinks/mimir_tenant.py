@@ -18,12 +18,16 @@ import yaml
 from ..render.mimir import Group, Namespaces, TenantConfig, group_text, is_ours, scrub
 from ..render.yamlout import GENERATED
 from .base import SinkError
-from .mimir_client import Answer, MimirClient, quoted
+from .mimir_client import Answer, MimirClient, json_object, quoted, said
 
 RULES_CONFIG = "/prometheus/config/v1/rules"
 RULES_LOADED = "/prometheus/api/v1/rules"
 ALERTS_CONFIG = "/api/v1/alerts"
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class NotSeparated(SinkError):
+    """Mimir does not keep tenants apart: the platform's to fix, it fails every write."""
 
 
 class Refused(SinkError):
@@ -61,8 +65,8 @@ def _read(client: MimirClient, path: str, tenant: str) -> Answer:
     front of Mimir, say) fails the write, not this customer alone: SinkError."""
     answer = client.call("GET", path, tenant)
     if answer.status not in (200, 404):
-        said = " ".join(answer.text.split())[:500]
-        raise SinkError(f"Mimir at {client.base}: GET {path} answered HTTP {answer.status}: {said}")
+        where = f"Mimir at {client.base}: GET {path}"
+        raise SinkError(f"{where} answered HTTP {answer.status}: {said(answer.text)}")
     return answer
 
 
@@ -82,13 +86,35 @@ class Tenant:
         if self.groups is None:
             answer = _read(self.client, RULES_CONFIG, self.id)
             data = _yaml(answer.text) if answer.status == 200 else None
-            self.groups = {}
-            for ns, groups in (data or {}).items() if isinstance(data, dict) else ():
-                if is_ours(str(ns)) and isinstance(groups, list):
-                    self.groups[str(ns)] = {
-                        str(g.get("name")): group_print(g) for g in groups if isinstance(g, dict)
+            groups: dict[str, dict[str, str]] = {}
+            for ns, held in (data or {}).items() if isinstance(data, dict) else ():
+                if is_ours(str(ns)) and isinstance(held, list):
+                    groups[str(ns)] = {
+                        str(g.get("name")): group_print(g) for g in held if isinstance(g, dict)
                     }
+            self._check_own(groups)
+            self.groups = groups
         return self.groups
+
+    def _check_own(self, groups: dict[str, dict[str, str]]) -> None:
+        """alertplane names a customer's groups `<customerId>-…`: another's in this tenant
+        means Mimir does not keep tenants apart (run without multitenancy, every request
+        lands in `anonymous`; or a gateway rewriting X-Scope-OrgID). Pushing would delete
+        the other customers' groups, so nothing is written (the whole write fails)."""
+        foreign = sorted(
+            f"{ns}/{name}"
+            for ns, held in groups.items()
+            for name in held
+            if not name.startswith(f"{self.id}-")
+        )
+        if foreign:
+            raise NotSeparated(
+                f"Mimir answers tenant {self.id}'s rules with groups of other customers "
+                f"({', '.join(foreign[:3])}{', …' if len(foreign) > 3 else ''}): it does not "
+                "keep tenants apart; nothing is written. Run Mimir with "
+                "-auth.multitenancy-enabled=true and make the gateway pass X-Scope-OrgID "
+                "through (docs/mimir.md)"
+            )
 
     def push_rules(self, want: Namespaces) -> tuple[bool, list[str]]:
         """Make alertplane's namespaces in Mimir `want`: changed groups posted, groups and
@@ -106,7 +132,7 @@ class Tenant:
                 if answer.status >= 300:
                     refusals.append(
                         f"Mimir refused rule group {group['name']} in namespace {ns} "
-                        f"(HTTP {answer.status}): {' '.join(answer.text.split())}; its "
+                        f"(HTTP {answer.status}): {said(answer.text)}; its "
                         "previous version stays"
                     )
                     continue
@@ -126,7 +152,8 @@ class Tenant:
     def _delete(self, path: str) -> None:
         answer = self.client.call("DELETE", path, self.id)
         if answer.status >= 300 and answer.status != 404:  # gone already is what we want
-            raise Refused(f"Mimir refused DELETE {path} (HTTP {answer.status}): {answer.text}")
+            words = said(answer.text)
+            raise Refused(f"Mimir refused DELETE {path} (HTTP {answer.status}): {words}")
 
     def loaded_rules(self) -> list[dict[str, Any]]:
         """The groups of alertplane's namespaces the ruler evaluates for this tenant."""
@@ -134,9 +161,12 @@ class Tenant:
         if answer.status == 404:
             return []
         if answer.status != 200:
-            raise Refused(f"Mimir's rules API answered HTTP {answer.status}: {answer.text}")
-        data = json.loads(answer.text).get("data") or {}
-        return [g for g in data.get("groups") or [] if is_ours(str(g.get("file", "")))]
+            raise Refused(f"Mimir's rules API answered HTTP {answer.status}: {said(answer.text)}")
+        data = json_object(answer, "Mimir's rules API").get("data")
+        groups = data.get("groups") if isinstance(data, dict) else data
+        if not isinstance(groups, list | None):
+            raise SinkError(f"Mimir's rules API answered groups of type {type(groups).__name__}")
+        return [g for g in groups or [] if isinstance(g, dict) and is_ours(str(g.get("file", "")))]
 
     # -- Alertmanager -----------------------------------------------------------------
     def _read_config(self) -> Answer:
@@ -161,7 +191,7 @@ class Tenant:
                 return False
             answer = self.client.call("DELETE", ALERTS_CONFIG, self.id)
             if answer.status >= 300 and answer.status != 404:
-                raise Refused(f"Mimir refused removing the configuration: {answer.text}")
+                raise Refused(f"Mimir refused removing the configuration: {said(answer.text)}")
             self.config, self.config_ours = None, False
             return True
         printed = config_print(want.config)
@@ -177,9 +207,9 @@ class Tenant:
             )
         answer = self.client.call("POST", ALERTS_CONFIG, self.id, want.body)
         if answer.status >= 300:
-            said = scrub(" ".join(answer.text.split()), want.secrets)
+            words = said(scrub(answer.text, want.secrets))
             raise Refused(
-                f"Mimir refused the Alertmanager configuration (HTTP {answer.status}): {said}"
+                f"Mimir refused the Alertmanager configuration (HTTP {answer.status}): {words}"
             )
         self.config, self.config_ours = printed, True
         return True
