@@ -56,6 +56,9 @@ DRY_RUN_CASES: dict[str, Doc] = {
     # Mimir (issue 12): nothing written into the cluster, the gateway token mounted
     "mimir": {"sink": {"type": "mimir", "mimir": {"url": "https://mimir-gw.mimir.svc:8080",
                                                   "tokenSecret": "mimir-gw"}}},
+    # ... and the API's firing view asking Mimir with the same mounted token
+    "mimir-api": {**API_ON, "sink": {"type": "mimir", "mimir": {
+        "url": "https://mimir-gw.mimir.svc:8080", "tokenSecret": "mimir-gw"}}},
     "mimir-namespaced": {"watchNamespaces": ["team-a"],
                          "sink": {"type": "mimir", "mimir": {"url": "http://mimir:8080"}}},
     "webhook-own-secret": {"webhook": {"enabled": True, "certManager": {"enabled": False},

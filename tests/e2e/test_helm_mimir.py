@@ -9,9 +9,12 @@ import pytest
 
 from alertplane.cli import build_parser
 from alertplane.render.platform import PlatformConfig
+from alertplane.serve import firing_source
+from alertplane.service.mimir_alerts import MimirAlertmanager
 from alertplane.sinks import mimir_flags
 from alertplane.sinks.factory import SinkSettings
-from tests.support.helm import FULLNAME, NS, Doc, Helm, argv, container, kinds, one, rules
+from alertplane.sinks.mimir_flags import serve_sink
+from tests.support.helm import API_ON, FULLNAME, NS, Doc, Helm, argv, container, kinds, one, rules
 
 URL = "https://mimir-gw.mimir.svc:8080"
 MIMIR: Doc = {"sink": {"type": "mimir", "mimir": {"url": URL, "tokenSecret": "mimir-gw"}}}
@@ -40,7 +43,7 @@ def test_operator_gets_mimir_flags_and_a_read_only_token_file(helm: Helm) -> Non
     secret = volumes["mimir-token"]["secret"]
     assert secret["secretName"] == "mimir-gw"
     assert secret["items"] == [{"key": "token", "path": "token"}]
-    assert secret["defaultMode"] == 0o400
+    assert secret["defaultMode"] == 0o440  # not world-readable; the fsGroup reads it
     # The token is never in the pod spec itself (no env, no argument holds its value).
     assert not [e for e in container(docs)["env"] if "mimir" in str(e).lower()]
 
@@ -128,3 +131,28 @@ def test_secrets_read_by_name_only_cluster_wide_and_namespaced(helm: Helm) -> No
 )  # fmt: skip
 def test_refused_values_name_the_key(helm: Helm, values: Doc, message: str) -> None:
     assert message in helm.template_error(values)
+
+
+def test_api_reads_firing_alerts_from_mimir_with_the_same_token(helm: Helm) -> None:
+    """api.enabled with the Mimir sink: the API (`serve --kubernetes`) asks each customer's
+    tenant of Mimir's Alertmanager for the firing view, through the gateway with the
+    operator's token file; and `serve` accepts exactly these flags."""
+    docs = helm.template({**API_ON, **MIMIR})
+    spec = one(docs, "Deployment", f"{FULLNAME}-api", NS)["spec"]["template"]["spec"]
+    (api,) = spec["containers"]
+    args = api["args"]
+    assert "--sink=mimir" in args and f"--mimir-url={URL}" in args
+    assert "--mimir-token-file=/etc/alertplane/mimir/token" in args
+    assert not [a for a in args if a.startswith("--alertmanager-url")]
+    mounts = {m["name"]: m for m in api["volumeMounts"]}
+    assert mounts["mimir-token"]["readOnly"] is True
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["mimir-token"]["secret"]["secretName"] == "mimir-gw"
+    parsed = build_parser().parse_args([api["command"][1], *args])
+    sink = serve_sink(parsed, PlatformConfig())
+    source = firing_source(sink)
+    assert source == MimirAlertmanager(URL, "/etc/alertplane/mimir/token")
+    # Without the Mimir sink the API keeps asking alertmanagerUrl.
+    other = helm.template({**API_ON, "alertmanagerUrl": "http://am:9093"})
+    spec = one(other, "Deployment", f"{FULLNAME}-api", NS)["spec"]["template"]["spec"]
+    assert not [a for a in spec["containers"][0]["args"] if "mimir" in a]
