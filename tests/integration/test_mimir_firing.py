@@ -107,13 +107,18 @@ def names(status: int, answer: Any) -> list[str]:
     return [a["labels"]["alertname"] for a in answer["items"]]
 
 
-def test_each_customer_reads_only_its_own_tenant(tmp_path: Path, mimir: Mimir) -> None:
+# --workers 2: the API's worker processes get the Mimir settings too (workers.WorkerSpec).
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_customer_reads_only_its_own_tenant(
+    tmp_path: Path, mimir: Mimir, workers: int
+) -> None:
     tokens = tmp_path / "tokens.csv"
     tokens.write_text("".join(token_line(n, r, t) + "\n" for t, n, r in TOKENS.values()))
     token_file = tmp_path / "mimir-token"
     token_file.write_text(GATEWAY_TOKEN + "\n")
     args = ["--db", f"sqlite:///{tmp_path / 'a.db'}", "--tokens", str(tokens),
-            "--out", str(tmp_path / "out"), "--sink", "mimir"]  # fmt: skip
+            "--out", str(tmp_path / "out"), "--sink", "mimir",
+            "--workers", str(workers)]  # fmt: skip
     env = {"PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     with Gateway(mimir.url) as gw:
         args += ["--mimir-url", gw.url, "--mimir-token-file", str(token_file)]
