@@ -33,6 +33,7 @@ from .render.platform import PlatformConfig
 from .serve_http import Asgi, gated, run_http
 from .serve_state import SyncView, observed, publisher, reconcile_elected
 from .service.context import ApiSettings
+from .service.mimir_alerts import MimirAlertmanager
 from .sinks.factory import SinkSettings, build_sink
 from .store.db import database_url, make_engine, wait_for_database
 from .store.election import ReconcilerLock
@@ -74,6 +75,7 @@ def serve(
     sock = sock or bind(host, port)
     with contextlib.closing(sock):
         api = ApiSettings.from_file(tokens)  # a broken tokens file stops here, before serving
+        api.mimir = firing_source(sink)
         if metrics_port is not None:
             serve_metrics(host, metrics_port)
         engine, store = _open_store(db_url, kubernetes, tokens, platform)
@@ -95,11 +97,19 @@ def serve(
                 where = (host, port)  # as given: the log names the address asked for
                 spec = WorkerSpec(
                     database_url(db_url), tokens, platform, alertmanager_url,
-                    readiness_grace_s, api.max_body_bytes,
+                    readiness_grace_s, api.max_body_bytes, api.mimir,
                 )  # fmt: skip
                 serve_standalone(store, engine, settings, api, sock, shutdown, spec, where, workers)
         finally:
             engine.dispose()  # SQLite: closing the last connection removes -wal and -shm
+
+
+def firing_source(sink: SinkSettings | None) -> MimirAlertmanager | None:
+    """With the Mimir sink the firing view reads Mimir's per-tenant Alertmanager, through
+    the same gateway and token as the sink (service/mimir_alerts.py)."""
+    if sink is None or sink.kind != "mimir" or not sink.mimir_url:
+        return None
+    return MimirAlertmanager(sink.mimir_url, sink.mimir_token_file)
 
 
 def _check_workers(workers: int, kubernetes: bool) -> None:

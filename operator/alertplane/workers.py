@@ -35,6 +35,7 @@ from .render.platform import PlatformConfig
 from .serve_http import gated, run_http
 from .serve_state import SLOTS, SyncView, observed
 from .service.context import ApiSettings
+from .service.mimir_alerts import MimirAlertmanager
 from .store.db import make_engine, parse_url
 from .store.repo import Store
 from .web import create_app
@@ -55,6 +56,7 @@ class WorkerSpec:
     alertmanager_url: str | None
     readiness_grace_s: float
     max_body_bytes: int
+    mimir: MimirAlertmanager | None = None  # `--sink mimir`: the firing view asks Mimir
 
 
 def worker_main(
@@ -71,6 +73,7 @@ def worker_main(
     )
     api = ApiSettings.from_file(spec.tokens, max_body_bytes=spec.max_body_bytes)
     api.alertmanager_url = spec.alertmanager_url
+    api.mimir = spec.mimir
     engine = make_engine(_named(spec.db_url, index))
     try:
         store = Store(sessionmaker(engine, expire_on_commit=False), spec.platform.secrets_dir)

@@ -53,6 +53,14 @@ DRY_RUN_CASES: dict[str, Doc] = {
     "prometheus-operator-objects": {"sink": {"namespace": "monitoring", "prometheusOperator": {
         "createObjects": True, "prometheusSpec": {"replicas": 2, "retention": "15d"},
         "alertmanagerSpec": {"replicas": 3}}}},
+    # Mimir (issue 12): nothing written into the cluster, the gateway token mounted
+    "mimir": {"sink": {"type": "mimir", "mimir": {"url": "https://mimir-gw.mimir.svc:8080",
+                                                  "tokenSecret": "mimir-gw"}}},
+    # ... and the API's firing view asking Mimir with the same mounted token
+    "mimir-api": {**API_ON, "sink": {"type": "mimir", "mimir": {
+        "url": "https://mimir-gw.mimir.svc:8080", "tokenSecret": "mimir-gw"}}},
+    "mimir-namespaced": {"watchNamespaces": ["team-a"],
+                         "sink": {"type": "mimir", "mimir": {"url": "http://mimir:8080"}}},
     "webhook-own-secret": {"webhook": {"enabled": True, "certManager": {"enabled": False},
                                        "existingSecret": "tls", "caBundle": "Y2E="}},
 }  # fmt: skip
@@ -230,3 +238,34 @@ def test_installed_namespaced_operator_sees_only_its_namespaces(helm: Helm, kube
         kube.kubectl(
             "get", kind, "-n", NS, "po-alertplane" + ("-platform" if kind == "configmap" else "")
         )
+
+
+def test_installed_mimir_operator_reads_secrets_by_name_where_receivers_are(
+    helm: Helm, kube: KubeEnv
+) -> None:
+    """sink.type=mimir: Mimir refuses *_file fields, so the operator reads the Secret keys
+    receivers reference (get by name, in the watched namespaces only) to inline them into
+    the tenant's configuration; it writes nothing into the cluster."""
+    helm_install(helm, kube, "mi", {
+        "watchNamespaces": ["team-a", "team-b"],
+        "sink": {"type": "mimir", "mimir": {"url": "http://mimir-gw:8080",
+                                            "tokenSecret": "mimir-gw"}},
+    })  # fmt: skip
+    access = Access(kube, kube.create_token(NS, "mi-alertplane", create=False))
+    assert access.check(NAMESPACE_RULES | NAMESPACE_GET, "") == []
+    for ns in ("team-a", "team-b"):
+        assert access.check(watched_rules("mimir"), ns) == [], ns
+    allowed = [
+        (verb, resource, ns)
+        for ns in ("", "team-a", "team-c", "monitoring", NS)
+        for resource in ("secrets", "configmaps")
+        for verb in ("get", "list", "watch", "create", "patch", "update", "delete")
+        if access.can(verb, resource, ns)
+        and not (resource == "secrets" and verb == "get" and ns in ("team-a", "team-b"))
+    ]
+    assert allowed == [], f"the Mimir sink's ServiceAccount may do more than it needs: {allowed}"
+    for group, resource in (("monitoring.coreos.com", "prometheusrules"),
+                            ("monitoring.coreos.com", "alertmanagerconfigs"),
+                            ("monitoring.coreos.com", "prometheuses")):  # fmt: skip
+        assert not access.can("get", resource, "monitoring", group), resource
+        assert not access.can("create", resource, "team-a", group), resource

@@ -1,7 +1,8 @@
 """The operator's Mimir sink (`alertplane operator --sink mimir`) on a real API server and
 the real Grafana Mimir: each customer a tenant, its Kubernetes Secret's value inlined into
 its tenant's Alertmanager configuration, Synced once Mimir serves it, a tenant Mimir refuses
-Failed with Mimir's words, a missing Secret key Invalid on its receiver, removal."""
+Failed with Mimir's words, a missing Secret key Invalid on its receiver, removal — run with
+the Helm chart's flags and RBAC (`sink.type: mimir`)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ import pytest
 
 from tests.support.factories import alert, receiver
 from tests.support.mimir_env import Mimir
-from tests.support.operator_env import Cluster, OperatorProcess, condition, running, wait_for
+from tests.support.operator_env import (
+    Cluster,
+    OperatorProcess,
+    chart_operator,
+    condition,
+    running,
+    wait_for,
+)
 
 GOOD, BAD = "mimir-co", "mimir-bad"
 KEY = "pd-key-4c1e"  # the PagerDuty routing key in GOOD's Secret
@@ -35,9 +43,16 @@ def test_operator_pushes_tenants_to_mimir(cluster: Cluster, mimir: Mimir, tmp_pa
         cluster.namespace(ns, ns)
     cluster.secret(GOOD, "pd", {"key": KEY})
     pd = [{"routingKeySecretRef": {"name": "pd", "key": "key"}}]
-    args = [f"--namespace={GOOD}", f"--namespace={BAD}", "--sink=mimir"]
-    args += [f"--mimir-url={mimir.url}", "--resync-interval=0"]
-    op = OperatorProcess(cluster.env, args, tmp_path / "operator.log")
+    # As the chart deploys it: its flags, and its RBAC alone (`running` fails on any 403):
+    # Secrets read by name in the watched namespaces, nothing written into the cluster.
+    values = {
+        "watchNamespaces": [GOOD, BAD],
+        "sink": {"type": "mimir", "mimir": {"url": mimir.url}},
+    }
+    chart = chart_operator(cluster.env, values, "mimir")
+    args = chart.args(resync_interval="0")
+    assert "--sink=mimir" in args and f"--mimir-url={mimir.url}" in args
+    op = OperatorProcess(cluster.env, args, tmp_path / "operator.log", chart.kubeconfig)
     with running(op):
         cluster.kubectl_apply(
             _alert(GOOD, "Down"), receiver(GOOD, pagerduty=pd),

@@ -47,12 +47,14 @@ CR_RULES: Rules = {
     ]
     for v in verbs.split()
 }
-# prometheus-operator sink: the Secrets receivers reference, read by name to be copied.
+# prometheus-operator and mimir sinks: the Secrets receivers reference, read by name to be
+# copied (prometheus-operator) or inlined into the tenant's configuration in Mimir (mimir).
 SECRET_READ: Rules = {("", "secrets", "get")}
 # The sink namespace: one list at start, server-side apply (create or patch), delete.
 WRITE = ["list", "create", "patch", "delete"]
 SINK_RULES: dict[str, Rules] = {
     "files": set(),
+    "mimir": set(),  # writes nothing into the cluster
     "configmap": {("", "configmaps", v) for v in WRITE},
     "prometheus-operator": {
         (g, r, v)
@@ -105,7 +107,7 @@ def named_rules(role: Doc) -> NamedRules:
 
 
 def watched_rules(sink: str) -> Rules:
-    return CR_RULES | (SECRET_READ if sink == "prometheus-operator" else set())
+    return CR_RULES | (SECRET_READ if sink in ("prometheus-operator", "mimir") else set())
 
 
 class Helm:

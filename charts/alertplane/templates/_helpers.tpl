@@ -95,13 +95,39 @@ Included by the Deployment so every render runs them.
 {{- fail "prometheusUrl is the one unsharded Prometheus and platform.prometheus.shards is set: give each shard's URL as platform.prometheus.shards[].url and remove prometheusUrl" -}}
 {{- end -}}
 {{- include "alertplane.validatePromop" . -}}
+{{- include "alertplane.validateMimir" . -}}
+{{- end -}}
+
+{{/* sink.type=mimir: what `alertplane operator --sink mimir` would refuse at start, said
+at render time instead (a pod in CrashLoopBackOff is a worse place to learn it). */}}
+{{- define "alertplane.validateMimir" -}}
+{{- $m := .Values.sink.mimir -}}
+{{- if eq .Values.sink.type "mimir" -}}
+{{- if not $m.url -}}
+{{- fail "sink.type=mimir needs sink.mimir.url (Mimir's base URL through its authenticating gateway: docs/mimir.md)" -}}
+{{- end -}}
+{{- if or .Values.prometheusUrl .Values.alertmanagerUrl -}}
+{{- fail "prometheusUrl/alertmanagerUrl do not apply to sink.type=mimir (Mimir's ruler and Alertmanager load the tenants' configuration themselves); remove them" -}}
+{{- end -}}
+{{- $pl := .Values.platform | default dict -}}
+{{- if or ($pl.prometheus | default dict).shards ($pl.alertmanager | default dict).replicas -}}
+{{- fail "platform.prometheus.shards/platform.alertmanager.replicas do not apply to sink.type=mimir (Mimir's ruler and Alertmanager scale themselves: docs/mimir.md); remove them" -}}
+{{- end -}}
+{{- if .Values.sink.namespace -}}
+{{- fail "sink.namespace is not used with sink.type=mimir (nothing is written into the cluster); remove it" -}}
+{{- end -}}
+{{- else if or $m.url $m.tokenSecret -}}
+{{- fail (printf "sink.mimir is only used with sink.type=mimir (sink.type is %s); remove sink.mimir.url/tokenSecret" .Values.sink.type) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
 Rules in every watched namespace (all of them when watchNamespaces is empty): watch the
 custom resources, add/remove the finalizer (get, patch), patch their status, post Warning
 Events; with the prometheus-operator sink also read the Secrets receivers reference (get by
-name only: they are copied into the sink namespace).
+name only: they are copied into the sink namespace); with the mimir sink the same (get by
+name only: Mimir refuses *_file fields, so their keys are inlined into the tenant's
+Alertmanager configuration in Mimir and copied nowhere else).
 */}}
 {{- define "alertplane.customResourceRules" -}}
 - apiGroups: [alertplane.io]
@@ -113,7 +139,7 @@ name only: they are copied into the sink namespace).
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
-{{- if eq .Values.sink.type "prometheus-operator" }}
+{{- if has .Values.sink.type (list "prometheus-operator" "mimir") }}
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get]

@@ -8,6 +8,9 @@ replica that just restarted has no alerts until Prometheus re-sends them (up to 
 resend delay, 1 minute), and one replica that is down or hangs costs nothing but its
 timeout, which runs in parallel with the others'. For an alert several replicas hold, the
 first replica in the platform config's order that answered gives its state.
+
+With the Mimir sink (`serve --sink mimir`) the alerts are in Mimir's per-tenant
+Alertmanager instead: each customer asked as its own tenant (mimir_alerts.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from ..errors import Unavailable, UpstreamFailed
 from .context import Context
+from .mimir_alerts import tenants_alerts
 
 log = logging.getLogger("alertplane.api")
 
@@ -44,10 +48,15 @@ def _ask(base: str, query: dict[str, str], timeout_s: float) -> list[Any]:
     return data
 
 
-def alertmanager_alerts(ctx: Context, query: dict[str, str], timeout_s: float) -> list[Any]:
+def alertmanager_alerts(
+    ctx: Context, query: dict[str, str], timeout_s: float, tenants: list[str]
+) -> list[Any]:
     """Alertmanager's API v2 /alerts asked with `query`, of the cluster: `Unavailable` when
     no Alertmanager is configured, `UpstreamFailed` when none answers a list (caused by the
-    first one's error)."""
+    first one's error). `tenants`: the customers the caller may see; with Mimir each is
+    asked as its tenant (and only those), otherwise `query` filters one shared view."""
+    if ctx.settings.mimir is not None:
+        return tenants_alerts(ctx.settings.mimir, tenants, query, timeout_s)
     urls = alertmanager_urls(ctx)
     if not urls:
         raise Unavailable(

@@ -21,6 +21,7 @@ from ..render.platform import PlatformConfig
 from ..store.repo import Store
 from ..sync import Reconciler
 from .access import NOT_FOUND_CUSTOMER, Access
+from .mimir_alerts import MimirAlertmanager
 from .objects import settled, view
 from .tenancy import BoundWriter
 from .tokens import Principal, TokenFile
@@ -33,6 +34,8 @@ MAX_WAIT_S = 10.0
 class ApiSettings:
     tokens: TokenFile = field(default_factory=lambda: TokenFile(None))
     alertmanager_url: str | None = None  # default: the reconciler's reload target
+    # `serve --sink mimir`: the firing view asks Mimir's per-tenant Alertmanager instead
+    mimir: MimirAlertmanager | None = None
     wait_timeout_s: float = MAX_WAIT_S
     wait_poll_s: float = 0.02
     max_body_bytes: int = 16 * 1024 * 1024

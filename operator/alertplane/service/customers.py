@@ -168,7 +168,8 @@ def firing_counts(
     if scoped is not None:
         query["filter"] = f'{TENANT_LABEL}="{scoped}"'
     counts = dict.fromkeys(customers, 0)
-    for alert in alertmanager_alerts(ctx, query, timeout_s):
+    tenants = [scoped] if scoped is not None else customers
+    for alert in alertmanager_alerts(ctx, query, timeout_s, tenants):
         labels = alert.get("labels") if isinstance(alert, dict) else None
         cid = labels.get(TENANT_LABEL) if isinstance(labels, dict) else None
         if isinstance(cid, str) and cid in counts:
@@ -186,7 +187,7 @@ def firing(ctx: Context, access: Access, silenced: bool, inhibited: bool) -> lis
         "inhibited": str(inhibited).lower(),
     }
     try:
-        data = alertmanager_alerts(ctx, query, ctx.settings.firing_timeout_s)
+        data = alertmanager_alerts(ctx, query, ctx.settings.firing_timeout_s, [access.customer])
     except UpstreamFailed as exc:
         if exc.__cause__ is not None:
             log.warning("Alertmanager query failed: %s", exc.__cause__)
