@@ -91,7 +91,8 @@ def _run(
         agent=None if election is None else election.agent,
     )
     state = ClusterState(opts.namespaces, api_user, _attribution_key(opts, api_user))
-    writers = Writers(opts, platform, client, state, fence)
+    actor = "alertplane-operator" if election is None else election.agent
+    writers = Writers(opts, platform, client, state, fence, actor)
     kopf_runner = KopfRunner(opts, platform, client, state, writers.add_finalizer, stop)
     try:
         if election is None:
