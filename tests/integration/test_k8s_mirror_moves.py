@@ -1,6 +1,7 @@
 """The operator's finished shard moves as audit rows (k8s/mirror.py `record_move`) on SQLite
 and a real PostgreSQL: one row each, queued while the database is down and written when it
-is back, never doubled by a retry or a second replica, none from a fenced replica."""
+is back, never doubled by a retry or a second replica, none from a fenced replica; shown by
+`alertplane history` and the store's scoped history like standalone's moves."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from alertplane.cli import main
 from alertplane.errors import AlertplaneError
 from alertplane.k8s.changes import MoveEntry
 from alertplane.k8s.mirror import Mirror
 from alertplane.k8s.state import ClusterState
 from alertplane.store.db import open_db
+from alertplane.store.repo import Store
 from alertplane.store.tables import AuditRow
 from tests.integration.test_k8s_mirror import _outage
 from tests.support.factories import alert, body
@@ -84,3 +87,23 @@ def test_a_fenced_replica_writes_no_move(db_url: str) -> None:
     with pytest.raises(AlertplaneError):
         mirror.flush()
     assert _moves(db_url) == []
+
+
+def test_history_shows_moves_in_both_modes_without_an_empty_namespace(
+    db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mirror = Mirror(db_url, ClusterState().snapshot, set())
+    mirror.record_move(_move("acme", "a", "b"))
+    mirror.flush()
+    store = Store(open_db(db_url))
+    store.record_move("acme", "b", "c")  # standalone's way
+    # A store scoped to the customer's namespaces (tenant binding) still shows its moves.
+    rows = store.within({"acme"}).history(customer="acme")
+    assert [(r.kind, r.actor) for r in rows] == [("Placement", ACTOR), ("Placement", "alertplane")]
+    assert store.within({"acme"}).history(customer="globex") == []
+    capsys.readouterr()
+    assert main(["history", "--db", db_url, "--customer", "acme"]) == 0
+    shown = capsys.readouterr().out
+    assert "placement//" not in shown
+    assert shown.count("move     placement/acme  ") == 2, shown
+    assert f"by {ACTOR} (shards)" in shown and "-shard: a" in shown and "+shard: c" in shown
