@@ -325,9 +325,10 @@ def _age(now: datetime, then: datetime | None) -> str:
 
 def cmd_history(args: argparse.Namespace) -> int:
     for row in _store(args).history(args.customer, args.name, args.limit):
-        when = row.time.strftime("%Y-%m-%d %H:%M:%S")
+        when = row.time.strftime("%Y-%m-%d %H:%M:%S")  # a move (Placement) has no namespace:
+        ref = "/".join(p for p in (row.kind.lower(), row.namespace, row.name) if p)
         print(
-            f"{when}  {row.action:8s} {row.kind.lower()}/{row.namespace}/{row.name}  "
+            f"{when}  {row.action:8s} {ref}  "
             f"generation {row.generation}  by {row.actor} ({row.source})"
         )
         before = dump(row.before).splitlines(keepends=True) if row.before else []

@@ -381,8 +381,8 @@ class Reconciler:
 
 def _audit_moves(sink: Sink, store: ObjectSource) -> None:
     """A sharded sink's finished moves go to the store's audit, where it keeps one (the
-    standalone database: `Store.record_move`; the operator's cluster state has none, its
-    moves are logged)."""
+    standalone database: `Store.record_move`; the operator's cluster state has none: its
+    database mirror audits them, k8s/leading.py)."""
     moves = getattr(sink, "moves", None)
     record = getattr(store, "record_move", None)
     if isinstance(moves, MoveTracker) and callable(record):

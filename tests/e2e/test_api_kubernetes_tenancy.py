@@ -106,3 +106,28 @@ def test_writes_go_only_to_namespaces_bound_to_the_customer(env: Env, tmp_path: 
     (problem,) = r.json()["problems"]
     assert 'namespace "unbound-i" has no label alertplane.io/customer' in problem["text"]
     assert env.cr(ALERT, "acme-astray", "unbound-i") is None
+
+
+def test_a_customers_moves_between_shards_show_in_its_bound_audit(env: Env) -> None:
+    """The operator's move rows (kind Placement, no namespace) are the customer's own: its
+    token, bound to its namespaces, sees them in the API and the console."""
+    from datetime import UTC, datetime
+
+    from alertplane.k8s.changes import MoveEntry
+    from alertplane.store.db import open_db
+    from alertplane.store.mirror import write_move
+    from tests.support.console import browser
+
+    # What the operator's mirror writes for a finished move (k8s/mirror.py `record_move`).
+    actor = "alertplane-operator/op-test"
+    with open_db(env.db).begin() as s:
+        write_move(s, MoveEntry("acme", "shard-a", "shard-b", actor, datetime.now(UTC)))
+    items = env.client.get("/customers/acme/audit", headers=ACME).json()["items"]
+    moved = [i for i in items if i["kind"] == "Placement"]
+    assert [(m["action"], m["namespace"], m["name"], m["actor"]) for m in moved][-1:] == [
+        ("move", "", "acme", actor)
+    ]
+    assert (moved[-1]["before"]["shard"], moved[-1]["after"]["shard"]) == ("shard-a", "shard-b")
+    page = browser(env.client, ACME_TOKEN).get("/console/customers/acme/audit")
+    assert page.status_code == 200 and "shard placement of acme" in page.text
+    assert "receiver acme<" not in page.text

@@ -11,7 +11,10 @@ asks only the changed customer's shard (`prometheus.shards[].url`). Proven:
   Synced names its ConfigMap and shard; one customer's change reloads its shard only;
 - a shard added (operator restarted with the new platform config) moves exactly the
   customers rendezvous hashing moves, polling every server's `/api/v1/rules` throughout:
-  no moved customer is ever loaded nowhere.
+  no moved customer is ever loaded nowhere;
+- with `--db` (a real PostgreSQL) every finished move is one `move` audit row of kind
+  Placement (from, to, the operator replica as actor), shown by `alertplane history`, and a
+  restarted operator adds none (nothing is left to move).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from alertplane.cli import main
 from alertplane.kube.paths import api_path
 from alertplane.render.placement import moves, place
 from alertplane.render.platform import PrometheusSettings, Shard
@@ -36,7 +40,7 @@ from tests.support.operator_env import (
     started_cluster,
     wait_for,
 )
-from tests.support.processes import Prometheus
+from tests.support.processes import Postgres, Prometheus
 
 SINK_NS = "monitoring"
 CUSTOMERS = [f"cm{i}" for i in range(8)]
@@ -114,7 +118,7 @@ def reloads(prom: Prometheus) -> float:
 
 @contextmanager
 def operator_for(
-    cluster: Cluster, servers: dict[str, Prometheus], tmp: Path, phase: str
+    cluster: Cluster, servers: dict[str, Prometheus], tmp: Path, phase: str, db: str
 ) -> Iterator[OperatorProcess]:
     shards = [{"name": s, "url": p.url} for s, p in servers.items()]
     values: dict[str, Any] = {
@@ -126,7 +130,7 @@ def operator_for(
     (cm,) = [d for d in chart.docs if d["kind"] == "ConfigMap" and "platform.yaml" in d["data"]]
     platform = tmp / f"platform-{phase}.yaml"
     platform.write_text(cm["data"]["platform.yaml"], encoding="utf-8")
-    args = [*chart.args(), f"--platform-config={platform}"]
+    args = [*chart.args(), f"--platform-config={platform}", f"--db={db}"]
     op = OperatorProcess(cluster.env, args, tmp / f"operator-{phase}.log", chart.kubeconfig)
     with running(op):
         yield op
@@ -170,7 +174,24 @@ class GapWatch(threading.Thread):
             self.gaps += [(c, now) for c, held in now.items() if not held]
 
 
-def test_configmap_shards_placement_one_shard_reloads_and_moves(tmp_path: Path) -> None:
+def moves_audited(db: str) -> list[tuple[str, str | None, str, str]]:
+    """(customer, from, to, actor) of every move audit row, oldest first."""
+    from sqlalchemy import select
+
+    from alertplane.store.db import open_db
+    from alertplane.store.tables import AuditRow
+
+    with open_db(db)() as s:
+        rows = s.scalars(select(AuditRow).where(AuditRow.kind == "Placement").order_by(AuditRow.id))
+        return [
+            (r.name, (r.before or {}).get("shard"), (r.after or {})["shard"], r.actor) for r in rows
+        ]
+
+
+def test_configmap_shards_placement_one_shard_reloads_and_moves(
+    tmp_path: Path, postgres: Postgres, capsys: Any
+) -> None:
+    db = postgres.create_database("configmap_shards_moves")
     with started_cluster(SINK_NS) as cluster, ExitStack() as stack:
         servers: dict[str, Prometheus] = {}
         for shard in ("a", "b", "c"):
@@ -182,7 +203,7 @@ def test_configmap_shards_placement_one_shard_reloads_and_moves(tmp_path: Path) 
             cluster.namespace(cid, cid)
         two = {s: servers[s] for s in ("a", "b")}
         assert {place(c, settings(list(two))) for c in CUSTOMERS} == {"a", "b"}
-        with operator_for(cluster, two, tmp_path, "ab"):
+        with operator_for(cluster, two, tmp_path, "ab", db):
             for cid in CUSTOMERS:
                 cluster.kubectl_apply(alert(cid))
             settled(cluster, two)
@@ -207,7 +228,7 @@ def test_configmap_shards_placement_one_shard_reloads_and_moves(tmp_path: Path) 
         watch = GapWatch(servers)
         watch.start()
         try:
-            with operator_for(cluster, servers, tmp_path, "abc"):
+            with operator_for(cluster, servers, tmp_path, "abc", db):
                 settled(cluster, servers)
         finally:
             watch.halt.set()
@@ -224,3 +245,18 @@ def test_configmap_shards_placement_one_shard_reloads_and_moves(tmp_path: Path) 
         }
         moved = {c for c in CUSTOMERS if place(c, settings(["a", "b", "c"])) == "c"}
         assert moved == expected
+        # Each finished move is audited once, by the replica that finished it (the mirror
+        # writes after the sync: waited for, not assumed).
+        placed = settings(["a", "b"])
+        want = sorted((c, place(c, placed), "c") for c in expected)
+        wait_for(lambda: sorted(m[:3] for m in moves_audited(db)) == want, 60, "moves audited")
+        assert all(m[3].startswith("alertplane-operator/") for m in moves_audited(db))
+        # A restart finds nothing left to move: no row twice.
+        with operator_for(cluster, servers, tmp_path, "abc-again", db):
+            settled(cluster, servers)
+        assert sorted(m[:3] for m in moves_audited(db)) == want
+        capsys.readouterr()
+        cid = sorted(expected)[0]
+        assert main(["history", "--db", db, "--customer", cid]) == 0
+        shown = capsys.readouterr().out
+        assert f"move     placement/{cid}  " in shown and "+shard: c" in shown, shown

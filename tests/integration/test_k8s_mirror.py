@@ -114,13 +114,13 @@ def _outage(db_url: str) -> tuple[Callable[[], None], Callable[[], None]]:
 
 
 def test_mirror_compares_again_after_an_outage_once_the_queue_is_written(db_url: str) -> None:
-    from alertplane.k8s.operator import _mirror_statuses
+    from alertplane.k8s.leading import mirror_statuses
     from alertplane.store.db import open_db
 
     state = ClusterState()
     mirror = Mirror(db_url, state.snapshot, set())
     state.on_change.append(mirror.record)
-    mirror.on_created.append(lambda refs: _mirror_statuses(state, mirror, refs))
+    mirror.on_created.append(lambda refs: mirror_statuses(state, mirror, refs))
     state.observe(body(alert("acme")))
     shown = {"observedGeneration": 1, "phase": "Synced", "conditions": []}
     state.observe({**body(receiver("acme")), "status": shown})

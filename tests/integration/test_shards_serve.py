@@ -84,7 +84,7 @@ def test_serve_places_renders_to_and_audits_moves(
         for m in moved:
             assert main(["history", "--db", db, "--customer", m.customer_id]) == 0
             shown = capsys.readouterr().out
-            assert f"move     placement//{m.customer_id}" in shown
+            assert f"move     placement/{m.customer_id}  " in shown
             assert f"+shard: {m.target}" in shown and f"-shard: {m.source}" in shown
 
 

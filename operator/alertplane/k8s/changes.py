@@ -40,6 +40,18 @@ class Change:
         return ObjectRef(self.kind, self.namespace, self.name)
 
 
+@dataclass(frozen=True)
+class MoveEntry:
+    """A customer's rules moved from shard `source` (None: the unsharded output) to
+    `target`, finished by `actor` (the operator replica) at `time`: one Placement audit row."""
+
+    customer_id: str
+    source: str | None
+    target: str
+    actor: str
+    time: datetime
+
+
 def service_account_user(account: str) -> str:
     """`NS/NAME` as the API server names that ServiceAccount in admission requests."""
     namespace, _, name = account.partition("/")

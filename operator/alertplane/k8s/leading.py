@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from ..kube.client import KubeClient
 from ..render.platform import PlatformConfig
 from ..sinks.base import Sink
 from ..sinks.factory import SinkSettings, build_sink
+from ..sinks.sharded_moves import MoveTracker
 from ..sync import Reconciler, SyncSettings
+from .changes import MoveEntry
 from .mirror import Mirror
 from .options import OperatorOptions
 from .publish import Publisher
@@ -55,13 +58,16 @@ class Writers:
         client: KubeClient,
         state: ClusterState,
         fence: Callable[[], None] | None = None,
+        actor: str = "alertplane-operator",
     ) -> None:
-        """`fence`: raises unless this replica may write now (checked before each batch)."""
+        """`fence`: raises unless this replica may write now (checked before each batch);
+        `actor`: this replica, as its audit rows of finished shard moves name it."""
         self.opts = opts
         self.platform = platform
         self.client = client
         self.state = state
         self.fence = fence
+        self.actor = actor
         self.sink: Sink | None = None
         self.mirror: Mirror | None = None
         self.reconciler: Reconciler | None = None
@@ -80,6 +86,7 @@ class Writers:
             if self.fence is not None:
                 self.mirror.fence = self.fence
             self.state.on_change.append(self.mirror.record)
+            _audit_moves(sink, self.mirror, self.actor)
 
     def seed(self) -> None:
         """Last valid versions from the database (after the state has its objects)."""
@@ -161,6 +168,18 @@ def mirror_statuses(state: ClusterState, mirror: Mirror, refs: list[Any]) -> Non
         if entry is None:
             continue
         mirror.record_status(ref, entry.status)
+
+
+def _audit_moves(sink: Sink, mirror: Mirror, actor: str) -> None:
+    """A sharded sink's finished moves become Placement audit rows through the mirror's
+    queue (never waited on: the sync goes on while the database is down)."""
+    moves = getattr(sink, "moves", None)
+    if isinstance(moves, MoveTracker):
+        moves.on_moved.append(
+            lambda m: mirror.record_move(
+                MoveEntry(m.customer_id, m.source, m.target, actor, datetime.now(UTC))
+            )
+        )
 
 
 def _fenced(write: Callable[..., list[str]], fence: Callable[[], None]) -> Callable[..., list[str]]:

@@ -6,6 +6,11 @@ queue grows, reconciliation goes on, and the lag shows as metrics and as each ch
 object's `Mirrored` condition. After a restart the first write compares every object
 with its row, so nothing is lost and nothing is recorded twice; so does the first write
 after an outage, once the changes queued meanwhile are written.
+
+Finished shard moves (sinks/sharded_moves.py) are queued beside the changes and written as
+`Placement` audit rows the same way: in order, retried while the database is down, fenced.
+A move row is written unless the customer's latest Placement row already is that move (a
+commit whose answer was lost, retried), so a retry never doubles it (store/mirror.py).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from ..errors import AlertplaneError, ObjectRef
 from ..metrics import REGISTRY
 from ..model.records import ObjectStatus
 from ..store.db import database_url, make_engine, migrate
-from ..store.mirror import delete_others, load_live, write_changes, write_statuses
-from .changes import SOURCE, Change
+from ..store.mirror import delete_others, load_live, write_changes, write_move, write_statuses
+from .changes import SOURCE, Change, MoveEntry
 
 log = logging.getLogger("alertplane.mirror")
 
@@ -71,6 +76,7 @@ class Mirror:
         self._sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
         self._queue: deque[Change] = deque()
+        self._moves: deque[MoveEntry] = deque()  # finished shard moves, audited in order
         self._statuses: dict[ObjectRef, ObjectStatus] = {}
         self._pending: dict[ObjectRef, int] = {}  # ref → queued changes
         self._compared = False  # the full comparison after start has been written
@@ -91,6 +97,12 @@ class Mirror:
         with self._lock:
             self._queue.append(change)
             self._pending[change.ref] = self._pending.get(change.ref, 0) + 1
+        self._wake.set()
+
+    def record_move(self, move: MoveEntry) -> None:
+        """A finished shard move (the sink's `moves.on_moved`): queued, never waited on."""
+        with self._lock:
+            self._moves.append(move)
         self._wake.set()
 
     def record_status(self, ref: ObjectRef, status: ObjectStatus) -> None:
@@ -200,6 +212,7 @@ class Mirror:
                 else:
                     self._pending.pop(change.ref, None)
                     done.append(change.ref)
+        self._write_moves(sessions)
         if self._recompare:
             # Only now: each queued change is an audit row with its own actor, which the
             # comparison would collapse into one. Nothing is returned: mirrored() answered
@@ -220,6 +233,20 @@ class Mirror:
                 self._statuses = {**statuses, **self._statuses}
             raise
         return done
+
+    def _write_moves(self, sessions: sessionmaker[Session]) -> None:
+        """The queued moves, oldest first; one left queued when its write fails. The
+        comparison at start does not touch them: a move is no object the cluster holds."""
+        while True:
+            with self._lock:
+                if not self._moves:
+                    return
+                move = self._moves[0]
+            self.fence()
+            with sessions.begin() as s:
+                write_move(s, move)
+            with self._lock:
+                self._moves.popleft()
 
     def _compare_all(
         self, sessions: sessionmaker[Session], created: list[ObjectRef], again: bool = False
@@ -250,6 +277,6 @@ class Mirror:
 
     def _gauges(self) -> None:
         with self._lock:
-            MIRROR_PENDING.set(len(self._queue))
+            MIRROR_PENDING.set(len(self._queue) + len(self._moves))
             oldest = self._queue[0].time.timestamp() if self._queue else None
         MIRROR_LAG.set(0 if oldest is None else max(0.0, time.time() - oldest))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -91,7 +92,10 @@ def _run(
         agent=None if election is None else election.agent,
     )
     state = ClusterState(opts.namespaces, api_user, _attribution_key(opts, api_user))
-    writers = Writers(opts, platform, client, state, fence)
+    # Who finished a shard move, in its audit row: the replica (its pod) that did.
+    alone = f"alertplane-operator/{os.environ.get('POD_NAME') or os.uname().nodename}"
+    actor = alone if election is None else election.agent
+    writers = Writers(opts, platform, client, state, fence, actor)
     kopf_runner = KopfRunner(opts, platform, client, state, writers.add_finalizer, stop)
     try:
         if election is None:

@@ -144,7 +144,7 @@ class Copies:
             self._by_customer[customer_id].discard(name)
             self.removed(shard)
             left.append(shard)
-        # Logged and audited as the files sink does (`moves.on_moved`: serve's store).
+        # Logged, and audited by the operator's database mirror (`moves.on_moved`, k8s/leading.py).
         self.moves.finish(customer_id, self.placement.shard_of(customer_id) or "unsharded", left)
         return [s or "unsharded" for s in left]
 

@@ -23,6 +23,23 @@ from .mapping import status_columns
 from .tables import AuditRow, ObjectRow, StatusRow
 from .writes import audit_action
 
+PLACEMENT = "Placement"  # the kind of a move's audit row (store/repo.py's record_move too)
+
+
+class MirrorMove(Protocol):
+    """A finished shard move (k8s/changes.py's `MoveEntry`)."""
+
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def source(self) -> str | None: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def time(self) -> datetime: ...
+
 
 class MirrorChange(Protocol):
     """One change of an object as the cluster saw it (spec None: deleted)."""
@@ -70,6 +87,40 @@ def write_changes(s: Session, changes: Iterable[MirrorChange], source: str) -> l
     """Write each change; the objects whose row this created. `source`: the cluster's
     name, for audit rows of deletions no change explains."""
     return [ObjectRef(c.kind, c.namespace, c.name) for c in changes if _write(s, c, source)]
+
+
+def write_move(s: Session, m: MirrorMove) -> bool:
+    """One `move` audit row of kind Placement, as standalone's `Store.record_move` writes
+    it; False (nothing written) when the customer's latest Placement row already is this
+    move: a write retried after its commit's answer was lost, or a second replica that
+    finished the same move, must not double it. (The same move again after a move back
+    whose row is missing would be dropped too: the history then reads as one move.)"""
+    latest = s.scalars(
+        select(AuditRow)
+        .where(AuditRow.kind == PLACEMENT, AuditRow.namespace == "", AuditRow.name == m.customer_id)
+        .order_by(AuditRow.id.desc())
+        .limit(1)
+    ).first()
+    before = {"customerId": m.customer_id, "shard": m.source}
+    after = {"customerId": m.customer_id, "shard": m.target}
+    if latest is not None and (latest.before, latest.after) == (before, after):
+        return False
+    s.add(
+        AuditRow(
+            action="move",
+            kind=PLACEMENT,
+            namespace="",
+            name=m.customer_id,
+            customer_id=m.customer_id,
+            generation=0,
+            before=before,
+            after=after,
+            actor=m.actor,
+            source="shards",
+            time=m.time,
+        )
+    )
+    return True
 
 
 def delete_others(

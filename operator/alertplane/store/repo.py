@@ -12,7 +12,7 @@ import copy
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ObjectRef
@@ -78,7 +78,14 @@ class Store(Changes):
                 q = q.where(AuditRow.customer_id == customer)
             if name is not None:
                 q = q.where(AuditRow.name == name)
-            q = self._scoped(q, AuditRow.namespace)
+            if self.scope is not None and customer is not None:
+                # A customer's moves between shards have no namespace (Placement rows,
+                # record_move and the operator's mirror): its own, so shown in its scope.
+                q = q.where(
+                    or_(AuditRow.namespace.in_(sorted(self.scope)), AuditRow.kind == "Placement")
+                )
+            else:
+                q = self._scoped(q, AuditRow.namespace)
             return list(s.scalars(q.order_by(AuditRow.id.desc()).limit(limit)))[::-1]
 
     def customers(self) -> list[str]:
