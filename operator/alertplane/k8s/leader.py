@@ -40,6 +40,7 @@ import aiohttp
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.leaderelection import leaderelection as _elector
 from kubernetes_asyncio.leaderelection.electionconfig import Config
 from kubernetes_asyncio.leaderelection.leaderelection import LeaderElection
 from kubernetes_asyncio.leaderelection.leaderelectionrecord import LeaderElectionRecord
@@ -69,6 +70,23 @@ FENCED = Counter(
     "Writes refused before they were sent because this replica did not hold the Lease.",
     registry=REGISTRY,
 )
+
+
+class _SteadyTime:
+    """`time` for kubernetes_asyncio's elector, which times a Lease's expiry with
+    `time.time()`: a follower whose wall clock steps ahead (NTP, a VM resumed) would take
+    a Lease renewed a moment ago, and two replicas would write until the holder's fence
+    ran out. Wall time as of import, advanced by the monotonic clock (client-go times
+    this with Go's monotonic reading); the renewTime it writes is informational."""
+
+    def __init__(self) -> None:
+        self._wall, self._mono = time.time(), time.monotonic()
+
+    def time(self) -> float:
+        return self._wall + (time.monotonic() - self._mono)
+
+
+_elector.time = _SteadyTime()  # type: ignore[attr-defined]
 
 
 class NotLeading(ApiError):
