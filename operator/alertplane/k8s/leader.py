@@ -86,7 +86,7 @@ class _SteadyTime:
         return self._wall + (time.monotonic() - self._mono)
 
 
-_elector.time = _SteadyTime()  # type: ignore[attr-defined]
+_elector.time = _SteadyTime()  # type: ignore[assignment,attr-defined]
 
 
 class NotLeading(ApiError):
