@@ -23,6 +23,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
@@ -35,6 +36,7 @@ from .render.platform import PlatformConfig
 from .serve_http import gated, run_http
 from .serve_state import SLOTS, SyncView, observed
 from .service.context import ApiSettings
+from .service.tokens import Principal, TokenFile
 from .store.db import make_engine, parse_url
 from .store.repo import Store
 from .web import create_app
@@ -58,18 +60,27 @@ class WorkerSpec:
 
 
 def worker_main(
-    spec: WorkerSpec, sock: socket.socket, view: SyncView, parent: int, index: int
+    spec: WorkerSpec,
+    sock: socket.socket,
+    view: SyncView,
+    parent: int,
+    index: int,
+    tokens: dict[str, Principal] | None = None,
 ) -> None:
     """One API worker process: the app over its own engine, on the shared socket.
 
     In a process group of its own: a signal to `serve`'s group (Ctrl-C in a terminal, a
     supervisor's killpg) reaches `serve` alone, which stops its workers once, in order;
-    a second SIGTERM would make a worker exit at once (lifecycle.py) mid-request."""
+    a second SIGTERM would make a worker exit at once (lifecycle.py) mid-request.
+    `tokens`: the `serve` process's tokens when it started this worker, in force if the
+    file is broken now (a bad edit must not keep a restarted worker from serving)."""
     os.setpgid(0, 0)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    api = ApiSettings.from_file(spec.tokens, max_body_bytes=spec.max_body_bytes)
+    api = ApiSettings(
+        tokens=TokenFile(spec.tokens, last_good=tokens), max_body_bytes=spec.max_body_bytes
+    )
     api.alertmanager_url = spec.alertmanager_url
     engine = make_engine(_named(spec.db_url, index))
     try:
@@ -119,8 +130,16 @@ def _orphan_watch(parent: int, shutdown: Shutdown) -> None:
 class Workers:
     """N API worker processes, started, kept running and stopped by the `serve` process."""
 
-    def __init__(self, n: int, spec: WorkerSpec, sock: socket.socket, view: SyncView) -> None:
+    def __init__(
+        self,
+        n: int,
+        spec: WorkerSpec,
+        sock: socket.socket,
+        view: SyncView,
+        tokens: Callable[[], dict[str, Principal]] | None = None,
+    ) -> None:
         self.n, self.spec, self.sock, self.view = n, spec, sock, view
+        self._tokens = tokens  # the tokens in force, for each worker started
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list[BaseProcess | None] = [None] * n
         self._started = [0.0] * n
@@ -132,12 +151,15 @@ class Workers:
     def _start(self, i: int) -> None:
         proc = self._ctx.Process(
             target=worker_main,
-            args=(self.spec, self.sock, self.view, os.getpid(), i),
+            args=(self.spec, self.sock, self.view, os.getpid(), i, self._last_good()),
             name=f"api-worker-{i}",
             daemon=True,  # never outlive this process's interpreter
         )
         proc.start()
         self._procs[i], self._started[i] = proc, time.monotonic()
+
+    def _last_good(self) -> dict[str, Principal] | None:
+        return None if self._tokens is None else self._tokens()
 
     def supervise(self, shutdown: Shutdown) -> None:
         """Until shutdown: a worker that exited is started again (and logged)."""
