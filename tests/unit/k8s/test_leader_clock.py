@@ -58,3 +58,16 @@ def test_a_wall_clock_step_does_not_make_a_follower_take_a_live_lease(
     monkeypatch.setattr(time, "time", lambda: wall() + 3600)  # stepped an hour ahead
     assert asyncio.run(elector.try_acquire_or_renew()) is False
     assert lock.updates == [], "the follower took a Lease renewed a moment ago"
+
+
+def test_the_fence_counts_time_the_machine_was_suspended() -> None:
+    """CLOCK_MONOTONIC stops while the machine (a VM) is suspended: a leader resumed after
+    a minute would find its 15 s lease still held and write beside the new leader.
+    CLOCK_BOOTTIME runs on; the fence and the elector's clock read it."""
+    from alertplane.k8s import leader
+
+    lease = leader.Lease(15)
+    assert lease.clock is leader.steady
+    assert leader.STEADY_CLOCK == time.CLOCK_BOOTTIME
+    before = time.clock_gettime(time.CLOCK_BOOTTIME)
+    assert before <= leader.steady() <= time.clock_gettime(time.CLOCK_BOOTTIME)
