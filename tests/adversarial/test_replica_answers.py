@@ -123,10 +123,11 @@ def test_a_trickling_only_alertmanager_is_upstream_failed(
     tmp_path: Path, serve: Callable[[Body], str]
 ) -> None:
     stop, done = threading.Event(), threading.Event()
-    slow = serve(_trickle(json.dumps([_alert("SLOW", "s")]).encode(), stop, done))
+    raw = json.dumps([_alert("SLOW", "s")]).encode()
+    slow = [serve(_trickle(raw, stop, done)) for _ in range(2)]
     try:
         with pytest.raises(UpstreamFailed):
-            alertmanager_alerts(_ctx(tmp_path, [slow, slow]), QUERY, 0.5)
+            alertmanager_alerts(_ctx(tmp_path, slow), QUERY, 0.5)
         finished_first = done.is_set()
     finally:
         stop.set()
@@ -137,12 +138,13 @@ def test_a_huge_answer_is_not_read_whole(
     tmp_path: Path, serve: Callable[[Body], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(http_read, "MAX_ANSWER_BYTES", 1 << 20)
-    huge = serve(_json([_alert("BIG", f"big-{i}") for i in range(20_000)]))  # ~2 MB
+    big = _json([_alert("BIG", f"big-{i}") for i in range(20_000)])  # ~2 MB
+    huge, huge_too = serve(big), serve(big)
     fine = serve(_json([_alert("FINE", "f")]))
     got = alertmanager_alerts(_ctx(tmp_path, [huge, fine]), QUERY, 5.0)
     assert [a["labels"]["alertname"] for a in got] == ["FINE"]
     with pytest.raises(UpstreamFailed, match="larger than 1 MiB"):
-        alertmanager_alerts(_ctx(tmp_path, [huge, huge]), QUERY, 5.0)
+        alertmanager_alerts(_ctx(tmp_path, [huge, huge_too]), QUERY, 5.0)
 
 
 def test_a_trickling_alertmanager_does_not_hold_the_reconciler(
