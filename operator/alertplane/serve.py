@@ -216,7 +216,7 @@ def serve_standalone(
         _run_with_worker(served, sock, shutdown, work)
         return
     log.info("%d API worker processes", workers)
-    pool = Workers(workers, spec, sock, view)
+    pool = Workers(workers, spec, sock, view, api.tokens.snapshot)
     _run_with_worker(None, sock, shutdown, work, pool)
 
 

@@ -23,6 +23,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 
@@ -36,6 +37,7 @@ from .serve_http import gated, run_http
 from .serve_state import SLOTS, SyncView, observed
 from .service.context import ApiSettings
 from .service.mimir_alerts import MimirAlertmanager
+from .service.tokens import Principal, TokenFile
 from .store.db import make_engine, parse_url
 from .store.repo import Store
 from .web import create_app
@@ -43,7 +45,9 @@ from .web import create_app
 log = logging.getLogger("alertplane.workers")
 
 MAX_WORKERS = SLOTS
-RESTART_MIN_S = 1.0  # a worker that keeps dying is started at most this often
+RESTART_MIN_S = 1.0  # a worker that keeps dying is started at most this often …
+RESTART_MAX_S = 30.0  # … then ever less often (doubling), down to this …
+STABLE_S = 10.0  # … until a run lasts this long
 
 
 @dataclass(frozen=True)
@@ -60,18 +64,27 @@ class WorkerSpec:
 
 
 def worker_main(
-    spec: WorkerSpec, sock: socket.socket, view: SyncView, parent: int, index: int
+    spec: WorkerSpec,
+    sock: socket.socket,
+    view: SyncView,
+    parent: int,
+    index: int,
+    tokens: dict[str, Principal] | None = None,
 ) -> None:
     """One API worker process: the app over its own engine, on the shared socket.
 
     In a process group of its own: a signal to `serve`'s group (Ctrl-C in a terminal, a
     supervisor's killpg) reaches `serve` alone, which stops its workers once, in order;
-    a second SIGTERM would make a worker exit at once (lifecycle.py) mid-request."""
+    a second SIGTERM would make a worker exit at once (lifecycle.py) mid-request.
+    `tokens`: the `serve` process's tokens when it started this worker, in force if the
+    file is broken now (a bad edit must not keep a restarted worker from serving)."""
     os.setpgid(0, 0)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    api = ApiSettings.from_file(spec.tokens, max_body_bytes=spec.max_body_bytes)
+    api = ApiSettings(
+        tokens=TokenFile(spec.tokens, last_good=tokens), max_body_bytes=spec.max_body_bytes
+    )
     api.alertmanager_url = spec.alertmanager_url
     api.mimir = spec.mimir
     engine = make_engine(_named(spec.db_url, index))
@@ -122,39 +135,71 @@ def _orphan_watch(parent: int, shutdown: Shutdown) -> None:
 class Workers:
     """N API worker processes, started, kept running and stopped by the `serve` process."""
 
-    def __init__(self, n: int, spec: WorkerSpec, sock: socket.socket, view: SyncView) -> None:
+    def __init__(
+        self,
+        n: int,
+        spec: WorkerSpec,
+        sock: socket.socket,
+        view: SyncView,
+        tokens: Callable[[], dict[str, Principal]] | None = None,
+    ) -> None:
         self.n, self.spec, self.sock, self.view = n, spec, sock, view
+        self._tokens = tokens  # the tokens in force, for each worker started
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list[BaseProcess | None] = [None] * n
         self._started = [0.0] * n
+        self._noticed: list[float | None] = [None] * n  # when its exit was first seen
+        self._failures = [0] * n  # short runs in a row
 
     def start(self) -> None:
         for i in range(self.n):
             self._start(i)
 
-    def _start(self, i: int) -> None:
+    def _start(self, i: int, now: float | None = None) -> None:
+        self._procs[i] = self._spawn(i)
+        self._started[i] = time.monotonic() if now is None else now
+        self._noticed[i] = None
+
+    def _spawn(self, i: int) -> BaseProcess:
         proc = self._ctx.Process(
             target=worker_main,
-            args=(self.spec, self.sock, self.view, os.getpid(), i),
+            args=(self.spec, self.sock, self.view, os.getpid(), i, self._last_good()),
             name=f"api-worker-{i}",
             daemon=True,  # never outlive this process's interpreter
         )
         proc.start()
-        self._procs[i], self._started[i] = proc, time.monotonic()
+        return proc
+
+    def _last_good(self) -> dict[str, Principal] | None:
+        return None if self._tokens is None else self._tokens()
 
     def supervise(self, shutdown: Shutdown) -> None:
         """Until shutdown: a worker that exited is started again (and logged)."""
         while not shutdown.requested.wait(0.5):
-            for i, proc in enumerate(self._procs):
-                if proc is None or proc.is_alive():
-                    continue
-                if time.monotonic() - self._started[i] < RESTART_MIN_S:
-                    continue
-                log.error("API worker %d (pid %s) exited with %s; starting it again",
-                          i, proc.pid, proc.exitcode)  # fmt: skip
-                proc.close()
-                self.view.serving[i] = 0
-                self._start(i)
+            self.restart_exited(time.monotonic())
+
+    def restart_exited(self, now: float) -> None:
+        """Start again each worker that exited: at once after a run of STABLE_S or more;
+        after each short run in a row twice as late (RESTART_MIN_S … RESTART_MAX_S), so
+        a worker that dies at every start does not spawn an interpreter every second on
+        the cores the reconciler and the other workers need."""
+        for i, proc in enumerate(self._procs):
+            if proc is None or proc.is_alive():
+                continue
+            noticed = self._noticed[i]
+            if noticed is None:
+                self._noticed[i] = noticed = now
+                short = now - self._started[i] < STABLE_S
+                self._failures[i] = self._failures[i] + 1 if short else 0
+            failures = self._failures[i]
+            wait = 0.0 if not failures else min(RESTART_MIN_S * 2 ** (failures - 1), RESTART_MAX_S)
+            if now - noticed < wait or now - self._started[i] < RESTART_MIN_S:
+                continue
+            log.error("API worker %d (pid %s) exited with %s (%d short runs in a row); "
+                      "starting it again", i, proc.pid, proc.exitcode, failures)  # fmt: skip
+            proc.close()
+            self.view.serving[i] = 0
+            self._start(i, now)
 
     def stop(self, grace_s: float) -> None:
         """SIGTERM every worker (each finishes its requests), SIGKILL what is left."""

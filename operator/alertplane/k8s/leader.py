@@ -8,7 +8,8 @@ no election (equal-priority operators all pause), hence the Lease.
 The fence. A leader that was paused (SIGSTOP, a frozen VM, a stalled node) past its
 lease must not write when it resumes: another replica leads by then. The elector alone
 notices late (it keeps retrying the renewal for `renew_s` after the pause), so this
-process keeps its own deadline on its monotonic clock: a renewal sent at t holds until
+process keeps its own deadline on its boot-time clock (`steady`: monotonic, and unlike
+CLOCK_MONOTONIC it runs while the machine is suspended): a renewal sent at t holds until
 t + lease_s·(1 - SKEW), since a follower takes over no earlier than lease_s after it
 observed that renewal, which it can only observe after t. `Lease.check` runs before
 every write the operator sends (kube/client.py); once past the deadline every write is
@@ -40,6 +41,7 @@ import aiohttp
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.leaderelection import leaderelection as _elector
 from kubernetes_asyncio.leaderelection.electionconfig import Config
 from kubernetes_asyncio.leaderelection.leaderelection import LeaderElection
 from kubernetes_asyncio.leaderelection.leaderelectionrecord import LeaderElectionRecord
@@ -57,6 +59,15 @@ SKEW = 0.1  # of the lease: clocks of replicas may run at slightly different rat
 WATCH_S = 0.1  # how often the deadline is compared with the clock
 SA_NAMESPACE = os.path.join(os.path.dirname(SA_TOKEN), "namespace")
 T = TypeVar("T")
+# The fence's clock. CLOCK_MONOTONIC stops while the machine (a VM) is suspended: a
+# leader resumed after a minute would still find its 15 s lease held, and write.
+STEADY_CLOCK = time.CLOCK_BOOTTIME
+
+
+def steady() -> float:
+    """Seconds on a clock no wall-clock step moves and that runs through suspension."""
+    return time.clock_gettime(STEADY_CLOCK)
+
 
 LEADER = Gauge(
     "alertplane_leader",
@@ -69,6 +80,23 @@ FENCED = Counter(
     "Writes refused before they were sent because this replica did not hold the Lease.",
     registry=REGISTRY,
 )
+
+
+class _SteadyTime:
+    """`time` for kubernetes_asyncio's elector, which times a Lease's expiry with
+    `time.time()`: a follower whose wall clock steps ahead (NTP, a VM resumed) would take
+    a Lease renewed a moment ago, and two replicas would write until the holder's fence
+    ran out. Wall time as of import, advanced by `steady` (client-go times this with
+    Go's monotonic reading); the renewTime it writes is informational."""
+
+    def __init__(self) -> None:
+        self._wall, self._mono = time.time(), steady()
+
+    def time(self) -> float:
+        return self._wall + (steady() - self._mono)
+
+
+_elector.time = _SteadyTime()  # type: ignore[assignment,attr-defined]
 
 
 class NotLeading(ApiError):
@@ -118,9 +146,9 @@ def default_identity() -> str:
 
 
 class Lease:
-    """This process's own view of its lease, on its monotonic clock: the fence."""
+    """This process's own view of its lease, on its boot-time clock: the fence."""
 
-    def __init__(self, lease_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, lease_s: float, clock: Callable[[], float] = steady) -> None:
         self.lease_s = lease_s
         self.clock = clock
         self._lock = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,21 +35,26 @@ def _no_repeats(where: str, names: list[str]) -> None:
         raise ValueError(f"{where}: names must be unique ({', '.join(sorted(seen))} repeated)")
 
 
-def _one_server_each(shards: list[Shard]) -> None:
+def _one_server_each(
+    targets: Sequence[Shard | Replica],
+    where: str = "prometheus.shards",
+    what: str = "shard {name}'s Prometheus too; each shard is its own Prometheus "
+    "(docs/sharding.md)",
+) -> None:
     """Two shards with one URL are one Prometheus: it loads one shard's directory (the
-    other's customers never load) or both (nothing sharded, moves evaluated twice there)."""
+    other's customers never load) or both (nothing sharded, moves evaluated twice there).
+    Two replicas with one URL are one Alertmanager asked twice: the other is never
+    reloaded, routes with its old configuration, and every object says Synced."""
     seen: dict[tuple[str, str, str], str] = {}
-    for i, shard in enumerate(shards):
-        if shard.url is None:
+    for i, target in enumerate(targets):
+        if target.url is None:
             continue
-        parts = urllib.parse.urlsplit(shard.url.strip())
+        parts = urllib.parse.urlsplit(target.url.strip())
         key = (parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"))
         if key in seen:
-            raise ValueError(
-                f"prometheus.shards[{i}].url: {shard.url} is shard {seen[key]}'s Prometheus "
-                f"too; each shard is its own Prometheus (docs/sharding.md)"
-            )
-        seen[key] = shard.name
+            said = what.format(name=seen[key])
+            raise ValueError(f"{where}[{i}].url: {target.url} is {said}")
+        seen[key] = target.name
 
 
 class _Strict(BaseModel):
@@ -79,6 +85,12 @@ class AlertmanagerSettings(_Strict):
     @model_validator(mode="after")
     def _unique(self) -> AlertmanagerSettings:
         _no_repeats("alertmanager.replicas", [r.name for r in self.replicas])
+        _one_server_each(
+            self.replicas,
+            "alertmanager.replicas",
+            "replica {name}'s Alertmanager too; each replica is its own Alertmanager, "
+            "reloaded and asked on its own (docs/ha-alertmanager.md)",
+        )
         return self
 
 

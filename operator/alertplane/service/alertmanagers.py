@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from .. import http_read
 from ..errors import Unavailable, UpstreamFailed
 from .context import Context
 from .mimir_alerts import tenants_alerts
@@ -39,8 +39,10 @@ def alertmanager_urls(ctx: Context) -> list[str]:
 def _ask(base: str, query: dict[str, str], timeout_s: float) -> list[Any]:
     url = f"{base.rstrip('/')}/api/v2/alerts?{urllib.parse.urlencode(query)}"
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            data = json.loads(resp.read())
+        # Within the deadline, whole (a trickling replica is not waited for), and capped.
+        data = json.loads(http_read.get(url, timeout_s))
+    except http_read.AnswerTooLarge as exc:
+        raise UpstreamFailed(f"Alertmanager's answer is too large ({exc})") from exc
     except (OSError, ValueError) as exc:
         raise UpstreamFailed("Alertmanager did not answer; retry later") from exc
     if not isinstance(data, list):

@@ -154,7 +154,15 @@ class TokenFile:
     so a bad edit cannot lock everybody out or let anybody in.
     """
 
-    def __init__(self, path: str | Path | None, recheck_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        path: str | Path | None,
+        recheck_s: float = 1.0,
+        last_good: dict[str, Principal] | None = None,
+    ) -> None:
+        """`last_good`: the tokens an unreadable or invalid file leaves in force (an API
+        worker started by `serve` after a bad edit serves what `serve` kept); without
+        it, such a file is refused here."""
         self.path = Path(path) if path else None
         self.recheck_s = recheck_s
         self._tokens: dict[str, Principal] = {}
@@ -162,8 +170,14 @@ class TokenFile:
         self._checked = 0.0
         self._lock = threading.Lock()
         if self.path is not None:
-            self._tokens = parse_tokens(self._read(), str(self.path))
             self._stamp = self._stat()
+            try:
+                self._tokens = parse_tokens(self._read(), str(self.path))
+            except UsageError as exc:
+                if last_good is None:
+                    raise
+                log.error("keeping the previous tokens: %s", exc)
+                self._tokens = dict(last_good)
 
     @classmethod
     def of(cls, tokens: dict[str, Principal]) -> TokenFile:
@@ -201,6 +215,11 @@ class TokenFile:
             except UsageError as exc:
                 log.error("keeping the previous tokens: %s", exc)
             self._stamp = stamp
+
+    def snapshot(self) -> dict[str, Principal]:
+        """The tokens in force now (the file re-read if it changed): sha256 → principal."""
+        self._refresh()
+        return dict(self._tokens)
 
     def lookup(self, token: str) -> Principal | None:
         self._refresh()

@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import http_read
 from ..render import ALERTMANAGER_PATH
 from .base import (
     ALERTMANAGER,
@@ -62,21 +63,22 @@ class QueryFailed(Exception):
     """Asking a target what it loaded failed (unreachable, an error, not its API)."""
 
 
-def get_json(url: str, timeout_s: float = TIMEOUT_S) -> Any:
-    """GET `url`'s JSON; QueryFailed says why not (URL, status, a line of the body)."""
+def get_json(url: str, timeout_s: float | None = None) -> Any:
+    """GET `url`'s JSON, whole within `timeout_s` (TIMEOUT_S) and at most
+    http_read.MAX_ANSWER_BYTES; QueryFailed says why not (URL, status, a line of the body)."""
     # Imported here, as in sinks/reload.py: render/validate never ask a target anything.
     import urllib.error
-    import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            return json.loads(resp.read())
+        return json.loads(http_read.get(url, TIMEOUT_S if timeout_s is None else timeout_s))
     except urllib.error.HTTPError as exc:
-        body = exc.read().decode("utf-8", "replace").strip().splitlines()
+        body = exc.read(4096).decode("utf-8", "replace").strip().splitlines()
         shown = body[0][:200] if body else exc.reason
         raise QueryFailed(f"{url}: HTTP {exc.code}: {shown}") from exc
     except (urllib.error.URLError, OSError) as exc:
         raise QueryFailed(f"{url}: {getattr(exc, 'reason', exc)}") from exc
+    except http_read.AnswerTooLarge as exc:
+        raise QueryFailed(f"{url}: {exc}") from exc
     except ValueError as exc:  # not JSON: not the API asked for
         raise QueryFailed(f"{url}: not a JSON answer ({exc})") from exc
 
@@ -123,12 +125,10 @@ def config_hash(base_url: str) -> float | None:
     ~30 KB; /api/v2/status at 1,000 customers is megabytes of YAML to parse)."""
     url = base_url.rstrip("/") + "/metrics"
     import urllib.error
-    import urllib.request
 
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as resp:
-            body = resp.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError) as exc:
+        body = http_read.get(url, TIMEOUT_S).decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError, http_read.AnswerTooLarge) as exc:
         raise QueryFailed(f"{url}: {getattr(exc, 'reason', exc)}") from exc
     for line in body.splitlines():
         if line.startswith("alertmanager_config_hash "):

@@ -12,8 +12,12 @@ when the holder goes away.
   lease that a paused holder could outlive: a SIGSTOPped holder keeps its session, and
   so its lock, and nobody else reconciles meanwhile. The holder checks its session every
   `check_s`; a broken one means the lock may be someone else's now, and the reconciler is
-  stopped (`lost`). Residual window: after a network partition the server may drop the
-  session (TCP keepalive, ~`KEEPALIVE_S`) before the holder's next check notices.
+  stopped (`lost`). A partition: the server drops a silent holder's session after its
+  TCP keepalive, which this session sets on the server's side too (~16 s; the server's
+  own default is 2 hours of idle, no reconciler anywhere meanwhile), and the holder's
+  check, sent into the partition, fails after `LOCK_TIMEOUT_S` (tcp_user_timeout;
+  otherwise TCP retransmits for ~15 minutes, reconciling meanwhile): the holder stops
+  before the server lets another process take the lock.
 - SQLite: an exclusive `flock` on `<database file>-reconciler.lock` beside the database
   (SQLite serves processes on one host only, and so does this lock); the kernel releases
   it when the process dies, and the holder removes the file when it lets go. (Not a flock
@@ -43,7 +47,9 @@ log = logging.getLogger("alertplane.election")
 # positive); not the audit feed's key (txn.FEED_LOCK).
 RECONCILER_LOCK = int.from_bytes(b"alertrec", "big") >> 1
 _TRY_LOCK = text(f"SELECT pg_try_advisory_lock({RECONCILER_LOCK})")
-KEEPALIVE_S = 10  # TCP keepalive of the lock's session: a dead peer is noticed this soon
+KEEPALIVE_S = 10  # TCP keepalive idle of the lock's session, on both ends
+KEEPALIVE_INTERVAL_S, KEEPALIVE_COUNT = 2, 3  # the server drops it ~16 s after silence
+LOCK_TIMEOUT_S = 5  # the holder's check unanswered by TCP this long: the lock may be lost
 
 
 class ReconcilerLock:
@@ -99,8 +105,10 @@ class ReconcilerLock:
                     "connect_timeout": 10,
                     "keepalives": 1,
                     "keepalives_idle": KEEPALIVE_S,
-                    "keepalives_interval": 2,
-                    "keepalives_count": 3,
+                    "keepalives_interval": KEEPALIVE_INTERVAL_S,
+                    "keepalives_count": KEEPALIVE_COUNT,
+                    "tcp_user_timeout": LOCK_TIMEOUT_S * 1000,
+                    "options": _server_keepalive(self.url.query.get("options")),
                 },
             )
         if self._conn is None:
@@ -156,3 +164,12 @@ class ReconcilerLock:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _server_keepalive(given: object) -> str:
+    """The session's server-side TCP keepalive (libpq `options`, after the URL's own)."""
+    mine = (
+        f"-c tcp_keepalives_idle={KEEPALIVE_S} -c tcp_keepalives_interval={KEEPALIVE_INTERVAL_S}"
+        f" -c tcp_keepalives_count={KEEPALIVE_COUNT}"
+    )
+    return f"{given} {mine}" if isinstance(given, str) and given else mine
