@@ -190,6 +190,7 @@ BASE = {
     "serve": [],
     "operator": ["--sink", "files"],
     "token create": ["n", "--role", "admin"],
+    "shards": [],
 }
 
 # The base without its member of a required mutually exclusive group (`import --customer`
