@@ -10,27 +10,10 @@ set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.35.4}            # pinned; see README.md before bumping
 CACHE_ROOT=${ALERTPLANE_CACHE:-$HOME/.cache/alertplane}
 DEST=$CACHE_ROOT/k8s/$K8S_VERSION
-BIN=$DEST/bin
 TOOLS=(kube-apiserver kubectl etcd)
-
-have_all() { for t in "${TOOLS[@]}"; do [[ -x $BIN/$t ]] || return 1; done; }
-if have_all; then echo "$BIN"; exit 0; fi
-
-GO=$(command -v go || echo /usr/local/go/bin/go)
-[[ -x $GO ]] || { echo "build.sh: no Go toolchain (looked on PATH and /usr/local/go/bin)" >&2; exit 1; }
-
-mkdir -p "$DEST"
-# Parallel test workers may all call us at once: one builds, the others wait and reuse.
-exec 9>"$DEST/.lock"
-flock 9
-if have_all; then echo "$BIN"; exit 0; fi
-
-start=$SECONDS
-work=$(mktemp -d "$DEST/build.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-
-export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local GOWORK=off
+NAME=k8s
+# shellcheck source=../lib/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gobuild.sh"  # cached? lock, work dir, Go env
 
 # k8s.io/kubernetes' go.mod points its staging modules (k8s.io/api, client-go, ...) at
 # ./staging/src/..., which Go ignores for a dependency. The same code is published as

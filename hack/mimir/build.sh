@@ -17,27 +17,10 @@ MIMIR_MODULE_VERSION=${MIMIR_MODULE_VERSION:-v1.3.1-0.20260423142704-aced80d7493
 MIMIR_VERSION=${MIMIR_VERSION:-3.0.5}          # its VERSION file at that commit (checked below)
 CACHE_ROOT=${ALERTPLANE_CACHE:-$HOME/.cache/alertplane}
 DEST=$CACHE_ROOT/mimir/$MIMIR_VERSION-${MIMIR_MODULE_VERSION##*-}
-BIN=$DEST/bin
 TOOLS=(mimir)
-
-have_all() { for t in "${TOOLS[@]}"; do [[ -x $BIN/$t ]] || return 1; done; }
-if have_all; then echo "$BIN"; exit 0; fi
-
-GO=$(command -v go || echo /usr/local/go/bin/go)
-[[ -x $GO ]] || { echo "mimir/build.sh: no Go toolchain (looked on PATH and /usr/local/go/bin)" >&2; exit 1; }
-
-mkdir -p "$DEST"
-# Parallel test workers may all call us at once: one builds, the others wait and reuse.
-exec 9>"$DEST/.lock"
-flock 9
-if have_all; then echo "$BIN"; exit 0; fi
-
-start=$SECONDS
-work=$(mktemp -d "$DEST/build.XXXXXX")
-# The module cache is read-only; the copied tree keeps that mode, so make it removable.
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work"
-export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
+NAME=mimir
+# shellcheck source=../lib/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gobuild.sh"  # cached? lock, work dir, Go env
 
 mod=github.com/grafana/mimir@$MIMIR_MODULE_VERSION
 # -json reports a failure on stdout (and exits 1): keep it to show it.

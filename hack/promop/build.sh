@@ -14,27 +14,10 @@ CACHE_ROOT=${ALERTPLANE_CACHE:-$HOME/.cache/alertplane}
 # AM_VERSION is the one PO_VERSION targets, so the PO version alone names the cache dir;
 # bump both together.
 DEST=$CACHE_ROOT/promop/$PROMOP_VERSION
-BIN=$DEST/bin
 TOOLS=(operator alertmanager amtool)
-
-have_all() { for t in "${TOOLS[@]}"; do [[ -x $BIN/$t ]] || return 1; done; }
-if have_all; then echo "$BIN"; exit 0; fi
-
-GO=$(command -v go || echo /usr/local/go/bin/go)
-[[ -x $GO ]] || { echo "promop/build.sh: no Go toolchain (looked on PATH and /usr/local/go/bin)" >&2; exit 1; }
-
-mkdir -p "$DEST"
-# Parallel test workers may all call us at once: one builds, the others wait and reuse.
-exec 9>"$DEST/.lock"
-flock 9
-if have_all; then echo "$BIN"; exit 0; fi
-
-start=$SECONDS
-work=$(mktemp -d "$DEST/build.XXXXXX")
-# The module cache is read-only; the copied tree keeps that mode, so make it removable.
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-cd "$work"
-export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
+NAME=promop
+# shellcheck source=../lib/gobuild.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/gobuild.sh"  # cached? lock, work dir, Go env
 
 moddir() {  # the module cache dir of module $1 (downloaded if missing)
   local out d
