@@ -102,6 +102,7 @@ def _ctx(tmp_path: Path, urls: list[str]) -> Context:
 
 
 QUERY = {"active": "true"}
+TENANTS = ["acme"]  # the customers the caller may see (asked as tenants only with Mimir)
 
 
 def test_a_trickling_replica_does_not_hold_the_firing_view(
@@ -111,7 +112,7 @@ def test_a_trickling_replica_does_not_hold_the_firing_view(
     slow = serve(_trickle(json.dumps([_alert("SLOW", "s")]).encode(), stop, done))
     fast = serve(_json([_alert("FAST", "f")]))
     try:
-        got = alertmanager_alerts(_ctx(tmp_path, [slow, fast]), QUERY, 0.5)
+        got = alertmanager_alerts(_ctx(tmp_path, [slow, fast]), QUERY, 0.5, TENANTS)
         finished_first = done.is_set()
     finally:
         stop.set()
@@ -127,7 +128,7 @@ def test_a_trickling_only_alertmanager_is_upstream_failed(
     slow = [serve(_trickle(raw, stop, done)) for _ in range(2)]
     try:
         with pytest.raises(UpstreamFailed):
-            alertmanager_alerts(_ctx(tmp_path, slow), QUERY, 0.5)
+            alertmanager_alerts(_ctx(tmp_path, slow), QUERY, 0.5, TENANTS)
         finished_first = done.is_set()
     finally:
         stop.set()
@@ -141,10 +142,10 @@ def test_a_huge_answer_is_not_read_whole(
     big = _json([_alert("BIG", f"big-{i}") for i in range(20_000)])  # ~2 MB
     huge, huge_too = serve(big), serve(big)
     fine = serve(_json([_alert("FINE", "f")]))
-    got = alertmanager_alerts(_ctx(tmp_path, [huge, fine]), QUERY, 5.0)
+    got = alertmanager_alerts(_ctx(tmp_path, [huge, fine]), QUERY, 5.0, TENANTS)
     assert [a["labels"]["alertname"] for a in got] == ["FINE"]
     with pytest.raises(UpstreamFailed, match="larger than 1 MiB"):
-        alertmanager_alerts(_ctx(tmp_path, [huge, huge_too]), QUERY, 5.0)
+        alertmanager_alerts(_ctx(tmp_path, [huge, huge_too]), QUERY, 5.0, TENANTS)
 
 
 def test_a_trickling_alertmanager_does_not_hold_the_reconciler(
