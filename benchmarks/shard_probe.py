@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ab_procs import proc_status  # VmRSS, VmHWM, CPU seconds of a pid (or thread)
+
 from alertplane.stack.processes import Prometheus, free_port, http_json
 
 RELOADED = "prometheus_config_last_reload_success_timestamp_seconds"
@@ -78,18 +80,6 @@ def wait_live(
             continue
         time.sleep(POLL_S)
     raise TimeoutError(f"{prom.url}: change not live {timeout:.0f}s after it was made")
-
-
-def proc_status(pid: int) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) in MB and CPU seconds (user + system) of a process or thread."""
-    out: dict[str, float] = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            out[key] = int(value.split()[0]) / 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    out["cpu_s"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
 
 
 def children_cpu() -> float:

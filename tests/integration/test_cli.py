@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alertplane.cli import main
-from tests.support.cli import Run, write
+from tests.support.cli import Run, in_process, write
 from tests.support.factories import alert, receiver
 from tests.support.paths import EXAMPLES, ROOT
 
@@ -29,13 +28,7 @@ PLATFORM = str(EXAMPLES / "platform.yaml")
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
+    return in_process(capsys)
 
 
 # --- validate

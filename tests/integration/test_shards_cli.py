@@ -11,11 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alertplane.cli import main
 from alertplane.render.placement import moves, placement
 from alertplane.render.platform import PrometheusSettings
 from alertplane.stack.processes import find_binary
-from tests.support.cli import Run, write
+from tests.support.cli import Run, in_process, write
 from tests.support.factories import alert
 
 CUSTOMERS = [f"cust-{i:02d}" for i in range(40)]
@@ -23,13 +22,7 @@ CUSTOMERS = [f"cust-{i:02d}" for i in range(40)]
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
+    return in_process(capsys)
 
 
 def _config(path: Path, names: str, **extra: object) -> str:

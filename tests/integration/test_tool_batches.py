@@ -23,11 +23,10 @@ from typing import Any
 import pytest
 import yaml
 
-from alertplane.cli import main
 from alertplane.errors import ToolError
 from alertplane.validate import tools
 from tests.support.api_env import ADMIN, ApiEnv, api_env
-from tests.support.cli import Run, write
+from tests.support.cli import Run, in_process, write
 from tests.support.factories import receiver
 from tests.support.paths import EXAMPLES
 from tests.support.waiting import eventually
@@ -58,13 +57,7 @@ def _receivers(n: int, bad: frozenset[int] = frozenset()) -> list[dict[str, Any]
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Run:
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
+    return in_process(capsys)
 
 
 def _no_e2big(text: str) -> None:
