@@ -8,6 +8,7 @@ file holds the alert groups first (one per category), then each further kind's g
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,13 +67,37 @@ def alert_groups(customer_id: str, specs: Sequence[CustomerAlertSpec]) -> list[d
 def record_groups(
     customer_id: str, specs: Sequence[CustomerRecordingRuleSpec]
 ) -> list[dict[str, Any]]:
-    """One group of every recording rule, ordered by record name. Prometheus evaluates a
-    group's rules in order; recording rules do not read each other's output within one
-    evaluation in upstream mixins, and an order by name keeps the file stable."""
+    """One group of every recording rule, each after the rules whose series it reads.
+    Prometheus evaluates a group's rules in order, and a rule reads what the rules before it
+    recorded in the same evaluation (upstream mixins chain them: Mimir's required replicas
+    read its actual replicas); otherwise by record and labels, so the file is stable."""
     if not specs:
         return []
-    rules = [recording_rule_of(s) for s in sorted(specs, key=lambda s: s.record)]
+    rules = [recording_rule_of(s) for s in _dependency_order(specs)]
     return [{"name": records_group(customer_id), "rules": rules}]
+
+
+_METRIC_TOKEN = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
+def _dependency_order(specs: Sequence[CustomerRecordingRuleSpec]) -> list[Any]:
+    """Record-and-labels order, moved so that no rule comes before a rule whose record its
+    expression names (a name inside a string or a label only moves it needlessly; a cycle
+    keeps the rest in plain order)."""
+    pending = sorted(specs, key=lambda s: (s.record, sorted(s.labels.items())))
+    records = {s.record for s in pending}
+    reads = {
+        id(s): records.intersection(_METRIC_TOKEN.findall(s.expr)) - {s.record} for s in pending
+    }
+    out: list[Any] = []
+    while pending:
+        # a record is done once every rule recording it is out (mixins share records)
+        done = {s.record for s in out} - {s.record for s in pending}
+        ready = [s for s in pending if reads[id(s)] <= done] or pending  # or: a cycle
+        taken = {id(s) for s in ready}
+        out += ready
+        pending = [s for s in pending if id(s) not in taken]
+    return out
 
 
 @dataclass(frozen=True)

@@ -178,3 +178,33 @@ def test_a_record_needs_its_fields() -> None:
     assert _problems(recording_rule(expr="")) == [
         "spec.expr: must not be empty; give at least one value"
     ]
+
+
+def test_a_rule_comes_after_the_rules_whose_series_it_reads() -> None:
+    """Prometheus evaluates a group in order: a reader before its source would read the
+    previous evaluation's value (and nothing at the first)."""
+    reader = recording_rule(
+        record="a:ratio", expr='b:x{customer_id="acme"} / c:y{customer_id="acme"}'
+    )
+    middle = recording_rule(record="b:x", expr='sum(c:y{customer_id="acme"})')
+    c1 = recording_rule(record="c:y", labels={"reason": "1"})
+    c2 = recording_rule(record="c:y", labels={"reason": "2"})
+    plain = recording_rule(record="_:plain")
+    named = [_renamed(m, f"o{i}") for i, m in enumerate([reader, middle, c1, c2, plain])]
+    from alertplane.render import render
+
+    text = render(named).rules["rules/acme.yml"]
+    rules = yaml.safe_load(text)["groups"][0]["rules"]
+    assert [(r["record"], r["labels"].get("reason")) for r in rules] == [
+        ("_:plain", None),
+        ("c:y", "1"),
+        ("c:y", "2"),
+        ("b:x", None),
+        ("a:ratio", None),
+    ]
+    cycle = [
+        _renamed(recording_rule(record="x:a", expr='x:b{customer_id="acme"}'), "p"),
+        _renamed(recording_rule(record="x:b", expr='x:a{customer_id="acme"}'), "q"),
+    ]
+    rules = yaml.safe_load(render(cycle).rules["rules/acme.yml"])["groups"][0]["rules"]
+    assert [r["record"] for r in rules] == ["x:a", "x:b"]
