@@ -208,3 +208,14 @@ def test_a_rule_comes_after_the_rules_whose_series_it_reads() -> None:
     ]
     rules = yaml.safe_load(render(cycle).rules["rules/acme.yml"])["groups"][0]["rules"]
     assert [r["record"] for r in rules] == ["x:a", "x:b"]
+
+
+def test_the_mimir_sink_puts_recording_rules_in_a_namespace_of_their_own() -> None:
+    from alertplane.render.mimir import rule_namespaces
+
+    text = do_render(alert(), recording_rule()).rules["rules/acme.yml"]
+    spaces = rule_namespaces("acme", text)
+    assert list(spaces) == ["alertplane-application", "alertplane-records"]
+    (group,) = spaces["alertplane-records"]
+    assert group["name"] == "acme-records"
+    assert [r["labels"] for r in group["rules"]] == [{"customer_id": "acme"}]
