@@ -219,3 +219,19 @@ def test_the_mimir_sink_puts_recording_rules_in_a_namespace_of_their_own() -> No
     (group,) = spaces["alertplane-records"]
     assert group["name"] == "acme-records"
     assert [r["labels"] for r in group["rules"]] == [{"customer_id": "acme"}]
+
+
+def test_an_invalid_recording_rule_keeps_its_customers_rule_file() -> None:
+    """`render` keeps a customer's last good rules file when one of its objects rendered
+    there is invalid: a recording rule counts like an alert, a receiver does not."""
+    from alertplane.core import evaluate
+    from alertplane.errors import Source
+    from alertplane.manifests import Document
+
+    bad = recording_rule(expr="sum(errors_total)")
+    docs = [Document(Source("f", 1), bad), Document(Source("f", 2), alert("globex"))]
+    outcome = evaluate(docs, tools=False)
+    assert (outcome.invalid_alert_owners, outcome.invalid_receiver_owners) == ({"acme"}, set())
+    rejected = {"kind": "CustomerRecordingRule", "spec": {"customerId": "initech"}}
+    outcome = evaluate([Document(Source("f", 1), rejected)], tools=False)
+    assert (outcome.invalid_alert_owners, outcome.invalid_receiver_owners) == ({"initech"}, set())
