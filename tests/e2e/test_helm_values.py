@@ -175,6 +175,7 @@ def test_webhook_with_cert_manager(helm: Helm) -> None:
     assert set(hooks) == {
         "customeralerts.validate.alertplane.io",
         "customerreceivers.validate.alertplane.io",
+        "customerrecordingrules.validate.alertplane.io",
     }
     for plural in PLURALS.values():
         hook = hooks[f"{plural}.validate.alertplane.io"]
