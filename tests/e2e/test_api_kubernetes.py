@@ -288,3 +288,27 @@ def test_serve_kubernetes_process(env: Env, tmp_path: Path) -> None:
     done = subprocess.run(no_db, capture_output=True, text=True, env=environ, timeout=60)
     assert done.returncode != 0
     assert "--kubernetes needs --db" in done.stderr
+
+
+def test_recording_rule_lifecycle(env: Env) -> None:
+    """Issue 14 §2 in Kubernetes mode: the API's writes of a recording rule become a
+    CustomerRecordingRule custom resource the operator syncs; another customer sees none."""
+    from tests.support.api_env import record_spec
+
+    c = env.client
+    base = "/customers/acme/recordingrules"
+    r = c.post(f"{base}?wait=true", json=record_spec("job:k8s:rate5m"), headers=ACME)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    name = out["metadata"]["name"]
+    assert out["status"]["phase"] == "Synced", out["status"]
+    cr = env.cr("CustomerRecordingRule", name)
+    assert cr is not None and cr["spec"]["record"] == "job:k8s:rate5m"
+    assert cr["metadata"]["annotations"]["alertplane.io/changed-by"] == "acme-team"
+    spec = record_spec("job:k8s:rate5m", labels={"team": "web"})
+    r = c.put(f"{base}/job:k8s:rate5m?wait=true", json=spec, headers=ACME)
+    assert (r.status_code, r.json()["status"]["phase"]) == (200, "Synced"), r.text
+    assert env.cr("CustomerRecordingRule", name)["spec"]["labels"] == {"team": "web"}  # type: ignore[index]
+    assert c.get(f"{base}/job:k8s:rate5m", headers=GLOBEX).status_code == 404
+    assert c.delete(f"{base}/job:k8s:rate5m", headers=ACME).status_code == 204
+    wait_for(lambda: env.cr("CustomerRecordingRule", name) is None, 20, "the CR is gone")
