@@ -24,6 +24,8 @@ groups:
         expr: vector(1)
       - record: job:up:sum
         expr: sum by (job) (up)
+      - record: up_total
+        expr: sum(up)
 """
 LABELLED = """\
 groups:
@@ -62,18 +64,20 @@ def test_rules_are_converted_imported_and_the_refused_named(api: ApiEnv) -> None
     assert r.status_code == 200, r.text
     body = r.json()
     assert [(c["kind"], c["name"], c["action"]) for c in body["changes"]] == [
-        ("CustomerAlert", "acme-high-error-rate", "created")
+        ("CustomerAlert", "acme-high-error-rate", "created"),
+        ("CustomerRecordingRule", "acme-job-up-sum", "created"),
     ]
     assert [p["text"] for p in body["refused"]] == [
         "body:1 (document 1) group 'web' rule 2 (Heartbeat): expression selects no series, "
         "so it cannot be tied to this customer",
-        "body:1 (document 1) group 'web' rule 3 (job:up:sum): recording rules are not "
-        "imported: alertplane has no per-customer recording rules yet; keep them in the "
-        "platform's rule files",
+        "body:1 (document 1) group 'web' rule 4 (up_total): record 'up_total' has no ':': a "
+        "recorded series must not take the name of a scraped metric; rename it and the rules "
+        "that read it, e.g. to ':up_total'",
     ]
-    (stored,) = api.store.get()
+    stored, record = api.store.get()
     assert stored.spec["expr"] == 'sum(rate(http_errors_total{customer_id="acme"}[5m])) > 1'
     assert stored.spec["labels"] == {"team": "web"} and stored.spec["severity"] == "critical"
+    assert record.spec["expr"] == 'sum by (job) (up{customer_id="acme"})'
 
 
 def test_validate_converts_without_storing(api: ApiEnv) -> None:
@@ -81,7 +85,7 @@ def test_validate_converts_without_storing(api: ApiEnv) -> None:
         "/validate?format=prometheus&customer=acme", content=RULES, headers={**ADMIN, **YAML}
     )
     assert r.status_code == 200, r.text
-    assert (r.json()["valid"], r.json()["objects"], len(r.json()["refused"])) == (False, 1, 2)
+    assert (r.json()["valid"], r.json()["objects"], len(r.json()["refused"])) == (False, 2, 2)
     assert api.store.get() == []
 
 
@@ -96,7 +100,7 @@ def test_a_customer_token_imports_for_itself_only(api: ApiEnv) -> None:
         assert r.json()["problems"][0]["message"] == (
             "this token may only import rules for its own customer"
         )
-    assert [s.customer_id for s in api.store.get()] == ["acme"]
+    assert [s.customer_id for s in api.store.get()] == ["acme", "acme"]  # alert, record
 
 
 def test_an_admin_maps_labels_to_customers(api: ApiEnv) -> None:
