@@ -1,0 +1,168 @@
+"""The rules of a CustomerSLO a schema cannot express.
+
+- Each SLI query carries `[{{.window}}]` where its range goes and no other template: the
+  renderer substitutes each window there as text, so a placeholder anywhere else (inside a
+  label value, say) would make the windows select different series. With the placeholder
+  confined to a range's brackets, the windows differ only in ranges, and one substitution
+  decides isolation for all of them; every rendered expression is checked again anyway.
+- Each query passes the isolation check of `spec.expr` (validate/promql.py), reported on
+  its own field.
+- The alerts' labels and annotations pass an alert's checks (validate/fields.py), on a
+  stand-in alert carrying them; labels the SLO's rules set are reserved.
+- The period is 7d to 90d: the slowest alert reads 3d; the period's SLI averages every 5m
+  ratio of the period, which a longer one makes costly to evaluate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from ..errors import Problem
+from ..model.alert import CustomerAlert, CustomerAlertSpec, Severity
+from ..model.common import duration_ms, shown
+from ..model.slo import SLO_RESERVED_LABELS, CustomerSLO, CustomerSLOSpec
+from ..render.slo import PLACEHOLDER, alert_expr, rendered_exprs
+from .fields import check_alert
+from .promql import PATH as EXPR_PATH
+from .promql import check_expr
+from .unicode import path_key
+
+MIN_PERIOD, MAX_PERIOD = "7d", "90d"
+_QUERIES = (
+    ("errorQuery", "error_query"),
+    ("goodQuery", "good_query"),
+    ("totalQuery", "total_query"),
+)
+_WINDOW_HINT = "write each range as [{{.window}}], e.g. rate(http_requests_total{...}[{{.window}}])"
+_RESERVED_HINTS = {
+    "customer_id": "remove it; set spec.customerId",
+    "severity": "remove it; the page alert is critical, the ticket alert warning",
+    "category": "remove it; set spec.alerting.category",
+    "urgency": "remove it",
+    "slo": "remove it; alertplane sets it to spec.sloName",
+    "slo_window": "remove it; alertplane sets it to each rule's window",
+    "slo_severity": "remove it; alertplane sets it to page or ticket",
+}
+
+
+def check_slo(obj: CustomerSLO) -> list[Problem]:
+    spec = obj.spec
+    problems = _check_period(spec)
+    for field, attr in _QUERIES:
+        query = getattr(spec.sli.events, attr)
+        if query is not None:
+            problems.extend(check_query(f"spec.sli.events.{field}", query, spec.customer_id))
+    problems.extend(_check_alerting(obj))
+    if not problems:
+        problems.extend(_check_rendered(spec))
+    return problems
+
+
+def _check_period(spec: CustomerSLOSpec) -> list[Problem]:
+    period = duration_ms(spec.period)
+    if duration_ms(MIN_PERIOD) <= period <= duration_ms(MAX_PERIOD):
+        return []
+    return [
+        Problem(
+            "spec.period",
+            f"period {shown(spec.period)} is outside {MIN_PERIOD} to {MAX_PERIOD}",
+            "the slowest alert reads 3d and the period's ratio averages every 5m ratio in "
+            "it: use 7d to 90d (30d is the SRE workbook's)",
+        )
+    ]
+
+
+def same_length_window(found: re.Match[str]) -> str:
+    """A range as long as the placeholder it replaces, so positions in promql-parser's
+    messages point into the query as written: `[{{.window}}]` → `[0000000005m]` (leading
+    zeros are valid in Prometheus' durations)."""
+    return f"[{'0' * (len(found.group()) - 4)}5m]"
+
+
+def check_query(path: str, query: str, customer_id: str) -> list[Problem]:
+    """The placeholder rules, then the isolation check on the query with a window in it."""
+    if "{{" in PLACEHOLDER.sub("", query):
+        return [
+            Problem(
+                path,
+                "a query may hold {{.window}} only as a range, [{{.window}}], and no other "
+                "template",
+                _WINDOW_HINT,
+            )
+        ]
+    if PLACEHOLDER.search(query) is None:
+        return [
+            Problem(
+                path,
+                "the query has no [{{.window}}] range: every window would compute the same ratio",
+                _WINDOW_HINT,
+            )
+        ]
+    found = check_expr(PLACEHOLDER.sub(same_length_window, query), customer_id)
+    return [replace(p, path=path) if p.path == EXPR_PATH else p for p in found]
+
+
+def _check_alerting(obj: CustomerSLO) -> list[Problem]:
+    """Reserved labels here; the rest of an alert's label and annotation rules on a
+    stand-in alert, their paths moved to where the SLO holds them."""
+    spec = obj.spec
+    problems = []
+    labels = {}
+    for key, value in spec.alerting.labels.items():
+        if key in SLO_RESERVED_LABELS:
+            problems.append(
+                Problem(
+                    f"spec.alerting.labels.{path_key(key)}",
+                    f"label {key!r} is set by alertplane",
+                    _RESERVED_HINTS[key],
+                )
+            )
+        else:
+            labels[key] = value
+    annotations = spec.alerting.annotations
+    from_description = spec.description is not None and annotations.description is None
+    if from_description:
+        annotations = annotations.model_copy(update={"description": spec.description})
+    stand_in = CustomerAlert(
+        api_version="alertplane.io/v1alpha1",
+        kind="CustomerAlert",
+        metadata=obj.metadata,
+        spec=CustomerAlertSpec(
+            customer_id=spec.customer_id,
+            alert_name=spec.alerting.page_alert_name,
+            category=spec.alerting.category,
+            severity=Severity.critical,
+            expr=alert_expr(spec, "page"),
+            labels=labels,
+            annotations=annotations,
+        ),
+    )
+    for problem in check_alert(stand_in):
+        problems.append(replace(problem, path=_moved(problem.path, from_description)))
+    return problems
+
+
+def _moved(path: str, from_description: bool) -> str:
+    if from_description and path == "spec.annotations.description":
+        return "spec.description"
+    for part in ("labels", "annotations"):
+        if path.startswith(f"spec.{part}"):
+            return f"spec.alerting.{path.removeprefix('spec.')}"
+    return path
+
+
+def _check_rendered(spec: CustomerSLOSpec) -> list[Problem]:
+    """Every rendered expression passes the isolation check: defence in depth behind the
+    checks of the queries (the renderer's own selectors carry the tenant matcher)."""
+    problems = []
+    for name, expr in rendered_exprs(spec):
+        for found in check_expr(expr, spec.customer_id):
+            problems.append(
+                Problem(
+                    "spec",
+                    f"rendered rule {name} fails the isolation check: {found.message}",
+                    "this is a bug in alertplane; please report it with the SLO",
+                )
+            )
+    return problems
