@@ -22,10 +22,11 @@ from ..errors import Problem
 from ..model.alert import CustomerAlert, CustomerAlertSpec, Severity
 from ..model.common import duration_ms, shown
 from ..model.slo import SLO_RESERVED_LABELS, CustomerSLO, CustomerSLOSpec
-from ..render.slo import PLACEHOLDER, alert_expr, rendered_exprs
+from ..render.slo import PLACEHOLDER, WINDOWS, alert_expr, rendered_exprs, sli_expr
 from .fields import check_alert
 from .promql import PATH as EXPR_PATH
 from .promql import check_expr
+from .promql_limits import MAX_EXPR_CHARS
 from .unicode import path_key
 
 MIN_PERIOD, MAX_PERIOD = "7d", "90d"
@@ -54,6 +55,8 @@ def check_slo(obj: CustomerSLO) -> list[Problem]:
         if query is not None:
             problems.extend(check_query(f"spec.sli.events.{field}", query, spec.customer_id))
     problems.extend(_check_alerting(obj))
+    if not problems:
+        problems.extend(_check_joined_length(spec))
     if not problems:
         problems.extend(_check_rendered(spec))
     return problems
@@ -150,6 +153,22 @@ def _moved(path: str, from_description: bool) -> str:
         if path.startswith(f"spec.{part}"):
             return f"spec.alerting.{path.removeprefix('spec.')}"
     return path
+
+
+def _check_joined_length(spec: CustomerSLOSpec) -> list[Problem]:
+    """The ratio rule joins both queries into one expression, which must stay within the
+    parser's bound (each query alone passed it)."""
+    longest = max(len(sli_expr(spec, w)) for w in WINDOWS)
+    if longest <= MAX_EXPR_CHARS:
+        return []
+    return [
+        Problem(
+            "spec.sli.events",
+            f"the queries are too long together: their ratio has {longest} characters, at "
+            f"most {MAX_EXPR_CHARS}",
+            "shorten the queries, or record a part of them with a recording rule",
+        )
+    ]
 
 
 def _check_rendered(spec: CustomerSLOSpec) -> list[Problem]:

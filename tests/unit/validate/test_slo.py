@@ -161,3 +161,16 @@ def test_description_is_an_annotation_template_checked_on_its_field() -> None:
     (line,) = _checks(description=sneaky)
     assert line.startswith("spec.description: "), line
     assert 'has no customer_id="acme" matcher' in line, line
+
+
+def test_queries_too_long_together() -> None:
+    # Each query alone is within the parser's bound; their ratio is not.
+    long = "x" * 8200
+    error = f'sum(rate(e{{customer_id="acme", path="{long}"}}[{{{{.window}}}}]))'
+    total = f'sum(rate(t{{customer_id="acme", path="{long}"}}[{{{{.window}}}}]))'
+
+    assert _checks(sli={"events": {"errorQuery": error, "totalQuery": total}}) == [
+        "spec.sli.events: the queries are too long together: their ratio has 16499 "
+        "characters, at most 16384; shorten the queries, or record a part of them with a "
+        "recording rule"
+    ]
