@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from ..errors import Problem
-from ..model.alert import KNOWN_ANNOTATIONS
 from ..render.slo import number
 from .forms import FieldErrors, clean, parse_pairs
 
@@ -32,7 +31,10 @@ PLACES = {
 }
 CHECKS = ("enabled", "autoInject")
 EXTRA = "annotations"
-FIELDS = (*PLACES, *CHECKS, "labels", *KNOWN_ANNOTATIONS, EXTRA)
+# Annotations with a field of their own; the others (description too: that field is the
+# SLO's) are `name=value` lines.
+NOTES = ("summary", "runbookUrl")
+FIELDS = (*PLACES, *CHECKS, "labels", *NOTES, EXTRA)
 CHOICES = {"category": ("application", "infrastructure")}
 _SPLIT = re.compile(r"; (?=spec(?:\.|\[|:))")
 _BY_PATH = {".".join(place): name for name, place in PLACES.items()}
@@ -53,7 +55,7 @@ def field_of(path: str) -> str | None:
         return "labels"
     if rest.startswith("alerting.annotations"):
         key = rest.removeprefix("alerting.annotations.").split(".", 1)[0]
-        return key if key in KNOWN_ANNOTATIONS else EXTRA
+        return key if key in NOTES else EXTRA
     return None
 
 
@@ -109,10 +111,10 @@ def values_of(spec: dict[str, Any] | None) -> dict[str, str]:
     out["labels"] = _lines(_get(spec, ("alerting", "labels")))
     notes = _get(spec, ("alerting", "annotations"))
     notes = notes if isinstance(notes, dict) else {}
-    for key in KNOWN_ANNOTATIONS:
+    for key in NOTES:
         value = notes.get(key)
         out[key] = "" if value is None else str(value)
-    out[EXTRA] = _lines({k: v for k, v in notes.items() if k not in KNOWN_ANNOTATIONS})
+    out[EXTRA] = _lines({k: v for k, v in notes.items() if k not in NOTES})
     return out
 
 
@@ -143,7 +145,7 @@ def spec_of(form: dict[str, str], name: str | None = None) -> tuple[dict[str, An
     if labels:
         _put(spec, ("alerting", "labels"), labels)
     notes: dict[str, str] = {}
-    for key in KNOWN_ANNOTATIONS:
+    for key in NOTES:
         value = clean(form.get(key, "")).strip()
         if value:
             notes[key] = value
