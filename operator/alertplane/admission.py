@@ -42,7 +42,7 @@ from typing import Any, Protocol
 from .errors import ObjectRef, Problem
 from .importer.autoinject import auto_injected
 from .manifests import Document
-from .model import NAME_FIELDS, CustomerAlert, Resource
+from .model import NAME_FIELDS, Resource, info, name_of
 from .render.platform import PlatformConfig
 from .validate import (
     Parsed,
@@ -194,11 +194,11 @@ def _duplicates(
     problems = []
     for item in parsed:
         obj = item.obj
-        name = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
+        name = name_of(obj)
         first = taken.get((obj.kind, obj.spec.customer_id, name))
         if first is None or is_flagged(item, index):
             continue
-        what = "alert" if isinstance(obj, CustomerAlert) else "receiver"
+        what = info(obj.kind).noun
         problems.append(
             Problem(
                 f"spec.{NAME_FIELDS[obj.kind]}",

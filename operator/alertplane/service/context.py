@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from ..errors import NotFound, ObjectRef
 from ..kube.namespaces import NamespaceBindings
+from ..model import info
 from ..model.records import ObjectRecord
 from ..render.platform import PlatformConfig
 from ..store.repo import Store
@@ -131,7 +132,7 @@ class Context:
                 found = self.store.find_named(kind, access.customer, name)
         if found is None:
             self.require_known(access)
-            raise NotFound(f"{'alert' if kind == 'CustomerAlert' else 'receiver'} not found")
+            raise NotFound(f"{info(kind).noun} not found")
         return found
 
     async def settle(self, out: dict[str, Any]) -> dict[str, Any]:

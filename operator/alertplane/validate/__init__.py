@@ -6,19 +6,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ..errors import ObjectRef, Problem, Source
-from ..model import CustomerAlert, CustomerReceiver
+from ..model import CustomerReceiver
 from ..render.platform import PlatformConfig
 from .blame import receiver_problems
 from .fields import check_alert, check_receiver
+from .recording import check_recording_rule
 from .schema import Parsed, parse_document, parse_documents, ref_of
 from .templates import check_receiver_templates, check_rule_templates
 from .unique import check_unique
 
 __all__ = [
+    "CHECKS",
     "Parsed",
     "check_receiver_configs",
     "check_with_tools",
@@ -33,6 +36,14 @@ __all__ = [
 ]
 
 
+# Each kind's own checks (model/kinds.py lists the kinds): a new kind adds its entry.
+CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
+    "CustomerAlert": check_alert,
+    "CustomerReceiver": check_receiver,
+    "CustomerRecordingRule": check_recording_rule,
+}
+
+
 def validate_objects(
     parsed: Sequence[Parsed], platform: PlatformConfig | None = None
 ) -> list[Problem]:
@@ -40,10 +51,10 @@ def validate_objects(
     problems: list[Problem] = []
     for item in parsed:
         obj = item.obj
-        found = check_alert(obj) if isinstance(obj, CustomerAlert) else check_receiver(obj)
+        found = CHECKS[obj.kind](obj)
         if (
             platform is not None
-            and not isinstance(obj, CustomerAlert)
+            and isinstance(obj, CustomerReceiver)
             and obj.spec.email
             and not platform.has_smtp()
         ):

@@ -1,4 +1,4 @@
-"""Names that must be unique: object identity, alertName and receiverName per customer.
+"""Names that must be unique: object identity, and each kind's name field per customer.
 
 The later object in input order is the duplicate, so appending a file never changes
 which of the existing objects stays valid.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import ObjectRef, Problem
-from ..model import CustomerAlert
+from ..model import info, name_of
 from .schema import Parsed
 
 
@@ -32,12 +32,9 @@ def check_unique(parsed: Sequence[Parsed]) -> list[Problem]:
             continue
         seen_ids[ref] = item
         obj = item.obj
-        if isinstance(obj, CustomerAlert):
-            key = (obj.kind, obj.spec.customer_id, obj.spec.alert_name)
-            path, what = "spec.alertName", f"alert {obj.spec.alert_name!r}"
-        else:
-            key = (obj.kind, obj.spec.customer_id, obj.spec.receiver_name)
-            path, what = "spec.receiverName", f"receiver {obj.spec.receiver_name!r}"
+        kind, name = info(obj.kind), name_of(obj)
+        key = (obj.kind, obj.spec.customer_id, name)
+        path, what = f"spec.{kind.name_field}", f"{kind.noun} {name!r}"
         first = seen_names.get(key)
         if first is not None:
             problems.append(

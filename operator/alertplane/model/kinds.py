@@ -1,0 +1,104 @@
+"""The kinds alertplane reads, one table entry each: adding a kind is an entry here plus its
+model, its checks (validate/kinds.py) and its rendering (render/__init__.py).
+
+Every layer that used to branch on "alert or else receiver" reads the entry instead: the
+spec field naming an object within its customer, the word a message uses for it, the REST
+collection, the CLI's names, whether it renders into the customer's rules file or into
+alertmanager.yml, and whether it can be switched off (`spec.enabled`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .alert import CustomerAlert
+from .receiver import CustomerReceiver
+from .recording import CustomerRecordingRule
+
+Resource = CustomerAlert | CustomerReceiver | CustomerRecordingRule
+Output = Literal["rules", "alertmanager"]
+RULES: Output = "rules"
+ALERTMANAGER: Output = "alertmanager"
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    kind: str  # CustomerAlert
+    model: type[Any]
+    name_field: str  # the spec field (camelCase) naming an object within its customer
+    noun: str  # alert: how messages, the console and the CLI name one object
+    plural: str  # customeralerts: the Kubernetes plural (CRD, watches)
+    rest: str  # alerts: the REST collection under /customers/{id}/
+    short: tuple[str, ...]  # further CLI names (kubectl-style short names)
+    output: Output  # where its rendering goes
+    toggles: bool  # has spec.enabled (disabled objects are kept but not rendered)
+
+    @property
+    def attr(self) -> str:
+        """The spec's Python attribute of the name field: alertName → alert_name."""
+        return "".join(f"_{c.lower()}" if c.isupper() else c for c in self.name_field)
+
+    @property
+    def nouns(self) -> str:
+        return f"{self.noun}s"
+
+
+ALERT = KindInfo(
+    "CustomerAlert",
+    CustomerAlert,
+    "alertName",
+    "alert",
+    "customeralerts",
+    "alerts",
+    ("alert", "alerts", "ca"),
+    RULES,
+    True,
+)
+RECEIVER = KindInfo(
+    "CustomerReceiver",
+    CustomerReceiver,
+    "receiverName",
+    "receiver",
+    "customerreceivers",
+    "receivers",
+    ("receiver", "receivers", "cr"),
+    ALERTMANAGER,
+    False,
+)
+RECORDING_RULE = KindInfo(
+    "CustomerRecordingRule",
+    CustomerRecordingRule,
+    "record",
+    "recording rule",
+    "customerrecordingrules",
+    "recordingrules",
+    ("recordingrule", "recordingrules", "record", "records", "crr"),
+    RULES,
+    True,
+)
+
+# In the order every listing, CRD set and watch uses.
+TABLE: tuple[KindInfo, ...] = (ALERT, RECEIVER, RECORDING_RULE)
+BY_KIND: dict[str, KindInfo] = {k.kind: k for k in TABLE}
+
+
+def info(kind: str) -> KindInfo:
+    """The entry of `kind` (KeyError: not one of alertplane's kinds)."""
+    return BY_KIND[kind]
+
+
+def name_of(obj: Resource) -> str:
+    """The object's name within its customer (spec.alertName, spec.receiverName, …)."""
+    value: str = getattr(obj.spec, BY_KIND[obj.kind].attr)
+    return value
+
+
+def enabled(obj: Resource) -> bool:
+    """Whether the object renders (kinds without spec.enabled always do)."""
+    return bool(getattr(obj.spec, "enabled", True))
+
+
+def renders_rules(kind: str) -> bool:
+    found = BY_KIND.get(kind)
+    return found is not None and found.output == RULES
