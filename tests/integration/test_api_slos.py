@@ -5,21 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from tests.support.api_env import ACME, ADMIN, GLOBEX, ApiEnv, alert_spec, api_env
-from tests.support.slo import slo
+from tests.support.slo import slo_spec
 
 BASE = "/customers/acme/slos"
-
-
-def slo_spec(customer: str = "acme", name: str = "checkout", **over: Any) -> dict[str, Any]:
-    spec = slo(customer, name, **over)["spec"]
-    del spec["customerId"]
-    return spec
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from tests.support.api_env import (
     alert_spec,
     receiver_spec,
 )
+from tests.support.slo import slo_spec
 
 API = "alertplane.io/v1alpha1"
 
@@ -31,6 +32,10 @@ SEED = [
         "CustomerAlert", "globex", alert_spec("GlobexOnlyAlert", "globex"), "globex-only-alert"
     ),
     manifest("CustomerReceiver", "globex", receiver_spec("globex-pager"), "globex-pager"),
+    manifest("CustomerSLO", "acme", slo_spec(), "acme-checkout"),
+    manifest(
+        "CustomerSLO", "globex", slo_spec("globex", "globex-checkout"), "globex-globex-checkout"
+    ),
 ]
 
 

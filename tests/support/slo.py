@@ -42,3 +42,10 @@ def slo(customer: str = "acme", name: str = "checkout", **spec: Any) -> dict[str
 
 def slo_obj(customer: str = "acme", name: str = "checkout", **spec: Any) -> CustomerSLO:
     return CustomerSLO.model_validate(slo(customer, name, **spec))
+
+
+def slo_spec(customer: str = "acme", name: str = "checkout", **over: Any) -> dict[str, Any]:
+    """The spec as the REST API takes it (the customer is the path's)."""
+    spec = slo(customer, name, **over)["spec"]
+    del spec["customerId"]
+    return spec
