@@ -24,8 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from ..errors import Conflict, Invalid, ObjectRef, Problem
 from ..service import crud
 from ..service.access import Access
-from ..service.objects import ALERT, NAME_KEY, RECEIVER, object_name, restore, view
-from . import forms, receiver_form, views
+from ..service.objects import ALERT, NAME_KEY, RECEIVER, SLO, object_name, restore, view
+from . import forms, receiver_form, slo_form, views
 from .render import curl, html, notice, redirect
 from .session import Session, check_csrf, read_form
 from .state import Console
@@ -62,6 +62,13 @@ RECEIVER_FORM = FormKind(
     {"channels": receiver_form.CHANNELS, "match_choices": receiver_form.MATCH_CHOICES,
      "blank_entry": receiver_form.blank_entry, "titles": receiver_form.TITLES,
      "labels": receiver_form.LABELS, "hints": receiver_form.HINTS},
+)  # fmt: skip
+
+
+SLO_FORM = FormKind(
+    SLO, "SLO", "slos", "slo_form.html", "new-slo", "slos", ("slos",), "slo-",
+    slo_form.values_of, slo_form.spec_of, slo_form.submitted, slo_form.pin,
+    slo_form.pin_texts, {"choices": slo_form.CHOICES},
 )  # fmt: skip
 
 
@@ -144,7 +151,7 @@ async def save(
 
 
 def add(api: APIRouter, console: Console) -> None:
-    for fk in (ALERT_FORM, RECEIVER_FORM):
+    for fk in (ALERT_FORM, RECEIVER_FORM, SLO_FORM):
         _add_kind(api, console, fk)
 
 

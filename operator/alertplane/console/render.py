@@ -75,6 +75,9 @@ NOTICES = {
     "receiver-created": "Receiver {what} created.",
     "receiver-saved": "Receiver {what} saved.",
     "receiver-deleted": "Receiver {what} deleted.",
+    "slo-created": "SLO {what} created.",
+    "slo-saved": "SLO {what} saved.",
+    "slo-deleted": "SLO {what} deleted.",
     "rolledback": "{what} rolled back.",
 }
 
