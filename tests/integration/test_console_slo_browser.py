@@ -89,7 +89,7 @@ def test_slo_page_create_fire_delete(page: Any, stack: LocalStack) -> None:
     assert field.get_attribute("aria-invalid") == "true"
     (error_id,) = [i for i in field.get_attribute("aria-describedby").split() if i.startswith("e-")]
     assert page.locator(f"#{error_id}").inner_text() == (
-        'spec.sli.events.errorQuery: selector app_http_requests_total{service="checkout", '
+        'spec.sli.events.errorQuery: selector app_http_requests_total{service="checkout",'
         'code="500"} has no customer_id="acme" matcher; add customer_id="acme" inside its braces'
     )
     assert page.evaluate("document.activeElement.id") == "problems"
