@@ -185,3 +185,18 @@ def _check_rendered(spec: CustomerSLOSpec) -> list[Problem]:
                 )
             )
     return problems
+
+
+def promtool_problems(spec: CustomerSLOSpec, found: list[Problem]) -> list[Problem]:
+    """promtool's refusals of an SLO's rules on the SLO's own fields: the labels and
+    annotations are its alerts' (`spec.alerting.…`; the description `spec.description`),
+    an expression is its queries', and each refusal once (both alerts carry the same)."""
+    from_description = (
+        spec.description is not None and spec.alerting.annotations.description is None
+    )
+    out: dict[tuple[str, str], Problem] = {}
+    for problem in found:
+        path = "spec.sli.events" if problem.path == "spec.expr" else problem.path
+        moved = replace(problem, path=_moved(path, from_description))
+        out.setdefault((moved.path, moved.message), moved)
+    return list(out.values())
