@@ -25,6 +25,7 @@ KNOWN = {
     "alertName": "HighErrorRate",
     "receiverName": "oncall",
     "sloName": "checkout",
+    "record": "job:errors:rate5m",
 }
 EXAMPLES = 20
 

@@ -10,6 +10,7 @@ from tests.support.api_env import (
     ApiEnv,
     alert_spec,
     receiver_spec,
+    record_spec,
 )
 from tests.support.slo import slo_spec
 
@@ -35,6 +36,13 @@ SEED = [
     manifest("CustomerSLO", "acme", slo_spec(), "acme-checkout"),
     manifest(
         "CustomerSLO", "globex", slo_spec("globex", "globex-checkout"), "globex-globex-checkout"
+    ),
+    manifest("CustomerRecordingRule", "acme", record_spec(), "acme-job-errors-rate5m"),
+    manifest(
+        "CustomerRecordingRule",
+        "globex",
+        record_spec("globex:only:rate5m", "globex"),
+        "globex-only-record",
     ),
 ]
 

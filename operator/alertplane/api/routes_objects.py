@@ -174,7 +174,7 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
         name=f"get_{k.one}",
         description=f"One {k.noun} with its status (phase, Valid/Synced conditions).",
         response_model=ObjectOut,
-        responses=responses(401, 404),
+        responses=responses(401, 404, 409),
     )
     def get(access: Access = customer, name: str = name_in_path) -> JSONResponse:
         return tagged(crud.get_object(ctx, access, kind, name))
@@ -184,7 +184,7 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
         name=f"update_{k.one}",
         description=f"Replace {'an' if k.noun[0] in 'aeiou' else 'a'} {k.noun}'s spec.",
         response_model=ObjectOut,
-        responses=responses(401, 404, 412, 422),
+        responses=responses(401, 404, 409, 412, 422),
         openapi_extra=spec_body(f"{k.schema}SpecUpdate", "The new spec (replaces the old one)."),
     )
     async def update(
@@ -226,7 +226,9 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
 def _add_removal(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
     kind, item = k.kind, k.item
 
-    @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 412))
+    @api.delete(
+        item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 409, 412)
+    )
     def delete(
         access: Access = customer, name: str = name_in_path, if_match: str | None = IF_MATCH
     ) -> Response:

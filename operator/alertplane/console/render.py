@@ -78,6 +78,9 @@ NOTICES = {
     "slo-created": "SLO {what} created.",
     "slo-saved": "SLO {what} saved.",
     "slo-deleted": "SLO {what} deleted.",
+    "record-created": "Recording rule {what} created.",
+    "record-saved": "Recording rule {what} saved.",
+    "record-deleted": "Recording rule {what} deleted.",
     "rolledback": "{what} rolled back.",
 }
 

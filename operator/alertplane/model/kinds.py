@@ -9,6 +9,8 @@ alertmanager.yml, and whether it can be switched off (`spec.enabled`).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,6 +36,10 @@ class KindInfo:
     short: tuple[str, ...]  # further CLI names (kubectl-style short names)
     output: Output  # where its rendering goes
     toggles: bool  # has spec.enabled (disabled objects are kept but not rendered)
+    # Spec fields that let two objects of a customer share a name: recording rules of one
+    # record with different labels (upstream mixins record one series name from several
+    # rules, e.g. `reason="cpu_usage"` and `reason="memory_usage"`).
+    shared_by: tuple[str, ...] = ()
 
     @property
     def attr(self) -> str:
@@ -77,6 +83,7 @@ RECORDING_RULE = KindInfo(
     ("recordingrule", "recordingrules", "record", "records", "crr"),
     RULES,
     True,
+    ("labels",),
 )
 
 SLO = KindInfo(
@@ -105,6 +112,15 @@ def name_of(obj: Resource) -> str:
     """The object's name within its customer (spec.alertName, spec.receiverName, …)."""
     value: str = getattr(obj.spec, BY_KIND[obj.kind].attr)
     return value
+
+
+def identity(kind: str, spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """What must be unique per customer and kind (spec in its written, camelCase shape):
+    the name, and the fields that let objects share it (`shared_by`), canonically."""
+    entry = BY_KIND[kind]
+    name = spec.get(entry.name_field)
+    shared = (json.dumps(spec.get(f) or None, sort_keys=True) for f in entry.shared_by)
+    return (str(name), *shared)
 
 
 def enabled(obj: Resource) -> bool:

@@ -84,16 +84,27 @@ def test_customer_id_label_is_reserved_and_label_names_checked() -> None:
     ]
 
 
-def test_record_names_are_unique_per_customer() -> None:
-    one = obj(recording_rule())
-    two = obj(recording_rule(**{"labels": {"x": "y"}}))
-    two = two.model_copy(update={"metadata": two.metadata.model_copy(update={"name": "other"})})
-    problems = validate_objects([Parsed(one), Parsed(two)])
+def _renamed(manifest: dict[str, Any], name: str) -> Any:
+    one = obj(manifest)
+    return one.model_copy(update={"metadata": one.metadata.model_copy(update={"name": name})})
+
+
+def test_a_record_is_unique_per_customer_with_its_labels() -> None:
+    """Upstream mixins record one series name from several rules told apart by their labels
+    (Mimir's `cluster_namespace_deployment_reason:required_replicas:count`, 9 rules)."""
+    cpu = obj(recording_rule(labels={"reason": "cpu"}))
+    memory = _renamed(recording_rule(labels={"reason": "memory"}), "m")
+    plain = _renamed(recording_rule(), "p")
+    assert validate_objects([Parsed(cpu), Parsed(memory), Parsed(plain)]) == []
+    again = _renamed(recording_rule(labels={"reason": "cpu"}), "again")
+    problems = validate_objects([Parsed(cpu), Parsed(again)])
     assert [p.text() for p in problems] == [
-        "spec.record: customer 'acme' already has recording rule 'job:errors:rate5m' "
-        "(CustomerRecordingRule acme/acme-job-errors-rate5m); choose another name or remove "
-        "one of the two"
+        "spec.record: customer 'acme' already has recording rule 'job:errors:rate5m' with the "
+        "same labels (CustomerRecordingRule acme/acme-job-errors-rate5m); give it other "
+        "labels, choose another name or remove one of the two"
     ]
+    other = obj(recording_rule(customer="globex", labels={"reason": "cpu"}))
+    assert validate_objects([Parsed(cpu), Parsed(other)]) == []
 
 
 def test_rendered_after_the_alert_groups_with_customer_id_forced() -> None:
