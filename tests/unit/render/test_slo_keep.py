@@ -1,11 +1,13 @@
-"""A kept rule file (render/keep_rules.py) loses an SLO the input disables or no longer
-holds — its whole group, recordings and alerts — and nothing else: a plain alert named
-like the SLO's alert stays."""
+"""What takes a rules file apart: a kept rule file (render/keep_rules.py) loses an SLO the
+input disables or no longer holds — its whole group, recordings and alerts — and nothing
+else (a plain alert named like the SLO's alert stays); the Mimir sink gets each SLO as one
+whole rule group."""
 
 from __future__ import annotations
 
 from alertplane.model import CustomerAlert
 from alertplane.render.keep_rules import prune_rules, wanted_alerts
+from alertplane.render.mimir import rule_namespaces
 from alertplane.render.rules import render_rules
 from tests.support.factories import alert
 from tests.support.slo import slo, slo_obj
@@ -49,3 +51,13 @@ def test_the_alert_named_like_the_slos_alert_is_the_alerts() -> None:
     wanted = wanted_alerts([slo()], lambda d: "acme")["acme"]
     text, dropped = prune_rules(_previous(), wanted, "acme")
     assert (dropped, _groups(text)) == (["CheckoutBudgetBurn"], ["acme-slo-checkout"])
+
+
+def test_the_mimir_sink_gets_each_slo_as_one_whole_group() -> None:
+    # Mimir's ruler: one namespace per group suffix; 13 rules fit its default 20 per
+    # group, so the alerts stay in the group whose recordings they read.
+    namespaces = rule_namespaces("acme", _previous())
+    assert {n: [(g["name"], len(g["rules"])) for g in gs] for n, gs in namespaces.items()} == {
+        "alertplane-application": [("acme-application", 1)],
+        "alertplane-slo-checkout": [("acme-slo-checkout", 13)],
+    }
