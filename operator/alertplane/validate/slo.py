@@ -200,3 +200,20 @@ def promtool_problems(spec: CustomerSLOSpec, found: list[Problem]) -> list[Probl
         moved = replace(problem, path=_moved(path, from_description))
         out.setdefault((moved.path, moved.message), moved)
     return list(out.values())
+
+
+def reserved_record(record: str, labels: dict[str, str]) -> list[Problem]:
+    """A CustomerRecordingRule may not record what an SLO records: an `slo:` record with an
+    `slo` label could be the very series (name and labels) of one of the customer's SLO rules,
+    and promtool refuses a file that records a series twice — the customer's whole file."""
+    if not record.startswith("slo:") or "slo" not in labels:
+        return []
+    return [
+        Problem(
+            "spec.labels.slo",
+            "label 'slo' on a record in the slo: namespace is reserved: CustomerSLO rules "
+            "record these series",
+            "remove the label or rename the record; for an SLO's alerts use a CustomerSLO "
+            "(docs/slo.md)",
+        )
+    ]

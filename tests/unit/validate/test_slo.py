@@ -174,3 +174,28 @@ def test_queries_too_long_together() -> None:
         "characters, at most 16384; shorten the queries, or record a part of them with a "
         "recording rule"
     ]
+
+
+def test_a_recording_rule_may_not_record_an_slos_series() -> None:
+    # The same series recorded twice makes promtool refuse the customer's whole file.
+    from alertplane.model import CustomerRecordingRule
+    from alertplane.validate.recording import check_recording_rule
+    from tests.support.factories import recording_rule
+
+    expr = 'sum(rate(x{customer_id="acme"}[5m]))'
+    labels = {"slo": "checkout", "slo_window": "5m"}
+    taken = recording_rule("acme", "slo:sli_error:ratio_rate5m", expr=expr, labels=labels)
+    assert [
+        p.text() for p in check_recording_rule(CustomerRecordingRule.model_validate(taken))
+    ] == [
+        "spec.labels.slo: label 'slo' on a record in the slo: namespace is reserved: "
+        "CustomerSLO rules record these series; remove the label or rename the record; for "
+        "an SLO's alerts use a CustomerSLO (docs/slo.md)"
+    ]
+    # Sloth's own output (sloth_* labels) and other names stay importable.
+    sloth = recording_rule(
+        "acme", "slo:sli_error:ratio_rate5m", expr=expr, labels={"sloth_slo": "x"}
+    )
+    other = recording_rule("acme", "job:slo:rate5m", expr=expr, labels=labels)
+    for ok in (sloth, other):
+        assert check_recording_rule(CustomerRecordingRule.model_validate(ok)) == []
