@@ -5,6 +5,9 @@ what `alertplane validate` prints)."""
 
 from __future__ import annotations
 
+import yaml
+
+from tests.support.paths import EXAMPLES
 from tests.support.problems import lines
 from tests.support.slo import slo
 
@@ -36,3 +39,9 @@ def test_a_refused_slo_is_checked_alone_without_a_tool_failure() -> None:
         f"{S}spec.period: period '1d' is outside 7d to 90d; the slowest alert reads 3d and the "
         "period's ratio averages every 5m ratio in it: use 7d to 90d (30d is the SRE workbook's)"
     ]
+
+
+def test_the_example_is_valid_with_the_tools() -> None:
+    docs = [yaml.safe_load(p.read_text()) for p in sorted((EXAMPLES / "slo").glob("*.yaml"))]
+    assert [d["kind"] for d in docs] == ["CustomerSLO"]
+    assert lines(*docs, tools=True) == []
