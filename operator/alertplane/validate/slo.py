@@ -11,6 +11,8 @@
   stand-in alert carrying them; labels the SLO's rules set are reserved.
 - The period is 7d to 90d: the slowest alert reads 3d; the period's SLI averages every 5m
   ratio of the period, which a longer one makes costly to evaluate.
+- promtool's refusals of an SLO's rules land on the SLO's fields (`promtool_problems`), and
+  a recording rule may not record an SLO's series (`reserved_record`, validate/recording.py).
 """
 
 from __future__ import annotations
