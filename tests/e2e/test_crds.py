@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from alertplane.validate import parse_document
-from tests.support.crds import ALERT, NAMES, RECEIVER, server_dry_run
+from tests.support.crds import ALERT, NAMES, RECEIVER, RECORDING, server_dry_run
 from tests.support.k8s_env import KubeEnv
 from tests.support.paths import ROOT
 
@@ -116,6 +116,8 @@ def test_valid_objects_pass_server_dry_run(kube: KubeEnv) -> None:
         with_spec(RECEIVER, slack=[{"apiURL": None, "apiURLSecretRef": {"name": "s", "key": "k"}}]),
         with_spec(RECEIVER, slack=None, pagerduty=[{"routingKey": "abc"}]),
         with_spec(ALERT, urgency=None, labels={"_private": "x", "Team2": "y"}),
+        RECORDING,
+        with_spec(RECORDING, record=":leading:colon", labels={"reason": "cpu"}),
     ):
         code, out = server_dry_run(kube, obj)
         assert code == 0, out
@@ -211,6 +213,21 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
     "email without recipients": (
         with_spec(RECEIVER, email=[{"to": []}]),
         ["spec.email[0].to", "at least 1 items"],
+    ),
+    "record without a colon": (
+        with_spec(RECORDING, record="http_requests_total"),
+        ['spec.record: Invalid value: "http_requests_total"', "should match"],
+    ),
+    "record with a dash": (
+        with_spec(RECORDING, record="job:errors-5m"),
+        ["spec.record", "should match"],
+    ),
+    "recording rule setting customer_id": (
+        with_spec(RECORDING, labels={"customer_id": "globex"}),
+        [
+            "spec.labels: Forbidden: labels may not set customer_id: alertplane sets it from "
+            "spec.customerId"
+        ],
     ),
     "secret ref without key": (
         with_spec(RECEIVER, slack=[{"apiURLSecretRef": {"name": "s"}}]),

@@ -42,6 +42,19 @@ ALERT: dict[str, Any] = {
 }
 
 
+RECORDING: dict[str, Any] = {
+    "apiVersion": "alertplane.io/v1alpha1",
+    "kind": "CustomerRecordingRule",
+    "metadata": {"name": "acme-errors", "namespace": "crd-test"},
+    "spec": {
+        "customerId": "acme",
+        "record": "job:errors:rate5m",
+        "expr": 'sum by (job) (rate(errors_total{customer_id="acme"}[5m]))',
+        "labels": {"team": "web"},
+    },
+}
+
+
 RECEIVER: dict[str, Any] = {
     "apiVersion": "alertplane.io/v1alpha1",
     "kind": "CustomerReceiver",

@@ -1,10 +1,22 @@
-"""The kinds alertplane reads, one table entry each: adding a kind is an entry here plus its
-model, its checks (validate/kinds.py) and its rendering (render/__init__.py).
+"""The kinds alertplane reads, one table entry each.
 
 Every layer that used to branch on "alert or else receiver" reads the entry instead: the
 spec field naming an object within its customer, the word a message uses for it, the REST
 collection, the CLI's names, whether it renders into the customer's rules file or into
-alertmanager.yml, and whether it can be switched off (`spec.enabled`).
+alertmanager.yml, and whether it can be switched off (`spec.enabled`). From this table come
+`model.KINDS`/`NAME_FIELDS`, kube/kinds.py's CRD kinds (the operator's watches and webhook
+handlers), the CLI's kind names, the store's name look-ups, admission and uniqueness.
+
+Adding a kind that renders into the customer's rules file (docs/architecture.md, "Kinds"):
+1. its model (model/<kind>.py) and an entry in TABLE below;
+2. its checks: an entry in validate/__init__.py `CHECKS`;
+3. its rendering: a `RuleKind` in render/rules.py `RULE_KINDS`, and its spec type in that
+   module's `RuleSpec` union and `rule_spec` (groups `<id>-…` after the alert groups);
+4. its CRD: an entry in crds.py `KINDS`; regenerate crds/ and the chart's copies, and add
+   the plural to the chart's RBAC (templates/_helpers.tpl) and webhook list;
+5. the REST API: a `Kind` in api/routes_objects.py `KINDS` and its spec schemas in
+   api/schemas.py `spec_schemas` (`<Schema>SpecIn`, `<Schema>SpecUpdate`);
+6. the console: a `FormKind` in console/editing.py (console/record_form.py is a plain one).
 """
 
 from __future__ import annotations

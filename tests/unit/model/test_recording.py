@@ -178,3 +178,60 @@ def test_a_record_needs_its_fields() -> None:
     assert _problems(recording_rule(expr="")) == [
         "spec.expr: must not be empty; give at least one value"
     ]
+
+
+def test_a_rule_comes_after_the_rules_whose_series_it_reads() -> None:
+    """Prometheus evaluates a group in order: a reader before its source would read the
+    previous evaluation's value (and nothing at the first)."""
+    reader = recording_rule(
+        record="a:ratio", expr='b:x{customer_id="acme"} / c:y{customer_id="acme"}'
+    )
+    middle = recording_rule(record="b:x", expr='sum(c:y{customer_id="acme"})')
+    c1 = recording_rule(record="c:y", labels={"reason": "1"})
+    c2 = recording_rule(record="c:y", labels={"reason": "2"})
+    plain = recording_rule(record="_:plain")
+    named = [_renamed(m, f"o{i}") for i, m in enumerate([reader, middle, c1, c2, plain])]
+    from alertplane.render import render
+
+    text = render(named).rules["rules/acme.yml"]
+    rules = yaml.safe_load(text)["groups"][0]["rules"]
+    assert [(r["record"], r["labels"].get("reason")) for r in rules] == [
+        ("_:plain", None),
+        ("c:y", "1"),
+        ("c:y", "2"),
+        ("b:x", None),
+        ("a:ratio", None),
+    ]
+    cycle = [
+        _renamed(recording_rule(record="x:a", expr='x:b{customer_id="acme"}'), "p"),
+        _renamed(recording_rule(record="x:b", expr='x:a{customer_id="acme"}'), "q"),
+    ]
+    rules = yaml.safe_load(render(cycle).rules["rules/acme.yml"])["groups"][0]["rules"]
+    assert [r["record"] for r in rules] == ["x:a", "x:b"]
+
+
+def test_the_mimir_sink_puts_recording_rules_in_a_namespace_of_their_own() -> None:
+    from alertplane.render.mimir import rule_namespaces
+
+    text = do_render(alert(), recording_rule()).rules["rules/acme.yml"]
+    spaces = rule_namespaces("acme", text)
+    assert list(spaces) == ["alertplane-application", "alertplane-records"]
+    (group,) = spaces["alertplane-records"]
+    assert group["name"] == "acme-records"
+    assert [r["labels"] for r in group["rules"]] == [{"customer_id": "acme"}]
+
+
+def test_an_invalid_recording_rule_keeps_its_customers_rule_file() -> None:
+    """`render` keeps a customer's last good rules file when one of its objects rendered
+    there is invalid: a recording rule counts like an alert, a receiver does not."""
+    from alertplane.core import evaluate
+    from alertplane.errors import Source
+    from alertplane.manifests import Document
+
+    bad = recording_rule(expr="sum(errors_total)")
+    docs = [Document(Source("f", 1), bad), Document(Source("f", 2), alert("globex"))]
+    outcome = evaluate(docs, tools=False)
+    assert (outcome.invalid_alert_owners, outcome.invalid_receiver_owners) == ({"acme"}, set())
+    rejected = {"kind": "CustomerRecordingRule", "spec": {"customerId": "initech"}}
+    outcome = evaluate([Document(Source("f", 1), rejected)], tools=False)
+    assert (outcome.invalid_alert_owners, outcome.invalid_receiver_owners) == ({"initech"}, set())

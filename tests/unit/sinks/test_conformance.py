@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from alertplane.errors import OutputRejected
-from alertplane.model import CustomerAlert, CustomerReceiver
+from alertplane.model import CustomerAlert, CustomerReceiver, CustomerRecordingRule
 from alertplane.render import ALERTMANAGER_PATH
 from alertplane.render.alertmanager import render_alertmanager
 from alertplane.render.platform import PlatformConfig
@@ -25,7 +25,7 @@ from alertplane.sinks import reload as reload_module
 from alertplane.sinks.base import Files, Liveness, ReloadOutcome, Sink
 from alertplane.sinks.factory import KINDS, MIMIR, SinkSettings, build_sink
 from alertplane.sinks.loaded import loaded_rule_files
-from tests.support.factories import alert, receiver
+from tests.support.factories import alert, receiver, recording_rule
 from tests.support.loaded_api import api_groups
 
 PLATFORM = PlatformConfig()
@@ -79,7 +79,9 @@ def _receivers() -> dict[str, list[Any]]:
 
 def _outputs() -> dict[str, str | None]:
     spec = CustomerAlert.model_validate(alert("acme")).spec
-    text = render_rules("acme", [spec])
+    # A recording rule too: every sink takes the customer's rules file as a whole.
+    record = CustomerRecordingRule.model_validate(recording_rule("acme")).spec
+    text = render_rules("acme", [spec, record])
     assert text is not None
     return {RULES: text, ALERTMANAGER_PATH: render_alertmanager(_receivers(), PLATFORM)}
 
