@@ -81,6 +81,10 @@ def _convert(node: Schema, defs: dict[str, Schema], path: str) -> Schema:
                 out[key] = copy.deepcopy(value)
         elif key == "properties":
             out[key] = {k: _convert(v, defs, f"{path}.{k}") for k, v in value.items()}
+        elif key in ("exclusiveMinimum", "exclusiveMaximum"):
+            # JSON Schema's numeric bound is OpenAPI v3.0's (Kubernetes') bound plus a flag.
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
         elif key == "items":
             out[key] = _convert(value, defs, f"{path}[]")
         elif key == "additionalProperties":
@@ -97,7 +101,8 @@ def _convert(node: Schema, defs: dict[str, Schema], path: str) -> Schema:
 # The order keys are written in: what a reviewer reads first, nested structure last.
 _ORDER = (
     "type", "description", "nullable", "format", "enum", "pattern", "minLength", "maxLength",
-    "minItems", "maxItems", "minimum", "maximum", "minProperties", "maxProperties", "default",
+    "minItems", "maxItems", "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum",
+    "minProperties", "maxProperties", "default",
     "required", "properties", "items", "additionalProperties",
 )  # fmt: skip
 

@@ -28,8 +28,10 @@ from .model import (
     CustomerAlertSpec,
     CustomerReceiverSpec,
     CustomerRecordingRuleSpec,
+    CustomerSLOSpec,
 )
 from .model.common import LABEL_NAME_RE, MAX_LABEL_NAME
+from .model.slo import SLO_RESERVED_LABELS
 from .render.yamlout import dump
 
 CATEGORY = "alertplane"
@@ -88,6 +90,16 @@ _RECORDING_RESERVED = _rule(
     f"!self.exists(k, k in {_cel_list(RECORDING_RESERVED_LABELS)})",
     "labels may not set customer_id: alertplane sets it from spec.customerId",
     "FieldValueForbidden",
+)
+_SLO_RESERVED = _rule(
+    f"!self.exists(k, k in {_cel_list(SLO_RESERVED_LABELS)})",
+    f"labels may not set {', '.join(SLO_RESERVED_LABELS)}: alertplane sets them from the "
+    "SLO (the page alert is critical, the ticket alert warning)",
+    "FieldValueForbidden",
+)
+_ONE_QUERY = _rule(
+    "has(self.errorQuery) != has(self.goodQuery)",
+    "give exactly one of errorQuery and goodQuery",
 )
 _ROUTE_LABELS = _rule(
     "!self.exists(k, k in ['customer_id', 'severity', 'category'])",
@@ -281,6 +293,30 @@ KINDS = (
             _AGE,
         ),
         rules={"labels": [_RECORDING_RESERVED, _LABEL_NAMES]},
+    ),
+    Kind(
+        api=BY_KIND["CustomerSLO"],
+        short_names=("cslo", "cslos"),
+        spec_model=CustomerSLOSpec,
+        description="A service level objective of one customer: an SLI (failed or good "
+        "events over all events), an objective and a period. alertplane validates it (tenant "
+        "isolation of every query) and renders it into the customer's rule file: the SLI "
+        "recorded over each window, and the SRE workbook's multi-window multi-burn-rate page "
+        "and ticket alerts (docs/slo.md).",
+        spec_description="The SLO. The queries carry [{{.window}}] where the range goes; "
+        "the alerts' labels customer_id, severity, category, urgency, slo, slo_window and "
+        "slo_severity are set by alertplane.",
+        columns=(
+            _column("Customer", ".spec.customerId"),
+            _column("SLO", ".spec.sloName"),
+            _column("Objective", ".spec.objective", "number"),
+            _column("Period", ".spec.period", priority=1),
+            _column("Enabled", ".spec.enabled", "boolean"),
+            _PHASE,
+            _column("Message", _VALID_MESSAGE, priority=1),
+            _AGE,
+        ),
+        rules={"sli.events": [_ONE_QUERY], "alerting.labels": [_SLO_RESERVED, _LABEL_NAMES]},
     ),
 )
 

@@ -172,11 +172,7 @@ def test_webhook_with_cert_manager(helm: Helm) -> None:
         "cert-manager.io/inject-ca-from": f"{NS}/{cert['metadata']['name']}"
     }
     hooks = {h["name"]: h for h in vwc["webhooks"]}
-    assert set(hooks) == {
-        "customeralerts.validate.alertplane.io",
-        "customerreceivers.validate.alertplane.io",
-        "customerrecordingrules.validate.alertplane.io",
-    }
+    assert set(hooks) == {f"{p}.validate.alertplane.io" for p in PLURALS.values()}
     for plural in PLURALS.values():
         hook = hooks[f"{plural}.validate.alertplane.io"]
         assert hook["rules"] == [{

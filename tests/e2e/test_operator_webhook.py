@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from tests.support.factories import alert, receiver, recording_rule
 from tests.support.operator_env import Cluster, wait_for
+from tests.support.slo import slo
 from tests.support.webhook import NS, kubectl_apply
 
 
@@ -118,3 +119,30 @@ def test_recording_rules_go_through_the_webhook_too(hooked: tuple[Cluster, str])
         "spec.record: customer 'hook-co' already has recording rule 'job:errors:rate5m' with "
         "the same labels"
     ) in out.stderr
+
+
+def test_slos_go_through_the_webhook_too(hooked: tuple[Cluster, str]) -> None:
+    """CustomerSLO (session 13): an SLO whose query selects every customer, or whose
+    sloName the customer already has, is refused by the API server with validate's words;
+    a valid one is admitted."""
+    cluster, _ = hooked
+    events = {
+        "errorQuery": 'sum(rate(errors_total{code="500"}[{{.window}}]))',
+        "totalQuery": f'sum(rate(errors_total{{customer_id="{NS}"}}[{{{{.window}}}}]))',
+    }
+    bad = slo(NS, "unscoped", sli={"events": events})
+
+    def refused() -> str | None:
+        out = kubectl_apply(cluster, bad)
+        return out.stderr if out.returncode != 0 and "denied the request" in out.stderr else None
+
+    stderr = wait_for(refused, 30, "the webhook's refusal")
+    assert (
+        'spec.sli.events.errorQuery: selector errors_total{code="500"} has no '
+        f'customer_id="{NS}" matcher'
+    ) in stderr
+    assert kubectl_apply(cluster, slo(NS)).returncode == 0
+    same = slo(NS) | {"metadata": {"name": "dup-slo", "namespace": NS}}
+    out = kubectl_apply(cluster, same)
+    assert out.returncode != 0
+    assert f"spec.sloName: customer '{NS}' already has SLO 'checkout'" in out.stderr

@@ -33,6 +33,7 @@ from alertplane.render import render
 from alertplane.render.platform import PlatformConfig, load_platform_config
 from tests.support.factories import DROP, alert, receiver
 from tests.support.paths import EXAMPLES, ROOT
+from tests.support.slo import slo
 
 GOLDEN = ROOT / "tests" / "golden"
 SMTP = {"smtp_smarthost": "mail.example:25", "smtp_from": "alerts@platform.example"}
@@ -315,6 +316,38 @@ CASES = [
                 expr='(\n  up{customer_id="acme"} == 0\n)\n',
                 annotations={"summary": "'quoted' \"twice\" \\ back"},
             ),
+        ),
+        _platform(),
+    ),
+    # SLOs render after the alert groups, one group each (docs/slo.md): an error query
+    # with the workbook's 30d factors, a good query over 28d with labels and annotations.
+    Case(
+        "slo",
+        _docs(
+            alert("acme", "HighErrorRate"),
+            slo("acme", "checkout", description="Checkout requests succeed"),
+            slo(
+                "acme",
+                "search-latency",
+                objective=99.5,
+                period="28d",
+                sli={
+                    "events": {
+                        "goodQuery": 'sum(rate(search_duration_seconds_bucket{customer_id="acme", '
+                        'le="0.3"}[{{.window}}]))',
+                        "totalQuery": 'sum(rate(search_duration_seconds_count{customer_id="acme"}'
+                        "[{{ .window }}]))",
+                    }
+                },
+                alerting={
+                    "pageAlertName": "SearchSlowFast",
+                    "ticketAlertName": "SearchSlowSteady",
+                    "category": "infrastructure",
+                    "labels": {"team": "search"},
+                    "annotations": {"runbookUrl": "https://runbooks.acme.example/search"},
+                },
+            ),
+            receiver("acme", "oncall"),
         ),
         _platform(),
     ),

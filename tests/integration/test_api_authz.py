@@ -25,6 +25,7 @@ from tests.support.api_env import (
     record_spec,
 )
 from tests.support.api_seed import SEED, manifest, reset
+from tests.support.slo import slo_spec
 
 API = "alertplane.io/v1alpha1"
 
@@ -76,6 +77,13 @@ MATRIX: list[tuple[Call, int, int, int]] = [
     (Call("PUT", f"{A}/receivers/oncall", receiver_spec()), 200, 200, 404),
     (Call("DELETE", f"{A}/receivers/oncall"), 204, 204, 404),
     (Call("POST", f"{A}/receivers/oncall/rollback", {"version": 1}), 200, 200, 404),
+    (Call("GET", f"{A}/slos"), 200, 200, 404),
+    (Call("POST", f"{A}/slos", slo_spec(name="new-slo")), 201, 201, 404),
+    (Call("GET", f"{A}/slos/checkout"), 200, 200, 404),
+    (Call("PUT", f"{A}/slos/checkout", slo_spec(objective=99.5)), 200, 200, 404),
+    (Call("PATCH", f"{A}/slos/checkout/enabled", {"enabled": False}), 200, 200, 404),
+    (Call("DELETE", f"{A}/slos/checkout"), 204, 204, 404),
+    (Call("POST", f"{A}/slos/checkout/rollback", {"version": 1}), 200, 200, 404),
     (Call("GET", f"{A}/recordingrules"), 200, 200, 404),
     (Call("POST", f"{A}/recordingrules", record_spec("job:new:rate5m")), 201, 201, 404),
     (Call("GET", f"{A}/recordingrules/{R}"), 200, 200, 404),
@@ -129,13 +137,22 @@ def test_authorization_matrix(api: ApiEnv) -> None:
 
 # -- the property ---------------------------------------------------------------------
 
-OWN_NAMES = ["HighErrorRate", "oncall", "acme-higherrorrate", "acme-oncall", "NewOne", "spare"]
+OWN_NAMES = [
+    "HighErrorRate",
+    "oncall",
+    "acme-higherrorrate",
+    "acme-oncall",
+    "NewOne",
+    "spare",
+    "checkout",
+]
 FOREIGN_NAMES = [
     "GlobexOnlyAlert",
     "globex-pager",
     "globex-only-alert",
     "globex:only:rate5m",
     "globex-only-record",
+    "globex-checkout",
 ]
 CUSTOMERS = ["acme", "globex", "initech"]
 
@@ -172,11 +189,31 @@ def _receiver_body(draw: Callable[..., Any]) -> Any:
     )
 
 
+def _slo_call(draw: Callable[..., Any], base: str, n: str) -> Call:
+    body = draw(
+        st.one_of(
+            st.builds(lambda s: slo_spec(name=s), st.sampled_from(["checkout", "spare"])),
+            st.builds(lambda c: slo_spec(c), st.sampled_from(["acme", "initech"])),
+            json_values,
+        )
+    )
+    how = draw(st.sampled_from(["GET", "DELETE", "PUT", "POST", "LIST", "ENABLED"]))
+    if how == "POST":
+        return Call("POST", f"{base}/slos", body)
+    if how == "LIST":
+        return Call("GET", f"{base}/slos")
+    if how == "ENABLED":
+        return Call("PATCH", f"{base}/slos/{n}/enabled", {"enabled": draw(st.booleans())})
+    return Call(how, f"{base}/slos/{n}", body if how == "PUT" else None)
+
+
 @st.composite
 def requests(draw: Callable[..., Any]) -> Call:
     c, n = draw(customer), draw(any_name)
     base = f"/customers/{c}"
-    choice = draw(st.integers(0, 18))
+    choice = draw(st.integers(0, 20))
+    if choice >= 19:
+        return _slo_call(draw, base, n)
     if choice == 0:
         return Call("GET", "/customers")
     if choice == 1:
@@ -271,6 +308,7 @@ def test_customer_token_never_sees_another_customer(api: ApiEnv, calls: list[Cal
     assert {s.ref.name for s in api.store.get(customer="globex")} == {
         "globex-only-alert",
         "globex-pager",
+        "globex-globex-checkout",
         "globex-only-record",
     }
     assert all(h.actor == "seed" for h in api.store.history(customer="globex"))

@@ -24,6 +24,7 @@ KNOWN = {
     "customerId": "acme",
     "alertName": "HighErrorRate",
     "receiverName": "oncall",
+    "sloName": "checkout",
     "record": "job:errors:rate5m",
 }
 EXAMPLES = 20

@@ -12,6 +12,7 @@ from tests.support.api_env import (
     receiver_spec,
     record_spec,
 )
+from tests.support.slo import slo_spec
 
 API = "alertplane.io/v1alpha1"
 
@@ -32,6 +33,10 @@ SEED = [
         "CustomerAlert", "globex", alert_spec("GlobexOnlyAlert", "globex"), "globex-only-alert"
     ),
     manifest("CustomerReceiver", "globex", receiver_spec("globex-pager"), "globex-pager"),
+    manifest("CustomerSLO", "acme", slo_spec(), "acme-checkout"),
+    manifest(
+        "CustomerSLO", "globex", slo_spec("globex", "globex-checkout"), "globex-globex-checkout"
+    ),
     manifest("CustomerRecordingRule", "acme", record_spec(), "acme-job-errors-rate5m"),
     manifest(
         "CustomerRecordingRule",

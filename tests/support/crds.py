@@ -19,6 +19,7 @@ NAMES = (
     "customeralerts.alertplane.io",
     "customerreceivers.alertplane.io",
     "customerrecordingrules.alertplane.io",
+    "customerslos.alertplane.io",
 )
 
 

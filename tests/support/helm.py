@@ -42,9 +42,11 @@ CR_RULES: Rules = {
         ("alertplane.io", "customeralerts", "get list watch patch"),
         ("alertplane.io", "customerreceivers", "get list watch patch"),
         ("alertplane.io", "customerrecordingrules", "get list watch patch"),
+        ("alertplane.io", "customerslos", "get list watch patch"),
         ("alertplane.io", "customeralerts/status", "patch"),
         ("alertplane.io", "customerreceivers/status", "patch"),
         ("alertplane.io", "customerrecordingrules/status", "patch"),
+        ("alertplane.io", "customerslos/status", "patch"),
         ("", "events", "create"),
     ]
     for v in verbs.split()
@@ -201,7 +203,7 @@ ALL_ON: Doc = {
 # delete, delete. No list/watch (it reads the operator's database), no status, no Secrets.
 API_RULES: Rules = {
     ("alertplane.io", r, v)
-    for r in ("customeralerts", "customerreceivers", "customerrecordingrules")
+    for r in ("customeralerts", "customerreceivers", "customerrecordingrules", "customerslos")
     for v in ("get", "create", "update", "patch", "delete")
 }
 

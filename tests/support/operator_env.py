@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import kopf
 
 from alertplane.kube.client import KubeClient
+from alertplane.kube.kinds import PLURALS
 from alertplane.kube.paths import api_path
 from tests.support.chart_env import RBAC_KINDS, operator_args, render
 from tests.support.k8s_env import ROOT, KubeEnv
@@ -33,11 +34,7 @@ from tests.support.processes import free_port
 
 T = TypeVar("T")
 API = "alertplane.io/v1alpha1"
-PLURAL = {
-    "CustomerAlert": "customeralerts",
-    "CustomerReceiver": "customerreceivers",
-    "CustomerRecordingRule": "customerrecordingrules",
-}
+PLURAL = dict(PLURALS)  # every kind of the table (kube/kinds.py)
 PROMOP_CRDS = ("prometheusrules", "alertmanagerconfigs")
 GOLDEN = ROOT / "tests" / "golden" / "operator"
 # A refused request in the operator's log: the API server's message ("... is forbidden: User

@@ -131,10 +131,10 @@ Alertmanager configuration in Mimir and copied nowhere else).
 */}}
 {{- define "alertplane.customResourceRules" -}}
 - apiGroups: [alertplane.io]
-  resources: [customeralerts, customerreceivers, customerrecordingrules]
+  resources: [customeralerts, customerreceivers, customerrecordingrules, customerslos]
   verbs: [get, list, watch, patch]
 - apiGroups: [alertplane.io]
-  resources: [customeralerts/status, customerreceivers/status, customerrecordingrules/status]
+  resources: [customeralerts/status, customerreceivers/status, customerrecordingrules/status, customerslos/status]
   verbs: [patch]
 - apiGroups: [""]
   resources: [events]
@@ -171,7 +171,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 (update), annotate before a delete (patch), delete. */}}
 {{- define "alertplane.apiRules" -}}
 - apiGroups: [alertplane.io]
-  resources: [customeralerts, customerreceivers, customerrecordingrules]
+  resources: [customeralerts, customerreceivers, customerrecordingrules, customerslos]
   verbs: [get, create, update, patch, delete]
 {{- end -}}
 

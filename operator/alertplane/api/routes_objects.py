@@ -19,7 +19,7 @@ from ..model import info
 from ..service import crud
 from ..service.access import Access
 from ..service.context import Context
-from ..service.objects import ALERT, NAME_KEY, RECEIVER, RECORDING_RULE
+from ..service.objects import ALERT, NAME_KEY, RECEIVER, RECORDING_RULE, SLO
 from . import etags, pathnames
 from .auth import Auth
 from .responses import JSONResponse
@@ -92,8 +92,17 @@ RECORDING_RULES = Kind(
     "Create a recording rule; its status starts Pending. 409 when the record exists.",
     "The CustomerRecordingRule spec (customerId optional).",
 )
+SLOS = Kind(
+    SLO,
+    "slo",
+    "SLO",
+    "The customer's SLOs with their status.",
+    "Create an SLO: its recording rules and burn-rate alerts render into the customer's "
+    "rule file (docs/slo.md); its status starts Pending. 409 when the sloName exists.",
+    "The CustomerSLO spec (customerId optional).",
+)
 # Every kind's router, in the table's order (api/app.py mounts them all).
-KINDS = (ALERTS, RECEIVERS, RECORDING_RULES)
+KINDS = (ALERTS, RECEIVERS, RECORDING_RULES, SLOS)
 
 
 async def written(

@@ -17,6 +17,7 @@ from ..model import (
     CustomerAlertSpec,
     CustomerReceiverSpec,
     CustomerRecordingRuleSpec,
+    CustomerSLOSpec,
     Route,
 )
 
@@ -100,6 +101,7 @@ class CustomerOut(BaseModel):
     alerts: int
     receivers: int
     recordingrules: int = Field(0, description="Recording rules (CustomerRecordingRule).")
+    slos: int = Field(0, description="SLOs (CustomerSLO).")
     phases: dict[str, int] = Field(description="Objects per phase.")
 
 
@@ -225,6 +227,8 @@ def spec_schemas() -> dict[str, dict[str, Any]]:
         ("ReceiverSpecUpdate", CustomerReceiverSpec, ("customerId", "receiverName")),
         ("RecordingRuleSpecIn", CustomerRecordingRuleSpec, ("customerId",)),
         ("RecordingRuleSpecUpdate", CustomerRecordingRuleSpec, ("customerId", "record")),
+        ("SLOSpecIn", CustomerSLOSpec, ("customerId",)),
+        ("SLOSpecUpdate", CustomerSLOSpec, ("customerId", "sloName")),
     ):
         schema, defs = _schema(model, optional)
         schema["title"] = name

@@ -30,11 +30,12 @@ from ..service.objects import (
     NAME_KEY,
     RECEIVER,
     RECORDING_RULE,
+    SLO,
     object_name,
     restore,
     view,
 )
-from . import forms, receiver_form, record_form, views
+from . import forms, receiver_form, record_form, slo_form, views
 from .render import curl, html, notice, redirect
 from .session import Session, check_csrf, read_form
 from .state import Console
@@ -77,6 +78,13 @@ RECORD_FORM = FormKind(
     "recordingrules", ("recordingrules",), "record-",
     record_form.values_of, record_form.spec_of, record_form.submitted,
     record_form.pin, record_form.pin_texts, {},
+)  # fmt: skip
+
+
+SLO_FORM = FormKind(
+    SLO, "SLO", "slos", "slo_form.html", "new-slo", "slos", ("slos",), "slo-",
+    slo_form.values_of, slo_form.spec_of, slo_form.submitted, slo_form.pin,
+    slo_form.pin_texts, {"choices": slo_form.CHOICES},
 )  # fmt: skip
 
 
@@ -160,7 +168,7 @@ async def save(
 
 
 def add(api: APIRouter, console: Console) -> None:
-    for fk in (ALERT_FORM, RECEIVER_FORM, RECORD_FORM):
+    for fk in (ALERT_FORM, RECEIVER_FORM, RECORD_FORM, SLO_FORM):
         _add_kind(api, console, fk)
 
 

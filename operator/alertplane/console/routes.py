@@ -13,8 +13,8 @@ from ..errors import NotFound, Unavailable, UpstreamFailed
 from ..model.common import is_dns_label
 from ..service import crud, customers
 from ..service.access import Access
-from ..service.objects import ALERT, RECEIVER, view
-from . import actions, editing, forms, record_form, views
+from ..service.objects import ALERT, RECEIVER, SLO, view
+from . import actions, editing, forms, record_form, slo_form, views
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
@@ -50,6 +50,7 @@ def router(console: Console) -> APIRouter:
     api = APIRouter(prefix=PATH, route_class=ConsoleRoute, include_in_schema=False)
     _add_front(api, console)
     _add_object_pages(api, console)
+    _add_slo_pages(api, console)
     _add_customer_pages(api, console)
     editing.add(api, console)
     record_form.add_pages(api, console)
@@ -166,6 +167,27 @@ def _add_object_pages(api: APIRouter, console: Console) -> None:
         return customer_page(
             "_receivers_table.html", session, access, "receivers", receivers=receivers, views=views
         )
+
+
+def _add_slo_pages(api: APIRouter, console: Console) -> None:
+    """A customer's SLOs, and the fragment that refreshes them."""
+    ctx = console.ctx
+
+    def page(request: Request, cid: str, template: str) -> Response:
+        session, access = console.access(request, cid)
+        slos = views.rows(crud.list_objects(ctx, access, SLO))
+        more = {"notice": notice(request)} if template == "slos.html" else {}
+        return customer_page(
+            template, session, access, "slos", slos=slos, slo_budget=slo_form.budget_text, **more
+        )
+
+    @api.get("/customers/{cid}/slos")
+    def slos_page(request: Request, cid: str) -> Response:
+        return page(request, cid, "slos.html")
+
+    @api.get("/customers/{cid}/fragments/slos")
+    def slos_fragment(request: Request, cid: str) -> Response:
+        return page(request, cid, "_slos_table.html")
 
 
 def _add_customer_pages(api: APIRouter, console: Console) -> None:

@@ -12,12 +12,17 @@ from dataclasses import replace
 
 from ..model.alert import CustomerAlert
 from ..model.recording import CustomerRecordingRule
+from ..model.slo import CustomerSLO
 from ..validate.schema import Parsed
 from .inject import Refused, inject
+from .slo_inject import slo_auto_injected
 
 
 def auto_injected(item: Parsed) -> Parsed:
     obj = item.obj
+    if isinstance(obj, CustomerSLO):  # its queries (importer/slo_inject.py)
+        done = slo_auto_injected(obj)
+        return item if done is obj else replace(item, obj=done)
     if not isinstance(obj, CustomerAlert | CustomerRecordingRule) or not obj.spec.auto_inject:
         return item
     try:

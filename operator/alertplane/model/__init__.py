@@ -28,6 +28,7 @@ from .recording import (
     CustomerRecordingRule,
     CustomerRecordingRuleSpec,
 )
+from .slo import CustomerSLO, CustomerSLOSpec
 
 # kind → model, in the table's order (model/kinds.py).
 KINDS: dict[str, type[Resource]] = {k.kind: k.model for k in TABLE}
@@ -51,6 +52,8 @@ __all__ = [
     "CustomerReceiverSpec",
     "CustomerRecordingRule",
     "CustomerRecordingRuleSpec",
+    "CustomerSLO",
+    "CustomerSLOSpec",
     "EmailConfig",
     "KindInfo",
     "ObjectMeta",

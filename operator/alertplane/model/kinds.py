@@ -29,8 +29,9 @@ from typing import Any, Literal
 from .alert import CustomerAlert
 from .receiver import CustomerReceiver
 from .recording import CustomerRecordingRule
+from .slo import CustomerSLO
 
-Resource = CustomerAlert | CustomerReceiver | CustomerRecordingRule
+Resource = CustomerAlert | CustomerReceiver | CustomerRecordingRule | CustomerSLO
 Output = Literal["rules", "alertmanager"]
 RULES: Output = "rules"
 ALERTMANAGER: Output = "alertmanager"
@@ -97,8 +98,20 @@ RECORDING_RULE = KindInfo(
     ("labels",),
 )
 
+SLO = KindInfo(
+    "CustomerSLO",
+    CustomerSLO,
+    "sloName",
+    "SLO",
+    "customerslos",
+    "slos",
+    ("slo", "slos", "cslo"),
+    RULES,
+    True,
+)
+
 # In the order every listing, CRD set and watch uses.
-TABLE: tuple[KindInfo, ...] = (ALERT, RECEIVER, RECORDING_RULE)
+TABLE: tuple[KindInfo, ...] = (ALERT, RECEIVER, RECORDING_RULE, SLO)
 BY_KIND: dict[str, KindInfo] = {k.kind: k for k in TABLE}
 
 

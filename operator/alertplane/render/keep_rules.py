@@ -96,7 +96,7 @@ def prune_rules(
     if not dropped:
         return previous, []
     header = previous[: _header_end(previous)]
-    return dump({"groups": kept_groups}, header), sorted(dropped)
+    return dump({"groups": kept_groups}, header), sorted(set(dropped))
 
 
 def _group_keys(group: dict[str, Any], customer_id: str | None) -> tuple[str, ...]:
@@ -111,9 +111,13 @@ def _key_of(rule: object, keys: tuple[str, ...]) -> Key | None:
     if not isinstance(rule, dict):
         return None
     for key in keys:
-        name = rule.get(key)
-        if isinstance(name, str):
-            return key, name
+        # An SLO's rules (records and alerts alike) are its by their `slo` label
+        # (render/slo.py), in the groups its kind owns.
+        labels = rule.get("labels")
+        slo = labels.get("slo") if isinstance(labels, dict) else None
+        found = rule.get(key) if key != "slo" else slo
+        if isinstance(found, str):
+            return key, found
     return None
 
 

@@ -15,16 +15,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import Category, CustomerAlertSpec, CustomerRecordingRuleSpec
+from ..model import Category, CustomerAlertSpec, CustomerRecordingRuleSpec, CustomerSLOSpec
+from .slo import slo_groups
 from .yamlout import GENERATED, dump
 
 # The specs of the kinds rendered into the rules file (RULE_KINDS below; keep both in step).
-RuleSpec = CustomerAlertSpec | CustomerRecordingRuleSpec
+RuleSpec = CustomerAlertSpec | CustomerRecordingRuleSpec | CustomerSLOSpec
 
 
 def rule_spec(spec: object) -> RuleSpec | None:
     """`spec` when its kind renders into the rules file, else None."""
-    return spec if isinstance(spec, CustomerAlertSpec | CustomerRecordingRuleSpec) else None
+    return (
+        spec
+        if isinstance(spec, CustomerAlertSpec | CustomerRecordingRuleSpec | CustomerSLOSpec)
+        else None
+    )
 
 
 def rule_of(spec: CustomerAlertSpec) -> dict[str, Any]:
@@ -142,6 +147,16 @@ RULE_KINDS: tuple[RuleKind, ...] = (
         lambda s: s.record,
         record_groups,
         lambda cid, name: name == records_group(cid),
+    ),
+    # One group per SLO (render/slo.py); promtool names its rules by record and alert
+    # names several SLOs share, so a refusal is pinned by checking each SLO alone.
+    RuleKind(
+        "CustomerSLO",
+        CustomerSLOSpec,
+        "slo",
+        lambda s: s.alerting.page_alert_name,
+        slo_groups,
+        lambda cid, name: name.startswith(f"{cid}-slo-"),
     ),
 )
 

@@ -27,11 +27,13 @@ from ..render.platform import PlatformConfig
 from ..validate.unicode import text_problems
 
 ALERT, RECEIVER, RECORDING_RULE = "CustomerAlert", "CustomerReceiver", "CustomerRecordingRule"
+SLO = "CustomerSLO"
 # An example body per kind, for the refusal of a body that is no JSON object.
 _EXAMPLE = {
     ALERT: '{"alertName": ..., "expr": ...}',
     RECEIVER: '{"receiverName": ..., "webhook": [...]}',
     RECORDING_RULE: '{"record": ..., "expr": ...}',
+    SLO: '{"sloName": ..., "objective": ..., "sli": {"events": ...}, "alerting": ...}',
 }
 NAME_KEY = NAME_FIELDS
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)

@@ -17,6 +17,7 @@ from .blame import receiver_problems
 from .fields import check_alert, check_receiver
 from .recording import check_recording_rule
 from .schema import Parsed, parse_document, parse_documents, ref_of
+from .slo import check_slo
 from .templates import check_receiver_templates, check_rule_templates
 from .unique import check_unique
 
@@ -41,6 +42,7 @@ CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
     "CustomerAlert": check_alert,
     "CustomerReceiver": check_receiver,
     "CustomerRecordingRule": check_recording_rule,
+    "CustomerSLO": check_slo,
 }
 
 

@@ -12,12 +12,14 @@ from ..errors import Problem
 from ..model import RECORDING_RESERVED_LABELS, CustomerRecordingRule
 from ..model.common import is_label_name
 from .promql import check_expr
+from .slo import reserved_record
 from .unicode import path_key
 
 
 def check_recording_rule(obj: CustomerRecordingRule) -> list[Problem]:
     spec = obj.spec
     problems = check_expr(spec.expr, spec.customer_id)
+    problems += reserved_record(spec.record, spec.labels)  # an SLO's series (validate/slo.py)
     for key in spec.labels:
         path = f"spec.labels.{path_key(key)}"
         if key in RECORDING_RESERVED_LABELS:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import Problem
-from ..model import CustomerReceiver
+from ..model import CustomerReceiver, CustomerSLO
 from ..render.rules import RuleSpec, rule_spec
 from . import tools
 from .blame import clean, rule_problems
@@ -23,6 +23,7 @@ from .fields import receiver_templates
 from .gotemplate import TemplateSyntaxError, parse_items
 from .promql import has_detail
 from .schema import Parsed
+from .slo import promtool_problems
 
 
 def check_rule_templates(
@@ -52,6 +53,8 @@ def check_rule_templates(
         expr = getattr(obj.spec, "expr", None)
         if i >= len(alerts) and isinstance(expr, str) and has_detail(expr):
             found = [p for p in found if p.path != "spec.expr"]
+        if isinstance(obj, CustomerSLO):  # on the SLO's fields (validate/slo.py)
+            found = promtool_problems(obj.spec, found)
         problems.extend(p.at(owners[i].ref, owners[i].source) for p in found)
     return problems
 

@@ -139,7 +139,10 @@ def test_delete_by_name_and_by_file(cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("get", "pods"), "error: unknown kind 'pods'; use alerts, receivers or recordingrules"),
+        (
+            ("get", "pods"),
+            "error: unknown kind 'pods'; use alerts, receivers, recordingrules or slos",
+        ),
         (("delete",), "error: nothing to delete; give -f PATH or KIND NAME"),
         (
             ("rollback", "alert", "nope", "--to", "1"),

@@ -52,6 +52,7 @@ def test_cli_prints_and_writes_the_same_yaml(tmp_path: Path) -> None:
         "customeralerts.alertplane.io.yaml",
         "customerreceivers.alertplane.io.yaml",
         "customerrecordingrules.alertplane.io.yaml",
+        "customerslos.alertplane.io.yaml",
     }
 
 
@@ -209,6 +210,7 @@ def test_crd_names_and_version() -> None:
         "CustomerAlert": ["calert", "calerts"],
         "CustomerReceiver": ["crecv", "crecvs"],
         "CustomerRecordingRule": ["crecord", "crecords"],
+        "CustomerSLO": ["cslo", "cslos"],
     }
 
 
@@ -257,6 +259,14 @@ def test_every_model_field_is_in_the_schema_with_its_constraints(kind: Any) -> N
         assert props["record"]["maxLength"] == 189
         assert props["enabled"]["default"] is True
         assert props["labels"]["maxProperties"] == 64
+    elif kind.kind == "CustomerSLO":
+        props = spec["properties"]
+        assert props["sloName"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+        assert props["period"]["default"] == "30d"
+        objective = props["objective"]
+        assert (objective["minimum"], objective["maximum"]) == (0, 100)
+        assert objective["exclusiveMinimum"] is objective["exclusiveMaximum"] is True
+        assert at(spec, "alerting.category")["enum"] == ["application", "infrastructure"]
     else:
         slack = at(spec, "slack[]")
         assert set(slack["properties"]) >= {"apiURL", "apiURLSecretRef", "channel"}
@@ -266,7 +276,11 @@ def test_every_model_field_is_in_the_schema_with_its_constraints(kind: Any) -> N
 
 
 def test_cel_rules_sit_where_they_apply() -> None:
-    alert, receiver, recording = (spec_schema(k) for k in KINDS)
+    alert, receiver, recording, slo = (spec_schema(k) for k in KINDS)
+    rules = [r["rule"] for r in at(slo, "alerting.labels")["x-kubernetes-validations"]]
+    assert "'slo', 'slo_window', 'slo_severity'" in rules[0]
+    events = at(slo, "sli.events")["x-kubernetes-validations"][0]["rule"]
+    assert events == "has(self.errorQuery) != has(self.goodQuery)"
     rules = [r["rule"] for r in at(alert, "labels")["x-kubernetes-validations"]]
     assert any("'customer_id', 'severity', 'category', 'urgency'" in r for r in rules)
     rules = [r["rule"] for r in at(recording, "labels")["x-kubernetes-validations"]]

@@ -20,6 +20,7 @@ def test_alertplane_kinds_are_the_models_kinds() -> None:
         "CustomerAlert": "customeralerts",
         "CustomerReceiver": "customerreceivers",
         "CustomerRecordingRule": "customerrecordingrules",
+        "CustomerSLO": "customerslos",
     }
 
 

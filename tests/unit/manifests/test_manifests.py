@@ -223,7 +223,7 @@ NOT_MANIFESTS = [
         "missing-kind",
         "apiVersion: alertplane.io/v1alpha1\n",
         "kind: missing kind; set kind to one of CustomerAlert, CustomerReceiver, "
-        "CustomerRecordingRule",
+        "CustomerRecordingRule, CustomerSLO",
     ),
     (
         "kind-typo",
@@ -233,14 +233,14 @@ NOT_MANIFESTS = [
     (
         "foreign-kind",
         "kind: PrometheusRule\n",
-        "kind: unknown kind 'PrometheusRule'; alertplane reads CustomerAlert, CustomerReceiver "
-        "and CustomerRecordingRule",
+        "kind: unknown kind 'PrometheusRule'; alertplane reads CustomerAlert, CustomerReceiver, "
+        "CustomerRecordingRule and CustomerSLO",
     ),
     (
         "kind-number",
         "kind: 7\n",
-        "kind: unknown kind 7; alertplane reads CustomerAlert, CustomerReceiver and "
-        "CustomerRecordingRule",
+        "kind: unknown kind 7; alertplane reads CustomerAlert, CustomerReceiver, "
+        "CustomerRecordingRule and CustomerSLO",
     ),
     (
         "list-item",

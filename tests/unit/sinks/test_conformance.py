@@ -27,6 +27,7 @@ from alertplane.sinks.factory import KINDS, MIMIR, SinkSettings, build_sink
 from alertplane.sinks.loaded import loaded_rule_files
 from tests.support.factories import alert, receiver, recording_rule
 from tests.support.loaded_api import api_groups
+from tests.support.slo import slo_obj
 
 PLATFORM = PlatformConfig()
 RULES = "rules/acme.yml"
@@ -81,7 +82,7 @@ def _outputs() -> dict[str, str | None]:
     spec = CustomerAlert.model_validate(alert("acme")).spec
     # A recording rule too: every sink takes the customer's rules file as a whole.
     record = CustomerRecordingRule.model_validate(recording_rule("acme")).spec
-    text = render_rules("acme", [spec, record])
+    text = render_rules("acme", [spec, record, slo_obj("acme").spec])  # and an SLO's group
     assert text is not None
     return {RULES: text, ALERTMANAGER_PATH: render_alertmanager(_receivers(), PLATFORM)}
 
