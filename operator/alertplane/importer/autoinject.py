@@ -18,6 +18,8 @@ def auto_injected(item: Parsed) -> Parsed:
     obj = item.obj
     if not isinstance(obj, CustomerAlert) or not obj.spec.auto_inject:
         return item
+    if obj.spec.expr is None or obj.spec.template is not None:
+        return item  # a template's expression is injected where it is made (templated.py)
     try:
         expr = inject(obj.spec.expr, obj.spec.customer_id)
     except Refused:

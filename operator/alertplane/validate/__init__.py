@@ -13,6 +13,7 @@ from ..errors import ObjectRef, Problem, Source
 from ..model import CustomerAlert, CustomerReceiver
 from ..render.platform import PlatformConfig
 from .blame import receiver_problems
+from .catalogue_thresholds import check_thresholds
 from .fields import check_alert, check_receiver
 from .schema import Parsed, parse_document, parse_documents, ref_of
 from .templates import check_receiver_templates, check_rule_templates
@@ -41,6 +42,8 @@ def validate_objects(
     for item in parsed:
         obj = item.obj
         found = check_alert(obj) if isinstance(obj, CustomerAlert) else check_receiver(obj)
+        if isinstance(obj, CustomerAlert):
+            found += check_thresholds(obj.spec, platform)
         if (
             platform is not None
             and not isinstance(obj, CustomerAlert)

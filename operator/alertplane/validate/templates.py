@@ -39,7 +39,7 @@ def check_rule_templates(
     alone: dict[str, list[tuple[int, CustomerAlertSpec]]] = {}
     owners: dict[int, Parsed] = {}
     for i, item in enumerate([*alerts, *suspects]):
-        if isinstance(item.obj, CustomerAlert):
+        if isinstance(item.obj, CustomerAlert) and item.obj.spec.expr is not None:
             spec = item.obj.spec.model_copy(update={"enabled": True})
             into = customers if i < len(alerts) else alone
             into.setdefault(spec.customer_id, []).append((i, spec))
@@ -47,7 +47,8 @@ def check_rule_templates(
     problems: list[Problem] = []
     for i, found in sorted(rule_problems(customers, suspects=alone).items()):
         obj = owners[i].obj
-        if i >= len(alerts) and isinstance(obj, CustomerAlert) and has_detail(obj.spec.expr):
+        expr = obj.spec.expr if isinstance(obj, CustomerAlert) else None
+        if i >= len(alerts) and expr is not None and has_detail(expr):
             found = [p for p in found if p.path != "spec.expr"]
         problems.extend(p.at(owners[i].ref, owners[i].source) for p in found)
     return problems

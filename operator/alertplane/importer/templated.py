@@ -1,0 +1,67 @@
+"""`spec.template` at admission: the catalogue template instantiated (validate/catalogue.py)
+and tied to the customer with the importer's injector, before any other check, so what is
+checked, stored and rendered is the template's expression — the same way `autoInject`
+works (autoinject.py).
+
+What the template gives and what the alert keeps (docs/authoring.md):
+
+- `expr` is the platform's: rewritten from the template at every admission, so a template
+  the platform fixes reaches every alert at the next sync; a value sent with a template is
+  replaced;
+- `for`, labels and annotations are the template's defaults: the alert's own values win,
+  and what the alert leaves unset is filled in from the template.
+
+A template that cannot be instantiated (unknown name, a parameter missing, of the wrong
+type or out of range) leaves the object as written, with the problems to report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..errors import Problem
+from ..model.alert import Annotations, CustomerAlert
+from ..render.platform import PlatformConfig
+from ..validate.catalogue import Instance, instantiate
+from ..validate.schema import Parsed
+from .inject import inject
+
+
+def templated(
+    parsed: list[Parsed], platform: PlatformConfig | None
+) -> tuple[list[Parsed], list[Problem]]:
+    out: list[Parsed] = []
+    problems: list[Problem] = []
+    for item in parsed:
+        obj = item.obj
+        if not isinstance(obj, CustomerAlert) or obj.spec.template is None:
+            out.append(item)
+            continue
+        instance, found = instantiate(obj.spec, platform)
+        problems.extend(p.at(item.ref, item.source) for p in found)
+        out.append(item if instance is None else replace(item, obj=_applied(obj, instance)))
+    return out, problems
+
+
+def _applied(obj: CustomerAlert, instance: Instance) -> CustomerAlert:
+    spec = obj.spec
+    try:
+        expr = inject(instance.expr, spec.customer_id)
+    except ValueError:
+        expr = instance.expr  # the isolation check says why, as for any expression
+    annotations = {**instance.annotations, **_by_alias(spec.annotations)}
+    update = {
+        "expr": expr,
+        "for_": spec.for_ if spec.for_ is not None else instance.for_,
+        "labels": {**instance.labels, **spec.labels},
+        "annotations": Annotations.model_validate(annotations),
+    }
+    return obj.model_copy(update={"spec": spec.model_copy(update=update)})
+
+
+def _by_alias(annotations: Annotations) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in annotations.model_dump(by_alias=True, exclude_none=True).items()
+        if isinstance(v, str)
+    }
