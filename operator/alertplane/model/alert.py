@@ -85,6 +85,19 @@ class Annotations(Strict):
 
 
 class CustomerAlertSpec(Strict):
+    # The API server refuses what the model refuses (_expr_or_template), also without the
+    # webhook: a spec with neither would render nothing and say nothing.
+    model_config = Strict.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.expr) || has(self.template)",
+                    "message": "one of expr or template is required",
+                }
+            ]
+        }
+    }
+
     customer_id: CustomerId
     alert_name: AlertName
     category: Category = Field(description="application or infrastructure.")

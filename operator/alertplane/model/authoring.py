@@ -23,6 +23,7 @@ from .common import (
     LabelValue,
     Strict,
     fail,
+    shown,
 )
 
 MAX_PARAMS = 32
@@ -41,16 +42,9 @@ MAX_VALUES_TEXT = 4096
 TEMPLATE_NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 PARAM_NAME_RE = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 _PARAM_NAME = re.compile(PARAM_NAME_RE)
+_NAME_HINT = "use the template's parameter names: letters, digits and '_'"
 
-ParamValue = str | float | int
-
-
-def _params_schema(schema: dict[str, Any]) -> None:
-    # A parameter is a number or a string: Kubernetes' structural schemas have no
-    # "number or string" type, so the map keeps its values as given and alertplane checks
-    # each against the template's declared type (validate/catalogue.py).
-    schema.pop("additionalProperties", None)
-    schema["x-kubernetes-preserve-unknown-fields"] = True
+ParamValue = str
 
 
 class TemplateRef(Strict):
@@ -61,34 +55,31 @@ class TemplateRef(Strict):
         max_length=63,
         description="A template of the platform's catalogue (alertTemplates).",
     )
-    params: dict[str, ParamValue] = Field(
+    params: dict[str, Annotated[str, Field(max_length=MAX_PARAM_TEXT)]] = Field(
         default_factory=dict,
-        description="Parameter name → value (a number or a string, as the template declares).",
-        json_schema_extra=_params_schema,
+        max_length=MAX_PARAMS,
+        description="Parameter name → value, as text: a number ('0.05'), a duration, a "
+        "string or label matchers, as the template declares (YAML numbers are taken as text).",
     )
 
     @model_validator(mode="before")
     @classmethod
-    def _bounded(cls, data: Any) -> Any:
+    def _numbers_as_text(cls, data: Any) -> Any:
+        # Kubernetes' structural schemas have no "number or string" type: params are text,
+        # and YAML's numbers (`threshold: 0.05`) are kept as the text they were written as.
         params = data.get("params") if isinstance(data, dict) else None
         if not isinstance(params, dict):
             return data
-        if len(params) > MAX_PARAMS:
-            raise fail(f"too many params ({len(params)}): at most {MAX_PARAMS}")
+        out = {}
         for key, value in params.items():
-            if not isinstance(key, str) or not _PARAM_NAME.fullmatch(key):
-                raise fail(f"params: {key!r} is not a parameter name", "use the template's names")
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise fail(
-                    f"params.{key}: a parameter is a number or a string, not "
-                    f"{type(value).__name__}",
-                    "write the value the template's form asks for",
-                )
-            if isinstance(value, float) and not math.isfinite(value):
-                raise fail(f"params.{key}: {value} is not a finite number")
-            if isinstance(value, str) and len(value) > MAX_PARAM_TEXT:
-                raise fail(f"params.{key}: longer than {MAX_PARAM_TEXT} characters")
-        return data
+            if isinstance(key, str) and not _PARAM_NAME.fullmatch(key):
+                raise fail(f"params: {shown(key)} is not a parameter name", _NAME_HINT)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise fail(f"params.{key}: {value} is not a finite number")
+                value = str(value)
+            out[key] = value
+        return {**data, "params": out}
 
 
 SeriesText = Annotated[str, Field(min_length=1, max_length=MAX_SERIES_TEXT)]

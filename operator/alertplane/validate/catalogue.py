@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 from ..errors import Problem
 from ..model.alert import CustomerAlertSpec
-from ..model.authoring import ParamValue
 from ..model.common import is_duration, is_label_name, shown
 from ..render.catalogue import PLACEHOLDER, AlertTemplate, TemplateParam, order_key
 from ..render.platform import PlatformConfig
@@ -107,93 +106,83 @@ def _substituted(template: AlertTemplate, values: dict[str, tuple[str, str]]) ->
 
 
 def _value(
-    template: AlertTemplate, param: TemplateParam, given: ParamValue | None
+    template: AlertTemplate, param: TemplateParam, given: str | None
 ) -> tuple[str, str] | Problem:
     path = f"{PATH}.params.{param.name}"
-    value = param.default if given is None else given
+    value = _text(param.default) if given is None and param.default is not None else given
     if value is None:
         hint = param.description or f"a {param.type}"
         return Problem(path, f"template {template.name!r} requires parameter {param.name!r}", hint)
-    typed = _typed(param, value)
-    if isinstance(typed, str) and param.type != "string" and param.type != "selector":
-        return Problem(path, typed, _type_hint(param))
-    if param.type in ("string", "selector"):
-        if not isinstance(value, str):
-            return Problem(path, f"{value!r} is not text", _type_hint(param))
-        if _CONTROL.search(value):
-            return Problem(path, f"{shown(value)} holds a control character", "remove it")
+    wrong = _type_problem(param, value)
+    if wrong is not None:
+        return Problem(path, wrong, _type_hint(param))
     if param.enum is not None and not _in_enum(param, value):
-        allowed = ", ".join(_show(v) for v in param.enum)
-        return Problem(path, f"{_show(value)} is not allowed", f"use one of: {allowed}")
+        allowed = ", ".join(_text(v) for v in param.enum)
+        return Problem(path, f"{shown(value)} is not allowed", f"use one of: {allowed}")
     out_of_range = _range_problem(template, param, value)
     if out_of_range is not None:
         return Problem(path, *out_of_range)
     return _written(param, value)
 
 
-def _typed(param: TemplateParam, value: ParamValue) -> float | str | None:
-    """A number's value (or the message why it is none), a duration's message if invalid."""
-    if param.type == "number":
-        if isinstance(value, str):
-            if not _NUMBER.fullmatch(value.strip()):
-                return f"{shown(value)} is not a number"
-            return float(value)
-        return float(value) if math.isfinite(value) else f"{value} is not a finite number"
-    if param.type == "duration" and not (isinstance(value, str) and is_duration(value)):
-        return f"{_show(value)} is not a duration"
+def _type_problem(param: TemplateParam, value: str) -> str | None:
+    if param.type == "number" and not _NUMBER.fullmatch(value.strip()):
+        return f"{shown(value)} is not a number"
+    if param.type == "number" and not math.isfinite(float(value)):
+        return f"{shown(value)} is not a finite number"
+    if param.type == "duration" and not is_duration(value):
+        return f"{shown(value)} is not a duration"
+    if _CONTROL.search(value):
+        return f"{shown(value)} holds a control character"
     return None
 
 
-def _order(param: TemplateParam, value: ParamValue) -> float | None:
-    if param.type == "number":
+def _order(param: TemplateParam, value: float | str) -> float | None:
+    if param.type == "number" and isinstance(value, str):
         return float(value)
-    try:
-        return order_key(param, value)
-    except ValueError:
-        return None
+    return order_key(param, value)
 
 
-def _in_enum(param: TemplateParam, value: ParamValue) -> bool:
+def _in_enum(param: TemplateParam, value: str) -> bool:
     if param.type == "number":
-        return any(float(value) == float(v) for v in param.enum or [] if not isinstance(v, str))
+        return any(float(value) == _order(param, v) for v in param.enum or [])
     return value in (param.enum or [])
 
 
 def _range_problem(
-    template: AlertTemplate, param: TemplateParam, value: ParamValue
+    template: AlertTemplate, param: TemplateParam, value: str
 ) -> tuple[str, str] | None:
-    key = _order(param, value)
-    if key is None or (param.min is None and param.max is None):
+    if param.min is None and param.max is None:
         return None
+    key = _order(param, value)
     low = _order(param, param.min) if param.min is not None else None
     high = _order(param, param.max) if param.max is not None else None
-    allowed = _allowed(param)
-    hint = f"template {template.name!r} allows {param.name} {allowed}"
-    if low is not None and key < low:
-        return f"{_show(value)} is below the minimum {_show(param.min)}", hint
-    if high is not None and key > high:
-        return f"{_show(value)} is above the maximum {_show(param.max)}", hint
+    hint = f"template {template.name!r} allows {param.name} {_allowed(param)}"
+    if key is not None and low is not None and key < low:
+        return f"{value} is below the minimum {_text(param.min)}", hint
+    if key is not None and high is not None and key > high:
+        return f"{value} is above the maximum {_text(param.max)}", hint
     return None
 
 
 def _allowed(param: TemplateParam) -> str:
     if param.min is not None and param.max is not None:
-        return f"from {_show(param.min)} to {_show(param.max)}"
+        return f"from {_text(param.min)} to {_text(param.max)}"
     if param.min is not None:
-        return f"from {_show(param.min)} up"
-    return f"up to {_show(param.max)}"
+        return f"from {_text(param.min)} up"
+    return f"up to {_text(param.max)}"
 
 
-def _written(param: TemplateParam, value: ParamValue) -> tuple[str, str] | Problem:
+def _written(param: TemplateParam, value: str) -> tuple[str, str] | Problem:
     if param.type == "number":
         number = float(value)
         text = str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
         return text, text
     if param.type == "duration":
-        return str(value), str(value)
+        return value, value
     if param.type == "string":
-        return quote(str(value)), str(value)
-    matchers = parse_selector(str(value))
+        return quote(value), value
+    matchers = parse_selector(value)
     if isinstance(matchers, str):
         return Problem(f"{PATH}.params.{param.name}", matchers, _type_hint(param))
     text = ", ".join(f"{name}{op}{quote(v)}" for name, op, v in matchers)
@@ -239,7 +228,8 @@ def _type_hint(param: TemplateParam) -> str:
     return hints[param.type]
 
 
-def _show(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
+def _text(value: float | str | None) -> str:
+    """A catalogue value as a customer writes it (0.5, 5m; 14 rather than 14.0)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return str(value) if not isinstance(value, str) else shown(value)
+    return str(value)
