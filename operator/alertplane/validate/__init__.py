@@ -15,6 +15,7 @@ from ..render.platform import PlatformConfig
 from .blame import receiver_problems
 from .catalogue_thresholds import check_thresholds
 from .fields import check_alert, check_receiver
+from .ruletests import check_rule_tests, run_rule_tests
 from .schema import Parsed, parse_document, parse_documents, ref_of
 from .templates import check_receiver_templates, check_rule_templates
 from .unique import check_unique
@@ -43,7 +44,7 @@ def validate_objects(
         obj = item.obj
         found = check_alert(obj) if isinstance(obj, CustomerAlert) else check_receiver(obj)
         if isinstance(obj, CustomerAlert):
-            found += check_thresholds(obj.spec, platform)
+            found += check_thresholds(obj.spec, platform) + check_rule_tests(obj.spec)
         if (
             platform is not None
             and not isinstance(obj, CustomerAlert)
@@ -71,11 +72,12 @@ def check_with_tools(
     """Rules by promtool, receiver templates and configs by amtool (concurrently); every
     refusal is pinned on its object (validate/blame.py). `suspects`: alerts other checks
     refuse; promtool checks each alone, for Prometheus' own words (templates.py)."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         rules = pool.submit(check_rule_templates, parsed, suspects)
         receivers = pool.submit(check_receiver_templates, parsed)
         configs = pool.submit(check_receiver_configs, parsed, platform)
-        return rules.result() + receivers.result() + configs.result()
+        tests = pool.submit(run_rule_tests, parsed)  # spec.tests (validate/ruletests.py)
+        return rules.result() + receivers.result() + configs.result() + tests.result()
 
 
 # Without the platform's settings, a placeholder SMTP server stands in for the platform's
