@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from .errors import AlertplaneError, ObjectRef
 from .health import DB_DOWN, failure_kind, log_failure
+from .importer.templated import readmitted
 from .metrics import (
     LAST_SUCCESS,
     OBJECTS,
@@ -236,7 +237,8 @@ class Reconciler:
                 chunk,
                 stored,
                 self._check,
-                self.hooks.live_version,
+                # the last valid version as admission takes it today (autoInject, templates)
+                lambda st: readmitted(self.hooks.live_version(st), self.settings.platform),
                 self.hooks.secret_folder,
                 out,
                 self.live,

@@ -8,8 +8,10 @@ What the template gives and what the alert keeps (docs/authoring.md):
 - `expr` is the platform's: rewritten from the template at every admission, so a template
   the platform fixes reaches every alert at the next sync; a value sent with a template is
   replaced;
-- `for`, labels and annotations are the template's defaults: the alert's own values win,
-  and what the alert leaves unset is filled in from the template.
+- `for` too when the template sets it (its range is the template's to keep; the alert's
+  own `for` counts only for templates without one);
+- labels and annotations are the template's defaults: the alert's own values win, and
+  what the alert leaves unset is filled in from the template.
 
 A template that cannot be instantiated (unknown name, a parameter missing, of the wrong
 type or out of range) leaves the object as written, with the problems to report.
@@ -20,10 +22,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..errors import Problem
+from ..model import Resource
 from ..model.alert import Annotations, CustomerAlert
 from ..render.platform import PlatformConfig
 from ..validate.catalogue import Instance, instantiate
+from ..validate.promql import check_expr
 from ..validate.schema import Parsed
+from .autoinject import auto_injected
 from .inject import inject
 
 
@@ -52,7 +57,7 @@ def _applied(obj: CustomerAlert, instance: Instance) -> CustomerAlert:
     annotations = {**instance.annotations, **_by_alias(spec.annotations)}
     update = {
         "expr": expr,
-        "for_": spec.for_ if spec.for_ is not None else instance.for_,
+        "for_": instance.for_ if instance.for_ is not None else spec.for_,
         "labels": {**instance.labels, **spec.labels},
         "annotations": Annotations.model_validate(annotations),
     }
@@ -65,3 +70,23 @@ def _by_alias(annotations: Annotations) -> dict[str, str]:
         for k, v in annotations.model_dump(by_alias=True, exclude_none=True).items()
         if isinstance(v, str)
     }
+
+
+def readmitted(obj: Resource | None, platform: PlatformConfig | None) -> Resource | None:
+    """A last valid version (sync_assess.live_version) as admission takes it now.
+
+    The status keeps a last valid spec as the object holds it — in Kubernetes, as the user
+    wrote it: `autoInject` not applied, a template not instantiated. Rendered as is, an
+    injected alert would select every customer's series and a templated one would have no
+    expression; so it goes through the same two steps, and the result must pass the
+    isolation check (a template the platform changed since), else nothing of it is live.
+    """
+    if not isinstance(obj, CustomerAlert):
+        return obj
+    items, problems = templated([auto_injected(Parsed(obj))], platform)
+    spec = items[0].obj.spec if isinstance(items[0].obj, CustomerAlert) else None
+    if problems or spec is None or spec.expr is None:
+        return None
+    if check_expr(spec.expr, spec.customer_id):
+        return None
+    return items[0].obj

@@ -14,7 +14,7 @@ import math
 import re
 from typing import Annotated, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .common import (
     MAX_ENTRIES,
@@ -42,6 +42,7 @@ MAX_VALUES_TEXT = 4096
 TEMPLATE_NAME_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 PARAM_NAME_RE = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 _PARAM_NAME = re.compile(PARAM_NAME_RE)
+_TEMPLATE_NAME = re.compile(TEMPLATE_NAME_RE)
 _NAME_HINT = "use the template's parameter names: letters, digits and '_'"
 
 ParamValue = str
@@ -61,6 +62,16 @@ class TemplateRef(Strict):
         description="Parameter name → value, as text: a number ('0.05'), a duration, a "
         "string or label matchers, as the template declares (YAML numbers are taken as text).",
     )
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _TEMPLATE_NAME.fullmatch(value):
+            raise fail(
+                f"{shown(value)} is not a template name",
+                "name a template of the platform's catalogue (lower-case letters, digits, '-')",
+            )
+        return value
 
     @model_validator(mode="before")
     @classmethod
