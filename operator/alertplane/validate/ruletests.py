@@ -149,7 +149,7 @@ def own_series(series: str, customer_id: str) -> str | Problem:
 
 
 # -- promtool test rules ---------------------------------------------------------------------
-def test_files(spec: CustomerAlertSpec, rules_name: str) -> list[str]:
+def promtool_test_files(spec: CustomerAlertSpec, rules_name: str) -> list[str]:
     """One promtool test file per test of `spec` (each reads `rules_name`)."""
     rule_labels = {k: v for k, v in spec.rule_labels().items() if "{{" not in v}
     out = []
@@ -196,7 +196,7 @@ def run_rule_tests(alerts: Sequence[Parsed]) -> list[Problem]:
         spec = obj.spec.model_copy(update={"enabled": True})
         rules = render_rules(spec.customer_id, [spec]) or ""
         files[f"a{n}.rules.yml"] = rules
-        for i, text in enumerate(test_files(spec, f"a{n}.rules.yml")):
+        for i, text in enumerate(promtool_test_files(spec, f"a{n}.rules.yml")):
             if _digest(rules + text) not in _ACCEPTED:
                 files[f"a{n}.t{i}.yml"] = text
                 owners[f"a{n}.t{i}.yml"] = (item, i)
