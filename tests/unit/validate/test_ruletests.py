@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from alertplane.model import CustomerAlert
-from alertplane.validate.ruletests import own_series, sample_count, promtool_test_files
+from alertplane.validate.ruletests import own_series, promtool_test_files, sample_count
 from tests.support.factories import alert, obj
 from tests.support.problems import lines
 
