@@ -27,7 +27,6 @@ from typing import Any, Protocol
 
 from .errors import AlertplaneError, ObjectRef
 from .health import DB_DOWN, failure_kind, log_failure
-from .importer.templated import readmitted
 from .metrics import (
     LAST_SUCCESS,
     OBJECTS,
@@ -45,7 +44,7 @@ from .render.secretfiles import secret_folder
 from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink, fails_pass
 from .sinks.factory import SinkSettings, build_sink
 from .sinks.sharded_moves import MoveTracker
-from .sync_assess import live_version
+from .sync_assess import live_version, readmitted
 from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
 from .sync_output import Pass, settle_alertmanager
 from .sync_status import status_updates
@@ -237,7 +236,6 @@ class Reconciler:
                 chunk,
                 stored,
                 self._check,
-                # the last valid version as admission takes it today (autoInject, templates)
                 lambda st: readmitted(self.hooks.live_version(st), self.settings.platform),
                 self.hooks.secret_folder,
                 out,
