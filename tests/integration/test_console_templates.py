@@ -127,3 +127,8 @@ def test_an_alert_from_a_template_in_the_browser(
     page.wait_for_url(re.compile(r".*notice=saved.*"))
     eventually(lambda: "[10m]" in (rendered() or {}).get("expr", ""), timeout=60)
     screenshot(page, "template-form-saved")
+
+    # Another customer's template pages are no page at all for this token.
+    for path in ("templates", "templates/error-ratio", "alerts/ApiErrors/template"):
+        answer = page.goto(f"{server.url}/console/customers/globex/{path}")
+        assert answer is not None and answer.status == 404, path
