@@ -110,10 +110,22 @@ def test_the_test_sees_only_this_alert_not_its_customers_others() -> None:
 
 def test_a_worst_case_object_is_checked_in_one_bounded_run() -> None:
     series = [{"series": f'errors_total{{service="s{i}"}}', "values": "0+1x311"} for i in range(32)]
-    checks = [{"evalTime": "7d"} for _ in range(16)]
+    checks = [{"evalTime": "1d"} for _ in range(16)]
     tests = [{"interval": "1s", "inputSeries": series, "alertRuleTests": checks}]
     doc = alert(expr='rate(errors_total{customer_id="acme"}[5m]) > 1e9', tests=tests)
-    assert lines(doc, tools=True) == []  # 9,984 samples, a week of 1m evaluations
+    assert lines(doc, tools=True) == []  # 9,984 samples, a day of 1m evaluations
+
+
+def test_a_failing_verdict_is_kept_for_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    failing = alert(tests=[firing_test(service="b")])
+    first = lines(failing, tools=True)
+    assert len(first) == 1 and "spec.tests[0]: the test fails" in first[0]
+
+    def no_promtool(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("promtool ran again for the same test")
+
+    monkeypatch.setattr(tools, "run", no_promtool)
+    assert lines(failing, tools=True) == first
 
 
 # -- templates -------------------------------------------------------------------------------

@@ -79,8 +79,14 @@ REFUSALS = [
     (
         "eval-too-late",
         with_tests({**one(), "alertRuleTests": [{"evalTime": "8d"}]}),
-        "spec.tests[0].alertRuleTests[0].evalTime: 8d is later than 1w; a test looks at most "
-        "a week after its start",
+        "spec.tests: the tests evaluate 192h in all (each up to its latest evalTime): at most "
+        "1d; test shorter spans, or fewer tests",
+    ),
+    (
+        "evaluations-add-up",
+        with_tests(*[one() | {"alertRuleTests": [{"evalTime": "5h"}, {"evalTime": "1m"}]}] * 5),
+        "spec.tests: the tests evaluate 25h in all (each up to its latest evalTime): at most "
+        "1d; test shorter spans, or fewer tests",
     ),
     (
         "interval-too-short",
