@@ -43,7 +43,9 @@ from .errors import ObjectRef, Problem
 from .importer.autoinject import auto_injected
 from .importer.templated import templated
 from .manifests import Document
-from .model import NAME_FIELDS, CustomerAlert, Resource
+from .model import NAME_FIELDS, Resource, info, name_of
+from .model.common import dump_spec
+from .model.kinds import identity
 from .render.platform import PlatformConfig
 from .validate import (
     Parsed,
@@ -53,6 +55,7 @@ from .validate import (
     parse_documents,
     validate_objects,
 )
+from .validate.unique import alike, duplicate_hint
 
 
 class Stage(Enum):
@@ -85,11 +88,14 @@ class Taken:
     ref: ObjectRef
     customer: str
     name: str
+    key: tuple[str, ...] = ()  # model.kinds.identity: the name, and what may share it
 
     @classmethod
     def of(cls, ref: ObjectRef, customer: str, spec: dict[str, Any]) -> Taken | None:
         name = spec.get(NAME_FIELDS.get(ref.kind, ""))
-        return cls(ref, customer, name) if isinstance(name, str) else None
+        if not isinstance(name, str):
+            return None
+        return cls(ref, customer, name, identity(ref.kind, spec))
 
 
 class StoredObject(Protocol):
@@ -186,26 +192,28 @@ def _duplicates(
     """Names the documents would take from objects already stored (the later object is
     the duplicate, as `validate.check_unique` words it for objects in one input)."""
     mine = {p.ref for p in parsed}
-    taken: dict[tuple[str, str, str], Taken] = {}
+    taken: dict[tuple[str, ...], Taken] = {}
     for t in existing:
         if t.ref not in mine:
-            taken.setdefault((t.ref.kind, t.customer, t.name), t)
+            taken.setdefault((t.ref.kind, t.customer, *(t.key or (t.name,))), t)
     if not taken:
         return []
     index = flagged_index(already)
     problems = []
     for item in parsed:
         obj = item.obj
-        name = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
-        first = taken.get((obj.kind, obj.spec.customer_id, name))
+        name = name_of(obj)
+        key = identity(obj.kind, dump_spec(obj.spec))
+        first = taken.get((obj.kind, obj.spec.customer_id, *key))
         if first is None or is_flagged(item, index):
             continue
-        what = "alert" if isinstance(obj, CustomerAlert) else "receiver"
+        what = info(obj.kind).noun
         problems.append(
             Problem(
                 f"spec.{NAME_FIELDS[obj.kind]}",
-                f"customer {first.customer!r} already has {what} {name!r} ({first.ref})",
-                "choose another name or remove one of the two",
+                f"customer {first.customer!r} already has {what} {name!r}{alike(obj.kind)} "
+                f"({first.ref})",
+                duplicate_hint(obj.kind),
             ).at(item.ref, item.source)
         )
     return problems

@@ -179,7 +179,7 @@ def _prune_kept_rules(
         cid = rel.removeprefix("rules/").removesuffix(".yml")
         says = wanted.get(cid, Wanted())
         says.complete = says.complete and known
-        text, dropped = prune_rules(read_previous(out / rel) or "", says)
+        text, dropped = prune_rules(read_previous(out / rel) or "", says, cid)
         if not dropped:
             continue
         reason = why.pop(rel, UNREAD)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from .core import evaluate
 from .errors import ObjectRef, Problem
 from .manifests import Document, Loaded, claimed_customer, load_paths
-from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
+from .model import CustomerReceiver, CustomerReceiverSpec, Resource
+from .model.kinds import renders_rules
 from .render import Rendered
 from .render.alertmanager import render_alertmanager
 from .render.platform import PlatformConfig
@@ -106,16 +107,16 @@ def _rules_and_receivers(
 ) -> dict[str, str]:
     """The rule files of one chunk's valid objects (render.render's way); its receivers
     are added to `receivers`, for alertmanager.yml at the end."""
-    alerts: dict[str, list[CustomerAlert]] = {}
+    ruled: dict[str, list[Resource]] = {}
     for obj in valid:
         receivers.setdefault(obj.spec.customer_id, [])
-        if isinstance(obj, CustomerAlert):
-            alerts.setdefault(obj.spec.customer_id, []).append(obj)
+        if renders_rules(obj.kind):
+            ruled.setdefault(obj.spec.customer_id, []).append(obj)
         elif isinstance(obj, CustomerReceiver):
             receivers[obj.spec.customer_id].append((obj.metadata.namespace, obj.spec))
     rules = {}
-    for cid, theirs in alerts.items():
-        text = render_rules(cid, (a.spec for a in theirs))
+    for cid, theirs in ruled.items():
+        text = render_rules(cid, (o.spec for o in theirs))
         if text is not None:
             rules[rules_path(cid)] = text
     return rules

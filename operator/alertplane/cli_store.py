@@ -17,7 +17,7 @@ from .errors import ObjectRef, Source, UsageError
 from .health import READINESS_GRACE_S
 from .kube.kinds import CUSTOM
 from .manifests import Document, load_paths
-from .model import KINDS
+from .model import KINDS, TABLE, info
 from .model.records import ObjectRecord
 from .ports import bind
 from .render.platform import PlatformConfig, load_platform_config
@@ -29,12 +29,8 @@ from .store.repo import Store
 from .validate import parse_documents
 
 KIND_ALIASES = {
-    "alert": "CustomerAlert",
-    "alerts": "CustomerAlert",
-    "ca": "CustomerAlert",
-    "receiver": "CustomerReceiver",
-    "receivers": "CustomerReceiver",
-    "cr": "CustomerReceiver",
+    # each kind's short names (model/kinds.py): alert(s), ca, receiver(s), cr, …
+    **{name: k.kind for k in TABLE for name in k.short},
     # kubectl's names: the singular and the plural (kube/kinds.py)
     **{name: k.kind for k in CUSTOM for name in (k.kind.lower(), k.plural)},
 }
@@ -180,7 +176,8 @@ def _store(args: argparse.Namespace, create: bool = False) -> Store:
 def _kind(text: str) -> str:
     kind = KIND_ALIASES.get(text.lower()) or (text if text in KINDS else None)
     if kind is None:
-        raise UsageError(f"unknown kind {text!r}", "use alerts or receivers")
+        names = [k.rest for k in TABLE]
+        raise UsageError(f"unknown kind {text!r}", f"use {', '.join(names[:-1])} or {names[-1]}")
     return kind
 
 
@@ -266,7 +263,8 @@ def cmd_get(args: argparse.Namespace) -> int:
 
 
 def _table(kind: str, items: list[ObjectRecord]) -> None:
-    name_col = "ALERT" if kind == "CustomerAlert" else "RECEIVER"
+    entry = info(kind)
+    name_col = entry.noun.upper().replace(" ", "_")
     rows = [
         [
             "NAMESPACE",
@@ -299,9 +297,9 @@ def _table(kind: str, items: list[ObjectRecord]) -> None:
                 s.namespace,
                 s.name,
                 s.customer_id,
-                spec.get("alertName") or spec.get("receiverName", ""),
+                str(spec.get(entry.name_field, "")),
                 spec.get("severity", "-"),
-                str(spec.get("enabled", True)).lower() if kind == "CustomerAlert" else "-",
+                str(spec.get("enabled", True)).lower() if entry.toggles else "-",
                 str(s.generation),
                 st.phase if st else "Pending",
                 _age(now, s.created_at),

@@ -23,7 +23,8 @@ from .admission import (
 )
 from .errors import ObjectRef, Problem
 from .manifests import Document, claimed_customer
-from .model import CustomerAlert, CustomerReceiver, Resource
+from .model import Resource
+from .model.kinds import ALERTMANAGER, BY_KIND, RULES
 from .render import Rendered, render
 from .render.platform import PlatformConfig
 from .validate import Parsed, flagged_index, is_flagged
@@ -49,8 +50,9 @@ class Outcome:
     parsed: list[Parsed]
     problems: list[Problem]
     invalid: set[ObjectRef] = field(default_factory=set)
-    # Customers that own an invalid alert; None when some invalid input (broken YAML, a
-    # document naming no customer) could hold an alert of any customer.
+    # Customers that own an invalid object of a kind rendered into the rules file (an
+    # alert, a recording rule); None when some invalid input (broken YAML, a document
+    # naming no customer) could hold such an object of any customer.
     invalid_alert_owners: set[str] | None = field(default_factory=set)
     # Likewise for receivers: these customers keep their part of alertmanager.yml.
     invalid_receiver_owners: set[str] | None = field(default_factory=set)
@@ -78,8 +80,8 @@ def evaluate(
     parsed, rejected, problems = admission.parsed, admission.rejected, admission.problems
     invalid = {p.obj for p in problems if p.obj is not None}
     ordered = problems
-    alerts = None if earlier else _invalid_owners(parsed, rejected, problems, CustomerAlert)
-    receivers = None if earlier else _invalid_owners(parsed, rejected, problems, CustomerReceiver)
+    alerts = None if earlier else _invalid_owners(parsed, rejected, problems, RULES)
+    receivers = None if earlier else _invalid_owners(parsed, rejected, problems, ALERTMANAGER)
     return Outcome(parsed, ordered, invalid, alerts, receivers)
 
 
@@ -87,18 +89,21 @@ def _invalid_owners(
     parsed: Sequence[Parsed],
     rejected: Sequence[Document],
     problems: Sequence[Problem],
-    kind: type[CustomerAlert] | type[CustomerReceiver],
+    output: str,
 ) -> set[str] | None:
-    """Whose objects of `kind` are invalid, so that a customer's live output is not
-    mistaken for deleted (`render` drops what the input no longer holds)."""
+    """Whose objects rendered into `output` (model/kinds.py: rules or alertmanager) are
+    invalid, so that a customer's live output is not mistaken for deleted (`render` drops
+    what the input no longer holds)."""
     index = flagged_index(problems)
     owners = {
-        p.obj.spec.customer_id for p in parsed if isinstance(p.obj, kind) and is_flagged(p, index)
+        p.obj.spec.customer_id
+        for p in parsed
+        if BY_KIND[p.obj.kind].output == output and is_flagged(p, index)
     }
-    other = "CustomerReceiver" if kind is CustomerAlert else "CustomerAlert"
     for doc in rejected:
         data = doc.data if isinstance(doc.data, dict) else {}
-        if data.get("kind") == other:
+        known = BY_KIND.get(str(data.get("kind")))
+        if known is not None and known.output != output:
             continue  # an unknown or missing kind may be a misspelt `kind`
         owner = claimed_customer(data)
         if owner is None:

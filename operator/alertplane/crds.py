@@ -21,8 +21,14 @@ from pydantic import BaseModel
 
 from .crd_schema import Schema, at, ordered, structural
 from .kube import kinds
-from .kube.kinds import CUSTOMER_ALERT, CUSTOMER_RECEIVER
-from .model import RESERVED_LABELS, CustomerAlertSpec, CustomerReceiverSpec
+from .kube.kinds import BY_KIND, CUSTOMER_ALERT, CUSTOMER_RECEIVER
+from .model import (
+    RECORDING_RESERVED_LABELS,
+    RESERVED_LABELS,
+    CustomerAlertSpec,
+    CustomerReceiverSpec,
+    CustomerRecordingRuleSpec,
+)
 from .model.common import LABEL_NAME_RE, MAX_LABEL_NAME
 from .render.yamlout import dump
 
@@ -76,6 +82,11 @@ _RESERVED = _rule(
     f"!self.exists(k, k in {_cel_list(RESERVED_LABELS)})",
     f"labels may not set {', '.join(RESERVED_LABELS)}: alertplane sets them from "
     "spec.customerId, spec.severity, spec.category and spec.urgency",
+    "FieldValueForbidden",
+)
+_RECORDING_RESERVED = _rule(
+    f"!self.exists(k, k in {_cel_list(RECORDING_RESERVED_LABELS)})",
+    "labels may not set customer_id: alertplane sets it from spec.customerId",
     "FieldValueForbidden",
 )
 _ROUTE_LABELS = _rule(
@@ -251,6 +262,25 @@ KINDS = (
             "pagerduty[]": [_exactly_one("routingKey")],
             "route.match.labels": [_ROUTE_LABELS, _LABEL_NAMES],
         },
+    ),
+    Kind(
+        api=BY_KIND["CustomerRecordingRule"],
+        short_names=("crecord", "crecords"),
+        spec_model=CustomerRecordingRuleSpec,
+        description="One Prometheus recording rule owned by one customer. alertplane "
+        "validates it (PromQL, tenant isolation) and renders it into the customer's rule "
+        "file; every recorded series carries the customer's customer_id.",
+        spec_description="The recording rule. The label customer_id is set by alertplane "
+        "from spec.customerId.",
+        columns=(
+            _column("Customer", ".spec.customerId"),
+            _column("Record", ".spec.record"),
+            _column("Enabled", ".spec.enabled", "boolean"),
+            _PHASE,
+            _column("Message", _VALID_MESSAGE, priority=1),
+            _AGE,
+        ),
+        rules={"labels": [_RECORDING_RESERVED, _LABEL_NAMES]},
     ),
 )
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from .errors import ObjectRef, Problem
 from .importer.templated import readmitted
-from .model import CustomerAlert, Resource
+from .model import Resource
+from .model.kinds import BY_KIND, enabled, renders_rules
 from .model.records import Condition, ObjectRecord
 from .render import ALERTMANAGER_PATH
 from .render.rules import rules_path
@@ -55,8 +56,9 @@ class Assessment:
 
 
 def _disabled(st: ObjectRecord) -> bool:
-    """Whether the newest spec disables the alert, valid or not (receivers have no switch)."""
-    return st.kind == "CustomerAlert" and st.spec.get("enabled") is False
+    """Whether the newest spec disables the object, valid or not (receivers have no switch)."""
+    known = BY_KIND.get(st.kind)
+    return known is not None and known.toggles and st.spec.get("enabled") is False
 
 
 def assess(st: ObjectRecord, problems: list[Problem] | None, live: Resource | None) -> Assessment:
@@ -85,6 +87,6 @@ def assess(st: ObjectRecord, problems: list[Problem] | None, live: Resource | No
 def _rendered_to(obj: Resource | None, customer_id: str) -> tuple[str, ...]:
     if obj is None:
         return ()
-    if isinstance(obj, CustomerAlert):
-        return (rules_path(customer_id),) if obj.spec.enabled else ()
+    if renders_rules(obj.kind):
+        return (rules_path(customer_id),) if enabled(obj) else ()
     return (ALERTMANAGER_PATH,)

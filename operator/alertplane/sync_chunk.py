@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from .errors import ObjectRef, Problem, Source
 from .manifests import Document
-from .model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
+from .model import CustomerReceiver, CustomerReceiverSpec, Resource
+from .model.kinds import ALERT, enabled
 from .model.records import ObjectRecord
 from .render.platform import PlatformConfig
 from .render.rules import rules_path
@@ -103,8 +104,8 @@ def _record(
     objs: list[Resource],
     secret_folder: Callable[[CustomerReceiver], str],
 ) -> None:
-    alerts = [o.spec for o in objs if isinstance(o, CustomerAlert)]
-    state.rule_counts[cid] = sum(1 for a in alerts if a.enabled)
+    # The gauge counts alerting rules (metrics.RULES); recording rules are not alerts.
+    state.rule_counts[cid] = sum(1 for o in objs if o.kind == ALERT.kind and enabled(o))
     state.receivers[cid] = [
         (secret_folder(o), o.spec) for o in objs if isinstance(o, CustomerReceiver)
     ]

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field, replace
 from .admission import RECONCILE, Admission, admit
 from .errors import ObjectRef, Problem, ToolError
 from .manifests import Document
-from .model import CustomerAlert, CustomerReceiverSpec, Resource
+from .model import CustomerReceiverSpec, Resource
 from .model.records import ObjectRecord
 from .render import ALERTMANAGER_PATH
 from .render.alertmanager import render_alertmanager
 from .render.platform import PlatformConfig
+from .render.rules import rule_spec
 from .sync_assess import Assessment
 from .validate.blame import check_configs, receiver_problems, rule_problems
 
@@ -86,12 +87,12 @@ def refused_rules(live: Live) -> tuple[dict[ObjectRef, list[Problem]], dict[str,
     """Object → why promtool refuses the rule it would put in its customer's file; and
     each customer's rule file without those (None: no file)."""
     refused: dict[ObjectRef, list[Problem]] = {}
-    while True:  # each round drops at least one alert, or ends
+    while True:  # each round drops at least one rule's object, or ends
         sets = {
             cid: [
-                (st.ref, obj.spec)
+                (st.ref, spec)
                 for st, obj in entries
-                if isinstance(obj, CustomerAlert) and st.ref not in refused
+                if (spec := rule_spec(obj.spec)) is not None and st.ref not in refused
             ]
             for cid, entries in live.items()
         }

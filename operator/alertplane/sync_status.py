@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from .errors import ObjectRef
+from .model.kinds import renders_rules
 from .model.records import Concluded
 from .render import ALERTMANAGER_PATH
 from .render.rules import rules_path
@@ -23,7 +24,7 @@ from .sync_assess import Assessment
 
 def output_of(a: Assessment) -> str:
     """The output an object's rendering goes to (whether or not it is rendered now)."""
-    return rules_path(a.customer_id) if a.kind == "CustomerAlert" else ALERTMANAGER_PATH
+    return rules_path(a.customer_id) if renders_rules(a.kind) else ALERTMANAGER_PATH
 
 
 def status_updates(

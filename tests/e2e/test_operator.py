@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 
 from alertplane.render.yamlout import dump
 from tests.support.chart_env import NO_PROMOP_TARGETS
-from tests.support.factories import alert, receiver
+from tests.support.factories import alert, receiver, recording_rule
 from tests.support.operator_env import (
     EXAMPLE_CUSTOMERS,
     Cluster,
@@ -397,3 +397,49 @@ def test_database_outage_does_not_stop_reconciliation(
     assert _decoded(rows[1]["after"])["expr"] == edited
     wait_for(lambda: operator.metric("alertplane_mirror_pending_changes") == 0, 10, "drained")
     assert operator.metric("alertplane_mirror_lag_seconds") == 0
+
+
+def test_recording_rules_sync_into_the_customers_prometheus_rule(
+    cluster: Cluster, operator: OperatorProcess, tmp_path: Path
+) -> None:
+    """Issue 14 §2 on a real API server: a CustomerRecordingRule is watched, admitted, rendered
+    as the group `<id>-records` of the customer's PrometheusRule (customer_id forced) and
+    reported on; two records of one name with other labels are both live; an unscoped
+    expression is Invalid with validate's words."""
+    ns = "rec-co"
+    cluster.namespace(ns, ns)
+    reads = alert(ns, "ErrorRatio", expr='job:errors:rate5m{customer_id="rec-co"} > 1')
+    cpu = recording_rule(ns, labels={"reason": "cpu"})
+    memory = recording_rule(ns, labels={"reason": "memory"})
+    memory["metadata"]["name"] = "rec-co-memory"
+    cluster.kubectl_apply(reads, cpu, memory)
+    for name in ("rec-co-job-errors-rate5m", "rec-co-memory"):
+        st = cluster.wait_phase("CustomerRecordingRule", ns, name)["status"]
+        assert st["renderedTo"] == [f"PrometheusRule {SINK_NS}/alertplane-{ns}"]
+    rule = cluster.api.get(
+        f"/apis/monitoring.coreos.com/v1/namespaces/{SINK_NS}/prometheusrules/alertplane-{ns}"
+    )
+    assert rule is not None
+    groups = {g["name"]: g["rules"] for g in rule["spec"]["groups"]}
+    assert list(groups) == [f"{ns}-application", f"{ns}-records"]
+    assert [r["labels"] for r in groups[f"{ns}-records"]] == [
+        {"customer_id": ns, "reason": "cpu"},
+        {"customer_id": ns, "reason": "memory"},
+    ]
+    header = cluster.env.kubectl("get", "customerrecordingrules", "-n", ns).stdout.splitlines()
+    assert header[0].split() == ["NAME", "CUSTOMER", "RECORD", "ENABLED", "PHASE", "AGE"]
+
+    bad = recording_rule(ns, "job:bad:rate5m", expr="sum(rate(errors_total[5m]))")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(bad))
+    validate = subprocess.run(
+        [sys.executable, "-m", "alertplane.cli", "validate", "-f", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    (line,) = validate.stdout.splitlines()
+    prefix = f"CustomerRecordingRule {ns}/{ns}-job-bad-rate5m: "
+    assert line.startswith(prefix), line
+    cluster.kubectl_apply(bad)
+    st = cluster.wait_phase("CustomerRecordingRule", ns, f"{ns}-job-bad-rate5m", ("Invalid",))
+    assert condition(st["status"], "Valid")["message"] == line.removeprefix(prefix)

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from sqlalchemy import create_engine, text
 
-from tests.support.factories import alert, receiver
+from tests.support.factories import alert, receiver, recording_rule
 from tests.support.operator_env import Cluster, wait_for
 from tests.support.webhook import NS, kubectl_apply
 
@@ -91,3 +91,30 @@ def test_valid_apply_passes_and_is_audited_with_the_user(hooked: tuple[Cluster, 
     expected = 3
     *_, deleted = wait_for(rows, 20, "the delete audit row")
     assert (deleted["action"], deleted["actor"]) == ("delete", "kubeenv-admin")
+
+
+def test_recording_rules_go_through_the_webhook_too(hooked: tuple[Cluster, str]) -> None:
+    """The chart's webhook lists every kind (customerrecordingrules included) and the
+    operator serves its path: an unscoped recording rule, or one whose record and labels are
+    taken, is refused by the API server with validate's words."""
+    cluster, _ = hooked
+    bad = recording_rule(NS, "job:bad:rate5m", expr="sum(rate(errors_total[5m]))")
+
+    def refused() -> str | None:
+        out = kubectl_apply(cluster, bad)
+        return out.stderr if out.returncode != 0 and "denied the request" in out.stderr else None
+
+    stderr = wait_for(refused, 30, "the webhook's refusal")
+    assert 'spec.expr: selector errors_total{} has no customer_id="hook-co"' in stderr
+    assert kubectl_apply(cluster, recording_rule(NS)).returncode == 0
+    other = recording_rule(NS, labels={"reason": "x"}) | {
+        "metadata": {"name": "ok", "namespace": NS}
+    }
+    assert kubectl_apply(cluster, other).returncode == 0  # same record, other labels
+    same = recording_rule(NS) | {"metadata": {"name": "dup", "namespace": NS}}
+    out = kubectl_apply(cluster, same)
+    assert out.returncode != 0
+    assert (
+        "spec.record: customer 'hook-co' already has recording rule 'job:errors:rate5m' with "
+        "the same labels"
+    ) in out.stderr

@@ -22,6 +22,7 @@ from tests.support.api_env import (
     api_env,
     auth,
     receiver_spec,
+    record_spec,
 )
 from tests.support.api_seed import SEED, manifest, reset
 
@@ -56,6 +57,7 @@ class Call:
 
 
 A = "/customers/acme"
+R = "job:errors:rate5m"  # acme's seeded recording rule
 ACME_DOC = json.dumps(manifest("CustomerAlert", "acme", alert_spec("Imported"), "acme-imported"))
 
 # (call, admin, own customer, other customer); no/wrong token is always 401.
@@ -74,6 +76,13 @@ MATRIX: list[tuple[Call, int, int, int]] = [
     (Call("PUT", f"{A}/receivers/oncall", receiver_spec()), 200, 200, 404),
     (Call("DELETE", f"{A}/receivers/oncall"), 204, 204, 404),
     (Call("POST", f"{A}/receivers/oncall/rollback", {"version": 1}), 200, 200, 404),
+    (Call("GET", f"{A}/recordingrules"), 200, 200, 404),
+    (Call("POST", f"{A}/recordingrules", record_spec("job:new:rate5m")), 201, 201, 404),
+    (Call("GET", f"{A}/recordingrules/{R}"), 200, 200, 404),
+    (Call("PUT", f"{A}/recordingrules/{R}", record_spec(labels={"x": "y"})), 200, 200, 404),
+    (Call("PATCH", f"{A}/recordingrules/{R}/enabled", {"enabled": False}), 200, 200, 404),
+    (Call("DELETE", f"{A}/recordingrules/{R}"), 204, 204, 404),
+    (Call("POST", f"{A}/recordingrules/{R}/rollback", {"version": 1}), 200, 200, 404),
     (Call("POST", f"{A}/routing", {"routes": {"oncall": {"priority": 3}}}), 200, 200, 404),
     (Call("POST", f"{A}/routing/test", {"labels": {"severity": "critical"}}), 200, 200, 404),
     (Call("GET", f"{A}/audit"), 200, 200, 404),
@@ -121,7 +130,13 @@ def test_authorization_matrix(api: ApiEnv) -> None:
 # -- the property ---------------------------------------------------------------------
 
 OWN_NAMES = ["HighErrorRate", "oncall", "acme-higherrorrate", "acme-oncall", "NewOne", "spare"]
-FOREIGN_NAMES = ["GlobexOnlyAlert", "globex-pager", "globex-only-alert"]
+FOREIGN_NAMES = [
+    "GlobexOnlyAlert",
+    "globex-pager",
+    "globex-only-alert",
+    "globex:only:rate5m",
+    "globex-only-record",
+]
 CUSTOMERS = ["acme", "globex", "initech"]
 
 json_values: st.SearchStrategy[Any] = st.recursive(
@@ -161,7 +176,7 @@ def _receiver_body(draw: Callable[..., Any]) -> Any:
 def requests(draw: Callable[..., Any]) -> Call:
     c, n = draw(customer), draw(any_name)
     base = f"/customers/{c}"
-    choice = draw(st.integers(0, 17))
+    choice = draw(st.integers(0, 18))
     if choice == 0:
         return Call("GET", "/customers")
     if choice == 1:
@@ -201,6 +216,17 @@ def requests(draw: Callable[..., Any]) -> Call:
         return Call("GET", f"{base}/audit" + draw(st.sampled_from(["", f"?name={n}"])))
     if choice == 13:
         return Call("GET", f"{base}/firing")
+    if choice == 17:
+        record = draw(st.sampled_from(["job:errors:rate5m", "globex:only:rate5m", "x:y"]))
+        method = draw(st.sampled_from(["GET", "DELETE", "PUT", "POST"]))
+        body = draw(
+            st.one_of(
+                st.builds(record_spec, st.sampled_from(["job:errors:rate5m", "x:y"])), json_values
+            )
+        )
+        if method == "POST":
+            return Call("POST", f"{base}/recordingrules", body)
+        return Call(method, f"{base}/recordingrules/{record}", body if method == "PUT" else None)
     if choice == 14:
         return Call(
             "GET", "/export" + draw(st.sampled_from(["", f"?customer={c}", "?format=yaml"]))
@@ -245,5 +271,6 @@ def test_customer_token_never_sees_another_customer(api: ApiEnv, calls: list[Cal
     assert {s.ref.name for s in api.store.get(customer="globex")} == {
         "globex-only-alert",
         "globex-pager",
+        "globex-only-record",
     }
     assert all(h.actor == "seed" for h in api.store.history(customer="globex"))

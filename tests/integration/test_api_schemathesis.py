@@ -20,7 +20,12 @@ from tests.support.api_seed import reset
 from tests.support.processes import Alertmanager
 
 # Half of the generated ids are replaced by ones that exist, so the runs reach past 404.
-KNOWN = {"customerId": "acme", "alertName": "HighErrorRate", "receiverName": "oncall"}
+KNOWN = {
+    "customerId": "acme",
+    "alertName": "HighErrorRate",
+    "receiverName": "oncall",
+    "record": "job:errors:rate5m",
+}
 EXAMPLES = 20
 
 CHECKS = [

@@ -71,6 +71,17 @@ def alert_spec(name: str = "HighErrorRate", customer: str = "acme", **over: Any)
     return spec
 
 
+def record_spec(
+    record: str = "job:errors:rate5m", customer: str = "acme", **over: Any
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "record": record,
+        "expr": f'sum by (job) (rate(errors_total{{customer_id="{customer}"}}[5m]))',
+    }
+    spec.update(over)
+    return spec
+
+
 def receiver_spec(name: str = "oncall", **over: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "receiverName": name,

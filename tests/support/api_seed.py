@@ -10,6 +10,7 @@ from tests.support.api_env import (
     ApiEnv,
     alert_spec,
     receiver_spec,
+    record_spec,
 )
 
 API = "alertplane.io/v1alpha1"
@@ -31,6 +32,13 @@ SEED = [
         "CustomerAlert", "globex", alert_spec("GlobexOnlyAlert", "globex"), "globex-only-alert"
     ),
     manifest("CustomerReceiver", "globex", receiver_spec("globex-pager"), "globex-pager"),
+    manifest("CustomerRecordingRule", "acme", record_spec(), "acme-job-errors-rate5m"),
+    manifest(
+        "CustomerRecordingRule",
+        "globex",
+        record_spec("globex:only:rate5m", "globex"),
+        "globex-only-record",
+    ),
 ]
 
 

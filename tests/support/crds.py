@@ -15,7 +15,11 @@ from tests.support.paths import ROOT
 CRDS = ROOT / "crds"
 
 
-NAMES = ("customeralerts.alertplane.io", "customerreceivers.alertplane.io")
+NAMES = (
+    "customeralerts.alertplane.io",
+    "customerreceivers.alertplane.io",
+    "customerrecordingrules.alertplane.io",
+)
 
 
 NAMESPACES = ("acme", "globex", "initech", "crd-test")

@@ -63,6 +63,23 @@ def receiver(customer: str = "acme", name: str = "oncall", **spec: Any) -> dict[
     return _merge(base, {"spec": spec})
 
 
+def recording_rule(
+    customer: str = "acme", record: str = "job:errors:rate5m", **spec: Any
+) -> dict[str, Any]:
+    slug = "-".join(filter(None, record.replace(":", "-").replace("_", "-").lower().split("-")))
+    base = {
+        "apiVersion": API,
+        "kind": "CustomerRecordingRule",
+        "metadata": {"name": f"{customer}-{slug or 'record'}", "namespace": customer},
+        "spec": {
+            "customerId": customer,
+            "record": record,
+            "expr": f'sum by (job) (rate(errors_total{{customer_id="{customer}"}}[5m]))',
+        },
+    }
+    return _merge(base, {"spec": spec})
+
+
 def obj(manifest: dict[str, Any]) -> Resource:
     parsed, problems = parse_document(manifest)
     assert parsed is not None, problems

@@ -41,8 +41,10 @@ CR_RULES: Rules = {
     for g, r, verbs in [
         ("alertplane.io", "customeralerts", "get list watch patch"),
         ("alertplane.io", "customerreceivers", "get list watch patch"),
+        ("alertplane.io", "customerrecordingrules", "get list watch patch"),
         ("alertplane.io", "customeralerts/status", "patch"),
         ("alertplane.io", "customerreceivers/status", "patch"),
+        ("alertplane.io", "customerrecordingrules/status", "patch"),
         ("", "events", "create"),
     ]
     for v in verbs.split()
@@ -199,7 +201,7 @@ ALL_ON: Doc = {
 # delete, delete. No list/watch (it reads the operator's database), no status, no Secrets.
 API_RULES: Rules = {
     ("alertplane.io", r, v)
-    for r in ("customeralerts", "customerreceivers")
+    for r in ("customeralerts", "customerreceivers", "customerrecordingrules")
     for v in ("get", "create", "update", "patch", "delete")
 }
 

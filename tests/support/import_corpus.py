@@ -10,6 +10,11 @@ the Go module cache), so no upstream rule text is copied into this repository.
   prometheus-example-rules.yaml (a PrometheusRule)
 - github.com/prometheus/prometheus v0.305.0 (Apache-2.0): cmd/promtool/testdata/rules.yml
 - github.com/prometheus/alertmanager v0.28.1 (Apache-2.0): doc/examples/simple.yml
+- github.com/grafana/mimir at the commit hack/mimir/build.sh builds (aced80d74930):
+  operations/mimir-mixin-compiled/rules.yaml (122 recording rules) and alerts.yaml (119
+  alerts, many reading those recorded series). Mimir's LICENSING.md: the project is
+  AGPL-3.0-only except `operations/` and `vendor/`, which are under their upstream licences
+  (the mixin descends from the Apache-2.0 cortex-jsonnet mixin). Read at test time only.
 
 A module that cannot be fetched fails the test that needs it, with go's message.
 """
@@ -31,6 +36,7 @@ MODULES = {
     "promop": "github.com/prometheus-operator/prometheus-operator@v0.85.0",
     "prometheus": "github.com/prometheus/prometheus@v0.305.0",
     "alertmanager": "github.com/prometheus/alertmanager@v0.28.1",
+    "mimir": "github.com/grafana/mimir@v1.3.1-0.20260423142704-aced80d74930",
 }
 THANOS_ALERTS = ("thanos", "examples/alerts/alerts.yaml")
 THANOS_RULES = ("thanos", "examples/alerts/rules.yaml")
@@ -39,6 +45,8 @@ PROMOP_ALERTS = ("promop", "example/mixin/alerts.yaml")
 PROMOP_EXAMPLE = ("promop", "example/user-guides/alerting/prometheus-example-rules.yaml")
 PROMTOOL_RULES = ("prometheus", "cmd/promtool/testdata/rules.yml")
 ALERTMANAGER_SIMPLE = ("alertmanager", "doc/examples/simple.yml")
+MIMIR_RULES = ("mimir", "operations/mimir-mixin-compiled/rules.yaml")
+MIMIR_ALERTS = ("mimir", "operations/mimir-mixin-compiled/alerts.yaml")
 RULE_FILES = (THANOS_ALERTS, THANOS_RULES, PROMOP_ALERTS, PROMOP_EXAMPLE, PROMTOOL_RULES)
 
 

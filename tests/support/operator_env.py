@@ -33,7 +33,11 @@ from tests.support.processes import free_port
 
 T = TypeVar("T")
 API = "alertplane.io/v1alpha1"
-PLURAL = {"CustomerAlert": "customeralerts", "CustomerReceiver": "customerreceivers"}
+PLURAL = {
+    "CustomerAlert": "customeralerts",
+    "CustomerReceiver": "customerreceivers",
+    "CustomerRecordingRule": "customerrecordingrules",
+}
 PROMOP_CRDS = ("prometheusrules", "alertmanagerconfigs")
 GOLDEN = ROOT / "tests" / "golden" / "operator"
 # A refused request in the operator's log: the API server's message ("... is forbidden: User

@@ -131,10 +131,10 @@ Alertmanager configuration in Mimir and copied nowhere else).
 */}}
 {{- define "alertplane.customResourceRules" -}}
 - apiGroups: [alertplane.io]
-  resources: [customeralerts, customerreceivers]
+  resources: [customeralerts, customerreceivers, customerrecordingrules]
   verbs: [get, list, watch, patch]
 - apiGroups: [alertplane.io]
-  resources: [customeralerts/status, customerreceivers/status]
+  resources: [customeralerts/status, customerreceivers/status, customerrecordingrules/status]
   verbs: [patch]
 - apiGroups: [""]
   resources: [events]
@@ -171,7 +171,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 (update), annotate before a delete (patch), delete. */}}
 {{- define "alertplane.apiRules" -}}
 - apiGroups: [alertplane.io]
-  resources: [customeralerts, customerreceivers]
+  resources: [customeralerts, customerreceivers, customerrecordingrules]
   verbs: [get, create, update, patch, delete]
 {{- end -}}
 

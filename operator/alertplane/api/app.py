@@ -143,7 +143,7 @@ def _metrics(app: FastAPI, auth: Auth) -> None:
 def _routes(app: FastAPI, ctx: Context, auth: Auth) -> None:
     install_handlers(app, auth.precheck)
     app.include_router(routes_customers.router(ctx, auth))
-    for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
+    for kind in routes_objects.KINDS:
         app.include_router(routes_objects.router(ctx, auth, kind))
     app.include_router(routes_admin.router(ctx, auth))
 

@@ -1,7 +1,9 @@
-"""/customers/{customerId}/alerts and …/receivers: one router shape for both kinds.
+"""/customers/{customerId}/alerts, …/receivers, …/recordingrules: one router shape for
+every kind of the table (model/kinds.py).
 
-Alerts and receivers have the same create/read/update/delete/rollback routes; they differ
-in the path, the name field, the words in the documentation, and alerts' PATCH enabled.
+The kinds have the same create/read/update/delete/rollback routes; they differ in the
+path, the name field, the words in the documentation, and PATCH enabled for the kinds
+that can be switched off.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..model import info
 from ..service import crud
 from ..service.access import Access
 from ..service.context import Context
-from ..service.objects import ALERT, NAME_KEY, RECEIVER
+from ..service.objects import ALERT, NAME_KEY, RECEIVER, RECORDING_RULE
 from . import etags, pathnames
 from .auth import Auth
 from .responses import JSONResponse
@@ -40,7 +43,7 @@ def tagged(out: dict[str, Any], status_code: int = 200, **headers: str) -> JSONR
 @dataclass(frozen=True)
 class Kind:
     kind: str
-    one: str  # alert, receiver
+    one: str  # alert, receiver, recordingrule: the routes' operation names
     schema: str  # Alert, Receiver: the spec schemas' prefix
     listed: str  # the list route's description
     created: str  # the create route's description
@@ -52,7 +55,11 @@ class Kind:
 
     @property
     def plural(self) -> str:
-        return f"{self.one}s"
+        return info(self.kind).rest  # the collection's path segment
+
+    @property
+    def noun(self) -> str:
+        return info(self.kind).noun  # the documentation's word
 
     @property
     def item(self) -> str:
@@ -77,6 +84,16 @@ RECEIVERS = Kind(
     "into a secret file and replaced by a reference before it is stored (Kubernetes mode: "
     "refused; reference a Kubernetes Secret instead).",
 )
+RECORDING_RULES = Kind(
+    RECORDING_RULE,
+    "recordingrule",
+    "RecordingRule",
+    "The customer's recording rules with their status.",
+    "Create a recording rule; its status starts Pending. 409 when the record exists.",
+    "The CustomerRecordingRule spec (customerId optional).",
+)
+# Every kind's router, in the table's order (api/app.py mounts them all).
+KINDS = (ALERTS, RECEIVERS, RECORDING_RULES)
 
 
 async def written(
@@ -101,7 +118,7 @@ def _name_in_path(k: Kind) -> Callable[..., str]:
     """The object's name from its path segment, `/` and `%` restored (api/pathnames.py)."""
     described = Path(
         alias=k.key,
-        description=f"spec.{k.key} of the {k.one}, percent-encoded (`/` as %2F, `%` as %25).",
+        description=f"spec.{k.key} of the {k.noun}, percent-encoded (`/` as %2F, `%` as %25).",
     )
 
     def name(matched: str = described) -> str:
@@ -146,9 +163,9 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
     @api.get(
         item,
         name=f"get_{k.one}",
-        description=f"One {k.one} with its status (phase, Valid/Synced conditions).",
+        description=f"One {k.noun} with its status (phase, Valid/Synced conditions).",
         response_model=ObjectOut,
-        responses=responses(401, 404),
+        responses=responses(401, 404, 409),
     )
     def get(access: Access = customer, name: str = name_in_path) -> JSONResponse:
         return tagged(crud.get_object(ctx, access, kind, name))
@@ -156,9 +173,9 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
     @api.put(
         item,
         name=f"update_{k.one}",
-        description=f"Replace {'an' if k.one[0] in 'aeiou' else 'a'} {k.one}'s spec.",
+        description=f"Replace {'an' if k.noun[0] in 'aeiou' else 'a'} {k.noun}'s spec.",
         response_model=ObjectOut,
-        responses=responses(401, 404, 412, 422),
+        responses=responses(401, 404, 409, 412, 422),
         openapi_extra=spec_body(f"{k.schema}SpecUpdate", "The new spec (replaces the old one)."),
     )
     async def update(
@@ -173,12 +190,13 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
             await written(ctx, wait, crud.update, ctx, access, kind, name, body, expected)
         )
 
-    if kind == ALERT:
+    if info(kind).toggles:
 
         @api.patch(
             f"{item}/enabled",
-            name="set_enabled",
-            description="Enable or disable an alert (disabled alerts are kept but not rendered).",
+            name="set_enabled" if kind == ALERT else f"set_{k.one}_enabled",
+            description=f"Enable or disable {'an' if k.noun[0] in 'aeiou' else 'a'} {k.noun} "
+            f"(disabled {k.noun}s are kept but not rendered).",
             response_model=ObjectOut,
             responses=responses(401, 404, 409, 412, 422),
         )
@@ -191,7 +209,7 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
         ) -> JSONResponse:
             expected = etags.expected_of(if_match)
             out = await written(
-                ctx, wait, crud.set_enabled, ctx, access, name, change.enabled, expected
+                ctx, wait, crud.set_enabled, ctx, access, name, change.enabled, expected, kind
             )
             return tagged(out)
 
@@ -199,7 +217,9 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
 def _add_removal(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
     kind, item = k.kind, k.item
 
-    @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 412))
+    @api.delete(
+        item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 409, 412)
+    )
     def delete(
         access: Access = customer, name: str = name_in_path, if_match: str | None = IF_MATCH
     ) -> Response:

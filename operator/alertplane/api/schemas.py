@@ -12,7 +12,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..model import CustomerAlertSpec, CustomerReceiverSpec, Route
+from ..model import (
+    KINDS,
+    CustomerAlertSpec,
+    CustomerReceiverSpec,
+    CustomerRecordingRuleSpec,
+    Route,
+)
 
 COMPONENTS = "#/components/schemas/{model}"
 
@@ -78,7 +84,8 @@ class MetadataOut(BaseModel):
 
 class ObjectOut(BaseModel):
     apiVersion: Literal["alertplane.io/v1alpha1"]
-    kind: Literal["CustomerAlert", "CustomerReceiver"]
+    # Every kind of the table (model/kinds.py); an enum in the schema, a str to pydantic.
+    kind: str = Field(json_schema_extra={"enum": list(KINDS)})
     metadata: MetadataOut
     spec: dict[str, Any]
     status: StatusOut
@@ -92,6 +99,7 @@ class CustomerOut(BaseModel):
     customerId: str
     alerts: int
     receivers: int
+    recordingrules: int = Field(0, description="Recording rules (CustomerRecordingRule).")
     phases: dict[str, int] = Field(description="Objects per phase.")
 
 
@@ -215,6 +223,8 @@ def spec_schemas() -> dict[str, dict[str, Any]]:
         ("AlertSpecUpdate", CustomerAlertSpec, ("customerId", "alertName")),
         ("ReceiverSpecIn", CustomerReceiverSpec, ("customerId",)),
         ("ReceiverSpecUpdate", CustomerReceiverSpec, ("customerId", "receiverName")),
+        ("RecordingRuleSpecIn", CustomerRecordingRuleSpec, ("customerId",)),
+        ("RecordingRuleSpecUpdate", CustomerRecordingRuleSpec, ("customerId", "record")),
     ):
         schema, defs = _schema(model, optional)
         schema["title"] = name
@@ -261,7 +271,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "No or unknown bearer token.",
         403: "The token may not do this (e.g. import objects of another customer).",
         404: "Not found; also every path of a customer the token may not see.",
-        409: "Already exists (or, for a PATCH, changed by other writers too often; retry).",
+        409: "Already exists, or a name several objects share (or, for a PATCH, changed by "
+        "other writers too often; retry).",
         412: "If-Match names another generation than the object's: nothing was written.",
         413: "The body is too large.",
         422: "Invalid input: the problems, as `alertplane validate` reports them.",

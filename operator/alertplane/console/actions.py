@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import Invalid, NotFound, ObjectRef, Problem
+from ..model import TABLE, info
 from ..service import crud, customers
 from ..service.access import Access
 from ..service.objects import ALERT, RECEIVER, restore, view
@@ -29,7 +30,7 @@ from .session import (
 )
 from .state import Console
 
-ROLLBACK_KINDS = {"CustomerAlert": ALERT, "CustomerReceiver": RECEIVER}
+ROLLBACK_KINDS = {k.kind: k.kind for k in TABLE}
 
 
 def preview_defaults(console: Console, access: Access, alert: str | None) -> dict[str, str]:
@@ -140,10 +141,10 @@ def _add_writes(api: APIRouter, console: Console) -> None:
         stored = await run_in_threadpool(lambda: ctx.bound(access.customer).find(ref))
         if stored is None or stored.customer_id != access.customer:
             raise NotFound("no such object")
-        spec_name = str(stored.spec.get("alertName" if kind == ALERT else "receiverName"))
+        spec_name = str(stored.spec.get(info(kind).name_field))
         await run_in_threadpool(crud.rollback, writes, access, kind, spec_name, int(version))
         await console.settle(view(stored))
-        what = f"{'Alert' if kind == ALERT else 'Receiver'} {spec_name} (to version {version})"
+        what = f"{info(kind).noun.capitalize()} {spec_name} (to version {version})"
         return done(cid, "rolledback", what, "audit")
 
 

@@ -1,4 +1,4 @@
-"""The edit forms of alerts and receivers: one flow for both kinds.
+"""The edit forms of alerts, receivers and recording rules: one flow for every kind.
 
 new form → POST → CSRF → the form's fields reshaped into a spec → the REST API's own
 write function (`service.crud`, admitted by `core.admit` like every door, audited with source
@@ -22,10 +22,19 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ..errors import Conflict, Invalid, ObjectRef, Problem
+from ..model import info
 from ..service import crud
 from ..service.access import Access
-from ..service.objects import ALERT, NAME_KEY, RECEIVER, object_name, restore, view
-from . import forms, receiver_form, views
+from ..service.objects import (
+    ALERT,
+    NAME_KEY,
+    RECEIVER,
+    RECORDING_RULE,
+    object_name,
+    restore,
+    view,
+)
+from . import forms, receiver_form, record_form, views
 from .render import curl, html, notice, redirect
 from .session import Session, check_csrf, read_form
 from .state import Console
@@ -62,6 +71,12 @@ RECEIVER_FORM = FormKind(
     {"channels": receiver_form.CHANNELS, "match_choices": receiver_form.MATCH_CHOICES,
      "blank_entry": receiver_form.blank_entry, "titles": receiver_form.TITLES,
      "labels": receiver_form.LABELS, "hints": receiver_form.HINTS},
+)  # fmt: skip
+RECORD_FORM = FormKind(
+    RECORDING_RULE, "recordingrule", "recordingrules", "record_form.html", "new-recordingrule",
+    "recordingrules", ("recordingrules",), "record-",
+    record_form.values_of, record_form.spec_of, record_form.submitted,
+    record_form.pin, record_form.pin_texts, {},
 )  # fmt: skip
 
 
@@ -111,10 +126,11 @@ def _write(
     except Invalid as exc:
         return None, exc.problems
     except Conflict:
+        noun = info(fk.kind).noun
         taken = Problem(
             f"spec.{NAME_KEY[fk.kind]}",
-            f"{'an' if fk.noun[0] in 'aeiou' else 'a'} {fk.noun} named {wanted!r} already exists",
-            f"choose another name, or edit that {fk.noun}",
+            f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} named {wanted!r} already exists",
+            f"choose another name, or edit that {noun}",
         )
         return None, [taken.at(ref)]
 
@@ -144,7 +160,7 @@ async def save(
 
 
 def add(api: APIRouter, console: Console) -> None:
-    for fk in (ALERT_FORM, RECEIVER_FORM):
+    for fk in (ALERT_FORM, RECEIVER_FORM, RECORD_FORM):
         _add_kind(api, console, fk)
 
 

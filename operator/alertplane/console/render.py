@@ -75,6 +75,9 @@ NOTICES = {
     "receiver-created": "Receiver {what} created.",
     "receiver-saved": "Receiver {what} saved.",
     "receiver-deleted": "Receiver {what} deleted.",
+    "record-created": "Recording rule {what} created.",
+    "record-saved": "Recording rule {what} saved.",
+    "record-deleted": "Recording rule {what} deleted.",
     "rolledback": "{what} rolled back.",
 }
 

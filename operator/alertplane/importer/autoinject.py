@@ -1,4 +1,5 @@
-"""`autoInject: true` on a CustomerAlert (DESIGN, Isolation 1): admission adds the tenant
+"""`autoInject: true` on a CustomerAlert or CustomerRecordingRule (DESIGN, Isolation 1):
+admission adds the tenant
 matcher to every selector that lacks it with the importer's injector, before the isolation
 check, so what is checked, stored and rendered is the injected expression. What the
 injector refuses (another customer's id, a regex on customer_id, no selector at all) is
@@ -10,15 +11,16 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..model.alert import CustomerAlert
+from ..model.recording import CustomerRecordingRule
 from ..validate.schema import Parsed
 from .inject import Refused, inject
 
 
 def auto_injected(item: Parsed) -> Parsed:
     obj = item.obj
-    if not isinstance(obj, CustomerAlert) or not obj.spec.auto_inject:
+    if not isinstance(obj, CustomerAlert | CustomerRecordingRule) or not obj.spec.auto_inject:
         return item
-    if obj.spec.expr is None or obj.spec.template is not None:
+    if obj.spec.expr is None or getattr(obj.spec, "template", None) is not None:
         return item  # a template's expression is injected where it is made (templated.py)
     try:
         expr = inject(obj.spec.expr, obj.spec.customer_id)

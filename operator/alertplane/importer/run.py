@@ -13,6 +13,7 @@ from .alerts import Converted, Options, convert
 from .inject import Refused
 from .naming import Names
 from .receivers import receivers_of
+from .records import convert_record
 from .result import Item, Output, Result
 from .sources import ALERTMANAGER, NotRules, Rule, Where, groups_of
 
@@ -34,7 +35,7 @@ MAX_RULES = MAX_DOCUMENTS
 
 
 def import_documents(documents: list[Document], options: Options, result: Result) -> None:
-    names = Names()
+    names, record_names = Names(), Names()  # kinds differ: an alert's name frees no record's
     for doc in documents:
         if len(result.outputs) + len(result.refused) > MAX_RULES:
             result.refused.append(Item(str(doc.source), _too_many()))
@@ -59,7 +60,10 @@ def import_documents(documents: list[Document], options: Options, result: Result
                 result.refused.append(Item(str(rule[0]), rule[1]))
                 continue
             try:
-                done: Converted = convert(rule, options, names)
+                if "record" in rule.data:
+                    done: Converted = convert_record(rule, options, record_names)
+                else:
+                    done = convert(rule, options, names)
             except Refused as exc:
                 result.refused.append(Item(str(rule.where), str(exc)))
                 continue

@@ -141,12 +141,10 @@ def _rule(rule: Any, where: Where, namespace: str | None, out: Groups) -> Iterat
 
 
 def _shape(rule: dict[str, Any]) -> str:
-    if "record" in rule:
-        return (
-            "recording rules are not imported: alertplane has no per-customer recording "
-            "rules yet; keep them in the platform's rule files"
-        )
-    if not isinstance(rule.get("alert"), str) or not rule["alert"]:
+    recording = "record" in rule
+    if recording and (not isinstance(rule["record"], str) or not rule["record"]):
+        return "record must be a metric name, e.g. job:http_requests:rate5m"
+    if not recording and (not isinstance(rule.get("alert"), str) or not rule["alert"]):
         return "a rule needs `alert:` (a name) or `record:`"
     expr = rule.get("expr")
     if isinstance(expr, bool) or not isinstance(expr, str | int | float):
@@ -163,9 +161,12 @@ def _shape(rule: dict[str, Any]) -> str:
     for key in ("for", "keep_firing_for"):
         if key in rule and not isinstance(rule[key], str):
             return f"{key} must be a duration such as 5m, got {_type(rule[key])}"
-    unknown = sorted(
-        set(rule) - {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
+    known = (
+        {"record", "expr", "labels"}
+        if recording
+        else {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
     )
+    unknown = sorted(set(rule) - known)
     if unknown:
         return f"unknown rule keys: {', '.join(map(str, unknown))}"
     return ""

@@ -25,6 +25,7 @@ from dataclasses import replace
 from ..errors import Problem
 from ..model import Resource
 from ..model.alert import Annotations, CustomerAlert
+from ..model.recording import CustomerRecordingRule
 from ..render.platform import PlatformConfig
 from ..validate.catalogue import Instance, instantiate
 from ..validate.promql import check_expr
@@ -89,6 +90,10 @@ def readmitted(obj: Resource | None, platform: PlatformConfig | None) -> Resourc
     expression; so it goes through the same two steps, and the result must pass the
     isolation check (a template the platform changed since), else nothing of it is live.
     """
+    if isinstance(obj, CustomerRecordingRule):  # autoInject, the same way
+        again = auto_injected(Parsed(obj)).obj
+        assert isinstance(again, CustomerRecordingRule)
+        return None if check_expr(again.spec.expr, again.spec.customer_id) else again
     if not isinstance(obj, CustomerAlert):
         return obj
     items, problems = templated([auto_injected(Parsed(obj))], platform)

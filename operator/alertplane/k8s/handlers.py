@@ -41,7 +41,7 @@ WEBHOOK_OPERATIONS: tuple[Literal["CREATE", "UPDATE", "DELETE"], ...] = (
 def webhook_id(plural: str) -> str:
     """kopf serves each validating handler at the URL path `/<id>`; a request for any other
     path runs no handler and is allowed, so a ValidatingWebhookConfiguration (the Helm
-    chart's) must call exactly `/validate-customeralerts` and `/validate-customerreceivers`."""
+    chart's) must call exactly `/validate-<plural>` for each of alertplane's kinds."""
     return f"validate-{plural}"
 
 

@@ -19,7 +19,7 @@ from ..errors import (
     UpstreamFailed,
     UsageError,
 )
-from ..model import NAME_FIELDS, Resource
+from ..model import NAME_FIELDS, Resource, info
 from ..model.common import dump_spec, is_dns_label
 from ..model.secrets import SECRET_FIELDS
 from .client import ApiError as KubeError
@@ -87,7 +87,7 @@ def ref_of(obj: Resource) -> ObjectRef:
 
 def what_of(obj: Resource) -> str:
     field = NAME_FIELDS.get(obj.kind, "")
-    kind = "alert" if obj.kind == "CustomerAlert" else "receiver"
+    kind = info(obj.kind).noun
     return f"{kind} {dump_spec(obj.spec).get(field)!r}"
 
 

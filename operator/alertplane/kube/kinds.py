@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import NAME_FIELDS
+from ..model import TABLE
 from ..model.common import API_GROUP, API_VERSION
 
 
@@ -37,16 +37,10 @@ class Kind:
 
 _VERSION = API_VERSION.split("/", 1)[1]
 
-CUSTOMER_ALERT = Kind(
-    "CustomerAlert", "customeralerts", API_GROUP, _VERSION, name_field=NAME_FIELDS["CustomerAlert"]
-)
-CUSTOMER_RECEIVER = Kind(
-    "CustomerReceiver",
-    "customerreceivers",
-    API_GROUP,
-    _VERSION,
-    name_field=NAME_FIELDS["CustomerReceiver"],
-)
+# alertplane's own kinds (its CRDs), from the model's table (model/kinds.py), in the order
+# the operator watches and lists them.
+CUSTOM = tuple(Kind(k.kind, k.plural, API_GROUP, _VERSION, name_field=k.name_field) for k in TABLE)
+CUSTOMER_ALERT, CUSTOMER_RECEIVER = CUSTOM[0], CUSTOM[1]
 NAMESPACE = Kind("Namespace", "namespaces", namespaced=False)
 CONFIG_MAP = Kind("ConfigMap", "configmaps")
 SECRET = Kind("Secret", "secrets")
@@ -55,8 +49,6 @@ MONITORING = "monitoring.coreos.com"  # prometheus-operator's API group
 PROMETHEUS_RULE = Kind("PrometheusRule", "prometheusrules", MONITORING, "v1")
 ALERTMANAGER_CONFIG = Kind("AlertmanagerConfig", "alertmanagerconfigs", MONITORING, "v1alpha1")
 
-# alertplane's own kinds (its CRDs), in the order the operator watches and lists them.
-CUSTOM = (CUSTOMER_ALERT, CUSTOMER_RECEIVER)
 BY_KIND = {
     k.kind: k
     for k in (

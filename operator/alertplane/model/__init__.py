@@ -11,6 +11,7 @@ from .alert import (
     Urgency,
 )
 from .common import API_GROUP, API_VERSION, ObjectMeta
+from .kinds import TABLE, KindInfo, Resource, enabled, info, name_of
 from .receiver import (
     CustomerReceiver,
     CustomerReceiverSpec,
@@ -22,14 +23,16 @@ from .receiver import (
     SlackConfig,
     WebhookConfig,
 )
+from .recording import (
+    RECORDING_RESERVED_LABELS,
+    CustomerRecordingRule,
+    CustomerRecordingRuleSpec,
+)
 
-Resource = CustomerAlert | CustomerReceiver
-KINDS: dict[str, type[CustomerAlert] | type[CustomerReceiver]] = {
-    "CustomerAlert": CustomerAlert,
-    "CustomerReceiver": CustomerReceiver,
-}
+# kind → model, in the table's order (model/kinds.py).
+KINDS: dict[str, type[Resource]] = {k.kind: k.model for k in TABLE}
 # The spec field that names an object within its customer (unique per customer and kind).
-NAME_FIELDS = {"CustomerAlert": "alertName", "CustomerReceiver": "receiverName"}
+NAME_FIELDS = {k.kind: k.name_field for k in TABLE}
 
 __all__ = [
     "API_GROUP",
@@ -37,14 +40,19 @@ __all__ = [
     "KINDS",
     "KNOWN_ANNOTATIONS",
     "NAME_FIELDS",
+    "RECORDING_RESERVED_LABELS",
     "RESERVED_LABELS",
+    "TABLE",
     "Annotations",
     "Category",
     "CustomerAlert",
     "CustomerAlertSpec",
     "CustomerReceiver",
     "CustomerReceiverSpec",
+    "CustomerRecordingRule",
+    "CustomerRecordingRuleSpec",
     "EmailConfig",
+    "KindInfo",
     "ObjectMeta",
     "PagerDutyConfig",
     "Resource",
@@ -55,4 +63,7 @@ __all__ = [
     "SlackConfig",
     "Urgency",
     "WebhookConfig",
+    "enabled",
+    "info",
+    "name_of",
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..model import CustomerAlert, CustomerReceiver, CustomerReceiverSpec, Resource
+from ..model import CustomerReceiver, CustomerReceiverSpec, Resource
+from ..model.kinds import renders_rules
 from .alertmanager import render_alertmanager
 from .platform import PlatformConfig
 from .rules import render_rules, rules_path
@@ -35,18 +36,18 @@ def render(objects: Iterable[Resource], platform: PlatformConfig | None = None) 
     """Render valid objects; callers pass only objects that passed validation."""
     platform = platform or PlatformConfig()
     objects = list(objects)
-    alerts: dict[str, list[CustomerAlert]] = {}
+    ruled: dict[str, list[Resource]] = {}  # every kind rendered into the rules file
     receivers: dict[str, list[tuple[str, CustomerReceiverSpec]]] = {}
     for obj in objects:
         cid = obj.spec.customer_id
         receivers.setdefault(cid, [])
-        if isinstance(obj, CustomerAlert):
-            alerts.setdefault(cid, []).append(obj)
+        if renders_rules(obj.kind):
+            ruled.setdefault(cid, []).append(obj)
         elif isinstance(obj, CustomerReceiver):
             receivers[cid].append((obj.metadata.namespace, obj.spec))
     rules: dict[str, str] = {}
-    for cid in sorted(alerts):
-        text = render_rules(cid, (a.spec for a in alerts[cid]))
+    for cid in sorted(ruled):
+        text = render_rules(cid, (o.spec for o in ruled[cid]))
         if text is not None:
             rules[rules_path(cid)] = text
     return Rendered(rules=rules, alertmanager=render_alertmanager(receivers, platform))

@@ -1,8 +1,10 @@
-"""A kept rule file keeps only alerts that still want to be live (pure).
+"""A kept rule file keeps only rules that still want to be live (pure).
 
-`alertplane render` keeps the previous rule file of a customer with an invalid alert (its
-last good output). Disabling and deleting must take effect whatever else the input says,
-so an alert the input disables, or no longer holds, leaves the kept file.
+`alertplane render` keeps the previous rule file of a customer with an invalid alert or
+recording rule (its last good output). Disabling and deleting must take effect whatever
+else the input says, so a rule the input disables, or no longer holds, leaves the kept file.
+Rules are told apart by their kind's key in the file (`alert:`, `record:`) and name, and
+only in the groups their kind renders (render/rules.py's RULE_KINDS).
 """
 
 from __future__ import annotations
@@ -14,19 +16,24 @@ from typing import Any
 import yaml
 
 from ..manifests import claimed_customer
+from ..model import NAME_FIELDS
+from .rules import RULE_KINDS
 from .yamlout import GENERATED, dump
+
+Key = tuple[str, str]  # the rule's key in the file (alert, record) and its name
+_KEYS = {k.kind: (k.rule_key, NAME_FIELDS[k.kind]) for k in RULE_KINDS}
 
 
 @dataclass
 class Wanted:
-    """What the input says of one customer's alerts."""
+    """What the input says of one customer's rules (alerts, recording rules)."""
 
-    disabled: set[str] = field(default_factory=set)
-    enabled: set[str] = field(default_factory=set)
-    # False when some alert document names no alert: an absent name may be that one.
+    disabled: set[Key] = field(default_factory=set)
+    enabled: set[Key] = field(default_factory=set)
+    # False when some rule document names no rule: an absent name may be that one.
     complete: bool = True
 
-    def drops(self, name: str) -> bool:
+    def drops(self, name: Key) -> bool:
         if name in self.disabled and name not in self.enabled:
             return True
         return self.complete and name not in self.enabled and name not in self.disabled
@@ -35,30 +42,35 @@ class Wanted:
 def wanted_alerts(
     documents: Iterable[Any], customer_of: Callable[[dict[str, Any]], str | None]
 ) -> dict[str, Wanted]:
-    """Per customer, from the raw documents (valid or not): the alert names disabled and
-    the names wanted live. `customer_of` says which customer a document claims."""
+    """Per customer, from the raw documents (valid or not): the rules disabled and the
+    rules wanted live. `customer_of` says which customer a document claims."""
     out: dict[str, Wanted] = {}
     for data in documents:
-        if not isinstance(data, dict) or data.get("kind") != "CustomerAlert":
+        keys = _KEYS.get(str(data.get("kind"))) if isinstance(data, dict) else None
+        if keys is None:
             continue
         cid = customer_of(data)
         if cid is None:
             continue
         wanted = out.setdefault(cid, Wanted())
         spec = data.get("spec")
-        name = spec.get("alertName") if isinstance(spec, dict) else None
+        name = spec.get(keys[1]) if isinstance(spec, dict) else None
         if not isinstance(name, str):
             wanted.complete = False
         elif isinstance(spec, dict) and spec.get("enabled") is False:
-            wanted.disabled.add(name)
+            wanted.disabled.add((keys[0], name))
         else:
-            wanted.enabled.add(name)
+            wanted.enabled.add((keys[0], name))
     return out
 
 
-def prune_rules(previous: str, wanted: Wanted) -> tuple[str, list[str]]:
+def prune_rules(
+    previous: str, wanted: Wanted, customer_id: str | None = None
+) -> tuple[str, list[str]]:
     """`previous` without the rules `wanted` drops, and their names; the text is
-    `previous` itself when nothing is dropped or it is not a rule file alertplane wrote."""
+    `previous` itself when nothing is dropped or it is not a rule file alertplane wrote.
+    With `customer_id`, only groups a kind of the table renders are pruned (rules of
+    other groups belong to no object by their name)."""
     if not previous.startswith(GENERATED):
         return previous, []
     try:
@@ -72,10 +84,11 @@ def prune_rules(previous: str, wanted: Wanted) -> tuple[str, list[str]]:
     kept_groups = []
     for group in groups:
         rules = []
+        keys = _group_keys(group, customer_id)
         for rule in group["rules"]:
-            name = rule.get("alert") if isinstance(rule, dict) else None
-            if isinstance(name, str) and wanted.drops(name):
-                dropped.append(name)
+            key = _key_of(rule, keys)
+            if key is not None and wanted.drops(key):
+                dropped.append(key[1])
             else:
                 rules.append(rule)
         if rules:
@@ -84,6 +97,24 @@ def prune_rules(previous: str, wanted: Wanted) -> tuple[str, list[str]]:
         return previous, []
     header = previous[: _header_end(previous)]
     return dump({"groups": kept_groups}, header), sorted(dropped)
+
+
+def _group_keys(group: dict[str, Any], customer_id: str | None) -> tuple[str, ...]:
+    """The rule keys an object of the table may own in this group."""
+    if customer_id is None:
+        return tuple(k.rule_key for k in RULE_KINDS)
+    name = str(group.get("name"))
+    return tuple(k.rule_key for k in RULE_KINDS if k.owns_group(customer_id, name))
+
+
+def _key_of(rule: object, keys: tuple[str, ...]) -> Key | None:
+    if not isinstance(rule, dict):
+        return None
+    for key in keys:
+        name = rule.get(key)
+        if isinstance(name, str):
+            return key, name
+    return None
 
 
 def _is_group(group: object) -> bool:

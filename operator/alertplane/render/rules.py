@@ -1,12 +1,28 @@
-"""Customer alerts → one Prometheus rule file per customer (pure)."""
+"""Customer rules → one Prometheus rule file per customer (pure).
+
+Every kind that renders into the rules file (model/kinds.py: output "rules") has one entry
+in RULE_KINDS: its spec type, the name promtool reports its rules by, and its groups. The
+file holds the alert groups first (one per category), then each further kind's groups
+(`<id>-records` for recording rules), in the table's order.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ..model import Category, CustomerAlertSpec
+from ..model import Category, CustomerAlertSpec, CustomerRecordingRuleSpec
 from .yamlout import GENERATED, dump
+
+# The specs of the kinds rendered into the rules file (RULE_KINDS below; keep both in step).
+RuleSpec = CustomerAlertSpec | CustomerRecordingRuleSpec
+
+
+def rule_spec(spec: object) -> RuleSpec | None:
+    """`spec` when its kind renders into the rules file, else None."""
+    return spec if isinstance(spec, CustomerAlertSpec | CustomerRecordingRuleSpec) else None
 
 
 def rule_of(spec: CustomerAlertSpec) -> dict[str, Any]:
@@ -23,26 +39,122 @@ def rule_of(spec: CustomerAlertSpec) -> dict[str, Any]:
     return rule
 
 
+def recording_rule_of(spec: CustomerRecordingRuleSpec) -> dict[str, Any]:
+    """The Prometheus recording rule: its labels force customer_id on every recorded series
+    (rule labels overwrite what the expression yields)."""
+    return {"record": spec.record, "expr": spec.expr, "labels": spec.rule_labels()}
+
+
 def group_name(customer_id: str, category: Category) -> str:
     return f"{customer_id}-{category.value}"
 
 
-def rule_groups(customer_id: str, specs: Iterable[CustomerAlertSpec]) -> list[dict[str, Any]]:
+def records_group(customer_id: str) -> str:
+    return f"{customer_id}-records"
+
+
+def alert_groups(customer_id: str, specs: Sequence[CustomerAlertSpec]) -> list[dict[str, Any]]:
     """One group per non-empty category, rules ordered by alert name (input order is noise)."""
-    enabled = sorted(
-        (s for s in specs if s.enabled and s.customer_id == customer_id),
-        key=lambda s: s.alert_name,
-    )
+    ordered = sorted(specs, key=lambda s: s.alert_name)
     groups = []
     for category in Category:
-        rules = [rule_of(s) for s in enabled if s.category == category]
+        rules = [rule_of(s) for s in ordered if s.category == category]
         if rules:
             groups.append({"name": group_name(customer_id, category), "rules": rules})
     return groups
 
 
-def render_rules(customer_id: str, specs: Iterable[CustomerAlertSpec]) -> str | None:
-    """The rule file text, or None when the customer has no enabled alert (no file)."""
+def record_groups(
+    customer_id: str, specs: Sequence[CustomerRecordingRuleSpec]
+) -> list[dict[str, Any]]:
+    """One group of every recording rule, each after the rules whose series it reads.
+    Prometheus evaluates a group's rules in order, and a rule reads what the rules before it
+    recorded in the same evaluation (upstream mixins chain them: Mimir's required replicas
+    read its actual replicas); otherwise by record and labels, so the file is stable."""
+    if not specs:
+        return []
+    rules = [recording_rule_of(s) for s in _dependency_order(specs)]
+    return [{"name": records_group(customer_id), "rules": rules}]
+
+
+_METRIC_TOKEN = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+
+
+def _dependency_order(specs: Sequence[CustomerRecordingRuleSpec]) -> list[Any]:
+    """Record-and-labels order, moved so that no rule comes before a rule whose record its
+    expression names (a name inside a string or a label only moves it needlessly; a cycle
+    keeps the rest in plain order)."""
+    pending = sorted(specs, key=lambda s: (s.record, sorted(s.labels.items())))
+    records = {s.record for s in pending}
+    reads = {
+        id(s): records.intersection(_METRIC_TOKEN.findall(s.expr)) - {s.record} for s in pending
+    }
+    out: list[Any] = []
+    while pending:
+        # a record is done once every rule recording it is out (mixins share records)
+        done = {s.record for s in out} - {s.record for s in pending}
+        ready = [s for s in pending if reads[id(s)] <= done] or pending  # or: a cycle
+        taken = {id(s) for s in ready}
+        out += ready
+        pending = [s for s in pending if id(s) not in taken]
+    return out
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    """How one kind renders into the rules file."""
+
+    kind: str
+    spec: type[Any]
+    rule_key: str  # the rule's field naming it: `alert` or `record`
+    name: Callable[[Any], str]  # the name promtool reports the rule by
+    groups: Callable[[str, Sequence[Any]], list[dict[str, Any]]]
+    owns_group: Callable[[str, str], bool]  # whether group `name` of customer `id` is its
+
+
+RULE_KINDS: tuple[RuleKind, ...] = (
+    RuleKind(
+        "CustomerAlert",
+        CustomerAlertSpec,
+        "alert",
+        lambda s: s.alert_name,
+        alert_groups,
+        lambda cid, name: name in {group_name(cid, c) for c in Category},
+    ),
+    RuleKind(
+        "CustomerRecordingRule",
+        CustomerRecordingRuleSpec,
+        "record",
+        lambda s: s.record,
+        record_groups,
+        lambda cid, name: name == records_group(cid),
+    ),
+)
+
+
+def rule_kind(spec: Any) -> RuleKind:
+    for entry in RULE_KINDS:
+        if isinstance(spec, entry.spec):
+            return entry
+    raise TypeError(f"{type(spec).__name__} does not render into a rules file")
+
+
+def rule_name(spec: Any) -> str:
+    """The name promtool reports the spec's rule by (alertName, record)."""
+    return rule_kind(spec).name(spec)
+
+
+def rule_groups(customer_id: str, specs: Iterable[Any]) -> list[dict[str, Any]]:
+    """Every kind's groups of the customer's enabled specs, in the table's order."""
+    enabled = [s for s in specs if getattr(s, "enabled", True) and s.customer_id == customer_id]
+    groups: list[dict[str, Any]] = []
+    for entry in RULE_KINDS:
+        groups += entry.groups(customer_id, [s for s in enabled if isinstance(s, entry.spec)])
+    return groups
+
+
+def render_rules(customer_id: str, specs: Iterable[Any]) -> str | None:
+    """The rule file text, or None when the customer has no enabled rule (no file)."""
     groups = rule_groups(customer_id, specs)
     if not groups:
         return None

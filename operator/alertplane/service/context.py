@@ -14,8 +14,9 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ..errors import NotFound, ObjectRef
+from ..errors import Conflict, NotFound, ObjectRef
 from ..kube.namespaces import NamespaceBindings
+from ..model import info
 from ..model.records import ObjectRecord
 from ..render.platform import PlatformConfig
 from ..store.repo import Store
@@ -131,8 +132,33 @@ class Context:
                 found = self.store.find_named(kind, access.customer, name)
         if found is None:
             self.require_known(access)
-            raise NotFound(f"{'alert' if kind == 'CustomerAlert' else 'receiver'} not found")
+            raise NotFound(f"{info(kind).noun} not found")
+        if info(kind).shared_by:
+            self._only_one(kind, access, name, read)
         return found
+
+    def _only_one(self, kind: str, access: Access, name: str, read: bool) -> None:
+        """Objects of a kind that may share a name (recording rules of one record with
+        other labels: apply, import, kubectl) are addressed by name only while it is
+        unique: the API never picks one of several for the caller."""
+        entry = info(kind)
+        store = self.reads(access) if read else self.bound(access.customer)
+        same = [
+            s
+            for s in store.get(kind=kind, customer=access.customer)
+            if s.spec.get(entry.name_field) == name
+        ]
+        if len(same) > 1:
+            told = "; ".join(
+                f"{s.namespace}/{s.name} with {' and '.join(entry.shared_by)} "
+                + ", ".join(repr(s.spec.get(f) or {}) for f in entry.shared_by)
+                for s in same
+            )
+            raise Conflict(
+                f"{len(same)} {entry.nouns} of customer {access.customer!r} are named {name!r} "
+                f"({told}); the API addresses one by name only while it is unique: change "
+                "them with alertplane apply or kubectl"
+            )
 
     async def settle(self, out: dict[str, Any]) -> dict[str, Any]:
         """`out` (a written object) once the reconciler has concluded about its generation

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from ..errors import Conflict, Invalid, NotFound, ObjectRef, PreconditionFailed, Problem
-from ..model import CustomerAlert, Resource
+from ..model import Resource, info, name_of
 from ..model.common import dump_spec
 from ..model.records import ObjectRecord
 from ..store.repo import Change
@@ -29,7 +29,7 @@ PATCH_ATTEMPTS = 30
 
 
 def what(kind: str) -> str:
-    return "alert" if kind == ALERT else "receiver"
+    return info(kind).noun
 
 
 def _present(stored: ObjectRecord | None, ref: ObjectRef) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     obj, problems = build(kind, access.customer, body, ref, platform=ctx.platform)
     if obj is None:
         raise Invalid(problems)
-    spec_key = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
+    spec_key = name_of(obj)
     # Only objects in namespaces bound to the customer take its names (kube/namespaces.py).
     bound = ctx.bound(access.customer)
     named, taken = bound.find_named_or_at(kind, access.customer, spec_key, ref)
@@ -112,13 +112,18 @@ def update(
 
 
 def set_enabled(
-    ctx: Context, access: Access, name: str, enabled: bool, if_match: int | None = None
+    ctx: Context,
+    access: Access,
+    name: str,
+    enabled: bool,
+    if_match: int | None = None,
+    kind: str = ALERT,
 ) -> dict[str, Any]:
     """The read spec with `enabled` changed, written only onto the object as read: a change
     made meanwhile is never overwritten with the old spec. Without If-Match, read again
     and retried; with it, 412."""
     for attempt in range(PATCH_ATTEMPTS):
-        current = ctx.lookup(ALERT, access, name)
+        current = ctx.lookup(kind, access, name)
         spec = {**current.spec, "enabled": enabled}
         expected = read_of(current) if if_match is None else if_match
         try:
@@ -129,7 +134,7 @@ def set_enabled(
                 raise
         time.sleep(random.uniform(0, min(0.2, 0.002 * 2**attempt)))
     raise Conflict(
-        f"alert {name!r} was changed by other writers {PATCH_ATTEMPTS} times while this "
+        f"{what(kind)} {name!r} was changed by other writers {PATCH_ATTEMPTS} times while this "
         "change was made; retry"
     )
 

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from ..errors import Conflict, Invalid, ObjectRef, Problem, UpstreamFailed
-from ..model import CustomerReceiver, CustomerReceiverSpec, Resource
+from ..model import TABLE, CustomerReceiver, CustomerReceiverSpec, Resource
 from ..render.alertmanager import render_alertmanager
 from ..routing import receivers_for
 from ..store.txn import Read, Stale
@@ -41,8 +41,7 @@ def overview(ctx: Context, who: Principal, customers: list[str]) -> list[dict[st
         out.append(
             {
                 "customerId": cid,
-                "alerts": sum(n for (kind, _), n in per.items() if kind == "CustomerAlert"),
-                "receivers": sum(n for (kind, _), n in per.items() if kind == RECEIVER),
+                **{k.rest: sum(n for (kind, _), n in per.items() if kind == k.kind) for k in TABLE},
                 "phases": dict(sorted(phases.items())),
             }
         )

@@ -20,13 +20,19 @@ from typing import Any
 from ..core import DISABLE, WRITE, admit
 from ..errors import ObjectRef, Problem, Source
 from ..manifests import Document
-from ..model import API_VERSION, NAME_FIELDS, Resource
+from ..model import API_VERSION, NAME_FIELDS, Resource, info
 from ..model.common import DNS_SUBDOMAIN_RE, dump_spec
 from ..model.records import ObjectRecord
 from ..render.platform import PlatformConfig
 from ..validate.unicode import text_problems
 
-ALERT, RECEIVER = "CustomerAlert", "CustomerReceiver"
+ALERT, RECEIVER, RECORDING_RULE = "CustomerAlert", "CustomerReceiver", "CustomerRecordingRule"
+# An example body per kind, for the refusal of a body that is no JSON object.
+_EXAMPLE = {
+    ALERT: '{"alertName": ..., "expr": ...}',
+    RECEIVER: '{"receiverName": ..., "webhook": [...]}',
+    RECORDING_RULE: '{"record": ..., "expr": ...}',
+}
 NAME_KEY = NAME_FIELDS
 _DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN_RE)
 # Names of letters, digits, '_' and '-' (every receiver name, and alert names as they were
@@ -91,9 +97,7 @@ def build(
             Problem(
                 "spec",
                 "expected the spec as a JSON object",
-                'send the spec\'s fields, e.g. {"alertName": ..., "expr": ...}'
-                if kind == ALERT
-                else 'send the spec\'s fields, e.g. {"receiverName": ..., "webhook": [...]}',
+                f"send the spec's fields, e.g. {_EXAMPLE.get(kind, '{...}')}",
             ).at(ref)
         ]
     bad = bad_text(body)
@@ -144,7 +148,7 @@ def _plain(problem: Problem, ref: ObjectRef) -> Problem:
 
 def what_of(obj: Resource) -> str:
     """`alert 'HighErrorRate'`: an object as a refusal names it."""
-    what = "alert" if obj.kind == ALERT else "receiver"
+    what = info(obj.kind).noun
     return f"{what} {spec_name(dump_spec(obj.spec), obj.kind)!r}"
 
 

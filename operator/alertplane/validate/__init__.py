@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from ..errors import ObjectRef, Problem, Source
 from ..model import CustomerAlert, CustomerReceiver
@@ -15,12 +16,14 @@ from ..render.platform import PlatformConfig
 from .blame import receiver_problems
 from .catalogue_thresholds import check_thresholds
 from .fields import check_alert, check_receiver
+from .recording import check_recording_rule
 from .ruletests import check_rule_tests, run_rule_tests
 from .schema import Parsed, parse_document, parse_documents, ref_of
 from .templates import check_receiver_templates, check_rule_templates
 from .unique import check_unique
 
 __all__ = [
+    "CHECKS",
     "Parsed",
     "check_receiver_configs",
     "check_with_tools",
@@ -35,6 +38,14 @@ __all__ = [
 ]
 
 
+# Each kind's own checks (model/kinds.py lists the kinds): a new kind adds its entry.
+CHECKS: dict[str, Callable[[Any], list[Problem]]] = {
+    "CustomerAlert": check_alert,
+    "CustomerReceiver": check_receiver,
+    "CustomerRecordingRule": check_recording_rule,
+}
+
+
 def validate_objects(
     parsed: Sequence[Parsed], platform: PlatformConfig | None = None
 ) -> list[Problem]:
@@ -42,12 +53,12 @@ def validate_objects(
     problems: list[Problem] = []
     for item in parsed:
         obj = item.obj
-        found = check_alert(obj) if isinstance(obj, CustomerAlert) else check_receiver(obj)
+        found = CHECKS[obj.kind](obj)
         if isinstance(obj, CustomerAlert):
             found += check_thresholds(obj.spec, platform) + check_rule_tests(obj.spec)
         if (
             platform is not None
-            and not isinstance(obj, CustomerAlert)
+            and isinstance(obj, CustomerReceiver)
             and obj.spec.email
             and not platform.has_smtp()
         ):

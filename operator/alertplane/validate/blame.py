@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import Problem, ToolError
-from ..model import CustomerAlertSpec, CustomerReceiverSpec
+from ..model import CustomerReceiverSpec
 from ..render.alertmanager import render_alertmanager
 from ..render.platform import PlatformConfig
-from ..render.rules import render_rules
+from ..render.rules import RuleSpec, render_rules, rule_name
 from . import tools
 from .rulecheck import check_rule_texts
 
@@ -48,9 +48,9 @@ _RECEIVER_HINT = "fix the receiver so Alertmanager 0.25 accepts it"
 
 # -- rules (promtool check rules) ------------------------------------------------------------
 def rule_problems(
-    customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]],
+    customers: Mapping[str, Sequence[tuple[K, RuleSpec]]],
     texts: dict[str, str | None] | None = None,
-    suspects: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]] | None = None,
+    suspects: Mapping[str, Sequence[tuple[K, RuleSpec]]] | None = None,
 ) -> dict[K, list[Problem]]:
     """promtool over each customer's rule file as `render_rules` writes it (only enabled
     specs are rendered); every refusal is pinned on one of the keys. `texts`, when
@@ -86,10 +86,14 @@ def rule_problems(
 
 
 def _pin_lines(
-    entries: Sequence[tuple[K, CustomerAlertSpec]], errors: Sequence[str]
+    entries: Sequence[tuple[K, RuleSpec]], errors: Sequence[str]
 ) -> dict[K, list[Problem]] | None:
-    """Each error line on the alert it names; None when some line names no alert."""
-    by_name = {spec.alert_name: key for key, spec in entries}
+    """Each error line on the rule it names; None when some line names no rule, or a
+    name two rules share (an alert and a recording rule may both be `a:b`)."""
+    by_name: dict[str, K | None] = {}
+    for key, spec in entries:
+        name = rule_name(spec)
+        by_name[name] = None if name in by_name else key
     pinned: dict[K, list[Problem]] = {}
     for line in errors:
         found = _PROMTOOL_LINE.match(line)
@@ -101,7 +105,7 @@ def _pin_lines(
 
 
 def _solo_files(
-    customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]], tag: str = ""
+    customers: Mapping[str, Sequence[tuple[K, RuleSpec]]], tag: str = ""
 ) -> tuple[dict[str, str], dict[str, K]]:
     """One file per alert (names never collide with a customer's: customer ids hold no
     dot) and the key each file stands for."""
@@ -125,7 +129,7 @@ def _solo_problems(errors: Sequence[str]) -> list[Problem]:
 
 
 def _rules_alone(
-    customers: Mapping[str, Sequence[tuple[K, CustomerAlertSpec]]],
+    customers: Mapping[str, Sequence[tuple[K, RuleSpec]]],
 ) -> dict[K, list[Problem]]:
     """Each alert of these customers alone, all in one promtool run."""
     files, owners = _solo_files(customers)

@@ -98,7 +98,10 @@ def _unknown_kind(kind: object, source: Source | None) -> Problem:
             "kind", "missing kind", f"set kind to one of {', '.join(KINDS)}", source=source
         )
     close = difflib.get_close_matches(str(kind), list(KINDS), n=1, cutoff=0.6)
-    hint = f"did you mean {close[0]}?" if close else f"alertplane reads {' and '.join(KINDS)}"
+    *most, last = KINDS
+    hint = (
+        f"did you mean {close[0]}?" if close else f"alertplane reads {', '.join(most)} and {last}"
+    )
     return Problem("kind", f"unknown kind {kind!r}", hint, source=source)
 
 

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import Problem
-from ..model import CustomerAlert, CustomerAlertSpec, CustomerReceiver
+from ..model import CustomerReceiver
+from ..render.rules import RuleSpec, rule_spec
 from . import tools
 from .blame import clean, rule_problems
 from .fields import receiver_templates
@@ -35,20 +36,21 @@ def check_rule_templates(
     checks refuse, are checked alone in the same run: promtool's message about the
     expression is added where promql-parser had no words of its own (has_detail).
     """
-    customers: dict[str, list[tuple[int, CustomerAlertSpec]]] = {}
-    alone: dict[str, list[tuple[int, CustomerAlertSpec]]] = {}
+    customers: dict[str, list[tuple[int, RuleSpec]]] = {}
+    alone: dict[str, list[tuple[int, RuleSpec]]] = {}
     owners: dict[int, Parsed] = {}
     for i, item in enumerate([*alerts, *suspects]):
-        if isinstance(item.obj, CustomerAlert) and item.obj.spec.expr is not None:
-            spec = item.obj.spec.model_copy(update={"enabled": True})
+        ruled = rule_spec(item.obj.spec)
+        if ruled is not None and ruled.expr is not None:  # no expr: a template not instantiated
+            spec = ruled.model_copy(update={"enabled": True})
             into = customers if i < len(alerts) else alone
             into.setdefault(spec.customer_id, []).append((i, spec))
             owners[i] = item
     problems: list[Problem] = []
     for i, found in sorted(rule_problems(customers, suspects=alone).items()):
         obj = owners[i].obj
-        expr = obj.spec.expr if isinstance(obj, CustomerAlert) else None
-        if i >= len(alerts) and expr is not None and has_detail(expr):
+        expr = getattr(obj.spec, "expr", None)
+        if i >= len(alerts) and isinstance(expr, str) and has_detail(expr):
             found = [p for p in found if p.path != "spec.expr"]
         problems.extend(p.at(owners[i].ref, owners[i].source) for p in found)
     return problems

@@ -139,7 +139,7 @@ def test_delete_by_name_and_by_file(cli, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (("get", "pods"), "error: unknown kind 'pods'; use alerts or receivers"),
+        (("get", "pods"), "error: unknown kind 'pods'; use alerts, receivers or recordingrules"),
         (("delete",), "error: nothing to delete; give -f PATH or KIND NAME"),
         (
             ("rollback", "alert", "nope", "--to", "1"),
@@ -175,3 +175,41 @@ def test_serve_refuses_alertmanager_url_with_replicas(
     err = capsys.readouterr().err
     assert "--alertmanager-url http://am:9093: the platform config names Alertmanager" in err
     assert "give each replica's url in alertmanager.replicas" in err
+
+
+def test_recording_rules_apply_get_and_delete(cli, tmp_path: Path) -> None:
+    from tests.support.factories import recording_rule
+
+    f = write(tmp_path, "r.yaml", recording_rule(labels={"team": "web"}))
+    assert cli("apply", "-f", f)[:2] == (
+        0,
+        "customerrecordingrule/acme-job-errors-rate5m created\n",
+    )
+    for kind in ("recordingrules", "records", "crr", "customerrecordingrules"):
+        code, out, _ = cli("get", kind)
+        header, row = out.splitlines()
+        assert header.split()[:6] == [
+            "NAMESPACE",
+            "NAME",
+            "CUSTOMER",
+            "RECORDING_RULE",
+            "SEVERITY",
+            "ENABLED",
+        ]
+        assert row.split()[:6] == [
+            "acme",
+            "acme-job-errors-rate5m",
+            "acme",
+            "job:errors:rate5m",
+            "-",
+            "true",
+        ]
+    bad = recording_rule(record="job:bad", labels={"customer_id": "acme"})
+    code, out, err = cli("apply", "-f", write(tmp_path, "b.yaml", bad))
+    assert (code, out) == (1, "")
+    assert err.startswith(
+        "CustomerRecordingRule acme/acme-job-bad: spec.labels.customer_id: label 'customer_id' "
+        "is set by alertplane"
+    )
+    assert cli("delete", "recordingrule", "acme-job-errors-rate5m", "-n", "acme")[0] == 0
+    assert cli("get", "recordingrules")[1].splitlines()[1:] == []

@@ -51,6 +51,7 @@ def test_cli_prints_and_writes_the_same_yaml(tmp_path: Path) -> None:
     assert set(written) == {
         "customeralerts.alertplane.io.yaml",
         "customerreceivers.alertplane.io.yaml",
+        "customerrecordingrules.alertplane.io.yaml",
     }
 
 
@@ -207,6 +208,7 @@ def test_crd_names_and_version() -> None:
     assert names == {
         "CustomerAlert": ["calert", "calerts"],
         "CustomerReceiver": ["crecv", "crecvs"],
+        "CustomerRecordingRule": ["crecord", "crecords"],
     }
 
 
@@ -234,7 +236,7 @@ def test_every_model_field_is_in_the_schema_with_its_constraints(kind: Any) -> N
     assert spec["required"] == pydantic_schema["required"]
     assert list(spec["properties"]) == list(pydantic_schema["properties"])
     crd_paths = {p for p, _ in _walk(spec) if not p.endswith(".*")}
-    assert crd_paths == _field_paths(pydantic_schema, pydantic_schema["$defs"])
+    assert crd_paths == _field_paths(pydantic_schema, pydantic_schema.get("$defs", {}))
     if kind.kind == "CustomerAlert":
         props = spec["properties"]
         assert props["customerId"]["pattern"] == "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -249,6 +251,12 @@ def test_every_model_field_is_in_the_schema_with_its_constraints(kind: Any) -> N
             "maxLength": 16384,
         }
         assert "runbookUrl" in props["annotations"]["description"]
+    elif kind.kind == "CustomerRecordingRule":
+        props = spec["properties"]
+        assert props["record"]["pattern"] == "^([a-zA-Z_][a-zA-Z0-9_]*)?:[a-zA-Z0-9_:]*$"
+        assert props["record"]["maxLength"] == 189
+        assert props["enabled"]["default"] is True
+        assert props["labels"]["maxProperties"] == 64
     else:
         slack = at(spec, "slack[]")
         assert set(slack["properties"]) >= {"apiURL", "apiURLSecretRef", "channel"}
@@ -258,9 +266,11 @@ def test_every_model_field_is_in_the_schema_with_its_constraints(kind: Any) -> N
 
 
 def test_cel_rules_sit_where_they_apply() -> None:
-    alert, receiver = (spec_schema(k) for k in KINDS)
+    alert, receiver, recording = (spec_schema(k) for k in KINDS)
     rules = [r["rule"] for r in at(alert, "labels")["x-kubernetes-validations"]]
     assert any("'customer_id', 'severity', 'category', 'urgency'" in r for r in rules)
+    rules = [r["rule"] for r in at(recording, "labels")["x-kubernetes-validations"]]
+    assert rules[0] == "!self.exists(k, k in ['customer_id'])"
     assert "size(self.webhook)" in receiver["x-kubernetes-validations"][0]["rule"]
     slack_rule = at(receiver, "slack[]")["x-kubernetes-validations"][0]["rule"]
     assert slack_rule == "has(self.apiURL) != has(self.apiURLSecretRef)"

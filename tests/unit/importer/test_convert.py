@@ -123,9 +123,23 @@ def test_customers_from_a_label_or_the_namespace() -> None:
     ("rule", "reason"),
     [
         (
-            {"record": "a:b", "expr": "up"},
-            "recording rules are not imported: alertplane has "
-            "no per-customer recording rules yet; keep them in the platform's rule files",
+            {"record": "fixed_data", "expr": "up"},
+            "record 'fixed_data' has no ':': a recorded series must not take the name of a "
+            "scraped metric; rename it and the rules that read it, e.g. to ':fixed_data'",
+        ),
+        ({"record": "a-b:c", "expr": "up"}, "record 'a-b:c' is not a valid metric name"),
+        (
+            {"record": 7, "expr": "up"},
+            "record must be a metric name, e.g. job:http_requests:rate5m",
+        ),
+        ({"record": "a:b", "expr": "up", "for": "5m"}, "unknown rule keys: for"),
+        (
+            {"record": "a:b", "expr": "vector(1)"},
+            "expression selects no series, so it cannot be tied to this customer",
+        ),
+        (
+            {"record": "a:b", "expr": "up", "labels": {"customer_id": "globex"}},
+            "its label customer_id='globex' names another customer than 'acme'",
         ),
         ({"expr": "up"}, "a rule needs `alert:` (a name) or `record:`"),
         ({"alert": "A", "expr": ["up"]}, "expr must be PromQL text, got a list"),
@@ -155,7 +169,8 @@ def test_customers_from_a_label_or_the_namespace() -> None:
 )
 def test_refusals_name_the_rule_and_the_reason(rule: dict[str, Any], reason: str) -> None:
     name = rule.get("alert", rule.get("record"))
-    where = "in.yaml:1 (document 1) group 'g' rule 1" + (f" ({name})" if name else "")
+    named = isinstance(name, str) and name
+    where = "in.yaml:1 (document 1) group 'g' rule 1" + (f" ({name})" if named else "")
     assert refused(yaml.safe_dump(rules(rule))) == [f"{where}: {reason}"]
 
 

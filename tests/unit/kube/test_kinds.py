@@ -19,6 +19,7 @@ def test_alertplane_kinds_are_the_models_kinds() -> None:
     assert kinds.PLURALS == {
         "CustomerAlert": "customeralerts",
         "CustomerReceiver": "customerreceivers",
+        "CustomerRecordingRule": "customerrecordingrules",
     }
 
 

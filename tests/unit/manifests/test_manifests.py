@@ -222,7 +222,8 @@ NOT_MANIFESTS = [
     (
         "missing-kind",
         "apiVersion: alertplane.io/v1alpha1\n",
-        "kind: missing kind; set kind to one of CustomerAlert, CustomerReceiver",
+        "kind: missing kind; set kind to one of CustomerAlert, CustomerReceiver, "
+        "CustomerRecordingRule",
     ),
     (
         "kind-typo",
@@ -232,12 +233,14 @@ NOT_MANIFESTS = [
     (
         "foreign-kind",
         "kind: PrometheusRule\n",
-        "kind: unknown kind 'PrometheusRule'; alertplane reads CustomerAlert and CustomerReceiver",
+        "kind: unknown kind 'PrometheusRule'; alertplane reads CustomerAlert, CustomerReceiver "
+        "and CustomerRecordingRule",
     ),
     (
         "kind-number",
         "kind: 7\n",
-        "kind: unknown kind 7; alertplane reads CustomerAlert and CustomerReceiver",
+        "kind: unknown kind 7; alertplane reads CustomerAlert, CustomerReceiver and "
+        "CustomerRecordingRule",
     ),
     (
         "list-item",
