@@ -19,7 +19,7 @@ import yaml
 
 from tests.support.api_serve import ApiServer
 from tests.support.browser import VIEWPORT, chromium, screenshot, sign_in
-from tests.support.paths import EXAMPLES
+from tests.support.paths import EXAMPLES, ROOT
 from tests.support.waiting import eventually
 
 
@@ -44,7 +44,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ApiServer
     out = tmp / "out"
     args = ["--db", f"sqlite:///{tmp / 'a.db'}", "--out", str(out), "--platform-config",
             str(platform), "--tokens", str(tokens)]  # fmt: skip
-    with ApiServer(tmp / "serve", args, {}) as server:
+    # This checkout's code in the server too (a worktree beside another's editable install).
+    with ApiServer(tmp / "serve", args, {"PYTHONPATH": str(ROOT / "operator")}) as server:
         yield server, token, out
 
 
