@@ -12,6 +12,7 @@ what the expression selects or for whom.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import promql_parser as pp
@@ -121,3 +122,42 @@ def test_starving_promtool_is_refused_up_front() -> None:
 class _NoAliases(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+# -- the CRD on the real API server (conftest's crd_kube: dry runs only) ----------------------
+
+
+@pytest.fixture
+def kube_crds(crd_kube: Any) -> Any:
+    return crd_kube
+
+
+def _crd_alert(**spec: Any) -> dict[str, Any]:
+    from tests.support.crds import ALERT
+
+    obj: dict[str, Any] = copy.deepcopy(ALERT)
+    obj["spec"].update(spec)
+    return {**obj, "spec": {k: v for k, v in obj["spec"].items() if v is not None}}
+
+
+def test_the_crd_takes_a_template_and_refuses_neither(kube_crds: Any) -> None:
+    from tests.adversarial.crd_server import dry_run
+
+    params = {"selector": 'job="api"', "threshold": "0.1"}
+    code, out = dry_run(
+        kube_crds, _crd_alert(expr=None, template={"name": "error-ratio", "params": params})
+    )
+    assert code == 0, out
+    code, out = dry_run(kube_crds, _crd_alert(expr=None))
+    assert code != 0 and "one of expr or template is required" in out, out
+    # Params are text in the CRD (a number must be quoted there; the CLI/API take numbers).
+    code, out = dry_run(
+        kube_crds, _crd_alert(expr=None, template={"name": "e", "params": {"t": 0.1}})
+    )
+    assert code != 0 and "spec.template.params.t" in out, out
+    tests = [
+        {"inputSeries": [{"series": "up", "values": "1"}], "alertRuleTests": [{"evalTime": "1m"}]}
+    ]
+    assert dry_run(kube_crds, _crd_alert(tests=tests))[0] == 0
+    code, out = dry_run(kube_crds, _crd_alert(tests=tests * 9))
+    assert code != 0 and "spec.tests" in out, out
