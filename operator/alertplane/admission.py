@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from .errors import ObjectRef, Problem
 from .importer.autoinject import auto_injected
+from .importer.templated import templated
 from .manifests import Document
 from .model import NAME_FIELDS, Resource, info, name_of
 from .model.common import dump_spec
@@ -166,8 +167,9 @@ def admit(
     rejected: list[Document] = []
     parsed, schema = parse_documents(documents, rejected)
     parsed = [auto_injected(p) for p in parsed]  # autoInject: true, before any check
+    parsed, instantiating = templated(parsed, platform)  # spec.template: likewise
     found: list[tuple[Stage, Problem]] = [(Stage.SCHEMA, p) for p in [*earlier, *schema]]
-    checks = validate_objects(parsed, platform)
+    checks = instantiating + validate_objects(parsed, platform)
     checks += _duplicates(parsed, existing, checks)
     if context is not None:
         checks += [p.at(item.ref, item.source) for item in parsed for p in context(item)]

@@ -44,7 +44,7 @@ from .render.secretfiles import secret_folder
 from .sinks.base import ALERTMANAGER, PROMETHEUS, Receivers, ReloadOutcome, Sink, fails_pass
 from .sinks.factory import SinkSettings, build_sink
 from .sinks.sharded_moves import MoveTracker
-from .sync_assess import live_version
+from .sync_assess import live_version, readmitted
 from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
 from .sync_output import Pass, settle_alertmanager
 from .sync_status import status_updates
@@ -236,7 +236,7 @@ class Reconciler:
                 chunk,
                 stored,
                 self._check,
-                self.hooks.live_version,
+                lambda st: readmitted(self.hooks.live_version(st), self.settings.platform),
                 self.hooks.secret_folder,
                 out,
                 self.live,

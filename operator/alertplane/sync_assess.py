@@ -13,12 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from .errors import ObjectRef, Problem
+from .importer.templated import readmitted
 from .model import Resource
 from .model.kinds import BY_KIND, enabled, renders_rules
 from .model.records import Condition, ObjectRecord
 from .render import ALERTMANAGER_PATH
 from .render.rules import rules_path
 from .validate import parse_document
+
+__all__ = ["Assessment", "assess", "live_version", "readmitted"]
 
 
 def live_version(st: ObjectRecord) -> Resource | None:

@@ -98,7 +98,9 @@ def api_env(
     run_reconciler: bool = True,
     alertmanager_url: str | None = None,
     wait_timeout_s: float = 10.0,
+    platform_extra: dict[str, Any] | None = None,
 ) -> Iterator[ApiEnv]:
+    """`platform_extra`: more platform config keys (e.g. alertTemplates)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     secrets = tmp_path / "secrets"
     platform = PlatformConfig.model_validate(
@@ -107,6 +109,7 @@ def api_env(
             "alertmanager": {
                 "global": {"smtp_smarthost": "127.0.0.1:2525", "smtp_from": "am@example.com"}
             },
+            **(platform_extra or {}),
         }
     )
     store = Store(open_db(db_url), secrets_dir=platform.secrets_dir)

@@ -183,6 +183,8 @@ def _add_kind(api: APIRouter, console: Console, fk: FormKind) -> None:
         name = restore(name)
         session, access = console.access(request, cid)
         row = views.row(view(console.ctx.lookup(fk.kind, access, name)))
+        if isinstance(row.spec.get("template"), dict):  # made from the catalogue: its form
+            return redirect(curl(access.customer, fk.items, name, "template"))
         return form_page(
             fk,
             session,

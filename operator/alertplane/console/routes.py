@@ -14,7 +14,7 @@ from ..model.common import is_dns_label
 from ..service import crud, customers
 from ..service.access import Access
 from ..service.objects import ALERT, RECEIVER, SLO, view
-from . import actions, editing, forms, record_form, slo_form, views
+from . import actions, editing, forms, record_form, slo_form, template_form, views
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
@@ -53,6 +53,7 @@ def router(console: Console) -> APIRouter:
     _add_slo_pages(api, console)
     _add_customer_pages(api, console)
     editing.add(api, console)
+    template_form.add(api, console)  # alerts from the platform's catalogue
     record_form.add_pages(api, console)
     actions.add(api, console)
 

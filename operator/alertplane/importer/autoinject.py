@@ -25,6 +25,8 @@ def auto_injected(item: Parsed) -> Parsed:
         return item if done is obj else replace(item, obj=done)
     if not isinstance(obj, CustomerAlert | CustomerRecordingRule) or not obj.spec.auto_inject:
         return item
+    if obj.spec.expr is None or getattr(obj.spec, "template", None) is not None:
+        return item  # a template's expression is injected where it is made (templated.py)
     try:
         expr = inject(obj.spec.expr, obj.spec.customer_id)
     except Refused:

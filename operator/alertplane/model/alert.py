@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from .authoring import MAX_TESTS, RuleTest, TemplateRef
 from .common import (
     MAX_ANNOTATION,
     MAX_ENTRIES,
@@ -84,15 +85,36 @@ class Annotations(Strict):
 
 
 class CustomerAlertSpec(Strict):
+    # The API server refuses what the model refuses (_expr_or_template), also without the
+    # webhook: a spec with neither would render nothing and say nothing.
+    model_config = Strict.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.expr) || has(self.template)",
+                    "message": "one of expr or template is required",
+                }
+            ]
+        }
+    }
+
     customer_id: CustomerId
     alert_name: AlertName
     category: Category = Field(description="application or infrastructure.")
     severity: Severity = Field(description="critical, warning or info.")
     urgency: Urgency | None = Field(None, description="high, medium or low.")
     enabled: bool = Field(True, description="Disabled alerts are kept but not rendered.")
-    expr: str = Field(
+    expr: str | None = Field(
+        None,
         min_length=1,
-        description='PromQL; every selector must carry customer_id="<customerId>".',
+        description='PromQL; every selector must carry customer_id="<customerId>". '
+        "Either expr or template: with a template, alertplane writes the template's "
+        "expression here (a value sent beside a template is replaced).",
+    )
+    template: TemplateRef | None = Field(
+        None,
+        description="A template of the platform's catalogue with its parameters, instead "
+        "of expr (docs/authoring.md).",
     )
     auto_inject: bool = Field(
         False,
@@ -109,6 +131,20 @@ class CustomerAlertSpec(Strict):
         description="Extra labels; customer_id, severity, category, urgency are reserved.",
     )
     annotations: Annotations = Field(default_factory=Annotations)
+    tests: list[RuleTest] = Field(
+        default_factory=list,
+        max_length=MAX_TESTS,
+        description="promtool unit tests of this alert, run at admission (docs/authoring.md).",
+    )
+
+    @model_validator(mode="after")
+    def _expr_or_template(self) -> CustomerAlertSpec:
+        if self.expr is None and self.template is None:
+            raise fail(
+                "one of expr or template is required",
+                "write the PromQL in expr, or name a template of the platform's catalogue",
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod

@@ -19,6 +19,7 @@ from pydantic import (
 from ..errors import UsageError
 from ..manifests import load_text
 from ..model.common import Duration
+from .catalogue import MAX_TEMPLATES, AlertTemplate, ThresholdRange
 from .secretfiles import secret_file
 
 DEFAULT_SECRETS_DIR = "/etc/alertplane/secrets"
@@ -142,6 +143,20 @@ class PlatformConfig(_Strict):
     secrets_dir: str = Field(DEFAULT_SECRETS_DIR, alias="secretsDir")
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    # The alert template catalogue and threshold ranges (render/catalogue.py).
+    alert_templates: list[AlertTemplate] = Field(
+        default_factory=list, alias="alertTemplates", max_length=MAX_TEMPLATES
+    )
+    thresholds: list[ThresholdRange] = Field(default_factory=list, max_length=MAX_TEMPLATES)
+
+    @model_validator(mode="after")
+    def _unique_templates(self) -> PlatformConfig:
+        _no_repeats("alertTemplates", [t.name for t in self.alert_templates])
+        _no_repeats("thresholds", [t.metric for t in self.thresholds])
+        return self
+
+    def template(self, name: str) -> AlertTemplate | None:
+        return next((t for t in self.alert_templates if t.name == name), None)
 
     def secret_path(self, namespace: str, name: str, key: str) -> str:
         """Where a Secret key is mounted for Alertmanager's *_file fields (always under

@@ -11,11 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import ObjectRef, Problem, Source
-from ..model import CustomerReceiver
+from ..model import CustomerAlert, CustomerReceiver
 from ..render.platform import PlatformConfig
 from .blame import receiver_problems
+from .catalogue_thresholds import check_thresholds
 from .fields import check_alert, check_receiver
 from .recording import check_recording_rule
+from .ruletests import check_rule_tests, run_rule_tests
 from .schema import Parsed, parse_document, parse_documents, ref_of
 from .slo import check_slo
 from .templates import check_receiver_templates, check_rule_templates
@@ -54,6 +56,8 @@ def validate_objects(
     for item in parsed:
         obj = item.obj
         found = CHECKS[obj.kind](obj)
+        if isinstance(obj, CustomerAlert):
+            found += check_thresholds(obj.spec, platform) + check_rule_tests(obj.spec)
         if (
             platform is not None
             and isinstance(obj, CustomerReceiver)
@@ -81,11 +85,12 @@ def check_with_tools(
     """Rules by promtool, receiver templates and configs by amtool (concurrently); every
     refusal is pinned on its object (validate/blame.py). `suspects`: alerts other checks
     refuse; promtool checks each alone, for Prometheus' own words (templates.py)."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         rules = pool.submit(check_rule_templates, parsed, suspects)
         receivers = pool.submit(check_receiver_templates, parsed)
         configs = pool.submit(check_receiver_configs, parsed, platform)
-        return rules.result() + receivers.result() + configs.result()
+        tests = pool.submit(run_rule_tests, parsed)  # spec.tests (validate/ruletests.py)
+        return rules.result() + receivers.result() + configs.result() + tests.result()
 
 
 # Without the platform's settings, a placeholder SMTP server stands in for the platform's

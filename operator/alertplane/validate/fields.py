@@ -32,7 +32,8 @@ PAGERDUTY_SEVERITIES = ("critical", "error", "warning", "info")
 
 def check_alert(obj: CustomerAlert) -> list[Problem]:
     spec = obj.spec
-    problems = check_expr(spec.expr, spec.customer_id)
+    # No expr: a template that could not be instantiated, and admission says why.
+    problems = check_expr(spec.expr, spec.customer_id) if spec.expr is not None else []
     for key in spec.labels:
         path = f"spec.labels.{path_key(key)}"
         if key in RESERVED_LABELS:

@@ -25,9 +25,9 @@ A = "CustomerAlert acme/acme-higherrorrate: "
 LABEL_HINT = "use letters, digits and '_', not starting with a digit or '__'"
 DURATION_HINT = "use a Prometheus duration such as 30s, 5m, 1h30m or 7d"
 SPEC_FIELDS = (
-    "customerId, alertName, category, severity, urgency, enabled, expr, autoInject, for, "
-    "keepFiringFor, "
-    "labels, annotations"
+    "customerId, alertName, category, severity, urgency, enabled, expr, template, autoInject, "
+    "for, keepFiringFor, "
+    "labels, annotations, tests"
 )
 
 
@@ -349,7 +349,14 @@ def test_every_missing_required_field_is_named() -> None:
     doc = alert(customerId=DROP, alertName=DROP, category=DROP, severity=DROP, expr=DROP)
     assert lines(doc) == [
         A + f"spec.{f}: required field is missing; add {f}"
-        for f in ("customerId", "alertName", "category", "severity", "expr")
+        for f in ("customerId", "alertName", "category", "severity")
+    ]
+
+
+def test_an_alert_without_expr_or_template_is_refused() -> None:
+    assert lines(alert(expr=DROP)) == [
+        A + "spec: one of expr or template is required; write the PromQL in expr, or name a "
+        "template of the platform's catalogue"
     ]
 
 
