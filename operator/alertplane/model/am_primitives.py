@@ -8,7 +8,8 @@ when rendering (render/alertmanager.py): nothing here can name another customer.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
@@ -27,7 +28,7 @@ MAX_INHIBIT_RULES = 16  # per receiver: Alertmanager checks every rule for every
 MAX_INHIBIT_MATCHERS = 16
 MAX_TIME_INTERVALS = 16  # named intervals per receiver
 MAX_PERIODS = 16  # periods per named interval, and entries per list of a period
-MAX_LOCATION = 64
+MAX_ITEM = 64  # one time, range or zone name
 
 MatchType = Literal["=", "!=", "=~", "!~"]
 
@@ -81,11 +82,70 @@ def _minutes(value: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def _syntax(pattern: str, what: str, hint: str) -> AfterValidator:
+    """Refuses a string not of this syntax with a message saying what it should be."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if len(value) > MAX_ITEM or compiled.fullmatch(value) is None:
+            raise fail(f"{shown(value)} is not {what}", hint)
+        return value
+
+    return AfterValidator(check)
+
+
+def _schema(pattern: str) -> Any:
+    """The pattern in the JSON schema too, so the CRD refuses it at admission."""
+    return Field(max_length=MAX_ITEM, pattern=pattern, json_schema_extra={"pattern": pattern})
+
+
+Time = Annotated[
+    str,
+    _syntax(_TIME_RE, "a time of day", "HH:MM from 00:00 to 24:00, e.g. 09:00"),
+    _schema(_TIME_RE),
+]
+Weekday = Annotated[
+    str,
+    _syntax(
+        WEEKDAY_RE, "a weekday or range", "lower-case English names, e.g. monday or monday:friday"
+    ),
+    _schema(WEEKDAY_RE),
+]
+DayOfMonth = Annotated[
+    str,
+    _syntax(
+        DAY_OF_MONTH_RE,
+        "a day of the month or range",
+        "1 to 31, or -1 for the last day, -2 the one before, …; e.g. 1:7 or -1",
+    ),
+    _schema(DAY_OF_MONTH_RE),
+]
+Month = Annotated[
+    str,
+    _syntax(
+        MONTH_RE, "a month or range", "lower-case English names or 1 to 12, e.g. january:march"
+    ),
+    _schema(MONTH_RE),
+]
+Year = Annotated[
+    str,
+    _syntax(YEAR_RE, "a year or range", "four digits, e.g. 2026 or 2026:2027"),
+    _schema(YEAR_RE),
+]
+Location = Annotated[
+    str,
+    _syntax(
+        LOCATION_RE,
+        "a time zone name",
+        "an IANA time zone such as Europe/Berlin or America/New_York",
+    ),
+    _schema(LOCATION_RE),
+]
+
+
 class TimeRange(Strict):
-    start_time: Annotated[str, Field(pattern=_TIME_RE, description="HH:MM, inclusive.")]
-    end_time: Annotated[
-        str, Field(pattern=_TIME_RE, description="HH:MM (24:00 allowed), exclusive.")
-    ]
+    start_time: Time = Field(description="HH:MM, inclusive.")
+    end_time: Time = Field(description="HH:MM (24:00 allowed), exclusive.")
 
     @model_validator(mode="after")
     def _ordered(self) -> TimeRange:
@@ -104,23 +164,19 @@ class TimePeriod(Strict):
     matches (an empty list matches always)."""
 
     times: list[TimeRange] = Field(default_factory=list, max_length=MAX_PERIODS)
-    weekdays: list[Annotated[str, Field(pattern=WEEKDAY_RE, max_length=32)]] = Field(
-        default_factory=list,
-        max_length=MAX_PERIODS,
-        description="e.g. monday:friday, saturday (lower case).",
+    weekdays: list[Weekday] = Field(
+        default_factory=list, max_length=MAX_PERIODS, description="e.g. monday:friday."
     )
-    days_of_month: list[Annotated[str, Field(pattern=DAY_OF_MONTH_RE, max_length=32)]] = Field(
-        default_factory=list,
-        max_length=MAX_PERIODS,
-        description="e.g. 1:7, -1 (the last day).",
+    days_of_month: list[DayOfMonth] = Field(
+        default_factory=list, max_length=MAX_PERIODS, description="e.g. 1:7, -1 (the last day)."
     )
-    months: list[Annotated[str, Field(pattern=MONTH_RE, max_length=32)]] = Field(
+    months: list[Month] = Field(
         default_factory=list, max_length=MAX_PERIODS, description="e.g. january:march, 12."
     )
-    years: list[Annotated[str, Field(pattern=YEAR_RE, max_length=32)]] = Field(
+    years: list[Year] = Field(
         default_factory=list, max_length=MAX_PERIODS, description="e.g. 2026:2027."
     )
-    location: Annotated[str, Field(pattern=LOCATION_RE, max_length=MAX_LOCATION)] | None = Field(
+    location: Location | None = Field(
         None, description="IANA time zone of the times and days, e.g. Europe/Berlin (UTC if unset)."
     )
 
