@@ -62,15 +62,17 @@ class LiveAm:
         self.am.close()
         self.capture.stop()
 
-    def render(self, manifests: list[dict[str, Any]]) -> str:
-        loaded = load_text(yaml.safe_dump_all(manifests, sort_keys=False))
-        platform = PlatformConfig()
-        outcome = evaluate(loaded.documents, platform, tools=True, earlier=loaded.problems)
-        assert outcome.ok, [str(p) for p in outcome.problems]
-        return render_valid(outcome, platform).alertmanager
+    def render(
+        self, manifests: list[dict[str, Any]], platform: PlatformConfig | None = None
+    ) -> str:
+        return render_checked(manifests, platform or PlatformConfig())
 
     def apply(self, manifests: list[dict[str, Any]]) -> str:
-        self.text = self.render(manifests)
+        return self.load(self.render(manifests))
+
+    def load(self, text: str) -> str:
+        """Makes the Alertmanager run `text` (reloaded, and its config hash is `text`'s)."""
+        self.text = text
         self.config.write_text(self.text, encoding="utf-8")
         req = urllib.request.Request(f"{self.am.url}/-/reload", method="POST")
         with urllib.request.urlopen(req, timeout=30) as resp:
@@ -102,3 +104,12 @@ class LiveAm:
             for m in self.capture.messages()
             for a in m["body"].get("alerts", [])
         ]
+
+
+def render_checked(manifests: list[dict[str, Any]], platform: PlatformConfig) -> str:
+    """alertmanager.yml of `manifests`, every one of which must pass validation (amtool
+    included): a refused manifest fails the test, naming its problems."""
+    loaded = load_text(yaml.safe_dump_all(manifests, sort_keys=False))
+    outcome = evaluate(loaded.documents, platform, tools=True, earlier=loaded.problems)
+    assert outcome.ok, [str(p) for p in outcome.problems]
+    return render_valid(outcome, platform).alertmanager
