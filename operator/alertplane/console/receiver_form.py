@@ -18,7 +18,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import yaml
+
 from ..errors import Problem
+from ..manifests import load_text
 from .forms import FieldErrors, clean, parse_pairs
 
 # Per channel: its fields in page order, as (spec key, input kind).
@@ -47,7 +50,12 @@ CHANNELS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 SECRET_NAME, SECRET_KEY, DROPPED = "secretName", "secretKey", "secretDropped"
 ROUTE_TEXT = ("priority", "groupWait", "groupInterval", "repeatInterval")
-ROUTE_FIELDS = (*ROUTE_TEXT, "groupBy", "labels", "continue")
+# Names of this receiver's time intervals, separated by commas.
+ROUTE_NAMES = ("muteTimeIntervals", "activeTimeIntervals")
+ROUTE_FIELDS = (*ROUTE_TEXT, "groupBy", "labels", "continue", *ROUTE_NAMES)
+# Lists edited as YAML (docs/inhibition.md): a form per matcher and period would be a page
+# of its own; the text is read with the manifests' reader (no aliases, bounded depth).
+YAML_LISTS = ("inhibitRules", "timeIntervals")
 MATCH_CHOICES = {
     "severity": ("critical", "warning", "info"),
     "category": ("application", "infrastructure"),
@@ -77,6 +85,9 @@ def field_of(path: str) -> str | None:
     `<channel>-<i>` is the entry as a whole."""
     if path == "spec.receiverName":
         return "receiverName"
+    for key in YAML_LISTS:
+        if path == f"spec.{key}" or path.startswith((f"spec.{key}[", f"spec.{key}.")):
+            return key
     found = _PATH.match(path)
     if found:
         channel, index, key = found.groups()
@@ -155,6 +166,11 @@ def values_of(spec: dict[str, Any] | None) -> dict[str, Any]:
     out["route-continue"] = "on" if route.get("continue") else ""
     for key in MATCH_CHOICES:
         out[f"route-{key}"] = [str(v) for v in match.get(key) or []]
+    for key in ROUTE_NAMES:
+        out[f"route-{key}"] = ", ".join(map(str, route.get(key) or []))
+    for key in YAML_LISTS:
+        items = spec.get(key) or []
+        out[key] = yaml.safe_dump(items, sort_keys=False, allow_unicode=True) if items else ""
     return out
 
 
@@ -196,7 +212,32 @@ def spec_of(form: dict[str, str], name: str | None = None) -> tuple[dict[str, An
             spec[channel] = configs
     route, problems = _route(form)
     spec["route"] = route
+    for key in YAML_LISTS:
+        value, found = _yaml_list(form.get(key, ""), key)
+        problems += found
+        if value:
+            spec[key] = value
     return spec, problems
+
+
+def _yaml_list(text: str, key: str) -> tuple[list[Any], list[Problem]]:
+    """A YAML list typed into the form (empty: none)."""
+    if not text.strip():
+        return [], []
+    loaded = load_text(text, key, lists=False)
+    if loaded.problems:
+        return [], [_yaml_problem(key, p) for p in loaded.problems]
+    data = loaded.documents[0].data if len(loaded.documents) == 1 else None
+    if not isinstance(data, list):
+        hint = f"write one '- ' item per entry ({EXAMPLES[key]})"
+        return [], [Problem(f"spec.{key}", "this is not a YAML list", hint)]
+    return data, []
+
+
+def _yaml_problem(key: str, problem: Problem) -> Problem:
+    line = problem.source.line if problem.source is not None else 0
+    where = f"line {line}: " if line else ""
+    return Problem(f"spec.{key}", f"{where}{problem.message}", problem.hint)
 
 
 def _config(channel: str, entry: dict[str, str]) -> dict[str, Any]:
@@ -238,6 +279,10 @@ def _route(form: dict[str, str]) -> tuple[dict[str, Any], list[Problem]]:
     group_by = [g.strip() for g in form.get("route-groupBy", "").split(",") if g.strip()]
     if group_by:
         route["groupBy"] = group_by
+    for key in ROUTE_NAMES:
+        names = [n.strip() for n in form.get(f"route-{key}", "").split(",") if n.strip()]
+        if names:
+            route[key] = names
     route["continue"] = form.get("route-continue") == "on"
     match: dict[str, Any] = {}
     for key, choices in MATCH_CHOICES.items():
@@ -263,8 +308,10 @@ def submitted(form: dict[str, str]) -> dict[str, Any]:
                 entry[secret] = ""
                 entry[DROPPED] = "1"
         out[channel] = entries
-    for key in (*ROUTE_TEXT, "groupBy", "labels"):
+    for key in (*ROUTE_TEXT, "groupBy", "labels", *ROUTE_NAMES):
         out[f"route-{key}"] = clean(form.get(f"route-{key}", ""))
+    for key in YAML_LISTS:
+        out[key] = clean(form.get(key, ""))
     out["route-continue"] = "on" if form.get("route-continue") == "on" else ""
     for key, choices in MATCH_CHOICES.items():
         out[f"route-{key}"] = [c for c in choices if form.get(f"route-{key}-{c}") == "on"]
@@ -285,6 +332,10 @@ LABELS = {
     "severity": "PagerDuty severity",
     "description": "Description",
     "url": "URL",
+}
+EXAMPLES = {
+    "inhibitRules": "e.g. - sourceMatch: [{name: alertname, value: DatabaseDown}]",
+    "timeIntervals": "e.g. - name: business-hours",
 }
 HINTS = {
     "to": "One address per line.",

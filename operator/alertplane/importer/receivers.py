@@ -6,8 +6,9 @@ default customer_id), or the whole tree with `--customer`. Its routes are flatte
 alertplane's ordered route list: children before their parent (priority 10, 20, ...), each
 child's matchers joined with its ancestors', timers inherited as Alertmanager inherits them,
 the subtree's own receiver last as the catch-all. What alertplane cannot express (regex and
-negative matchers outside severity/category lists, time intervals, inhibit rules, other
-integrations, credentials files) is reported per item, never dropped silently.
+negative matchers outside severity/category lists, inhibit rules spanning customers, other
+integrations, credentials files) is reported per item, never dropped silently. A route's
+time intervals and the customer's own inhibit rules are carried (importer/am_primitives.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from ..model.alert import Category, Severity
 from ..model.common import is_dns_label
 from .alerts import API_VERSION, Options
+from .am_primitives import customer_inhibits, defined_intervals, route_intervals, unscoped
 from .naming import Names, kebab
 from .result import Item, Output, Result
 
@@ -73,12 +75,16 @@ class _Flat:
     settings: dict[str, Any]
     cont: bool
     where: str
+    names: dict[str, list[str]] = field(default_factory=dict)  # mute/active interval names
+    intervals: list[dict[str, Any]] = field(default_factory=list)  # the intervals they name
 
 
 @dataclass
 class _Walk:
     customer: str
     source: str
+    original: str | None = None  # the customer's label value in the file (--customer: None)
+    defined: dict[str, Any] = field(default_factory=dict)  # the file's named time intervals
     flat: list[_Flat] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
@@ -87,30 +93,44 @@ class _Walk:
 def receivers_of(
     data: dict[str, Any], source: str, options: Options, names: Names, result: Result
 ) -> None:
-    for key in ("inhibit_rules", "mute_time_intervals", "time_intervals", "templates"):
-        if data.get(key):
-            result.notes.append(
-                Item(f"{source} {key}", "not carried over: alertplane has none per customer")
-            )
+    if data.get("templates"):
+        result.notes.append(Item(f"{source} templates", "not carried over: alertplane has none"))
+    label = options.customer_label or TENANT
+    if options.customer is None:
+        result.notes.extend(
+            Item(f"{source} inhibit_rules[{i}]", "not carried over: not limited to one customer "
+                 f'(alertplane carries a rule whose both sides match {label}="<id>")')
+            for i in unscoped(data, label, _matchers)
+        )  # fmt: skip
     root = data.get("route")
     if not isinstance(root, dict):
         result.refused.append(Item(source, "alertmanager.yml without a route"))
         return
     receivers = {r.get("name"): r for r in data.get("receivers") or [] if isinstance(r, dict)}
-    for walk in _subtrees(root, source, options, result):
+    for walk in _subtrees(root, source, options, result, defined_intervals(data)):
         used: dict[str, int] = {}
+        rules, notes = customer_inhibits(data, source, walk.original, label, _matchers)
+        walk.notes.extend(notes)
         for priority, flat in enumerate(walk.flat, start=1):
             made = _receiver(flat, receivers.get(flat.receiver), walk, priority * 10, used, names)
             if made is not None:
+                if rules:  # the customer's rules, on its first receiver
+                    made["spec"]["inhibitRules"], rules = rules, []
                 result.outputs.append(Output(walk.customer, "receivers", made))
+        if rules:
+            walk.notes.append(
+                (f"{source} inhibit_rules", f"no receiver of {walk.customer} to carry them")
+            )
         # A receiver used by several routes is noted once.
         result.notes.extend(Item(w, r) for w, r in dict.fromkeys(walk.notes))
         result.refused.extend(Item(w, r) for w, r in walk.refused)
 
 
-def _subtrees(root: dict[str, Any], source: str, options: Options, result: Result) -> list[_Walk]:
+def _subtrees(
+    root: dict[str, Any], source: str, options: Options, result: Result, defined: dict[str, Any]
+) -> list[_Walk]:
     if options.customer is not None:
-        walk = _Walk(options.customer, source)
+        walk = _Walk(options.customer, source, defined=defined)
         _flatten(root, [], {}, f"{source} route", walk)
         return [walk]
     label = options.customer_label or TENANT
@@ -124,7 +144,7 @@ def _subtrees(root: dict[str, Any], source: str, options: Options, result: Resul
             if not is_dns_label(cid):
                 result.refused.append(Item(where, f"{label} {own[0][2]!r} is not a customer id"))
                 return
-            walk = _Walk(cid, source)
+            walk = _Walk(cid, source, original=own[0][2], defined=defined)
             rest = [m for m in matchers if m is not own[0]]
             _flatten({**route, "matchers": [], "match": {}, "match_re": {}}, rest, {}, where, walk)
             walk.notes.extend((where, p) for p in problems)
@@ -151,9 +171,8 @@ def _flatten(
     walk.notes.extend((where, p) for p in problems)
     mine = above + matchers
     inherited = {**settings, **{k: route[k] for k in _TIMERS if k in route}}
-    for key in ("mute_time_intervals", "active_time_intervals"):
-        if route.get(key):
-            walk.notes.append((where, f"{key} not carried over: alertplane routes have none"))
+    # Alertmanager does not pass these on to child routes: each route has its own.
+    interval_names, intervals = route_intervals(route, walk.defined, where, walk.notes)
     children = [c for c in route.get("routes") or [] if isinstance(c, dict)]
     cont = bool(route.get("continue", False))
     if cont and any(not c.get("continue", False) for c in children):
@@ -167,7 +186,8 @@ def _flatten(
     for i, child in enumerate(children):
         _flatten(child, mine, inherited, f"{where}.routes[{i}]", walk)
     if isinstance(route.get("receiver"), str):
-        walk.flat.append(_Flat(route["receiver"], mine, inherited, cont, where))
+        flat = _Flat(route["receiver"], mine, inherited, cont, where, interval_names, intervals)
+        walk.flat.append(flat)
 
 
 def _matchers(route: dict[str, Any]) -> tuple[list[tuple[str, str, str]], list[str]]:
@@ -229,6 +249,7 @@ def _route(flat: _Flat, priority: int) -> dict[str, Any]:
     for key, out in _TIMERS.items():
         if key in flat.settings:
             route[out] = flat.settings[key]
+    route.update(flat.names)
     return route
 
 
@@ -261,6 +282,8 @@ def _receiver(
             continue
         body[kind] = [c for c in (_channel(kind, v, where, walk.notes) for v in value) if c]
     body["route"] = route
+    if flat.intervals:
+        body["timeIntervals"] = flat.intervals
     return {
         "apiVersion": API_VERSION,
         "kind": "CustomerReceiver",

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from .alert import Category, Severity
+from .am_primitives import MAX_INHIBIT_RULES, MAX_TIME_INTERVALS, InhibitRule, NamedTimeInterval
 from .common import (
     MAX_CHANNELS,
     MAX_ENTRIES,
@@ -107,6 +108,17 @@ class Route(Strict):
     group_wait: Duration | None = None
     group_interval: Duration | None = None
     repeat_interval: Duration | None = None
+    # Names of this receiver's spec.timeIntervals (validate/am_primitives.py checks them).
+    mute_time_intervals: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_TIME_INTERVALS,
+        description="Not notified while any of these of spec.timeIntervals is in effect.",
+    )
+    active_time_intervals: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_TIME_INTERVALS,
+        description="Notified only while one of these of spec.timeIntervals is in effect.",
+    )
 
 
 class CustomerReceiverSpec(Strict):
@@ -117,6 +129,16 @@ class CustomerReceiverSpec(Strict):
     pagerduty: list[PagerDutyConfig] = Field(default_factory=list, max_length=MAX_CHANNELS)
     webhook: list[WebhookConfig] = Field(default_factory=list, max_length=MAX_CHANNELS)
     route: Route = Field(default_factory=Route)
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=list,
+        max_length=MAX_INHIBIT_RULES,
+        description="Inhibit rules, limited to this customer's alerts on both sides.",
+    )
+    time_intervals: list[NamedTimeInterval] = Field(
+        default_factory=list,
+        max_length=MAX_TIME_INTERVALS,
+        description="Named time intervals this receiver's route refers to.",
+    )
 
     def channel_count(self) -> int:
         return len(self.email) + len(self.slack) + len(self.pagerduty) + len(self.webhook)

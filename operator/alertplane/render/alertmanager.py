@@ -11,11 +11,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..model import CustomerReceiverSpec, Route
+from .am_primitives import TENANT_LABEL as TENANT_LABEL
+from .am_primitives import Matcher as Matcher
+from .am_primitives import (
+    interval_name,
+    scoped_inhibit,
+    time_interval_of,
+)
 from .platform import PlatformConfig
 from .yamlout import GENERATED, dump
 
 PLATFORM_RECEIVER = "platform-default"
-TENANT_LABEL = "customer_id"
 
 
 def receiver_name(customer_id: str, receiver: str) -> str:
@@ -25,9 +31,6 @@ def receiver_name(customer_id: str, receiver: str) -> str:
 def matcher(name: str, value: str, op: str = "=") -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'{name}{op}"{escaped}"'
-
-
-Matcher = tuple[str, str, str]  # label name, operator (= != =~ !~), value (unescaped)
 
 
 def _any_of(name: str, values: list[str]) -> list[Matcher]:
@@ -70,6 +73,12 @@ def route_of(spec: CustomerReceiverSpec) -> dict[str, Any]:
     if matchers:
         out["matchers"] = matchers
     out.update(route_options(route))
+    for key, names in (
+        ("mute_time_intervals", route.mute_time_intervals),
+        ("active_time_intervals", route.active_time_intervals),
+    ):
+        if names:
+            out[key] = [interval_name(spec.customer_id, spec.receiver_name, n) for n in names]
     out["continue"] = route.continue_
     return out
 
@@ -181,4 +190,32 @@ def render_alertmanager(
         config["global"] = settings.global_
     config["route"] = root
     config["receivers"] = receivers
+    config.update(primitives_of(customers))
     return dump(config, GENERATED)
+
+
+def primitives_of(
+    customers: Mapping[str, list[tuple[str, CustomerReceiverSpec]]],
+) -> dict[str, Any]:
+    """`inhibit_rules` and `time_intervals` of every customer, scoped (render/am_primitives.py),
+    in (customer, receiver) order so the text is stable."""
+    inhibits: list[dict[str, Any]] = []
+    intervals: list[dict[str, Any]] = []
+    for cid in sorted(customers):
+        for _, spec in sorted(customers[cid], key=lambda item: item[1].receiver_name):
+            for rule in spec.inhibit_rules:
+                source, target, equal = scoped_inhibit(cid, rule)
+                inhibits.append(
+                    {
+                        "source_matchers": [matcher(n, v, op) for n, op, v in source],
+                        "target_matchers": [matcher(n, v, op) for n, op, v in target],
+                        "equal": equal,
+                    }
+                )
+            intervals += [time_interval_of(cid, spec.receiver_name, t) for t in spec.time_intervals]
+    out: dict[str, Any] = {}
+    if inhibits:
+        out["inhibit_rules"] = inhibits
+    if intervals:
+        out["time_intervals"] = intervals
+    return out

@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from ..model import CustomerReceiverSpec
-from .alertmanager import PLATFORM_RECEIVER, customer_route, receiver_of
+from .alertmanager import PLATFORM_RECEIVER, customer_route, primitives_of, receiver_of
 from .platform import PlatformConfig
 from .secretfiles import SecretPathError, secret_ref_of
 from .yamlout import GENERATED, dump
@@ -175,6 +175,7 @@ def tenant_alertmanager(
         config["global"] = settings.global_
     config["route"] = root
     config["receivers"] = out
+    config.update(primitives_of({customer_id: list(receivers)}))
     text = dump(config, GENERATED)  # marks it alertplane's: only ours is ever removed
     body = dump({"template_files": {}, "alertmanager_config": text})
     return TenantConfig(body, text, tuple(v for v in found if v))

@@ -36,7 +36,9 @@ from typing import Any
 
 import yaml
 
+from ..errors import Problem
 from ..model import CustomerReceiverSpec
+from ..model.am_primitives import TimePeriod
 from ..model.common import MAX_NAME
 from .alertmanager import (
     PLATFORM_RECEIVER,
@@ -47,6 +49,7 @@ from .alertmanager import (
     route_matchers,
     route_options,
 )
+from .am_primitives import scoped_inhibit
 from .platform import PlatformConfig
 from .promop_channels import (
     CHANNELS,
@@ -153,7 +156,78 @@ def alertmanager_config(
                 rendered, spec.receiver_name, owner, secrets, f"_{spec.receiver_name}", platform
             )
         )
-    return {"route": route, "receivers": out_receivers}, secrets
+    return {"route": route, "receivers": out_receivers, **_primitives(customer_id, specs)}, secrets
+
+
+# -- inhibit rules and time intervals (render/am_primitives.py) --------------------------
+# AlertmanagerConfig v1alpha1 has no `location` on a time interval (prometheus-operator
+# v0.85): a zone other than UTC is refused on the receiver (`unsupported`), never dropped.
+UTC_ZONES = ("UTC", "Etc/UTC")
+
+
+def unsupported(spec: CustomerReceiverSpec) -> list[Problem]:
+    """What this receiver says that an AlertmanagerConfig cannot carry, by field."""
+    return [
+        Problem(
+            f"spec.timeIntervals[{i}].timeIntervals[{j}].location",
+            f"the prometheus-operator sink cannot apply time zone {period.location!r}: "
+            "AlertmanagerConfig v1alpha1 has no location (its times are UTC)",
+            "write the times in UTC and leave location unset",
+        )
+        for i, named in enumerate(spec.time_intervals)
+        for j, period in enumerate(named.time_intervals)
+        if period.location is not None and period.location not in UTC_ZONES
+    ]
+
+
+def _interval_ref(spec: CustomerReceiverSpec, name: str) -> str:
+    """Within the customer's AlertmanagerConfig; prometheus-operator prefixes it with
+    `<namespace>/<object>/`, which is the customer's own."""
+    return f"{spec.receiver_name}/{name}"
+
+
+def _primitives(customer_id: str, specs: list[CustomerReceiverSpec]) -> dict[str, Any]:
+    inhibits: list[dict[str, Any]] = []
+    intervals: list[dict[str, Any]] = []
+    for spec in sorted(specs, key=lambda s: s.receiver_name):
+        for rule in spec.inhibit_rules:
+            source, target, equal = scoped_inhibit(customer_id, rule)
+            inhibits.append(
+                {
+                    "sourceMatch": [_matcher(m) for m in source],
+                    "targetMatch": [_matcher(m) for m in target],
+                    "equal": equal,
+                }
+            )
+        for named in spec.time_intervals:
+            periods = [_period(p) for p in named.time_intervals]
+            intervals.append({"name": _interval_ref(spec, named.name), "timeIntervals": periods})
+    out: dict[str, Any] = {}
+    if inhibits:
+        out["inhibitRules"] = inhibits
+    if intervals:
+        out["muteTimeIntervals"] = intervals
+    return out
+
+
+def _period(period: TimePeriod) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if period.times:
+        out["times"] = [{"startTime": t.start_time, "endTime": t.end_time} for t in period.times]
+    if period.weekdays:
+        out["weekdays"] = list(period.weekdays)
+    if period.days_of_month:
+        out["daysOfMonth"] = [_day_range(d) for d in period.days_of_month]
+    if period.months:
+        out["months"] = list(period.months)
+    if period.years:
+        out["years"] = list(period.years)
+    return out
+
+
+def _day_range(value: str) -> dict[str, int]:
+    start, _, end = value.partition(":")
+    return {"start": int(start), "end": int(end or start)}
 
 
 def _route(spec: CustomerReceiverSpec) -> dict[str, Any]:
@@ -164,6 +238,12 @@ def _route(spec: CustomerReceiverSpec) -> dict[str, Any]:
         out["matchers"] = [_matcher(m) for m in matchers]
     for key, value in route_options(spec.route).items():
         out[_ROUTE_SETTINGS[key]] = value
+    for field, names in (
+        ("muteTimeIntervals", spec.route.mute_time_intervals),
+        ("activeTimeIntervals", spec.route.active_time_intervals),
+    ):
+        if names:
+            out[field] = [_interval_ref(spec, n) for n in names]
     out["continue"] = spec.route.continue_
     return out
 

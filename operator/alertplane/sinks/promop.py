@@ -33,6 +33,7 @@ from ..render.promop import (
     platform_config,
     prometheus_rule_spec,
     secrets_platform,
+    unsupported,
 )
 from ..validate.output import check_output
 from .base import Files, KubeApi, Liveness, Receivers, ReloadOutcome, SinkError
@@ -274,8 +275,9 @@ class PrometheusOperatorSink:
         return self._secret_cache[key]
 
     def check_receiver(self, obj: CustomerReceiver) -> list[Problem]:
-        """Every Secret key a receiver references exists (prometheus-operator needs it)."""
-        problems = []
+        """Every Secret key a receiver references exists (prometheus-operator needs it), and
+        the receiver says nothing an AlertmanagerConfig cannot carry."""
+        problems = unsupported(obj.spec)
         ns = obj.metadata.namespace
         spec = obj.spec
         refs = [

@@ -16,6 +16,7 @@ from ..model import (
     SecretKeyRef,
 )
 from ..model.common import is_label_name
+from .am_primitives import check_am_primitives
 from .amurl import alertmanager_accepts_url
 from .promql import check_expr
 from .template_limits import check_template_limits
@@ -94,6 +95,7 @@ def check_receiver(obj: CustomerReceiver) -> list[Problem]:
         check_template_limits([(p, t, p.endswith("htmlTemplate")) for p, t in templates])
     )
     problems.extend(_check_route(obj))
+    problems.extend(check_am_primitives(obj.spec))
     return problems
 
 

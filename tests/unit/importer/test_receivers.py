@@ -126,7 +126,8 @@ def test_each_customers_subtree_becomes_its_receivers() -> None:
         "labels exactly, severity/category by list); route and receiver not imported"
     ]
     assert notes == [
-        "am.yml:1 (document 1) inhibit_rules: not carried over: alertplane has none per customer",
+        "am.yml:1 (document 1) inhibit_rules[0]: not carried over: not limited to one customer "
+        '(alertplane carries a rule whose both sides match customer_id="<id>")',
         "am.yml:1 (document 1) receiver 'acme-db': opsgenie_configs not carried over: "
         "alertplane has no such integration",
         "am.yml:1 (document 1) receiver 'acme-team': email headers X not carried over",

@@ -130,7 +130,7 @@ SCHEMA = [
         "unknown-channel",
         receiver(opsgenie=[{"apiKey": "x"}]),
         "spec.opsgenie: unknown field; remove it; allowed here: customerId, receiverName, "
-        "email, slack, pagerduty, webhook, route",
+        "email, slack, pagerduty, webhook, route, inhibitRules, timeIntervals",
     ),
     # --- route
     (
