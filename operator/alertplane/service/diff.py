@@ -141,7 +141,10 @@ def compare(
                 report.objects.append(
                     ObjectChange(rec.ref, rec.customer_id, DELETED, _udiff(before, "", rec.ref))
                 )
-    report.outputs = _outputs(now, report.objects, wanted, platform)
+    # What only the tools find leaves the object Invalid, its last valid version live.
+    invalid = {p.obj for p in admission.marked if p.obj is not None}
+    live = {ref: w for ref, w in wanted.items() if ref not in invalid}
+    report.outputs = _outputs(now, report.objects, live, platform)
     return report
 
 
@@ -203,7 +206,7 @@ def _outputs(
     for change in changes:
         if change.action == DELETED:
             after.pop(change.ref, None)
-        elif change.action != UNCHANGED:
+        elif change.action != UNCHANGED and change.ref in wanted:
             customer, shown = wanted[change.ref]
             after[change.ref] = _record(change.ref, customer, shown)
     old = render(_renderable(before.values(), platform), platform).files()
