@@ -1,0 +1,169 @@
+"""Live preview of an alert before saving it (`POST /customers/{id}/alerts/preview`, the
+console's Preview button): which series would fire now, with the labels the alert would
+carry.
+
+The spec is admitted first exactly as a create would admit it (service/objects.build:
+schema, isolation, autoInject, names, labels), so only an expression that selects the
+customer's own series ever reaches Prometheus; then it is evaluated once with
+`/api/v1/query` on the customer's Prometheus (its shard), bounded three ways so that no
+customer can hold a server thread or starve Prometheus: Prometheus' own query `timeout`,
+a deadline and size cap on the answer (http_read), and a few previews at once per process
+(more are refused with 503, never queued).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from .. import http_read
+from ..errors import Invalid, ObjectRef, Unavailable, UpstreamFailed
+from ..model import CustomerAlert
+from ..render.placement import place
+from .access import Access
+from .context import Context
+from .objects import build
+
+ALERT = "CustomerAlert"
+TENANT_LABEL = "customer_id"
+MAX_SERIES = 100  # series listed in the answer (the count is of all of them)
+MAX_ANSWER_BYTES = 8 << 20  # Prometheus' answer; a larger one is refused, not parsed
+QUERY_TIMEOUT_S = 5.0  # Prometheus' own evaluation timeout for the query
+AT_ONCE = 4  # previews evaluated at once per process
+# Defaults for what a preview need not say yet (the form is not filled in).
+DRAFT = {"alertName": "Preview", "category": "application", "severity": "warning"}
+
+_slots = threading.BoundedSemaphore(AT_ONCE)
+
+
+@dataclass(frozen=True)
+class Preview:
+    expr: str  # what was evaluated: the expression as admission left it (autoInject)
+    firing: int  # series the expression returns now: each would be an alert
+    state: str  # "firing", or "pending" while `for` has not passed
+    series: list[dict[str, Any]]  # at most MAX_SERIES: {labels, value}
+    truncated: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expr": self.expr,
+            "firing": self.firing,
+            "state": self.state,
+            "series": self.series,
+            "truncated": self.truncated,
+        }
+
+
+def prometheus_url(ctx: Context, customer: str) -> str:
+    """The Prometheus that evaluates `customer`'s rules: its shard's, else the one
+    `serve --prometheus-url` names; Unavailable when there is none."""
+    shard = place(customer, ctx.platform.prometheus)
+    if shard is not None:
+        url = next((s.url for s in ctx.platform.prometheus.shards if s.name == shard), None)
+        where = f"prometheus.shards[{shard}].url in the platform config"
+    else:
+        url = ctx.reconciler.settings.prometheus_url if ctx.reconciler is not None else None
+        where = "alertplane serve --prometheus-url"
+    if not url:
+        raise Unavailable(f"no Prometheus to preview against: set {where}")
+    return url
+
+
+def admitted(ctx: Context, access: Access, body: Any) -> CustomerAlert:
+    """The spec as a create would admit it (Invalid with its problems otherwise)."""
+    draft = {**DRAFT, **body} if isinstance(body, dict) else body
+    ref = ObjectRef(ALERT, ctx.writer.namespace_for(access.customer), f"{access.customer}-preview")
+    obj, problems = build(ALERT, access.customer, draft, ref, platform=ctx.platform)
+    if obj is None or not isinstance(obj, CustomerAlert):
+        raise Invalid(problems)
+    return obj
+
+
+def preview(ctx: Context, access: Access, body: Any, timeout_s: float) -> Preview:
+    """Admit, then evaluate once; `timeout_s` bounds the whole answer."""
+    alert = admitted(ctx, access, body)
+    expr = alert.spec.expr
+    if expr is None:  # an alert instantiated from a template has its expr by now
+        raise Invalid([], "the alert has no expression to evaluate")
+    url = prometheus_url(ctx, access.customer)
+    if not _slots.acquire(blocking=False):
+        raise Unavailable(f"{AT_ONCE} previews are running; retry in a moment")
+    try:
+        data = _query(url, expr, timeout_s)
+    finally:
+        _slots.release()
+    return _answer(alert, expr, data)
+
+
+def _query(base: str, expr: str, timeout_s: float) -> dict[str, Any]:
+    timeout = min(QUERY_TIMEOUT_S, timeout_s)
+    query = urllib.parse.urlencode({"query": expr, "timeout": f"{timeout:g}s"})
+    url = f"{base.rstrip('/')}/api/v1/query?{query}"
+    try:
+        raw = http_read.get(url, timeout_s, MAX_ANSWER_BYTES)
+    except urllib.error.HTTPError as exc:  # 400/422/503: Prometheus says why
+        raw = exc.read(64 << 10)
+        error = _error_of(raw)
+        if error is None:
+            raise UpstreamFailed(f"Prometheus answered {exc.code}") from exc
+        raise UpstreamFailed(f"Prometheus could not evaluate the expression: {error}") from exc
+    except http_read.AnswerTooLarge as exc:
+        raise UpstreamFailed(
+            f"the expression returns too much ({exc}); narrow it down (e.g. topk)"
+        ) from exc
+    except http_read.AnswerTooSlow as exc:
+        raise UpstreamFailed(f"Prometheus did not answer within {timeout_s:g} s") from exc
+    except OSError as exc:
+        raise UpstreamFailed("Prometheus did not answer; retry later") from exc
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise UpstreamFailed("Prometheus gave an answer that is not JSON") from exc
+    if not isinstance(data, dict) or data.get("status") != "success":
+        error = _error_of(raw)
+        raise UpstreamFailed(f"Prometheus could not evaluate the expression: {error}")
+    result = data.get("data")
+    return result if isinstance(result, dict) else {}
+
+
+def _error_of(raw: bytes) -> str | None:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, str) else None
+
+
+def _answer(alert: CustomerAlert, expr: str, data: dict[str, Any]) -> Preview:
+    if data.get("resultType") != "vector":
+        raise Invalid(
+            [],
+            f"the expression gives a {data.get('resultType')}, not an instant vector: "
+            "an alerting rule needs a vector (compare a series, e.g. 'x > 1')",
+        )
+    result = [s for s in data.get("result") or [] if isinstance(s, dict)]
+    series = [
+        {"labels": alert_labels(alert, s.get("metric") or {}), "value": _value(s)}
+        for s in result[:MAX_SERIES]
+    ]
+    state = "pending" if alert.spec.for_ else "firing"
+    return Preview(expr, len(result), state, series, len(result) > MAX_SERIES)
+
+
+def _value(sample: dict[str, Any]) -> str:
+    value = sample.get("value")
+    return str(value[1]) if isinstance(value, list) and len(value) == 2 else ""
+
+
+def alert_labels(alert: CustomerAlert, metric: dict[str, Any]) -> dict[str, str]:
+    """The labels the alert would carry for this series, as Prometheus builds them: the
+    series' (without its name), then the rule's, which win (render/rules.py sets them)."""
+    out = {str(k): str(v) for k, v in metric.items() if k != "__name__"}
+    out.update(alert.spec.rule_labels())
+    out["alertname"] = alert.spec.alert_name
+    return dict(sorted(out.items()))
