@@ -76,6 +76,7 @@ NOTICES = {
     "receiver-saved": "Receiver {what} saved.",
     "receiver-deleted": "Receiver {what} deleted.",
     "rolledback": "{what} rolled back.",
+    "imported": "{what} imported.",
 }
 
 

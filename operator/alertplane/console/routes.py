@@ -14,7 +14,7 @@ from ..model.common import is_dns_label
 from ..service import crud, customers
 from ..service.access import Access
 from ..service.objects import ALERT, RECEIVER, view
-from . import actions, editing, forms, views
+from . import actions, alert_preview, editing, forms, import_page, views
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
@@ -53,6 +53,8 @@ def router(console: Console) -> APIRouter:
     _add_customer_pages(api, console)
     editing.add(api, console)
     actions.add(api, console)
+    alert_preview.add(api, console)
+    import_page.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
     def not_found(request: Request, rest: str) -> Response:

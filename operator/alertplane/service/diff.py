@@ -107,7 +107,13 @@ class DiffReport:
 
 def customers_named(documents: Iterable[Document]) -> list[str]:
     """The customers the documents claim (what is fetched, rendered and pruned)."""
-    return sorted({c for d in documents if (c := claimed_customer(d.data)) is not None})
+    return sorted(
+        {
+            c
+            for d in documents
+            if isinstance(d.data, dict) and (c := claimed_customer(d.data)) is not None
+        }
+    )
 
 
 def compare(

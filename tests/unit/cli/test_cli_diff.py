@@ -135,3 +135,12 @@ def test_no_database_is_a_usage_error(cli, tmp_path: Path) -> None:
     code, out, err = cli("diff", "-f", write(tmp_path, "a.yaml", alert()), "--no-tools")
     assert (code, out) == (2, "")
     assert err.startswith("error: no database at ")
+
+
+def test_documents_that_are_no_objects_are_refused_not_a_crash(cli, tmp_path: Path) -> None:
+    assert cli("apply", "-f", write(tmp_path, "g.yaml", alert("globex")))[0] == 0
+    path = tmp_path / "odd.yaml"
+    path.write_text("- a list\n- not an object\n---\n42\n")
+    code, out, err = cli("diff", "-f", str(path), "--no-tools")
+    assert (code, out) == (2, "")
+    assert "0 added, 0 changed, 0 unchanged, 0 deleted" in err
