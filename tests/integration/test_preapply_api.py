@@ -4,18 +4,15 @@ customers' series. A customer token never sees another customer's anything."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from alertplane.stack import exporter
-from tests.support.api_env import ACME, ADMIN, GLOBEX, ApiEnv, alert_spec, api_env
+from tests.support.api_env import ACME, ADMIN, GLOBEX, alert_spec, api_env
 from tests.support.factories import alert, receiver
-from tests.support.processes import Prometheus, free_port
-from tests.support.waiting import eventually
+from tests.support.preview_env import prometheus_env
+from tests.support.processes import free_port
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -90,23 +87,6 @@ def test_diff_refused_documents_are_problems_and_tools_mark(tmp_path: Path) -> N
         rules = [o for o in out["outputs"] if o["path"] == "rules/acme.yml"]
         assert "alert: HighErrorRate" in rules[0]["diff"]
         assert "nosuchfunc" not in rules[0]["diff"]  # Invalid: not rendered
-
-
-@contextlib.contextmanager
-def prometheus_env(tmp_path: Path) -> Iterator[tuple[ApiEnv, Prometheus]]:
-    """The API over a real Prometheus scraping the demo exporter (acme, globex, initech)."""
-    port = free_port()
-    server = exporter.serve(port)
-    try:
-        with (
-            api_env(f"sqlite:///{tmp_path / 'db'}", tmp_path) as env,
-            Prometheus(tmp_path / "rules", scrape_targets={"demo": f"127.0.0.1:{port}"}) as prom,
-        ):
-            eventually(lambda: prom.query('node_filesystem_avail_ratio{customer_id="globex"}'))
-            env.reconciler.settings.prometheus_url = prom.url
-            yield env, prom
-    finally:
-        server.shutdown()
 
 
 PREVIEW = "/customers/acme/alerts/preview"

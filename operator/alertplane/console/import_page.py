@@ -33,7 +33,7 @@ CHOICES = {
     "category": [c.value for c in Category],
     "defaultSeverity": [s.value for s in Severity],
 }
-DEFAULTS = {"category": "application", "defaultSeverity": "warning", "severityMap": ""}
+DEFAULTS = {"rules": "", "category": "application", "defaultSeverity": "warning", "severityMap": ""}
 
 
 def _page(
