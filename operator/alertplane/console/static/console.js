@@ -81,5 +81,8 @@
     // After a failed submit, take the keyboard to the list of problems.
     var problems = document.getElementById("problems");
     if (problems) { problems.setAttribute("tabindex", "-1"); problems.focus(); }
+    // After Preview, take the keyboard (and the view) to its answer.
+    var answer = document.getElementById("alert-preview");
+    if (answer && !problems) { answer.focus(); }
   });
 })();
