@@ -118,6 +118,32 @@ def test_preview_counts_the_customers_own_series_only(tmp_path: Path) -> None:
         assert out["firing"] == 1 and out["state"] == "firing"
         assert out["series"][0]["labels"]["host"] == "overridden"
         assert out["series"][0]["labels"]["alertname"] == "HighErrorRate"
+        assert out["annotationsNote"] == ""
+
+
+def test_preview_expands_annotations_with_prometheus_engine(tmp_path: Path) -> None:
+    with prometheus_env(tmp_path) as (env, _):
+        spec = {
+            "expr": 'node_filesystem_avail_ratio{customer_id="acme"} < 0.9',
+            "labels": {"team": "ops"},
+            "annotations": {
+                "summary": "{{ $labels.host }}:{{ $labels.mountpoint }} has "
+                "{{ $value | humanizePercentage }} free",
+                "runbookUrl": "https://runbooks.example/{{ $labels.team }}",
+            },
+        }
+        out = env.client.post(PREVIEW, json=spec, headers=ACME).json()
+        got = {s["labels"]["mountpoint"]: s["annotations"] for s in out["series"]}
+        # Prometheus' $labels are the series', not the rule's: team is empty, as it will be
+        # once the rule is live (the reason the real engine expands them).
+        assert got == {
+            "/": {"summary": "web-1:/ has 5% free", "runbook_url": "https://runbooks.example/"},
+            "/data": {
+                "summary": "web-1:/data has 50% free",
+                "runbook_url": "https://runbooks.example/",
+            },
+        }
+        assert out["annotationsNote"] == ""
 
 
 def test_preview_isolation_check_comes_first(tmp_path: Path) -> None:

@@ -53,6 +53,9 @@ class DiffOut(BaseModel):
 class SeriesOut(BaseModel):
     labels: dict[str, str] = Field(description="The alert's labels for this series.")
     value: str
+    annotations: dict[str, str] | None = Field(
+        None, description="Its annotations, expanded by Prometheus' template engine."
+    )
 
 
 class PreviewOut(BaseModel):
@@ -61,6 +64,7 @@ class PreviewOut(BaseModel):
     state: str = Field(description="firing, or pending while `for` has not passed.")
     series: list[SeriesOut]
     truncated: bool = Field(description="More series than listed (the first 100 are).")
+    annotationsNote: str = Field(description="Why some annotations are not shown, or empty.")
 
 
 PREVIEW_BODY: dict[str, Any] = {

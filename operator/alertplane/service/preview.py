@@ -14,6 +14,7 @@ a deadline and size cap on the answer (http_read), and a few previews at once pe
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import urllib.error
 import urllib.parse
@@ -21,12 +22,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import http_read
-from ..errors import Invalid, ObjectRef, Unavailable, UpstreamFailed
+from ..errors import Invalid, ObjectRef, ToolError, Unavailable, UpstreamFailed
 from ..model import CustomerAlert
 from ..render.placement import place
 from .access import Access
 from .context import Context
 from .objects import build
+from .preview_expand import MAX_EXPANDED, expand
 
 ALERT = "CustomerAlert"
 TENANT_LABEL = "customer_id"
@@ -38,6 +40,7 @@ AT_ONCE = 4  # previews evaluated at once per process
 DRAFT = {"alertName": "Preview", "category": "application", "severity": "warning"}
 
 _slots = threading.BoundedSemaphore(AT_ONCE)
+log = logging.getLogger("alertplane.api")
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,10 @@ class Preview:
     expr: str  # what was evaluated: the expression as admission left it (autoInject)
     firing: int  # series the expression returns now: each would be an alert
     state: str  # "firing", or "pending" while `for` has not passed
-    series: list[dict[str, Any]]  # at most MAX_SERIES: {labels, value}
+    series: list[dict[str, Any]]  # at most MAX_SERIES: {labels, value, annotations?}
     truncated: bool
+    # Why annotations are missing from the series ("" when expanded or there are none).
+    annotations_note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +60,7 @@ class Preview:
             "state": self.state,
             "series": self.series,
             "truncated": self.truncated,
+            "annotationsNote": self.annotations_note,
         }
 
 
@@ -92,11 +98,10 @@ def preview(ctx: Context, access: Access, body: Any, timeout_s: float) -> Previe
     url = prometheus_url(ctx, access.customer)
     if not _slots.acquire(blocking=False):
         raise Unavailable(f"{AT_ONCE} previews are running; retry in a moment")
-    try:
-        data = _query(url, expr, timeout_s)
+    try:  # the slot covers promtool's expansion of the annotations too
+        return _answer(alert, expr, _query(url, expr, timeout_s))
     finally:
         _slots.release()
-    return _answer(alert, expr, data)
 
 
 def _query(base: str, expr: str, timeout_s: float) -> dict[str, Any]:
@@ -147,12 +152,38 @@ def _answer(alert: CustomerAlert, expr: str, data: dict[str, Any]) -> Preview:
             "an alerting rule needs a vector (compare a series, e.g. 'x > 1')",
         )
     result = [s for s in data.get("result") or [] if isinstance(s, dict)]
-    series = [
-        {"labels": alert_labels(alert, s.get("metric") or {}), "value": _value(s)}
-        for s in result[:MAX_SERIES]
-    ]
+    samples = [(_metric(s), _value(s)) for s in result[:MAX_SERIES]]
+    series = [{"labels": alert_labels(alert, labels), "value": value} for labels, value in samples]
+    note = _annotate(alert, samples, series)
     state = "pending" if alert.spec.for_ else "firing"
-    return Preview(expr, len(result), state, series, len(result) > MAX_SERIES)
+    return Preview(expr, len(result), state, series, len(result) > MAX_SERIES, note)
+
+
+def _metric(sample: dict[str, Any]) -> dict[str, str]:
+    metric = sample.get("metric")
+    items = metric.items() if isinstance(metric, dict) else ()
+    return {str(k): str(v) for k, v in items if k != "__name__"}
+
+
+def _annotate(
+    alert: CustomerAlert, samples: list[tuple[dict[str, str], str]], series: list[dict[str, Any]]
+) -> str:
+    """Each series' annotations as Prometheus would expand them (preview_expand.py)."""
+    if not samples or not alert.spec.annotations.rendered():
+        return ""
+    try:
+        got = expand(alert, samples)
+    except ToolError as exc:
+        log.warning("preview: %s", exc)
+        return "the annotations could not be expanded (promtool failed; see the server log)"
+    by_labels = {json.dumps(g["labels"], sort_keys=True): g["annotations"] for g in got}
+    for entry in series:
+        found = by_labels.get(json.dumps(entry["labels"], sort_keys=True))
+        if found is not None:
+            entry["annotations"] = found
+    if len(samples) > MAX_EXPANDED:
+        return f"annotations are expanded for the first {MAX_EXPANDED} series"
+    return ""
 
 
 def _value(sample: dict[str, Any]) -> str:
