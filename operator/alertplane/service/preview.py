@@ -1,6 +1,6 @@
 """Live preview of an alert before saving it (`POST /customers/{id}/alerts/preview`, the
 console's Preview button): which series would fire now, with the labels the alert would
-carry.
+carry and its annotations as Prometheus would expand them (preview_expand.py).
 
 The spec is admitted first exactly as a create would admit it (service/objects.build:
 schema, isolation, autoInject, names, labels), so only an expression that selects the
