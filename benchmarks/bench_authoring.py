@@ -110,7 +110,35 @@ def pipeline(label: str, texts: dict[str, str], platform: PlatformConfig) -> dic
         f"tools {total['tools_cpu_s']:.2f} s"
     )
     return {"label": label, "imported": imported, "refused": refused, "rows": rows,
-            "problems": len(outcome.problems), "rendered": rendered, **total}  # fmt: skip
+            "problems": len(outcome.problems), "rendered": rendered, "docs": docs,
+            **total}  # fmt: skip
+
+
+def diff_at_scale(docs: list[Document], platform: PlatformConfig, work: Path) -> dict[str, Any]:
+    """`alertplane diff`'s comparison (service/diff.compare) of the imported file against
+    a store that holds it, with one alert changed: what a GitOps check of a big customer
+    costs."""
+    from alertplane.service.diff import compare
+    from alertplane.store.db import open_db
+    from alertplane.store.repo import Store
+    from alertplane.validate import parse_documents
+
+    print("diff against a store holding the file, one alert changed:")
+    store = Store(open_db(f"sqlite:///{work / 'diff.db'}"), secrets_dir=str(work))
+    parsed, _ = parse_documents(docs)
+    store.apply([p.obj for p in parsed], "bench", "bench")
+    current = store.get(customers=[CUSTOMER])
+    changed = [dict(d.data) for d in docs]
+    changed[0] = {**changed[0], "spec": {**changed[0]["spec"], "for": "42m"}}
+    edited = [Document(d.source, c) for d, c in zip(docs, changed, strict=True)]
+    rows: list[dict[str, Any]] = []
+    report = measured(
+        "compare (no tools)", lambda: compare(current, edited, platform, tools=False), rows
+    )
+    measured("compare (+ promtool/amtool)", lambda: compare(current, edited, platform), rows)
+    print(f"  {report.summary()}")
+    assert report.counts()["changed"] == 1
+    return {"rows": rows, "counts": report.counts()}
 
 
 def corpus_texts() -> dict[str, str]:
@@ -192,6 +220,7 @@ def main() -> None:
     ap.add_argument("--rules", type=int, default=10_000)
     ap.add_argument("--previews", type=int, default=50)
     ap.add_argument("--skip-corpus", action="store_true")
+    ap.add_argument("--skip-preview", action="store_true")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
     platform = PlatformConfig()
@@ -201,11 +230,21 @@ def main() -> None:
     big = pipeline(f"{args.rules:,}-rule file", {"big.yml": big_rule_file(args.rules)}, platform)
     report["big"] = big
     rules_text = big.pop("rendered").rules[f"rules/{CUSTOMER}.yml"]
+    docs = big.pop("docs")
     report.get("corpus", {}).pop("rendered", None)
+    report.get("corpus", {}).pop("docs", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        report["diff"] = diff_at_scale(docs, platform, Path(tmp))
+    if args.skip_preview:
+        return _write(args.json, report)
     with tempfile.TemporaryDirectory() as tmp:
         report["preview"] = preview_latency(rules_text, args.previews, Path(tmp))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    _write(args.json, report)
+
+
+def _write(path: str | None, report: dict[str, Any]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(report, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
