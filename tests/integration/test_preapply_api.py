@@ -193,3 +193,34 @@ def test_preview_refuses_what_is_not_an_alert(tmp_path: Path, expr: str, detail:
     with prometheus_env(tmp_path) as (env, _):
         r = env.client.post(PREVIEW, json={"expr": expr}, headers=ACME)
         assert (r.status_code, r.json()["detail"]) == (422, detail)
+
+
+RULES = """\
+groups:
+- name: node
+  rules:
+  - alert: DiskFull
+    expr: node_filesystem_avail_ratio < 0.1
+  - alert: Heartbeat
+    expr: vector(1)
+"""
+
+
+def test_diff_of_prometheus_rules_before_importing_them(tmp_path: Path) -> None:
+    with api_env(f"sqlite:///{tmp_path / 'db'}", tmp_path, run_reconciler=False) as env:
+        c = env.client
+        r = c.post("/diff?format=prometheus&tools=false", content=RULES, headers={**ACME, **YAML})
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert [(o["name"], o["action"]) for o in out["objects"]] == [("acme-disk-full", "added")]
+        assert (
+            '+  expr: node_filesystem_avail_ratio{customer_id="acme"} < 0.1\n'
+            in (out["objects"][0]["diff"])
+        )
+        assert [p["message"] for p in out["refused"]] == [
+            "expression selects no series, so it cannot be tied to this customer"
+        ]
+        assert out["notes"] == []
+        r = c.post("/diff?format=prometheus&customer=globex", content=RULES,
+                   headers={**ACME, **YAML})  # fmt: skip
+        assert r.status_code == 403

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..service import diffs, transfer
+from ..errors import Invalid
+from ..errors import Problem as ProblemType
+from ..service import diffs, imports, transfer
 from ..service.access import Access
 from ..service.context import Context
 from ..service.preview import preview
@@ -17,7 +19,7 @@ from ..service.tokens import Principal
 from .auth import Auth
 from .errors import problem_list
 from .responses import JSONResponse
-from .routes_admin import MANIFESTS_BODY
+from .routes_admin import MANIFESTS_BODY, conversion
 from .routes_objects import SPEC
 from .schemas import Problem, responses
 
@@ -47,6 +49,12 @@ class DiffOut(BaseModel):
     problems: list[Problem] = Field(description="Documents an import would refuse.")
     marked: list[Problem] = Field(
         description="What only promtool/amtool find: imported, but the object Invalid."
+    )
+    refused: list[Problem] | None = Field(
+        None, description="format=prometheus: rules and routes not converted, and why."
+    )
+    notes: list[Problem] | None = Field(
+        None, description="format=prometheus: what was converted but not carried over whole."
     )
 
 
@@ -81,6 +89,7 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
     api = APIRouter(tags=["preapply"])
     principal = Depends(auth.principal)
     customer = Depends(auth.customer)
+    converting = Depends(conversion)
 
     @api.post(
         "/diff",
@@ -93,17 +102,31 @@ def router(ctx: Context, auth: Auth) -> APIRouter:
         who: Principal = principal,
         prune: bool = Query(False, description="Also list the customers' objects the body lacks."),
         tools: bool = Query(True, description="Also run the promtool/amtool checks."),
+        asked: imports.Asked | None = converting,
     ) -> JSONResponse:
         """What an /import of the body would change, per object and in the rendered rule
-        files and Alertmanager routes of the body's customers; nothing is stored."""
+        files and Alertmanager routes of the body's customers; nothing is stored. With
+        format=prometheus the body is converted first, as /import converts it (`refused`,
+        `notes`)."""
         raw = await request.body()  # at most max_body_bytes: api/bodylimit.py
-        content_type = request.headers.get("content-type", "application/yaml")
-        loaded = await run_in_threadpool(
-            transfer.load_body, raw, content_type, ctx.writer.namespace_for
-        )
+        refused: list[ProblemType] = []
+        notes: list[ProblemType] = []
+        if asked is not None:
+            try:
+                done = await run_in_threadpool(imports.convert, raw, who, asked)
+            except ValueError as exc:
+                raise Invalid([ProblemType("", str(exc), "see docs/import.md")]) from None
+            loaded, refused, notes = done.loaded, done.refused, done.notes
+        else:
+            content_type = request.headers.get("content-type", "application/yaml")
+            loaded = await run_in_threadpool(
+                transfer.load_body, raw, content_type, ctx.writer.namespace_for
+            )
         report = await run_in_threadpool(diffs.diff_body, ctx, who, loaded, prune, tools)
         out = report.as_dict()
         out |= {"problems": problem_list(report.problems), "marked": problem_list(report.marked)}
+        if asked is not None:
+            out |= {"refused": problem_list(refused), "notes": problem_list(notes)}
         return JSONResponse(out)
 
     @api.post(
