@@ -148,3 +148,93 @@ def test_diff_bodies_that_reach_for_another_customer(tmp_path: Path) -> None:
         # A body past the API's limit: 413 before anything is read into the diff.
         big = "x" * (16 * 1024 * 1024 + 1)
         assert c.post("/diff", content=big, headers=headers).status_code == 413
+
+
+class Answers:
+    """A server in Prometheus' place that answers every query with one canned reply:
+    what a broken proxy, an overloaded or a hostile upstream sends."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        import http.server
+
+        reply = (status, body)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(reply[0])
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply[1])))
+                self.end_headers()
+                self.wfile.write(reply[1])
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "detail"),
+    [
+        (
+            422,
+            b'{"status":"error","errorType":"execution","error":"query timed out"}',
+            "Prometheus could not evaluate the expression: query timed out",
+        ),
+        (500, b"<html>oops</html>", "Prometheus answered 500"),
+        (200, b"not json", "Prometheus gave an answer that is not JSON"),
+        (
+            200,
+            b'{"status":"error","error":"bad"}',
+            "Prometheus could not evaluate the expression: bad",
+        ),
+        (
+            200,
+            b'{"status":"success","data":{"resultType":"vector","result":['
+            + b",".join([b'{"metric":{"a":"' + b"x" * 1000 + b'"},"value":[1,"1"]}'] * 9000)
+            + b"]}}",
+            "the expression returns too much (the answer is larger than 8 MiB); narrow it "
+            "down (e.g. topk)",
+        ),
+    ],
+)
+def test_a_broken_or_hostile_prometheus_is_a_clear_502(
+    tmp_path: Path, status: int, body: bytes, detail: str
+) -> None:
+    upstream = Answers(status, body)
+    try:
+        ctx = sharded_ctx(tmp_path, upstream.url)
+        with pytest.raises(UpstreamFailed) as caught:
+            preview_mod.preview(ctx, ACME_ACCESS, SPEC, 30.0)
+        assert caught.value.detail == detail
+    finally:
+        upstream.server.shutdown()
+
+
+def test_a_shard_without_url_names_the_setting(tmp_path: Path) -> None:
+    platform = PlatformConfig.model_validate({"prometheus": {"shards": [{"name": "a"}]}})
+    store = Store(open_db(f"sqlite:///{tmp_path / 'db.sqlite'}"), secrets_dir=str(tmp_path))
+    ctx = Context(None, store, ApiSettings(), platform=platform)
+    with pytest.raises(Unavailable) as caught:
+        preview_mod.preview(ctx, ACME_ACCESS, SPEC, 5.0)
+    assert caught.value.detail == (
+        "no Prometheus to preview against: set prometheus.shards[a].url in the platform config"
+    )
+
+
+def test_many_series_listed_to_the_cap_annotations_to_theirs(tmp_path: Path) -> None:
+    result = b",".join(b'{"metric":{"host":"h%d"},"value":[1,"%d"]}' % (i, i) for i in range(150))
+    upstream = Answers(200, b'{"status":"success","data":{"resultType":"vector","result":['
+                       + result + b"]}}")  # fmt: skip
+    try:
+        ctx = sharded_ctx(tmp_path, upstream.url)
+        spec = {**SPEC, "annotations": {"summary": "{{ $labels.host }}"}}
+        done = preview_mod.preview(ctx, ACME_ACCESS, spec, 30.0)
+    finally:
+        upstream.server.shutdown()
+    assert (done.firing, len(done.series), done.truncated) == (150, 100, True)
+    assert done.annotations_note == "annotations are expanded for the first 20 series"
+    with_notes = [s for s in done.series if "annotations" in s]
+    assert [s["annotations"]["summary"] for s in with_notes] == [f"h{i}" for i in range(20)]
