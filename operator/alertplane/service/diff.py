@@ -207,16 +207,18 @@ def _outputs(
                 touched.add(rec.customer_id)
     if not touched:
         return []
-    before = {ref: r for ref, r in now.items() if r.customer_id in touched}
+    before = _renderable([r for r in now.values() if r.customer_id in touched], platform)
     after = dict(before)
     for change in changes:
         if change.action == DELETED:
             after.pop(change.ref, None)
         elif change.action != UNCHANGED and change.ref in wanted:
+            # Admitted (valid without the tools) already: only parsed, redacted.
             customer, shown = wanted[change.ref]
-            after[change.ref] = _record(change.ref, customer, shown)
-    old = render(_renderable(before.values(), platform), platform).files()
-    new = render(_renderable(after.values(), platform), platform).files()
+            after.pop(change.ref, None)
+            after.update(_parsed([_record(change.ref, customer, shown)]))
+    old = render(before.values(), platform).files()
+    new = render(after.values(), platform).files()
     out = []
     for path in sorted(set(old) | set(new)):
         was, will = old.get(path), new.get(path)
@@ -231,23 +233,25 @@ def _record(ref: ObjectRef, customer: str, shown: dict[str, Any]) -> ObjectRecor
     return ObjectRecord(ref, 0, customer, 1, shown["labels"], shown["spec"])
 
 
-def _renderable(records: Iterable[ObjectRecord], platform: PlatformConfig) -> list[Resource]:
+def _renderable(records: list[ObjectRecord], platform: PlatformConfig) -> dict[ObjectRef, Resource]:
     """The objects that would be rendered: those admission finds valid (without the
-    tools), built from their redacted specs so that no clear secret is ever rendered
-    into what is shown."""
-    records = list(records)
+    tools), each parsed once from its redacted spec so that no clear secret is ever
+    rendered into what is shown."""
     docs = [
         Document(Source("current", n), r.manifest(with_status=False, redacted=False))
         for n, r in enumerate(records, 1)
     ]
     valid = {(o.kind, o.metadata.namespace, o.metadata.name) for o in _valid(docs, platform)}
+    return _parsed([r for r in records if (r.kind, r.namespace, r.name) in valid])
+
+
+def _parsed(records: list[ObjectRecord]) -> dict[ObjectRef, Resource]:
     shown = [
         Document(Source("shown", n), r.manifest(with_status=False))
         for n, r in enumerate(records, 1)
-        if (r.kind, r.namespace, r.name) in valid
     ]
     parsed, _ = parse_documents(shown)
-    return [p.obj for p in parsed]
+    return {records[p.source.document - 1].ref: p.obj for p in parsed if p.source is not None}
 
 
 def _valid(docs: list[Document], platform: PlatformConfig) -> list[Resource]:
