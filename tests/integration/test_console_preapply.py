@@ -104,6 +104,10 @@ def test_preview_button_shows_the_series_and_keeps_the_form(tmp_path: Path) -> N
         expr = 'node_filesystem_avail_ratio{customer_id="acme"} < 0.9'
         text = assert_page(preview(c, "acme", alert_form("DiskLow", expr=expr)))
         assert "2 series match now: 2 alerts would be pending" in text
+        # Expanded by Prometheus' engine: $labels.instance is the scraped target's address.
+        assert len(re.findall(r"<strong>summary</strong>: 127\.0\.0\.1:\d+ is busy</p>", text)) == 2
+        bare = assert_page(preview(c, "acme", alert_form("DiskLow", expr=expr, summary="")))
+        assert "2 series match now" in bare and 'class="annotation"' not in bare
         assert html.unescape(text).count('mountpoint="') == 2
         assert 'value="DiskLow"' in text  # what was typed stays
         assert env.store.get(customer="acme") == []  # nothing stored
