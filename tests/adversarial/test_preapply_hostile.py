@@ -238,3 +238,21 @@ def test_many_series_listed_to_the_cap_annotations_to_theirs(tmp_path: Path) -> 
     assert done.annotations_note == "annotations are expanded for the first 20 series"
     with_notes = [s for s in done.series if "annotations" in s]
     assert [s["annotations"]["summary"] for s in with_notes] == [f"h{i}" for i in range(20)]
+
+
+def test_kubernetes_mode_asks_the_apis_own_prometheus_setting(tmp_path: Path) -> None:
+    """No reconciler in Kubernetes mode: `serve --kubernetes --prometheus-url` is the API's."""
+    answer = (
+        b'{"status":"success","data":{"resultType":"vector","result":'
+        b'[{"metric":{"__name__":"up","job":"x"},"value":[1,"0"]}]}}'
+    )
+    upstream = Answers(200, answer)
+    try:
+        store = Store(open_db(f"sqlite:///{tmp_path / 'db.sqlite'}"), secrets_dir=str(tmp_path))
+        settings = ApiSettings(prometheus_url=upstream.url)
+        ctx = Context(None, store, settings, platform=PlatformConfig())
+        done = preview_mod.preview(ctx, ACME_ACCESS, SPEC, 10.0)
+    finally:
+        upstream.server.shutdown()
+    assert (done.firing, done.series[0]["labels"]["job"]) == (1, "x")
+    assert "__name__" not in done.series[0]["labels"]

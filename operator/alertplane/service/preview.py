@@ -72,7 +72,9 @@ def prometheus_url(ctx: Context, customer: str) -> str:
         url = next((s.url for s in ctx.platform.prometheus.shards if s.name == shard), None)
         where = f"prometheus.shards[{shard}].url in the platform config"
     else:
-        url = ctx.reconciler.settings.prometheus_url if ctx.reconciler is not None else None
+        url = ctx.settings.prometheus_url or (
+            ctx.reconciler.settings.prometheus_url if ctx.reconciler is not None else None
+        )
         where = "alertplane serve --prometheus-url"
     if not url:
         raise Unavailable(f"no Prometheus to preview against: set {where}")
