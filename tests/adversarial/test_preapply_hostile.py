@@ -83,11 +83,24 @@ def test_a_hanging_prometheus_costs_its_deadline(tmp_path: Path, hole: BlackHole
 
 
 def test_previews_at_once_are_bounded_not_queued(tmp_path: Path, hole: BlackHole) -> None:
+    """One customer holds at most PER_CUSTOMER slots (its next preview is refused while
+    another customer still gets one); AT_ONCE in all; nothing waits for a slot."""
     ctx = sharded_ctx(tmp_path, hole.url)
-    n = preview_mod.AT_ONCE
+    per, n = preview_mod.PER_CUSTOMER, preview_mod.AT_ONCE
+    customers = [f"c{i}" for i in range(n // per)]
+    calls = [(Access(Principal(f"{c}-ci", c), c), c) for c in customers for _ in range(per)]
     with ThreadPoolExecutor(n) as pool:
-        held = [pool.submit(preview_mod.preview, ctx, ACME_ACCESS, SPEC, 120.0) for _ in range(n)]
+        held = [
+            pool.submit(preview_mod.preview, ctx, who, {"expr": f'up{{customer_id="{c}"}}'}, 120.0)
+            for who, c in calls
+        ]
         eventually(lambda: len(hole.conns) >= n, timeout=60)  # every slot is taken
+        first = Access(Principal("c0-ci", "c0"), "c0")
+        with pytest.raises(Unavailable) as caught:
+            preview_mod.preview(ctx, first, {"expr": 'up{customer_id="c0"}'}, 120.0)
+        assert (
+            caught.value.detail == f"{per} previews of customer c0 are running; retry in a moment"
+        )
         with pytest.raises(Unavailable) as caught:
             preview_mod.preview(ctx, ACME_ACCESS, SPEC, 120.0)
         assert caught.value.detail == f"{n} previews are running; retry in a moment"
@@ -98,6 +111,23 @@ def test_previews_at_once_are_bounded_not_queued(tmp_path: Path, hole: BlackHole
     # and a later preview gets a slot again (refused by the closed port, not by the bound)
     with pytest.raises(UpstreamFailed):
         preview_mod.preview(ctx, ACME_ACCESS, SPEC, 5.0)
+
+
+def test_one_customer_cannot_take_every_slot(tmp_path: Path, hole: BlackHole) -> None:
+    ctx = sharded_ctx(tmp_path, hole.url)
+    per = preview_mod.PER_CUSTOMER
+    with ThreadPoolExecutor(per + 1) as pool:
+        held = [pool.submit(preview_mod.preview, ctx, ACME_ACCESS, SPEC, 120.0) for _ in range(per)]
+        eventually(lambda: len(hole.conns) >= per, timeout=60)
+        globex = Access(Principal("globex-ci", "globex"), "globex")
+        other = pool.submit(
+            preview_mod.preview, ctx, globex, {"expr": 'up{customer_id="globex"}'}, 120.0
+        )
+        eventually(lambda: len(hole.conns) >= per + 1, timeout=60)  # globex reached Prometheus
+        hole.close()
+        for future in [*held, other]:
+            with pytest.raises(UpstreamFailed):
+                future.result(timeout=60)
 
 
 @pytest.mark.parametrize(

@@ -13,11 +13,13 @@ a deadline and size cap on the answer (http_read), and a few previews at once pe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import urllib.error
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +38,13 @@ MAX_SERIES = 100  # series listed in the answer (the count is of all of them)
 MAX_ANSWER_BYTES = 8 << 20  # Prometheus' answer; a larger one is refused, not parsed
 QUERY_TIMEOUT_S = 5.0  # Prometheus' own evaluation timeout for the query
 AT_ONCE = 4  # previews evaluated at once per process
+PER_CUSTOMER = 2  # of them for one customer, so one cannot take every slot from the others
 # Defaults for what a preview need not say yet (the form is not filled in).
 DRAFT = {"alertName": "Preview", "category": "application", "severity": "warning"}
 
 _slots = threading.BoundedSemaphore(AT_ONCE)
+_running: dict[str, int] = {}  # customer → previews it has running
+_running_lock = threading.Lock()
 log = logging.getLogger("alertplane.api")
 
 
@@ -98,12 +103,29 @@ def preview(ctx: Context, access: Access, body: Any, timeout_s: float) -> Previe
     if expr is None:  # an alert instantiated from a template has its expr by now
         raise Invalid([], "the alert has no expression to evaluate")
     url = prometheus_url(ctx, access.customer)
-    if not _slots.acquire(blocking=False):
-        raise Unavailable(f"{AT_ONCE} previews are running; retry in a moment")
-    try:  # the slot covers promtool's expansion of the annotations too
+    with _slot(access.customer):  # covers promtool's expansion of the annotations too
         return _answer(alert, expr, _query(url, expr, timeout_s))
+
+
+@contextlib.contextmanager
+def _slot(customer: str) -> Iterator[None]:
+    """One of AT_ONCE slots, at most PER_CUSTOMER of them per customer; never waits."""
+    with _running_lock:
+        if _running.get(customer, 0) >= PER_CUSTOMER:
+            raise Unavailable(
+                f"{PER_CUSTOMER} previews of customer {customer} are running; retry in a moment"
+            )
+        if not _slots.acquire(blocking=False):
+            raise Unavailable(f"{AT_ONCE} previews are running; retry in a moment")
+        _running[customer] = _running.get(customer, 0) + 1
+    try:
+        yield
     finally:
-        _slots.release()
+        with _running_lock:
+            _running[customer] -= 1
+            if not _running[customer]:
+                del _running[customer]
+            _slots.release()
 
 
 def _query(base: str, expr: str, timeout_s: float) -> dict[str, Any]:
