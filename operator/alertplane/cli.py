@@ -18,7 +18,7 @@ from typing import Any, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, cli_import, cli_shards, cli_store, cli_token, settings
+from . import __version__, cli_diff, cli_import, cli_shards, cli_store, cli_token, settings
 from .cli_render import Packed, evaluate_and_render, load_packed
 from .core import Outcome, evaluate
 from .crds import crd_yaml
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     k8s_command.add_parser(sub)
     cli_token.add_commands(sub)
     cli_import.add_commands(sub)
+    cli_diff.add_commands(sub)
     cli_shards.add_commands(sub)
     return parser
 
@@ -243,6 +244,7 @@ COMMANDS = {
     "operator": k8s_command.run,
     **cli_token.COMMANDS,
     **cli_import.COMMANDS,
+    **cli_diff.COMMANDS,
     **cli_shards.COMMANDS,
 }
 

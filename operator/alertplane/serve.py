@@ -85,6 +85,7 @@ def serve(
                     # No reconciler here to take the Alertmanager URL from: /firing and the
                     # console's firing alerts ask it through the API's own setting.
                     api.alertmanager_url = alertmanager_url
+                    api.prometheus_url = prometheus_url  # the alert preview's (no shards)
                     serve_kubernetes(
                         store, platform, api, sock, shutdown, kubeconfig, customer_namespace,
                         attribution_key_file, tenant_binding, readiness_grace_s,

@@ -97,6 +97,8 @@ MATRIX: list[tuple[Call, int, int, int]] = [
     (Call("GET", f"{A}/firing"), 503, 503, 404),  # no Alertmanager in this test
     (Call("POST", "/validate", raw=ACME_DOC), 200, 200, 403),
     (Call("POST", "/import", raw=ACME_DOC), 200, 200, 403),
+    (Call("POST", "/diff", raw=ACME_DOC), 200, 200, 403),
+    (Call("POST", f"{A}/alerts/preview", {"expr": 'up{customer_id="acme"}'}), 503, 503, 404),
     (Call("GET", "/export"), 200, 200, 200),
     (Call("GET", "/export?customer=acme"), 200, 200, 404),
 ]

@@ -82,6 +82,7 @@ NOTICES = {
     "record-saved": "Recording rule {what} saved.",
     "record-deleted": "Recording rule {what} deleted.",
     "rolledback": "{what} rolled back.",
+    "imported": "{what} imported.",
 }
 
 

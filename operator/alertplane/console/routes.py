@@ -14,7 +14,17 @@ from ..model.common import is_dns_label
 from ..service import crud, customers
 from ..service.access import Access
 from ..service.objects import ALERT, RECEIVER, SLO, view
-from . import actions, editing, forms, record_form, slo_form, template_form, views
+from . import (
+    actions,
+    alert_preview,
+    editing,
+    forms,
+    import_page,
+    record_form,
+    slo_form,
+    template_form,
+    views,
+)
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
@@ -56,6 +66,8 @@ def router(console: Console) -> APIRouter:
     template_form.add(api, console)  # alerts from the platform's catalogue
     record_form.add_pages(api, console)
     actions.add(api, console)
+    alert_preview.add(api, console)
+    import_page.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
     def not_found(request: Request, rest: str) -> Response:

@@ -35,6 +35,8 @@ MAX_WAIT_S = 10.0
 class ApiSettings:
     tokens: TokenFile = field(default_factory=lambda: TokenFile(None))
     alertmanager_url: str | None = None  # default: the reconciler's reload target
+    # The alert preview's Prometheus when no reconciler names one (serve --kubernetes).
+    prometheus_url: str | None = None
     # `serve --sink mimir`: the firing view asks Mimir's per-tenant Alertmanager instead
     mimir: MimirAlertmanager | None = None
     wait_timeout_s: float = MAX_WAIT_S

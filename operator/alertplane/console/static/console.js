@@ -61,12 +61,28 @@
     });
   }
 
+  // A file input that fills a text area (data-fills="<id>"): the import page's file is
+  // read here, so its form stays urlencoded like every console form.
+  function fills(input) {
+    var area = document.getElementById(input.getAttribute("data-fills"));
+    if (!area) { return; }
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) { return; }
+      file.text().then(function (text) { area.value = text; area.focus(); });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-fills]"), fills);
     Array.prototype.forEach.call(document.querySelectorAll("[data-refresh-url]"), refresher);
     Array.prototype.forEach.call(document.querySelectorAll('form[data-enhance="fragment"]'), enhance);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), confirmFirst);
     // After a failed submit, take the keyboard to the list of problems.
     var problems = document.getElementById("problems");
     if (problems) { problems.setAttribute("tabindex", "-1"); problems.focus(); }
+    // After Preview, take the keyboard (and the view) to its answer.
+    var answer = document.getElementById("alert-preview");
+    if (answer && !problems) { answer.focus(); }
   });
 })();
