@@ -42,7 +42,8 @@ def check_rule_templates(
     owners: dict[int, Parsed] = {}
     for i, item in enumerate([*alerts, *suspects]):
         ruled = rule_spec(item.obj.spec)
-        if ruled is not None and ruled.expr is not None:  # no expr: a template not instantiated
+        # An alert without expr is a template not instantiated (an SLO has no expr field).
+        if ruled is not None and getattr(ruled, "expr", "") is not None:
             spec = ruled.model_copy(update={"enabled": True})
             into = customers if i < len(alerts) else alone
             into.setdefault(spec.customer_id, []).append((i, spec))
