@@ -104,9 +104,13 @@ def _parsed(raw: bytes) -> Any:
 
 def unavailable(tried: list[Endpoint], why: BaseException | None) -> Unavailable:
     n = len(tried)
-    where = "Alertmanager" if n == 1 else f"none of the {n} Alertmanager replicas"
-    log.warning("silences: %s answered (%s)", where, why)
-    err = Unavailable(f"{where} did not answer; silences need Alertmanager, retry later")
+    what = (
+        "Alertmanager did not answer"
+        if n == 1
+        else f"none of the {n} Alertmanager replicas answered"
+    )
+    log.warning("silences: %s (%s)", what, why)
+    err = Unavailable(f"{what}; silences need Alertmanager, retry later")
     err.__cause__ = why
     return err
 
