@@ -73,3 +73,29 @@ def silence_body(alertname: str = "DiskFull", duration: str = "2h", **over: Any)
     }
     body.update(over)
     return body
+
+
+@contextlib.contextmanager
+def served(tmp_path: Path, am_url: str) -> Iterator[Any]:
+    """`alertplane serve` as a process (SQLite, the test tokens) in front of `am_url`."""
+    from alertplane.service.tokens import token_line
+    from tests.support.api_env import TOKENS
+    from tests.support.api_serve import ApiServer
+    from tests.support.paths import ROOT
+
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(
+        "".join(token_line(name, role, tok) + "\n" for tok, name, role in TOKENS.values()),
+        encoding="utf-8",
+    )
+    platform = tmp_path / "platform.yaml"
+    platform.write_text(f"secretsDir: {tmp_path / 'secrets'}\n", encoding="utf-8")
+    args = [
+        *("--db", f"sqlite:///{tmp_path / 'serve.db'}", "--out", str(tmp_path / "out")),
+        *("--platform-config", str(platform), "--tokens", str(tokens)),
+        *("--alertmanager-url", am_url),
+    ]
+    # This checkout's alertplane, whatever the editable install points at.
+    env = {"PYTHONPATH": str(ROOT / "operator")}
+    with ApiServer(tmp_path / "serve", args, env) as server:
+        yield server
