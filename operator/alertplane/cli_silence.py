@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 import urllib.error
 import urllib.parse
@@ -24,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AlertplaneError, UsageError
+from .service.silence_body import matcher_text
+from .service.silence_body import parse_matcher as parse
 
 EXIT_OK, EXIT_INVALID, EXIT_FAILURE = 0, 1, 3
 DEFAULT_URL = "http://127.0.0.1:8080"
-MATCHER = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)(.*)$", re.DOTALL)
 TIMEOUT_S = 30.0
 
 
@@ -96,14 +96,13 @@ def _common(c: argparse.ArgumentParser) -> None:
 
 
 def parse_matcher(text: str) -> dict[str, Any]:
-    found = MATCHER.match(text)
+    found = parse(text)
     if found is None:
         raise UsageError(
             f"-m {text!r}: not a matcher",
             "write name=value, name!=value, name=~regex or name!~regex",
         )
-    name, op, value = found.groups()
-    return {"name": name, "value": value, "isRegex": "~" in op, "isEqual": op[0] == "="}
+    return found
 
 
 def _token(args: argparse.Namespace) -> str:
@@ -155,15 +154,9 @@ def _end(args: argparse.Namespace) -> dict[str, str]:
     return {"duration": args.duration} if args.duration else {"endsAt": args.ends_at}
 
 
-OPS = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}
-
-
 def _line(s: dict[str, Any]) -> str:
     """One silence per line, its matchers as they are written on the command line."""
-    matchers = ",".join(
-        f"{m['name']}{OPS[(m['isRegex'], m['isEqual'])]}{json.dumps(m['value'])}"
-        for m in s["matchers"]
-    )
+    matchers = ",".join(matcher_text(m) for m in s["matchers"])
     return f"{s['id']}  {s['status']['state']:<8} {s['endsAt']}  {matchers}  {s['comment']}"
 
 

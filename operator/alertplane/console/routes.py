@@ -15,6 +15,7 @@ from ..service import crud, customers
 from ..service.access import Access
 from ..service.objects import ALERT, RECEIVER, view
 from . import actions, editing, forms, views
+from . import silences as silence_pages
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
@@ -53,6 +54,7 @@ def router(console: Console) -> APIRouter:
     _add_customer_pages(api, console)
     editing.add(api, console)
     actions.add(api, console)
+    silence_pages.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
     def not_found(request: Request, rest: str) -> Response:
