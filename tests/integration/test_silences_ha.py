@@ -111,10 +111,7 @@ def test_a_hanging_alertmanager_costs_its_timeout_not_a_request(tmp_path: Path) 
     """A replica that accepts connections and never answers (half-dead, SIGSTOPped): the
     call ends within the timeout with Unavailable, and with a live replica beside it the
     live one answers."""
-    import socket
-    import time
 
-    from alertplane.stack.processes import Alertmanager
     from tests.support.silences import am_config
 
     hang = socket.socket()
