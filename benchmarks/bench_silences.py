@@ -24,6 +24,7 @@ import os
 import statistics
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -70,12 +71,19 @@ def through_api(api: str, n: int, writers: int) -> tuple[list[float], float]:
     def one(i: int) -> float:
         cid = CUSTOMERS[i % len(CUSTOMERS)]
         body = silence_body(f"Bench{i}", duration="1h")
-        return timed(lambda: call(f"{api}/customers/{cid}/silences", "POST", body, ADMIN_TOKEN))
+        try:
+            return timed(lambda: call(f"{api}/customers/{cid}/silences", "POST", body, ADMIN_TOKEN))
+        except urllib.error.HTTPError as exc:  # counted and shown, never a latency
+            print(f"  refused: HTTP {exc.code} {exc.read()[:300]!r}", flush=True)
+            return float("nan")
 
     start = time.perf_counter()
     with ThreadPoolExecutor(writers) as pool:
         latencies = list(pool.map(one, range(n)))
-    return latencies, time.perf_counter() - start
+    failed = sum(1 for x in latencies if x != x)
+    if failed:
+        print(f"  {failed} of {n} creations failed", flush=True)
+    return [x for x in latencies if x == x], time.perf_counter() - start
 
 
 def direct(am_url: str, n: int) -> list[float]:
