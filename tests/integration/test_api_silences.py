@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -270,3 +271,31 @@ def test_alertmanager_answering_badly_is_502(db_url: str, tmp_path: Path) -> Non
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_sixty_concurrent_writers_stay_within_the_cap(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 writers creating acme's silences at once against a cap of 25: exactly 25 are
+    created, the others refused with 409; globex, writing at the same time, is not held
+    back; every creation is audited once."""
+    monkeypatch.setattr(silences, "MAX_SILENCES", 25)
+    with silence_env(db_url, tmp_path) as (env, am):
+
+        def create(i: int) -> int:
+            cid, token = ("acme", ACME) if i % 4 else ("globex", GLOBEX)
+            body = silence_body(f"A{i}")
+            return env.client.post(
+                f"/customers/{cid}/silences", json=body, headers=token
+            ).status_code
+
+        with ThreadPoolExecutor(60) as pool:
+            codes = list(pool.map(create, range(80)))
+        acme = [c for i, c in enumerate(codes) if i % 4]
+        globex = [c for i, c in enumerate(codes) if not i % 4]
+        assert (acme.count(201), acme.count(409), len(acme)) == (25, 35, 60)
+        assert globex == [201] * 20
+        held = am_silences(am.url)
+        assert sorted(s["matchers"][0]["value"] for s in held) == ["acme"] * 25 + ["globex"] * 20
+        rows = [h for h in env.store.history(customer="acme") if h.kind == "Silence"]
+        assert len(rows) == 25
