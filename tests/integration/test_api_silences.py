@@ -126,8 +126,11 @@ def test_another_customers_silence_is_404_and_never_listed(db_url: str, tmp_path
         # The untouched still hold in Alertmanager.
         assert sum(s["status"]["state"] == "active" for s in am_silences(am.url)) == 5
         # Ids that are no silence id never reach Alertmanager's URL.
-        for bad in ("..%2F..%2Fstatus", "x" * 65, "a b"):
-            assert c.get(f"/customers/acme/silences/{bad}", headers=ACME).status_code in (404, 422)
+        for bad in ("..%2F..%2Fstatus", "a b", "----", "abc", sid + "0", sid[:-1]):
+            for method in ("GET", "DELETE"):
+                r = c.request(method, f"/customers/acme/silences/{bad}", headers=ACME)
+                assert (r.status_code, r.json()) == (404, {"detail": "silence not found"}), bad
+        assert c.get(f"/customers/acme/silences/{'x' * 65}", headers=ACME).status_code == 422
 
 
 def test_a_silence_silences_only_its_customers_alert(db_url: str, tmp_path: Path) -> None:

@@ -36,7 +36,9 @@ NO_TENANT = (
     "the customer has no Alertmanager yet (Mimir runs a tenant's once its configuration "
     "exists); create a receiver first, then retry"
 )
-_SILENCE_ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")  # Alertmanager's ids are UUIDs
+# Alertmanager's ids are UUIDs; it answers anything else with 422, which would read as
+# Alertmanager failing: such an id is a silence that does not exist.
+_SILENCE_ID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # Creating is counting then writing: one lock per customer (striped) keeps this process's
 # concurrent creations within MAX_SILENCES. Several API replicas may each overshoot by
 # their concurrent requests, a bound still.
