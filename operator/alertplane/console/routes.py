@@ -14,12 +14,17 @@ from ..model.common import is_dns_label
 from ..service import crud, customers
 from ..service.access import Access
 from ..service.objects import ALERT, RECEIVER, view
-from . import actions, editing, forms, views
+from . import actions, board, editing, forms, views
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
 
-STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+STATIC = {
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "board.css": "text/css",
+    "board.js": "text/javascript",
+}
 
 
 def install(app: FastAPI, console: Console) -> None:
@@ -53,6 +58,7 @@ def router(console: Console) -> APIRouter:
     _add_customer_pages(api, console)
     editing.add(api, console)
     actions.add(api, console)
+    board.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
     def not_found(request: Request, rest: str) -> Response:

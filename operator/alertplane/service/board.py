@@ -1,0 +1,327 @@
+"""The live alert board: every alert of the customers a caller may see, in one list.
+
+Each alert shows its state (firing / pending / silenced / inhibited), since when, its
+condition (the stored spec's expr) and current value, and where Alertmanager sends it.
+Three sources, each optional (a missing or failing one is a line in `problems`, and the
+board shows what the others know):
+
+- Alertmanager (service/alertmanagers.py: every replica merged, or Mimir's tenants):
+  firing, silenced and inhibited alerts, with the receivers they reached;
+- the customers' Prometheus (board_sources.py: every shard, or Mimir's ruler): pending
+  alerts, which Alertmanager never sees, and each alert's current value;
+- the store: the alert's expression, matched by (alertName, severity), the pair idiom's
+  identity, and the customer's receivers, to route a pending alert the way the reconciler
+  renders them (service/customers.py's route test, rendered once per customer).
+
+A customer token's board is asked with its own customer only, at every source (an
+Alertmanager filter, its Prometheus shard, its Mimir tenant) and filtered again here: an
+alert whose `customer_id` is not one of the caller's is dropped whatever a source says.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Unavailable, UpstreamFailed
+from ..model import CustomerReceiver, CustomerReceiverSpec
+from ..model.records import format_time
+from ..render.alertmanager import render_alertmanager
+from ..routing import route_tree
+from ..validate import Parsed, parse_document, validate_objects
+from .alertmanagers import alertmanager_alerts
+from .board_sources import prometheus_alerts
+from .context import Context
+from .objects import ALERT, RECEIVER
+from .tokens import Principal
+
+TENANT_LABEL = "customer_id"
+STATES = ("firing", "pending", "inhibited", "silenced")
+SHOWN = ("alertname", TENANT_LABEL, "severity")  # labels with a column of their own
+TIMEOUT_S = 3.0
+MAX_ROWS = 300  # rows one page shows; the counts cover every alert
+BUILDS_PER_PRINCIPAL = 2  # boards one token builds at once (tabs, a stuck client)
+
+
+@dataclass(frozen=True)
+class BoardAlert:
+    customer: str
+    alertname: str
+    severity: str
+    state: str  # one of STATES
+    since: str  # RFC 3339: firing since (Alertmanager) or active since (pending)
+    value: str | None  # the condition's value at the last evaluation, if Prometheus said
+    expr: str | None  # the stored alert's condition, if an object of this identity exists
+    labels: dict[str, str]  # the alert's other labels
+    summary: str
+    receivers: list[str]  # the customer's receiver names (prefix removed)
+    fingerprint: str  # Alertmanager's ("" while pending: Alertmanager has not got it)
+    silenced_by: list[str] = field(default_factory=list)
+    inhibited_by: list[str] = field(default_factory=list)
+
+    @property
+    def team(self) -> str:
+        return self.labels.get("team", "")
+
+
+@dataclass
+class Board:
+    customers: list[str]
+    alerts: list[BoardAlert]  # every alert, ordered by state then customer and name
+    problems: list[str]
+    built_at: str
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(STATES, 0)
+        for a in self.alerts:
+            out[a.state] = out.get(a.state, 0) + 1
+        return out
+
+    def shown(
+        self, state: str | None = None, customer: str | None = None, limit: int = MAX_ROWS
+    ) -> list[BoardAlert]:
+        picked = [
+            a
+            for a in self.alerts
+            if (state is None or a.state == state) and (customer is None or a.customer == customer)
+        ]
+        return picked[:limit]
+
+
+class Gate:
+    """At most `limit` boards built at once per principal: a client that refreshes in a
+    tight loop, or many tabs, holds a few of the server's threads, never all of them."""
+
+    def __init__(self, limit: int = BUILDS_PER_PRINCIPAL) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._busy: dict[str, int] = {}
+
+    @contextmanager
+    def enter(self, who: Principal) -> Iterator[None]:
+        with self._lock:
+            if self._busy.get(who.name, 0) >= self.limit:
+                raise Unavailable(
+                    f"{who.name} is building {self.limit} boards at once already; "
+                    "the board retries on its own"
+                )
+            self._busy[who.name] = self._busy.get(who.name, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy[who.name] -= 1
+                if not self._busy[who.name]:
+                    del self._busy[who.name]
+
+
+def build(ctx: Context, who: Principal, customers: list[str]) -> Board:
+    """The board of `customers` (the caller may see each: the door checked)."""
+    problems: list[str] = []
+    mine = set(customers)
+    managed = _alertmanager(ctx, who, customers, problems)
+    evaluated, prom_problems = prometheus_alerts(ctx, customers, TIMEOUT_S)
+    problems.extend(prom_problems)
+    exprs = _exprs(ctx, who, customers)
+    routes = _Routes(ctx, who)
+    alerts = merge(
+        [a for a in managed if _labels(a).get(TENANT_LABEL) in mine],
+        [a for a in evaluated if _labels(a).get(TENANT_LABEL) in mine],
+        exprs,
+        routes,
+    )
+    return Board(customers, alerts, problems, format_time())
+
+
+def _alertmanager(
+    ctx: Context, who: Principal, customers: list[str], problems: list[str]
+) -> list[Any]:
+    query = {"active": "true", "silenced": "true", "inhibited": "true", "unprocessed": "true"}
+    if who.customer is not None:
+        query["filter"] = f'{TENANT_LABEL}="{who.customer}"'
+    elif len(customers) == 1:
+        query["filter"] = f'{TENANT_LABEL}="{customers[0]}"'
+    try:
+        return [a for a in alertmanager_alerts(ctx, query, TIMEOUT_S, customers) if _dict(a)]
+    except Unavailable:
+        problems.append("Alertmanager not configured: firing, silenced and inhibited unknown")
+    except UpstreamFailed:
+        problems.append("Alertmanager unreachable: firing, silenced and inhibited unknown")
+    return []
+
+
+def _dict(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+def _labels(alert: Any) -> dict[str, str]:
+    labels = alert.get("labels") if isinstance(alert, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+Exprs = dict[tuple[str, str, str], str]
+
+
+def _exprs(ctx: Context, who: Principal, customers: list[str]) -> Exprs:
+    """(customer, alertName, severity) → expr of the stored alerts."""
+    reads = ctx.reads(who)
+    found = reads.get(kind=ALERT, customer=customers[0]) if len(customers) == 1 else []
+    if len(customers) != 1:
+        found = reads.get(kind=ALERT, customers=customers)
+    out: Exprs = {}
+    for record in found:
+        spec = record.spec
+        key = (record.customer_id, str(spec.get("alertName", "")), str(spec.get("severity", "")))
+        if isinstance(spec.get("expr"), str):
+            out[key] = spec["expr"]
+    return out
+
+
+class _Routes:
+    """Where a pending alert would go: each customer's stored receivers rendered once, as
+    service.customers.route_test renders them (only valid ones, only bound namespaces)."""
+
+    def __init__(self, ctx: Context, who: Principal) -> None:
+        self.ctx = ctx
+        self.who = who
+        self._trees: dict[str, Callable[[dict[str, str]], list[str]]] = {}
+
+    def receivers(self, customer: str, labels: dict[str, str]) -> list[str]:
+        if customer not in self._trees:
+            self._trees[customer] = self._tree(customer)
+        return self._trees[customer](labels)
+
+    def _tree(self, customer: str) -> Callable[[dict[str, str]], list[str]]:
+        import yaml
+
+        specs: list[tuple[str, CustomerReceiverSpec]] = []
+        for stored in self.ctx.bound(customer).get(kind=RECEIVER, customer=customer):
+            obj, _ = parse_document(stored.manifest(with_status=False))
+            if isinstance(obj, CustomerReceiver) and not validate_objects([Parsed(obj)]):
+                specs.append((stored.namespace, obj.spec))
+        tree = route_tree(yaml.safe_load(render_alertmanager({customer: specs}, self.ctx.platform)))
+        return lambda labels: _own([r.receiver for r in tree.match(labels)], customer)
+
+
+def _own(names: list[str], customer: str) -> list[str]:
+    """The customer's receivers among Alertmanager's names (`<customer>/<receiverName>`),
+    each once, in order; the platform's fallback is not the customer's to see by name."""
+    prefix = f"{customer}/"
+    out: list[str] = []
+    for name in names:
+        short = name[len(prefix) :] if name.startswith(prefix) else ""
+        if short and short not in out:
+            out.append(short)
+    return out
+
+
+def merge(managed: list[Any], evaluated: list[Any], exprs: Exprs, routes: Any) -> list[BoardAlert]:
+    """One BoardAlert per alert: Prometheus' alerts matched to Alertmanager's by labels
+    (Alertmanager's may carry more: external labels), Alertmanager's unmatched ones kept
+    (their Prometheus was not reachable, or they came from elsewhere)."""
+    by_name: dict[tuple[str, str], list[int]] = {}
+    for i, alert in enumerate(managed):
+        labels = _labels(alert)
+        by_name.setdefault((labels.get(TENANT_LABEL, ""), labels.get("alertname", "")), []).append(
+            i
+        )
+    used: set[int] = set()
+    out: list[BoardAlert] = []
+    for alert in evaluated:
+        labels = _labels(alert)
+        key = (labels.get(TENANT_LABEL, ""), labels.get("alertname", ""))
+        match = _match(labels, managed, by_name.get(key, []), used)
+        value = _value(alert.get("value"))
+        if match is None:
+            out.append(_from_prometheus(alert, labels, value, exprs, routes))
+        else:
+            used.add(match)
+            out.append(_from_alertmanager(managed[match], value, exprs))
+    out.extend(_from_alertmanager(a, None, exprs) for i, a in enumerate(managed) if i not in used)
+    order = {s: i for i, s in enumerate(STATES)}
+    out.sort(key=lambda a: (order.get(a.state, 9), a.customer, a.alertname, a.since))
+    return out
+
+
+def _match(
+    labels: dict[str, str], managed: list[Any], candidates: list[int], used: set[int]
+) -> int | None:
+    items = labels.items()
+    for i in candidates:
+        if i not in used and items <= _labels(managed[i]).items():
+            return i
+    return None
+
+
+def _value(raw: Any) -> str | None:
+    try:
+        return f"{float(raw):.6g}" if raw is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _expr(exprs: Exprs, labels: dict[str, str]) -> str | None:
+    key = (labels.get(TENANT_LABEL, ""), labels.get("alertname", ""), labels.get("severity", ""))
+    return exprs.get(key)
+
+
+def _rest(labels: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in sorted(labels.items()) if k not in SHOWN}
+
+
+def _from_prometheus(
+    alert: dict[str, Any], labels: dict[str, str], value: str | None, exprs: Exprs, routes: Any
+) -> BoardAlert:
+    customer = labels.get(TENANT_LABEL, "")
+    state = "pending" if alert.get("state") == "pending" else "firing"
+    notes = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+    return BoardAlert(
+        customer=customer,
+        alertname=labels.get("alertname", ""),
+        severity=labels.get("severity", ""),
+        state=state,
+        since=str(alert.get("activeAt", ""))[:19] + "Z" if alert.get("activeAt") else "",
+        value=value,
+        expr=_expr(exprs, labels),
+        labels=_rest(labels),
+        summary=str((notes or {}).get("summary", "")),
+        receivers=routes.receivers(customer, labels),
+        fingerprint="",
+    )
+
+
+def _from_alertmanager(alert: dict[str, Any], value: str | None, exprs: Exprs) -> BoardAlert:
+    labels = _labels(alert)
+    status = alert.get("status") if isinstance(alert.get("status"), dict) else {}
+    silenced = [str(s) for s in (status or {}).get("silencedBy") or []]
+    inhibited = [str(s) for s in (status or {}).get("inhibitedBy") or []]
+    state = "silenced" if silenced else "inhibited" if inhibited else "firing"
+    notes = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+    customer = labels.get(TENANT_LABEL, "")
+    names = [str(r.get("name", "")) for r in alert.get("receivers") or [] if isinstance(r, dict)]
+    return BoardAlert(
+        customer=customer,
+        alertname=labels.get("alertname", ""),
+        severity=labels.get("severity", ""),
+        state=state,
+        since=str(alert.get("startsAt", ""))[:19] + "Z" if alert.get("startsAt") else "",
+        value=value,
+        expr=_expr(exprs, labels),
+        labels=_rest(labels),
+        summary=str((notes or {}).get("summary", "")),
+        receivers=_own(names, customer),
+        fingerprint=str(alert.get("fingerprint", "")),
+        silenced_by=silenced,
+        inhibited_by=inhibited,
+    )
+
+
+def find(board: Board, customer: str, fingerprint: str) -> BoardAlert | None:
+    """The customer's alert of that Alertmanager fingerprint on the board, if any."""
+    for alert in board.alerts:
+        if alert.customer == customer and fingerprint and alert.fingerprint == fingerprint:
+            return alert
+    return None
