@@ -68,7 +68,7 @@ def step_for(hours: int) -> float:
 
 def window(hours: int, now: float | None = None) -> tuple[float, float, float]:
     """(start, end, step) of a timeline of the last `hours` (one of HOURS)."""
-    end = time.time() if now is None else now
+    end = round(time.time() if now is None else now, 3)  # as the query sends it
     return end - hours * 3600, end, step_for(hours)
 
 
@@ -111,9 +111,11 @@ def timeline(series: list[dict[str, Any]], hours: int, start: float, end: float)
     for i, key in enumerate(sorted(spans)[:MAX_ROWS]):
         bars = []
         for a, b in union(spans[key]):
-            a, b = max(a, start), min(b, end)
-            if b < a:  # a sample at `end` itself is drawn: the alert fires now
+            if b < start:
                 continue
+            # A sample at `end` itself is drawn (the alert fires now), also when the
+            # query's rounding of `end` to milliseconds put it a little later.
+            a, b = min(max(a, start), end), min(b, end)
             x = LABEL_W + (a - start) * scale
             bars.append(Bar(round(x, 1), round(max((b - a) * scale, 2.0), 1), _clock(a), _clock(b)))
         label = f"{key[0]} · {key[1]}" if key[1] else key[0]
