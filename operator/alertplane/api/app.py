@@ -28,7 +28,7 @@ from ..service.context import ApiSettings, Context
 from ..service.writers import Writer
 from ..store.repo import Store
 from ..sync import Reconciler
-from . import docs, routes_admin, routes_customers, routes_objects
+from . import docs, routes_admin, routes_customers, routes_objects, routes_silences
 from .auth import Auth
 from .bodylimit import BodyLimit
 from .errors import answer, install_handlers
@@ -146,6 +146,7 @@ def _routes(app: FastAPI, ctx: Context, auth: Auth) -> None:
     for kind in (routes_objects.ALERTS, routes_objects.RECEIVERS):
         app.include_router(routes_objects.router(ctx, auth, kind))
     app.include_router(routes_admin.router(ctx, auth))
+    app.include_router(routes_silences.router(ctx, auth))
 
 
 def _openapi(app: FastAPI) -> None:
