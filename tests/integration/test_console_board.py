@@ -13,9 +13,9 @@ import pytest
 
 from alertplane.render.yamlout import dump
 from alertplane.stack.processes import Alertmanager, Prometheus
-from tests.support.api_env import ACME_TOKEN, ADMIN_TOKEN, GLOBEX_TOKEN, ApiEnv
+from tests.support.api_env import ACME, ACME_TOKEN, ADMIN_TOKEN, GLOBEX_TOKEN, ApiEnv
 from tests.support.browser import PromptPrometheus
-from tests.support.console import C, assert_page, client, env, examples
+from tests.support.console import C, assert_page, client, csrf_of, env, examples
 from tests.support.firing import firing, post_alerts
 from tests.support.waiting import eventually
 
@@ -142,3 +142,90 @@ def test_sources_down_are_said(examples: ApiEnv) -> None:
     assert "Alertmanager not configured: firing, silenced and inhibited unknown" in page
     assert "no Prometheus URL configured (alertplane serve --prometheus-url)" in page
     assert "the timeline is not available" in page
+
+
+def fingerprint(page: str, alert: str) -> str:
+    found = re.search(rf'data-fingerprint="(\w+)" data-alert="{alert}"', page)
+    assert found, f"{alert} not on the page"
+    return found.group(1)
+
+
+def test_silence_and_unsilence_from_the_board(live: Any) -> None:
+    env, _, am = live
+    acme, admin = client(env, ACME_TOKEN), client(env, ADMIN_TOKEN)
+    board = f"{C}/customers/acme/board"
+
+    def firing_in_am(c: Any, url: str, alert: str) -> str | None:
+        page = assert_page(c.get(url))
+        fp = re.search(rf'data-state="firing" data-fingerprint="(\w+)" data-alert="{alert}"', page)
+        return page if fp else None
+
+    page = eventually(lambda: firing_in_am(acme, board, "HighErrorRate"), timeout=60)
+    fp = fingerprint(page, "HighErrorRate")
+    token = csrf_of(page)
+    globex_page = eventually(lambda: firing_in_am(admin, f"{C}/board", "QueueBacklog"), timeout=60)
+    globex_fp = fingerprint(globex_page, "QueueBacklog")
+
+    # Another customer's alert, by its fingerprint, through acme's path: not on acme's board.
+    r = acme.post(
+        f"{board}/silence", data={"csrf": token, "fingerprint": globex_fp, "duration": "2h"}
+    )
+    assert r.status_code == 404
+    assert "There is nothing here, or it is not yours to see." in r.text
+    # ... and through globex's path: globex is not acme's to see.
+    r = acme.post(
+        f"{C}/customers/globex/board/silence",
+        data={"csrf": token, "fingerprint": globex_fp, "duration": "2h"},
+    )
+    assert r.status_code == 404
+    r = acme.post(f"{board}/silence", data={"csrf": token, "fingerprint": fp, "duration": "3w"})
+    assert r.status_code == 422 and "duration: must be one of 1h, 2h, 4h, 1d" in r.text
+    r = acme.post(f"{board}/silence", data={"csrf": "forged", "fingerprint": fp})
+    assert r.status_code == 403
+
+    # In place (as board.js asks): a notice; the board says silenced.
+    r = acme.post(
+        f"{board}/silence",
+        data={"csrf": token, "fingerprint": fp, "duration": "2h", "back": "acme"},
+        headers={"X-Console-Fragment": "1"},
+    )
+    assert r.status_code == 200, r.text
+    said = (
+        r'<p class="notice" role="status">HighErrorRate silenced for 2h \(silence [0-9a-f-]{36}\)'
+    )
+    assert re.fullmatch(said + r"\.</p>\s*", r.text), r.text
+    page = assert_page(acme.get(f"{C}/customers/acme/fragments/board"))
+    assert ("silenced", "HighErrorRate") in rows(page)
+    silences = [s for s in am_silences(am.url) if s["status"]["state"] == "active"]
+    assert len(silences) == 1
+    matchers = {
+        (m["name"], m["value"], m["isEqual"], m["isRegex"]) for m in silences[0]["matchers"]
+    }
+    assert matchers == {
+        ("customer_id", "acme", True, False),
+        ("alertname", "HighErrorRate", True, False),
+        ("severity", "critical", True, False),
+    }
+    assert silences[0]["createdBy"] == "acme-team"
+    # globex's identical-looking alerts are untouched.
+    assert ("firing", "QueueBacklog") in rows(assert_page(admin.get(f"{C}/fragments/board")))
+
+    # Without the script: the form posts, the answer redirects back with the notice.
+    form = {"csrf": token, "fingerprint": fp, "back": "acme"}
+    r = acme.post(f"{board}/unsilence", data=form, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"{board}?done=unsilenced&what=HighErrorRate"
+    page = assert_page(acme.get(r.headers["location"]))
+    assert '<p class="notice" role="status">HighErrorRate unsilenced.</p>' in page
+    assert ("firing", "HighErrorRate") in rows(page)
+    audit = env.client.get("/customers/acme/audit", headers=ACME).json()["items"]
+    done = [(a["action"], a["actor"], a["source"]) for a in audit if a["kind"] == "Silence"]
+    assert done == [("create", "acme-team", "console"), ("expire", "acme-team", "console")]
+
+
+def am_silences(url: str) -> list[dict[str, Any]]:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/api/v2/silences", timeout=10) as resp:
+        return list(json.loads(resp.read()))

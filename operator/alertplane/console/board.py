@@ -29,6 +29,7 @@ from ..service import customers
 from ..service.access import Access
 from ..service.board_sources import alerts_range
 from ..service.board_timeline import HOURS, timeline, window
+from . import board_actions
 from .render import curl, html, wants_fragment
 from .session import PATH, Session
 from .state import Console
@@ -85,6 +86,7 @@ def add(api: APIRouter, console: Console) -> None:
     gate = boards.Gate()
     _add_all(api, console, gate)
     _add_customer(api, console, gate)
+    board_actions.add(api, console, gate)
 
 
 def _add_all(api: APIRouter, console: Console, gate: boards.Gate) -> None:
