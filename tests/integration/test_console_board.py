@@ -5,6 +5,7 @@ the timeline from ALERTS, and the scoping of every part to the caller's customer
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,29 @@ def am_silences(url: str) -> list[dict[str, Any]]:
 
     with urllib.request.urlopen(f"{url}/api/v2/silences", timeout=10) as resp:
         return list(json.loads(resp.read()))
+
+
+def test_a_hanging_prometheus_costs_its_deadline_only(examples: ApiEnv) -> None:
+    """A Prometheus that accepts connections and never answers: the board answers, says
+    so, and shows what Alertmanager knows (here: that it is not configured)."""
+    with socket.socket() as hang:
+        hang.bind(("127.0.0.1", 0))
+        hang.listen(16)
+        examples.reconciler.settings.prometheus_url = f"http://127.0.0.1:{hang.getsockname()[1]}"
+        acme = client(examples, ACME_TOKEN)
+        page = assert_page(acme.get(f"{C}/customers/acme/board"))
+    assert "prometheus: Prometheus did not answer" in page
+    assert "Alertmanager not configured" in page
+    assert "Nothing firing or pending" in page
+
+
+def test_signed_out_board_pages(examples: ApiEnv) -> None:
+    anon = client(examples, None)
+    for path in ("/board", "/customers/acme/board"):
+        r = anon.get(f"{C}{path}", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith(f"{C}/signin?next=")
+    for path in ("/fragments/board", "/customers/acme/fragments/board"):
+        r = anon.get(f"{C}{path}", headers={"X-Console-Fragment": "1"})
+        assert r.status_code == 401 and "Your session has ended: sign in again." in r.text
+    r = anon.post(f"{C}/customers/acme/board/silence", data={"fingerprint": "x"})
+    assert r.status_code == 401
