@@ -21,16 +21,19 @@ alert whose `customer_id` is not one of the caller's is dropped whatever a sourc
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+import weakref
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Unavailable, UpstreamFailed
 from ..model import CustomerReceiver, CustomerReceiverSpec
-from ..model.records import format_time
-from ..render.alertmanager import render_alertmanager
-from ..routing import route_tree
+from ..model.records import ObjectRecord, format_time
+from ..render.alertmanager import PLATFORM_RECEIVER, customer_route
+from ..routing import Route, route_tree
+from ..store.repo import Store
 from ..validate import Parsed, parse_document, validate_objects
 from .alertmanagers import alertmanager_alerts
 from .board_sources import prometheus_alerts
@@ -122,11 +125,14 @@ def build(ctx: Context, who: Principal, customers: list[str]) -> Board:
     """The board of `customers` (the caller may see each: the door checked)."""
     problems: list[str] = []
     mine = set(customers)
-    managed = _alertmanager(ctx, who, customers, problems)
-    evaluated, prom_problems = prometheus_alerts(ctx, customers, TIMEOUT_S)
+    # Alertmanager and Prometheus are asked at once: the board waits for the slower.
+    with ThreadPoolExecutor(1) as pool:
+        asked = pool.submit(prometheus_alerts, ctx, customers, TIMEOUT_S)
+        managed = _alertmanager(ctx, who, customers, problems)
+        evaluated, prom_problems = asked.result()
     problems.extend(prom_problems)
     exprs = _exprs(ctx, who, customers)
-    routes = _Routes(ctx, who)
+    routes = _Routes(ctx)
     alerts = merge(
         [a for a in managed if _labels(a).get(TENANT_LABEL) in mine],
         [a for a in evaluated if _labels(a).get(TENANT_LABEL) in mine],
@@ -165,14 +171,32 @@ def _labels(alert: Any) -> dict[str, str]:
 Exprs = dict[tuple[str, str, str], str]
 
 
+_EXPRS: weakref.WeakKeyDictionary[Store, tuple[int, Exprs]] = weakref.WeakKeyDictionary()
+_EXPRS_LOCK = threading.Lock()
+
+
 def _exprs(ctx: Context, who: Principal, customers: list[str]) -> Exprs:
-    """(customer, alertName, severity) → expr of the stored alerts."""
-    reads = ctx.reads(who)
-    found = reads.get(kind=ALERT, customer=customers[0]) if len(customers) == 1 else []
-    if len(customers) != 1:
-        found = reads.get(kind=ALERT, customers=customers)
+    """(customer, alertName, severity) → expr of the stored alerts. Standalone, every
+    change is an audit row: the map of every customer's alerts is kept until the next
+    change (an admin's board of 2,000 alerts need not load them on every refresh); the
+    caller looks up only customers it may see. Kubernetes mode (the store mirrors the
+    cluster, tenant binding may hide namespaces): read each time, as the caller may."""
+    if ctx.reconciler is None:
+        return _read_exprs(ctx.reads(who).get(kind=ALERT, customers=customers))
+    marker = ctx.store.change_marker()
+    with _EXPRS_LOCK:
+        kept = _EXPRS.get(ctx.store)
+    if kept is not None and kept[0] == marker:
+        return kept[1]
+    found = _read_exprs(ctx.store.get(kind=ALERT))
+    with _EXPRS_LOCK:
+        _EXPRS[ctx.store] = (marker, found)
+    return found
+
+
+def _read_exprs(records: list[ObjectRecord]) -> Exprs:
     out: Exprs = {}
-    for record in found:
+    for record in records:
         spec = record.spec
         key = (record.customer_id, str(spec.get("alertName", "")), str(spec.get("severity", "")))
         if isinstance(spec.get("expr"), str):
@@ -181,29 +205,35 @@ def _exprs(ctx: Context, who: Principal, customers: list[str]) -> Exprs:
 
 
 class _Routes:
-    """Where a pending alert would go: each customer's stored receivers rendered once, as
-    service.customers.route_test renders them (only valid ones, only bound namespaces)."""
+    """Where alerts Alertmanager has not got yet (pending ones) would go: the customers'
+    stored receivers as service.customers.route_test takes them (only valid ones, only
+    bound namespaces), their routing subtrees rendered as the reconciler renders them,
+    all of them in one tree, matched by the routing function route_test uses."""
 
-    def __init__(self, ctx: Context, who: Principal) -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.who = who
-        self._trees: dict[str, Callable[[dict[str, str]], list[str]]] = {}
+        self._tree: Route | None = None
 
-    def receivers(self, customer: str, labels: dict[str, str]) -> list[str]:
-        if customer not in self._trees:
-            self._trees[customer] = self._tree(customer)
-        return self._trees[customer](labels)
-
-    def _tree(self, customer: str) -> Callable[[dict[str, str]], list[str]]:
-        import yaml
-
-        specs: list[tuple[str, CustomerReceiverSpec]] = []
-        for stored in self.ctx.bound(customer).get(kind=RECEIVER, customer=customer):
+    def prepare(self, customers: set[str]) -> None:
+        if not customers:
+            return
+        found: dict[str, list[CustomerReceiverSpec]] = {c: [] for c in customers}
+        for stored in self._stored(sorted(customers)):
             obj, _ = parse_document(stored.manifest(with_status=False))
             if isinstance(obj, CustomerReceiver) and not validate_objects([Parsed(obj)]):
-                specs.append((stored.namespace, obj.spec))
-        tree = route_tree(yaml.safe_load(render_alertmanager({customer: specs}, self.ctx.platform)))
-        return lambda labels: _own([r.receiver for r in tree.match(labels)], customer)
+                found[stored.customer_id].append(obj.spec)
+        routes = [customer_route(c, specs) for c, specs in sorted(found.items())]
+        self._tree = route_tree({"route": {"receiver": PLATFORM_RECEIVER, "routes": routes}})
+
+    def _stored(self, customers: list[str]) -> list[ObjectRecord]:
+        if self.ctx.bindings is None:  # one query for all of them
+            return self.ctx.store.get(kind=RECEIVER, customers=customers)
+        return [r for c in customers for r in self.ctx.bound(c).get(kind=RECEIVER, customer=c)]
+
+    def receivers(self, customer: str, labels: dict[str, str]) -> list[str]:
+        if self._tree is None:
+            return []
+        return _own([r.receiver for r in self._tree.match(labels)], customer)
 
 
 def _own(names: list[str], customer: str) -> list[str]:
@@ -222,36 +252,42 @@ def merge(managed: list[Any], evaluated: list[Any], exprs: Exprs, routes: Any) -
     """One BoardAlert per alert: Prometheus' alerts matched to Alertmanager's by labels
     (Alertmanager's may carry more: external labels), Alertmanager's unmatched ones kept
     (their Prometheus was not reachable, or they came from elsewhere)."""
+    held = [_labels(a) for a in managed]
     by_name: dict[tuple[str, str], list[int]] = {}
-    for i, alert in enumerate(managed):
-        labels = _labels(alert)
-        by_name.setdefault((labels.get(TENANT_LABEL, ""), labels.get("alertname", "")), []).append(
-            i
-        )
+    for i, labels in enumerate(held):
+        key = (labels.get(TENANT_LABEL, ""), labels.get("alertname", ""))
+        by_name.setdefault(key, []).append(i)
     used: set[int] = set()
-    out: list[BoardAlert] = []
+    matched: list[tuple[dict[str, Any], dict[str, str], int | None]] = []
     for alert in evaluated:
         labels = _labels(alert)
         key = (labels.get(TENANT_LABEL, ""), labels.get("alertname", ""))
-        match = _match(labels, managed, by_name.get(key, []), used)
+        match = _match(labels, held, by_name.get(key, []), used)
+        if match is not None:
+            used.add(match)
+        matched.append((alert, labels, match))
+    routes.prepare({labels.get(TENANT_LABEL, "") for _, labels, m in matched if m is None})
+    out: list[BoardAlert] = []
+    for alert, labels, match in matched:
         value = _value(alert.get("value"))
         if match is None:
             out.append(_from_prometheus(alert, labels, value, exprs, routes))
         else:
-            used.add(match)
-            out.append(_from_alertmanager(managed[match], value, exprs))
-    out.extend(_from_alertmanager(a, None, exprs) for i, a in enumerate(managed) if i not in used)
+            out.append(_from_alertmanager(managed[match], held[match], value, exprs))
+    for i, alert in enumerate(managed):
+        if i not in used:
+            out.append(_from_alertmanager(alert, held[i], None, exprs))
     order = {s: i for i, s in enumerate(STATES)}
     out.sort(key=lambda a: (order.get(a.state, 9), a.customer, a.alertname, a.since))
     return out
 
 
 def _match(
-    labels: dict[str, str], managed: list[Any], candidates: list[int], used: set[int]
+    labels: dict[str, str], held: list[dict[str, str]], candidates: list[int], used: set[int]
 ) -> int | None:
     items = labels.items()
     for i in candidates:
-        if i not in used and items <= _labels(managed[i]).items():
+        if i not in used and items <= held[i].items():
             return i
     return None
 
@@ -293,8 +329,9 @@ def _from_prometheus(
     )
 
 
-def _from_alertmanager(alert: dict[str, Any], value: str | None, exprs: Exprs) -> BoardAlert:
-    labels = _labels(alert)
+def _from_alertmanager(
+    alert: dict[str, Any], labels: dict[str, str], value: str | None, exprs: Exprs
+) -> BoardAlert:
     status = alert.get("status") if isinstance(alert.get("status"), dict) else {}
     silenced = [str(s) for s in (status or {}).get("silencedBy") or []]
     inhibited = [str(s) for s in (status or {}).get("inhibitedBy") or []]
