@@ -89,6 +89,15 @@ def test_board_states_values_conditions_and_routes(live: Any) -> None:
     assert re.search(r'data-count="pending">1<', page)
     assert re.search(r'data-count="firing">2<', page)
 
+    # A changed condition shows at the next refresh (the kept map follows every change).
+    spec = env.client.get("/customers/acme/alerts/HighErrorRate", headers=ACME).json()["spec"]
+    spec["expr"] = 'up{customer_id="acme"} == 0'
+    r = env.client.put("/customers/acme/alerts/HighErrorRate", json=spec, headers=ACME)
+    assert r.status_code == 200, r.text
+    page = assert_page(acme.get(f"{C}/customers/acme/fragments/board"))
+    high = page[page.index('data-alert="HighErrorRate"') :].split("</tr>")[0]
+    assert 'up{customer_id="acme"} == 0' in high.replace("&#34;", '"')
+
 
 def test_admin_board_every_customer_and_filters(live: Any) -> None:
     env, _, _ = live
