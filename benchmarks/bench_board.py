@@ -126,7 +126,7 @@ def update_latency(port: int, am_url: str, token: str, focus: str, n: int) -> No
         start = time.perf_counter()
         am_json(am_url, "/api/v2/alerts", [alert])
         while True:
-            _, status, body = fetch(port, f"/console/fragments/board?customer={focus}", token)
+            _, status, body = fetch(port, "/console/fragments/board", token)
             builds += 1
             if status == 200 and f'data-alert="{name}"'.encode() in body:
                 break
@@ -134,7 +134,7 @@ def update_latency(port: int, am_url: str, token: str, focus: str, n: int) -> No
                 sys.exit(f"{name} not on the board after 120 s")
         seen.append((time.perf_counter() - start) * 1000)
     print(
-        f"update latency (post to Alertmanager → on the admin's board): p50 "
+        f"update latency (post to Alertmanager → on the admin's board of every customer): p50 "
         f"{pct(seen, 50):.1f} ms, max {max(seen):.1f} ms over {n} alerts ({builds} fetches); "
         "a browser adds its poll period (5 s) at most",
         flush=True,
@@ -200,7 +200,8 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
                 ]
                 for label, path, token in pages:
                     measure(port, label, path, token, args.repeat)
-                update_latency(port, am.url, admin, focus, args.updates)
+                # c000: its rows come first on the board (the first 300 rows are shown)
+                update_latency(port, am.url, admin, "c000", args.updates)
 
 
 def main() -> None:

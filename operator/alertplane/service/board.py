@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ..errors import Unavailable, UpstreamFailed
 from ..model import CustomerReceiver, CustomerReceiverSpec
@@ -47,6 +47,7 @@ SHOWN = ("alertname", TENANT_LABEL, "severity")  # labels with a column of their
 TIMEOUT_S = 3.0
 MAX_ROWS = 300  # rows one page shows; the counts cover every alert
 BUILDS_PER_PRINCIPAL = 2  # boards one token builds at once (tabs, a stuck client)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -171,27 +172,39 @@ def _labels(alert: Any) -> dict[str, str]:
 Exprs = dict[tuple[str, str, str], str]
 
 
-_EXPRS: weakref.WeakKeyDictionary[Store, tuple[int, Exprs]] = weakref.WeakKeyDictionary()
-_EXPRS_LOCK = threading.Lock()
+_KEPT: weakref.WeakKeyDictionary[Store, dict[Any, tuple[int, Any]]] = weakref.WeakKeyDictionary()
+_KEPT_LOCK = threading.Lock()
+KEPT_MAX = 16  # values kept per store (route trees of different sets of customers)
+
+
+def _kept(ctx: Context, key: Any, make: Callable[[], T]) -> T:
+    """`make()`, kept until the store's next change. Standalone every change is an audit
+    row (Store.change_marker); an admin's board of 2,000 alerts need not read and check
+    every object again on each refresh. Kubernetes mode (the store mirrors the cluster,
+    tenant binding may hide namespaces): made each time."""
+    if ctx.reconciler is None:
+        return make()
+    marker = ctx.store.change_marker()
+    with _KEPT_LOCK:
+        found = _KEPT.setdefault(ctx.store, {}).get(key)
+    if found is not None and found[0] == marker:
+        return cast(T, found[1])
+    value = make()
+    with _KEPT_LOCK:
+        kept = _KEPT.setdefault(ctx.store, {})
+        kept[key] = (marker, value)
+        while len(kept) > KEPT_MAX:
+            kept.pop(next(iter(kept)))
+    return value
 
 
 def _exprs(ctx: Context, who: Principal, customers: list[str]) -> Exprs:
-    """(customer, alertName, severity) → expr of the stored alerts. Standalone, every
-    change is an audit row: the map of every customer's alerts is kept until the next
-    change (an admin's board of 2,000 alerts need not load them on every refresh); the
-    caller looks up only customers it may see. Kubernetes mode (the store mirrors the
-    cluster, tenant binding may hide namespaces): read each time, as the caller may."""
+    """(customer, alertName, severity) → expr of the stored alerts: of every customer
+    when kept (the caller looks up only customers it may see), else of `customers` as
+    `who` may read them."""
     if ctx.reconciler is None:
         return _read_exprs(ctx.reads(who).get(kind=ALERT, customers=customers))
-    marker = ctx.store.change_marker()
-    with _EXPRS_LOCK:
-        kept = _EXPRS.get(ctx.store)
-    if kept is not None and kept[0] == marker:
-        return kept[1]
-    found = _read_exprs(ctx.store.get(kind=ALERT))
-    with _EXPRS_LOCK:
-        _EXPRS[ctx.store] = (marker, found)
-    return found
+    return _kept(ctx, "exprs", lambda: _read_exprs(ctx.store.get(kind=ALERT)))
 
 
 def _read_exprs(records: list[ObjectRecord]) -> Exprs:
@@ -217,13 +230,17 @@ class _Routes:
     def prepare(self, customers: set[str]) -> None:
         if not customers:
             return
+        key = ("routes", frozenset(customers))
+        self._tree = _kept(self.ctx, key, lambda: self._make(sorted(customers)))
+
+    def _make(self, customers: list[str]) -> Route:
         found: dict[str, list[CustomerReceiverSpec]] = {c: [] for c in customers}
-        for stored in self._stored(sorted(customers)):
+        for stored in self._stored(customers):
             obj, _ = parse_document(stored.manifest(with_status=False))
             if isinstance(obj, CustomerReceiver) and not validate_objects([Parsed(obj)]):
                 found[stored.customer_id].append(obj.spec)
         routes = [customer_route(c, specs) for c, specs in sorted(found.items())]
-        self._tree = route_tree({"route": {"receiver": PLATFORM_RECEIVER, "routes": routes}})
+        return route_tree({"route": {"receiver": PLATFORM_RECEIVER, "routes": routes}})
 
     def _stored(self, customers: list[str]) -> list[ObjectRecord]:
         if self.ctx.bindings is None:  # one query for all of them
