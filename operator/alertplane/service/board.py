@@ -36,7 +36,7 @@ from ..routing import Route, route_tree
 from ..store.repo import Store
 from ..validate import Parsed, parse_document, validate_objects
 from .alertmanagers import alertmanager_alerts
-from .board_sources import prometheus_alerts
+from .board_sources import prometheus_alerts, tenants_alertmanager
 from .context import Context
 from .objects import ALERT, RECEIVER
 from .tokens import Principal
@@ -151,6 +151,10 @@ def _alertmanager(
         query["filter"] = f'{TENANT_LABEL}="{who.customer}"'
     elif len(customers) == 1:
         query["filter"] = f'{TENANT_LABEL}="{customers[0]}"'
+    if ctx.settings.mimir is not None:
+        found, failed = tenants_alertmanager(ctx, customers, query, TIMEOUT_S)
+        problems.extend(failed)
+        return list(found)
     try:
         return [a for a in alertmanager_alerts(ctx, query, TIMEOUT_S, customers) if _dict(a)]
     except Unavailable:

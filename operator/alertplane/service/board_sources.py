@@ -33,6 +33,7 @@ from .. import http_read
 from ..errors import UpstreamFailed
 from ..render.placement import place
 from .context import Context
+from .mimir_alerts import tenant_alerts
 
 log = logging.getLogger("alertplane.api")
 
@@ -180,3 +181,28 @@ def alerts_range(
     answers, failed = ask_all(found, ask)
     series = [s for _, found_series in answers for s in found_series]
     return series, problems + failed
+
+
+def tenants_alertmanager(
+    ctx: Context, customers: list[str], query: dict[str, str], timeout_s: float
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """With the Mimir sink: each customer's alerts from its own tenant of Mimir's
+    Alertmanager, and a message per tenant that did not answer (the board shows the
+    others). An alert is kept only under the tenant it came from: one in globex's tenant
+    labelled customer_id="acme" is nobody's (alertplane's rules always carry their
+    tenant's id), never acme's on an admin's board."""
+    mimir = ctx.settings.mimir
+    if mimir is None or not customers:
+        return [], []
+    found = [Target(f"mimir:{c}", mimir.url, (c,), {"X-Scope-OrgID": c}) for c in customers]
+
+    def ask(target: Target) -> list[dict[str, Any]]:
+        tenant = target.customers[0]
+        try:
+            alerts = tenant_alerts(mimir, tenant, query, timeout_s)
+        except UpstreamFailed as exc:
+            raise UpstreamFailed(f"{target.name}: {exc.detail}") from exc.__cause__
+        return [a for a in alerts if isinstance(a, dict) and _customer(a) == tenant]
+
+    answers, problems = ask_all(found, ask)
+    return [a for _, alerts in answers for a in alerts], problems
