@@ -4,12 +4,19 @@ every change is audited, and Alertmanager down or misconfigured answers cleanly.
 
 from __future__ import annotations
 
+import http.server
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from alertplane.errors import Invalid
 from alertplane.service import silences
+from alertplane.service.access import Access
+from alertplane.service.context import ApiSettings, Context
+from alertplane.service.tokens import Principal
 from tests.support.api_env import ACME, ADMIN, GLOBEX, api_env
 from tests.support.firing import firing, post_alerts
 from tests.support.silences import am_post_silence, am_silences, silence_body, silence_env
@@ -119,8 +126,11 @@ def test_another_customers_silence_is_404_and_never_listed(db_url: str, tmp_path
         # The untouched still hold in Alertmanager.
         assert sum(s["status"]["state"] == "active" for s in am_silences(am.url)) == 5
         # Ids that are no silence id never reach Alertmanager's URL.
-        for bad in ("..%2F..%2Fstatus", "x" * 65, "a b"):
-            assert c.get(f"/customers/acme/silences/{bad}", headers=ACME).status_code in (404, 422)
+        for bad in ("..%2F..%2Fstatus", "a b", "----", "abc", sid + "0", sid[:-1]):
+            for method in ("GET", "DELETE"):
+                r = c.request(method, f"/customers/acme/silences/{bad}", headers=ACME)
+                assert (r.status_code, r.json()) == (404, {"detail": "silence not found"}), bad
+        assert c.get(f"/customers/acme/silences/{'x' * 65}", headers=ACME).status_code == 422
 
 
 def test_a_silence_silences_only_its_customers_alert(db_url: str, tmp_path: Path) -> None:
@@ -203,3 +213,92 @@ def test_alertmanager_down_or_missing_is_503(db_url: str, tmp_path: Path) -> Non
             "no Alertmanager URL configured, so there are no silences (alertplane serve "
             "--alertmanager-url, or alertmanager.replicas[].url in the platform config)",
         )
+
+
+def test_an_expired_silence_cannot_be_extended(db_url: str, tmp_path: Path) -> None:
+    with silence_env(db_url, tmp_path) as (env, _):
+        c = env.client
+        sid = c.post("/customers/acme/silences", json=silence_body(), headers=ACME).json()["id"]
+        assert c.delete(f"/customers/acme/silences/{sid}", headers=ACME).status_code == 200
+        r = c.patch(f"/customers/acme/silences/{sid}", json={"duration": "1h"}, headers=ACME)
+        assert (r.status_code, r.json()) == (
+            409,
+            {"detail": "the silence has expired; create a new one"},
+        )
+        r = c.put(f"/customers/acme/silences/{sid}", json={"until": "later"}, headers=ACME)
+        assert r.status_code == 409  # the state is checked before the body
+        r = c.get("/customers/acme/silences?state=gone", headers=ACME)
+        assert r.status_code == 422
+        with pytest.raises(Invalid) as caught:
+            access = Access(Principal("acme-team", "acme"), "acme")
+            ctx = Context(None, env.store, ApiSettings(alertmanager_url="http://127.0.0.1:9"))
+            silences.list_silences(ctx, access, "gone")
+        assert [str(p) for p in caught.value.problems] == [
+            "state: unknown state 'gone'; one of active, pending, expired"
+        ]
+
+
+class _Broken(http.server.BaseHTTPRequestHandler):
+    """An Alertmanager that answers every request with a 500 (a bad upstream)."""
+
+    def do_GET(self) -> None:
+        self.send_response(500)
+        self.end_headers()
+        self.wfile.write(b"internal error")
+
+    do_POST = do_GET
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_alertmanager_answering_badly_is_502(db_url: str, tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with api_env(db_url, tmp_path, run_reconciler=False, alertmanager_url=url) as env:
+            r = env.client.get("/customers/acme/silences", headers=ACME)
+            assert (r.status_code, r.json()) == (
+                502,
+                {"detail": "Alertmanager failed to list silences (HTTP 500); retry later"},
+            )
+            r = env.client.get(
+                "/customers/acme/silences/0b9c6f3e-1d2a-4c5b-8e7f-123456789abc", headers=ACME
+            )
+            assert (r.status_code, r.json()) == (
+                502,
+                {"detail": "Alertmanager failed to read the silence (HTTP 500); retry later"},
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_sixty_concurrent_writers_stay_within_the_cap(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 writers creating acme's silences at once against a cap of 25: exactly 25 are
+    created, the others refused with 409; globex, writing at the same time, is not held
+    back; every creation is audited once."""
+    monkeypatch.setattr(silences, "MAX_SILENCES", 25)
+    with silence_env(db_url, tmp_path) as (env, am):
+
+        def create(i: int) -> int:
+            cid, token = ("acme", ACME) if i % 4 else ("globex", GLOBEX)
+            body = silence_body(f"A{i}")
+            return env.client.post(
+                f"/customers/{cid}/silences", json=body, headers=token
+            ).status_code
+
+        with ThreadPoolExecutor(60) as pool:
+            codes = list(pool.map(create, range(80)))
+        acme = [c for i, c in enumerate(codes) if i % 4]
+        globex = [c for i, c in enumerate(codes) if not i % 4]
+        assert (acme.count(201), acme.count(409), len(acme)) == (25, 35, 60)
+        assert globex == [201] * 20
+        held = am_silences(am.url)
+        assert sorted(s["matchers"][0]["value"] for s in held) == ["acme"] * 25 + ["globex"] * 20
+        rows = [h for h in env.store.history(customer="acme") if h.kind == "Silence"]
+        assert len(rows) == 25

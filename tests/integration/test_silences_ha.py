@@ -8,6 +8,8 @@ restarted replica catches up on everything it missed; all replicas down is a cle
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from alertplane.service import silences
 from alertplane.service.access import Access
 from alertplane.service.context import ApiSettings, Context
 from alertplane.service.tokens import Principal
+from alertplane.stack.processes import Alertmanager
 from alertplane.store.db import open_db
 from alertplane.store.repo import Store
 from tests.support.am_cluster import AmCluster
@@ -102,3 +105,37 @@ def test_every_replica_down_is_unavailable(ha: tuple[Context, AmCluster]) -> Non
         assert str(caught.value) == (
             "none of the 3 Alertmanager replicas answered; silences need Alertmanager, retry later"
         )
+
+
+def test_a_hanging_alertmanager_costs_its_timeout_not_a_request(tmp_path: Path) -> None:
+    """A replica that accepts connections and never answers (half-dead, SIGSTOPped): the
+    call ends within the timeout with Unavailable, and with a live replica beside it the
+    live one answers."""
+
+    from tests.support.silences import am_config
+
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)
+    hung = f"http://127.0.0.1:{hang.getsockname()[1]}"
+    store = Store(open_db(f"sqlite:///{tmp_path / 'a.db'}"), secrets_dir=str(tmp_path / "s"))
+    try:
+        ctx = Context(
+            None,
+            store,
+            ApiSettings(alertmanager_url=hung, firing_timeout_s=1.0),
+            platform=PlatformConfig(),
+        )
+        start = time.monotonic()
+        with pytest.raises(Unavailable):
+            silences.list_silences(ctx, ACME)
+        assert time.monotonic() - start < 10
+        with Alertmanager(am_config(tmp_path), tmp_path / "am") as am:
+            replicas = [{"name": "hung", "url": hung}, {"name": "live", "url": am.url}]
+            platform = PlatformConfig.model_validate({"alertmanager": {"replicas": replicas}})
+            ctx = Context(None, store, ApiSettings(firing_timeout_s=1.0), platform=platform)
+            made = silences.create_silence(ctx, ACME, silence_body())
+            assert [s["id"] for s in silences.list_silences(ctx, ACME)] == [made["id"]]
+            assert silences.expire_silence(ctx, ACME, made["id"])["status"]["state"] == "expired"
+    finally:
+        hang.close()

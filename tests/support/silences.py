@@ -73,3 +73,37 @@ def silence_body(alertname: str = "DiskFull", duration: str = "2h", **over: Any)
     }
     body.update(over)
     return body
+
+
+@contextlib.contextmanager
+def served(
+    tmp_path: Path, am_url: str | None, replicas: list[dict[str, str]] | None = None
+) -> Iterator[Any]:
+    """`alertplane serve` as a process (SQLite, the test tokens) in front of `am_url`, or
+    of an HA cluster's `replicas` (`alertmanager.replicas` of the platform config)."""
+    from alertplane.service.tokens import token_line
+    from tests.support.api_env import TOKENS
+    from tests.support.api_serve import ApiServer
+    from tests.support.paths import ROOT
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(
+        "".join(token_line(name, role, tok) + "\n" for tok, name, role in TOKENS.values()),
+        encoding="utf-8",
+    )
+    platform = tmp_path / "platform.yaml"
+    config: dict[str, Any] = {"secretsDir": str(tmp_path / "secrets")}
+    if replicas is not None:
+        config["alertmanager"] = {"replicas": replicas}
+    platform.write_text(json.dumps(config), encoding="utf-8")  # YAML reads JSON
+    args = [
+        *("--db", f"sqlite:///{tmp_path / 'serve.db'}", "--out", str(tmp_path / "out")),
+        *("--platform-config", str(platform), "--tokens", str(tokens)),
+    ]
+    if am_url is not None:
+        args += ["--alertmanager-url", am_url]
+    # This checkout's alertplane, whatever the editable install points at.
+    env = {"PYTHONPATH": str(ROOT / "operator")}
+    with ApiServer(tmp_path / "serve", args, env) as server:
+        yield server

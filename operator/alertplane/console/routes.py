@@ -15,6 +15,7 @@ from ..service import crud, customers
 from ..service.access import Access
 from ..service.objects import ALERT, RECEIVER, view
 from . import actions, board, editing, forms, views
+from . import silences as silence_pages
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
@@ -59,6 +60,7 @@ def router(console: Console) -> APIRouter:
     editing.add(api, console)
     actions.add(api, console)
     board.add(api, console)
+    silence_pages.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
     def not_found(request: Request, rest: str) -> Response:

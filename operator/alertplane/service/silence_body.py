@@ -15,6 +15,8 @@ far ahead it may start; the number of silences per customer is bounded in silenc
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +31,8 @@ MAX_VALUE = 1024
 MAX_COMMENT = 2048
 MAX_LENGTH = timedelta(days=90)  # how long one silence may last
 MAX_AHEAD = timedelta(days=90)  # how far ahead it may start
+_MATCHER = re.compile(r"^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)(.*)$", re.DOTALL)
+OPERATORS = {(False, True): "=", (False, False): "!=", (True, True): "=~", (True, False): "!~"}
 CREATE_FIELDS = ("matchers", "comment", "startsAt", "endsAt", "duration")
 EXTEND_FIELDS = ("endsAt", "duration")
 
@@ -231,3 +235,28 @@ def _matcher(customer: str, item: Any, path: str, problems: list[Problem]) -> di
         )
         return None
     return matcher
+
+
+def parse_matcher(text: str) -> dict[str, Any] | None:
+    """A matcher written as amtool and PromQL write it (`name=value`, `name!=value`,
+    `name=~regex`, `name!~regex`; the value may be a double-quoted JSON string, which
+    is how `matcher_text` writes it), as the API's matcher; None if it is none."""
+    found = _MATCHER.match(text)
+    if found is None:
+        return None
+    name, op, value = found.groups()
+    if value.startswith('"'):
+        try:
+            unquoted = json.loads(value)
+        except ValueError:
+            return None
+        if not isinstance(unquoted, str):
+            return None
+        value = unquoted
+    return {"name": name, "value": value, "isRegex": "~" in op, "isEqual": op[0] == "="}
+
+
+def matcher_text(matcher: dict[str, Any]) -> str:
+    """`name="value"` (or !=, =~, !~): what `parse_matcher` reads back."""
+    op = OPERATORS[(bool(matcher.get("isRegex")), bool(matcher.get("isEqual", True)))]
+    return f"{matcher['name']}{op}{json.dumps(matcher['value'], ensure_ascii=False)}"

@@ -20,7 +20,7 @@ import zlib
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import Conflict, Invalid, NotFound, Problem
+from ..errors import Conflict, Invalid, NotFound, Problem, Unavailable
 from . import am_silences as am
 from .access import Access
 from .context import Context
@@ -32,7 +32,13 @@ STATES = ("active", "pending", "expired")
 # every silence, so one customer must not be able to slow it down for all.
 MAX_SILENCES = 200
 NOT_FOUND = "silence not found"
-_SILENCE_ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")  # Alertmanager's ids are UUIDs
+NO_TENANT = (
+    "the customer has no Alertmanager yet (Mimir runs a tenant's once its configuration "
+    "exists); create a receiver first, then retry"
+)
+# Alertmanager's ids are UUIDs; it answers anything else with 422, which would read as
+# Alertmanager failing: such an id is a silence that does not exist.
+_SILENCE_ID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
 # Creating is counting then writing: one lock per customer (striped) keeps this process's
 # concurrent creations within MAX_SILENCES. Several API replicas may each overshoot by
 # their concurrent requests, a bound still.
@@ -125,6 +131,8 @@ def create_silence(
                 f"alertplane allows is {MAX_SILENCES}; expire some first"
             )
         answer = am.write(points, "POST", "/api/v2/silences", payload, _timeout(ctx))
+    if answer.status == 404:  # no id was sent: it is the Alertmanager that is missing
+        raise Unavailable(NO_TENANT)
     sid = _created_id(answer)
     state = "pending" if new.starts > now else "active"
     silence = {**payload, "id": sid, "updatedAt": stamp(now), "status": {"state": state}}
@@ -188,6 +196,8 @@ def _own(ctx: Context, points: list[am.Endpoint], customer: str) -> list[dict[st
     path = f"/api/v2/silences?filter={TENANT_LABEL}%3D%22{customer}%22"
     found: list[dict[str, Any]] = []
     for _, answer in am.read_all(points, path, _timeout(ctx)):
+        if answer.status == 404:  # Mimir: a tenant without configuration has none
+            continue
         if answer.status != 200 or not isinstance(answer.body, list):
             raise am.upstream(answer, "list silences")
         found.extend(s for s in answer.body if isinstance(s, dict) and owner(s) == customer)
