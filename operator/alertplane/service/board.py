@@ -20,6 +20,7 @@ alert whose `customer_id` is not one of the caller's is dropped whatever a sourc
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -69,6 +70,16 @@ class BoardAlert:
     @property
     def team(self) -> str:
         return self.labels.get("team", "")
+
+    @property
+    def key(self) -> str:
+        """How a form names the alert: Alertmanager's fingerprint, or for an alert
+        Alertmanager has not got yet (pending) a digest of its labels."""
+        if self.fingerprint:
+            return self.fingerprint
+        labels = {"alertname": self.alertname, "severity": self.severity, **self.labels}
+        text = "\0".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        return "p" + hashlib.sha256(f"{self.customer}\0{text}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -377,9 +388,9 @@ def _from_alertmanager(
     )
 
 
-def find(board: Board, customer: str, fingerprint: str) -> BoardAlert | None:
-    """The customer's alert of that Alertmanager fingerprint on the board, if any."""
+def find(board: Board, customer: str, key: str) -> BoardAlert | None:
+    """The customer's alert of that key (BoardAlert.key) on the board, if any."""
     for alert in board.alerts:
-        if alert.customer == customer and fingerprint and alert.fingerprint == fingerprint:
+        if alert.customer == customer and key and alert.key == key:
             return alert
     return None

@@ -79,6 +79,10 @@ def test_states_values_and_receivers() -> None:
     assert (p.value, p.expr, p.fingerprint, p.receivers) == ("0.5", None, "", ["routed-P"])
     assert p.since == "2026-12-07T09:59:00Z"
     assert s.silenced_by == ["s-1"] and i.inhibited_by == ["fa"] and s.value is None
+    # A form names an alert by Alertmanager's fingerprint, a pending one by its labels.
+    assert a.key == "fa" and p.key.startswith("p") and len(p.key) == 17
+    other = merge([], [prom("P", state="pending", cid="globex")], EXPRS, NoRoutes())[0]
+    assert other.key != p.key  # the customer is part of it
 
 
 def test_identity_is_name_and_severity() -> None:
