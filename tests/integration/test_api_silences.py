@@ -302,3 +302,21 @@ def test_sixty_concurrent_writers_stay_within_the_cap(
         assert sorted(s["matchers"][0]["value"] for s in held) == ["acme"] * 25 + ["globex"] * 20
         rows = [h for h in env.store.history(customer="acme") if h.kind == "Silence"]
         assert len(rows) == 25
+
+
+def test_a_ten_megabyte_body_is_refused_without_reaching_alertmanager(
+    db_url: str, tmp_path: Path
+) -> None:
+    with silence_env(db_url, tmp_path) as (env, am):
+        big = silence_body(comment="x" * (10 << 20))
+        r = env.client.post("/customers/acme/silences", json=big, headers=ACME)
+        assert r.status_code == 422
+        assert [p["text"] for p in r.json()["problems"]] == [
+            "comment: longer than 2048 characters; shorten it"
+        ]
+        many = silence_body(matchers=[{"name": "a", "value": "v" * 2000}] * 5000)
+        r = env.client.post("/customers/acme/silences", json=many, headers=ACME)
+        assert [p["text"] for p in r.json()["problems"]] == [
+            "matchers: more than 16 matchers; use fewer"
+        ]
+        assert am_silences(am.url) == []
