@@ -35,6 +35,7 @@ from tests.support.api_env import (
     alert_spec,
     api_env,
     receiver_spec,
+    record_spec,
 )
 from tests.support.console import client
 from tests.support.processes import free_port
@@ -46,7 +47,16 @@ PARAMS = {
     "cid": ("acme", "globex", "nobody"),
     "alertName": ("HighErrorRate", "GlobexAlert0", "Missing"),
     "receiverName": ("oncall", "globex-pager", "missing"),
-    "name": ("HighErrorRate", "oncall", "GlobexAlert0", "globex-pager", "app.css"),
+    "record": ("job:errors:rate5m", "globex:only:rate5m", "x:missing"),
+    "name": (
+        "HighErrorRate",
+        "oncall",
+        "GlobexAlert0",
+        "globex-pager",
+        "job:errors:rate5m",
+        "globex:only:rate5m",
+        "app.css",
+    ),
     "rest": ("customers/globex", "nothing"),
     "silenceId": ("0b9c6f3e-1d2a-4c5b-8e7f-123456789abc", "not-a-silence"),
     "sid": ("0b9c6f3e-1d2a-4c5b-8e7f-123456789abc", "not-a-silence"),
@@ -69,6 +79,7 @@ def env(tmp_path: Path) -> Iterator[ApiEnv]:
         for path, body in (
             ("/customers/acme/alerts", alert_spec()),
             ("/customers/acme/receivers", receiver_spec()),
+            ("/customers/acme/recordingrules", record_spec()),
         ):
             r = e.client.post(f"{path}?wait=true", json=body, headers=ACME)
             assert r.status_code == 201 and r.json()["status"]["phase"] == "Synced", r.text
@@ -131,10 +142,13 @@ def test_a_customer_learns_nothing_about_another_from_any_get(env: ApiEnv) -> No
         "/customers/globex/receivers", json=receiver_spec("globex-pager"), headers=ADMIN
     )
     assert r.status_code == 201, r.text
+    body = record_spec("globex:only:rate5m", "globex")
+    r = env.client.post("/customers/globex/recordingrules", json=body, headers=ADMIN)
+    assert r.status_code == 201, r.text
 
     def globex_synced() -> bool:
         found = env.store.get(customer="globex")
-        return len(found) == 4 and all(s.status and s.status.phase == "Synced" for s in found)
+        return len(found) == 5 and all(s.status and s.status.phase == "Synced" for s in found)
 
     eventually(globex_synced)
     admin_view = env.client.get("/metrics", headers=ADMIN).text
