@@ -42,7 +42,7 @@ from typing import Any, Protocol
 from .errors import ObjectRef, Problem
 from .importer.autoinject import auto_injected
 from .manifests import Document
-from .model import NAME_FIELDS, CustomerAlert, Resource
+from .model import Resource
 from .render.platform import PlatformConfig
 from .validate import (
     Parsed,
@@ -52,6 +52,7 @@ from .validate import (
     parse_documents,
     validate_objects,
 )
+from .validate.unique import Identity, duplicate, identity, key_of, name_path
 
 
 class Stage(Enum):
@@ -79,16 +80,17 @@ RECONCILE = Policy("reconcile", tools=True, refuse=frozenset())
 @dataclass(frozen=True)
 class Taken:
     """An object already stored, as far as uniqueness needs it: its identity and its
-    customer's alert/receiver name."""
+    identity within its customer (validate.unique.identity: an alert's is its alertName
+    and severity, so a warning/critical pair may share the name)."""
 
     ref: ObjectRef
     customer: str
-    name: str
+    key: Identity
 
     @classmethod
     def of(cls, ref: ObjectRef, customer: str, spec: dict[str, Any]) -> Taken | None:
-        name = spec.get(NAME_FIELDS.get(ref.kind, ""))
-        return cls(ref, customer, name) if isinstance(name, str) else None
+        key = identity(ref.kind, customer, spec)
+        return cls(ref, customer, key) if key is not None else None
 
 
 class StoredObject(Protocol):
@@ -184,28 +186,20 @@ def _duplicates(
     """Names the documents would take from objects already stored (the later object is
     the duplicate, as `validate.check_unique` words it for objects in one input)."""
     mine = {p.ref for p in parsed}
-    taken: dict[tuple[str, str, str], Taken] = {}
+    taken: dict[Identity, Taken] = {}
     for t in existing:
         if t.ref not in mine:
-            taken.setdefault((t.ref.kind, t.customer, t.name), t)
+            taken.setdefault(t.key, t)
     if not taken:
         return []
     index = flagged_index(already)
     problems = []
     for item in parsed:
-        obj = item.obj
-        name = obj.spec.alert_name if isinstance(obj, CustomerAlert) else obj.spec.receiver_name
-        first = taken.get((obj.kind, obj.spec.customer_id, name))
+        key = key_of(item)
+        first = taken.get(key)
         if first is None or is_flagged(item, index):
             continue
-        what = "alert" if isinstance(obj, CustomerAlert) else "receiver"
-        problems.append(
-            Problem(
-                f"spec.{NAME_FIELDS[obj.kind]}",
-                f"customer {first.customer!r} already has {what} {name!r} ({first.ref})",
-                "choose another name or remove one of the two",
-            ).at(item.ref, item.source)
-        )
+        problems.append(duplicate(name_path(key[0]), key, first.ref).at(item.ref, item.source))
     return problems
 
 

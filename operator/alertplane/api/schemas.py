@@ -261,7 +261,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "No or unknown bearer token.",
         403: "The token may not do this (e.g. import objects of another customer).",
         404: "Not found; also every path of a customer the token may not see.",
-        409: "Already exists (or, for a PATCH, changed by other writers too often; retry).",
+        409: "Already exists (or, for a PATCH, changed by other writers too often; retry; "
+        "or a path names an alert of a warning/critical pair without ?severity=).",
         412: "If-Match names another generation than the object's: nothing was written.",
         413: "The body is too large.",
         422: "Invalid input: the problems, as `alertplane validate` reports them.",

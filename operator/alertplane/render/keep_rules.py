@@ -16,27 +16,33 @@ import yaml
 from ..manifests import claimed_customer
 from .yamlout import GENERATED, dump
 
+# An alert as the input names it: (alertName, severity). A warning/critical pair shares
+# the name, so disabling one of the two must drop only that one; None for a document
+# whose severity is not a string (it may be either: enabled keeps, disabled drops both).
+Key = tuple[str, str | None]
+
 
 @dataclass
 class Wanted:
     """What the input says of one customer's alerts."""
 
-    disabled: set[str] = field(default_factory=set)
-    enabled: set[str] = field(default_factory=set)
+    disabled: set[Key] = field(default_factory=set)
+    enabled: set[Key] = field(default_factory=set)
     # False when some alert document names no alert: an absent name may be that one.
     complete: bool = True
 
-    def drops(self, name: str) -> bool:
-        if name in self.disabled and name not in self.enabled:
-            return True
-        return self.complete and name not in self.enabled and name not in self.disabled
+    def drops(self, name: str, severity: str | None) -> bool:
+        key, any_severity = (name, severity), (name, None)
+        if any_severity in self.enabled or key in self.enabled:
+            return False
+        return key in self.disabled or any_severity in self.disabled or self.complete
 
 
 def wanted_alerts(
     documents: Iterable[Any], customer_of: Callable[[dict[str, Any]], str | None]
 ) -> dict[str, Wanted]:
-    """Per customer, from the raw documents (valid or not): the alert names disabled and
-    the names wanted live. `customer_of` says which customer a document claims."""
+    """Per customer, from the raw documents (valid or not): the alerts disabled and the
+    alerts wanted live. `customer_of` says which customer a document claims."""
     out: dict[str, Wanted] = {}
     for data in documents:
         if not isinstance(data, dict) or data.get("kind") != "CustomerAlert":
@@ -47,12 +53,15 @@ def wanted_alerts(
         wanted = out.setdefault(cid, Wanted())
         spec = data.get("spec")
         name = spec.get("alertName") if isinstance(spec, dict) else None
-        if not isinstance(name, str):
+        if not isinstance(spec, dict) or not isinstance(name, str):
             wanted.complete = False
-        elif isinstance(spec, dict) and spec.get("enabled") is False:
-            wanted.disabled.add(name)
+            continue
+        severity = spec.get("severity")
+        key = (name, severity if isinstance(severity, str) else None)
+        if spec.get("enabled") is False:
+            wanted.disabled.add(key)
         else:
-            wanted.enabled.add(name)
+            wanted.enabled.add(key)
     return out
 
 
@@ -74,7 +83,7 @@ def prune_rules(previous: str, wanted: Wanted) -> tuple[str, list[str]]:
         rules = []
         for rule in group["rules"]:
             name = rule.get("alert") if isinstance(rule, dict) else None
-            if isinstance(name, str) and wanted.drops(name):
+            if isinstance(name, str) and wanted.drops(name, _severity(rule)):
                 dropped.append(name)
             else:
                 rules.append(rule)
@@ -84,6 +93,12 @@ def prune_rules(previous: str, wanted: Wanted) -> tuple[str, list[str]]:
         return previous, []
     header = previous[: _header_end(previous)]
     return dump({"groups": kept_groups}, header), sorted(dropped)
+
+
+def _severity(rule: dict[str, Any]) -> str | None:
+    labels = rule.get("labels")
+    value = labels.get("severity") if isinstance(labels, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _is_group(group: object) -> bool:

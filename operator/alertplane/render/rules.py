@@ -31,7 +31,7 @@ def rule_groups(customer_id: str, specs: Iterable[CustomerAlertSpec]) -> list[di
     """One group per non-empty category, rules ordered by alert name (input order is noise)."""
     enabled = sorted(
         (s for s in specs if s.enabled and s.customer_id == customer_id),
-        key=lambda s: s.alert_name,
+        key=lambda s: (s.alert_name, s.severity.value),  # a pair shares the name
     )
     groups = []
     for category in Category:

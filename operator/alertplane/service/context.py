@@ -22,7 +22,7 @@ from ..store.repo import Store
 from ..sync import Reconciler
 from .access import NOT_FOUND_CUSTOMER, Access
 from .mimir_alerts import MimirAlertmanager
-from .objects import settled, view
+from .objects import pick, settled, view
 from .tenancy import BoundWriter
 from .tokens import Principal, TokenFile
 from .writers import Moving, SourcedWriter, StoreWriter, Writer
@@ -121,18 +121,25 @@ class Context:
         if not access.own and not self.reads(access).customer_known(access.customer):
             raise NotFound(NOT_FOUND_CUSTOMER)
 
-    def lookup(self, kind: str, access: Access, name: str, read: bool = False) -> ObjectRecord:
+    def lookup(
+        self,
+        kind: str,
+        access: Access,
+        name: str,
+        read: bool = False,
+        severity: str | None = None,
+    ) -> ObjectRecord:
         """The customer's object named `name` in a namespace bound to it (what a write
-        may change); with `read`, an admin also finds an unbound one."""
-        found = None
+        may change); with `read`, an admin also finds an unbound one. `severity` picks
+        one alert of a warning/critical pair (objects.pick: 409 for a pair without it)."""
+        found: list[ObjectRecord] = []
         if plausible(name):
-            found = self.bound(access.customer).find_named(kind, access.customer, name)
-            if found is None and read and self.bindings is not None and access.principal.is_admin:
-                found = self.store.find_named(kind, access.customer, name)
-        if found is None:
+            found = self.bound(access.customer).named(kind, access.customer, name)
+            if not found and read and self.bindings is not None and access.principal.is_admin:
+                found = self.store.named(kind, access.customer, name)
+        if not found:
             self.require_known(access)
-            raise NotFound(f"{'alert' if kind == 'CustomerAlert' else 'receiver'} not found")
-        return found
+        return pick(kind, access.customer, name, found, severity)
 
     async def settle(self, out: dict[str, Any]) -> dict[str, Any]:
         """`out` (a written object) once the reconciler has concluded about its generation

@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 import threading
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -89,7 +90,10 @@ def _pin_lines(
     entries: Sequence[tuple[K, CustomerAlertSpec]], errors: Sequence[str]
 ) -> dict[K, list[Problem]] | None:
     """Each error line on the alert it names; None when some line names no alert."""
-    by_name = {spec.alert_name: key for key, spec in entries}
+    # A warning/critical pair shares its name: promtool's line cannot say which of the two
+    # it means, so such a name pins nothing (the alerts are then checked one by one).
+    counts = Counter(spec.alert_name for _, spec in entries)
+    by_name = {spec.alert_name: key for key, spec in entries if counts[spec.alert_name] == 1}
     pinned: dict[K, list[Problem]] = {}
     for line in errors:
         found = _PROMTOOL_LINE.match(line)
