@@ -130,8 +130,9 @@ CASES = [
         "duplicate-name",
         EXISTING,
         {},
-        "spec.alertName: customer 'acme' already has alert 'Existing' "
-        "(CustomerAlert acme/acme-existing); choose another name or remove one of the two",
+        "spec.alertName: customer 'acme' already has alert 'Existing' at severity 'critical' "
+        "(CustomerAlert acme/acme-existing); choose another name, or another severity (a "
+        "warning/critical pair may share the name), or remove one of the two",
         put=False,
     ),
 ]
@@ -199,7 +200,9 @@ def test_api_and_console_refuse_with_the_same_problem(case: Case, api: ApiEnv) -
     r = api.client.post("/customers/acme/alerts", json=spec, headers=ACME)
     if case.id == "duplicate-name":  # a create of a name that exists: the REST answer
         assert r.status_code == 409
-        assert r.json()["detail"] == "alert 'Existing' already exists; change it with PUT"
+        assert r.json()["detail"] == (
+            "alert 'Existing' at severity 'critical' already exists; change it with PUT"
+        )
     else:
         assert r.status_code == 422, r.text
         assert texts(r.json()["problems"]) == [case.text]

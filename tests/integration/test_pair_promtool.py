@@ -107,7 +107,10 @@ def test_a_pair_imports_as_two_objects_and_fires_separately_per_customer(tmp_pat
         "tests": [
             {
                 "interval": "1m",
-                "input_series": [*_series("acme", "30x9 10x10"), *_series("globex", "5x20", "sdb9")],
+                "input_series": [
+                    *_series("acme", "30x9 10x10"),
+                    *_series("globex", "5x20", "sdb9"),
+                ],
                 "alert_rule_test": [
                     {
                         "eval_time": "5m",
@@ -169,4 +172,4 @@ def test_the_pair_test_fails_when_one_severity_is_missing(tmp_path: Path) -> Non
         timeout=300,
     )
     assert proc.returncode == 1
-    assert "severity=\"critical\"" in proc.stdout + proc.stderr
+    assert 'severity="critical"' in proc.stdout + proc.stderr

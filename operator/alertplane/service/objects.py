@@ -56,12 +56,16 @@ def object_name(customer: str, spec_name: str, salted: bool = False, severity: s
     return base
 
 
-def alert_path(customer: str, alert_name: str, severity: str | None, is_pair: bool) -> str:
-    """The REST path of one alert, the ONE place links to alerts are built (API Location
-    headers, the console, the board): `/customers/acme/alerts/HighErrorRate`, and for one
-    alert of a warning/critical pair `…?severity=critical` (without it the API answers
-    409). A reader of a unique name may pass the severity too: it is checked."""
-    path = f"/customers/{customer}/alerts/{segment(alert_name)}"
+def alert_path(
+    customer: str, alert_name: str, severity: str | None, is_pair: bool, *tail: str
+) -> str:
+    """The path of one alert, the ONE place links to alerts are built (API Location
+    headers, the console's links under its own prefix, the board):
+    `/customers/acme/alerts/HighErrorRate`, and for one alert of a warning/critical pair
+    `…?severity=critical` (without it the API answers 409); `tail` are further path
+    parts before the query (`enabled`). A reader of a unique name may pass the severity
+    too: it is checked."""
+    path = "/".join([f"/customers/{customer}/alerts/{segment(alert_name)}", *map(segment, tail)])
     return f"{path}?severity={severity}" if is_pair and severity else path
 
 
