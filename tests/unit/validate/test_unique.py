@@ -6,13 +6,16 @@ So appending a file never changes which of the existing objects stays valid.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from alertplane.admission import WRITE, Taken, admit
 from alertplane.cli import main
 from alertplane.core import evaluate, render_valid
-from alertplane.manifests import load_text
+from alertplane.errors import ObjectRef, Source
+from alertplane.manifests import Document, load_text
 from alertplane.render.platform import PlatformConfig
 from tests.support.factories import alert, receiver
 from tests.support.problems import lines
@@ -138,3 +141,27 @@ def test_a_pair_renders_both_rules_in_a_stable_order() -> None:
         ("FillingUp", "critical"),
         ("FillingUp", "warning"),
     ]
+
+
+def _admitted_next_to(stored: dict[str, Any], doc: dict[str, Any]) -> list[str]:
+    """What the webhook, /import and the API decide for `doc` with `stored` in the store
+    (admission.Taken: the objects already there)."""
+    existing = Taken.of(
+        ObjectRef("CustomerAlert", "acme", stored["metadata"]["name"]), "acme", stored["spec"]
+    )
+    assert existing is not None
+    admission = admit([Document(Source("admission"), doc)], WRITE, existing=[existing])
+    return [str(p) for p in admission.refused]
+
+
+def test_admission_next_to_stored_objects_takes_a_pair_and_refuses_a_twin() -> None:
+    warning = alert(name="Warn", alertName="FillingUp", severity="warning")
+    critical = alert(name="Crit", alertName="FillingUp", severity="critical")
+    assert _admitted_next_to(warning, critical) == []
+    twin = alert(name="Twin", alertName="FillingUp", severity="warning")
+    assert _admitted_next_to(warning, twin) == [
+        "CustomerAlert acme/acme-twin: spec.alertName: customer 'acme' already has alert "
+        f"'FillingUp' at severity 'warning' (CustomerAlert acme/acme-warn); {CHOOSE_ALERT}"
+    ]
+    # The stored object itself, changed to another severity, is no duplicate of itself.
+    assert _admitted_next_to(warning, {**warning, "spec": critical["spec"]}) == []
