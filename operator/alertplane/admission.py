@@ -52,6 +52,7 @@ from .validate import (
     parse_documents,
     validate_objects,
 )
+from .validate.positions import place
 from .validate.unique import Identity, duplicate, identity, key_of, name_path
 
 
@@ -173,8 +174,10 @@ def admit(
         clean = [p for p in parsed if not is_flagged(p, index)]
         flagged = [p for p in parsed if is_flagged(p, index)]  # promtool's words too
         found += [(Stage.TOOLS, p) for p in check_with_tools(clean, suspects=flagged)]
-    refused = [p for stage, p in found if stage in policy.refuse]
-    marked = [p for stage, p in found if stage not in policy.refuse]
+    # Each problem of a YAML document names where its field is (line:column).
+    placed = place([p for _, p in found], documents)
+    refused = [p for (stage, _), p in zip(found, placed, strict=True) if stage in policy.refuse]
+    marked = [p for (stage, _), p in zip(found, placed, strict=True) if stage not in policy.refuse]
     return Admission(
         parsed, _in_input_order(refused, parsed), _in_input_order(marked, parsed), rejected
     )

@@ -63,12 +63,15 @@ def test_duplicates_across_files_follow_the_order_of_the_files(
     (tmp_path / "b.yaml").write_text(yaml.safe_dump(alert(name="Mine", alertName="X")))
     assert main(["validate", "--no-tools", "-f", str(tmp_path)]) == 1
     assert capsys.readouterr().out == (
+        f"{tmp_path / 'b.yaml'}:7:3: "  # where the field is: spec.alertName of the later one
         "CustomerAlert acme/acme-mine: spec.alertName: customer 'acme' already has alert 'X' "
         f"at severity 'critical' (CustomerAlert acme/acme-other); {CHOOSE_ALERT}\n"
     )
     order = ["-f", str(tmp_path / "b.yaml"), "-f", str(tmp_path / "a.yaml")]
     assert main(["validate", "--no-tools", *order]) == 1
-    assert "CustomerAlert acme/acme-other: spec.alertName:" in capsys.readouterr().out
+    assert f"{tmp_path / 'a.yaml'}:7:3: CustomerAlert acme/acme-other: spec.alertName:" in (
+        capsys.readouterr().out
+    )
 
 
 def test_a_duplicate_counts_even_when_disabled() -> None:
