@@ -54,7 +54,10 @@ def answer(exc: Refused) -> JSONResponse:
 
 
 def problem_view(p: Problem) -> dict[str, str]:
-    return {"path": p.path, "message": p.message, "hint": p.hint, "text": str(p)}
+    out = {"path": p.path, "message": p.message, "hint": p.hint, "text": str(p)}
+    if p.where:  # a YAML body's problem: `<file>:line:column` of its field
+        out["where"] = p.where
+    return out
 
 
 def problem_list(problems: Sequence[Problem]) -> list[dict[str, str]]:

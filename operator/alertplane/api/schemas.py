@@ -42,6 +42,11 @@ class Problem(BaseModel):
     message: str
     hint: str
     text: str = Field(description="The line `alertplane validate` prints for this problem.")
+    where: str | None = Field(
+        None,
+        description="Where the field is in a YAML body: `body:line:column` (absent for JSON "
+        "bodies and single objects).",
+    )
 
 
 class ErrorOut(BaseModel):
