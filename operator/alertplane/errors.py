@@ -75,7 +75,8 @@ class Problem:
     def located(self) -> str:
         """The line `alertplane validate` prints: `file:line:column: ` (where the field is,
         when known), then the problem."""
-        return f"{self.where}: {self}" if self.where else str(self)
+        # (a problem of no object already names its source: the document)
+        return f"{self.where}: {self}" if self.where and self.obj is not None else str(self)
 
     def at(self, obj: ObjectRef | None = None, source: Source | None = None) -> Problem:
         return Problem(

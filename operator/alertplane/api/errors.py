@@ -54,8 +54,9 @@ def answer(exc: Refused) -> JSONResponse:
 
 
 def problem_view(p: Problem) -> dict[str, str]:
-    out = {"path": p.path, "message": p.message, "hint": p.hint, "text": str(p)}
-    if p.where:  # a YAML body's problem: `<file>:line:column` of its field
+    # `text`: the line `alertplane validate` prints (with where the field is, when known)
+    out = {"path": p.path, "message": p.message, "hint": p.hint, "text": p.located()}
+    if p.where:  # a YAML body's problem: `body:line:column` of its field
         out["where"] = p.where
     return out
 
