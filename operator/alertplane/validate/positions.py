@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import yaml
 
@@ -36,44 +36,47 @@ def place(problems: Sequence[Problem], documents: Sequence[Document]) -> list[Pr
     if not any(p.source is not None and not p.where for p in problems):
         return list(problems)
     shared = Counter(d.source for d in documents)
-    texts = {d.source: d for d in documents if d.text is not None and shared[d.source] == 1}
-    if not texts:
-        return list(problems)
-    trees: dict[int, list[yaml.Node]] = {}  # id(text) → its documents' nodes
-    out = []
-    for p in problems:
-        doc = texts.get(p.source) if p.source is not None and not p.where else None
-        if doc is None or doc.text is None or p.source is None:
-            out.append(p)
-            continue
-        nodes = trees.get(id(doc.text))
-        if nodes is None:
-            nodes = trees[id(doc.text)] = _nodes(doc.text)
-        where = _where(nodes, p.source, p.path, p.message, doc.text)
-        out.append(dataclasses.replace(p, where=where) if where else p)
+    texts = {d.source: d.text for d in documents if d.text is not None and shared[d.source] == 1}
+    # text (by identity) → document index → the problems of that document
+    wanted: dict[int, tuple[str, dict[int, list[int]]]] = {}
+    for n, p in enumerate(problems):
+        text = texts.get(p.source) if p.source is not None and not p.where else None
+        if text is not None and p.source is not None:
+            _, by_doc = wanted.setdefault(id(text), (text, {}))
+            by_doc.setdefault(p.source.document, []).append(n)
+    out = list(problems)
+    for text, by_doc in wanted.values():
+        # One parse per file with problems, one document's nodes alive at a time.
+        for index, root in _nodes(text, set(by_doc)):
+            for n in by_doc[index]:
+                p = out[n]
+                assert p.source is not None  # grouped by it above
+                where = _where(root, p.source, p.path, p.message, text)
+                out[n] = dataclasses.replace(p, where=where) if where else p
     return out
 
 
-def _nodes(text: str) -> list[yaml.Node]:
-    """The root node of every document, in the order manifests._documents numbers them."""
+def _nodes(text: str, wanted: set[int]) -> Iterator[tuple[int, yaml.Node]]:
+    """(index, root node) of the `wanted` documents, numbered as manifests._documents
+    numbers them (1-based, empty documents skipped)."""
     loader = _Composer(text)
-    out = []
+    index = 0
     try:
-        while loader.check_node():
+        while wanted and loader.check_node():
             node = loader.get_node()
-            if node is not None:
-                out.append(node)
-    except yaml.YAMLError:  # read once already; should it fail now, no positions
-        return out
+            if node is None:
+                continue
+            index += 1
+            if index in wanted:
+                wanted.discard(index)
+                yield index, node
+    except yaml.YAMLError:  # read once already; should it fail now, no more positions
+        return
     finally:
         loader.dispose()
-    return out
 
 
-def _where(nodes: list[yaml.Node], source: Source, path: str, message: str, text: str) -> str:
-    if not 1 <= source.document <= len(nodes):
-        return ""
-    root = nodes[source.document - 1]
+def _where(root: yaml.Node, source: Source, path: str, message: str, text: str) -> str:
     mark = position(root, path)
     if mark is None:
         return ""
