@@ -43,9 +43,7 @@ from .errors import ObjectRef, Problem
 from .importer.autoinject import auto_injected
 from .importer.templated import templated
 from .manifests import Document
-from .model import NAME_FIELDS, Resource, info, name_of
-from .model.common import dump_spec
-from .model.kinds import identity
+from .model import Resource
 from .render.platform import PlatformConfig
 from .validate import (
     Parsed,
@@ -55,7 +53,8 @@ from .validate import (
     parse_documents,
     validate_objects,
 )
-from .validate.unique import alike, duplicate_hint
+from .validate.positions import place
+from .validate.unique import Identity, duplicate, identity, key_of, name_path
 
 
 class Stage(Enum):
@@ -83,19 +82,17 @@ RECONCILE = Policy("reconcile", tools=True, refuse=frozenset())
 @dataclass(frozen=True)
 class Taken:
     """An object already stored, as far as uniqueness needs it: its identity and its
-    customer's alert/receiver name."""
+    identity within its customer (validate.unique.identity: an alert's is its alertName
+    and severity, so a warning/critical pair may share the name)."""
 
     ref: ObjectRef
     customer: str
-    name: str
-    key: tuple[str, ...] = ()  # model.kinds.identity: the name, and what may share it
+    key: Identity
 
     @classmethod
     def of(cls, ref: ObjectRef, customer: str, spec: dict[str, Any]) -> Taken | None:
-        name = spec.get(NAME_FIELDS.get(ref.kind, ""))
-        if not isinstance(name, str):
-            return None
-        return cls(ref, customer, name, identity(ref.kind, spec))
+        key = identity(ref.kind, customer, spec)
+        return cls(ref, customer, key) if key is not None else None
 
 
 class StoredObject(Protocol):
@@ -179,8 +176,10 @@ def admit(
         clean = [p for p in parsed if not is_flagged(p, index)]
         flagged = [p for p in parsed if is_flagged(p, index)]  # promtool's words too
         found += [(Stage.TOOLS, p) for p in check_with_tools(clean, suspects=flagged)]
-    refused = [p for stage, p in found if stage in policy.refuse]
-    marked = [p for stage, p in found if stage not in policy.refuse]
+    # Each problem of a YAML document names where its field is (line:column).
+    placed = place([p for _, p in found], documents)
+    refused = [p for (stage, _), p in zip(found, placed, strict=True) if stage in policy.refuse]
+    marked = [p for (stage, _), p in zip(found, placed, strict=True) if stage not in policy.refuse]
     return Admission(
         parsed, _in_input_order(refused, parsed), _in_input_order(marked, parsed), rejected
     )
@@ -192,30 +191,20 @@ def _duplicates(
     """Names the documents would take from objects already stored (the later object is
     the duplicate, as `validate.check_unique` words it for objects in one input)."""
     mine = {p.ref for p in parsed}
-    taken: dict[tuple[str, ...], Taken] = {}
+    taken: dict[Identity, Taken] = {}
     for t in existing:
         if t.ref not in mine:
-            taken.setdefault((t.ref.kind, t.customer, *(t.key or (t.name,))), t)
+            taken.setdefault(t.key, t)
     if not taken:
         return []
     index = flagged_index(already)
     problems = []
     for item in parsed:
-        obj = item.obj
-        name = name_of(obj)
-        key = identity(obj.kind, dump_spec(obj.spec))
-        first = taken.get((obj.kind, obj.spec.customer_id, *key))
+        key = key_of(item)
+        first = taken.get(key)
         if first is None or is_flagged(item, index):
             continue
-        what = info(obj.kind).noun
-        problems.append(
-            Problem(
-                f"spec.{NAME_FIELDS[obj.kind]}",
-                f"customer {first.customer!r} already has {what} {name!r}{alike(obj.kind)} "
-                f"({first.ref})",
-                duplicate_hint(obj.kind),
-            ).at(item.ref, item.source)
-        )
+        problems.append(duplicate(name_path(key[0]), key, first.ref).at(item.ref, item.source))
     return problems
 
 

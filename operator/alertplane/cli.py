@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _problems(problems: Sequence[Problem], stream: TextIO) -> None:
     for problem in problems:
-        print(problem, file=stream)
+        print(problem.located(), file=stream)
 
 
 def _summary(outcome: Outcome) -> str:

@@ -41,7 +41,8 @@ class Packing(list[Document]):
     """The loader's list of documents (manifests.load_paths `into`), packing each."""
 
     def append(self, doc: Document) -> None:
-        super().append(Document(doc.source, Pickled(pickle.dumps(doc.data))))
+        packed = Pickled(pickle.dumps(doc.data))  # the text is the file's, shared: kept
+        super().append(Document(doc.source, packed, doc.text, doc.item))
 
 
 @dataclass
@@ -52,7 +53,7 @@ class Packed:
         for i in range(len(self.items)) if indexes is None else indexes:
             doc = self.items[i]
             data = doc.data.data if isinstance(doc.data, Pickled) else pickle.dumps(doc.data)
-            yield Document(doc.source, pickle.loads(data))
+            yield Document(doc.source, pickle.loads(data), doc.text, doc.item)
 
 
 def load_packed(paths: Sequence[str]) -> tuple[Packed, list[Problem]]:

@@ -193,7 +193,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         loaded.documents, WRITE, _platform(args), existing=existing, earlier=loaded.problems
     )
     for p in admission.refused:
-        print(p, file=sys.stderr)
+        print(p.located(), file=sys.stderr)  # with where the field is, as validate prints
     for change in store.apply(admission.admitted, args.actor, "cli"):
         print(change)
     return 0 if admission.ok else 1

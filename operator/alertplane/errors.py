@@ -57,6 +57,9 @@ class Problem:
     obj: ObjectRef | None = None
     source: Source | None = None
     extra: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # `file:line:column` of the field in its manifest file, as compilers print it (editors
+    # jump there); "" when unknown (a JSON body, a stored object). validate/positions.py.
+    where: str = field(default="", compare=False)
 
     def text(self) -> str:
         body = self.message if not self.hint else f"{self.message}; {self.hint}"
@@ -69,6 +72,12 @@ class Problem:
             return f"{self.source}: {self.text()}"
         return self.text()
 
+    def located(self) -> str:
+        """The line `alertplane validate` prints: `file:line:column: ` (where the field is,
+        when known), then the problem."""
+        # (a problem of no object already names its source: the document)
+        return f"{self.where}: {self}" if self.where and self.obj is not None else str(self)
+
     def at(self, obj: ObjectRef | None = None, source: Source | None = None) -> Problem:
         return Problem(
             path=self.path,
@@ -77,6 +86,7 @@ class Problem:
             obj=obj if obj is not None else self.obj,
             source=source if source is not None else self.source,
             extra=self.extra,
+            where=self.where,
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -64,6 +64,11 @@ for _tag, _construct in list(_Base.yaml_constructors.items()):
 class Document:
     source: Source
     data: Any
+    # The text the document was read from (shared by the file's documents, not copied),
+    # so a problem can name the line:column of its field (validate/positions.py) without
+    # keeping every parse tree; `item`: the index in a `kind: List`'s items, else -1.
+    text: str | None = field(default=None, compare=False, repr=False)
+    item: int = field(default=-1, compare=False)
 
 
 @dataclass
@@ -157,8 +162,10 @@ def _load_text(text: str, name: str, loaded: Loaded, order: int = 0, lists: bool
                 )
                 del loaded.documents[before:]
                 return
-            for item in items:
-                loaded.documents.append(Document(Source(name, index, line, order=order), item))
+            listed = len(items) != 1 or items[0] is not data
+            for n, item in enumerate(items):
+                source = Source(name, index, line, order=order)
+                loaded.documents.append(Document(source, item, text, n if listed else -1))
     except UnicodeEncodeError:  # lone surrogates: stdin's undecodable bytes
         loaded.problems.append(
             Problem(

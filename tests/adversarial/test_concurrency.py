@@ -252,7 +252,8 @@ def test_concurrent_creates_of_one_name_one_wins(api: ApiEnv) -> None:
     for r in answers:
         if r.status_code == 409:
             assert r.json() == {
-                "detail": "alert 'HighErrorRate' already exists; change it with PUT"
+                "detail": "alert 'HighErrorRate' at severity 'critical' already exists; "
+                "change it with PUT"
             }
     (won,) = [i for i, r in enumerate(answers) if r.status_code == 201]
     rows = audit_of(api)

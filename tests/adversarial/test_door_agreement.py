@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from tests.support.operator_env import (
     wait_for,
     webhook_chart_operator,
 )
+from tests.support.problems import unplaced
 from tests.support.processes import Postgres
 
 NS = "acme"
@@ -130,8 +132,9 @@ CASES = [
         "duplicate-name",
         EXISTING,
         {},
-        "spec.alertName: customer 'acme' already has alert 'Existing' "
-        "(CustomerAlert acme/acme-existing); choose another name or remove one of the two",
+        "spec.alertName: customer 'acme' already has alert 'Existing' at severity 'critical' "
+        "(CustomerAlert acme/acme-existing); choose another name, or another severity (a "
+        "warning/critical pair may share the name), or remove one of the two",
         put=False,
     ),
 ]
@@ -179,7 +182,10 @@ def test_cli_validate_and_apply_refuse_with_one_line(
     capsys.readouterr()
 
     assert main(["validate", "--no-tools", "-f", str(path)]) == 1
-    assert capsys.readouterr().out.splitlines() == [line]
+    out = capsys.readouterr().out
+    # The same line, after where the field is in the file (validate/positions.py).
+    assert unplaced(out).splitlines() == [line]
+    assert re.match(rf"{re.escape(str(path))}:\d+:\d+: CustomerAlert", out), out
 
     before = stored_names(api)
     db = str(api.store.engine.url)
@@ -187,7 +193,8 @@ def test_cli_validate_and_apply_refuse_with_one_line(
     one.write_text(yaml.safe_dump(doc, sort_keys=False))
     assert main(["apply", "-f", str(one), "--db", db, "--actor", "mallory"]) == 1
     out, err = capsys.readouterr()
-    assert (out, err.splitlines()) == ("", [line])
+    assert (out, unplaced(err).splitlines()) == ("", [line])
+    assert err.startswith(f"{one}:"), err
     assert stored_names(api) == before
 
 
@@ -199,7 +206,9 @@ def test_api_and_console_refuse_with_the_same_problem(case: Case, api: ApiEnv) -
     r = api.client.post("/customers/acme/alerts", json=spec, headers=ACME)
     if case.id == "duplicate-name":  # a create of a name that exists: the REST answer
         assert r.status_code == 409
-        assert r.json()["detail"] == "alert 'Existing' already exists; change it with PUT"
+        assert r.json()["detail"] == (
+            "alert 'Existing' at severity 'critical' already exists; change it with PUT"
+        )
     else:
         assert r.status_code == 422, r.text
         assert texts(r.json()["problems"]) == [case.text]
@@ -277,7 +286,7 @@ def test_generated_objects_get_one_verdict_from_every_door(
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     capsys.readouterr()
     code = main(["apply", "-f", str(path), "--db", str(api.store.engine.url)])
-    err = capsys.readouterr().err.splitlines()
+    err = unplaced(capsys.readouterr().err).splitlines()  # (positions: test_positions.py)
     prefix = f"CustomerAlert acme/{doc['metadata']['name']}: "
     assert (code, err) == (
         (1, [prefix + t.replace(f"{n}'", f"{n}_cli'") for t in expected]) if expected else (0, [])

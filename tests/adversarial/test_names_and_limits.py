@@ -35,6 +35,7 @@ from tests.support.api_env import ADMIN, ApiEnv, alert_spec, api_env, receiver_s
 from tests.support.crds import ALERT
 from tests.support.factories import alert, receiver
 from tests.support.k8s_env import KubeEnv
+from tests.support.problems import unplaced
 
 BASE = "/customers/acme/alerts"
 LONGEST_CUSTOMER = "c" * 63
@@ -363,7 +364,7 @@ def test_cli_validate_and_apply_refuse_overflowing_durations_and_long_names(
         yaml.safe_dump_all([alert(**{"for": "99999999999999y"}), alert(name="A" * 190)])
     )
     assert main(["validate", "-f", str(path)]) == 1
-    out = capsys.readouterr().out.splitlines()
+    out = unplaced(capsys.readouterr().out).splitlines()
     assert [line.split(": ")[1] for line in out] == ["spec.for", "spec.alertName"], out
     assert f"at most {MAX_DURATION}" in out[0] and "at most 189 characters" in out[1]
     db = f"sqlite:///{tmp_path / 'x.db'}"

@@ -29,6 +29,7 @@ from alertplane.cli import main
 from tests.support.api_env import ACME, GLOBEX, ApiEnv, api_env, receiver_spec
 from tests.support.cli import write
 from tests.support.factories import receiver
+from tests.support.problems import unplaced
 
 NOPE = "can't evaluate field Nope in type template.Data"
 WIDE = "\U0001f600" * 60_000  # 60,000 characters, 240,000 bytes of UTF-8
@@ -50,7 +51,7 @@ def _validate(tmp_path: Path, capsys: pytest.CaptureFixture[str], *docs: Any) ->
     assert "Argument list too long" not in out + err and "Debian" not in out + err, err
     assert "Traceback" not in out + err
     assert code == (1 if out else 0), (code, out, err)
-    return out.splitlines()
+    return unplaced(out).splitlines()
 
 
 def test_a_template_cannot_end_its_wrapper_to_hide_from_the_batch(

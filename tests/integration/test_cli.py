@@ -47,10 +47,11 @@ def test_validate_prints_one_line_per_problem_on_stdout(cli: Run, tmp_path: Path
     f = write(tmp_path / "m.yaml", alert(severity="fatal"), receiver(webhook=[]), alert("globex"))
     assert cli("validate", "-f", f) == (
         1,
-        "CustomerAlert acme/acme-higherrorrate: spec.severity: 'fatal' is not allowed; use one "
-        "of 'critical', 'warning' or 'info'\n"
-        "CustomerReceiver acme/acme-oncall: spec: no notification channel; add at least one of "
-        "spec.email, spec.slack, spec.pagerduty, spec.webhook\n",
+        # where the field is (file:line:column), then the problem
+        f"{f}:10:3: CustomerAlert acme/acme-higherrorrate: spec.severity: 'fatal' is not "
+        "allowed; use one of 'critical', 'warning' or 'info'\n"
+        f"{f}:20:1: CustomerReceiver acme/acme-oncall: spec: no notification channel; add at "
+        "least one of spec.email, spec.slack, spec.pagerduty, spec.webhook\n",
         "1 valid, 2 invalid, 2 problem(s)\n",
     )
 
@@ -60,7 +61,9 @@ def test_several_paths_are_validated_together(cli: Run, tmp_path: Path) -> None:
     b = write(tmp_path / "b.yml", alert(name="Y", alertName="X"))
     code, out, _ = cli("validate", "-f", a, "--filename", b)
     assert code == 1
-    assert out.startswith("CustomerAlert acme/acme-y: spec.alertName: customer 'acme' already")
+    assert out.startswith(
+        f"{b}:8:3: CustomerAlert acme/acme-y: spec.alertName: customer 'acme' already"
+    )
 
 
 def test_broken_yaml_and_unknown_kinds_are_named(cli: Run, tmp_path: Path) -> None:
@@ -80,7 +83,8 @@ def test_no_tools_skips_the_template_checks(cli: Run, tmp_path: Path) -> None:
     f = write(tmp_path / "m.yaml", alert(annotations={"summary": "{{ if }}"}))
     assert cli("validate", "--no-tools", "-f", f)[0] == 0
     code, out, _ = cli("validate", "-f", f)
-    assert (code, out.split(": ")[1]) == (1, "spec.annotations.summary")
+    assert (code, out.split(": ")[2]) == (1, "spec.annotations.summary")
+    assert out.startswith(f"{f}:13:5: CustomerAlert")  # summary: under annotations:
 
 
 def test_platform_config_enables_the_smtp_check(cli: Run, tmp_path: Path) -> None:
@@ -92,7 +96,7 @@ def test_platform_config_enables_the_smtp_check(cli: Run, tmp_path: Path) -> Non
     code, out, _ = cli("validate", "-f", f, "--platform-config", str(empty))
     assert code == 1
     assert out == (
-        "CustomerReceiver acme/acme-oncall: spec.email: the platform has no SMTP server "
+        f"{f}:11:3: CustomerReceiver acme/acme-oncall: spec.email: the platform has no SMTP server "
         "configured; ask the platform team to set alertmanager.global.smtp_smarthost and "
         "smtp_from, or use another channel\n"
     )
@@ -231,12 +235,12 @@ def test_render_leaves_invalid_objects_out_and_renders_their_siblings(
     code, out, err = cli("render", "-f", f, "--out", str(out_dir))
     assert code == 1
     assert err.splitlines() == [
-        'CustomerAlert acme/acme-leaky: spec.expr: selector up{} has no customer_id="acme" '
-        'matcher; add customer_id="acme" inside its braces',
-        "CustomerAlert globex/globex-broken: spec.severity: 'fatal' is not allowed; use one of "
-        "'critical', 'warning' or 'info'",
-        "CustomerReceiver acme/acme-nowhere: spec: no notification channel; add at least one of "
-        "spec.email, spec.slack, spec.pagerduty, spec.webhook",
+        f"{f}:25:3: CustomerAlert acme/acme-leaky: spec.expr: selector up{{}} has no "
+        'customer_id="acme" matcher; add customer_id="acme" inside its braces',
+        f"{f}:38:3: CustomerAlert globex/globex-broken: spec.severity: 'fatal' is not allowed; "
+        "use one of 'critical', 'warning' or 'info'",
+        f"{f}:59:1: CustomerReceiver acme/acme-nowhere: spec: no notification channel; add at "
+        "least one of spec.email, spec.slack, spec.pagerduty, spec.webhook",
     ]
     assert out == (
         f"{out_dir}: 3 written, 0 unchanged, 0 removed, 0 kept; 3 valid, 3 invalid, 3 problem(s)\n"
@@ -273,9 +277,13 @@ def test_render_the_examples(cli: Run, tmp_path: Path) -> None:
 def test_render_without_smtp_reports_email_receivers(cli: Run, tmp_path: Path) -> None:
     code, _, err = cli("render", "-f", str(EXAMPLES / "customers"), "--out", str(tmp_path))
     assert code == 1
-    assert [line.split(": ")[0:2] for line in err.splitlines()] == [
-        ["CustomerReceiver acme/acme-team", "spec.email"],
-        ["CustomerReceiver globex/globex-infra-mail", "spec.email"],
+    assert [line.split(": ")[0:3] for line in err.splitlines()] == [
+        [f"{EXAMPLES}/customers/acme.yaml:107:3", "CustomerReceiver acme/acme-team", "spec.email"],
+        [
+            f"{EXAMPLES}/customers/globex.yaml:96:3",
+            "CustomerReceiver globex/globex-infra-mail",
+            "spec.email",
+        ],
     ]
 
 
@@ -317,8 +325,8 @@ def test_stdin_dash(tmp_path: Path) -> None:
     proc = _run("validate", "-f", "-", stdin=text)
     assert (proc.returncode, proc.stdout) == (
         1,
-        "CustomerAlert acme/acme-bad: spec.labels.urgency: label 'urgency' is set by "
-        "alertplane; remove it; set spec.urgency\n",
+        "<stdin>:28:5: CustomerAlert acme/acme-bad: spec.labels.urgency: label 'urgency' is "
+        "set by alertplane; remove it; set spec.urgency\n",
     )
     proc = _run("validate", "-f", "-", stdin="kind: [\n")
     assert (proc.returncode, proc.stdout) == (

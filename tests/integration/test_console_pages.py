@@ -265,8 +265,8 @@ def test_create_with_a_mistake_shows_the_message_then_fix(env: ApiEnv) -> None:
     # The same name again: refused on the name field.
     r = post(c, new, new, alert_form())
     assert field_errors(assert_page(r, 422), "alertName") == [
-        "spec.alertName: an alert named 'CpuHot' already exists; choose another name, "
-        "or edit that alert"
+        "spec.alertName: an alert named 'CpuHot' at severity 'warning' already exists; "
+        "choose another name or severity, or edit that alert"
     ]
 
 

@@ -54,7 +54,11 @@ def answer(exc: Refused) -> JSONResponse:
 
 
 def problem_view(p: Problem) -> dict[str, str]:
-    return {"path": p.path, "message": p.message, "hint": p.hint, "text": str(p)}
+    # `text`: the line `alertplane validate` prints (with where the field is, when known)
+    out = {"path": p.path, "message": p.message, "hint": p.hint, "text": p.located()}
+    if p.where:  # a YAML body's problem: `body:line:column` of its field
+        out["where"] = p.where
+    return out
 
 
 def problem_list(problems: Sequence[Problem]) -> list[dict[str, str]]:

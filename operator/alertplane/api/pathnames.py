@@ -7,6 +7,10 @@ one sent as `100%`. This middleware decodes every escape of the raw path except 
 `%25`, which stay escaped until `restore` (service/objects.py; the console uses it too)
 turns the matched segment back into the name: so every name has exactly one spelling in
 a path, `segment(name)`.
+
+`alert_path(customer, alert_name, severity, is_pair)` is the one builder of links to an
+alert (API Location headers, console, board): one alert of a warning/critical pair is
+addressed with `?severity=` (service/objects.pick answers 409 without it).
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..service.objects import restore, segment
+from ..service.objects import alert_path, restore, segment
 
-__all__ = ["KeepEscapedSlashes", "restore", "segment"]
+__all__ = ["KeepEscapedSlashes", "alert_path", "restore", "segment"]
 _KEPT = re.compile(rb"%(?:2[fF]|25)")
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..model import info
+from ..model import Severity, info
 from ..service import crud
 from ..service.access import Access
 from ..service.context import Context
@@ -52,6 +53,13 @@ class Kind:
     @property
     def key(self) -> str:
         return NAME_KEY[self.kind]
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        """The errors of a path naming one object: an alert's may name a pair without its
+        severity (409) or a severity that is none (422); a recording rule's record may be
+        shared by rules of other labels (409)."""
+        return (401, 404, 409, 422) if self.kind == ALERT else (401, 404, 409)
 
     @property
     def plural(self) -> str:
@@ -123,6 +131,29 @@ def router(ctx: Context, auth: Auth, k: Kind) -> APIRouter:
     return api
 
 
+SEVERITY = Query(
+    None,
+    description="Which alert of a warning/critical pair (two alerts of one customer with "
+    "one alertName): without it a pair answers 409 naming each severity's path; for a "
+    "unique alertName it is optional and checked (404 when the alert has another).",
+)
+
+
+def _severity_of(k: Kind) -> Any:
+    """The `?severity=` query parameter of alert paths (receivers have none)."""
+    if k.kind != ALERT:
+        return Depends(_no_severity)
+
+    def severity(severity: Severity | None = SEVERITY) -> str | None:
+        return None if severity is None else severity.value
+
+    return Depends(severity)
+
+
+def _no_severity() -> str | None:
+    return None
+
+
 def _name_in_path(k: Kind) -> Callable[..., str]:
     """The object's name from its path segment, `/` and `%` restored (api/pathnames.py)."""
     described = Path(
@@ -137,7 +168,7 @@ def _name_in_path(k: Kind) -> Callable[..., str]:
 
 
 def _add_collection(api: APIRouter, ctx: Context, k: Kind, customer: Any) -> None:
-    key, kind, plural = k.key, k.kind, k.plural
+    kind, plural = k.kind, k.plural
 
     @api.get(
         "",
@@ -162,29 +193,34 @@ def _add_collection(api: APIRouter, ctx: Context, k: Kind, customer: Any) -> Non
         access: Access = customer, body: Any = SPEC, wait: bool = WAIT
     ) -> JSONResponse:
         out = await written(ctx, wait, crud.create, ctx, access, kind, body)
-        location = f"/customers/{access.customer}/{plural}/{pathnames.segment(out['spec'][key])}"
+        location = await run_in_threadpool(crud.path_of, ctx, access, out)
         return tagged(out, 201, Location=location)
 
 
 def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
     kind, item = k.kind, k.item
+    severity_in_query = _severity_of(k)
 
     @api.get(
         item,
         name=f"get_{k.one}",
         description=f"One {k.noun} with its status (phase, Valid/Synced conditions).",
         response_model=ObjectOut,
-        responses=responses(401, 404, 409),
+        responses=responses(*k.codes),
     )
-    def get(access: Access = customer, name: str = name_in_path) -> JSONResponse:
-        return tagged(crud.get_object(ctx, access, kind, name))
+    def get(
+        access: Access = customer,
+        name: str = name_in_path,
+        severity: str | None = severity_in_query,
+    ) -> JSONResponse:
+        return tagged(crud.get_object(ctx, access, kind, name, severity=severity))
 
     @api.put(
         item,
         name=f"update_{k.one}",
         description=f"Replace {'an' if k.noun[0] in 'aeiou' else 'a'} {k.noun}'s spec.",
         response_model=ObjectOut,
-        responses=responses(401, 404, 409, 412, 422),
+        responses=responses(*k.codes, 412, 422),
         openapi_extra=spec_body(f"{k.schema}SpecUpdate", "The new spec (replaces the old one)."),
     )
     async def update(
@@ -193,11 +229,11 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
         body: Any = SPEC,
         wait: bool = WAIT,
         if_match: str | None = IF_MATCH,
+        severity: str | None = severity_in_query,
     ) -> JSONResponse:
         expected = etags.expected_of(if_match)
-        return tagged(
-            await written(ctx, wait, crud.update, ctx, access, kind, name, body, expected)
-        )
+        update = partial(crud.update, severity=severity)
+        return tagged(await written(ctx, wait, update, ctx, access, kind, name, body, expected))
 
     if info(kind).toggles:
 
@@ -215,24 +251,28 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
             name: str = name_in_path,
             wait: bool = WAIT,
             if_match: str | None = IF_MATCH,
+            severity: str | None = severity_in_query,
         ) -> JSONResponse:
             expected = etags.expected_of(if_match)
+            enable = partial(crud.set_enabled, severity=severity)
             out = await written(
-                ctx, wait, crud.set_enabled, ctx, access, name, change.enabled, expected, kind
+                ctx, wait, enable, ctx, access, name, change.enabled, expected, kind
             )
             return tagged(out)
 
 
 def _add_removal(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:
     kind, item = k.kind, k.item
+    severity_in_query = _severity_of(k)
 
-    @api.delete(
-        item, name=f"delete_{k.one}", status_code=204, responses=responses(401, 404, 409, 412)
-    )
+    @api.delete(item, name=f"delete_{k.one}", status_code=204, responses=responses(*k.codes, 412))
     def delete(
-        access: Access = customer, name: str = name_in_path, if_match: str | None = IF_MATCH
+        access: Access = customer,
+        name: str = name_in_path,
+        if_match: str | None = IF_MATCH,
+        severity: str | None = severity_in_query,
     ) -> Response:
-        crud.delete(ctx, access, kind, name, etags.expected_of(if_match))
+        crud.delete(ctx, access, kind, name, etags.expected_of(if_match), severity=severity)
         return Response(status_code=204)
 
     @api.post(
@@ -248,8 +288,8 @@ def _add_removal(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_p
         name: str = name_in_path,
         wait: bool = WAIT,
         if_match: str | None = IF_MATCH,
+        severity: str | None = severity_in_query,
     ) -> JSONResponse:
         version, expected = target.version, etags.expected_of(if_match)
-        return tagged(
-            await written(ctx, wait, crud.rollback, ctx, access, kind, name, version, expected)
-        )
+        back = partial(crud.rollback, severity=severity)
+        return tagged(await written(ctx, wait, back, ctx, access, kind, name, version, expected))

@@ -49,6 +49,11 @@ class Problem(BaseModel):
     message: str
     hint: str
     text: str = Field(description="The line `alertplane validate` prints for this problem.")
+    where: str | None = Field(
+        None,
+        description="Where the field is in a YAML body: `body:line:column` (absent for JSON "
+        "bodies and single objects).",
+    )
 
 
 class ErrorOut(BaseModel):
@@ -276,7 +281,8 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         403: "The token may not do this (e.g. import objects of another customer).",
         404: "Not found; also every path of a customer the token may not see.",
         409: "Already exists, or a name several objects share (or, for a PATCH, changed by "
-        "other writers too often; retry).",
+        "other writers too often; retry; or a path names an alert of a warning/critical pair "
+        "without ?severity=).",
         412: "If-Match names another generation than the object's: nothing was written.",
         413: "The body is too large.",
         422: "Invalid input: the problems, as `alertplane validate` reports them.",

@@ -4,6 +4,7 @@ name as actor and source "console"."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -118,12 +119,13 @@ def _add_writes(api: APIRouter, console: Console) -> None:
 
     @api.post("/customers/{cid}/alerts/{name}/enabled")
     async def toggle(request: Request, cid: str, name: str) -> Response:
-        name = restore(name)
+        name, severity = restore(name), request.query_params.get("severity")
         session, access = await run_in_threadpool(console.access, request, cid)
         form = await read_form(request)
         check_csrf(session, form)
         enabled = form.get("enabled") == "true"
-        out = await run_in_threadpool(crud.set_enabled, writes, access, name, enabled)
+        switch = partial(crud.set_enabled, severity=severity)  # one alert of a pair
+        out = await run_in_threadpool(switch, writes, access, name, enabled)
         await console.settle(out)
         return done(cid, "enabled" if enabled else "disabled", name)
 
@@ -142,7 +144,9 @@ def _add_writes(api: APIRouter, console: Console) -> None:
         if stored is None or stored.customer_id != access.customer:
             raise NotFound("no such object")
         spec_name = str(stored.spec.get(info(kind).name_field))
-        await run_in_threadpool(crud.rollback, writes, access, kind, spec_name, int(version))
+        # The object's own severity: the name alone may be a warning/critical pair.
+        back = partial(crud.rollback, severity=stored.spec.get("severity"))
+        await run_in_threadpool(back, writes, access, kind, spec_name, int(version))
         await console.settle(view(stored))
         what = f"{info(kind).noun.capitalize()} {spec_name} (to version {version})"
         return done(cid, "rolledback", what, "audit")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -36,7 +37,7 @@ from ..service.objects import (
     view,
 )
 from . import forms, receiver_form, record_form, slo_form, views
-from .render import curl, html, notice, redirect
+from .render import alert_url, curl, html, notice, redirect
 from .session import Session, check_csrf, read_form
 from .state import Console
 
@@ -117,8 +118,19 @@ def done(cid: str, code: str, what: str, *parts: str) -> Response:
     return redirect(f"{curl(cid, *parts)}?{query}")
 
 
+def severity_of(request: Request, fk: FormKind) -> str | None:
+    """`?severity=`: which alert of a warning/critical pair a page is about (render.alert_url
+    builds the links); receivers have none."""
+    return request.query_params.get("severity") if fk.kind == ALERT else None
+
+
 def _write(
-    console: Console, access: Access, fk: FormKind, spec: dict[str, Any], name: str | None
+    console: Console,
+    access: Access,
+    fk: FormKind,
+    spec: dict[str, Any],
+    name: str | None,
+    severity: str | None = None,
 ) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Check, then create (`name` None) or replace: (the written object, problems)."""
     writes = console.writes
@@ -126,19 +138,20 @@ def _write(
     if name is None:
         ref = ObjectRef(fk.kind, access.customer, object_name(access.customer, wanted or fk.noun))
     else:
-        ref = console.ctx.lookup(fk.kind, access, name).ref
+        ref = console.ctx.lookup(fk.kind, access, name, severity=severity).ref
     try:
         if name is None:
             return crud.create(writes, access, fk.kind, spec), []
-        return crud.update(writes, access, fk.kind, name, spec), []
+        return crud.update(writes, access, fk.kind, name, spec, severity=severity), []
     except Invalid as exc:
         return None, exc.problems
     except Conflict:
         noun = info(fk.kind).noun
+        at = f" at severity {spec.get('severity')!r}" if fk.kind == ALERT else ""
         taken = Problem(
             f"spec.{NAME_KEY[fk.kind]}",
-            f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} named {wanted!r} already exists",
-            f"choose another name, or edit that {noun}",
+            f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} named {wanted!r}{at} already exists",
+            f"choose another name{' or severity' if at else ''}, or edit that {noun}",
         )
         return None, [taken.at(ref)]
 
@@ -148,21 +161,24 @@ async def save(
 ) -> Response:
     """POST of the new form (`name` None) or of an object's edit form."""
     session, access = await run_in_threadpool(console.access, request, cid, name is not None)
-    current = None
+    current, sev = None, severity_of(request, fk)
     if name is not None:
-        current = await run_in_threadpool(console.ctx.lookup, fk.kind, access, name)
+        find = partial(console.ctx.lookup, severity=sev)
+        current = await run_in_threadpool(find, fk.kind, access, name)
     form = await read_form(request)
     check_csrf(session, form)
     spec, problems = fk.spec_of(form, name)
     out = None
     if not problems:
-        out, problems = await run_in_threadpool(_write, console, access, fk, spec, name)
+        out, problems = await run_in_threadpool(_write, console, access, fk, spec, name, sev)
     if problems or out is None:
         row = views.row(view(current)) if current is not None else None
         return form_page(fk, session, access, row, fk.submitted(form), fk.pin(problems), 422)
     out = await console.settle(out)
     written = str(out["spec"][NAME_KEY[fk.kind]])
     if out["status"]["phase"] == "Invalid":
+        if fk.kind == ALERT:  # the page of exactly this alert, whether or not of a pair
+            return redirect(alert_url(cid, views.row(out), pair=True))
         return redirect(curl(cid, fk.items, written))
     return done(cid, fk.notice + ("created" if name is None else "saved"), written, *fk.listing)
 
@@ -180,9 +196,9 @@ def _add_kind(api: APIRouter, console: Console, fk: FormKind) -> None:
         return form_page(fk, session, access, None, fk.values_of(None), forms.FieldErrors())
 
     def edit_form(request: Request, cid: str, name: str) -> Response:
-        name = restore(name)
+        name, sev = restore(name), severity_of(request, fk)
         session, access = console.access(request, cid)
-        row = views.row(view(console.ctx.lookup(fk.kind, access, name)))
+        row = views.row(view(console.ctx.lookup(fk.kind, access, name, severity=sev)))
         if isinstance(row.spec.get("template"), dict):  # made from the catalogue: its form
             return redirect(curl(access.customer, fk.items, name, "template"))
         return form_page(
@@ -207,7 +223,8 @@ def _add_kind(api: APIRouter, console: Console, fk: FormKind) -> None:
         session, access = await run_in_threadpool(console.access, request, cid)
         form = await read_form(request)
         check_csrf(session, form)
-        await run_in_threadpool(crud.delete, console.writes, access, fk.kind, name)
+        gone = partial(crud.delete, severity=severity_of(request, fk))
+        await run_in_threadpool(gone, console.writes, access, fk.kind, name)
         return done(cid, fk.notice + "deleted", name, *fk.listing)
 
     base = "/customers/{cid}"

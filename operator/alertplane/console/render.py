@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import AlertplaneError, Refused, ToolError
 from ..http_status import status_of
-from ..service.objects import segment
+from ..service.objects import alert_path, segment
 from .session import PATH, BadForm, CsrfFailed, Session, SignedOut
 
 log = logging.getLogger("alertplane.console")
@@ -62,7 +62,16 @@ def curl(customer: str, *parts: str) -> str:
     return "/".join([f"{PATH}/customers/{quote(customer)}", *(quote(p) for p in parts)])
 
 
+def alert_url(customer: str, row: Any, *tail: str, pair: bool | None = None) -> str:
+    """URL of an alert's console page (or its `tail` action): one alert of a warning/
+    critical pair carries `?severity=` (`row.pair`, or `pair` when the caller knows)."""
+    is_pair = row.pair if pair is None else pair
+    severity = row.spec.get("severity")
+    return PATH + alert_path(quote(customer), row.name, severity, is_pair, *tail)
+
+
 ENV.globals["curl"] = curl
+ENV.globals["alert_url"] = alert_url
 ENV.filters["q"] = quote
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -37,6 +38,9 @@ class Row:
     conditions: list[dict[str, Any]]
     rendered_to: list[str]
     last_sync: str
+    # One alert of a warning/critical pair (another alert of the customer has its name):
+    # its links carry ?severity= (render.alert_url).
+    pair: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -78,7 +82,10 @@ def row(out: dict[str, Any]) -> Row:
 
 
 def rows(items: list[dict[str, Any]]) -> list[Row]:
-    return sorted((row(i) for i in items), key=lambda r: r.name.lower())
+    made = [row(i) for i in items]
+    shared = Counter((r.kind, r.name) for r in made)
+    made = [replace(r, pair=True) if shared[(r.kind, r.name)] > 1 else r for r in made]
+    return sorted(made, key=lambda r: (r.name.lower(), str(r.spec.get("severity", ""))))
 
 
 def any_pending(items: list[Row]) -> bool:

@@ -11,7 +11,7 @@ from ..errors import Problem
 from ..manifests import MAX_DOCUMENTS, Document, load_text
 from .alerts import Converted, Options, convert
 from .inject import Refused
-from .naming import Names
+from .naming import Names, pair_names
 from .receivers import receivers_of
 from .records import convert_record
 from .result import Item, Output, Result
@@ -36,6 +36,15 @@ MAX_RULES = MAX_DOCUMENTS
 
 def import_documents(documents: list[Document], options: Options, result: Result) -> None:
     names, record_names = Names(), Names()  # kinds differ: an alert's name frees no record's
+    try:
+        _convert_all(documents, options, result, names, record_names)
+    finally:  # also when the rule limit stopped the import: what was converted is output
+        pair_names(result.manifests, names)
+
+
+def _convert_all(
+    documents: list[Document], options: Options, result: Result, names: Names, record_names: Names
+) -> None:
     for doc in documents:
         if len(result.outputs) + len(result.refused) > MAX_RULES:
             result.refused.append(Item(str(doc.source), _too_many()))

@@ -29,11 +29,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from ..errors import Conflict, Invalid, ObjectRef, Problem
-from ..model import NAME_FIELDS, Resource
+from ..model import Resource
 from ..model.common import dump_spec
 from ..model.records import ObjectRecord
 from ..store import txn
 from ..store.repo import Change, Store
+from ..validate.unique import identity
 from .answers import (
     check_template,
     clear_secrets,
@@ -133,11 +134,11 @@ class KubeWriter:
         racing another one): then the answer is "exists", not a second object."""
         there = self.requests.get(ref) or {}
         mine, theirs = dump_spec(obj.spec), there.get("spec") or {}
-        field = NAME_FIELDS.get(obj.kind, "")
-        return bool(
-            theirs.get("customerId") == mine.get("customerId")
-            and theirs.get(field) == mine.get(field)
-        )
+        if not isinstance(theirs, dict) or theirs.get("customerId") != mine.get("customerId"):
+            return False
+        # An alert's identity is its name and severity: its pair partner is another object.
+        customer = str(mine.get("customerId"))
+        return identity(obj.kind, customer, theirs) == identity(obj.kind, customer, mine)
 
     def apply(
         self,

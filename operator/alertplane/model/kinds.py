@@ -73,6 +73,8 @@ ALERT = KindInfo(
     ("alert", "alerts", "ca"),
     RULES,
     True,
+    # The warning/critical pair idiom: one alertName at two severities (docs/import.md).
+    ("severity",),
 )
 RECEIVER = KindInfo(
     "CustomerReceiver",

@@ -20,7 +20,11 @@ from ..model import NAME_FIELDS
 from .rules import RULE_KINDS
 from .yamlout import GENERATED, dump
 
-Key = tuple[str, str]  # the rule's key in the file (alert, record) and its name
+# A rule as the input names it: its key in the file (alert, record, slo), its name and,
+# for alerts, its severity. A warning/critical pair shares the name, so disabling one of
+# the two must drop only that one; None for an alert document whose severity is not a
+# string (it may be either: enabled keeps, disabled drops both) and for other kinds.
+Key = tuple[str, str, str | None]
 _KEYS = {k.kind: (k.rule_key, NAME_FIELDS[k.kind]) for k in RULE_KINDS}
 
 
@@ -33,10 +37,16 @@ class Wanted:
     # False when some rule document names no rule: an absent name may be that one.
     complete: bool = True
 
-    def drops(self, name: Key) -> bool:
-        if name in self.disabled and name not in self.enabled:
+    def drops(self, key: Key) -> bool:
+        any_severity = (key[0], key[1], None)
+        if any_severity in self.enabled or key in self.enabled:
+            return False
+        if key in self.disabled or any_severity in self.disabled:
             return True
-        return self.complete and name not in self.enabled and name not in self.disabled
+        # The name wanted at another severity: a severity change of the same alert (its
+        # last good rule stays) cannot be told from a removed pair partner here; both keep.
+        wanted_names = {(k, n) for k, n, _ in self.enabled | self.disabled}
+        return self.complete and (key[0], key[1]) not in wanted_names
 
 
 def wanted_alerts(
@@ -55,12 +65,15 @@ def wanted_alerts(
         wanted = out.setdefault(cid, Wanted())
         spec = data.get("spec")
         name = spec.get(keys[1]) if isinstance(spec, dict) else None
-        if not isinstance(name, str):
+        if not isinstance(spec, dict) or not isinstance(name, str):
             wanted.complete = False
-        elif isinstance(spec, dict) and spec.get("enabled") is False:
-            wanted.disabled.add((keys[0], name))
+            continue
+        severity = spec.get("severity") if keys[0] == "alert" else None
+        key = (keys[0], name, severity if isinstance(severity, str) else None)
+        if spec.get("enabled") is False:
+            wanted.disabled.add(key)
         else:
-            wanted.enabled.add((keys[0], name))
+            wanted.enabled.add(key)
     return out
 
 
@@ -117,8 +130,14 @@ def _key_of(rule: object, keys: tuple[str, ...]) -> Key | None:
         slo = labels.get("slo") if isinstance(labels, dict) else None
         found = rule.get(key) if key != "slo" else slo
         if isinstance(found, str):
-            return key, found
+            return key, found, _severity(rule) if key == "alert" else None
     return None
+
+
+def _severity(rule: dict[str, Any]) -> str | None:
+    labels = rule.get("labels")
+    value = labels.get("severity") if isinstance(labels, dict) else None
+    return value if isinstance(value, str) else None
 
 
 def _is_group(group: object) -> bool:

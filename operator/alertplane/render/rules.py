@@ -62,7 +62,8 @@ def records_group(customer_id: str) -> str:
 
 def alert_groups(customer_id: str, specs: Sequence[CustomerAlertSpec]) -> list[dict[str, Any]]:
     """One group per non-empty category, rules ordered by alert name (input order is noise)."""
-    ordered = sorted(specs, key=lambda s: s.alert_name)
+    # By (name, severity): a warning/critical pair shares the name.
+    ordered = sorted(specs, key=lambda s: (s.alert_name, s.severity.value))
     groups = []
     for category in Category:
         rules = [rule_of(s) for s in ordered if s.category == category]

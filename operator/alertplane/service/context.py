@@ -23,7 +23,7 @@ from ..store.repo import Store
 from ..sync import Reconciler
 from .access import NOT_FOUND_CUSTOMER, Access
 from .mimir_alerts import MimirAlertmanager
-from .objects import settled, view
+from .objects import pick, settled, view
 from .tenancy import BoundWriter
 from .tokens import Principal, TokenFile
 from .writers import Moving, SourcedWriter, StoreWriter, Writer
@@ -124,20 +124,28 @@ class Context:
         if not access.own and not self.reads(access).customer_known(access.customer):
             raise NotFound(NOT_FOUND_CUSTOMER)
 
-    def lookup(self, kind: str, access: Access, name: str, read: bool = False) -> ObjectRecord:
+    def lookup(
+        self,
+        kind: str,
+        access: Access,
+        name: str,
+        read: bool = False,
+        severity: str | None = None,
+    ) -> ObjectRecord:
         """The customer's object named `name` in a namespace bound to it (what a write
-        may change); with `read`, an admin also finds an unbound one."""
-        found = None
+        may change); with `read`, an admin also finds an unbound one. `severity` picks
+        one alert of a warning/critical pair (objects.pick: 409 for a pair without it)."""
+        found: list[ObjectRecord] = []
         if plausible(name):
-            found = self.bound(access.customer).find_named(kind, access.customer, name)
-            if found is None and read and self.bindings is not None and access.principal.is_admin:
-                found = self.store.find_named(kind, access.customer, name)
-        if found is None:
+            found = self.bound(access.customer).named(kind, access.customer, name)
+            if not found and read and self.bindings is not None and access.principal.is_admin:
+                found = self.store.named(kind, access.customer, name)
+        if not found:
             self.require_known(access)
-            raise NotFound(f"{info(kind).noun} not found")
-        if info(kind).shared_by:
+        if len(found) > 1 and info(kind).shared_by and kind != "CustomerAlert":
+            # Alerts of one name are a pair, told apart by ?severity= (objects.pick).
             self._only_one(kind, access, name, read)
-        return found
+        return pick(kind, access.customer, name, found, severity)
 
     def _only_one(self, kind: str, access: Access, name: str, read: bool) -> None:
         """Objects of a kind that may share a name (recording rules of one record with

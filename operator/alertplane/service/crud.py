@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from ..errors import Conflict, Invalid, NotFound, ObjectRef, PreconditionFailed, Problem
-from ..model import Resource, info, name_of
+from ..model import CustomerAlert, Resource, info, name_of
 from ..model.common import dump_spec
 from ..model.records import ObjectRecord
 from ..store.repo import Change
@@ -20,10 +20,20 @@ from ..store.secrets import extract_secrets
 from ..store.txn import EXISTS, Expect, Read, Stale
 from .access import Access
 from .context import Context, plausible
-from .objects import ALERT, build, object_name, spec_name, view
+from .objects import (
+    ALERT,
+    NAME_KEY,
+    alert_path,
+    build,
+    object_name,
+    segment,
+    spec_name,
+    view,
+)
 from .preconditions import refusal
 
 SOURCE = "api"
+NAME = "alertName"
 # A PATCH without If-Match re-reads and retries this often when others wrote meanwhile.
 PATCH_ATTEMPTS = 30
 
@@ -45,8 +55,10 @@ def list_objects(ctx: Context, access: Access, kind: str) -> list[dict[str, Any]
     return [view(s) for s in items]
 
 
-def get_object(ctx: Context, access: Access, kind: str, name: str) -> dict[str, Any]:
-    return view(ctx.lookup(kind, access, name, read=True))
+def get_object(
+    ctx: Context, access: Access, kind: str, name: str, *, severity: str | None = None
+) -> dict[str, Any]:
+    return view(ctx.lookup(kind, access, name, read=True, severity=severity))
 
 
 def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]:
@@ -57,16 +69,20 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     if obj is None:
         raise Invalid(problems)
     spec_key = name_of(obj)
+    severity = obj.spec.severity.value if isinstance(obj, CustomerAlert) else None
     # Only objects in namespaces bound to the customer take its names (kube/namespaces.py).
     bound = ctx.bound(access.customer)
-    named, taken = bound.find_named_or_at(kind, access.customer, spec_key, ref)
+    named, taken = bound.find_named_or_at(kind, access.customer, spec_key, ref, severity)
     if named is not None:
-        raise Conflict(f"{what(kind)} {spec_key!r} already exists; change it with PUT")
+        raise Conflict(f"{_named(kind, spec_key, severity)} already exists; change it with PUT")
     salted = object_name(access.customer, spec_key, salted=True)
-    if taken is not None:  # the name is taken by an object of another name
+    if taken is not None:  # the name is taken by another object: its pair, or another name
+        partner = taken.customer_id == access.customer and taken.spec.get(NAME) == spec_key
+        if partner and severity is not None:
+            salted = object_name(access.customer, spec_key, severity=severity)
         ref = ObjectRef(kind, ref.namespace, salted)
         if bound.find(ref) is not None:
-            raise Conflict(f"no free object name for {what(kind)} {spec_key!r}")
+            raise Conflict(f"no free object name for {_named(kind, spec_key, severity)}")
         obj = _renamed(obj, ref.name)
     # Only ever a create: the mirror checked above may lag behind the cluster (and other
     # customers' objects can share a name), so the writer never replaces what it finds.
@@ -74,6 +90,18 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     if change.ref.name != obj.metadata.name:
         obj = _renamed(obj, change.ref.name)
     return _outcome(ctx, obj, change, None)
+
+
+def path_of(ctx: Context, access: Access, out: dict[str, Any]) -> str:
+    """The REST path of a written object (Location): an alert of a pair carries its
+    severity (objects.alert_path), so the link never answers 409."""
+    kind, spec = out["kind"], out["spec"]
+    name = str(spec[NAME_KEY[kind]])
+    if kind != ALERT:
+        return f"/customers/{access.customer}/receivers/{segment(name)}"
+    found = ctx.bound(access.customer).named(ALERT, access.customer, name)
+    pair = len({f.spec.get("severity") for f in found}) > 1
+    return alert_path(access.customer, name, str(spec["severity"]), pair)
 
 
 def _outcome(
@@ -98,15 +126,30 @@ def _outcome(
     return view(written)
 
 
+def _named(kind: str, name: str, severity: str | None) -> str:
+    """`alert 'X' at severity 'critical'`: what a refusal of an alert names (its identity
+    within the customer is the name and the severity, validate/unique.py)."""
+    if severity is None:
+        return f"{what(kind)} {name!r}"
+    return f"{what(kind)} {name!r} at severity {severity!r}"
+
+
 def _renamed(obj: Resource, name: str) -> Resource:
     meta = obj.metadata.model_copy(update={"name": name})
     return obj.model_copy(update={"metadata": meta})
 
 
 def update(
-    ctx: Context, access: Access, kind: str, name: str, body: Any, if_match: int | None = None
+    ctx: Context,
+    access: Access,
+    kind: str,
+    name: str,
+    body: Any,
+    if_match: int | None = None,
+    *,
+    severity: str | None = None,
 ) -> dict[str, Any]:
-    current = ctx.lookup(kind, access, name)
+    current = ctx.lookup(kind, access, name, severity=severity)
     # Without If-Match the new spec replaces whatever generation is newest (EXISTS).
     return _store(ctx, access, current, body, name, EXISTS if if_match is None else if_match)
 
@@ -118,12 +161,14 @@ def set_enabled(
     enabled: bool,
     if_match: int | None = None,
     kind: str = ALERT,
+    *,
+    severity: str | None = None,
 ) -> dict[str, Any]:
     """The read spec with `enabled` changed, written only onto the object as read: a change
     made meanwhile is never overwritten with the old spec. Without If-Match, read again
     and retried; with it, 412."""
     for attempt in range(PATCH_ATTEMPTS):
-        current = ctx.lookup(kind, access, name)
+        current = ctx.lookup(kind, access, name, severity=severity)
         spec = {**current.spec, "enabled": enabled}
         expected = read_of(current) if if_match is None else if_match
         try:
@@ -167,6 +212,7 @@ def _store(
     )
     if obj is None:
         raise Invalid(problems)
+    _keeps_identity(ctx, access, current, obj)
     try:  # the precondition is checked last, as HTTP orders it (after 404 and 422)
         (change,) = ctx.writer.apply([obj], access.actor, SOURCE, {ref: expected})
     except Stale as exc:
@@ -174,8 +220,31 @@ def _store(
     return _outcome(ctx, obj, change, current)
 
 
-def delete(ctx: Context, access: Access, kind: str, name: str, if_match: int | None = None) -> None:
-    current = ctx.lookup(kind, access, name)
+def _keeps_identity(ctx: Context, access: Access, current: ObjectRecord, obj: Resource) -> None:
+    """A changed severity must not take the identity of the alert's pair partner."""
+    if not isinstance(obj, CustomerAlert):
+        return
+    name, severity = obj.spec.alert_name, obj.spec.severity.value
+    if current.spec.get("severity") == severity and current.spec.get(NAME) == name:
+        return
+    other = ctx.bound(access.customer).find_named(ALERT, access.customer, name, severity)
+    if other is not None and other.ref != current.ref:
+        raise Conflict(
+            f"{_named(ALERT, name, severity)} exists already ({other.ref}); a pair of "
+            "alerts with one name needs two severities"
+        )
+
+
+def delete(
+    ctx: Context,
+    access: Access,
+    kind: str,
+    name: str,
+    if_match: int | None = None,
+    *,
+    severity: str | None = None,
+) -> None:
+    current = ctx.lookup(kind, access, name, severity=severity)
     try:
         ctx.writer.delete(current.ref, access.actor, SOURCE, if_match)
     except Stale as exc:
@@ -189,8 +258,10 @@ def rollback(
     name: str,
     version: int,
     if_match: int | None = None,
+    *,
+    severity: str | None = None,
 ) -> dict[str, Any]:
-    current = ctx.lookup(kind, access, name)
+    current = ctx.lookup(kind, access, name, severity=severity)
     ref = current.ref
     expected = EXISTS if if_match is None else if_match
     spec = ctx.store.version(ref, version)
@@ -212,10 +283,11 @@ def rollback(
     if obj is None:
         raise Invalid(problems, f"version {version} is not valid any more")
     restored = spec_name(spec, kind)
-    if restored is not None and restored != name:
+    if kind != ALERT and restored is not None and restored != name:  # alerts: below
         other = ctx.bound(access.customer).find_named(kind, access.customer, restored)
         if other is not None and other.ref != ref:
             raise Conflict(f"version {version} is named {restored!r}, which another object has")
+    _keeps_identity(ctx, access, current, obj)
     try:
         ctx.writer.rollback(ref, version, obj, access.actor, "rollback", expected)
     except Stale as exc:

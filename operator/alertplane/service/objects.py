@@ -18,7 +18,7 @@ import urllib.parse
 from typing import Any
 
 from ..core import DISABLE, WRITE, admit
-from ..errors import ObjectRef, Problem, Source
+from ..errors import Conflict, NotFound, ObjectRef, Problem, Source
 from ..manifests import Document
 from ..model import API_VERSION, NAME_FIELDS, Resource, info
 from ..model.common import DNS_SUBDOMAIN_RE, dump_spec
@@ -45,20 +45,70 @@ _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def object_name(customer: str, spec_name: str, salted: bool = False) -> str:
+def object_name(customer: str, spec_name: str, salted: bool = False, severity: str = "") -> str:
     """`acme` + `High_Error` → `acme-high-error`; `acme` + `Disk > 90%` →
     `acme-disk-90-<hash>`: a DNS subdomain of at most 253 characters, the same for the
     same name. `salted` adds a short hash of the exact spec name to a plain one too, for
     when the plain name is taken by an object of another name (`HighError`, `high_error`).
+    `severity` (the second alert of a warning/critical pair) comes after the name:
+    `acme-high-error-critical`.
     """
     slug = _NOT_SLUG.sub("-", spec_name.lower()).strip("-") or "object"
     suffix = "-" + hashlib.sha256(spec_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    base = f"{customer}-{slug}"
+    tail = f"-{severity}" if severity else ""
+    base = f"{customer}-{slug}{tail}"
     plain = _PLAIN.fullmatch(spec_name) is not None
     if salted or not plain or len(base) > 253 or _DNS_SUBDOMAIN.fullmatch(base) is None:
-        base = f"{customer}-{slug[: 253 - len(customer) - len(suffix) - 1]}".rstrip("-")
-        base += suffix
+        room = 253 - len(customer) - len(tail) - len(suffix) - 1
+        base = f"{customer}-{slug[:room]}".rstrip("-") + tail + suffix
     return base
+
+
+def alert_path(
+    customer: str, alert_name: str, severity: str | None, is_pair: bool, *tail: str
+) -> str:
+    """The path of one alert, the ONE place links to alerts are built (API Location
+    headers, the console's links under its own prefix, the board):
+    `/customers/acme/alerts/HighErrorRate`, and for one alert of a warning/critical pair
+    `…?severity=critical` (without it the API answers 409); `tail` are further path
+    parts before the query (`enabled`). A reader of a unique name may pass the severity
+    too: it is checked."""
+    path = "/".join([f"/customers/{customer}/alerts/{segment(alert_name)}", *map(segment, tail)])
+    return f"{path}?severity={severity}" if is_pair and severity else path
+
+
+def pick(
+    kind: str, customer: str, name: str, found: list[ObjectRecord], severity: str | None
+) -> ObjectRecord:
+    """The one object a path names among those carrying its spec name (oldest first):
+    `severity` selects one alert of a pair; without it, a pair is ambiguous (409 naming
+    each severity's path); with it, a unique name must have that severity (404)."""
+    if kind != ALERT or not found:
+        if not found:
+            raise NotFound(f"{info(kind).noun} not found")
+        return found[0]
+    severities = list(dict.fromkeys(str(f.spec.get("severity")) for f in found))
+    if severity is not None:
+        chosen = [f for f in found if f.spec.get("severity") == severity]
+        if not chosen:
+            raise NotFound(
+                f"alert {name!r} has no severity {severity!r} (it has: {', '.join(severities)})"
+            )
+        return chosen[0]
+    if len(severities) == 1:
+        return found[0]
+    raise Conflict(
+        f"alert {name!r} is a pair: customer {customer!r} has it at severities "
+        f"{', '.join(severities)}; choose one with ?severity=<severity>",
+        [
+            Problem(
+                "severity",
+                f"{s!r}: {alert_path(customer, name, s, is_pair=True)}",
+                f"add ?severity={s}",
+            )
+            for s in severities
+        ],
+    )
 
 
 _ESCAPED = re.compile(r"%(?:2[fF]|25)")

@@ -8,6 +8,7 @@ only the offending document, never what exists elsewhere.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -124,7 +125,7 @@ def _default_namespace(doc: Document, namespace_for: Callable[[str], str]) -> Do
     if "namespace" in data["metadata"] or not isinstance(cid, str):
         return doc
     meta = {**data["metadata"], "namespace": namespace_for(cid)}
-    return Document(doc.source, {**data, "metadata": meta})
+    return dataclasses.replace(doc, data={**data, "metadata": meta})
 
 
 def foreign(ctx: Context, who: Principal, docs: list[Document]) -> list[Problem]:

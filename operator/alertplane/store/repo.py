@@ -28,6 +28,11 @@ SILENCE = "Silence"  # the kind of a silence's audit row (service/silences.py)
 __all__ = ["Change", "Store"]
 
 
+# A spec name is held by one object, by the alerts of a pair (at most one per severity),
+# or by duplicates written past the API: a look-up never reads more than this.
+_NAMED_AT_MOST = 50
+
+
 class Store(Changes):
     def __init__(self, sessions: sessionmaker[Session], secrets_dir: str | None = None) -> None:
         self.sessions = sessions
@@ -145,32 +150,50 @@ class Store(Changes):
         found = self._records(writes.with_status().where(writes.identity(ref)))
         return found[0] if found else None
 
-    def find_named(self, kind: str, customer: str, spec_name: str) -> ObjectRecord | None:
-        """The object of a customer whose spec.alertName/receiverName is `spec_name`.
+    def find_named(
+        self, kind: str, customer: str, spec_name: str, severity: str | None = None
+    ) -> ObjectRecord | None:
+        """The object of a customer whose spec.alertName/receiverName is `spec_name` (and,
+        when given, whose spec.severity is `severity`: an alert's identity is its name and
+        severity, validate/unique.py).
 
         When several carry the name (possible through apply, never through the API), the
         oldest wins: validation marks the later ones as the duplicates.
         """
+        found = self.named(kind, customer, spec_name)
+        if severity is not None:
+            found = [f for f in found if f.spec.get("severity") == severity]
+        return found[0] if found else None
+
+    def named(self, kind: str, customer: str, spec_name: str) -> list[ObjectRecord]:
+        """Every object of a customer whose spec name is `spec_name`, oldest first: one,
+        or the alerts of a warning/critical pair (and duplicates written past the API)."""
         key = NAME_FIELDS[kind]
         q = writes.with_status().where(
             ObjectRow.kind == kind,
             ObjectRow.customer_id == customer,
             ObjectRow.spec[key].as_string() == spec_name,
         )
-        found = self._records(self._scoped(q).order_by(ObjectRow.id).limit(1))
-        return found[0] if found else None
+        return self._records(self._scoped(q).order_by(ObjectRow.id).limit(_NAMED_AT_MOST))
 
     def find_named_or_at(
-        self, kind: str, customer: str, spec_name: str, ref: ObjectRef
+        self,
+        kind: str,
+        customer: str,
+        spec_name: str,
+        ref: ObjectRef,
+        severity: str | None = None,
     ) -> tuple[ObjectRecord | None, ObjectRecord | None]:
-        """(`find_named(kind, customer, spec_name)`, `find(ref)`) in one query: what a
-        create must check before it takes a name."""
+        """(`find_named(kind, customer, spec_name, severity)`, `find(ref)`) in one query:
+        what a create must check before it takes a name."""
         key = NAME_FIELDS[kind]
         params = {**writes.ref_params(ref), "kind": kind, "customer": customer}
         found = self._records(writes.NAMED_OR_AT[kind], {**params, "spec_name": spec_name})
         found = [f for f in found if self._in_scope(f.namespace)]
         named = [f for f in found if f.customer_id == customer]
         named = [f for f in named if f.spec.get(key) == spec_name]
+        if severity is not None:
+            named = [f for f in named if f.spec.get("severity") == severity]
         return (named[0] if named else None), next((f for f in found if f.ref == ref), None)
 
     def owners(self, refs: Iterable[ObjectRef]) -> dict[ObjectRef, str]:

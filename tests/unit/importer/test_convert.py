@@ -13,9 +13,11 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alertplane.core import evaluate
 from alertplane.importer.alerts import Options, parse_severity_map
 from alertplane.importer.naming import Names, kebab
 from alertplane.importer.run import import_text
+from alertplane.manifests import load_text
 from alertplane.model.alert import Category, Severity
 from alertplane.model.common import is_dns_subdomain
 from alertplane.validate import parse_document
@@ -225,14 +227,41 @@ def test_severity_map_parsing() -> None:
     assert (spec["severity"], spec["category"]) == ("info", "infrastructure")
 
 
-def test_the_warning_critical_pair_gets_distinct_names() -> None:
-    pair = rules(
+def test_the_warning_critical_pair_keeps_its_name_and_both_objects_name_the_severity() -> None:
+    warning = {**ALERT, "labels": {"severity": "warning"}}
+    critical = {**ALERT, "labels": {"severity": "critical"}}
+    other = {"alert": "High-Errors", "expr": "up == 0"}  # same kebab, another alert
+    for order in ([warning, critical, other], [critical, other, warning]):
+        manifests = import_text(yaml.safe_dump(rules(*order)), "x", ACME).manifests
+        named = {
+            (m["spec"]["alertName"], m["spec"]["severity"]): m["metadata"]["name"]
+            for m in manifests
+        }
+        assert named == {
+            ("HighErrors", "warning"): "acme-high-errors-warning",
+            ("HighErrors", "critical"): "acme-high-errors-critical",
+            ("High-Errors", "warning"): "acme-high-errors-070837ee",
+        }
+        loaded = load_text(yaml.safe_dump_all(manifests), "out.yaml")
+        assert evaluate(loaded.documents, tools=False).problems == []
+
+
+def test_a_pair_named_twice_at_one_severity_is_refused_by_validate_as_the_duplicate() -> None:
+    twice = rules(
         {**ALERT, "labels": {"severity": "warning"}},
         {**ALERT, "labels": {"severity": "critical"}},
-        {**ALERT},
+        {**ALERT},  # the default severity: warning again
     )
-    names = [m["metadata"]["name"] for m in import_text(yaml.safe_dump(pair), "x", ACME).manifests]
+    manifests = import_text(yaml.safe_dump(twice), "x", ACME).manifests
+    names = [m["metadata"]["name"] for m in manifests]
     assert names == ["acme-high-errors", "acme-high-errors-critical", "acme-high-errors-warning"]
+    loaded = load_text(yaml.safe_dump_all(manifests), "out.yaml")
+    assert [str(p) for p in evaluate(loaded.documents, tools=False).problems] == [
+        "CustomerAlert acme/acme-high-errors-warning: spec.alertName: customer 'acme' already "
+        "has alert 'HighErrors' at severity 'warning' (CustomerAlert acme/acme-high-errors); "
+        "choose another name, or another severity (a warning/critical pair may share the "
+        "name), or remove one of the two"
+    ]
 
 
 @pytest.mark.parametrize(
