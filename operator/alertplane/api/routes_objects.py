@@ -253,12 +253,9 @@ def _add_item(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path
             if_match: str | None = IF_MATCH,
             severity: str | None = severity_in_query,
         ) -> JSONResponse:
-            expected = etags.expected_of(if_match)
-            enable = partial(crud.set_enabled, severity=severity)
-            out = await written(
-                ctx, wait, enable, ctx, access, name, change.enabled, expected, kind
-            )
-            return tagged(out)
+            enable = partial(crud.set_enabled, kind=kind, severity=severity)
+            to, expected = change.enabled, etags.expected_of(if_match)
+            return tagged(await written(ctx, wait, enable, ctx, access, name, to, expected))
 
 
 def _add_removal(api: APIRouter, ctx: Context, k: Kind, customer: Any, name_in_path: Any) -> None:

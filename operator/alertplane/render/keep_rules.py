@@ -93,7 +93,7 @@ def prune_rules(
     groups = data.get("groups") if isinstance(data, dict) else None
     if not isinstance(groups, list) or not all(_is_group(g) for g in groups):
         return previous, []
-    dropped: list[str] = []
+    dropped: set[Key] = set()  # a pair's two alerts are two names; an SLO's rules one
     kept_groups = []
     for group in groups:
         rules = []
@@ -101,7 +101,7 @@ def prune_rules(
         for rule in group["rules"]:
             key = _key_of(rule, keys)
             if key is not None and wanted.drops(key):
-                dropped.append(key[1])
+                dropped.add(key)
             else:
                 rules.append(rule)
         if rules:
@@ -109,7 +109,7 @@ def prune_rules(
     if not dropped:
         return previous, []
     header = previous[: _header_end(previous)]
-    return dump({"groups": kept_groups}, header), sorted(set(dropped))
+    return dump({"groups": kept_groups}, header), sorted(k[1] for k in dropped)
 
 
 def _group_keys(group: dict[str, Any], customer_id: str | None) -> tuple[str, ...]:

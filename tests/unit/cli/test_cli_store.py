@@ -211,8 +211,8 @@ def test_recording_rules_apply_get_and_delete(cli, tmp_path: Path) -> None:
     code, out, err = cli("apply", "-f", write(tmp_path, "b.yaml", bad))
     assert (code, out) == (1, "")
     assert err.startswith(
-        "CustomerRecordingRule acme/acme-job-bad: spec.labels.customer_id: label 'customer_id' "
-        "is set by alertplane"
+        f"{tmp_path / 'b.yaml'}:11:5: CustomerRecordingRule acme/acme-job-bad: "
+        "spec.labels.customer_id: label 'customer_id' is set by alertplane"
     )
     assert cli("delete", "recordingrule", "acme-job-errors-rate5m", "-n", "acme")[0] == 0
     assert cli("get", "recordingrules")[1].splitlines()[1:] == []

@@ -103,8 +103,8 @@ def test_validate_prints_where_each_field_is(
         "'ftp://hooks.example.com/x' is not an http(s) URL; give an absolute URL such as "
         "https://hooks.example.com/alerts",
         # absent: the deepest part present, the `spec:` key
-        f"{f}:47:1: CustomerAlert acme/acme-missing: spec.expr: required field is missing; "
-        "add expr",
+        f"{f}:47:1: CustomerAlert acme/acme-missing: spec: one of expr or template is "
+        "required; write the PromQL in expr, or name a template of the platform's catalogue",
         # folded: the expression's lines are joined, so the field's key
         f"{f}:63:3: CustomerAlert acme/acme-folded: spec.expr: invalid PromQL at 1:28: "
         f"unclosed left parenthesis; {PROMQL}",
