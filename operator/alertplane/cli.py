@@ -18,7 +18,16 @@ from typing import Any, NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import __version__, cli_diff, cli_import, cli_shards, cli_store, cli_token, settings
+from . import (
+    __version__,
+    cli_diff,
+    cli_import,
+    cli_shards,
+    cli_silence,
+    cli_store,
+    cli_token,
+    settings,
+)
 from .cli_render import Packed, evaluate_and_render, load_packed
 from .core import Outcome, evaluate
 from .crds import crd_yaml
@@ -101,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_import.add_commands(sub)
     cli_diff.add_commands(sub)
     cli_shards.add_commands(sub)
+    cli_silence.add_commands(sub)
     return parser
 
 
@@ -246,6 +256,7 @@ COMMANDS = {
     **cli_import.COMMANDS,
     **cli_diff.COMMANDS,
     **cli_shards.COMMANDS,
+    **cli_silence.COMMANDS,
 }
 
 

@@ -191,11 +191,19 @@ BASE = {
     "operator": ["--sink", "files"],
     "token create": ["n", "--role", "admin"],
     "shards": [],
+    "silence list": ["acme"],
+    "silence create": ["acme", "-m", "a=b", "--comment", "c", "--duration", "1h"],
+    "silence extend": ["acme", "id", "--duration", "1h"],
+    "silence expire": ["acme", "id"],
 }
 
 # The base without its member of a required mutually exclusive group (`import --customer`
 # or `--customer-label`): the other member is tried in its place.
-EXCLUSIVE_BASE = {"import": ["-f", "m.yaml"]}
+EXCLUSIVE_BASE = {
+    "import": ["-f", "m.yaml"],
+    "silence create": ["acme", "-m", "a=b", "--comment", "c"],
+    "silence extend": ["acme", "id"],
+}
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

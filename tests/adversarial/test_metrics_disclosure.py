@@ -48,6 +48,8 @@ PARAMS = {
     "receiverName": ("oncall", "globex-pager", "missing"),
     "name": ("HighErrorRate", "oncall", "GlobexAlert0", "globex-pager", "app.css"),
     "rest": ("customers/globex", "nothing"),
+    "silenceId": ("0b9c6f3e-1d2a-4c5b-8e7f-123456789abc", "not-a-silence"),
+    "sid": ("0b9c6f3e-1d2a-4c5b-8e7f-123456789abc", "not-a-silence"),
 }
 EXTRA = (
     "/export?customer=globex",

@@ -59,6 +59,7 @@ class Call:
 
 A = "/customers/acme"
 R = "job:errors:rate5m"  # acme's seeded recording rule
+SID = "0b9c6f3e-1d2a-4c5b-8e7f-123456789abc"
 ACME_DOC = json.dumps(manifest("CustomerAlert", "acme", alert_spec("Imported"), "acme-imported"))
 
 # (call, admin, own customer, other customer); no/wrong token is always 401.
@@ -95,6 +96,13 @@ MATRIX: list[tuple[Call, int, int, int]] = [
     (Call("POST", f"{A}/routing/test", {"labels": {"severity": "critical"}}), 200, 200, 404),
     (Call("GET", f"{A}/audit"), 200, 200, 404),
     (Call("GET", f"{A}/firing"), 503, 503, 404),  # no Alertmanager in this test
+    # Silences without an Alertmanager (with one: test_api_silences_authz.py).
+    (Call("GET", f"{A}/silences"), 503, 503, 404),
+    (Call("POST", f"{A}/silences", {"matchers": [{"name": "a", "value": "b"}]}), 422, 422, 404),
+    (Call("GET", f"{A}/silences/{SID}"), 503, 503, 404),
+    (Call("PATCH", f"{A}/silences/{SID}", {"duration": "1h"}), 503, 503, 404),
+    (Call("PUT", f"{A}/silences/{SID}", {"duration": "1h"}), 503, 503, 404),
+    (Call("DELETE", f"{A}/silences/{SID}"), 503, 503, 404),
     (Call("POST", "/validate", raw=ACME_DOC), 200, 200, 403),
     (Call("POST", "/import", raw=ACME_DOC), 200, 200, 403),
     (Call("POST", "/diff", raw=ACME_DOC), 200, 200, 403),

@@ -25,6 +25,7 @@ from . import (
     template_form,
     views,
 )
+from . import silences as silence_pages
 from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
@@ -68,6 +69,7 @@ def router(console: Console) -> APIRouter:
     actions.add(api, console)
     alert_preview.add(api, console)
     import_page.add(api, console)
+    silence_pages.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
     def not_found(request: Request, rest: str) -> Response:

@@ -23,6 +23,8 @@ from .changes import Change, Changes
 from .mapping import record_of, status_columns
 from .tables import AuditRow, ObjectRow, StatusRow, SyncRunRow
 
+SILENCE = "Silence"  # the kind of a silence's audit row (service/silences.py)
+
 __all__ = ["Change", "Store"]
 
 
@@ -82,7 +84,10 @@ class Store(Changes):
                 # A customer's moves between shards have no namespace (Placement rows,
                 # record_move and the operator's mirror): its own, so shown in its scope.
                 q = q.where(
-                    or_(AuditRow.namespace.in_(sorted(self.scope)), AuditRow.kind == "Placement")
+                    or_(
+                        AuditRow.namespace.in_(sorted(self.scope)),
+                        AuditRow.kind.in_(("Placement", SILENCE)),
+                    )
                 )
             else:
                 q = self._scoped(q, AuditRow.namespace)
@@ -111,17 +116,25 @@ class Store(Changes):
         """Customers touched by changes after `marker`, and the new marker."""
         with self.sessions() as s:
             rows = s.execute(
-                select(AuditRow.id, AuditRow.customer_id, AuditRow.before, AuditRow.after)
+                select(
+                    AuditRow.id,
+                    AuditRow.kind,
+                    AuditRow.customer_id,
+                    AuditRow.before,
+                    AuditRow.after,
+                )
                 .where(AuditRow.id > marker)
                 .order_by(AuditRow.id)
             ).all()
         touched: set[str] = set()
         for row in rows:
+            marker = row.id
+            if row.kind == SILENCE:  # in Alertmanager only: nothing to render again
+                continue
             touched.add(row.customer_id)
             for spec in (row.before, row.after):  # a customerId edit moves an object
                 if isinstance(spec, dict) and isinstance(spec.get("customerId"), str):
                     touched.add(spec["customerId"])
-            marker = row.id
         return touched, marker
 
     # -- lookups for the REST API ------------------------------------------------------
@@ -259,6 +272,25 @@ class Store(Changes):
         txn.run(
             self.engine,
             lambda tx: tx.audit("move", ref, customer, 0, before, after, "alertplane", "shards"),
+        )
+
+    def record_silence(
+        self,
+        action: str,
+        customer: str,
+        silence_id: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        actor: str,
+        source: str,
+    ) -> None:
+        """Audit a change of a customer's silence (service/silences.py): silences live in
+        Alertmanager, so the row (kind Silence, named by the silence id, no namespace) is
+        their only trace here; its customer's to read, like a move's."""
+        ref = ObjectRef(SILENCE, "", silence_id)
+        txn.run(
+            self.engine,
+            lambda tx: tx.audit(action, ref, customer, 0, before, after, actor, source),
         )
 
     def record_sync(self, **values: Any) -> None:
