@@ -38,3 +38,28 @@ def test_create_expire_loop_is_bounded(tmp_path: Path, monkeypatch: pytest.Monke
         # Another customer is not held back by acme's.
         r = c.post("/customers/globex/silences", json=silence_body(), headers=GLOBEX)
         assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("duration", ["9000y", "99999999999y", "9" * 30 + "ms"])
+def test_an_enormous_duration_is_too_long_not_a_crash(tmp_path: Path, duration: str) -> None:
+    """`99999999999y` overflowed timedelta (and `9000y` the date after it): a 500."""
+    with silence_env(f"sqlite:///{tmp_path / 'a.db'}", tmp_path) as (env, am):
+        c = env.client
+        made = c.post("/customers/acme/silences", json=silence_body("A"), headers=ACME).json()
+        for r in (
+            c.post(
+                "/customers/acme/silences",
+                json={**silence_body("B"), "duration": duration},
+                headers=ACME,
+            ),
+            c.patch(
+                f"/customers/acme/silences/{made['id']}",
+                json={"duration": duration},
+                headers=ACME,
+            ),
+        ):
+            assert (r.status_code, [p["text"] for p in r.json()["problems"]]) == (
+                422,
+                ["duration: a silence lasts at most 90 days; silence for less, or fix the alert"],
+            )
+        assert [s["id"] for s in am_silences(am.url)] == [made["id"]]
