@@ -103,6 +103,10 @@ MATRIX: list[tuple[Call, int, int, int]] = [
     (Call("PATCH", f"{A}/silences/{SID}", {"duration": "1h"}), 503, 503, 404),
     (Call("PUT", f"{A}/silences/{SID}", {"duration": "1h"}), 503, 503, 404),
     (Call("DELETE", f"{A}/silences/{SID}"), 503, 503, 404),
+    # The board answers without Alertmanager/Prometheus, naming what it could not ask.
+    (Call("GET", f"{A}/board"), 200, 200, 404),
+    (Call("GET", "/board"), 200, 200, 200),
+    (Call("GET", "/board?customer=acme"), 200, 200, 404),
     (Call("POST", "/validate", raw=ACME_DOC), 200, 200, 403),
     (Call("POST", "/import", raw=ACME_DOC), 200, 200, 403),
     (Call("POST", "/diff", raw=ACME_DOC), 200, 200, 403),

@@ -28,7 +28,15 @@ from ..service.context import ApiSettings, Context
 from ..service.writers import Writer
 from ..store.repo import Store
 from ..sync import Reconciler
-from . import docs, routes_admin, routes_customers, routes_objects, routes_preapply, routes_silences
+from . import (
+    docs,
+    routes_admin,
+    routes_board,
+    routes_customers,
+    routes_objects,
+    routes_preapply,
+    routes_silences,
+)
 from .auth import Auth
 from .bodylimit import BodyLimit
 from .errors import answer, install_handlers
@@ -148,6 +156,7 @@ def _routes(app: FastAPI, ctx: Context, auth: Auth) -> None:
     app.include_router(routes_admin.router(ctx, auth))
     app.include_router(routes_preapply.router(ctx, auth))
     app.include_router(routes_silences.router(ctx, auth))
+    app.include_router(routes_board.router(ctx, auth))
 
 
 def _openapi(app: FastAPI) -> None:

@@ -17,6 +17,7 @@ from ..service.objects import ALERT, RECEIVER, SLO, view
 from . import (
     actions,
     alert_preview,
+    board,
     editing,
     forms,
     import_page,
@@ -30,7 +31,12 @@ from .render import HEADERS, ConsoleRoute, curl, html, notice, redirect
 from .session import PATH, SIGNIN_COOKIE, Session, current, new_signin_nonce, set_cookie
 from .state import Console
 
-STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
+STATIC = {
+    "console.css": "text/css",
+    "console.js": "text/javascript",
+    "board.css": "text/css",
+    "board.js": "text/javascript",
+}
 
 
 def install(app: FastAPI, console: Console) -> None:
@@ -69,6 +75,7 @@ def router(console: Console) -> APIRouter:
     actions.add(api, console)
     alert_preview.add(api, console)
     import_page.add(api, console)
+    board.add(api, console)
     silence_pages.add(api, console)
 
     @api.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])
