@@ -24,6 +24,9 @@ from .promql_rewrite import RENAMED, for_parser
 
 TENANT_LABEL = "customer_id"
 PATH = "spec.expr"
+# The parser's node types, for modules that inspect a tree `parse` gave them: this stays
+# the one module that imports promql-parser (tests/adversarial/test_parse_limits.py).
+NODES = pp
 
 # Node type → the attributes holding child expressions. Anything not listed here is
 # rejected: a future parser node must be reviewed before it can pass the isolation gate.
