@@ -50,6 +50,11 @@ def test_no_matcher_on_customer_id(api: ApiEnv, op: str, side: str) -> None:
     ("location", "message"),
     [
         ("Local", "'Local' is the Alertmanager host's own time zone, which no customer knows"),
+        # tz databases carry `localtime`, a link to the host's /etc/localtime: 'Local' again
+        (
+            "localtime",
+            "'localtime' is the Alertmanager host's own time zone, which no customer knows",
+        ),
         ("../../../etc/localtime", "'../../../etc/localtime' is not a time zone name"),
         ("/etc/localtime", "'/etc/localtime' is not a time zone name"),
         ("Europe/Berlin/../../x", "'Europe/Berlin/../../x' is not a time zone name"),

@@ -55,6 +55,15 @@ ATTACKS: list[tuple[str, dict[str, Any], str]] = [
         'customer acme may only select customer_id="acme"',
     ),
     (
+        # The ratio rule writes `)` and the other query after the query: a comment would
+        # swallow them (it was refused as "a bug in alertplane" by the rendered check).
+        "comment-swallows-the-ratio",
+        _events('sum(rate(e{customer_id="acme", path="#1"}[{{.window}}])) # 5xx'),
+        f"{P}: a query may not hold a # comment (at character 58): the ratio rule writes "
+        "the rest of the expression after it on the same line; remove the comment (say it "
+        "in spec.description)",
+    ),
+    (
         "description-queries-everyone",
         {"description": '{{ with query "up" }}{{ . | first | value }}{{ end }}'},
         "spec.description: ",

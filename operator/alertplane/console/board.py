@@ -44,7 +44,10 @@ def _state(request: Request) -> str | None:
 
 def _hours(request: Request) -> int:
     raw = request.query_params.get("hours", "")
-    return int(raw) if raw.isdigit() and int(raw) in HOURS else 6
+    # Compared as text: str.isdigit takes '²' for a digit (int refuses it) and int refuses
+    # 5,000 digits; either was a 500.
+    offered = {str(h): h for h in HOURS}
+    return offered.get(raw, 6)
 
 
 NOTICES = {"silenced": "{what} silenced.", "unsilenced": "{what} unsilenced."}

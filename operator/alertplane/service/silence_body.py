@@ -169,10 +169,15 @@ def _end(
     return ends
 
 
+# Longer than any silence may last from any start it may have: refused as too long. A
+# duration is clamped to it first: `99999999999y` overflows timedelta, `9000y` the date.
+_TOO_LONG = MAX_LENGTH + MAX_AHEAD + timedelta(days=1)
+
+
 def _duration(text: str) -> timedelta | None:
     if len(text) > 32 or not is_duration(text):
         return None
-    return timedelta(milliseconds=duration_ms(text))
+    return timedelta(milliseconds=min(duration_ms(text), _TOO_LONG // timedelta(milliseconds=1)))
 
 
 def _matchers(customer: str, value: Any) -> tuple[list[dict[str, Any]], list[Problem]]:

@@ -31,6 +31,10 @@ STATES = ("active", "pending", "expired")
 # A customer's active + pending silences at most: Alertmanager checks every alert against
 # every silence, so one customer must not be able to slow it down for all.
 MAX_SILENCES = 200
+# A customer's silences in Alertmanager at most, expired ones included: 0.25 has no limit
+# of its own and keeps an expired silence for its retention (120h by default), walking all
+# of them on every query, so creating and expiring in a loop would grow it without bound.
+MAX_KEPT = 1000
 NOT_FOUND = "silence not found"
 NO_TENANT = (
     "the customer has no Alertmanager yet (Mimir runs a tenant's once its configuration "
@@ -124,12 +128,7 @@ def create_silence(
     }
     points = am.endpoints(ctx, access.customer)
     with _LOCKS[zlib.crc32(access.customer.encode()) % len(_LOCKS)]:
-        live = [s for s in _own(ctx, points, access.customer) if _state(s) != "expired"]
-        if len(live) >= MAX_SILENCES:
-            raise Conflict(
-                f"the customer has {len(live)} active or pending silences, the most "
-                f"alertplane allows is {MAX_SILENCES}; expire some first"
-            )
+        _check_room(_own(ctx, points, access.customer))
         answer = am.write(points, "POST", "/api/v2/silences", payload, _timeout(ctx))
     if answer.status == 404:  # no id was sent: it is the Alertmanager that is missing
         raise Unavailable(NO_TENANT)
@@ -187,6 +186,22 @@ def expire_silence(
     after = {**silence, "endsAt": now, "updatedAt": now, "status": {"state": "expired"}}
     _audit(ctx, access, "expire", silence["id"], silence, after, who or access.actor)
     return view(after)
+
+
+def _check_room(own: list[dict[str, Any]]) -> None:
+    live = [s for s in own if _state(s) != "expired"]
+    if len(live) >= MAX_SILENCES:
+        raise Conflict(
+            f"the customer has {len(live)} active or pending silences, the most "
+            f"alertplane allows is {MAX_SILENCES}; expire some first"
+        )
+    if len(own) >= MAX_KEPT:
+        raise Conflict(
+            f"the customer has {len(own)} silences in Alertmanager, expired ones included "
+            "(it keeps them for its retention, 120h by default), the most alertplane allows "
+            f"is {MAX_KEPT}; extend a silence instead of making a new one, or wait for "
+            "expired ones to be dropped"
+        )
 
 
 def _own(ctx: Context, points: list[am.Endpoint], customer: str) -> list[dict[str, Any]]:

@@ -19,6 +19,8 @@ from ..model import CustomerReceiverSpec
 from ..model.am_primitives import LabelMatcher
 from ..render.am_primitives import TENANT_LABEL
 
+HOST_ZONES = ("Local", "localtime")
+
 
 @functools.cache
 def known_zones() -> frozenset[str]:
@@ -74,11 +76,13 @@ def _check_intervals(spec: CustomerReceiverSpec) -> list[Problem]:
 
 
 def _check_location(path: str, location: str) -> list[Problem]:
-    if location == "Local":
+    # Go's 'Local', and the tz database's `localtime` (a link to the host's /etc/localtime,
+    # listed by zoneinfo.available_timezones and loaded by Go like any zone): the same zone.
+    if location in HOST_ZONES:
         return [
             Problem(
                 path,
-                "'Local' is the Alertmanager host's own time zone, which no customer knows",
+                f"{location!r} is the Alertmanager host's own time zone, which no customer knows",
                 "name the zone, e.g. Europe/Berlin, or leave location unset for UTC",
             )
         ]

@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import promql_parser as pp
-
 from ..errors import Problem
 from ..model.alert import CustomerAlertSpec
 from ..render.catalogue import ThresholdRange
 from ..render.platform import PlatformConfig
 from . import promql
+from .promql import NODES as pp
 
 _COMPARISONS = frozenset({">", "<", ">=", "<=", "==", "!="})
 

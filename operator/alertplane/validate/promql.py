@@ -17,12 +17,16 @@ from typing import Any, TypeVar
 import promql_parser as pp
 
 from ..errors import Problem
+from .promql_cost import subquery_problems
 from .promql_limits import check_size
 from .promql_position import GENERIC, Located, locate
 from .promql_rewrite import RENAMED, for_parser
 
 TENANT_LABEL = "customer_id"
 PATH = "spec.expr"
+# The parser's node types, for modules that inspect a tree `parse` gave them: this stays
+# the one module that imports promql-parser (tests/adversarial/test_parse_limits.py).
+NODES = pp
 
 # Node type → the attributes holding child expressions. Anything not listed here is
 # rejected: a future parser node must be reviewed before it can pass the isolation gate.
@@ -107,6 +111,7 @@ def _check_expr(expr: str, customer_id: str) -> list[Problem]:
             problems.append(
                 Problem(PATH, f"unsupported expression part {node}", "simplify the expression")
             )
+    problems.extend(subquery_problems(tree, PATH, _children, pp.SubqueryExpr))
     if selectors == 0:
         problems.append(
             Problem(
@@ -225,11 +230,13 @@ def _walk(node: Any) -> Iterator[Any]:
         if current is None:
             continue
         yield current
-        if isinstance(current, pp.Call):
-            stack.extend(reversed(list(current.args)))
-            continue
-        for attr in reversed(_CHILDREN.get(type(current), ())):
-            stack.append(getattr(current, attr))
+        stack.extend(reversed(_children(current)))
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, pp.Call):
+        return list(node.args)
+    return [getattr(node, attr) for attr in _CHILDREN.get(type(node), ())]
 
 
 def _check_selector(sel: Any, customer_id: str) -> Iterator[Problem]:

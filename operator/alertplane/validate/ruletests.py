@@ -35,8 +35,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import promql_parser as pp
-
 from ..errors import Problem
 from ..model.alert import CustomerAlert, CustomerAlertSpec
 from ..model.authoring import MAX_EVAL_MS, MAX_SAMPLES, MIN_INTERVAL_MS, RuleTest
@@ -45,6 +43,7 @@ from ..render.rules import render_rules
 from ..render.yamlout import dump
 from . import promql, tools
 from .blame import clean
+from .promql import NODES as pp
 from .promql import TENANT_LABEL
 from .schema import Parsed
 

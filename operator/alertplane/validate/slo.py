@@ -38,6 +38,14 @@ _QUERIES = (
     ("totalQuery", "total_query"),
 )
 _WINDOW_HINT = "write each range as [{{.window}}], e.g. rate(http_requests_total{...}[{{.window}}])"
+# Strings (a `#` in them is text; an unclosed one is the parser's to report) or the start
+# of a comment.
+_STRINGS_OR_COMMENT = re.compile(
+    r'"(?:\\.|[^"\\])*"?'  # "double-quoted", with escapes
+    r"|'(?:\\.|[^'\\])*'?"  # 'single-quoted', with escapes
+    r"|`[^`]*`?"  # `raw`
+    r"|#"
+)
 _RESERVED_HINTS = {
     "customer_id": "remove it; set spec.customerId",
     "severity": "remove it; the page alert is critical, the ticket alert warning",
@@ -104,8 +112,26 @@ def check_query(path: str, query: str, customer_id: str) -> list[Problem]:
                 _WINDOW_HINT,
             )
         ]
+    comment = _comment_at(query)
+    if comment is not None:
+        return [
+            Problem(
+                path,
+                f"a query may not hold a # comment (at character {comment}): the ratio rule "
+                "writes the rest of the expression after it on the same line",
+                "remove the comment (say it in spec.description)",
+            )
+        ]
     found = check_expr(PLACEHOLDER.sub(same_length_window, query), customer_id)
     return [replace(p, path=path) if p.path == EXPR_PATH else p for p in found]
+
+
+def _comment_at(query: str) -> int | None:
+    """Where (1-based) a PromQL comment starts outside strings, if one does."""
+    for found in _STRINGS_OR_COMMENT.finditer(query):
+        if found.group() == "#":
+            return found.start() + 1
+    return None
 
 
 def _check_alerting(obj: CustomerSLO) -> list[Problem]:
