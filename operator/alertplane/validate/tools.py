@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ..errors import ToolError
+from ..errors import ToolError, ToolTimeout
 
 _INSTALL_HINT = {
     "promtool": "install the Debian package 'prometheus' or set ALERTPLANE_PROMTOOL",
@@ -107,7 +107,7 @@ def run(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ToolError(f"{name} did not finish within {TIMEOUT_S:.0f}s") from exc
+        raise ToolTimeout(f"{name} did not finish within {TIMEOUT_S:.0f}s") from exc
     except OSError as exc:
         raise _not_run(name, cmd, exc) from exc
     except UnicodeEncodeError:  # an argument (e.g. a template) that no tool can be given
