@@ -56,6 +56,7 @@ def hanging_promtool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The hang never ends: any limit shows what happens at the limit. 10 s leaves the
     # honest tests (tens of milliseconds) room on a loaded machine.
     monkeypatch.setattr(tools, "TIMEOUT_S", 10.0)
+    monkeypatch.setattr(ruletests, "ALONE_TIMEOUT_S", 3.0)
     monkeypatch.setattr(ruletests, "_VERDICTS", {})
 
 
@@ -72,10 +73,41 @@ def test_a_test_that_holds_promtool_costs_its_own_alert_only(hanging_promtool: N
         f"{p.obj.namespace if p.obj else ''}: {p.path}: {p.message}" for p in result.marked
     )
     assert lines[0] == (
-        "acme: spec.tests[0]: the test fails: promtool did not finish within 10s "
+        "acme: spec.tests[0]: the test fails: promtool did not finish within 3s "
         "(the alert's expression or its tests ask too much of promtool)"
     )
     assert len(lines) == 2 and lines[1].startswith(
         "initech: spec.tests[0]: the test fails: alertname: Fails, time: 10m"
     ), lines
     assert not result.refused
+
+
+def test_many_expensive_tests_cost_one_limit_not_one_each(
+    hanging_promtool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file alone up to ALONE_TIMEOUT_S, all of them within TIMEOUT_S: the first hog
+    is the alert's failure, what the time left does not reach is "not tested this time"
+    (the object Invalid for now, the verdict not kept: the next check runs it again)."""
+    monkeypatch.setattr(tools, "TIMEOUT_S", 6.0)
+    monkeypatch.setattr(ruletests, "ALONE_TIMEOUT_S", 4.0)
+    docs = [
+        alert("acme", "Hog1", tests=[_test(f'errors_total{{service="{MARKER}"}}', [])]),
+        alert("acme", "Hog2", tests=[_test(f'errors_total{{service="{MARKER}2"}}', [])]),
+        alert("globex", "Late", tests=[_test('errors_total{service="a"}', [])]),
+    ]
+    loaded = load_text(yaml.safe_dump_all(docs), "crowd.yaml")
+    result = admit(loaded.documents, RECONCILE, None)
+    lines = [f"{p.obj.name if p.obj else ''}: {p.message}" for p in result.marked]
+    not_run = (
+        "spec.tests[0]: the test fails: not tested this time (other tests of this check "
+        "took promtool's time)"
+    )
+    assert lines == [
+        "acme-hog1: the test fails: promtool did not finish within 4s (the alert's "
+        "expression or its tests ask too much of promtool)",
+        f"acme-hog2: {not_run.removeprefix('spec.tests[0]: ')}",
+        f"globex-late: {not_run.removeprefix('spec.tests[0]: ')}",
+    ]
+    assert sorted(ruletests._VERDICTS.values()) == [
+        lines[0].split(": ", 1)[1].removeprefix("the test fails: ")
+    ]
