@@ -505,14 +505,15 @@ def test_a_check_that_breaks_on_one_object_costs_only_that_object(
     object is Invalid and said so; the pass goes on for everyone else."""
     import alertplane.validate as validate
 
-    real = validate.check_alert
+    real = validate.CHECKS["CustomerAlert"]
 
     def broken_check(obj: Any) -> Any:
         if obj.spec.alert_name == "Broken":
             raise ValueError("a check broke")
         return real(obj)
 
-    monkeypatch.setattr(validate, "check_alert", broken_check)
+    # The per-kind table holds the function (not the module attribute): patch its entry.
+    monkeypatch.setitem(validate.CHECKS, "CustomerAlert", broken_check)
     store, out = _store(tmp_path), tmp_path / "out"
     store.apply([obj(m) for m in _customer_objects(alert("acme", "Broken"))], "a", "test")
     assert _reconciler(store, out).sync_all().outcome == "invalid"
