@@ -40,14 +40,15 @@ def test_a_crashing_check_after_schema_failures_marks_the_right_object(
     the schema failures stay on their own objects."""
     import alertplane.validate as validate
 
-    real = validate.check_alert
+    real = validate.CHECKS["CustomerAlert"]
 
     def broken_check(o: Any) -> Any:
         if o.spec.alert_name == "Crashing":
             raise ValueError("a check broke")
         return real(o)
 
-    monkeypatch.setattr(validate, "check_alert", broken_check)
+    # The per-kind table holds the function (not the module attribute): patch its entry.
+    monkeypatch.setitem(validate.CHECKS, "CustomerAlert", broken_check)
     store = Store(open_db(f"sqlite:///{tmp_path / 'a.db'}"), secrets_dir=str(tmp_path / "s"))
     names = ["First", "Unparsable1", "Unparsable2", "Crashing", "Last"]
     store.apply([obj(alert("acme", n)) for n in names], "a", "test")
