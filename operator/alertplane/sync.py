@@ -48,6 +48,7 @@ from .sync_assess import live_version, readmitted
 from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
 from .sync_output import Pass, settle_alertmanager
 from .sync_status import status_updates
+from .validate.ruletests import NOT_RUN
 
 __all__ = ["Receivers", "Reconciler", "SyncHooks", "SyncReport", "SyncSettings"]
 
@@ -267,6 +268,9 @@ class Reconciler:
             self._schedule_retry(targets)
         else:
             self._retry_delay = 0.5
+        untested = {a.customer_id for a in out.assessed if a.problems and NOT_RUN in a.problems}
+        if untested:  # a check ran out of promtool time before their tests ran: again soon
+            self._schedule_retry(untested)
         return report
 
     def _check(self, stored: list[ObjectRecord]) -> Checked:

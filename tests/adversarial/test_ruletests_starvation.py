@@ -111,3 +111,27 @@ def test_many_expensive_tests_cost_one_limit_not_one_each(
     assert sorted(ruletests._VERDICTS.values()) == [
         lines[0].split(": ", 1)[1].removeprefix("the test fails: ")
     ]
+
+
+def test_the_reconciler_tries_tests_not_reached_again(
+    hanging_promtool: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A customer whose test was "not tested this time" is synced again soon (a retry),
+    not left Invalid until its objects change."""
+    from alertplane.model import CustomerAlert
+    from alertplane.store.db import open_db
+    from alertplane.store.repo import Store
+    from alertplane.sync import Reconciler, SyncSettings
+
+    monkeypatch.setattr(tools, "TIMEOUT_S", 6.0)
+    monkeypatch.setattr(ruletests, "ALONE_TIMEOUT_S", 4.0)
+    docs = [
+        alert("acme", "Hog1", tests=[_test(f'errors_total{{service="{MARKER}"}}', [])]),
+        alert("acme", "Hog2", tests=[_test(f'errors_total{{service="{MARKER}2"}}', [])]),
+        alert("globex", "Late", tests=[_test('errors_total{service="a"}', [])]),
+    ]
+    store = Store(open_db(f"sqlite:///{tmp_path / 'a.db'}"), secrets_dir=str(tmp_path / "s"))
+    store.apply([CustomerAlert.model_validate(d) for d in docs], "a", "test")
+    reconciler = Reconciler(store, SyncSettings(out_dir=tmp_path / "out", poll_s=0.02))
+    assert reconciler.sync_all().outcome == "invalid"
+    assert reconciler._retry >= {"globex"}
