@@ -113,6 +113,11 @@ class ToolError(AlertplaneError):
     """promtool/amtool is missing or failed in a way no input explains."""
 
 
+class ToolTimeout(ToolError):
+    """A tool ran past its time limit: for a batch, the input may explain it (one object's
+    rule test can hold promtool), so callers that can pin it on an input catch this."""
+
+
 class OutputRejected(AlertplaneError):
     """Rendered output failed the real tool's check: a bug in rendering, never written."""
 

@@ -46,7 +46,7 @@ from .sinks.factory import SinkSettings, build_sink
 from .sinks.sharded_moves import MoveTracker
 from .sync_assess import live_version, readmitted
 from .sync_chunk import Check, Checked, LiveState, admit_stored, run_chunk
-from .sync_output import Pass, settle_alertmanager
+from .sync_output import Pass, settle_alertmanager, untested
 from .sync_status import status_updates
 
 __all__ = ["Receivers", "Reconciler", "SyncHooks", "SyncReport", "SyncSettings"]
@@ -263,10 +263,10 @@ class Reconciler:
             report.outcome = "reload_failed"
         elif invalid:
             report.outcome = "invalid"
-        if write_error or failed:
-            self._schedule_retry(targets)
-        else:
+        if not (write_error or failed):
             self._retry_delay = 0.5
+        if retry := targets if write_error or failed else untested(out.assessed):
+            self._schedule_retry(retry)
         return report
 
     def _check(self, stored: list[ObjectRecord]) -> Checked:

@@ -25,6 +25,7 @@ from .render.platform import PlatformConfig
 from .render.rules import rule_spec
 from .sync_assess import Assessment
 from .validate.blame import check_configs, receiver_problems, rule_problems
+from .validate.ruletests import NOT_RUN
 
 log = logging.getLogger("alertplane.sync")
 
@@ -150,3 +151,9 @@ def settle_alertmanager(
             a, problems=problems_text, spec=None, live_generation=None, rendered_to=()
         )
     return elsewhere
+
+
+def untested(assessed: Sequence[Assessment]) -> set[str]:
+    """Customers with a rule test a check did not reach (out of promtool time,
+    validate/ruletests.py): synced again soon, not left Invalid until they change."""
+    return {a.customer_id for a in assessed if a.problems and NOT_RUN in a.problems}

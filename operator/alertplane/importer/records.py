@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..model.common import is_label_name
 from ..model.recording import CustomerRecordingRuleSpec
 from .alerts import API_VERSION, Converted, Options, customer_of
 from .inject import Refused, inject
@@ -34,6 +35,12 @@ def convert_record(rule: Rule, options: Options, names: Names) -> Converted:
         raise Refused(f"its label customer_id={found!r} names another customer than {cid!r}")
     if options.customer_label and options.customer_label != "namespace":
         labels.pop(options.customer_label, None)  # now customer_id, set by alertplane
+    for key in labels:  # `__name__` would rename the recorded series; Prometheus refuses it
+        if not is_label_name(key):
+            raise Refused(
+                f"its label {key!r} is not a valid label name; use letters, digits and '_', "
+                "not starting with a digit or '__'"
+            )
     expr = inject(str(data["expr"]).strip("\n"), cid)
     spec: dict[str, Any] = {"customerId": cid, "record": record}
     spec["expr"] = expr + "\n" if "\n" in expr else expr

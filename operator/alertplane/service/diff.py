@@ -217,8 +217,9 @@ def _outputs(
             customer, shown = wanted[change.ref]
             after.pop(change.ref, None)
             after.update(_parsed([_record(change.ref, customer, shown)]))
-    old = render(before.values(), platform).files()
-    new = render(after.values(), platform).files()
+    masked = _hidden_platform(platform)
+    old = render(before.values(), masked).files()
+    new = render(after.values(), masked).files()
     out = []
     for path in sorted(set(old) | set(new)):
         was, will = old.get(path), new.get(path)
@@ -227,6 +228,29 @@ def _outputs(
         action = ADDED if was is None else REMOVED if will is None else CHANGED
         out.append(OutputChange(path, action, _lines(was or "", will or "", path, path)))
     return out
+
+
+PLATFORM_VALUE = "<platform>"
+
+
+def _hidden_platform(platform: PlatformConfig) -> PlatformConfig:
+    """The platform config to render a diff with: every value of the Alertmanager's
+    `global` section and default receiver hidden (SMTP passwords, API URLs, webhook
+    tokens are the platform team's; a diff's context lines would show them to a customer
+    token). Keys stay, so the rendered files keep their shape and line numbers."""
+    am = platform.alertmanager
+    hidden = am.model_copy(
+        update={"global_": _hide(am.global_), "default_receiver": _hide(am.default_receiver)}
+    )
+    return platform.model_copy(update={"alertmanager": hidden})
+
+
+def _hide(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _hide(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide(v) for v in value]
+    return PLATFORM_VALUE
 
 
 def _record(ref: ObjectRef, customer: str, shown: dict[str, Any]) -> ObjectRecord:

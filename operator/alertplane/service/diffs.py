@@ -21,6 +21,7 @@ from ..validate import parse_documents
 from .context import Context
 from .diff import DiffReport, Normalize, compare, customers_named
 from .tokens import Principal
+from .toolslots import tool_slot
 from .transfer import foreign
 
 MAY_NOT_SEND = "the body holds documents this token may not send"
@@ -54,15 +55,16 @@ def diff_body(ctx: Context, who: Principal, loaded: Loaded, prune: bool, tools: 
         moved = None if ref in current else ctx.store.find(ref)
         if moved is not None:
             current[ref] = moved
-    return compare(
-        list(current.values()),
-        loaded.documents,
-        ctx.platform,
-        normalize=_normalize(ctx),
-        prune=prune,
-        tools=tools,
-        earlier=loaded.problems,
-    )
+    with tool_slot(who, tools):  # spec.tests and the other tool checks: bounded
+        return compare(
+            list(current.values()),
+            loaded.documents,
+            ctx.platform,
+            normalize=_normalize(ctx),
+            prune=prune,
+            tools=tools,
+            earlier=loaded.problems,
+        )
 
 
 def _normalize(ctx: Context) -> Normalize:

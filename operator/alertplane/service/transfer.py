@@ -29,6 +29,7 @@ from .access import export_scope
 from .context import Context
 from .objects import bad_text
 from .tokens import Principal
+from .toolslots import tool_slot
 
 SOURCE_NAME = "body"
 JSON_TYPES = ("application/json",)
@@ -172,7 +173,8 @@ def check(ctx: Context, who: Principal, loaded: Loaded, tools: bool) -> Outcome:
         raise Forbidden("the body holds documents this token may not send", refused)
     # What /import would say: the names the store already has count too.
     existing = _taken(ctx, loaded.documents)
-    return evaluate(loaded.documents, ctx.platform, tools, loaded.problems, existing)
+    with tool_slot(who, tools):
+        return evaluate(loaded.documents, ctx.platform, tools, loaded.problems, existing)
 
 
 def import_objects(ctx: Context, who: Principal, loaded: Loaded, tools: bool) -> Report:
@@ -183,13 +185,14 @@ def import_objects(ctx: Context, who: Principal, loaded: Loaded, tools: bool) ->
     if refused:
         raise Forbidden("the body holds documents this token may not send", refused)
     _owned(ctx, who, loaded.documents)
-    admission = admit(
-        loaded.documents,
-        WRITE.with_tools(tools),
-        ctx.platform,
-        existing=_taken(ctx, loaded.documents),
-        earlier=loaded.problems,
-    )
+    with tool_slot(who, tools):  # spec.tests and the other tool checks: bounded
+        admission = admit(
+            loaded.documents,
+            WRITE.with_tools(tools),
+            ctx.platform,
+            existing=_taken(ctx, loaded.documents),
+            earlier=loaded.problems,
+        )
     problems = list(admission.refused)
     if not admission.parsed and not problems:
         problems.append(Problem("", "no objects in the body", "send CustomerAlert/Receivers"))

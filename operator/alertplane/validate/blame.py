@@ -67,7 +67,7 @@ def rule_problems(
             files[f"{cid}.yml"] = text
     solo, owners = _solo_files(suspects or {}, "s")
     found: dict[K, list[Problem]] = {}
-    alone: list[str] = []
+    alone: dict[str, Sequence[str]] = {}  # customer → promtool's unpinned words
     for name, errors in check_rule_texts({**files, **solo}).items():
         if not errors:
             continue
@@ -77,11 +77,11 @@ def rule_problems(
         cid = name.removesuffix(".yml")
         pinned = _pin_lines(customers[cid], errors)
         if pinned is None:
-            alone.append(cid)
+            alone[cid] = errors
         else:
             _merge(found, pinned)
     if alone:
-        _merge(found, _rules_alone({cid: customers[cid] for cid in alone}))
+        _merge(found, _rules_alone({cid: customers[cid] for cid in alone}, alone))
     return found
 
 
@@ -130,6 +130,7 @@ def _solo_problems(errors: Sequence[str]) -> list[Problem]:
 
 def _rules_alone(
     customers: Mapping[str, Sequence[tuple[K, RuleSpec]]],
+    together: Mapping[str, Sequence[str]],
 ) -> dict[K, list[Problem]]:
     """Each alert of these customers alone, all in one promtool run."""
     files, owners = _solo_files(customers)
@@ -140,12 +141,15 @@ def _rules_alone(
     for cid, entries in customers.items():
         if not any(key in found for key, _ in entries):
             # Refused together, accepted one by one: no single alert is at fault, so
-            # each is told (the customer's file cannot be written as it stands).
+            # each is told (the customer's file cannot be written as it stands), with
+            # promtool's words about the file (e.g. its duplicate-rule lint).
+            said = "; ".join(dict.fromkeys(together.get(cid, ())))
             for key, _ in entries:
                 found.setdefault(key, []).append(
                     Problem(
                         "spec",
-                        f"Prometheus rejects {cid}'s rules together though it accepts each alone",
+                        f"Prometheus rejects {cid}'s rules together though it accepts each "
+                        f"alone{': ' + said if said else ''}",
                         _RULE_HINT,
                     )
                 )

@@ -10,7 +10,8 @@ are not checked here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import Problem
@@ -54,9 +55,54 @@ def _problems(_expr: str, tree: Any, ranges: dict[str, ThresholdRange]) -> list[
 
 
 def _number(node: Any) -> float | None:
+    """The value of a constant: a number literal, or arithmetic of numbers (`1 + 1`,
+    `-(2)`), so no range is dodged by spelling a number as a sum; None for anything else."""
     while isinstance(node, pp.ParenExpr):
         node = node.expr
-    return float(node.val) if isinstance(node, pp.NumberLiteral) else None
+    if isinstance(node, pp.NumberLiteral):
+        return float(node.val)
+    if isinstance(node, pp.UnaryExpr):  # PromQL's only unary operator on a tree: minus
+        inner = _number(node.expr)
+        return None if inner is None else -inner
+    if isinstance(node, pp.BinaryExpr) and str(node.op).strip() in _ARITHMETIC:
+        lhs, rhs = _number(node.lhs), _number(node.rhs)
+        if lhs is None or rhs is None:
+            return None
+        return _ARITHMETIC[str(node.op).strip()](lhs, rhs)
+    return None
+
+
+def _divide(a: float, b: float) -> float:
+    if b == 0:  # as Go's float division: ±Inf, NaN for 0/0
+        return (
+            math.nan
+            if a == 0 or math.isnan(a)
+            else math.copysign(math.inf, a) * (math.copysign(1.0, b))
+        )
+    return a / b
+
+
+def _power(a: float, b: float) -> float:
+    try:
+        return math.pow(a, b)
+    except OverflowError:
+        return -math.inf if a < 0 and b % 2 == 1 else math.inf
+    except ValueError:  # a negative number to a fractional power
+        return math.nan
+
+
+def _modulo(a: float, b: float) -> float:
+    return math.nan if b == 0 or math.isinf(a) else math.fmod(a, b)
+
+
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": _divide,
+    "%": _modulo,
+    "^": _power,
+}
 
 
 def _metrics(node: Any) -> Iterator[str]:
@@ -74,6 +120,8 @@ def _outside(value: float, allowed: ThresholdRange) -> Problem | None:
     hint = f"the platform allows thresholds on {allowed.metric} {span}"
     if allowed.description:
         hint += f" ({allowed.description})"
+    if math.isnan(value):  # compares false with everything: an alert that never fires
+        return Problem(promql.PATH, f"{_on(value, allowed)} is not a number", hint)
     if low is not None and value < low:
         return Problem(promql.PATH, f"{_on(value, allowed)} is below the minimum {_num(low)}", hint)
     if high is not None and value > high:
@@ -90,4 +138,6 @@ def _on(value: float, allowed: ThresholdRange) -> str:
 def _num(value: float | None) -> str:
     if value is None:
         return ""
+    if not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)

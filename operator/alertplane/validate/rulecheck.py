@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..errors import ToolError
 from . import tools
 
 _ACCEPTED: set[str] = set()
@@ -86,5 +85,19 @@ def _check(directory: str, names: list[str]) -> dict[str, list[str]]:
             errors[current][-1] += " " + line.strip()
     for name in names:
         if name not in ok and not errors[name]:
-            raise ToolError(f"promtool rejected {name} without saying why: {result.output}")
+            errors[name] = _unplaced(directory, name, result.output if len(names) == 1 else "")
     return errors
+
+
+def _unplaced(directory: str, name: str, output: str) -> list[str]:
+    """promtool's words about a file it refuses without naming a rule (its duplicate-rule
+    lint: an alert and a recording rule of one name and labels): the input explains it, so
+    it is that file's refusal, never a ToolError that would stop every customer's sync.
+    In a batch, promtool's stderr does not say which file it is about: run it alone."""
+    if not output:
+        output = tools.run("promtool", ["check", "rules", name], cwd=directory).output
+    text = output.replace(f"Checking {name}", "").replace("FAILED:", "")
+    if "SUCCESS" in text:  # accepted alone: nothing of this file's own to report
+        return []
+    words = " ".join(text.split())
+    return [words or f"promtool rejected {name} without saying why"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ..errors import ToolError
+from ..errors import ToolError, ToolTimeout
 
 _INSTALL_HINT = {
     "promtool": "install the Debian package 'prometheus' or set ALERTPLANE_PROMTOOL",
@@ -91,10 +91,16 @@ def file_batches(names: Sequence[str], size: Mapping[str, int]) -> list[list[str
 
 
 def run(
-    name: str, args: Sequence[str], cwd: str | Path | None = None, stdout: bool = True
+    name: str,
+    args: Sequence[str],
+    cwd: str | Path | None = None,
+    stdout: bool = True,
+    timeout: float | None = None,
 ) -> Result:
     """`stdout=False`: what the tool prints on success is thrown away, not kept in memory
-    (a batch of templates renders every one of them; only the verdict matters)."""
+    (a batch of templates renders every one of them; only the verdict matters).
+    `timeout`: seconds, TIMEOUT_S when None."""
+    limit = TIMEOUT_S if timeout is None else timeout
     cmd = [tool_path(name), *args]
     try:
         proc = subprocess.run(
@@ -102,12 +108,12 @@ def run(
             stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-            timeout=TIMEOUT_S,
+            timeout=limit,
             cwd=cwd,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
-        raise ToolError(f"{name} did not finish within {TIMEOUT_S:.0f}s") from exc
+        raise ToolTimeout(f"{name} did not finish within {limit:.0f}s") from exc
     except OSError as exc:
         raise _not_run(name, cmd, exc) from exc
     except UnicodeEncodeError:  # an argument (e.g. a template) that no tool can be given

@@ -69,3 +69,17 @@ def test_a_record_and_an_alert_of_one_name_get_names_of_their_own_kind() -> None
     assert alert["metadata"] == {"name": "acme-job-x-rate5m", "namespace": "acme"}
     assert record["metadata"] == {"name": "acme-job-x-rate5m", "namespace": "acme"}
     assert (alert["kind"], record["kind"]) == ("CustomerAlert", "CustomerRecordingRule")
+
+
+def test_a_label_name_prometheus_refuses_is_refused_with_the_rule() -> None:
+    """`__name__` in a recording rule's labels would rename the recorded series (and
+    Prometheus refuses it): refused with the reason, not written as a manifest that
+    `alertplane validate` then refuses."""
+    rule = {"record": "job:w:r", "expr": "up", "labels": {"__name__": "up", "team": "a"}}
+    text = yaml.safe_dump({"groups": [{"name": "g", "rules": [rule]}]})
+    result = import_text(text, "in.yaml", ACME)
+    assert result.manifests == []
+    assert [r.reason for r in result.refused] == [
+        "its label '__name__' is not a valid label name; use letters, digits and '_', not "
+        "starting with a digit or '__'"
+    ]

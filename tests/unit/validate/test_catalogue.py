@@ -273,6 +273,14 @@ THRESHOLDS = [
         'node_filesystem_avail_bytes{customer_id="acme"} < -5',
         "threshold -5 on node_filesystem_avail_bytes is below the minimum 0",
     ),
+    # A number written as arithmetic of numbers is still that number (no way around the
+    # range by writing 1 + 1 or -(-2)); NaN is no number in any range.
+    ('up{customer_id="acme"} > 1 + 1', "threshold 2 on up is above the maximum 1"),
+    ('up{customer_id="acme"} > -(-(2))', "threshold 2 on up is above the maximum 1"),
+    ('(4 / 2) ^ 1 < up{customer_id="acme"}', "threshold 2 on up is above the maximum 1"),
+    ('up{customer_id="acme"} * 5 > 3 + 2', "threshold 5 on up is above the maximum 1"),
+    ('up{customer_id="acme"} != NaN', "threshold NaN on up is not a number"),
+    ('up{customer_id="acme"} > 0 * Inf', "threshold NaN on up is not a number"),
 ]
 
 
@@ -291,7 +299,9 @@ def test_threshold_out_of_range(expr: str, message: str) -> None:
     [
         'up{customer_id="acme"} == 0',
         'rate(errors_total{customer_id="acme"}[5m]) > 100',  # no range for errors_total
-        'up{customer_id="acme"} * 5 > 3 + 2',  # no literal side: not a threshold
+        # no number on either side: not a threshold
+        'up{customer_id="acme"} * 5 > up{customer_id="acme"} offset 1h',
+        'up{customer_id="acme"} == 1 + 0',
     ],
 )
 def test_thresholds_in_range_or_not_thresholds_pass(expr: str) -> None:
