@@ -38,6 +38,7 @@ from tests.adversarial.crd_server import dry_run, receiver_with
 from tests.support.api_env import ACME, ApiEnv, api_env
 from tests.support.factories import receiver
 from tests.support.k8s_env import KubeEnv
+from tests.support.problems import unplaced
 
 SECRETS = "/etc/alertplane/secrets"
 
@@ -215,7 +216,7 @@ def test_cli_validate_and_apply_refuse(
     hostile_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["validate", "-f", str(hostile_file), "--no-tools"]) == 1
-    out = capsys.readouterr().out.splitlines()
+    out = unplaced(capsys.readouterr().out).splitlines()
     assert all(line.startswith(PREFIX) for line in out), out
     assert [line.split(": ")[1] for line in out] == [
         "spec.slack[0].apiURLSecretRef.name",

@@ -24,6 +24,7 @@ from tests.support.operator_env import (
     wait_for,
     webhook_chart_operator,
 )
+from tests.support.problems import unplaced
 
 NS = "tq-co"
 LEAK = '{{ range query "up" }}{{ .Labels.instance }} {{ end }}'
@@ -57,7 +58,7 @@ def _validate_line(tmp_path: Path, doc: dict[str, Any]) -> str:
         capture_output=True, text=True,
     )  # fmt: skip
     assert out.returncode == 1, out.stdout + out.stderr
-    (line,) = out.stdout.splitlines()
+    (line,) = unplaced(out.stdout).splitlines()  # (positions: test_positions.py)
     return line
 
 

@@ -39,6 +39,7 @@ from tests.support.operator_env import (
     wait_for,
 )
 from tests.support.paths import EXAMPLES
+from tests.support.problems import unplaced
 from tests.support.processes import Postgres
 
 SINK_NS = "monitoring"
@@ -215,7 +216,7 @@ def test_invalid_resource_is_reported_like_validate(
     )
     assert validate.returncode == 1
     prefix = "CustomerAlert bad-co/bad-co-higherrorrate: "
-    (line,) = validate.stdout.splitlines()
+    (line,) = unplaced(validate.stdout).splitlines()  # (positions: test_positions.py)
     assert line.startswith(prefix)
 
     cluster.kubectl_apply(bad)
@@ -437,7 +438,7 @@ def test_recording_rules_sync_into_the_customers_prometheus_rule(
         capture_output=True,
         text=True,
     )
-    (line,) = validate.stdout.splitlines()
+    (line,) = unplaced(validate.stdout).splitlines()  # (positions: test_positions.py)
     prefix = f"CustomerRecordingRule {ns}/{ns}-job-bad-rate5m: "
     assert line.startswith(prefix), line
     cluster.kubectl_apply(bad)

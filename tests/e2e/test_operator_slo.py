@@ -20,6 +20,7 @@ import yaml
 from tests.support.chart_env import NO_PROMOP_TARGETS
 from tests.support.operator_env import Cluster, OperatorProcess, chart_operator, condition
 from tests.support.paths import EXAMPLES
+from tests.support.problems import unplaced
 from tests.support.processes import Postgres
 from tests.support.slo import slo
 
@@ -97,7 +98,7 @@ def test_invalid_slo_is_reported_like_validate(
     )
     assert validate.returncode == 1, validate.stdout + validate.stderr
     prefix = "CustomerSLO slo-bad/slo-bad-checkout: "
-    (line,) = validate.stdout.splitlines()
+    (line,) = unplaced(validate.stdout).splitlines()  # (positions: test_positions.py)
     assert line == (
         f'{prefix}spec.sli.events.errorQuery: selector e{{code="500"}} has no '
         'customer_id="slo-bad" matcher; add customer_id="slo-bad" inside its braces'

@@ -19,6 +19,7 @@ from tests.support.chart_env import NO_PROMOP_TARGETS
 from tests.support.factories import DROP, alert
 from tests.support.operator_env import Cluster, OperatorProcess, chart_operator, condition
 from tests.support.paths import EXAMPLES
+from tests.support.problems import unplaced
 from tests.support.processes import Postgres
 
 SINK_NS = "monitoring"
@@ -55,7 +56,7 @@ def _validate(tmp_path: Path, doc: dict[str, Any]) -> str:
          "--platform-config", str(platform)],
         capture_output=True, text=True,
     )  # fmt: skip
-    (line,) = out.stdout.splitlines()
+    (line,) = unplaced(out.stdout).splitlines()  # (positions: test_positions.py)
     return line
 
 

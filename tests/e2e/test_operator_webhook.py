@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from tests.support.factories import alert, receiver, recording_rule
 from tests.support.operator_env import Cluster, wait_for
+from tests.support.problems import unplaced
 from tests.support.slo import slo
 from tests.support.webhook import NS, kubectl_apply
 
@@ -36,7 +37,7 @@ def test_invalid_apply_is_refused_with_the_validate_messages(
         capture_output=True,
         text=True,
     )
-    lines = validate.stdout.splitlines()
+    lines = unplaced(validate.stdout).splitlines()  # (positions: test_positions.py)
     assert validate.returncode == 1 and len(lines) == 2  # one per selector
 
     # Until the webhook answers (it starts with the operator), kubectl may see a refused

@@ -72,7 +72,7 @@ def test_broken_yaml_and_unknown_kinds_are_named(cli: Run, tmp_path: Path) -> No
     assert cli("validate", "-f", str(f)) == (
         1,
         f"{f}:1 (document 1): kind: unknown kind 'ConfigMap'; alertplane reads CustomerAlert, "
-        "CustomerReceiver and CustomerRecordingRule\n"
+        "CustomerReceiver, CustomerRecordingRule and CustomerSLO\n"
         f"{f}:5 (document 2): invalid YAML, column 1: did not find expected node content; fix "
         "the YAML syntax (indentation, quoting, ':' after keys)\n",
         "0 valid, 2 invalid, 2 problem(s)\n",

@@ -79,7 +79,9 @@ def test_diff_refused_documents_are_problems_and_tools_mark(tmp_path: Path) -> N
         assert r.status_code == 200, r.text
         out = r.json()
         assert [p["text"] for p in out["problems"]] == [
-            "CustomerAlert acme/acme-leaky: spec.expr: selector errors_total{} has no "
+            # A YAML body's problem starts with where it is (docs/positions.md): the third
+            # document's `expr:` key.
+            "body:25:3: CustomerAlert acme/acme-leaky: spec.expr: selector errors_total{} has no "
             'customer_id="acme" matcher; add customer_id="acme" inside its braces'
         ]
         assert [p["path"] for p in out["marked"]] == ["spec.annotations.summary"]
