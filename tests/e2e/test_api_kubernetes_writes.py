@@ -37,13 +37,15 @@ def _lagging_api(env: Env, tmp_path: Path, template: str = "{customer}") -> Test
     return api_app(empty, env.kube, env.tokens, writer_options=options)
 
 
-def _precreate(env: Env, namespace: str, name: str, cid: str, alert: str) -> dict[str, Any]:
+def _precreate(
+    env: Env, namespace: str, name: str, cid: str, alert: str, severity: str = "warning"
+) -> dict[str, Any]:
     """As someone else would, straight into the cluster (not through the API)."""
     doc = {
         "apiVersion": "alertplane.io/v1alpha1",
         "kind": ALERT,
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {**alert_spec(alert, customer=cid, severity="warning"), "customerId": cid},
+        "spec": {**alert_spec(alert, customer=cid, severity=severity), "customerId": cid},
     }
     path = api_path("alertplane.io/v1alpha1", "customeralerts", namespace)
     return env.cluster.api.request("POST", path, doc)
@@ -73,13 +75,16 @@ def test_a_create_never_replaces_what_the_cluster_has(env: Env, tmp_path: Path) 
     assert "no free object name" in r.json()["detail"]
     assert env.cr(ALERT, salted, "shared-alerts")["spec"] == other["spec"]  # type: ignore[index]
 
-    # The same alert created meanwhile (a concurrent create, not mirrored yet): 409, the
-    # first one stays, no second object under the salted name.
-    first = _precreate(env, "acme", "acme-racy", "acme", "Racy")
+    # The same alert (name and severity: its identity) created meanwhile (a concurrent
+    # create, not mirrored yet): 409, the first one stays, no second object under the
+    # salted name.
+    first = _precreate(env, "acme", "acme-racy", "acme", "Racy", severity="critical")
     lagging = _lagging_api(env, tmp_path)
     r = lagging.post("/customers/acme/alerts", json=alert_spec("Racy"), headers=ACME)
     assert r.status_code == 409, r.text
-    assert "already exists; change it with PUT" in r.json()["detail"]
+    assert r.json()["detail"] == (
+        "alert 'Racy' at severity 'critical' already exists; change it with PUT"
+    )
     assert env.cr(ALERT, "acme-racy")["spec"] == first["spec"]  # type: ignore[index]
     assert env.cr(ALERT, object_name("acme", "Racy", salted=True)) is None
 

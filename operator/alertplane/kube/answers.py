@@ -19,7 +19,7 @@ from ..errors import (
     UpstreamFailed,
     UsageError,
 )
-from ..model import NAME_FIELDS, Resource, info
+from ..model import NAME_FIELDS, CustomerAlert, Resource, info
 from ..model.common import dump_spec, is_dns_label
 from ..model.secrets import SECRET_FIELDS
 from .client import ApiError as KubeError
@@ -89,6 +89,14 @@ def what_of(obj: Resource) -> str:
     field = NAME_FIELDS.get(obj.kind, "")
     kind = info(obj.kind).noun
     return f"{kind} {dump_spec(obj.spec).get(field)!r}"
+
+
+def already_exists(obj: Resource) -> str:
+    """The 409 of a create whose object exists (found, or a racing create won): an alert
+    named by its identity within the customer, name and severity (validate/unique.py), as
+    its pair partner at the other severity is a valid second object."""
+    at = f" at severity {obj.spec.severity.value!r}" if isinstance(obj, CustomerAlert) else ""
+    return f"{what_of(obj)}{at} already exists; change it with PUT"
 
 
 def no_name(obj: Resource, name: str) -> str:

@@ -36,13 +36,13 @@ from ..store import txn
 from ..store.repo import Change, Store
 from ..validate.unique import identity
 from .answers import (
+    already_exists,
     check_template,
     clear_secrets,
     no_name,
     ref_of,
     refusal,
     renamed,
-    what_of,
 )
 from .client import ApiError as KubeError
 from .client import KubeClient
@@ -114,7 +114,7 @@ class KubeWriter:
             if exc.status != 409 or not isinstance(answer, Conflict):
                 raise answer from None
             if self._same_named(ref, obj):
-                raise Conflict(f"{what_of(obj)} already exists; change it with PUT") from None
+                raise Conflict(already_exists(obj)) from None
             if fallback is None or fallback == ref.name:
                 raise Conflict(no_name(obj, ref.name)) from None
             ref = ObjectRef(ref.kind, ref.namespace, fallback)

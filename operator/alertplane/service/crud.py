@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from ..errors import Conflict, Invalid, NotFound, ObjectRef, PreconditionFailed, Problem
+from ..kube.answers import already_exists
 from ..model import CustomerAlert, Resource, info, name_of
 from ..model.common import dump_spec
 from ..model.records import ObjectRecord
@@ -74,7 +75,7 @@ def create(ctx: Context, access: Access, kind: str, body: Any) -> dict[str, Any]
     bound = ctx.bound(access.customer)
     named, taken = bound.find_named_or_at(kind, access.customer, spec_key, ref, severity)
     if named is not None:
-        raise Conflict(f"{_named(kind, spec_key, severity)} already exists; change it with PUT")
+        raise Conflict(already_exists(obj))
     salted = object_name(access.customer, spec_key, salted=True)
     if taken is not None:  # the name is taken by another object: its pair, or another name
         partner = taken.customer_id == access.customer and taken.spec.get(NAME) == spec_key

@@ -14,12 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from ..errors import Conflict, ObjectRef
+from ..kube.answers import already_exists
 from ..model import Resource
 from ..model.records import ObjectRecord
 from ..store.repo import Change, Store
 from ..store.txn import ABSENT, Expect, Owned, Stale
 from ..sync import Reconciler
-from .objects import what_of
 
 # What each object must be for a write to happen (store/txn.py); None: anything.
 Expected = Mapping[ObjectRef, Expect] | None
@@ -97,7 +97,7 @@ class StoreWriter:
         try:
             (change,) = self.apply([obj], actor, source, {ref: ABSENT})
         except Stale:
-            raise Conflict(f"{what_of(obj)} already exists; change it with PUT") from None
+            raise Conflict(already_exists(obj)) from None
         return change
 
     def apply(

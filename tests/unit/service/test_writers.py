@@ -17,7 +17,8 @@ def test_a_create_never_replaces_and_the_source_is_the_door_s(ctx: Context) -> N
     writer = SourcedWriter(ctx.writer, "console")
     change = writer.create(obj, "acme-ci", "api")
     assert (change.action, change.generation) == ("created", 1)
-    with pytest.raises(Conflict, match="alert 'HighErrorRate' already exists"):
+    exists = "alert 'HighErrorRate' at severity 'critical' already exists"
+    with pytest.raises(Conflict, match=exists):
         writer.create(obj, "acme-ci", "api")
     (row,) = ctx.store.history("acme", None, 10)
     assert (row.source, row.actor) == ("console", "acme-ci")
