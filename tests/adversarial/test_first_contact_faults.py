@@ -179,6 +179,7 @@ def test_abbreviated_flags_are_refused(
 # A minimal valid command line per subcommand: the abbreviation is the only thing wrong.
 BASE = {
     "validate": ["-f", "m.yaml"],
+    "diff": ["-f", "m.yaml"],
     "import": ["-f", "m.yaml", "--customer", "acme"],
     "render": ["-f", "m.yaml"],
     "crds": [],

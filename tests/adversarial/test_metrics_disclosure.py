@@ -39,6 +39,7 @@ from tests.support.api_env import (
 )
 from tests.support.console import client
 from tests.support.processes import free_port
+from tests.support.slo import slo_spec
 from tests.support.waiting import eventually
 
 # Values for every path parameter: acme's own, globex's, and ones nobody has.
@@ -48,6 +49,9 @@ PARAMS = {
     "alertName": ("HighErrorRate", "GlobexAlert0", "Missing"),
     "receiverName": ("oncall", "globex-pager", "missing"),
     "record": ("job:errors:rate5m", "globex:only:rate5m", "x:missing"),
+    "sloName": ("checkout", "globex-checkout", "missing"),
+    # The platform's alert templates (console forms) belong to no customer.
+    "template": ("error-rate", "missing"),
     "name": (
         "HighErrorRate",
         "oncall",
@@ -55,6 +59,8 @@ PARAMS = {
         "globex-pager",
         "job:errors:rate5m",
         "globex:only:rate5m",
+        "checkout",
+        "globex-checkout",
         "app.css",
     ),
     "rest": ("customers/globex", "nothing"),
@@ -80,6 +86,7 @@ def env(tmp_path: Path) -> Iterator[ApiEnv]:
             ("/customers/acme/alerts", alert_spec()),
             ("/customers/acme/receivers", receiver_spec()),
             ("/customers/acme/recordingrules", record_spec()),
+            ("/customers/acme/slos", slo_spec()),
         ):
             r = e.client.post(f"{path}?wait=true", json=body, headers=ACME)
             assert r.status_code == 201 and r.json()["status"]["phase"] == "Synced", r.text
@@ -145,10 +152,13 @@ def test_a_customer_learns_nothing_about_another_from_any_get(env: ApiEnv) -> No
     body = record_spec("globex:only:rate5m", "globex")
     r = env.client.post("/customers/globex/recordingrules", json=body, headers=ADMIN)
     assert r.status_code == 201, r.text
+    body = slo_spec("globex", "globex-checkout")
+    r = env.client.post("/customers/globex/slos", json=body, headers=ADMIN)
+    assert r.status_code == 201, r.text
 
     def globex_synced() -> bool:
         found = env.store.get(customer="globex")
-        return len(found) == 5 and all(s.status and s.status.phase == "Synced" for s in found)
+        return len(found) == 6 and all(s.status and s.status.phase == "Synced" for s in found)
 
     eventually(globex_synced)
     admin_view = env.client.get("/metrics", headers=ADMIN).text

@@ -145,7 +145,11 @@ REFUSED: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["spec.for", "should match"],
     ),
     "empty expr": (with_spec(ALERT, expr=""), ["spec.expr", "at least 1 chars"]),
-    "expr missing": (with_spec(ALERT, expr=None), ["spec.expr: Required value"]),
+    # expr is optional since alerts may be written from a template instead (CEL rule).
+    "expr missing": (
+        with_spec(ALERT, expr=None),
+        ["spec: Invalid value: one of expr or template is required"],
+    ),
     "reserved label": (
         with_spec(ALERT, labels={"customer_id": "globex"}),
         ["spec.labels: Forbidden: labels may not set customer_id, severity, category, urgency"],

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
+from alertplane.model.kinds import TABLE
 from tests.support.chart_env import CHART
 from tests.support.helm import (
     ALL_ON,
@@ -191,12 +192,7 @@ def test_rbac_is_exactly_what_the_operator_needs(helm: Helm) -> None:
         for g, r, v in rules(role):
             assert "*" not in (g, r, v)
             assert v not in ("update", "deletecollection", "escalate", "bind", "impersonate")
-            assert v != "watch" or r in (
-                "namespaces",
-                "customeralerts",
-                "customerreceivers",
-                "customerrecordingrules",
-            )
+            assert v != "watch" or r in ("namespaces", *(k.plural for k in TABLE))
             assert not (g == "alertplane.io" and v in ("create", "delete"))
     assert {v for g, r, v in rules(cluster_role) if r == "secrets"} == {"get"}
     assert {v for g, r, v in rules(live_role) if g == "monitoring.coreos.com"} == {"get"}

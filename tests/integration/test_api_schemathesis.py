@@ -38,6 +38,16 @@ CHECKS = [
     checks.negative_data_rejection,
 ]
 
+# Operations whose negative cases cannot be invalid requests, so negative_data_rejection
+# does not apply. POST /diff and POST /validate take any body (YAML or JSON manifests)
+# and answer 200 with what cannot be read in `problems` (docs/diff.md; `valid: false`),
+# so their negative cases only mutate the query, where a one-element array or an object
+# is a plain string on the wire (`customerMap=0.3` is the list ["0.3"]), or drop the
+# Authorization header, which the run sends anyway (headers=ADMIN). POST /import takes
+# the same query but answers 422 ("nothing imported") for a body that is not manifests,
+# so it keeps the check.
+NEGATIVE_ALWAYS_VALID = {"POST /diff", "POST /validate"}
+
 
 def _half(value: object) -> bool:
     return zlib.crc32(repr(value).encode("utf-8", "replace")) % 2 == 1
@@ -70,27 +80,34 @@ def test_openapi_contract(db_url: str, tmp_path: Path) -> None:
         for operation in operations:
             reset(env)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-                @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(
-                    max_examples=EXAMPLES,
-                    deadline=None,
-                    derandomize=True,
-                    database=None,
-                    suppress_health_check=list(HealthCheck),
-                )
-                def run(case: Any) -> None:
-                    _known(case)
-                    case.call_and_validate(headers=ADMIN, checks=CHECKS)
-
                 try:
-                    run()
+                    _run(operation, mode)
                 except (
                     Exception,
                     BaseExceptionGroup,
                 ) as exc:  # collect every operation's failure, then report
                     failures.append(f"{operation.label} ({mode}): {exc}")
         assert not failures, "\n\n".join(failures)
+
+
+def _run(operation: Any, mode: GenerationMode) -> None:
+    chosen = CHECKS
+    if mode == GenerationMode.NEGATIVE and operation.label in NEGATIVE_ALWAYS_VALID:
+        chosen = [c for c in CHECKS if c is not checks.negative_data_rejection]
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        _known(case)
+        case.call_and_validate(headers=ADMIN, checks=chosen)
+
+    run()
 
 
 def test_unauthenticated_calls_are_refused(db_url: str, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from alertplane.model.kinds import TABLE
 from tests.support.chart_env import CHART
 from tests.support.k8s_env import KubeEnv
 from tests.support.paths import ROOT
@@ -239,7 +240,9 @@ def chart_kube(*namespaces: str) -> Iterator[KubeEnv]:
         for crd in promop:
             env.kubectl("apply", "--server-side", "-f", str(crd))
         crds = json.loads(env.kubectl("get", "crd", "-o", "json").stdout)["items"]
-        assert len(crds) == 2 + len(promop), [c["metadata"]["name"] for c in crds]
+        ours = len(list((CHART / "crds").glob("*.yaml")))
+        assert ours == len(TABLE), sorted(p.name for p in (CHART / "crds").glob("*.yaml"))
+        assert len(crds) == ours + len(promop), [c["metadata"]["name"] for c in crds]
         env.wait_established(*(crd["metadata"]["name"] for crd in crds))
         for ns in namespaces:
             env.kubectl("create", "namespace", ns)

@@ -99,7 +99,7 @@ def path_of(ctx: Context, access: Access, out: dict[str, Any]) -> str:
     kind, spec = out["kind"], out["spec"]
     name = str(spec[NAME_KEY[kind]])
     if kind != ALERT:
-        return f"/customers/{access.customer}/receivers/{segment(name)}"
+        return f"/customers/{access.customer}/{info(kind).rest}/{segment(name)}"
     found = ctx.bound(access.customer).named(ALERT, access.customer, name)
     pair = len({f.spec.get("severity") for f in found}) > 1
     return alert_path(access.customer, name, str(spec["severity"]), pair)
