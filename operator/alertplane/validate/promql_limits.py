@@ -83,14 +83,19 @@ class _Frame:
     operands: int = 0  # deepest operand of the current argument, its signs included
     signs: int = 0  # unary signs in front of the current operand
     last: int = 0  # depth of the latest operand, for a `[...]` after it
+    # Most signs in front of one operand of the current argument: `-a ^ b` is `-(a ^ b)`
+    # (`^` binds tighter than a sign), so a sign may sit above the argument's operators.
+    sign_run: int = 0
 
     def operand(self, depth: int) -> None:
         self.last = depth
         self.operands = max(self.operands, depth)
 
     def argument(self) -> int:
-        # Every operand of a chain `a + b + c` may sit under all its operators.
-        return max(self.args, self.operators + self.operands)
+        # Every operand of a chain `a + b + c` may sit under all its operators, and
+        # those under the signs of a `-a ^ b`.
+        above = self.sign_run if self.operators else 0
+        return max(self.args, above + self.operators + self.operands)
 
 
 def depth(expr: str) -> int:
@@ -130,10 +135,11 @@ def depth(expr: str) -> int:
             skip_to = "}" if first == "{" else "]"
         elif first == ",":
             frame.args = frame.argument()
-            frame.operators = frame.operands = frame.signs = frame.last = 0
+            frame.operators = frame.operands = frame.signs = frame.last = frame.sign_run = 0
             operand_ended = False
         elif token in _SIGNS and not operand_ended:
             frame.signs += 1
+            frame.sign_run = max(frame.sign_run, frame.signs)
         elif token in _OPERATORS or token.lower() in _BINARY_WORDS:
             frame.operators += 1
             frame.signs = 0
